@@ -1,0 +1,127 @@
+// Package db opens the platform database and runs work in transactions.
+//
+// Two engines are supported: embedded SQLite (pure Go, the zero-setup
+// default, schema auto-migrated at open) and PostgreSQL (production, schema
+// changed only by the versioned migration files in ./migrations, applied by
+// Migrate). Open picks the engine from the URL.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"entgo.io/ent/dialect"
+	_ "github.com/lib/pq" // PostgreSQL driver
+	"modernc.org/sqlite"
+
+	"github.com/dezky/platform/ent"
+	_ "github.com/dezky/platform/ent/runtime" // privacy policies and hooks
+)
+
+func init() {
+	// ent's SQLite dialect expects the driver name "sqlite3"; register the
+	// pure-Go driver under it (never link another sqlite3 driver).
+	sql.Register("sqlite3", &sqlite.Driver{})
+}
+
+// DB is an open database.
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string // dialect.SQLite or dialect.Postgres
+}
+
+// Close closes the client and the pool.
+func (d *DB) Close() error { return d.Client.Close() }
+
+// IsPostgres reports whether the database is PostgreSQL.
+func (d *DB) IsPostgres() bool { return d.Dialect == dialect.Postgres }
+
+// SQLitePath returns the database URL of the embedded database in dataDir.
+func SQLitePath(dataDir string) string {
+	return "sqlite://" + filepath.Join(dataDir, "dezky.db")
+}
+
+// Open opens the database at rawURL: postgres://… or postgresql://… for
+// PostgreSQL, sqlite://<path> (or sqlite://:memory:<name>) for SQLite.
+// SQLite databases are auto-migrated; PostgreSQL is not (see Migrate).
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return openPostgres(ctx, rawURL)
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite://"))
+	default:
+		return nil, fmt.Errorf("open database: unsupported URL scheme (want postgres:// or sqlite://)")
+	}
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	sdb, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sdb.SetMaxOpenConns(20)
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("connect postgres %s: %w", Redact(dsn), err)
+	}
+	drv := entsql.OpenDB(dialect.Postgres, sdb)
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.Postgres}, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	var dsn string
+	if name, ok := strings.CutPrefix(path, ":memory:"); ok {
+		dsn = "file:" + url.PathEscape(name) + "?mode=memory&cache=shared"
+	} else {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create database dir: %w", err)
+		}
+		dsn = "file:" + path + "?_txlock=immediate"
+	}
+	sep := "&"
+	if !strings.Contains(dsn, "?") {
+		sep = "?"
+	}
+	dsn += sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	drv := entsql.OpenDB(dialect.SQLite, sdb)
+	d := &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.SQLite}
+	if err := d.Client.Schema.Create(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("migrate sqlite schema: %w", err)
+	}
+	return d, nil
+}
+
+// Redact returns the URL with any password replaced, for logs and errors.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable database url>"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

@@ -1,0 +1,78 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/rule"
+)
+
+// AuditEvent is one append-only audit record. Platform events are written in
+// the same transaction as the change they describe. seq, prev_hash and hash
+// are reserved for the tamper-evident chain.
+type AuditEvent struct{ ent.Schema }
+
+// Fields of the AuditEvent.
+func (AuditEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("at").Immutable().Default(now).
+			Annotations(entgql.OrderField("AT")),
+		field.Int64("seq").Optional().Nillable().Unique(),
+		field.String("prev_hash").Optional(),
+		field.String("hash").Optional(),
+		field.String("source").Default("platform").Immutable(),
+		field.String("external_id").Optional().Nillable().Immutable(),
+		field.String("actor_type").Immutable(),
+		field.String("actor_id").Optional().Immutable(),
+		field.String("actor_email").Optional().Immutable(),
+		field.String("actor_ip").Optional().Immutable(),
+		field.String("action").NotEmpty().Immutable(),
+		field.Enum("outcome").NamedValues("Success", "SUCCESS", "Failure", "FAILURE", "Denied", "DENIED").
+			Default("SUCCESS").Immutable(),
+		field.String("resource_type").Optional().Immutable(),
+		field.String("resource_id").Optional().Immutable(),
+		field.String("resource_name").Optional().Immutable(),
+		field.Int("tenant_id").Optional().Nillable().Immutable(),
+		field.String("tenant_slug").Optional().Immutable(),
+		field.Int("partner_id").Optional().Nillable().Immutable(),
+		field.String("partner_slug").Optional().Immutable(),
+		field.JSON("metadata", map[string]any{}).Optional().Immutable().
+			Annotations(entgql.Type("Map")),
+	}
+}
+
+// Indexes of the AuditEvent.
+func (AuditEvent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("at"),
+		index.Fields("tenant_id", "at"),
+		index.Fields("partner_id", "at"),
+		index.Fields("action"),
+		index.Fields("source", "external_id").Unique(),
+	}
+}
+
+// Annotations of the AuditEvent.
+func (AuditEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+	}
+}
+
+// Policy of the AuditEvent. See package rule for the tenancy contract.
+func (AuditEvent) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterAuditEvents()},
+		Mutation: privacy.MutationPolicy{
+			// Append-only: no update ever; deletion only by system maintenance.
+			privacy.OnMutationOperation(privacy.AlwaysDenyRule(), ent.OpUpdate|ent.OpUpdateOne),
+			privacy.OnMutationOperation(rule.DenyUnlessSystem(), ent.OpDelete|ent.OpDeleteOne),
+			rule.DenyIfNoViewer(),
+			rule.AllowIfViewer(),
+		},
+	}
+}

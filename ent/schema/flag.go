@@ -1,0 +1,56 @@
+package schema
+
+import (
+	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/rule"
+	"regexp"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+
+	"github.com/dezky/platform/ent/schema/schematype"
+)
+
+// FlagKeyPattern is the shape of feature-flag keys.
+var FlagKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}$`)
+
+// Flag is a feature flag evaluated per tenant (see package flags).
+type Flag struct{ ent.Schema }
+
+// Mixin of the Flag.
+func (Flag) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Fields of the Flag.
+func (Flag) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("key").Unique().Immutable().Match(FlagKeyPattern).
+			Annotations(entgql.OrderField("KEY")),
+		field.String("description").Default("").MaxLen(500),
+		field.Enum("state").
+			NamedValues("Off", "OFF", "On", "ON", "Targeted", "TARGETED", "Rollout", "ROLLOUT").
+			Default("OFF"),
+		field.Int("pct").Default(0).Range(0, 100),
+		field.JSON("scope", schematype.FlagScope{}).Default(schematype.FlagScope{}).
+			Annotations(entgql.Type("FlagScope")),
+		field.JSON("history", []schematype.FlagChange{}).Default([]schematype.FlagChange{}).
+			Annotations(entgql.Type("[FlagChange!]")),
+	}
+}
+
+// Annotations of the Flag.
+func (Flag) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+	}
+}
+
+// Policy of the Flag. See package rule for the tenancy contract.
+func (Flag) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+	}
+}

@@ -1,0 +1,53 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/rule"
+)
+
+// Membership links a user to a tenant with a per-tenant role.
+type Membership struct{ ent.Schema }
+
+// Mixin of the Membership.
+func (Membership) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Fields of the Membership.
+func (Membership) Fields() []ent.Field {
+	return []ent.Field{
+		field.Enum("role").NamedValues("Admin", "ADMIN", "Member", "MEMBER").Default("MEMBER"),
+		field.Int("user_id").Immutable(),
+		field.Int("tenant_id").Immutable(),
+	}
+}
+
+// Edges of the Membership.
+func (Membership) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("user", User.Type).Ref("memberships").Field("user_id").Unique().Required().Immutable(),
+		edge.From("tenant", Tenant.Type).Ref("memberships").Field("tenant_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the Membership.
+func (Membership) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id", "tenant_id").Unique()}
+}
+
+// Annotations of the Membership.
+func (Membership) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Policy of the Membership. See package rule for the tenancy contract.
+func (Membership) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterMemberships()},
+		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+	}
+}

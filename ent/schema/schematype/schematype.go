@@ -1,0 +1,29 @@
+// Package schematype holds the Go types stored in JSON columns of the ent
+// schema and bound to GraphQL types by gqlgen.
+package schematype
+
+import "time"
+
+// FlagScope narrows a targeted or rollout flag. An empty axis matches
+// everything; a targeted flag needs at least one non-empty axis.
+type FlagScope struct {
+	Plans        []string `json:"plans"`
+	TenantSlugs  []string `json:"tenantSlugs"`
+	PartnerSlugs []string `json:"partnerSlugs"`
+	Environments []string `json:"environments"`
+}
+
+// Empty reports whether no axis is set.
+func (s FlagScope) Empty() bool {
+	return len(s.Plans) == 0 && len(s.TenantSlugs) == 0 && len(s.PartnerSlugs) == 0 && len(s.Environments) == 0
+}
+
+// FlagChange is one entry of a flag's change history.
+type FlagChange struct {
+	At         time.Time `json:"at"`
+	ActorID    string    `json:"actorId"`
+	ActorEmail string    `json:"actorEmail"`
+	State      string    `json:"state"`
+	Pct        int       `json:"pct"`
+	Note       string    `json:"note"`
+}

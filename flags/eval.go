@@ -1,0 +1,82 @@
+// Package flags owns feature flags: CRUD with a capped change history, the
+// kill switch, and per-tenant evaluation.
+//
+// Evaluation (Evaluate) is pure and deterministic:
+//
+//	OFF      → false
+//	ON       → true
+//	TARGETED → the scope must have at least one non-empty axis, and every
+//	           non-empty axis must contain the target's value
+//	ROLLOUT  → the scope must match (an empty scope matches everyone) and
+//	           bucket(tenantID, key) < pct
+//
+// bucket is the first 8 bytes of sha256("<tenantID>:<key>") read as a
+// big-endian unsigned integer, modulo 100. A tenant's bucket never changes,
+// so the same tenant always gets the same answer and raising pct only adds
+// tenants. Scope matching is case-insensitive.
+package flags
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"strconv"
+	"strings"
+
+	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/schema/schematype"
+)
+
+// Target is what a flag is evaluated against.
+type Target struct {
+	TenantID    int
+	TenantSlug  string
+	Plan        string
+	PartnerSlug string // "" for direct tenants
+	Environment string
+}
+
+// Rule is the evaluated part of a flag.
+type Rule struct {
+	Key   string
+	State flag.State
+	Pct   int
+	Scope schematype.FlagScope
+}
+
+// Evaluate reports whether the flag is on for the target.
+func Evaluate(r Rule, t Target) bool {
+	switch r.State {
+	case flag.StateOn:
+		return true
+	case flag.StateTargeted:
+		return !r.Scope.Empty() && matches(r.Scope, t)
+	case flag.StateRollout:
+		return matches(r.Scope, t) && Bucket(t.TenantID, r.Key) < r.Pct
+	default:
+		return false
+	}
+}
+
+// Bucket returns the tenant's rollout bucket (0–99) for a flag key.
+func Bucket(tenantID int, key string) int {
+	sum := sha256.Sum256([]byte(strconv.Itoa(tenantID) + ":" + key))
+	return int(binary.BigEndian.Uint64(sum[:8]) % 100)
+}
+
+func matches(s schematype.FlagScope, t Target) bool {
+	return axis(s.Plans, t.Plan) && axis(s.TenantSlugs, t.TenantSlug) &&
+		axis(s.PartnerSlugs, t.PartnerSlug) && axis(s.Environments, t.Environment)
+}
+
+// axis matches when the axis is empty or contains v.
+func axis(values []string, v string) bool {
+	if len(values) == 0 {
+		return true
+	}
+	for _, x := range values {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,8 @@
+package graph
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

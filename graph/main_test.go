@@ -1,0 +1,10 @@
+package graph_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/dezky/platform/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }

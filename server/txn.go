@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/dezky/platform/apperr"
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/idempotencykey"
+	"github.com/dezky/platform/viewer"
+)
+
+// IdempotencyWindow is how long a replayed Idempotency-Key returns the first
+// response.
+const IdempotencyWindow = 24 * time.Hour
+
+type idemKey struct{}
+
+// withIdempotencyKey stores the request's Idempotency-Key header in ctx.
+func withIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idemKey{}, key)
+}
+
+// mutationTx runs every mutation operation in one transaction and
+// implements Idempotency-Key replay. Queries and subscriptions pass through.
+type mutationTx struct {
+	client *ent.Client
+	log    *slog.Logger
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+	graphql.ResponseInterceptor
+} = mutationTx{}
+
+func (mutationTx) ExtensionName() string                   { return "MutationTransaction" }
+func (mutationTx) Validate(graphql.ExecutableSchema) error { return nil }
+func isMutation(oc *graphql.OperationContext) bool {
+	return oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Mutation
+}
+func (t mutationTx) skip(oc *graphql.OperationContext) bool { return !isMutation(oc) }
+
+// MutateOperationContext serialises resolvers of a mutation: they share one
+// transaction, which is not safe for concurrent use.
+func (t mutationTx) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if t.skip(oc) {
+		return nil
+	}
+	previous := oc.ResolverMiddleware
+	var mu sync.Mutex
+	oc.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return previous(ctx, next)
+	}
+	return nil
+}
+
+// InterceptResponse wraps a mutation in a transaction with idempotency.
+func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	oc := graphql.GetOperationContext(ctx)
+	if t.skip(oc) {
+		return next(ctx)
+	}
+	key, _ := ctx.Value(idemKey{}).(string)
+	var scope, hash string
+	if key != "" {
+		v := viewer.FromContext(ctx)
+		if v == nil {
+			return next(ctx) // unauthenticated: the resolvers answer UNAUTHENTICATED
+		}
+		scope, hash = v.Subject, requestHash(oc)
+		if rsp, done := t.replay(ctx, scope, key, hash); done {
+			return rsp
+		}
+	}
+	tx, err := t.client.Tx(ctx)
+	if err != nil {
+		t.log.ErrorContext(ctx, "open transaction", "err", err)
+		return errorResponse(apperr.Internal, "internal error")
+	}
+	txCtx := ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client())
+	defer func() {
+		if r := recover(); r != nil {
+			_ = tx.Rollback()
+			panic(r)
+		}
+	}()
+	rsp := next(txCtx)
+	if len(rsp.Errors) > 0 {
+		_ = tx.Rollback()
+		return &graphql.Response{Errors: rsp.Errors, Extensions: rsp.Extensions}
+	}
+	if key != "" {
+		body, err := json.Marshal(rsp)
+		if err == nil {
+			_, err = tx.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetRequestHash(hash).
+				SetResponse(body).Save(viewer.SystemContext(txCtx))
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			if ent.IsConstraintError(err) {
+				// A concurrent request with the same key won the race.
+				if rsp, done := t.replay(ctx, scope, key, hash); done {
+					return rsp
+				}
+			}
+			t.log.ErrorContext(ctx, "store idempotency key", "err", err)
+			return errorResponse(apperr.Internal, "internal error")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.log.ErrorContext(ctx, "commit mutation", "err", err)
+		return errorResponse(apperr.Internal, "internal error")
+	}
+	return rsp
+}
+
+// replay returns the stored response for (scope, key) if one exists within
+// the window: the stored response when the request matches, a CONFLICT when
+// it does not.
+func (t mutationTx) replay(ctx context.Context, scope, key, hash string) (*graphql.Response, bool) {
+	sys := viewer.SystemContext(ctx)
+	k, err := t.client.IdempotencyKey.Query().
+		Where(idempotencykey.Scope(scope), idempotencykey.Key(key),
+			idempotencykey.CreatedAtGT(time.Now().Add(-IdempotencyWindow))).
+		Only(sys)
+	if ent.IsNotFound(err) {
+		return nil, false
+	}
+	if err != nil {
+		t.log.ErrorContext(ctx, "read idempotency key", "err", err)
+		return errorResponse(apperr.Internal, "internal error"), true
+	}
+	if k.RequestHash != hash {
+		return errorResponse(apperr.Conflict, "Idempotency-Key was already used for a different request"), true
+	}
+	var rsp graphql.Response
+	if err := json.Unmarshal(k.Response, &rsp); err != nil {
+		t.log.ErrorContext(ctx, "decode idempotent response", "err", err)
+		return errorResponse(apperr.Internal, "internal error"), true
+	}
+	return &rsp, true
+}
+
+// requestHash identifies a request: the query text, operation name and
+// variables (encoding/json sorts map keys, so the hash is canonical).
+func requestHash(oc *graphql.OperationContext) string {
+	b, _ := json.Marshal(struct {
+		Q string         `json:"q"`
+		O string         `json:"o"`
+		V map[string]any `json:"v"`
+	}{oc.RawQuery, oc.OperationName, oc.Variables})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func errorResponse(code apperr.Code, msg string) *graphql.Response {
+	return &graphql.Response{Errors: gqlerror.List{codedError(code, msg)}}
+}
