@@ -43,7 +43,7 @@ type Config struct {
 // GraphQL returns the GraphQL handler (without the HTTP auth middleware;
 // see Handler).
 func GraphQL(c Config) *handler.Server {
-	srv := handler.New(c.Schema)
+	srv := handler.New(newPagedComplexity(c.Schema))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Implementation: transport.CoderWebsocketImplementation{

@@ -1,0 +1,42 @@
+# Dezky platform API. `make run` starts the server with the embedded
+# database and demo data; `make test` runs every test (SQLite and
+# PostgreSQL; a throwaway PostgreSQL cluster is started when DATABASE_URL is
+# not set).
+
+GO ?= go
+
+.PHONY: run test generate check-generate migration fmt vet lint bench tools
+
+run:
+	$(GO) run ./cmd/dezky serve
+
+test:
+	$(GO) test -count=1 ./...
+
+# Regenerate everything generated: ent (+ entgql's ent.graphql), gqlgen,
+# and the plugin protocol. Generated code is committed; CI fails when this
+# changes anything.
+generate:
+	$(GO) run ./ent/entc.go
+	$(GO) tool gqlgen generate
+	$(GO) generate ./plugins/...
+
+check-generate: generate
+	@git diff --exit-code --stat -- . || (echo "generated code is stale: run 'make generate' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all -- ent graph plugins ent.graphql)" || \
+		(git status --porcelain --untracked-files=all -- ent graph plugins ent.graphql; echo "generation created untracked files" >&2; exit 1)
+
+# Write a new PostgreSQL migration after changing ent/schema:
+#   make migration name=add_something
+migration:
+	@test -n "$(name)" || (echo "usage: make migration name=<what_changed>" >&2; exit 1)
+	$(GO) run ./db/internal/migrategen -name $(name)
+
+fmt:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
+
+vet:
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 10000x ./plugins/...

@@ -1,0 +1,183 @@
+package graph_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dezky/platform/app"
+	"github.com/dezky/platform/authn/devissuer"
+	"github.com/dezky/platform/internal/testdb"
+	"github.com/dezky/platform/internal/testserver"
+)
+
+func TestIdempotencyKey(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := testserver.Start(t, d)
+			op := s.Token("operator")
+			create := func(key, slug string) *testserver.Response {
+				return s.Do(testserver.Request{Token: op, Headers: map[string]string{"Idempotency-Key": key},
+					Query:     `mutation($s: String!) { createTenant(input: {slug: $s, name: "Idem"}) { id slug } }`,
+					Variables: map[string]any{"s": slug}})
+			}
+			first := create("k-1", "idem-one")
+			if len(first.Errors) > 0 {
+				t.Fatalf("first: %s", first.Body)
+			}
+			snapshot := countRows(t, s)
+			replay := create("k-1", "idem-one")
+			if string(replay.Data) != string(first.Data) {
+				t.Fatalf("replay = %s, want the first response %s", replay.Data, first.Data)
+			}
+			if countRows(t, s) != snapshot {
+				t.Fatal("replay wrote to the database")
+			}
+			if rsp := create("k-1", "idem-two"); rsp.Code() != "CONFLICT" {
+				t.Fatalf("same key, different request: %s", rsp.Body)
+			}
+			if countRows(t, s) != snapshot {
+				t.Fatal("conflicting replay wrote to the database")
+			}
+			// Keys are scoped per subject: another operator-ish caller with the
+			// same key is a different request. A failed mutation stores nothing,
+			// so its key can be retried.
+			if rsp := s.Do(testserver.Request{Token: op, Headers: map[string]string{"Idempotency-Key": "k-2"},
+				Query: `mutation { createTenant(input: {slug: "acme", name: "dup"}) { id } }`}); rsp.Code() != "CONFLICT" {
+				t.Fatalf("duplicate slug: %s", rsp.Body)
+			}
+			if rsp := s.Do(testserver.Request{Token: op, Headers: map[string]string{"Idempotency-Key": "k-2"},
+				Query: `mutation { createTenant(input: {slug: "idem-three", name: "ok"}) { id } }`}); len(rsp.Errors) > 0 {
+				t.Fatalf("key of a failed request could not be reused: %s", rsp.Body)
+			}
+			// Concurrent requests with one key create one tenant.
+			var wg sync.WaitGroup
+			bodies := make([]string, 6)
+			for i := range bodies {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					bodies[i] = string(create("k-race", "idem-race").Data)
+				}()
+			}
+			wg.Wait()
+			var n struct{ Tenants struct{ TotalCount int } }
+			s.Query("operator", `{ tenants(where: {slug: "idem-race"}) { totalCount } }`, nil).Decode(t, &n)
+			if n.Tenants.TotalCount != 1 {
+				t.Fatalf("concurrent replays created %d tenants", n.Tenants.TotalCount)
+			}
+			for _, b := range bodies {
+				if b != bodies[0] && b != "null" {
+					t.Fatalf("concurrent replays answered differently: %v", bodies)
+				}
+			}
+		})
+	}
+}
+
+// TestMutationIsAtomic: when one field of a mutation operation fails, the
+// other fields' changes and audit events roll back with it.
+func TestMutationIsAtomic(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := testserver.Start(t, d)
+			before := countRows(t, s)
+			rsp := s.Query("operator", `mutation { a: suspendTenant(slug: "acme") { status } b: suspendTenant(slug: "nope") { status } }`, nil)
+			if rsp.Code() != "NOT_FOUND" {
+				t.Fatalf("want NOT_FOUND from the second field: %s", rsp.Body)
+			}
+			if countRows(t, s) != before {
+				t.Fatal("a failed mutation operation left changes behind")
+			}
+			var tn struct{ Tenant struct{ Status string } }
+			s.Query("operator", `{ tenant(slug: "acme") { status } }`, nil).Decode(t, &tn)
+			if tn.Tenant.Status != "ACTIVE" {
+				t.Fatalf("acme status = %s, want ACTIVE", tn.Tenant.Status)
+			}
+		})
+	}
+}
+
+func TestQueryLimits(t *testing.T) {
+	s := testserver.Start(t, testdb.Dialects[0])
+	deep := "{ tenants(first: 1) { edges { node { partner { tenants(first: 1) { edges { node { partner { tenants(first: 1) { edges { node { partner { tenants(first: 1) { edges { node { slug } } } } } } } } } } } } } } } }"
+	for _, tc := range []struct{ name, query, code string }{
+		{"page too large", `{ tenants(first: 1000) { totalCount } }`, "BAD_USER_INPUT"},
+		{"negative page", `{ tenants(first: -1) { totalCount } }`, "BAD_USER_INPUT"},
+		{"too deep", deep, "BAD_USER_INPUT"},
+		{"too complex", `{ ` + strings.Repeat(`a%d: tenants(first: 100) { edges { node { memberships(first: 100) { edges { node { id } } } } } } `, 1) + ` }`, "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"unknown field", `{ nope }`, "GRAPHQL_VALIDATION_FAILED"},
+		{"syntax", `{ tenants(`, "GRAPHQL_PARSE_FAILED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := tc.query
+			if strings.Contains(q, "%d") {
+				q = fmt.Sprintf(q, 1)
+			}
+			if rsp := s.Query("operator", q, nil); rsp.Code() != tc.code {
+				t.Fatalf("code = %q, want %q: %s", rsp.Code(), tc.code, rsp.Body)
+			}
+		})
+	}
+	// Without first/last a connection returns a bounded default page.
+	var page struct {
+		AuditEvents struct {
+			Edges    []struct{ Cursor string }
+			PageInfo struct{ HasNextPage bool }
+		}
+	}
+	for i := 0; i < 45; i++ {
+		s.Query("operator", fmt.Sprintf(`mutation { updateTenant(slug: "acme", input: {seats: %d}) { id } }`, i+1), nil).Decode(t, &struct{}{})
+	}
+	s.Query("operator", `{ auditEvents { edges { cursor } pageInfo { hasNextPage } } }`, nil).Decode(t, &page)
+	if len(page.AuditEvents.Edges) != 50 || !page.AuditEvents.PageInfo.HasNextPage {
+		t.Fatalf("default page: %d edges, hasNextPage %v; want 50, true", len(page.AuditEvents.Edges), page.AuditEvents.PageInfo.HasNextPage)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	s := testserver.Start(t, testdb.Dialects[0])
+	other, err := devissuer.LoadOrCreate(t.TempDir()+"/key.pem", s.DevIssuer.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := devissuer.LoadOrCreate(t.TempDir()+"/key.pem", "http://127.0.0.1:1/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := func(iss *devissuer.Issuer, aud string) string {
+		tok, err := iss.Mint(devissuer.MintClaims{Subject: "demo-operator", Audience: []string{aud}, TTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	good := mint(s.DevIssuer, app.DefaultOperatorAudience)
+	parts := strings.Split(good, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	for _, tc := range []struct{ name, token string }{
+		{"signed by another key", mint(other, app.DefaultOperatorAudience)},
+		{"unknown issuer", mint(stranger, app.DefaultOperatorAudience)},
+		{"wrong audience", mint(s.DevIssuer, "someone-else")},
+		{"alg none", none},
+		{"tampered payload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x"}`)) + "." + parts[2]},
+		{"garbage", "not-a-token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rsp := s.Do(testserver.Request{Token: tc.token, Query: `{ me { email } }`})
+			if rsp.Status != 401 || rsp.Code() != "UNAUTHENTICATED" {
+				t.Fatalf("HTTP %d code %q, want 401 UNAUTHENTICATED: %s", rsp.Status, rsp.Code(), rsp.Body)
+			}
+		})
+	}
+	if rsp := s.Do(testserver.Request{Token: good, Query: `{ me { email } }`}); len(rsp.Errors) > 0 {
+		t.Fatalf("good token rejected: %s", rsp.Body)
+	}
+	// Anonymous callers may introspect (the playground needs it), nothing else.
+	if rsp := s.Do(testserver.Request{Query: `{ __schema { queryType { name } } }`}); len(rsp.Errors) > 0 {
+		t.Fatalf("anonymous introspection: %s", rsp.Body)
+	}
+}
