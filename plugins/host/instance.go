@@ -1,0 +1,347 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/dezky/platform/plugins/sdk"
+)
+
+// State is the lifecycle state of a supervised plugin.
+type State string
+
+// The plugin states.
+const (
+	StateStarting   State = "starting"   // launching, handshake, Configure
+	StateRunning    State = "running"    // serving calls
+	StateRestarting State = "restarting" // crashed or failed to start; waiting out the backoff
+	StateStopped    State = "stopped"    // the host was closed
+)
+
+// instance supervises one plugin process: it launches it, configures it,
+// watches it, and relaunches it with exponential backoff after a crash.
+type instance struct {
+	spec    pluginSpec
+	cfg     Config
+	log     *slog.Logger
+	scrub   *strings.Replacer
+	breaker *breaker
+	sockDir string
+	kick    chan struct{}
+	ready   chan struct{} // closed after the first start attempt
+
+	mu          sync.Mutex
+	state       State
+	client      *plugin.Client
+	remote      sdk.Remote
+	desc        sdk.Description
+	restarts    int
+	lastErr     string
+	lastErrAt   time.Time
+	lastLatency time.Duration
+	startedAt   time.Time
+	pid         int
+	socket      string
+	failures    int // consecutive failed starts or early crashes
+}
+
+func newInstance(spec pluginSpec, cfg Config) (*instance, error) {
+	dir, err := os.MkdirTemp("", "dezky-plugin-"+spec.name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: socket dir: %w", spec.name, err)
+	}
+	return &instance{
+		spec:    spec,
+		cfg:     cfg,
+		log:     cfg.Logger.With("plugin", spec.name),
+		scrub:   scrubber(spec.secrets),
+		breaker: newBreaker(cfg.Breaker),
+		sockDir: dir,
+		kick:    make(chan struct{}, 1),
+		ready:   make(chan struct{}),
+		state:   StateStarting,
+	}, nil
+}
+
+// run is the supervisor loop; it returns when ctx is done.
+func (in *instance) run(ctx context.Context) {
+	defer in.stop()
+	first := true
+	for {
+		err := in.start(ctx)
+		if first {
+			close(in.ready)
+			first = false
+		}
+		if err == nil {
+			in.watch(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		delay := in.crashed(err)
+		in.log.Warn("plugin restart scheduled", "in", delay.String(), "error", in.lastError())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// start launches the process, negotiates the protocol, checks the bound
+// capabilities and configures the plugin.
+func (in *instance) start(ctx context.Context) error {
+	in.setState(StateStarting)
+	in.cleanSockets()
+	stderr := newLogWriter(in.log.With("stream", "stderr"), in.scrub)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake(),
+		VersionedPlugins: sdk.HostPluginSets(),
+		Cmd:              in.command(),
+		SkipHostEnv:      true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		StartTimeout:     in.cfg.StartTimeout,
+		Stderr:           stderr,
+		SyncStderr:       stderr,
+		SyncStdout:       newLogWriter(in.log.With("stream", "stdout"), in.scrub),
+		Logger:           hclog.NewNullLogger(),
+	})
+	remote, desc, err := in.handshake(ctx, client)
+	if err != nil {
+		client.Kill()
+		return fmt.Errorf("start %s: %w", in.spec.path, err)
+	}
+	in.mu.Lock()
+	in.client, in.remote, in.desc = client, remote, desc
+	in.pid, in.socket = 0, ""
+	if rc := client.ReattachConfig(); rc != nil {
+		in.pid = rc.Pid
+		if rc.Addr != nil {
+			in.socket = rc.Addr.String()
+		}
+	}
+	in.state = StateRunning
+	in.startedAt = time.Now()
+	in.mu.Unlock()
+	in.log.Info("plugin running", "version", desc.Version, "protocol", desc.ProtocolVersion,
+		"capabilities", fmt.Sprint(desc.Capabilities), "restarts", in.restartCount())
+	return nil
+}
+
+func (in *instance) handshake(ctx context.Context, client *plugin.Client) (sdk.Remote, sdk.Description, error) {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.StartTimeout)
+	defer cancel()
+	rpc, err := client.Client()
+	if err != nil {
+		return nil, sdk.Description{}, fmt.Errorf("launch: %w", err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		return nil, sdk.Description{}, fmt.Errorf("dispense: %w", err)
+	}
+	remote, ok := raw.(sdk.Remote)
+	if !ok {
+		return nil, sdk.Description{}, fmt.Errorf("dispense: unexpected type %T", raw)
+	}
+	desc, err := remote.Describe(ctx)
+	if err != nil {
+		return nil, sdk.Description{}, fmt.Errorf("describe: %w", err)
+	}
+	for _, c := range in.spec.capabilities {
+		if !slices.Contains(desc.Capabilities, c) {
+			return nil, sdk.Description{}, fmt.Errorf("plugin %q (protocol %d) does not serve capability %s (serves %v)",
+				desc.Name, desc.ProtocolVersion, c, desc.Capabilities)
+		}
+	}
+	if err := remote.Configure(ctx, sdk.ConfigureRequest{Settings: in.spec.settings, Secrets: in.spec.secrets}); err != nil {
+		return nil, sdk.Description{}, fmt.Errorf("configure: %w", err)
+	}
+	return remote, desc, nil
+}
+
+// command builds the plugin command. The environment is the host's minus
+// go-plugin's own variables, plus the socket directory, so the plugin puts
+// its unix socket where the supervisor can remove it after a crash.
+func (in *instance) command() *exec.Cmd {
+	cmd := exec.Command(in.spec.path)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PLUGIN_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+in.sockDir)
+	return cmd
+}
+
+// watch blocks until the running process exits or ctx is done.
+func (in *instance) watch(ctx context.Context) {
+	t := time.NewTicker(in.cfg.WatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-in.kick:
+		}
+		in.mu.Lock()
+		exited := in.client == nil || in.client.Exited()
+		in.mu.Unlock()
+		if exited {
+			return
+		}
+	}
+}
+
+// crashed records a failed start (err != nil) or an exited process, drops
+// the dead client and returns the backoff delay before the next start.
+func (in *instance) crashed(err error) time.Duration {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err == nil {
+		err = errors.New("plugin process exited")
+		if time.Since(in.startedAt) >= in.cfg.Backoff.Max {
+			in.failures = 0
+		}
+	}
+	in.failures++
+	in.restarts++
+	in.lastErr = in.scrub.Replace(err.Error())
+	in.lastErrAt = time.Now()
+	in.state = StateRestarting
+	in.dropLocked()
+	delay := in.cfg.Backoff.Initial
+	for i := 1; i < in.failures && delay < in.cfg.Backoff.Max; i++ {
+		delay *= 2
+	}
+	return min(delay, in.cfg.Backoff.Max)
+}
+
+// dropLocked kills the current client (a go-plugin client is single-use)
+// and removes its socket.
+func (in *instance) dropLocked() {
+	if in.client != nil {
+		in.client.Kill()
+	}
+	in.client, in.remote, in.pid, in.socket = nil, nil, 0, ""
+	in.cleanSockets()
+}
+
+// cleanSockets removes sockets a killed process left behind.
+func (in *instance) cleanSockets() {
+	entries, err := os.ReadDir(in.sockDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(in.sockDir, e.Name())); err != nil {
+			in.log.Warn("remove stale plugin socket", "error", err)
+		}
+	}
+}
+
+func (in *instance) stop() {
+	in.mu.Lock()
+	in.dropLocked()
+	in.state = StateStopped
+	in.mu.Unlock()
+	if err := os.RemoveAll(in.sockDir); err != nil {
+		in.log.Warn("remove plugin socket dir", "error", err)
+	}
+	in.log.Info("plugin stopped")
+}
+
+func (in *instance) setState(s State) {
+	in.mu.Lock()
+	in.state = s
+	in.mu.Unlock()
+}
+
+func (in *instance) restartCount() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.restarts
+}
+
+func (in *instance) lastError() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.lastErr
+}
+
+// acquire returns the live remote or a typed UNAVAILABLE error.
+func (in *instance) acquire() (sdk.Remote, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.remote == nil || in.state != StateRunning {
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Message: fmt.Sprintf("plugin %s is %s", in.spec.name, in.state)}
+	}
+	return in.remote, nil
+}
+
+// invoke runs one call through the breaker with the per-call deadline and
+// records its latency and outcome.
+func invoke[T any](ctx context.Context, in *instance, op string, fn func(context.Context, sdk.Remote) (T, error)) (T, error) {
+	var zero T
+	if !in.breaker.allow() {
+		return zero, fmt.Errorf("plugin %s: %s: %w", in.spec.name, op,
+			&sdk.Error{Code: sdk.CodeUnavailable, Message: "circuit breaker open"})
+	}
+	remote, err := in.acquire()
+	if err != nil {
+		in.breaker.done(false)
+		return zero, fmt.Errorf("plugin %s: %s: %w", in.spec.name, op, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
+	defer cancel()
+	began := time.Now()
+	out, err := fn(cctx, remote)
+	latency := time.Since(began)
+	failed := err != nil && ctx.Err() == nil &&
+		(sdk.IsUnavailable(err) || sdk.ErrorCode(err) == sdk.CodeInternal)
+	if ctx.Err() != nil {
+		// The caller gave up; that says nothing about the plugin.
+		in.breaker.release()
+	} else {
+		in.breaker.done(!failed)
+	}
+	in.mu.Lock()
+	in.lastLatency = latency
+	if failed {
+		in.lastErr = in.scrub.Replace(fmt.Sprintf("%s: %v", op, err))
+		in.lastErrAt = time.Now()
+	}
+	in.mu.Unlock()
+	if err != nil {
+		if msg := err.Error(); in.scrub.Replace(msg) != msg {
+			// The plugin echoed a secret; keep the code, drop the value.
+			var e *sdk.Error
+			if errors.As(err, &e) {
+				err = &sdk.Error{Code: e.Code, Message: in.scrub.Replace(e.Message)}
+			} else {
+				err = &sdk.Error{Code: sdk.ErrorCode(err), Message: in.scrub.Replace(msg)}
+			}
+		}
+		if sdk.IsUnavailable(err) {
+			select {
+			case in.kick <- struct{}{}:
+			default:
+			}
+		}
+		return zero, fmt.Errorf("plugin %s: %s: %w", in.spec.name, op, err)
+	}
+	return out, nil
+}

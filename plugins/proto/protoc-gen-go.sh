@@ -1,0 +1,3 @@
+#!/bin/sh
+# Runs the protoc-gen-go version pinned in go.mod's tool block.
+exec go tool protoc-gen-go "$@"

@@ -1,0 +1,216 @@
+// Command dezky-provider-dns is the Dezky DNS provider plugin. It serves the
+// sdk.DNS capability with dnsclient: lookups against the configured
+// resolvers and, when an update server and TSIG key are configured, RFC 2136
+// record changes in hosted zones.
+//
+// Settings: "resolvers" (comma-separated host[:port], required),
+// "timeout" (per-attempt Go duration, optional), "update_server" (host[:port],
+// optional), "tsig_key_name" (required with update_server), "health_name"
+// (name looked up by Health, default "dezky-health.invalid").
+// Secrets: "tsig_secret" (base64, required with update_server).
+//
+// UpsertRecord replaces the record set of (name, type) with the given record,
+// as the sdk contract requires; DeleteRecord fails with NOT_FOUND when the
+// update server does not hold the record.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/providers/dns/dnsclient"
+)
+
+const (
+	providerName    = "dns"
+	providerVersion = "1.0.0"
+)
+
+func main() { sdk.Serve(&provider{}) }
+
+type provider struct {
+	mu         sync.RWMutex
+	client     *dnsclient.Client
+	updates    bool
+	healthName string
+}
+
+var (
+	_ sdk.Provider = (*provider)(nil)
+	_ sdk.DNS      = (*provider)(nil)
+)
+
+func (p *provider) Describe(context.Context) (sdk.Description, error) {
+	return sdk.Description{Name: providerName, Version: providerVersion, Capabilities: []sdk.Capability{sdk.CapabilityDNS}, ProtocolVersion: sdk.ProtocolVersion}, nil
+}
+
+func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	cfg := dnsclient.Config{Logger: sdk.Logger()}
+	for _, r := range strings.Split(req.Settings["resolvers"], ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Resolvers = append(cfg.Resolvers, r)
+		}
+	}
+	if t := req.Settings["timeout"]; t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return sdk.Invalid("setting timeout %q is not a positive duration", t)
+		}
+		cfg.Timeout = d
+	}
+	if us := req.Settings["update_server"]; us != "" {
+		cfg.UpdateServer = us
+		cfg.TSIG = &dnsclient.TSIGKey{Name: req.Settings["tsig_key_name"], Secret: req.Secrets["tsig_secret"]}
+	}
+	c, err := dnsclient.New(cfg)
+	if err != nil {
+		return toSDK(err)
+	}
+	health := req.Settings["health_name"]
+	if health == "" {
+		health = "dezky-health.invalid"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.client, p.updates, p.healthName = c, cfg.UpdateServer != "", health
+	return nil
+}
+
+func (p *provider) get() (*dnsclient.Client, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.client == nil {
+		return nil, sdk.Unavailable("provider is not configured")
+	}
+	return p.client, nil
+}
+
+func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
+	c, err := p.get()
+	if err != nil {
+		return sdk.HealthStatus{Message: err.Error()}, nil
+	}
+	p.mu.RLock()
+	name := p.healthName
+	p.mu.RUnlock()
+	ans, err := c.Resolve(ctx, name, dnsclient.TypeA)
+	if err != nil && !errors.Is(err, dnsclient.ErrNotFound) {
+		return sdk.HealthStatus{Message: err.Error()}, nil
+	}
+	return sdk.HealthStatus{Healthy: true, Message: "resolver " + ans.Resolver + " answered"}, nil
+}
+
+func (p *provider) Lookup(ctx context.Context, req sdk.LookupRequest) (sdk.LookupResult, error) {
+	c, err := p.get()
+	if err != nil {
+		return sdk.LookupResult{}, err
+	}
+	typ := dnsclient.RecordType(strings.ToUpper(req.Type))
+	ans, err := c.Resolve(ctx, req.Name, typ)
+	if errors.Is(err, dnsclient.ErrNotFound) {
+		return sdk.LookupResult{Records: []sdk.DNSRecord{}, Resolver: ans.Resolver}, nil
+	}
+	if err != nil {
+		return sdk.LookupResult{}, toSDK(err)
+	}
+	out := sdk.LookupResult{Records: make([]sdk.DNSRecord, 0, len(ans.Records)), Resolver: ans.Resolver}
+	for _, r := range ans.Records {
+		out.Records = append(out.Records, toSDKRecord(r))
+	}
+	return out, nil
+}
+
+func (p *provider) UpsertRecord(ctx context.Context, req sdk.RecordChange) error {
+	c, err := p.updater()
+	if err != nil {
+		return err
+	}
+	rec, err := fromSDKRecord(req.Record)
+	if err != nil {
+		return err
+	}
+	return toSDK(c.ReplaceRecords(ctx, req.Zone, rec.Name, rec.Type, []dnsclient.Record{rec}))
+}
+
+func (p *provider) DeleteRecord(ctx context.Context, req sdk.RecordChange) error {
+	c, err := p.updater()
+	if err != nil {
+		return err
+	}
+	rec, err := fromSDKRecord(req.Record)
+	if err != nil {
+		return err
+	}
+	ok, err := c.RecordExists(ctx, req.Zone, rec)
+	if err != nil {
+		return toSDK(err)
+	}
+	if !ok {
+		return sdk.NotFound("record %s %s not found in zone %s", rec.Name, rec.Type, req.Zone)
+	}
+	return toSDK(c.DeleteRecord(ctx, req.Zone, rec))
+}
+
+func (p *provider) updater() (*dnsclient.Client, error) {
+	c, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if !p.updates {
+		return nil, sdk.Unsupported("dynamic updates are not configured (no update_server)")
+	}
+	return c, nil
+}
+
+// toSDKRecord renders a record in zone-file presentation form.
+func toSDKRecord(r dnsclient.Record) sdk.DNSRecord {
+	v := r.Value
+	switch r.Type {
+	case dnsclient.TypeMX:
+		v = fmt.Sprintf("%d %s.", r.Priority, r.Value)
+	case dnsclient.TypeCNAME:
+		v = r.Value + "."
+	}
+	return sdk.DNSRecord{Name: r.Name, Type: string(r.Type), Value: v, TTL: r.TTL}
+}
+
+// fromSDKRecord parses a presentation-form record ("10 mx.example." for MX).
+func fromSDKRecord(r sdk.DNSRecord) (dnsclient.Record, error) {
+	rec := dnsclient.Record{Name: r.Name, Type: dnsclient.RecordType(strings.ToUpper(r.Type)), Value: r.Value, TTL: r.TTL}
+	if rec.Type == dnsclient.TypeMX && rec.Value != "" {
+		pref, host, ok := strings.Cut(strings.TrimSpace(rec.Value), " ")
+		n, err := strconv.ParseUint(pref, 10, 16)
+		if !ok || err != nil {
+			return dnsclient.Record{}, sdk.Invalid("MX value %q must be \"<preference> <host>\"", r.Value)
+		}
+		rec.Priority, rec.Value = uint16(n), strings.TrimSpace(host)
+	}
+	return rec, nil
+}
+
+// toSDK maps dnsclient error kinds to sdk codes.
+func toSDK(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := sdk.CodeInternal
+	switch {
+	case errors.Is(err, dnsclient.ErrNotFound):
+		code = sdk.CodeNotFound
+	case errors.Is(err, dnsclient.ErrConflict):
+		code = sdk.CodeConflict
+	case errors.Is(err, dnsclient.ErrInvalid):
+		code = sdk.CodeInvalid
+	case errors.Is(err, dnsclient.ErrRefused), errors.Is(err, dnsclient.ErrUnavailable):
+		code = sdk.CodeUnavailable
+	}
+	return &sdk.Error{Code: code, Message: err.Error(), Cause: err}
+}
