@@ -14,6 +14,7 @@ import (
 )
 
 type auditRow struct {
+	At          string         `json:"at"`
 	Action      string         `json:"action"`
 	Outcome     string         `json:"outcome"`
 	ActorEmail  string         `json:"actorEmail"`
@@ -32,7 +33,7 @@ func auditEvents(t *testing.T, s *testserver.Server, where map[string]any) []aud
 		} `json:"auditEvents"`
 	}
 	s.Query("operator", `query($w: AuditEventWhereInput) { auditEvents(first: 100, where: $w) {
-		edges { node { action outcome actorEmail actorIP tenantSlug partnerSlug metadata } } } }`,
+		edges { node { at action outcome actorEmail actorIP tenantSlug partnerSlug metadata } } } }`,
 		map[string]any{"w": where}).Decode(t, &data)
 	out := make([]auditRow, 0, len(data.AuditEvents.Edges))
 	for _, e := range data.AuditEvents.Edges {
