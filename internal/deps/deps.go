@@ -2,8 +2,10 @@
 package deps
 
 import (
+	_ "ariga.io/atlas/sql/migrate"
 	_ "entgo.io/contrib/entgql"
 	_ "entgo.io/ent"
+	_ "entgo.io/ent/entc/gen"
 	_ "github.com/99designs/gqlgen/graphql"
 	_ "github.com/coreos/go-oidc/v3/oidc"
 	_ "github.com/go-jose/go-jose/v4"
@@ -15,6 +17,4 @@ import (
 	_ "google.golang.org/grpc"
 	_ "google.golang.org/protobuf/proto"
 	_ "modernc.org/sqlite"
-	_ "ariga.io/atlas/sql/migrate"
-	_ "entgo.io/ent/entc/gen"
 )
