@@ -97,6 +97,20 @@ func URL(tb testing.TB, name string) string {
 	}
 }
 
+// EmptyURL returns the URL of a fresh PostgreSQL database with no schema at
+// all (for testing migrations themselves); it is dropped when the test ends.
+func EmptyURL(tb testing.TB, name string) string {
+	tb.Helper()
+	if name != dialect.Postgres {
+		tb.Fatalf("EmptyURL: only %s databases start empty", dialect.Postgres)
+	}
+	admin := postgres(tb)
+	dbname := fmt.Sprintf("dz_empty_%d_%d", os.Getpid(), counter.Add(1))
+	exec(tb, admin, `CREATE DATABASE `+dbname)
+	tb.Cleanup(func() { execNoFail(admin, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, dbname)) })
+	return withDB(admin, dbname)
+}
+
 // postgres returns the admin URL, starting the cluster and the migrated
 // template on first use.
 func postgres(tb testing.TB) string {
