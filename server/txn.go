@@ -74,11 +74,9 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	}
 	key, _ := ctx.Value(idemKey{}).(string)
 	var scope, hash string
-	if key != "" {
-		v := viewer.FromContext(ctx)
-		if v == nil {
-			return next(ctx) // unauthenticated: the resolvers answer UNAUTHENTICATED
-		}
+	if v := viewer.FromContext(ctx); v == nil {
+		key = "" // anonymous mutations fail with UNAUTHENTICATED; nothing to remember
+	} else if key != "" {
 		scope, hash = v.Subject, requestHash(oc)
 		if rsp, done := t.replay(ctx, scope, key, hash); done {
 			return rsp
