@@ -1,0 +1,976 @@
+package authentiksim
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var slugRE = regexp.MustCompile(`^[-a-zA-Z0-9_]+$`)
+
+// --- groups ---
+
+func (s *Sim) withGroup(h func(http.ResponseWriter, *http.Request, *group)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		g := s.groups[r.PathValue("pk")]
+		if g == nil {
+			notFound(w)
+			return
+		}
+		h(w, r, g)
+	}
+}
+
+func (s *Sim) listGroups(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	search := strings.ToLower(q.Get("search"))
+	var out []map[string]any
+	for _, g := range s.sortedGroups() {
+		if q.Has("name") && g.name != q.Get("name") ||
+			q.Has("is_superuser") && strconv.FormatBool(g.isSuperuser) != strings.ToLower(q.Get("is_superuser")) ||
+			search != "" && !strings.Contains(strings.ToLower(g.name), search) {
+			continue
+		}
+		if names := q["members_by_username"]; len(names) > 0 {
+			found := false
+			for _, n := range names {
+				if u := s.userByName(n); u != nil && u.groups[g.pk] {
+					found = true
+				}
+			}
+			if !found {
+				continue
+			}
+		}
+		out = append(out, s.renderGroup(g))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) createGroup(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, has := m["name"]; !has {
+		required(w, "name")
+		return
+	}
+	g := &group{pk: newUUID(), attributes: map[string]any{}}
+	if !s.applyGroupFields(w, m, g) {
+		return
+	}
+	g.num = s.nextGroupNum
+	s.nextGroupNum++
+	s.groups[g.pk] = g
+	if raw, has := m["users"]; has {
+		var pks []int
+		if err := json.Unmarshal(raw, &pks); err != nil {
+			delete(s.groups, g.pk)
+			fieldError(w, "users", "Expected a list of items.")
+			return
+		}
+		for _, pk := range pks {
+			if u := s.users[pk]; u != nil {
+				u.groups[g.pk] = true
+			}
+		}
+	}
+	s.recordModel("model_created", "group", g.pk, g.name)
+	writeJSON(w, http.StatusCreated, s.renderGroup(g))
+}
+
+func (s *Sim) applyGroupFields(w http.ResponseWriter, m map[string]json.RawMessage, g *group) bool {
+	c := *g
+	if !getString(w, m, "name", &c.name) || !getBool(w, m, "is_superuser", &c.isSuperuser) ||
+		!getObject(w, m, "attributes", &c.attributes) {
+		return false
+	}
+	if c.name == "" {
+		fieldError(w, "name", "This field may not be blank.")
+		return false
+	}
+	for _, o := range s.groups {
+		if o.pk != g.pk && o.name == c.name {
+			fieldError(w, "name", "Group with this name already exists.")
+			return false
+		}
+	}
+	if raw, has := m["parents"]; has {
+		var ps []string
+		if err := json.Unmarshal(raw, &ps); err != nil {
+			fieldError(w, "parents", "Expected a list of items.")
+			return false
+		}
+		for _, p := range ps {
+			if s.groups[p] == nil {
+				fieldError(w, "parents", `Invalid pk "`+p+`" - object does not exist.`)
+				return false
+			}
+		}
+		c.parents = ps
+	}
+	*g = c
+	return true
+}
+
+func (s *Sim) getGroup(w http.ResponseWriter, r *http.Request, g *group) {
+	writeJSON(w, http.StatusOK, s.renderGroup(g))
+}
+
+func (s *Sim) patchGroup(w http.ResponseWriter, r *http.Request, g *group) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	if !s.applyGroupFields(w, m, g) {
+		return
+	}
+	s.recordModel("model_updated", "group", g.pk, g.name)
+	writeJSON(w, http.StatusOK, s.renderGroup(g))
+}
+
+func (s *Sim) deleteGroup(w http.ResponseWriter, r *http.Request, g *group) {
+	delete(s.groups, g.pk)
+	for _, u := range s.users {
+		delete(u.groups, g.pk)
+	}
+	for id, b := range s.policyBindings {
+		if b.group != nil && *b.group == g.pk {
+			delete(s.policyBindings, id)
+		}
+	}
+	s.recordModel("model_deleted", "group", g.pk, g.name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) groupMember(add bool) func(http.ResponseWriter, *http.Request, *group) {
+	return func(w http.ResponseWriter, r *http.Request, g *group) {
+		m, ok := body(w, r)
+		if !ok {
+			return
+		}
+		var pk int
+		if !getInt(w, m, "pk", &pk) {
+			return
+		}
+		if _, has := m["pk"]; !has {
+			required(w, "pk")
+			return
+		}
+		u := s.users[pk]
+		if u == nil {
+			notFound(w)
+			return
+		}
+		if add {
+			u.groups[g.pk] = true
+		} else {
+			delete(u.groups, g.pk)
+		}
+		s.recordModel("model_updated", "group", g.pk, g.name)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// --- sessions & devices ---
+
+func (s *Sim) listSessions(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*session, 0, len(s.sessions))
+	for _, x := range s.sessions {
+		list = append(list, x)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].uuid < list[j].uuid })
+	var out []map[string]any
+	for _, x := range list {
+		u := s.users[x.user]
+		if q.Has("user__username") && (u == nil || u.username != q.Get("user__username")) {
+			continue
+		}
+		if (q.Has("session__last_ip") || q.Has("last_ip")) && x.lastIP != q.Get("session__last_ip")+q.Get("last_ip") {
+			continue
+		}
+		out = append(out, renderSession(x, u))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) getSession(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.sessions[r.PathValue("uuid")]
+	if x == nil {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderSession(x, s.users[x.user]))
+}
+
+func (s *Sim) deleteSession(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.sessions[r.PathValue("uuid")]
+	if x == nil {
+		notFound(w)
+		return
+	}
+	delete(s.sessions, x.uuid)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) listDevices(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	out := []map[string]any{}
+	list := make([]*device, 0, len(s.devices))
+	for _, d := range s.devices {
+		list = append(list, d)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].pk < list[j].pk })
+	for _, d := range list {
+		if q.Has("user") && strconv.Itoa(d.user) != q.Get("user") {
+			continue
+		}
+		out = append(out, renderDevice(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// --- OAuth2 providers & applications ---
+
+func (s *Sim) listProviders(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	pks := make([]int, 0, len(s.providers))
+	for pk := range s.providers {
+		pks = append(pks, pk)
+	}
+	sort.Ints(pks)
+	var out []map[string]any
+	for _, pk := range pks {
+		p := s.providers[pk]
+		if q.Has("name") && p.name != q.Get("name") || q.Has("client_id") && p.clientID != q.Get("client_id") {
+			continue
+		}
+		out = append(out, s.renderProvider(p))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) createProvider(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &provider{clientType: "confidential", subMode: "hashed_user_id", issuerMode: "per_provider"}
+	for _, f := range []string{"name", "authorization_flow", "invalidation_flow", "redirect_uris"} {
+		if _, has := m[f]; !has {
+			required(w, f)
+			return
+		}
+	}
+	var signing string
+	if !getString(w, m, "name", &p.name) || !getString(w, m, "authorization_flow", &p.authorizationFlow) ||
+		!getString(w, m, "invalidation_flow", &p.invalidationFlow) || !getString(w, m, "client_type", &p.clientType) ||
+		!getString(w, m, "client_id", &p.clientID) || !getString(w, m, "client_secret", &p.clientSecret) ||
+		!getString(w, m, "sub_mode", &p.subMode) || !getString(w, m, "issuer_mode", &p.issuerMode) ||
+		!getString(w, m, "signing_key", &signing) {
+		return
+	}
+	for _, o := range s.providers {
+		if o.name == p.name {
+			fieldError(w, "name", "Provider with this name already exists.")
+			return
+		}
+	}
+	for _, f := range []struct{ field, pk string }{{"authorization_flow", p.authorizationFlow}, {"invalidation_flow", p.invalidationFlow}} {
+		if s.flows[f.pk] == nil {
+			fieldError(w, f.field, `Invalid pk "`+f.pk+`" - object does not exist.`)
+			return
+		}
+	}
+	if p.clientType != "confidential" && p.clientType != "public" {
+		fieldError(w, "client_type", `"`+p.clientType+`" is not a valid choice.`)
+		return
+	}
+	var uris []map[string]string
+	if err := json.Unmarshal(m["redirect_uris"], &uris); err != nil {
+		fieldError(w, "redirect_uris", `Expected a list of items but got type "`+jsonType(m["redirect_uris"])+`".`)
+		return
+	}
+	for _, u := range uris {
+		if u["matching_mode"] != "strict" && u["matching_mode"] != "regex" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"redirect_uris": []map[string]any{{"matching_mode": []string{"This field is required."}}}})
+			return
+		}
+		if u["url"] == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"redirect_uris": []map[string]any{{"url": []string{"This field is required."}}}})
+			return
+		}
+	}
+	p.redirectURIs = uris
+	if signing != "" {
+		p.signingKey = &signing
+	}
+	if raw, has := m["property_mappings"]; has {
+		_ = json.Unmarshal(raw, &p.propertyMappings)
+	}
+	if p.clientID == "" {
+		p.clientID = randomToken(40)
+	}
+	if p.clientSecret == "" {
+		p.clientSecret = randomToken(128)
+	}
+	p.pk = s.nextProviderPK
+	s.nextProviderPK++
+	s.providers[p.pk] = p
+	s.recordModel("model_created", "oauth2provider", p.pk, p.name)
+	writeJSON(w, http.StatusCreated, s.renderProvider(p))
+}
+
+func (s *Sim) providerFromPath(w http.ResponseWriter, r *http.Request) *provider {
+	pk, err := strconv.Atoi(r.PathValue("pk"))
+	p := s.providers[pk]
+	if err != nil || p == nil {
+		notFound(w)
+		return nil
+	}
+	return p
+}
+
+func (s *Sim) getProvider(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.providerFromPath(w, r); p != nil {
+		writeJSON(w, http.StatusOK, s.renderProvider(p))
+	}
+}
+
+func (s *Sim) deleteProvider(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.providerFromPath(w, r)
+	if p == nil {
+		return
+	}
+	delete(s.providers, p.pk)
+	for _, a := range s.apps {
+		if a.provider != nil && *a.provider == p.pk {
+			a.provider = nil // on_delete=SET_NULL
+		}
+	}
+	s.recordModel("model_deleted", "oauth2provider", p.pk, p.name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) setupURLs(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.providerFromPath(w, r)
+	if p == nil {
+		return
+	}
+	base := s.opts.PublicURL
+	var issuer, discovery, jwks, logout any
+	for _, a := range s.apps {
+		if a.provider != nil && *a.provider == p.pk {
+			iss := base + "/application/o/" + a.slug + "/"
+			if p.issuerMode == "global" {
+				iss = base + "/"
+			}
+			issuer = iss
+			discovery = base + "/application/o/" + a.slug + "/.well-known/openid-configuration"
+			jwks = base + "/application/o/" + a.slug + "/jwks/"
+			logout = base + "/application/o/" + a.slug + "/end-session/"
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"issuer": issuer, "authorize": base + "/application/o/authorize/",
+		"token": base + "/application/o/token/", "user_info": base + "/application/o/userinfo/",
+		"provider_info": discovery, "logout": logout, "jwks": jwks})
+}
+
+func (s *Sim) listApps(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	slugs := make([]string, 0, len(s.apps))
+	for slug := range s.apps {
+		slugs = append(slugs, slug)
+	}
+	sort.Strings(slugs)
+	var out []map[string]any
+	for _, slug := range slugs {
+		a := s.apps[slug]
+		if q.Has("slug") && a.slug != q.Get("slug") || q.Has("name") && a.name != q.Get("name") {
+			continue
+		}
+		out = append(out, s.renderApp(a))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) createApp(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range []string{"name", "slug"} {
+		if _, has := m[f]; !has {
+			required(w, f)
+			return
+		}
+	}
+	a := &application{pk: newUUID(), policyEngineMode: "any"}
+	if !getString(w, m, "name", &a.name) || !getString(w, m, "slug", &a.slug) ||
+		!getString(w, m, "meta_launch_url", &a.launchURL) || !getString(w, m, "policy_engine_mode", &a.policyEngineMode) ||
+		!getString(w, m, "group", &a.group) {
+		return
+	}
+	if !slugRE.MatchString(a.slug) {
+		fieldError(w, "slug", `Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.`)
+		return
+	}
+	if s.apps[a.slug] != nil {
+		fieldError(w, "slug", "Application with this slug already exists.")
+		return
+	}
+	if raw, has := m["provider"]; has && string(raw) != "null" {
+		var pk int
+		if err := json.Unmarshal(raw, &pk); err != nil || s.providers[pk] == nil {
+			fieldError(w, "provider", `Invalid pk "`+strings.Trim(string(raw), `"`)+`" - object does not exist.`)
+			return
+		}
+		for _, o := range s.apps {
+			if o.provider != nil && *o.provider == pk {
+				fieldError(w, "provider", "Application with this provider already exists.")
+				return
+			}
+		}
+		a.provider = &pk
+	}
+	s.apps[a.slug] = a
+	s.recordModel("model_created", "application", a.pk, a.name)
+	writeJSON(w, http.StatusCreated, s.renderApp(a))
+}
+
+func (s *Sim) getApp(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[r.PathValue("slug")]
+	if a == nil {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.renderApp(a))
+}
+
+func (s *Sim) deleteApp(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[r.PathValue("slug")]
+	if a == nil {
+		notFound(w)
+		return
+	}
+	delete(s.apps, a.slug)
+	for id, b := range s.policyBindings {
+		if b.target == a.pk {
+			delete(s.policyBindings, id) // cascade with the binding target
+		}
+	}
+	s.recordModel("model_deleted", "application", a.pk, a.name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- policy bindings ---
+
+func (s *Sim) listPolicyBindings(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*policyBinding, 0, len(s.policyBindings))
+	for _, b := range s.policyBindings {
+		list = append(list, b)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].order != list[j].order {
+			return list[i].order < list[j].order
+		}
+		return list[i].pk < list[j].pk
+	})
+	var out []map[string]any
+	for _, b := range list {
+		if q.Has("target") && b.target != q.Get("target") {
+			continue
+		}
+		out = append(out, renderPolicyBinding(b))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) isBindingTarget(pk string) bool {
+	if s.flows[pk] != nil {
+		return true
+	}
+	for _, a := range s.apps {
+		if a.pk == pk {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sim) createPolicyBinding(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range []string{"target", "order"} {
+		if _, has := m[f]; !has {
+			required(w, f)
+			return
+		}
+	}
+	b := &policyBinding{pk: newUUID(), enabled: true, timeout: 30}
+	var grp, pol string
+	userPK := 0
+	if !getString(w, m, "target", &b.target) || !getInt(w, m, "order", &b.order) || !getString(w, m, "group", &grp) ||
+		!getString(w, m, "policy", &pol) || !getBool(w, m, "enabled", &b.enabled) || !getBool(w, m, "negate", &b.negate) ||
+		!getInt(w, m, "timeout", &b.timeout) {
+		return
+	}
+	if raw, has := m["user"]; has && string(raw) != "null" && !getInt(w, m, "user", &userPK) {
+		return
+	}
+	if !s.isBindingTarget(b.target) {
+		fieldError(w, "target", `Invalid pk "`+b.target+`" - object does not exist.`)
+		return
+	}
+	n := 0
+	if grp != "" {
+		n++
+		if s.groups[grp] == nil {
+			fieldError(w, "group", `Invalid pk "`+grp+`" - object does not exist.`)
+			return
+		}
+		b.group = &grp
+	}
+	if userPK != 0 {
+		n++
+		if s.users[userPK] == nil {
+			fieldError(w, "user", `Invalid pk "`+strconv.Itoa(userPK)+`" - object does not exist.`)
+			return
+		}
+		b.user = &userPK
+	}
+	if pol != "" {
+		n++
+		b.policy = &pol
+	}
+	switch {
+	case n > 1:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"non_field_errors": []string{"Only one of 'policy', 'group', 'user' can be set."}})
+		return
+	case n == 0:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"non_field_errors": []string{"One of 'policy', 'group', 'user' must be set."}})
+		return
+	}
+	s.policyBindings[b.pk] = b
+	s.recordModel("model_created", "policybinding", b.pk, "Binding "+b.pk)
+	writeJSON(w, http.StatusCreated, renderPolicyBinding(b))
+}
+
+func (s *Sim) deletePolicyBinding(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.policyBindings[r.PathValue("pk")]
+	if b == nil {
+		notFound(w)
+		return
+	}
+	delete(s.policyBindings, b.pk)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- flows, stages, bindings ---
+
+var designations = map[string]bool{"authentication": true, "authorization": true, "invalidation": true,
+	"enrollment": true, "unenrollment": true, "recovery": true, "stage_configuration": true}
+
+func (s *Sim) listFlows(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*flow, 0, len(s.flows))
+	for _, f := range s.flows {
+		list = append(list, f)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].slug < list[j].slug })
+	var out []map[string]any
+	for _, f := range list {
+		if q.Has("designation") && f.designation != q.Get("designation") || q.Has("slug") && f.slug != q.Get("slug") ||
+			q.Has("name") && f.name != q.Get("name") {
+			continue
+		}
+		out = append(out, renderFlow(f))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) createFlow(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range []string{"name", "slug", "title", "designation"} {
+		if _, has := m[f]; !has {
+			required(w, f)
+			return
+		}
+	}
+	f := &flow{pk: newUUID(), authentication: "none"}
+	if !getString(w, m, "name", &f.name) || !getString(w, m, "slug", &f.slug) || !getString(w, m, "title", &f.title) ||
+		!getString(w, m, "designation", &f.designation) || !getString(w, m, "authentication", &f.authentication) {
+		return
+	}
+	if !slugRE.MatchString(f.slug) {
+		fieldError(w, "slug", `Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.`)
+		return
+	}
+	if s.flowBySlug(f.slug) != nil {
+		fieldError(w, "slug", "Flow with this slug already exists.")
+		return
+	}
+	if !designations[f.designation] {
+		fieldError(w, "designation", `"`+f.designation+`" is not a valid choice.`)
+		return
+	}
+	switch f.authentication {
+	case "none", "require_authenticated", "require_unauthenticated", "require_superuser", "require_redirect", "require_outpost":
+	default:
+		fieldError(w, "authentication", `"`+f.authentication+`" is not a valid choice.`)
+		return
+	}
+	s.flows[f.pk] = f
+	s.recordModel("model_created", "flow", f.pk, f.name)
+	writeJSON(w, http.StatusCreated, renderFlow(f))
+}
+
+func (s *Sim) getFlow(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flowBySlug(r.PathValue("slug"))
+	if f == nil {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderFlow(f))
+}
+
+func (s *Sim) deleteFlow(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flowBySlug(r.PathValue("slug"))
+	if f == nil {
+		notFound(w)
+		return
+	}
+	delete(s.flows, f.pk)
+	for id, b := range s.flowBindings {
+		if b.target == f.pk {
+			delete(s.flowBindings, id)
+		}
+	}
+	for _, b := range s.brands {
+		if b.flowRecovery != nil && *b.flowRecovery == f.pk {
+			b.flowRecovery = nil
+		}
+	}
+	s.recordModel("model_deleted", "flow", f.pk, f.name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) listFlowBindings(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*flowBinding, 0, len(s.flowBindings))
+	for _, b := range s.flowBindings {
+		list = append(list, b)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].order != list[j].order {
+			return list[i].order < list[j].order
+		}
+		return list[i].pk < list[j].pk
+	})
+	var out []map[string]any
+	for _, b := range list {
+		if q.Has("target") && b.target != q.Get("target") || q.Has("stage") && b.stage != q.Get("stage") {
+			continue
+		}
+		out = append(out, renderFlowBinding(b, s.stages[b.stage]))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) createFlowBinding(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range []string{"target", "stage", "order"} {
+		if _, has := m[f]; !has {
+			required(w, f)
+			return
+		}
+	}
+	b := &flowBinding{pk: newUUID(), evaluateOnPlan: true, invalidResponseAction: "retry"}
+	if !getString(w, m, "target", &b.target) || !getString(w, m, "stage", &b.stage) || !getInt(w, m, "order", &b.order) ||
+		!getBool(w, m, "evaluate_on_plan", &b.evaluateOnPlan) || !getBool(w, m, "re_evaluate_policies", &b.reEvaluatePolicies) ||
+		!getString(w, m, "invalid_response_action", &b.invalidResponseAction) {
+		return
+	}
+	if s.flows[b.target] == nil {
+		fieldError(w, "target", `Invalid pk "`+b.target+`" - object does not exist.`)
+		return
+	}
+	if s.stages[b.stage] == nil {
+		fieldError(w, "stage", `Invalid pk "`+b.stage+`" - object does not exist.`)
+		return
+	}
+	for _, o := range s.flowBindings {
+		if o.target == b.target && o.stage == b.stage && o.order == b.order {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"non_field_errors": []string{"The fields target, stage, order must make a unique set."}})
+			return
+		}
+	}
+	s.flowBindings[b.pk] = b
+	writeJSON(w, http.StatusCreated, renderFlowBinding(b, s.stages[b.stage]))
+}
+
+func (s *Sim) deleteFlowBinding(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.flowBindings[r.PathValue("pk")]
+	if b == nil {
+		notFound(w)
+		return
+	}
+	delete(s.flowBindings, b.pk)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) listStages(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*stage, 0, len(s.stages))
+	for _, st := range s.stages {
+		list = append(list, st)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	var out []map[string]any
+	for _, st := range list {
+		if q.Has("name") && st.name != q.Get("name") {
+			continue
+		}
+		flowSet := []map[string]any{}
+		for _, b := range s.flowBindings {
+			if b.stage == st.pk {
+				if f := s.flows[b.target]; f != nil {
+					flowSet = append(flowSet, map[string]any{"pk": f.pk, "slug": f.slug, "name": f.name, "designation": f.designation})
+				}
+			}
+		}
+		out = append(out, renderStage(st, flowSet))
+	}
+	paginate(w, r, out)
+}
+
+// --- brands ---
+
+func (s *Sim) listBrands(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*brand, 0, len(s.brands))
+	for _, b := range s.brands {
+		list = append(list, b)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].domain < list[j].domain })
+	var out []map[string]any
+	for _, b := range list {
+		if q.Has("default") && strconv.FormatBool(b.isDefault) != strings.ToLower(q.Get("default")) ||
+			q.Has("domain") && b.domain != q.Get("domain") {
+			continue
+		}
+		out = append(out, renderBrand(b))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) currentBrand(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.brandForHost(r.Host)
+	if b == nil {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderBrand(b))
+}
+
+func (s *Sim) getBrand(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.brands[r.PathValue("uuid")]
+	if b == nil {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, renderBrand(b))
+}
+
+func (s *Sim) patchBrand(w http.ResponseWriter, r *http.Request) {
+	m, ok := body(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.brands[r.PathValue("uuid")]
+	if b == nil {
+		notFound(w)
+		return
+	}
+	if raw, has := m["flow_recovery"]; has {
+		if string(raw) == "null" {
+			b.flowRecovery = nil
+		} else {
+			var pk string
+			if err := json.Unmarshal(raw, &pk); err != nil || s.flows[pk] == nil {
+				fieldError(w, "flow_recovery", `Invalid pk "`+strings.Trim(string(raw), `"`)+`" - object does not exist.`)
+				return
+			}
+			b.flowRecovery = &pk
+		}
+	}
+	if !getString(w, m, "domain", &b.domain) {
+		return
+	}
+	s.recordModel("model_updated", "brand", b.uuid, b.domain)
+	writeJSON(w, http.StatusOK, renderBrand(b))
+}
+
+// --- events ---
+
+func (s *Sim) listEvents(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	list := make([]*event, len(s.events))
+	copy(list, s.events)
+	asc := q.Get("ordering") == "created"
+	sort.SliceStable(list, func(i, j int) bool {
+		if asc {
+			return list[i].created.Before(list[j].created)
+		}
+		return list[i].created.After(list[j].created)
+	})
+	var out []map[string]any
+	action := strings.ToLower(q.Get("action"))
+	for _, e := range list {
+		if action != "" && !strings.Contains(strings.ToLower(e.action), action) {
+			continue
+		}
+		if q.Has("username") && e.user["username"] != q.Get("username") {
+			continue
+		}
+		if q.Has("client_ip") && (e.clientIP == nil || *e.clientIP != q.Get("client_ip")) {
+			continue
+		}
+		out = append(out, renderEvent(e))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Sim) getEvent(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.events {
+		if e.pk == r.PathValue("pk") {
+			writeJSON(w, http.StatusOK, renderEvent(e))
+			return
+		}
+	}
+	notFound(w)
+}
+
+func (s *Sim) admin() *user { return s.users[1] }
+
+func modelRef(model string, pk any, name string) map[string]any {
+	app := "authentik_core"
+	switch model {
+	case "oauth2provider":
+		app = "authentik_providers_oauth2"
+	case "policybinding":
+		app = "authentik_policies"
+	case "flow":
+		app = "authentik_flows"
+	case "brand":
+		app = "authentik_brands"
+	}
+	return map[string]any{"app": app, "model_name": model, "pk": pk, "name": name}
+}
+
+// recordModel records a model_* event performed by the API token's owner.
+func (s *Sim) recordModel(action, model string, pk any, name string) {
+	s.record(action, s.admin(), "authentik.events.signals", map[string]any{"model": modelRef(model, pk, name), "http_request": map[string]any{"method": "API"}})
+}
+
+// record appends an event. The caller holds s.mu.
+func (s *Sim) record(action string, actor *user, app string, ctx map[string]any) *event {
+	now := s.opts.Now().UTC()
+	var u map[string]any
+	if actor != nil {
+		u = map[string]any{"pk": actor.pk, "username": actor.username, "email": actor.email}
+	} else {
+		u = map[string]any{"pk": 0, "username": "AnonymousUser", "email": ""}
+	}
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	e := &event{pk: newUUID(), user: u, action: action, app: app, context: ctx, created: now, expires: now.Add(365 * 24 * time.Hour)}
+	if ip, ok := ctx["client_ip"].(string); ok {
+		e.clientIP = &ip
+		delete(ctx, "client_ip")
+	}
+	s.events = append(s.events, e)
+	return e
+}
