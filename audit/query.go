@@ -30,3 +30,46 @@ func Text(q string) predicate.AuditEvent {
 
 // NewestFirst is the default order of audit listings.
 var NewestFirst = &ent.AuditEventOrder{Direction: "DESC", Field: ent.AuditEventOrderFieldAt}
+
+// Filter selects audit events; zero fields match everything. It mirrors the
+// GraphQL auditEvents where-input for the CSV export.
+type Filter struct {
+	ActionPrefix string
+	TenantSlug   string
+	PartnerSlug  string
+	ActorEmail   string
+	Outcome      auditevent.Outcome
+	Since        time.Time
+	Until        time.Time
+	Q            string
+}
+
+// Predicates returns the filter as ent predicates.
+func (f Filter) Predicates() []predicate.AuditEvent {
+	var ps []predicate.AuditEvent
+	if f.ActionPrefix != "" {
+		ps = append(ps, ActionPrefix(f.ActionPrefix))
+	}
+	if f.TenantSlug != "" {
+		ps = append(ps, auditevent.TenantSlug(f.TenantSlug))
+	}
+	if f.PartnerSlug != "" {
+		ps = append(ps, auditevent.PartnerSlug(f.PartnerSlug))
+	}
+	if f.ActorEmail != "" {
+		ps = append(ps, auditevent.ActorEmail(f.ActorEmail))
+	}
+	if f.Outcome != "" {
+		ps = append(ps, auditevent.OutcomeEQ(f.Outcome))
+	}
+	if !f.Since.IsZero() {
+		ps = append(ps, Since(f.Since))
+	}
+	if !f.Until.IsZero() {
+		ps = append(ps, Until(f.Until))
+	}
+	if f.Q != "" {
+		ps = append(ps, Text(f.Q))
+	}
+	return ps
+}

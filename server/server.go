@@ -87,6 +87,7 @@ func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
 	gql := GraphQL(c)
 	mux.Handle("/query", authenticate(c, gql))
+	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
 	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
