@@ -5,10 +5,18 @@
 
 GO ?= go
 
-.PHONY: run test generate check-generate migration fmt vet lint bench tools
+.PHONY: run plugins test generate check-generate migration fmt vet bench
 
-run:
+# The demo: provider plugins built into ./bin (where serve looks for them),
+# the upstream simulators started in-process, demo data seeded once.
+run: plugins
 	$(GO) run ./cmd/dezky serve
+
+# Build every provider plugin as bin/dezky-provider-<name>.
+plugins:
+	@mkdir -p bin
+	@for p in $$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./providers/...); do \
+		$(GO) build -o bin/dezky-provider-$$(basename $$p) $$p || exit 1; done
 
 test:
 	$(GO) test -count=1 ./...

@@ -36,7 +36,12 @@ type DB struct {
 	Client  *ent.Client
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
+	url     string
 }
+
+// URL returns the URL the database was opened with (it may hold a
+// password: never log it; see Redact).
+func (d *DB) URL() string { return d.url }
 
 // Close closes the client and the pool.
 func (d *DB) Close() error { return d.Client.Close() }
@@ -50,7 +55,7 @@ func SQLitePath(dataDir string) string {
 }
 
 // Open opens the database at rawURL: postgres://… or postgresql://… for
-// PostgreSQL, sqlite://<path> (or sqlite://:memory:<name>) for SQLite.
+// PostgreSQL, sqlite://<path> for SQLite.
 // SQLite databases are auto-migrated; PostgreSQL is not (see Migrate).
 func Open(ctx context.Context, rawURL string) (*DB, error) {
 	switch {
@@ -74,24 +79,14 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect postgres %s: %w", Redact(dsn), err)
 	}
 	drv := entsql.OpenDB(dialect.Postgres, sdb)
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.Postgres}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.Postgres, url: dsn}, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
-	var dsn string
-	if name, ok := strings.CutPrefix(path, ":memory:"); ok {
-		dsn = "file:" + url.PathEscape(name) + "?mode=memory&cache=shared"
-	} else {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("create database dir: %w", err)
-		}
-		dsn = "file:" + path + "?_txlock=immediate"
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database dir: %w", err)
 	}
-	sep := "&"
-	if !strings.Contains(dsn, "?") {
-		sep = "?"
-	}
-	dsn += sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	sdb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -101,7 +96,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	drv := entsql.OpenDB(dialect.SQLite, sdb)
-	d := &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.SQLite}
+	d := &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.SQLite, url: "sqlite://" + path}
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("migrate sqlite schema: %w", err)

@@ -64,16 +64,16 @@ func newFlag(key, desc string, st flag.State, pct int, scope schematype.FlagScop
 	return flags.CreateFlagInput{Key: key, Description: &desc, State: &st, Pct: &pct, Scope: &scope}
 }
 
-// Seed writes the demo data unless it is already there. It reports whether
-// it seeded.
-func Seed(ctx context.Context, client *ent.Client, environment string) (bool, error) {
+// Seed writes the demo data unless it is already there, creating the
+// tenants through ts (so its lifecycle hook, such as provisioning, sees
+// them). It reports whether it seeded.
+func Seed(ctx context.Context, client *ent.Client, ts *tenancy.Service, environment string) (bool, error) {
 	ctx = viewer.SystemContext(ctx)
 	if n, err := client.User.Query().Where(user.Subject(OperatorSubject)).Count(ctx); err != nil {
 		return false, fmt.Errorf("demo: check: %w", err)
 	} else if n > 0 {
 		return false, nil
 	}
-	ts := tenancy.New(client)
 	fs := flags.New(client, environment)
 	err := db.WithTx(ctx, client, func(ctx context.Context) error {
 		c := ent.FromContext(ctx)

@@ -15,13 +15,20 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/dezky/platform/ent/auditarchive"
+	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
+	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
+
+	stdsql "database/sql"
 )
 
 // Client is the client that holds all ent builders.
@@ -29,16 +36,26 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// AuditArchive is the client for interacting with the AuditArchive builders.
+	AuditArchive *AuditArchiveClient
+	// AuditCheckpoint is the client for interacting with the AuditCheckpoint builders.
+	AuditCheckpoint *AuditCheckpointClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// IngestCursor is the client for interacting with the IngestCursor builders.
+	IngestCursor *IngestCursorClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
+	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
+	ProvisioningJob *ProvisioningJobClient
+	// ProvisioningState is the client for interacting with the ProvisioningState builders.
+	ProvisioningState *ProvisioningStateClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
 	// User is the client for interacting with the User builders.
@@ -54,11 +71,16 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.AuditArchive = NewAuditArchiveClient(c.config)
+	c.AuditCheckpoint = NewAuditCheckpointClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
+	c.IngestCursor = NewIngestCursorClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
+	c.ProvisioningJob = NewProvisioningJobClient(c.config)
+	c.ProvisioningState = NewProvisioningStateClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
 	c.User = NewUserClient(c.config)
 }
@@ -151,15 +173,20 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		AuditEvent:     NewAuditEventClient(cfg),
-		Flag:           NewFlagClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Membership:     NewMembershipClient(cfg),
-		Partner:        NewPartnerClient(cfg),
-		Tenant:         NewTenantClient(cfg),
-		User:           NewUserClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		AuditArchive:      NewAuditArchiveClient(cfg),
+		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
+		AuditEvent:        NewAuditEventClient(cfg),
+		Flag:              NewFlagClient(cfg),
+		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
+		IngestCursor:      NewIngestCursorClient(cfg),
+		Membership:        NewMembershipClient(cfg),
+		Partner:           NewPartnerClient(cfg),
+		ProvisioningJob:   NewProvisioningJobClient(cfg),
+		ProvisioningState: NewProvisioningStateClient(cfg),
+		Tenant:            NewTenantClient(cfg),
+		User:              NewUserClient(cfg),
 	}, nil
 }
 
@@ -177,22 +204,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		AuditEvent:     NewAuditEventClient(cfg),
-		Flag:           NewFlagClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Membership:     NewMembershipClient(cfg),
-		Partner:        NewPartnerClient(cfg),
-		Tenant:         NewTenantClient(cfg),
-		User:           NewUserClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		AuditArchive:      NewAuditArchiveClient(cfg),
+		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
+		AuditEvent:        NewAuditEventClient(cfg),
+		Flag:              NewFlagClient(cfg),
+		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
+		IngestCursor:      NewIngestCursorClient(cfg),
+		Membership:        NewMembershipClient(cfg),
+		Partner:           NewPartnerClient(cfg),
+		ProvisioningJob:   NewProvisioningJobClient(cfg),
+		ProvisioningState: NewProvisioningStateClient(cfg),
+		Tenant:            NewTenantClient(cfg),
+		User:              NewUserClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		AuditEvent.
+//		AuditArchive.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -215,8 +247,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.Flag, c.IdempotencyKey, c.Membership, c.Partner, c.Tenant,
-		c.User,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
+		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
+		c.ProvisioningState, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -226,8 +259,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.Flag, c.IdempotencyKey, c.Membership, c.Partner, c.Tenant,
-		c.User,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
+		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
+		c.ProvisioningState, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -236,22 +270,300 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AuditArchiveMutation:
+		return c.AuditArchive.mutate(ctx, m)
+	case *AuditCheckpointMutation:
+		return c.AuditCheckpoint.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *FlagMutation:
 		return c.Flag.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
+	case *IngestCursorMutation:
+		return c.IngestCursor.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *PartnerMutation:
 		return c.Partner.mutate(ctx, m)
+	case *ProvisioningJobMutation:
+		return c.ProvisioningJob.mutate(ctx, m)
+	case *ProvisioningStateMutation:
+		return c.ProvisioningState.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AuditArchiveClient is a client for the AuditArchive schema.
+type AuditArchiveClient struct {
+	config
+}
+
+// NewAuditArchiveClient returns a client for the AuditArchive from the given config.
+func NewAuditArchiveClient(c config) *AuditArchiveClient {
+	return &AuditArchiveClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditarchive.Hooks(f(g(h())))`.
+func (c *AuditArchiveClient) Use(hooks ...Hook) {
+	c.hooks.AuditArchive = append(c.hooks.AuditArchive, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditarchive.Intercept(f(g(h())))`.
+func (c *AuditArchiveClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditArchive = append(c.inters.AuditArchive, interceptors...)
+}
+
+// Create returns a builder for creating a AuditArchive entity.
+func (c *AuditArchiveClient) Create() *AuditArchiveCreate {
+	mutation := newAuditArchiveMutation(c.config, OpCreate)
+	return &AuditArchiveCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditArchive entities.
+func (c *AuditArchiveClient) CreateBulk(builders ...*AuditArchiveCreate) *AuditArchiveCreateBulk {
+	return &AuditArchiveCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditArchiveClient) MapCreateBulk(slice any, setFunc func(*AuditArchiveCreate, int)) *AuditArchiveCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditArchiveCreateBulk{err: fmt.Errorf("calling to AuditArchiveClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditArchiveCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditArchiveCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditArchive.
+func (c *AuditArchiveClient) Update() *AuditArchiveUpdate {
+	mutation := newAuditArchiveMutation(c.config, OpUpdate)
+	return &AuditArchiveUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditArchiveClient) UpdateOne(_m *AuditArchive) *AuditArchiveUpdateOne {
+	mutation := newAuditArchiveMutation(c.config, OpUpdateOne, withAuditArchive(_m))
+	return &AuditArchiveUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditArchiveClient) UpdateOneID(id int) *AuditArchiveUpdateOne {
+	mutation := newAuditArchiveMutation(c.config, OpUpdateOne, withAuditArchiveID(id))
+	return &AuditArchiveUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditArchive.
+func (c *AuditArchiveClient) Delete() *AuditArchiveDelete {
+	mutation := newAuditArchiveMutation(c.config, OpDelete)
+	return &AuditArchiveDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditArchiveClient) DeleteOne(_m *AuditArchive) *AuditArchiveDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditArchiveClient) DeleteOneID(id int) *AuditArchiveDeleteOne {
+	builder := c.Delete().Where(auditarchive.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditArchiveDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditArchive.
+func (c *AuditArchiveClient) Query() *AuditArchiveQuery {
+	return &AuditArchiveQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditArchive},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditArchive entity by its id.
+func (c *AuditArchiveClient) Get(ctx context.Context, id int) (*AuditArchive, error) {
+	return c.Query().Where(auditarchive.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditArchiveClient) GetX(ctx context.Context, id int) *AuditArchive {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditArchiveClient) Hooks() []Hook {
+	hooks := c.hooks.AuditArchive
+	return append(hooks[:len(hooks):len(hooks)], auditarchive.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditArchiveClient) Interceptors() []Interceptor {
+	return c.inters.AuditArchive
+}
+
+func (c *AuditArchiveClient) mutate(ctx context.Context, m *AuditArchiveMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditArchiveCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditArchiveUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditArchiveUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditArchiveDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditArchive mutation op: %q", m.Op())
+	}
+}
+
+// AuditCheckpointClient is a client for the AuditCheckpoint schema.
+type AuditCheckpointClient struct {
+	config
+}
+
+// NewAuditCheckpointClient returns a client for the AuditCheckpoint from the given config.
+func NewAuditCheckpointClient(c config) *AuditCheckpointClient {
+	return &AuditCheckpointClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditcheckpoint.Hooks(f(g(h())))`.
+func (c *AuditCheckpointClient) Use(hooks ...Hook) {
+	c.hooks.AuditCheckpoint = append(c.hooks.AuditCheckpoint, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditcheckpoint.Intercept(f(g(h())))`.
+func (c *AuditCheckpointClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditCheckpoint = append(c.inters.AuditCheckpoint, interceptors...)
+}
+
+// Create returns a builder for creating a AuditCheckpoint entity.
+func (c *AuditCheckpointClient) Create() *AuditCheckpointCreate {
+	mutation := newAuditCheckpointMutation(c.config, OpCreate)
+	return &AuditCheckpointCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditCheckpoint entities.
+func (c *AuditCheckpointClient) CreateBulk(builders ...*AuditCheckpointCreate) *AuditCheckpointCreateBulk {
+	return &AuditCheckpointCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditCheckpointClient) MapCreateBulk(slice any, setFunc func(*AuditCheckpointCreate, int)) *AuditCheckpointCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditCheckpointCreateBulk{err: fmt.Errorf("calling to AuditCheckpointClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditCheckpointCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditCheckpointCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditCheckpoint.
+func (c *AuditCheckpointClient) Update() *AuditCheckpointUpdate {
+	mutation := newAuditCheckpointMutation(c.config, OpUpdate)
+	return &AuditCheckpointUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditCheckpointClient) UpdateOne(_m *AuditCheckpoint) *AuditCheckpointUpdateOne {
+	mutation := newAuditCheckpointMutation(c.config, OpUpdateOne, withAuditCheckpoint(_m))
+	return &AuditCheckpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditCheckpointClient) UpdateOneID(id int) *AuditCheckpointUpdateOne {
+	mutation := newAuditCheckpointMutation(c.config, OpUpdateOne, withAuditCheckpointID(id))
+	return &AuditCheckpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditCheckpoint.
+func (c *AuditCheckpointClient) Delete() *AuditCheckpointDelete {
+	mutation := newAuditCheckpointMutation(c.config, OpDelete)
+	return &AuditCheckpointDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditCheckpointClient) DeleteOne(_m *AuditCheckpoint) *AuditCheckpointDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditCheckpointClient) DeleteOneID(id int) *AuditCheckpointDeleteOne {
+	builder := c.Delete().Where(auditcheckpoint.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditCheckpointDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditCheckpoint.
+func (c *AuditCheckpointClient) Query() *AuditCheckpointQuery {
+	return &AuditCheckpointQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditCheckpoint},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditCheckpoint entity by its id.
+func (c *AuditCheckpointClient) Get(ctx context.Context, id int) (*AuditCheckpoint, error) {
+	return c.Query().Where(auditcheckpoint.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditCheckpointClient) GetX(ctx context.Context, id int) *AuditCheckpoint {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditCheckpointClient) Hooks() []Hook {
+	hooks := c.hooks.AuditCheckpoint
+	return append(hooks[:len(hooks):len(hooks)], auditcheckpoint.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditCheckpointClient) Interceptors() []Interceptor {
+	return c.inters.AuditCheckpoint
+}
+
+func (c *AuditCheckpointClient) mutate(ctx context.Context, m *AuditCheckpointMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditCheckpointCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditCheckpointUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditCheckpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditCheckpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditCheckpoint mutation op: %q", m.Op())
 	}
 }
 
@@ -657,6 +969,140 @@ func (c *IdempotencyKeyClient) mutate(ctx context.Context, m *IdempotencyKeyMuta
 	}
 }
 
+// IngestCursorClient is a client for the IngestCursor schema.
+type IngestCursorClient struct {
+	config
+}
+
+// NewIngestCursorClient returns a client for the IngestCursor from the given config.
+func NewIngestCursorClient(c config) *IngestCursorClient {
+	return &IngestCursorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ingestcursor.Hooks(f(g(h())))`.
+func (c *IngestCursorClient) Use(hooks ...Hook) {
+	c.hooks.IngestCursor = append(c.hooks.IngestCursor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ingestcursor.Intercept(f(g(h())))`.
+func (c *IngestCursorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IngestCursor = append(c.inters.IngestCursor, interceptors...)
+}
+
+// Create returns a builder for creating a IngestCursor entity.
+func (c *IngestCursorClient) Create() *IngestCursorCreate {
+	mutation := newIngestCursorMutation(c.config, OpCreate)
+	return &IngestCursorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IngestCursor entities.
+func (c *IngestCursorClient) CreateBulk(builders ...*IngestCursorCreate) *IngestCursorCreateBulk {
+	return &IngestCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IngestCursorClient) MapCreateBulk(slice any, setFunc func(*IngestCursorCreate, int)) *IngestCursorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IngestCursorCreateBulk{err: fmt.Errorf("calling to IngestCursorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IngestCursorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IngestCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IngestCursor.
+func (c *IngestCursorClient) Update() *IngestCursorUpdate {
+	mutation := newIngestCursorMutation(c.config, OpUpdate)
+	return &IngestCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IngestCursorClient) UpdateOne(_m *IngestCursor) *IngestCursorUpdateOne {
+	mutation := newIngestCursorMutation(c.config, OpUpdateOne, withIngestCursor(_m))
+	return &IngestCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IngestCursorClient) UpdateOneID(id int) *IngestCursorUpdateOne {
+	mutation := newIngestCursorMutation(c.config, OpUpdateOne, withIngestCursorID(id))
+	return &IngestCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IngestCursor.
+func (c *IngestCursorClient) Delete() *IngestCursorDelete {
+	mutation := newIngestCursorMutation(c.config, OpDelete)
+	return &IngestCursorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IngestCursorClient) DeleteOne(_m *IngestCursor) *IngestCursorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IngestCursorClient) DeleteOneID(id int) *IngestCursorDeleteOne {
+	builder := c.Delete().Where(ingestcursor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IngestCursorDeleteOne{builder}
+}
+
+// Query returns a query builder for IngestCursor.
+func (c *IngestCursorClient) Query() *IngestCursorQuery {
+	return &IngestCursorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIngestCursor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IngestCursor entity by its id.
+func (c *IngestCursorClient) Get(ctx context.Context, id int) (*IngestCursor, error) {
+	return c.Query().Where(ingestcursor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IngestCursorClient) GetX(ctx context.Context, id int) *IngestCursor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *IngestCursorClient) Hooks() []Hook {
+	hooks := c.hooks.IngestCursor
+	return append(hooks[:len(hooks):len(hooks)], ingestcursor.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *IngestCursorClient) Interceptors() []Interceptor {
+	return c.inters.IngestCursor
+}
+
+func (c *IngestCursorClient) mutate(ctx context.Context, m *IngestCursorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IngestCursorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IngestCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IngestCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IngestCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IngestCursor mutation op: %q", m.Op())
+	}
+}
+
 // MembershipClient is a client for the Membership schema.
 type MembershipClient struct {
 	config
@@ -986,6 +1432,274 @@ func (c *PartnerClient) mutate(ctx context.Context, m *PartnerMutation) (Value, 
 		return (&PartnerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Partner mutation op: %q", m.Op())
+	}
+}
+
+// ProvisioningJobClient is a client for the ProvisioningJob schema.
+type ProvisioningJobClient struct {
+	config
+}
+
+// NewProvisioningJobClient returns a client for the ProvisioningJob from the given config.
+func NewProvisioningJobClient(c config) *ProvisioningJobClient {
+	return &ProvisioningJobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `provisioningjob.Hooks(f(g(h())))`.
+func (c *ProvisioningJobClient) Use(hooks ...Hook) {
+	c.hooks.ProvisioningJob = append(c.hooks.ProvisioningJob, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `provisioningjob.Intercept(f(g(h())))`.
+func (c *ProvisioningJobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProvisioningJob = append(c.inters.ProvisioningJob, interceptors...)
+}
+
+// Create returns a builder for creating a ProvisioningJob entity.
+func (c *ProvisioningJobClient) Create() *ProvisioningJobCreate {
+	mutation := newProvisioningJobMutation(c.config, OpCreate)
+	return &ProvisioningJobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProvisioningJob entities.
+func (c *ProvisioningJobClient) CreateBulk(builders ...*ProvisioningJobCreate) *ProvisioningJobCreateBulk {
+	return &ProvisioningJobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProvisioningJobClient) MapCreateBulk(slice any, setFunc func(*ProvisioningJobCreate, int)) *ProvisioningJobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProvisioningJobCreateBulk{err: fmt.Errorf("calling to ProvisioningJobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProvisioningJobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProvisioningJobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProvisioningJob.
+func (c *ProvisioningJobClient) Update() *ProvisioningJobUpdate {
+	mutation := newProvisioningJobMutation(c.config, OpUpdate)
+	return &ProvisioningJobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProvisioningJobClient) UpdateOne(_m *ProvisioningJob) *ProvisioningJobUpdateOne {
+	mutation := newProvisioningJobMutation(c.config, OpUpdateOne, withProvisioningJob(_m))
+	return &ProvisioningJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProvisioningJobClient) UpdateOneID(id int) *ProvisioningJobUpdateOne {
+	mutation := newProvisioningJobMutation(c.config, OpUpdateOne, withProvisioningJobID(id))
+	return &ProvisioningJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProvisioningJob.
+func (c *ProvisioningJobClient) Delete() *ProvisioningJobDelete {
+	mutation := newProvisioningJobMutation(c.config, OpDelete)
+	return &ProvisioningJobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProvisioningJobClient) DeleteOne(_m *ProvisioningJob) *ProvisioningJobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProvisioningJobClient) DeleteOneID(id int) *ProvisioningJobDeleteOne {
+	builder := c.Delete().Where(provisioningjob.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProvisioningJobDeleteOne{builder}
+}
+
+// Query returns a query builder for ProvisioningJob.
+func (c *ProvisioningJobClient) Query() *ProvisioningJobQuery {
+	return &ProvisioningJobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProvisioningJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProvisioningJob entity by its id.
+func (c *ProvisioningJobClient) Get(ctx context.Context, id int) (*ProvisioningJob, error) {
+	return c.Query().Where(provisioningjob.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProvisioningJobClient) GetX(ctx context.Context, id int) *ProvisioningJob {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProvisioningJobClient) Hooks() []Hook {
+	hooks := c.hooks.ProvisioningJob
+	return append(hooks[:len(hooks):len(hooks)], provisioningjob.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProvisioningJobClient) Interceptors() []Interceptor {
+	return c.inters.ProvisioningJob
+}
+
+func (c *ProvisioningJobClient) mutate(ctx context.Context, m *ProvisioningJobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProvisioningJobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProvisioningJobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProvisioningJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProvisioningJobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProvisioningJob mutation op: %q", m.Op())
+	}
+}
+
+// ProvisioningStateClient is a client for the ProvisioningState schema.
+type ProvisioningStateClient struct {
+	config
+}
+
+// NewProvisioningStateClient returns a client for the ProvisioningState from the given config.
+func NewProvisioningStateClient(c config) *ProvisioningStateClient {
+	return &ProvisioningStateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `provisioningstate.Hooks(f(g(h())))`.
+func (c *ProvisioningStateClient) Use(hooks ...Hook) {
+	c.hooks.ProvisioningState = append(c.hooks.ProvisioningState, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `provisioningstate.Intercept(f(g(h())))`.
+func (c *ProvisioningStateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProvisioningState = append(c.inters.ProvisioningState, interceptors...)
+}
+
+// Create returns a builder for creating a ProvisioningState entity.
+func (c *ProvisioningStateClient) Create() *ProvisioningStateCreate {
+	mutation := newProvisioningStateMutation(c.config, OpCreate)
+	return &ProvisioningStateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProvisioningState entities.
+func (c *ProvisioningStateClient) CreateBulk(builders ...*ProvisioningStateCreate) *ProvisioningStateCreateBulk {
+	return &ProvisioningStateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProvisioningStateClient) MapCreateBulk(slice any, setFunc func(*ProvisioningStateCreate, int)) *ProvisioningStateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProvisioningStateCreateBulk{err: fmt.Errorf("calling to ProvisioningStateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProvisioningStateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProvisioningStateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProvisioningState.
+func (c *ProvisioningStateClient) Update() *ProvisioningStateUpdate {
+	mutation := newProvisioningStateMutation(c.config, OpUpdate)
+	return &ProvisioningStateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProvisioningStateClient) UpdateOne(_m *ProvisioningState) *ProvisioningStateUpdateOne {
+	mutation := newProvisioningStateMutation(c.config, OpUpdateOne, withProvisioningState(_m))
+	return &ProvisioningStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProvisioningStateClient) UpdateOneID(id int) *ProvisioningStateUpdateOne {
+	mutation := newProvisioningStateMutation(c.config, OpUpdateOne, withProvisioningStateID(id))
+	return &ProvisioningStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProvisioningState.
+func (c *ProvisioningStateClient) Delete() *ProvisioningStateDelete {
+	mutation := newProvisioningStateMutation(c.config, OpDelete)
+	return &ProvisioningStateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProvisioningStateClient) DeleteOne(_m *ProvisioningState) *ProvisioningStateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProvisioningStateClient) DeleteOneID(id int) *ProvisioningStateDeleteOne {
+	builder := c.Delete().Where(provisioningstate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProvisioningStateDeleteOne{builder}
+}
+
+// Query returns a query builder for ProvisioningState.
+func (c *ProvisioningStateClient) Query() *ProvisioningStateQuery {
+	return &ProvisioningStateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProvisioningState},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProvisioningState entity by its id.
+func (c *ProvisioningStateClient) Get(ctx context.Context, id int) (*ProvisioningState, error) {
+	return c.Query().Where(provisioningstate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProvisioningStateClient) GetX(ctx context.Context, id int) *ProvisioningState {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProvisioningStateClient) Hooks() []Hook {
+	hooks := c.hooks.ProvisioningState
+	return append(hooks[:len(hooks):len(hooks)], provisioningstate.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProvisioningStateClient) Interceptors() []Interceptor {
+	return c.inters.ProvisioningState
+}
+
+func (c *ProvisioningStateClient) mutate(ctx context.Context, m *ProvisioningStateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProvisioningStateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProvisioningStateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProvisioningStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProvisioningStateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProvisioningState mutation op: %q", m.Op())
 	}
 }
 
@@ -1324,10 +2038,37 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, Flag, IdempotencyKey, Membership, Partner, Tenant, User []ent.Hook
+		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
+		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		User []ent.Hook
 	}
 	inters struct {
-		AuditEvent, Flag, IdempotencyKey, Membership, Partner, Tenant,
+		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
+		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
 		User []ent.Interceptor
 	}
 )
+
+// ExecContext allows calling the underlying ExecContext method of the driver if it is supported by it.
+// See, database/sql#DB.ExecContext for more information.
+func (c *config) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	ex, ok := c.driver.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("Driver.ExecContext is not supported")
+	}
+	return ex.ExecContext(ctx, query, args...)
+}
+
+// QueryContext allows calling the underlying QueryContext method of the driver if it is supported by it.
+// See, database/sql#DB.QueryContext for more information.
+func (c *config) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	q, ok := c.driver.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("Driver.QueryContext is not supported")
+	}
+	return q.QueryContext(ctx, query, args...)
+}

@@ -12,11 +12,16 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/dezky/platform/ent/auditarchive"
+	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
+	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
 )
@@ -79,13 +84,18 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			auditevent.Table:     auditevent.ValidColumn,
-			flag.Table:           flag.ValidColumn,
-			idempotencykey.Table: idempotencykey.ValidColumn,
-			membership.Table:     membership.ValidColumn,
-			partner.Table:        partner.ValidColumn,
-			tenant.Table:         tenant.ValidColumn,
-			user.Table:           user.ValidColumn,
+			auditarchive.Table:      auditarchive.ValidColumn,
+			auditcheckpoint.Table:   auditcheckpoint.ValidColumn,
+			auditevent.Table:        auditevent.ValidColumn,
+			flag.Table:              flag.ValidColumn,
+			idempotencykey.Table:    idempotencykey.ValidColumn,
+			ingestcursor.Table:      ingestcursor.ValidColumn,
+			membership.Table:        membership.ValidColumn,
+			partner.Table:           partner.ValidColumn,
+			provisioningjob.Table:   provisioningjob.ValidColumn,
+			provisioningstate.Table: provisioningstate.ValidColumn,
+			tenant.Table:            tenant.ValidColumn,
+			user.Table:              user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

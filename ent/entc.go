@@ -33,6 +33,7 @@ func main() {
 			gen.FeatureGlobalID,
 			gen.FeatureLock,
 			gen.FeatureUpsert,
+			gen.FeatureExecQuery,
 		},
 	}, entc.Extensions(ex))
 	if err != nil {

@@ -3,12 +3,17 @@
 package ent
 
 import (
+	"github.com/dezky/platform/ent/auditarchive"
+	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
+	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/predicate"
+	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
 
@@ -20,8 +25,51 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 7)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditarchive.Table,
+			Columns: auditarchive.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditarchive.FieldID,
+			},
+		},
+		Type: "AuditArchive",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditarchive.FieldStartSeq:       {Type: field.TypeInt64, Column: auditarchive.FieldStartSeq},
+			auditarchive.FieldEndSeq:         {Type: field.TypeInt64, Column: auditarchive.FieldEndSeq},
+			auditarchive.FieldEventCount:     {Type: field.TypeInt, Column: auditarchive.FieldEventCount},
+			auditarchive.FieldJsonlKey:       {Type: field.TypeString, Column: auditarchive.FieldJsonlKey},
+			auditarchive.FieldManifestKey:    {Type: field.TypeString, Column: auditarchive.FieldManifestKey},
+			auditarchive.FieldJsonlSha256:    {Type: field.TypeString, Column: auditarchive.FieldJsonlSha256},
+			auditarchive.FieldManifestSha256: {Type: field.TypeString, Column: auditarchive.FieldManifestSha256},
+			auditarchive.FieldBytes:          {Type: field.TypeInt64, Column: auditarchive.FieldBytes},
+			auditarchive.FieldArchivedAt:     {Type: field.TypeTime, Column: auditarchive.FieldArchivedAt},
+			auditarchive.FieldStatus:         {Type: field.TypeEnum, Column: auditarchive.FieldStatus},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditcheckpoint.Table,
+			Columns: auditcheckpoint.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditcheckpoint.FieldID,
+			},
+		},
+		Type: "AuditCheckpoint",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditcheckpoint.FieldHeadSeq:   {Type: field.TypeInt64, Column: auditcheckpoint.FieldHeadSeq},
+			auditcheckpoint.FieldHeadHash:  {Type: field.TypeString, Column: auditcheckpoint.FieldHeadHash},
+			auditcheckpoint.FieldAt:        {Type: field.TypeTime, Column: auditcheckpoint.FieldAt},
+			auditcheckpoint.FieldKeyID:     {Type: field.TypeString, Column: auditcheckpoint.FieldKeyID},
+			auditcheckpoint.FieldAlgorithm: {Type: field.TypeString, Column: auditcheckpoint.FieldAlgorithm},
+			auditcheckpoint.FieldSignature: {Type: field.TypeString, Column: auditcheckpoint.FieldSignature},
+			auditcheckpoint.FieldReason:    {Type: field.TypeEnum, Column: auditcheckpoint.FieldReason},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
@@ -54,7 +102,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldMetadata:     {Type: field.TypeJSON, Column: auditevent.FieldMetadata},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   flag.Table,
 			Columns: flag.Columns,
@@ -75,7 +123,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			flag.FieldHistory:     {Type: field.TypeJSON, Column: flag.FieldHistory},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -93,7 +141,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ingestcursor.Table,
+			Columns: ingestcursor.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: ingestcursor.FieldID,
+			},
+		},
+		Type: "IngestCursor",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ingestcursor.FieldSource:    {Type: field.TypeString, Column: ingestcursor.FieldSource},
+			ingestcursor.FieldCursor:    {Type: field.TypeString, Column: ingestcursor.FieldCursor},
+			ingestcursor.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestcursor.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -111,7 +175,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldTenantID:  {Type: field.TypeInt, Column: membership.FieldTenantID},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -138,7 +202,47 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   provisioningjob.Table,
+			Columns: provisioningjob.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: provisioningjob.FieldID,
+			},
+		},
+		Type: "ProvisioningJob",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			provisioningjob.FieldTenantID:    {Type: field.TypeInt, Column: provisioningjob.FieldTenantID},
+			provisioningjob.FieldIntegration: {Type: field.TypeEnum, Column: provisioningjob.FieldIntegration},
+			provisioningjob.FieldReason:      {Type: field.TypeString, Column: provisioningjob.FieldReason},
+			provisioningjob.FieldRunAt:       {Type: field.TypeTime, Column: provisioningjob.FieldRunAt},
+			provisioningjob.FieldAttempts:    {Type: field.TypeInt, Column: provisioningjob.FieldAttempts},
+			provisioningjob.FieldLockedUntil: {Type: field.TypeTime, Column: provisioningjob.FieldLockedUntil},
+			provisioningjob.FieldLastError:   {Type: field.TypeString, Column: provisioningjob.FieldLastError},
+			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   provisioningstate.Table,
+			Columns: provisioningstate.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: provisioningstate.FieldID,
+			},
+		},
+		Type: "ProvisioningState",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			provisioningstate.FieldTenantID:    {Type: field.TypeInt, Column: provisioningstate.FieldTenantID},
+			provisioningstate.FieldIntegration: {Type: field.TypeEnum, Column: provisioningstate.FieldIntegration},
+			provisioningstate.FieldStatus:      {Type: field.TypeEnum, Column: provisioningstate.FieldStatus},
+			provisioningstate.FieldMessage:     {Type: field.TypeString, Column: provisioningstate.FieldMessage},
+			provisioningstate.FieldExternal:    {Type: field.TypeJSON, Column: provisioningstate.FieldExternal},
+			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -163,7 +267,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -291,6 +395,171 @@ type predicateAdder interface {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AuditArchiveQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditArchiveQuery builder.
+func (_q *AuditArchiveQuery) Filter() *AuditArchiveFilter {
+	return &AuditArchiveFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditArchiveMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditArchiveMutation builder.
+func (m *AuditArchiveMutation) Filter() *AuditArchiveFilter {
+	return &AuditArchiveFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditArchiveFilter provides a generic filtering capability at runtime for AuditArchiveQuery.
+type AuditArchiveFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditArchiveFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditArchiveFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditarchive.FieldID))
+}
+
+// WhereStartSeq applies the entql int64 predicate on the start_seq field.
+func (f *AuditArchiveFilter) WhereStartSeq(p entql.Int64P) {
+	f.Where(p.Field(auditarchive.FieldStartSeq))
+}
+
+// WhereEndSeq applies the entql int64 predicate on the end_seq field.
+func (f *AuditArchiveFilter) WhereEndSeq(p entql.Int64P) {
+	f.Where(p.Field(auditarchive.FieldEndSeq))
+}
+
+// WhereEventCount applies the entql int predicate on the event_count field.
+func (f *AuditArchiveFilter) WhereEventCount(p entql.IntP) {
+	f.Where(p.Field(auditarchive.FieldEventCount))
+}
+
+// WhereJsonlKey applies the entql string predicate on the jsonl_key field.
+func (f *AuditArchiveFilter) WhereJsonlKey(p entql.StringP) {
+	f.Where(p.Field(auditarchive.FieldJsonlKey))
+}
+
+// WhereManifestKey applies the entql string predicate on the manifest_key field.
+func (f *AuditArchiveFilter) WhereManifestKey(p entql.StringP) {
+	f.Where(p.Field(auditarchive.FieldManifestKey))
+}
+
+// WhereJsonlSha256 applies the entql string predicate on the jsonl_sha256 field.
+func (f *AuditArchiveFilter) WhereJsonlSha256(p entql.StringP) {
+	f.Where(p.Field(auditarchive.FieldJsonlSha256))
+}
+
+// WhereManifestSha256 applies the entql string predicate on the manifest_sha256 field.
+func (f *AuditArchiveFilter) WhereManifestSha256(p entql.StringP) {
+	f.Where(p.Field(auditarchive.FieldManifestSha256))
+}
+
+// WhereBytes applies the entql int64 predicate on the bytes field.
+func (f *AuditArchiveFilter) WhereBytes(p entql.Int64P) {
+	f.Where(p.Field(auditarchive.FieldBytes))
+}
+
+// WhereArchivedAt applies the entql time.Time predicate on the archived_at field.
+func (f *AuditArchiveFilter) WhereArchivedAt(p entql.TimeP) {
+	f.Where(p.Field(auditarchive.FieldArchivedAt))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *AuditArchiveFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(auditarchive.FieldStatus))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuditCheckpointQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditCheckpointQuery builder.
+func (_q *AuditCheckpointQuery) Filter() *AuditCheckpointFilter {
+	return &AuditCheckpointFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditCheckpointMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditCheckpointMutation builder.
+func (m *AuditCheckpointMutation) Filter() *AuditCheckpointFilter {
+	return &AuditCheckpointFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditCheckpointFilter provides a generic filtering capability at runtime for AuditCheckpointQuery.
+type AuditCheckpointFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditCheckpointFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditCheckpointFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditcheckpoint.FieldID))
+}
+
+// WhereHeadSeq applies the entql int64 predicate on the head_seq field.
+func (f *AuditCheckpointFilter) WhereHeadSeq(p entql.Int64P) {
+	f.Where(p.Field(auditcheckpoint.FieldHeadSeq))
+}
+
+// WhereHeadHash applies the entql string predicate on the head_hash field.
+func (f *AuditCheckpointFilter) WhereHeadHash(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldHeadHash))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *AuditCheckpointFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(auditcheckpoint.FieldAt))
+}
+
+// WhereKeyID applies the entql string predicate on the key_id field.
+func (f *AuditCheckpointFilter) WhereKeyID(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldKeyID))
+}
+
+// WhereAlgorithm applies the entql string predicate on the algorithm field.
+func (f *AuditCheckpointFilter) WhereAlgorithm(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldAlgorithm))
+}
+
+// WhereSignature applies the entql string predicate on the signature field.
+func (f *AuditCheckpointFilter) WhereSignature(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldSignature))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *AuditCheckpointFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldReason))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AuditEventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -319,7 +588,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -459,7 +728,7 @@ type FlagFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FlagFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -539,7 +808,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -576,6 +845,61 @@ func (f *IdempotencyKeyFilter) WhereCreatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *IngestCursorQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the IngestCursorQuery builder.
+func (_q *IngestCursorQuery) Filter() *IngestCursorFilter {
+	return &IngestCursorFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *IngestCursorMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the IngestCursorMutation builder.
+func (m *IngestCursorMutation) Filter() *IngestCursorFilter {
+	return &IngestCursorFilter{config: m.config, predicateAdder: m}
+}
+
+// IngestCursorFilter provides a generic filtering capability at runtime for IngestCursorQuery.
+type IngestCursorFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *IngestCursorFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *IngestCursorFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(ingestcursor.FieldID))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *IngestCursorFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(ingestcursor.FieldSource))
+}
+
+// WhereCursor applies the entql string predicate on the cursor field.
+func (f *IngestCursorFilter) WhereCursor(p entql.StringP) {
+	f.Where(p.Field(ingestcursor.FieldCursor))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *IngestCursorFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ingestcursor.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -604,7 +928,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -697,7 +1021,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -807,6 +1131,156 @@ func (f *PartnerFilter) WhereHasStaffWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ProvisioningJobQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ProvisioningJobQuery builder.
+func (_q *ProvisioningJobQuery) Filter() *ProvisioningJobFilter {
+	return &ProvisioningJobFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ProvisioningJobMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ProvisioningJobMutation builder.
+func (m *ProvisioningJobMutation) Filter() *ProvisioningJobFilter {
+	return &ProvisioningJobFilter{config: m.config, predicateAdder: m}
+}
+
+// ProvisioningJobFilter provides a generic filtering capability at runtime for ProvisioningJobQuery.
+type ProvisioningJobFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ProvisioningJobFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ProvisioningJobFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(provisioningjob.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *ProvisioningJobFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(provisioningjob.FieldTenantID))
+}
+
+// WhereIntegration applies the entql string predicate on the integration field.
+func (f *ProvisioningJobFilter) WhereIntegration(p entql.StringP) {
+	f.Where(p.Field(provisioningjob.FieldIntegration))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *ProvisioningJobFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(provisioningjob.FieldReason))
+}
+
+// WhereRunAt applies the entql time.Time predicate on the run_at field.
+func (f *ProvisioningJobFilter) WhereRunAt(p entql.TimeP) {
+	f.Where(p.Field(provisioningjob.FieldRunAt))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *ProvisioningJobFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(provisioningjob.FieldAttempts))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *ProvisioningJobFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(provisioningjob.FieldLockedUntil))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *ProvisioningJobFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(provisioningjob.FieldLastError))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ProvisioningJobFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(provisioningjob.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ProvisioningStateQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ProvisioningStateQuery builder.
+func (_q *ProvisioningStateQuery) Filter() *ProvisioningStateFilter {
+	return &ProvisioningStateFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ProvisioningStateMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ProvisioningStateMutation builder.
+func (m *ProvisioningStateMutation) Filter() *ProvisioningStateFilter {
+	return &ProvisioningStateFilter{config: m.config, predicateAdder: m}
+}
+
+// ProvisioningStateFilter provides a generic filtering capability at runtime for ProvisioningStateQuery.
+type ProvisioningStateFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ProvisioningStateFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ProvisioningStateFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(provisioningstate.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *ProvisioningStateFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(provisioningstate.FieldTenantID))
+}
+
+// WhereIntegration applies the entql string predicate on the integration field.
+func (f *ProvisioningStateFilter) WhereIntegration(p entql.StringP) {
+	f.Where(p.Field(provisioningstate.FieldIntegration))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *ProvisioningStateFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(provisioningstate.FieldStatus))
+}
+
+// WhereMessage applies the entql string predicate on the message field.
+func (f *ProvisioningStateFilter) WhereMessage(p entql.StringP) {
+	f.Where(p.Field(provisioningstate.FieldMessage))
+}
+
+// WhereExternal applies the entql json.RawMessage predicate on the external field.
+func (f *ProvisioningStateFilter) WhereExternal(p entql.BytesP) {
+	f.Where(p.Field(provisioningstate.FieldExternal))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ProvisioningStateFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(provisioningstate.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -835,7 +1309,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -963,7 +1437,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -11,12 +11,17 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/dezky/platform/ent/auditarchive"
+	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
+	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/predicate"
+	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
@@ -31,14 +36,1693 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAuditEvent     = "AuditEvent"
-	TypeFlag           = "Flag"
-	TypeIdempotencyKey = "IdempotencyKey"
-	TypeMembership     = "Membership"
-	TypePartner        = "Partner"
-	TypeTenant         = "Tenant"
-	TypeUser           = "User"
+	TypeAuditArchive      = "AuditArchive"
+	TypeAuditCheckpoint   = "AuditCheckpoint"
+	TypeAuditEvent        = "AuditEvent"
+	TypeFlag              = "Flag"
+	TypeIdempotencyKey    = "IdempotencyKey"
+	TypeIngestCursor      = "IngestCursor"
+	TypeMembership        = "Membership"
+	TypePartner           = "Partner"
+	TypeProvisioningJob   = "ProvisioningJob"
+	TypeProvisioningState = "ProvisioningState"
+	TypeTenant            = "Tenant"
+	TypeUser              = "User"
 )
+
+// AuditArchiveMutation represents an operation that mutates the AuditArchive nodes in the graph.
+type AuditArchiveMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	start_seq       *int64
+	addstart_seq    *int64
+	end_seq         *int64
+	addend_seq      *int64
+	event_count     *int
+	addevent_count  *int
+	jsonl_key       *string
+	manifest_key    *string
+	jsonl_sha256    *string
+	manifest_sha256 *string
+	bytes           *int64
+	addbytes        *int64
+	archived_at     *time.Time
+	status          *auditarchive.Status
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*AuditArchive, error)
+	predicates      []predicate.AuditArchive
+}
+
+var _ ent.Mutation = (*AuditArchiveMutation)(nil)
+
+// auditarchiveOption allows management of the mutation configuration using functional options.
+type auditarchiveOption func(*AuditArchiveMutation)
+
+// newAuditArchiveMutation creates new mutation for the AuditArchive entity.
+func newAuditArchiveMutation(c config, op Op, opts ...auditarchiveOption) *AuditArchiveMutation {
+	m := &AuditArchiveMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditArchive,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditArchiveID sets the ID field of the mutation.
+func withAuditArchiveID(id int) auditarchiveOption {
+	return func(m *AuditArchiveMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditArchive
+		)
+		m.oldValue = func(ctx context.Context) (*AuditArchive, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditArchive.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditArchive sets the old AuditArchive of the mutation.
+func withAuditArchive(node *AuditArchive) auditarchiveOption {
+	return func(m *AuditArchiveMutation) {
+		m.oldValue = func(context.Context) (*AuditArchive, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditArchiveMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditArchiveMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditArchiveMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditArchiveMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditArchive.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStartSeq sets the "start_seq" field.
+func (m *AuditArchiveMutation) SetStartSeq(i int64) {
+	m.start_seq = &i
+	m.addstart_seq = nil
+}
+
+// StartSeq returns the value of the "start_seq" field in the mutation.
+func (m *AuditArchiveMutation) StartSeq() (r int64, exists bool) {
+	v := m.start_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartSeq returns the old "start_seq" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldStartSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartSeq: %w", err)
+	}
+	return oldValue.StartSeq, nil
+}
+
+// AddStartSeq adds i to the "start_seq" field.
+func (m *AuditArchiveMutation) AddStartSeq(i int64) {
+	if m.addstart_seq != nil {
+		*m.addstart_seq += i
+	} else {
+		m.addstart_seq = &i
+	}
+}
+
+// AddedStartSeq returns the value that was added to the "start_seq" field in this mutation.
+func (m *AuditArchiveMutation) AddedStartSeq() (r int64, exists bool) {
+	v := m.addstart_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStartSeq resets all changes to the "start_seq" field.
+func (m *AuditArchiveMutation) ResetStartSeq() {
+	m.start_seq = nil
+	m.addstart_seq = nil
+}
+
+// SetEndSeq sets the "end_seq" field.
+func (m *AuditArchiveMutation) SetEndSeq(i int64) {
+	m.end_seq = &i
+	m.addend_seq = nil
+}
+
+// EndSeq returns the value of the "end_seq" field in the mutation.
+func (m *AuditArchiveMutation) EndSeq() (r int64, exists bool) {
+	v := m.end_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndSeq returns the old "end_seq" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldEndSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndSeq: %w", err)
+	}
+	return oldValue.EndSeq, nil
+}
+
+// AddEndSeq adds i to the "end_seq" field.
+func (m *AuditArchiveMutation) AddEndSeq(i int64) {
+	if m.addend_seq != nil {
+		*m.addend_seq += i
+	} else {
+		m.addend_seq = &i
+	}
+}
+
+// AddedEndSeq returns the value that was added to the "end_seq" field in this mutation.
+func (m *AuditArchiveMutation) AddedEndSeq() (r int64, exists bool) {
+	v := m.addend_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEndSeq resets all changes to the "end_seq" field.
+func (m *AuditArchiveMutation) ResetEndSeq() {
+	m.end_seq = nil
+	m.addend_seq = nil
+}
+
+// SetEventCount sets the "event_count" field.
+func (m *AuditArchiveMutation) SetEventCount(i int) {
+	m.event_count = &i
+	m.addevent_count = nil
+}
+
+// EventCount returns the value of the "event_count" field in the mutation.
+func (m *AuditArchiveMutation) EventCount() (r int, exists bool) {
+	v := m.event_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventCount returns the old "event_count" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldEventCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventCount: %w", err)
+	}
+	return oldValue.EventCount, nil
+}
+
+// AddEventCount adds i to the "event_count" field.
+func (m *AuditArchiveMutation) AddEventCount(i int) {
+	if m.addevent_count != nil {
+		*m.addevent_count += i
+	} else {
+		m.addevent_count = &i
+	}
+}
+
+// AddedEventCount returns the value that was added to the "event_count" field in this mutation.
+func (m *AuditArchiveMutation) AddedEventCount() (r int, exists bool) {
+	v := m.addevent_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEventCount resets all changes to the "event_count" field.
+func (m *AuditArchiveMutation) ResetEventCount() {
+	m.event_count = nil
+	m.addevent_count = nil
+}
+
+// SetJsonlKey sets the "jsonl_key" field.
+func (m *AuditArchiveMutation) SetJsonlKey(s string) {
+	m.jsonl_key = &s
+}
+
+// JsonlKey returns the value of the "jsonl_key" field in the mutation.
+func (m *AuditArchiveMutation) JsonlKey() (r string, exists bool) {
+	v := m.jsonl_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJsonlKey returns the old "jsonl_key" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldJsonlKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJsonlKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJsonlKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJsonlKey: %w", err)
+	}
+	return oldValue.JsonlKey, nil
+}
+
+// ResetJsonlKey resets all changes to the "jsonl_key" field.
+func (m *AuditArchiveMutation) ResetJsonlKey() {
+	m.jsonl_key = nil
+}
+
+// SetManifestKey sets the "manifest_key" field.
+func (m *AuditArchiveMutation) SetManifestKey(s string) {
+	m.manifest_key = &s
+}
+
+// ManifestKey returns the value of the "manifest_key" field in the mutation.
+func (m *AuditArchiveMutation) ManifestKey() (r string, exists bool) {
+	v := m.manifest_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldManifestKey returns the old "manifest_key" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldManifestKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldManifestKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldManifestKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldManifestKey: %w", err)
+	}
+	return oldValue.ManifestKey, nil
+}
+
+// ResetManifestKey resets all changes to the "manifest_key" field.
+func (m *AuditArchiveMutation) ResetManifestKey() {
+	m.manifest_key = nil
+}
+
+// SetJsonlSha256 sets the "jsonl_sha256" field.
+func (m *AuditArchiveMutation) SetJsonlSha256(s string) {
+	m.jsonl_sha256 = &s
+}
+
+// JsonlSha256 returns the value of the "jsonl_sha256" field in the mutation.
+func (m *AuditArchiveMutation) JsonlSha256() (r string, exists bool) {
+	v := m.jsonl_sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJsonlSha256 returns the old "jsonl_sha256" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldJsonlSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJsonlSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJsonlSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJsonlSha256: %w", err)
+	}
+	return oldValue.JsonlSha256, nil
+}
+
+// ClearJsonlSha256 clears the value of the "jsonl_sha256" field.
+func (m *AuditArchiveMutation) ClearJsonlSha256() {
+	m.jsonl_sha256 = nil
+	m.clearedFields[auditarchive.FieldJsonlSha256] = struct{}{}
+}
+
+// JsonlSha256Cleared returns if the "jsonl_sha256" field was cleared in this mutation.
+func (m *AuditArchiveMutation) JsonlSha256Cleared() bool {
+	_, ok := m.clearedFields[auditarchive.FieldJsonlSha256]
+	return ok
+}
+
+// ResetJsonlSha256 resets all changes to the "jsonl_sha256" field.
+func (m *AuditArchiveMutation) ResetJsonlSha256() {
+	m.jsonl_sha256 = nil
+	delete(m.clearedFields, auditarchive.FieldJsonlSha256)
+}
+
+// SetManifestSha256 sets the "manifest_sha256" field.
+func (m *AuditArchiveMutation) SetManifestSha256(s string) {
+	m.manifest_sha256 = &s
+}
+
+// ManifestSha256 returns the value of the "manifest_sha256" field in the mutation.
+func (m *AuditArchiveMutation) ManifestSha256() (r string, exists bool) {
+	v := m.manifest_sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldManifestSha256 returns the old "manifest_sha256" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldManifestSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldManifestSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldManifestSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldManifestSha256: %w", err)
+	}
+	return oldValue.ManifestSha256, nil
+}
+
+// ClearManifestSha256 clears the value of the "manifest_sha256" field.
+func (m *AuditArchiveMutation) ClearManifestSha256() {
+	m.manifest_sha256 = nil
+	m.clearedFields[auditarchive.FieldManifestSha256] = struct{}{}
+}
+
+// ManifestSha256Cleared returns if the "manifest_sha256" field was cleared in this mutation.
+func (m *AuditArchiveMutation) ManifestSha256Cleared() bool {
+	_, ok := m.clearedFields[auditarchive.FieldManifestSha256]
+	return ok
+}
+
+// ResetManifestSha256 resets all changes to the "manifest_sha256" field.
+func (m *AuditArchiveMutation) ResetManifestSha256() {
+	m.manifest_sha256 = nil
+	delete(m.clearedFields, auditarchive.FieldManifestSha256)
+}
+
+// SetBytes sets the "bytes" field.
+func (m *AuditArchiveMutation) SetBytes(i int64) {
+	m.bytes = &i
+	m.addbytes = nil
+}
+
+// Bytes returns the value of the "bytes" field in the mutation.
+func (m *AuditArchiveMutation) Bytes() (r int64, exists bool) {
+	v := m.bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBytes returns the old "bytes" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBytes: %w", err)
+	}
+	return oldValue.Bytes, nil
+}
+
+// AddBytes adds i to the "bytes" field.
+func (m *AuditArchiveMutation) AddBytes(i int64) {
+	if m.addbytes != nil {
+		*m.addbytes += i
+	} else {
+		m.addbytes = &i
+	}
+}
+
+// AddedBytes returns the value that was added to the "bytes" field in this mutation.
+func (m *AuditArchiveMutation) AddedBytes() (r int64, exists bool) {
+	v := m.addbytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBytes resets all changes to the "bytes" field.
+func (m *AuditArchiveMutation) ResetBytes() {
+	m.bytes = nil
+	m.addbytes = nil
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (m *AuditArchiveMutation) SetArchivedAt(t time.Time) {
+	m.archived_at = &t
+}
+
+// ArchivedAt returns the value of the "archived_at" field in the mutation.
+func (m *AuditArchiveMutation) ArchivedAt() (r time.Time, exists bool) {
+	v := m.archived_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArchivedAt returns the old "archived_at" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldArchivedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArchivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArchivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArchivedAt: %w", err)
+	}
+	return oldValue.ArchivedAt, nil
+}
+
+// ResetArchivedAt resets all changes to the "archived_at" field.
+func (m *AuditArchiveMutation) ResetArchivedAt() {
+	m.archived_at = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *AuditArchiveMutation) SetStatus(a auditarchive.Status) {
+	m.status = &a
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *AuditArchiveMutation) Status() (r auditarchive.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the AuditArchive entity.
+// If the AuditArchive object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditArchiveMutation) OldStatus(ctx context.Context) (v auditarchive.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *AuditArchiveMutation) ResetStatus() {
+	m.status = nil
+}
+
+// Where appends a list predicates to the AuditArchiveMutation builder.
+func (m *AuditArchiveMutation) Where(ps ...predicate.AuditArchive) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditArchiveMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditArchiveMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditArchive, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditArchiveMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditArchiveMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditArchive).
+func (m *AuditArchiveMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditArchiveMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.start_seq != nil {
+		fields = append(fields, auditarchive.FieldStartSeq)
+	}
+	if m.end_seq != nil {
+		fields = append(fields, auditarchive.FieldEndSeq)
+	}
+	if m.event_count != nil {
+		fields = append(fields, auditarchive.FieldEventCount)
+	}
+	if m.jsonl_key != nil {
+		fields = append(fields, auditarchive.FieldJsonlKey)
+	}
+	if m.manifest_key != nil {
+		fields = append(fields, auditarchive.FieldManifestKey)
+	}
+	if m.jsonl_sha256 != nil {
+		fields = append(fields, auditarchive.FieldJsonlSha256)
+	}
+	if m.manifest_sha256 != nil {
+		fields = append(fields, auditarchive.FieldManifestSha256)
+	}
+	if m.bytes != nil {
+		fields = append(fields, auditarchive.FieldBytes)
+	}
+	if m.archived_at != nil {
+		fields = append(fields, auditarchive.FieldArchivedAt)
+	}
+	if m.status != nil {
+		fields = append(fields, auditarchive.FieldStatus)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditArchiveMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditarchive.FieldStartSeq:
+		return m.StartSeq()
+	case auditarchive.FieldEndSeq:
+		return m.EndSeq()
+	case auditarchive.FieldEventCount:
+		return m.EventCount()
+	case auditarchive.FieldJsonlKey:
+		return m.JsonlKey()
+	case auditarchive.FieldManifestKey:
+		return m.ManifestKey()
+	case auditarchive.FieldJsonlSha256:
+		return m.JsonlSha256()
+	case auditarchive.FieldManifestSha256:
+		return m.ManifestSha256()
+	case auditarchive.FieldBytes:
+		return m.Bytes()
+	case auditarchive.FieldArchivedAt:
+		return m.ArchivedAt()
+	case auditarchive.FieldStatus:
+		return m.Status()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditArchiveMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditarchive.FieldStartSeq:
+		return m.OldStartSeq(ctx)
+	case auditarchive.FieldEndSeq:
+		return m.OldEndSeq(ctx)
+	case auditarchive.FieldEventCount:
+		return m.OldEventCount(ctx)
+	case auditarchive.FieldJsonlKey:
+		return m.OldJsonlKey(ctx)
+	case auditarchive.FieldManifestKey:
+		return m.OldManifestKey(ctx)
+	case auditarchive.FieldJsonlSha256:
+		return m.OldJsonlSha256(ctx)
+	case auditarchive.FieldManifestSha256:
+		return m.OldManifestSha256(ctx)
+	case auditarchive.FieldBytes:
+		return m.OldBytes(ctx)
+	case auditarchive.FieldArchivedAt:
+		return m.OldArchivedAt(ctx)
+	case auditarchive.FieldStatus:
+		return m.OldStatus(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditArchive field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditArchiveMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditarchive.FieldStartSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartSeq(v)
+		return nil
+	case auditarchive.FieldEndSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndSeq(v)
+		return nil
+	case auditarchive.FieldEventCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventCount(v)
+		return nil
+	case auditarchive.FieldJsonlKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJsonlKey(v)
+		return nil
+	case auditarchive.FieldManifestKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetManifestKey(v)
+		return nil
+	case auditarchive.FieldJsonlSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJsonlSha256(v)
+		return nil
+	case auditarchive.FieldManifestSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetManifestSha256(v)
+		return nil
+	case auditarchive.FieldBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBytes(v)
+		return nil
+	case auditarchive.FieldArchivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArchivedAt(v)
+		return nil
+	case auditarchive.FieldStatus:
+		v, ok := value.(auditarchive.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditArchive field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditArchiveMutation) AddedFields() []string {
+	var fields []string
+	if m.addstart_seq != nil {
+		fields = append(fields, auditarchive.FieldStartSeq)
+	}
+	if m.addend_seq != nil {
+		fields = append(fields, auditarchive.FieldEndSeq)
+	}
+	if m.addevent_count != nil {
+		fields = append(fields, auditarchive.FieldEventCount)
+	}
+	if m.addbytes != nil {
+		fields = append(fields, auditarchive.FieldBytes)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditArchiveMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditarchive.FieldStartSeq:
+		return m.AddedStartSeq()
+	case auditarchive.FieldEndSeq:
+		return m.AddedEndSeq()
+	case auditarchive.FieldEventCount:
+		return m.AddedEventCount()
+	case auditarchive.FieldBytes:
+		return m.AddedBytes()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditArchiveMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditarchive.FieldStartSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartSeq(v)
+		return nil
+	case auditarchive.FieldEndSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEndSeq(v)
+		return nil
+	case auditarchive.FieldEventCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEventCount(v)
+		return nil
+	case auditarchive.FieldBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBytes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditArchive numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditArchiveMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(auditarchive.FieldJsonlSha256) {
+		fields = append(fields, auditarchive.FieldJsonlSha256)
+	}
+	if m.FieldCleared(auditarchive.FieldManifestSha256) {
+		fields = append(fields, auditarchive.FieldManifestSha256)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditArchiveMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditArchiveMutation) ClearField(name string) error {
+	switch name {
+	case auditarchive.FieldJsonlSha256:
+		m.ClearJsonlSha256()
+		return nil
+	case auditarchive.FieldManifestSha256:
+		m.ClearManifestSha256()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditArchive nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditArchiveMutation) ResetField(name string) error {
+	switch name {
+	case auditarchive.FieldStartSeq:
+		m.ResetStartSeq()
+		return nil
+	case auditarchive.FieldEndSeq:
+		m.ResetEndSeq()
+		return nil
+	case auditarchive.FieldEventCount:
+		m.ResetEventCount()
+		return nil
+	case auditarchive.FieldJsonlKey:
+		m.ResetJsonlKey()
+		return nil
+	case auditarchive.FieldManifestKey:
+		m.ResetManifestKey()
+		return nil
+	case auditarchive.FieldJsonlSha256:
+		m.ResetJsonlSha256()
+		return nil
+	case auditarchive.FieldManifestSha256:
+		m.ResetManifestSha256()
+		return nil
+	case auditarchive.FieldBytes:
+		m.ResetBytes()
+		return nil
+	case auditarchive.FieldArchivedAt:
+		m.ResetArchivedAt()
+		return nil
+	case auditarchive.FieldStatus:
+		m.ResetStatus()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditArchive field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditArchiveMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditArchiveMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditArchiveMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditArchiveMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditArchiveMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditArchiveMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditArchiveMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditArchive unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditArchiveMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditArchive edge %s", name)
+}
+
+// AuditCheckpointMutation represents an operation that mutates the AuditCheckpoint nodes in the graph.
+type AuditCheckpointMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	head_seq      *int64
+	addhead_seq   *int64
+	head_hash     *string
+	at            *time.Time
+	key_id        *string
+	algorithm     *string
+	signature     *string
+	reason        *auditcheckpoint.Reason
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditCheckpoint, error)
+	predicates    []predicate.AuditCheckpoint
+}
+
+var _ ent.Mutation = (*AuditCheckpointMutation)(nil)
+
+// auditcheckpointOption allows management of the mutation configuration using functional options.
+type auditcheckpointOption func(*AuditCheckpointMutation)
+
+// newAuditCheckpointMutation creates new mutation for the AuditCheckpoint entity.
+func newAuditCheckpointMutation(c config, op Op, opts ...auditcheckpointOption) *AuditCheckpointMutation {
+	m := &AuditCheckpointMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditCheckpoint,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditCheckpointID sets the ID field of the mutation.
+func withAuditCheckpointID(id int) auditcheckpointOption {
+	return func(m *AuditCheckpointMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditCheckpoint
+		)
+		m.oldValue = func(ctx context.Context) (*AuditCheckpoint, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditCheckpoint.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditCheckpoint sets the old AuditCheckpoint of the mutation.
+func withAuditCheckpoint(node *AuditCheckpoint) auditcheckpointOption {
+	return func(m *AuditCheckpointMutation) {
+		m.oldValue = func(context.Context) (*AuditCheckpoint, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditCheckpointMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditCheckpointMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditCheckpointMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditCheckpointMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditCheckpoint.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetHeadSeq sets the "head_seq" field.
+func (m *AuditCheckpointMutation) SetHeadSeq(i int64) {
+	m.head_seq = &i
+	m.addhead_seq = nil
+}
+
+// HeadSeq returns the value of the "head_seq" field in the mutation.
+func (m *AuditCheckpointMutation) HeadSeq() (r int64, exists bool) {
+	v := m.head_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeadSeq returns the old "head_seq" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldHeadSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeadSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeadSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeadSeq: %w", err)
+	}
+	return oldValue.HeadSeq, nil
+}
+
+// AddHeadSeq adds i to the "head_seq" field.
+func (m *AuditCheckpointMutation) AddHeadSeq(i int64) {
+	if m.addhead_seq != nil {
+		*m.addhead_seq += i
+	} else {
+		m.addhead_seq = &i
+	}
+}
+
+// AddedHeadSeq returns the value that was added to the "head_seq" field in this mutation.
+func (m *AuditCheckpointMutation) AddedHeadSeq() (r int64, exists bool) {
+	v := m.addhead_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHeadSeq resets all changes to the "head_seq" field.
+func (m *AuditCheckpointMutation) ResetHeadSeq() {
+	m.head_seq = nil
+	m.addhead_seq = nil
+}
+
+// SetHeadHash sets the "head_hash" field.
+func (m *AuditCheckpointMutation) SetHeadHash(s string) {
+	m.head_hash = &s
+}
+
+// HeadHash returns the value of the "head_hash" field in the mutation.
+func (m *AuditCheckpointMutation) HeadHash() (r string, exists bool) {
+	v := m.head_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeadHash returns the old "head_hash" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldHeadHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeadHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeadHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeadHash: %w", err)
+	}
+	return oldValue.HeadHash, nil
+}
+
+// ResetHeadHash resets all changes to the "head_hash" field.
+func (m *AuditCheckpointMutation) ResetHeadHash() {
+	m.head_hash = nil
+}
+
+// SetAt sets the "at" field.
+func (m *AuditCheckpointMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *AuditCheckpointMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *AuditCheckpointMutation) ResetAt() {
+	m.at = nil
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *AuditCheckpointMutation) SetKeyID(s string) {
+	m.key_id = &s
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *AuditCheckpointMutation) KeyID() (r string, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *AuditCheckpointMutation) ResetKeyID() {
+	m.key_id = nil
+}
+
+// SetAlgorithm sets the "algorithm" field.
+func (m *AuditCheckpointMutation) SetAlgorithm(s string) {
+	m.algorithm = &s
+}
+
+// Algorithm returns the value of the "algorithm" field in the mutation.
+func (m *AuditCheckpointMutation) Algorithm() (r string, exists bool) {
+	v := m.algorithm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAlgorithm returns the old "algorithm" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldAlgorithm(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAlgorithm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAlgorithm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAlgorithm: %w", err)
+	}
+	return oldValue.Algorithm, nil
+}
+
+// ResetAlgorithm resets all changes to the "algorithm" field.
+func (m *AuditCheckpointMutation) ResetAlgorithm() {
+	m.algorithm = nil
+}
+
+// SetSignature sets the "signature" field.
+func (m *AuditCheckpointMutation) SetSignature(s string) {
+	m.signature = &s
+}
+
+// Signature returns the value of the "signature" field in the mutation.
+func (m *AuditCheckpointMutation) Signature() (r string, exists bool) {
+	v := m.signature
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSignature returns the old "signature" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldSignature(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSignature is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSignature requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSignature: %w", err)
+	}
+	return oldValue.Signature, nil
+}
+
+// ResetSignature resets all changes to the "signature" field.
+func (m *AuditCheckpointMutation) ResetSignature() {
+	m.signature = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *AuditCheckpointMutation) SetReason(a auditcheckpoint.Reason) {
+	m.reason = &a
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *AuditCheckpointMutation) Reason() (r auditcheckpoint.Reason, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldReason(ctx context.Context) (v auditcheckpoint.Reason, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *AuditCheckpointMutation) ResetReason() {
+	m.reason = nil
+}
+
+// Where appends a list predicates to the AuditCheckpointMutation builder.
+func (m *AuditCheckpointMutation) Where(ps ...predicate.AuditCheckpoint) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditCheckpointMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditCheckpointMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditCheckpoint, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditCheckpointMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditCheckpointMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditCheckpoint).
+func (m *AuditCheckpointMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditCheckpointMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.head_seq != nil {
+		fields = append(fields, auditcheckpoint.FieldHeadSeq)
+	}
+	if m.head_hash != nil {
+		fields = append(fields, auditcheckpoint.FieldHeadHash)
+	}
+	if m.at != nil {
+		fields = append(fields, auditcheckpoint.FieldAt)
+	}
+	if m.key_id != nil {
+		fields = append(fields, auditcheckpoint.FieldKeyID)
+	}
+	if m.algorithm != nil {
+		fields = append(fields, auditcheckpoint.FieldAlgorithm)
+	}
+	if m.signature != nil {
+		fields = append(fields, auditcheckpoint.FieldSignature)
+	}
+	if m.reason != nil {
+		fields = append(fields, auditcheckpoint.FieldReason)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditCheckpointMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditcheckpoint.FieldHeadSeq:
+		return m.HeadSeq()
+	case auditcheckpoint.FieldHeadHash:
+		return m.HeadHash()
+	case auditcheckpoint.FieldAt:
+		return m.At()
+	case auditcheckpoint.FieldKeyID:
+		return m.KeyID()
+	case auditcheckpoint.FieldAlgorithm:
+		return m.Algorithm()
+	case auditcheckpoint.FieldSignature:
+		return m.Signature()
+	case auditcheckpoint.FieldReason:
+		return m.Reason()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditCheckpointMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditcheckpoint.FieldHeadSeq:
+		return m.OldHeadSeq(ctx)
+	case auditcheckpoint.FieldHeadHash:
+		return m.OldHeadHash(ctx)
+	case auditcheckpoint.FieldAt:
+		return m.OldAt(ctx)
+	case auditcheckpoint.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case auditcheckpoint.FieldAlgorithm:
+		return m.OldAlgorithm(ctx)
+	case auditcheckpoint.FieldSignature:
+		return m.OldSignature(ctx)
+	case auditcheckpoint.FieldReason:
+		return m.OldReason(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditCheckpoint field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditCheckpointMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditcheckpoint.FieldHeadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeadSeq(v)
+		return nil
+	case auditcheckpoint.FieldHeadHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeadHash(v)
+		return nil
+	case auditcheckpoint.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	case auditcheckpoint.FieldKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case auditcheckpoint.FieldAlgorithm:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAlgorithm(v)
+		return nil
+	case auditcheckpoint.FieldSignature:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSignature(v)
+		return nil
+	case auditcheckpoint.FieldReason:
+		v, ok := value.(auditcheckpoint.Reason)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCheckpoint field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditCheckpointMutation) AddedFields() []string {
+	var fields []string
+	if m.addhead_seq != nil {
+		fields = append(fields, auditcheckpoint.FieldHeadSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditCheckpointMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditcheckpoint.FieldHeadSeq:
+		return m.AddedHeadSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditCheckpointMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditcheckpoint.FieldHeadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeadSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCheckpoint numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditCheckpointMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditCheckpointMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditCheckpointMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditCheckpoint nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditCheckpointMutation) ResetField(name string) error {
+	switch name {
+	case auditcheckpoint.FieldHeadSeq:
+		m.ResetHeadSeq()
+		return nil
+	case auditcheckpoint.FieldHeadHash:
+		m.ResetHeadHash()
+		return nil
+	case auditcheckpoint.FieldAt:
+		m.ResetAt()
+		return nil
+	case auditcheckpoint.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case auditcheckpoint.FieldAlgorithm:
+		m.ResetAlgorithm()
+		return nil
+	case auditcheckpoint.FieldSignature:
+		m.ResetSignature()
+		return nil
+	case auditcheckpoint.FieldReason:
+		m.ResetReason()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCheckpoint field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditCheckpointMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditCheckpointMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditCheckpointMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditCheckpointMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditCheckpointMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditCheckpointMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditCheckpointMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditCheckpoint unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditCheckpointMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditCheckpoint edge %s", name)
+}
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
 type AuditEventMutation struct {
@@ -3083,6 +4767,440 @@ func (m *IdempotencyKeyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IdempotencyKey edge %s", name)
 }
 
+// IngestCursorMutation represents an operation that mutates the IngestCursor nodes in the graph.
+type IngestCursorMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	source        *string
+	cursor        *string
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*IngestCursor, error)
+	predicates    []predicate.IngestCursor
+}
+
+var _ ent.Mutation = (*IngestCursorMutation)(nil)
+
+// ingestcursorOption allows management of the mutation configuration using functional options.
+type ingestcursorOption func(*IngestCursorMutation)
+
+// newIngestCursorMutation creates new mutation for the IngestCursor entity.
+func newIngestCursorMutation(c config, op Op, opts ...ingestcursorOption) *IngestCursorMutation {
+	m := &IngestCursorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIngestCursor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIngestCursorID sets the ID field of the mutation.
+func withIngestCursorID(id int) ingestcursorOption {
+	return func(m *IngestCursorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *IngestCursor
+		)
+		m.oldValue = func(ctx context.Context) (*IngestCursor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().IngestCursor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIngestCursor sets the old IngestCursor of the mutation.
+func withIngestCursor(node *IngestCursor) ingestcursorOption {
+	return func(m *IngestCursorMutation) {
+		m.oldValue = func(context.Context) (*IngestCursor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IngestCursorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IngestCursorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IngestCursorMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IngestCursorMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().IngestCursor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSource sets the "source" field.
+func (m *IngestCursorMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *IngestCursorMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the IngestCursor entity.
+// If the IngestCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestCursorMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *IngestCursorMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetCursor sets the "cursor" field.
+func (m *IngestCursorMutation) SetCursor(s string) {
+	m.cursor = &s
+}
+
+// Cursor returns the value of the "cursor" field in the mutation.
+func (m *IngestCursorMutation) Cursor() (r string, exists bool) {
+	v := m.cursor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCursor returns the old "cursor" field's value of the IngestCursor entity.
+// If the IngestCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestCursorMutation) OldCursor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCursor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCursor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCursor: %w", err)
+	}
+	return oldValue.Cursor, nil
+}
+
+// ResetCursor resets all changes to the "cursor" field.
+func (m *IngestCursorMutation) ResetCursor() {
+	m.cursor = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *IngestCursorMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *IngestCursorMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the IngestCursor entity.
+// If the IngestCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestCursorMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *IngestCursorMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the IngestCursorMutation builder.
+func (m *IngestCursorMutation) Where(ps ...predicate.IngestCursor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IngestCursorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IngestCursorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.IngestCursor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IngestCursorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IngestCursorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (IngestCursor).
+func (m *IngestCursorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IngestCursorMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.source != nil {
+		fields = append(fields, ingestcursor.FieldSource)
+	}
+	if m.cursor != nil {
+		fields = append(fields, ingestcursor.FieldCursor)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, ingestcursor.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IngestCursorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ingestcursor.FieldSource:
+		return m.Source()
+	case ingestcursor.FieldCursor:
+		return m.Cursor()
+	case ingestcursor.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IngestCursorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ingestcursor.FieldSource:
+		return m.OldSource(ctx)
+	case ingestcursor.FieldCursor:
+		return m.OldCursor(ctx)
+	case ingestcursor.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown IngestCursor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IngestCursorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ingestcursor.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case ingestcursor.FieldCursor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCursor(v)
+		return nil
+	case ingestcursor.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IngestCursor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IngestCursorMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IngestCursorMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IngestCursorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown IngestCursor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IngestCursorMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IngestCursorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IngestCursorMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown IngestCursor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IngestCursorMutation) ResetField(name string) error {
+	switch name {
+	case ingestcursor.FieldSource:
+		m.ResetSource()
+		return nil
+	case ingestcursor.FieldCursor:
+		m.ResetCursor()
+		return nil
+	case ingestcursor.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown IngestCursor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IngestCursorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IngestCursorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IngestCursorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IngestCursorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IngestCursorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IngestCursorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IngestCursorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown IngestCursor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IngestCursorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown IngestCursor edge %s", name)
+}
+
 // MembershipMutation represents an operation that mutates the Membership nodes in the graph.
 type MembershipMutation struct {
 	config
@@ -5121,6 +7239,1455 @@ func (m *PartnerMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Partner edge %s", name)
+}
+
+// ProvisioningJobMutation represents an operation that mutates the ProvisioningJob nodes in the graph.
+type ProvisioningJobMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	tenant_id     *int
+	addtenant_id  *int
+	integration   *provisioningjob.Integration
+	reason        *string
+	run_at        *time.Time
+	attempts      *int
+	addattempts   *int
+	locked_until  *time.Time
+	last_error    *string
+	created_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ProvisioningJob, error)
+	predicates    []predicate.ProvisioningJob
+}
+
+var _ ent.Mutation = (*ProvisioningJobMutation)(nil)
+
+// provisioningjobOption allows management of the mutation configuration using functional options.
+type provisioningjobOption func(*ProvisioningJobMutation)
+
+// newProvisioningJobMutation creates new mutation for the ProvisioningJob entity.
+func newProvisioningJobMutation(c config, op Op, opts ...provisioningjobOption) *ProvisioningJobMutation {
+	m := &ProvisioningJobMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProvisioningJob,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProvisioningJobID sets the ID field of the mutation.
+func withProvisioningJobID(id int) provisioningjobOption {
+	return func(m *ProvisioningJobMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProvisioningJob
+		)
+		m.oldValue = func(ctx context.Context) (*ProvisioningJob, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProvisioningJob.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProvisioningJob sets the old ProvisioningJob of the mutation.
+func withProvisioningJob(node *ProvisioningJob) provisioningjobOption {
+	return func(m *ProvisioningJobMutation) {
+		m.oldValue = func(context.Context) (*ProvisioningJob, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProvisioningJobMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProvisioningJobMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProvisioningJobMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProvisioningJobMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProvisioningJob.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ProvisioningJobMutation) SetTenantID(i int) {
+	m.tenant_id = &i
+	m.addtenant_id = nil
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ProvisioningJobMutation) TenantID() (r int, exists bool) {
+	v := m.tenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// AddTenantID adds i to the "tenant_id" field.
+func (m *ProvisioningJobMutation) AddTenantID(i int) {
+	if m.addtenant_id != nil {
+		*m.addtenant_id += i
+	} else {
+		m.addtenant_id = &i
+	}
+}
+
+// AddedTenantID returns the value that was added to the "tenant_id" field in this mutation.
+func (m *ProvisioningJobMutation) AddedTenantID() (r int, exists bool) {
+	v := m.addtenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ProvisioningJobMutation) ResetTenantID() {
+	m.tenant_id = nil
+	m.addtenant_id = nil
+}
+
+// SetIntegration sets the "integration" field.
+func (m *ProvisioningJobMutation) SetIntegration(pr provisioningjob.Integration) {
+	m.integration = &pr
+}
+
+// Integration returns the value of the "integration" field in the mutation.
+func (m *ProvisioningJobMutation) Integration() (r provisioningjob.Integration, exists bool) {
+	v := m.integration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntegration returns the old "integration" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldIntegration(ctx context.Context) (v provisioningjob.Integration, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntegration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntegration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntegration: %w", err)
+	}
+	return oldValue.Integration, nil
+}
+
+// ResetIntegration resets all changes to the "integration" field.
+func (m *ProvisioningJobMutation) ResetIntegration() {
+	m.integration = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *ProvisioningJobMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *ProvisioningJobMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *ProvisioningJobMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetRunAt sets the "run_at" field.
+func (m *ProvisioningJobMutation) SetRunAt(t time.Time) {
+	m.run_at = &t
+}
+
+// RunAt returns the value of the "run_at" field in the mutation.
+func (m *ProvisioningJobMutation) RunAt() (r time.Time, exists bool) {
+	v := m.run_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunAt returns the old "run_at" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldRunAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunAt: %w", err)
+	}
+	return oldValue.RunAt, nil
+}
+
+// ResetRunAt resets all changes to the "run_at" field.
+func (m *ProvisioningJobMutation) ResetRunAt() {
+	m.run_at = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *ProvisioningJobMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *ProvisioningJobMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *ProvisioningJobMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *ProvisioningJobMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *ProvisioningJobMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (m *ProvisioningJobMutation) SetLockedUntil(t time.Time) {
+	m.locked_until = &t
+}
+
+// LockedUntil returns the value of the "locked_until" field in the mutation.
+func (m *ProvisioningJobMutation) LockedUntil() (r time.Time, exists bool) {
+	v := m.locked_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLockedUntil returns the old "locked_until" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldLockedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLockedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLockedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLockedUntil: %w", err)
+	}
+	return oldValue.LockedUntil, nil
+}
+
+// ClearLockedUntil clears the value of the "locked_until" field.
+func (m *ProvisioningJobMutation) ClearLockedUntil() {
+	m.locked_until = nil
+	m.clearedFields[provisioningjob.FieldLockedUntil] = struct{}{}
+}
+
+// LockedUntilCleared returns if the "locked_until" field was cleared in this mutation.
+func (m *ProvisioningJobMutation) LockedUntilCleared() bool {
+	_, ok := m.clearedFields[provisioningjob.FieldLockedUntil]
+	return ok
+}
+
+// ResetLockedUntil resets all changes to the "locked_until" field.
+func (m *ProvisioningJobMutation) ResetLockedUntil() {
+	m.locked_until = nil
+	delete(m.clearedFields, provisioningjob.FieldLockedUntil)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *ProvisioningJobMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *ProvisioningJobMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *ProvisioningJobMutation) ResetLastError() {
+	m.last_error = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ProvisioningJobMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ProvisioningJobMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ProvisioningJob entity.
+// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningJobMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ProvisioningJobMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the ProvisioningJobMutation builder.
+func (m *ProvisioningJobMutation) Where(ps ...predicate.ProvisioningJob) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProvisioningJobMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProvisioningJobMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProvisioningJob, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProvisioningJobMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProvisioningJobMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProvisioningJob).
+func (m *ProvisioningJobMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProvisioningJobMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.tenant_id != nil {
+		fields = append(fields, provisioningjob.FieldTenantID)
+	}
+	if m.integration != nil {
+		fields = append(fields, provisioningjob.FieldIntegration)
+	}
+	if m.reason != nil {
+		fields = append(fields, provisioningjob.FieldReason)
+	}
+	if m.run_at != nil {
+		fields = append(fields, provisioningjob.FieldRunAt)
+	}
+	if m.attempts != nil {
+		fields = append(fields, provisioningjob.FieldAttempts)
+	}
+	if m.locked_until != nil {
+		fields = append(fields, provisioningjob.FieldLockedUntil)
+	}
+	if m.last_error != nil {
+		fields = append(fields, provisioningjob.FieldLastError)
+	}
+	if m.created_at != nil {
+		fields = append(fields, provisioningjob.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProvisioningJobMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case provisioningjob.FieldTenantID:
+		return m.TenantID()
+	case provisioningjob.FieldIntegration:
+		return m.Integration()
+	case provisioningjob.FieldReason:
+		return m.Reason()
+	case provisioningjob.FieldRunAt:
+		return m.RunAt()
+	case provisioningjob.FieldAttempts:
+		return m.Attempts()
+	case provisioningjob.FieldLockedUntil:
+		return m.LockedUntil()
+	case provisioningjob.FieldLastError:
+		return m.LastError()
+	case provisioningjob.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProvisioningJobMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case provisioningjob.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case provisioningjob.FieldIntegration:
+		return m.OldIntegration(ctx)
+	case provisioningjob.FieldReason:
+		return m.OldReason(ctx)
+	case provisioningjob.FieldRunAt:
+		return m.OldRunAt(ctx)
+	case provisioningjob.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case provisioningjob.FieldLockedUntil:
+		return m.OldLockedUntil(ctx)
+	case provisioningjob.FieldLastError:
+		return m.OldLastError(ctx)
+	case provisioningjob.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProvisioningJob field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProvisioningJobMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case provisioningjob.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case provisioningjob.FieldIntegration:
+		v, ok := value.(provisioningjob.Integration)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntegration(v)
+		return nil
+	case provisioningjob.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case provisioningjob.FieldRunAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunAt(v)
+		return nil
+	case provisioningjob.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case provisioningjob.FieldLockedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLockedUntil(v)
+		return nil
+	case provisioningjob.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case provisioningjob.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningJob field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProvisioningJobMutation) AddedFields() []string {
+	var fields []string
+	if m.addtenant_id != nil {
+		fields = append(fields, provisioningjob.FieldTenantID)
+	}
+	if m.addattempts != nil {
+		fields = append(fields, provisioningjob.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProvisioningJobMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case provisioningjob.FieldTenantID:
+		return m.AddedTenantID()
+	case provisioningjob.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProvisioningJobMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case provisioningjob.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTenantID(v)
+		return nil
+	case provisioningjob.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningJob numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProvisioningJobMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(provisioningjob.FieldLockedUntil) {
+		fields = append(fields, provisioningjob.FieldLockedUntil)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProvisioningJobMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProvisioningJobMutation) ClearField(name string) error {
+	switch name {
+	case provisioningjob.FieldLockedUntil:
+		m.ClearLockedUntil()
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningJob nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProvisioningJobMutation) ResetField(name string) error {
+	switch name {
+	case provisioningjob.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case provisioningjob.FieldIntegration:
+		m.ResetIntegration()
+		return nil
+	case provisioningjob.FieldReason:
+		m.ResetReason()
+		return nil
+	case provisioningjob.FieldRunAt:
+		m.ResetRunAt()
+		return nil
+	case provisioningjob.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case provisioningjob.FieldLockedUntil:
+		m.ResetLockedUntil()
+		return nil
+	case provisioningjob.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case provisioningjob.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningJob field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProvisioningJobMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProvisioningJobMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProvisioningJobMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProvisioningJobMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProvisioningJobMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProvisioningJobMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProvisioningJobMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ProvisioningJob unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProvisioningJobMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ProvisioningJob edge %s", name)
+}
+
+// ProvisioningStateMutation represents an operation that mutates the ProvisioningState nodes in the graph.
+type ProvisioningStateMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	tenant_id     *int
+	addtenant_id  *int
+	integration   *provisioningstate.Integration
+	status        *provisioningstate.Status
+	message       *string
+	external      *map[string]string
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ProvisioningState, error)
+	predicates    []predicate.ProvisioningState
+}
+
+var _ ent.Mutation = (*ProvisioningStateMutation)(nil)
+
+// provisioningstateOption allows management of the mutation configuration using functional options.
+type provisioningstateOption func(*ProvisioningStateMutation)
+
+// newProvisioningStateMutation creates new mutation for the ProvisioningState entity.
+func newProvisioningStateMutation(c config, op Op, opts ...provisioningstateOption) *ProvisioningStateMutation {
+	m := &ProvisioningStateMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProvisioningState,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProvisioningStateID sets the ID field of the mutation.
+func withProvisioningStateID(id int) provisioningstateOption {
+	return func(m *ProvisioningStateMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProvisioningState
+		)
+		m.oldValue = func(ctx context.Context) (*ProvisioningState, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProvisioningState.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProvisioningState sets the old ProvisioningState of the mutation.
+func withProvisioningState(node *ProvisioningState) provisioningstateOption {
+	return func(m *ProvisioningStateMutation) {
+		m.oldValue = func(context.Context) (*ProvisioningState, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProvisioningStateMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProvisioningStateMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProvisioningStateMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProvisioningStateMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProvisioningState.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ProvisioningStateMutation) SetTenantID(i int) {
+	m.tenant_id = &i
+	m.addtenant_id = nil
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ProvisioningStateMutation) TenantID() (r int, exists bool) {
+	v := m.tenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// AddTenantID adds i to the "tenant_id" field.
+func (m *ProvisioningStateMutation) AddTenantID(i int) {
+	if m.addtenant_id != nil {
+		*m.addtenant_id += i
+	} else {
+		m.addtenant_id = &i
+	}
+}
+
+// AddedTenantID returns the value that was added to the "tenant_id" field in this mutation.
+func (m *ProvisioningStateMutation) AddedTenantID() (r int, exists bool) {
+	v := m.addtenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ProvisioningStateMutation) ResetTenantID() {
+	m.tenant_id = nil
+	m.addtenant_id = nil
+}
+
+// SetIntegration sets the "integration" field.
+func (m *ProvisioningStateMutation) SetIntegration(pr provisioningstate.Integration) {
+	m.integration = &pr
+}
+
+// Integration returns the value of the "integration" field in the mutation.
+func (m *ProvisioningStateMutation) Integration() (r provisioningstate.Integration, exists bool) {
+	v := m.integration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntegration returns the old "integration" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldIntegration(ctx context.Context) (v provisioningstate.Integration, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntegration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntegration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntegration: %w", err)
+	}
+	return oldValue.Integration, nil
+}
+
+// ResetIntegration resets all changes to the "integration" field.
+func (m *ProvisioningStateMutation) ResetIntegration() {
+	m.integration = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ProvisioningStateMutation) SetStatus(pr provisioningstate.Status) {
+	m.status = &pr
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ProvisioningStateMutation) Status() (r provisioningstate.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldStatus(ctx context.Context) (v provisioningstate.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ProvisioningStateMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *ProvisioningStateMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *ProvisioningStateMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *ProvisioningStateMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetExternal sets the "external" field.
+func (m *ProvisioningStateMutation) SetExternal(value map[string]string) {
+	m.external = &value
+}
+
+// External returns the value of the "external" field in the mutation.
+func (m *ProvisioningStateMutation) External() (r map[string]string, exists bool) {
+	v := m.external
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternal returns the old "external" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldExternal(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternal: %w", err)
+	}
+	return oldValue.External, nil
+}
+
+// ClearExternal clears the value of the "external" field.
+func (m *ProvisioningStateMutation) ClearExternal() {
+	m.external = nil
+	m.clearedFields[provisioningstate.FieldExternal] = struct{}{}
+}
+
+// ExternalCleared returns if the "external" field was cleared in this mutation.
+func (m *ProvisioningStateMutation) ExternalCleared() bool {
+	_, ok := m.clearedFields[provisioningstate.FieldExternal]
+	return ok
+}
+
+// ResetExternal resets all changes to the "external" field.
+func (m *ProvisioningStateMutation) ResetExternal() {
+	m.external = nil
+	delete(m.clearedFields, provisioningstate.FieldExternal)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ProvisioningStateMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ProvisioningStateMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ProvisioningStateMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the ProvisioningStateMutation builder.
+func (m *ProvisioningStateMutation) Where(ps ...predicate.ProvisioningState) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProvisioningStateMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProvisioningStateMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProvisioningState, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProvisioningStateMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProvisioningStateMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProvisioningState).
+func (m *ProvisioningStateMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProvisioningStateMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.tenant_id != nil {
+		fields = append(fields, provisioningstate.FieldTenantID)
+	}
+	if m.integration != nil {
+		fields = append(fields, provisioningstate.FieldIntegration)
+	}
+	if m.status != nil {
+		fields = append(fields, provisioningstate.FieldStatus)
+	}
+	if m.message != nil {
+		fields = append(fields, provisioningstate.FieldMessage)
+	}
+	if m.external != nil {
+		fields = append(fields, provisioningstate.FieldExternal)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, provisioningstate.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProvisioningStateMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case provisioningstate.FieldTenantID:
+		return m.TenantID()
+	case provisioningstate.FieldIntegration:
+		return m.Integration()
+	case provisioningstate.FieldStatus:
+		return m.Status()
+	case provisioningstate.FieldMessage:
+		return m.Message()
+	case provisioningstate.FieldExternal:
+		return m.External()
+	case provisioningstate.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProvisioningStateMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case provisioningstate.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case provisioningstate.FieldIntegration:
+		return m.OldIntegration(ctx)
+	case provisioningstate.FieldStatus:
+		return m.OldStatus(ctx)
+	case provisioningstate.FieldMessage:
+		return m.OldMessage(ctx)
+	case provisioningstate.FieldExternal:
+		return m.OldExternal(ctx)
+	case provisioningstate.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProvisioningState field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProvisioningStateMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case provisioningstate.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case provisioningstate.FieldIntegration:
+		v, ok := value.(provisioningstate.Integration)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntegration(v)
+		return nil
+	case provisioningstate.FieldStatus:
+		v, ok := value.(provisioningstate.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case provisioningstate.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case provisioningstate.FieldExternal:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternal(v)
+		return nil
+	case provisioningstate.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningState field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProvisioningStateMutation) AddedFields() []string {
+	var fields []string
+	if m.addtenant_id != nil {
+		fields = append(fields, provisioningstate.FieldTenantID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProvisioningStateMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case provisioningstate.FieldTenantID:
+		return m.AddedTenantID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProvisioningStateMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case provisioningstate.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTenantID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningState numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProvisioningStateMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(provisioningstate.FieldExternal) {
+		fields = append(fields, provisioningstate.FieldExternal)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProvisioningStateMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProvisioningStateMutation) ClearField(name string) error {
+	switch name {
+	case provisioningstate.FieldExternal:
+		m.ClearExternal()
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningState nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProvisioningStateMutation) ResetField(name string) error {
+	switch name {
+	case provisioningstate.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case provisioningstate.FieldIntegration:
+		m.ResetIntegration()
+		return nil
+	case provisioningstate.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case provisioningstate.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case provisioningstate.FieldExternal:
+		m.ResetExternal()
+		return nil
+	case provisioningstate.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningState field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProvisioningStateMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProvisioningStateMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProvisioningStateMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProvisioningStateMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProvisioningStateMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProvisioningStateMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProvisioningStateMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ProvisioningState unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProvisioningStateMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ProvisioningState edge %s", name)
 }
 
 // TenantMutation represents an operation that mutates the Tenant nodes in the graph.

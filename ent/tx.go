@@ -4,6 +4,8 @@ package ent
 
 import (
 	"context"
+	stdsql "database/sql"
+	"fmt"
 	"sync"
 
 	"entgo.io/ent/dialect"
@@ -12,16 +14,26 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// AuditArchive is the client for interacting with the AuditArchive builders.
+	AuditArchive *AuditArchiveClient
+	// AuditCheckpoint is the client for interacting with the AuditCheckpoint builders.
+	AuditCheckpoint *AuditCheckpointClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// IngestCursor is the client for interacting with the IngestCursor builders.
+	IngestCursor *IngestCursorClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
+	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
+	ProvisioningJob *ProvisioningJobClient
+	// ProvisioningState is the client for interacting with the ProvisioningState builders.
+	ProvisioningState *ProvisioningStateClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
 	// User is the client for interacting with the User builders.
@@ -157,11 +169,16 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.AuditArchive = NewAuditArchiveClient(tx.config)
+	tx.AuditCheckpoint = NewAuditCheckpointClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
+	tx.IngestCursor = NewIngestCursorClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
+	tx.ProvisioningJob = NewProvisioningJobClient(tx.config)
+	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
@@ -173,7 +190,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: AuditEvent.QueryXXX(), the query will be executed
+// applies a query, for example: AuditArchive.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.
@@ -226,3 +243,27 @@ func (tx *txDriver) Query(ctx context.Context, query string, args, v any) error 
 }
 
 var _ dialect.Driver = (*txDriver)(nil)
+
+// ExecContext allows calling the underlying ExecContext method of the transaction if it is supported by it.
+// See, database/sql#Tx.ExecContext for more information.
+func (tx *txDriver) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	ex, ok := tx.tx.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("Tx.ExecContext is not supported")
+	}
+	return ex.ExecContext(ctx, query, args...)
+}
+
+// QueryContext allows calling the underlying QueryContext method of the transaction if it is supported by it.
+// See, database/sql#Tx.QueryContext for more information.
+func (tx *txDriver) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	q, ok := tx.tx.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("Tx.QueryContext is not supported")
+	}
+	return q.QueryContext(ctx, query, args...)
+}

@@ -62,6 +62,9 @@ func (r *Resolver) Partner() PartnerResolver { return &partnerResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Tenant returns TenantResolver implementation.
+func (r *Resolver) Tenant() TenantResolver { return &tenantResolver{r} }
+
 // AuditEventWhereInput returns AuditEventWhereInputResolver implementation.
 func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 	return &auditEventWhereInputResolver{r}
@@ -70,5 +73,6 @@ func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 type (
 	partnerResolver              struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
+	tenantResolver               struct{ *Resolver }
 	auditEventWhereInputResolver struct{ *Resolver }
 )

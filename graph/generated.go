@@ -15,14 +15,21 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/dezky/platform/audit"
+	"github.com/dezky/platform/audit/archive"
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/auditarchive"
+	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/flags"
+	"github.com/dezky/platform/health"
+	"github.com/dezky/platform/provisioning"
 	"github.com/dezky/platform/tenancy"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -41,6 +48,8 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
+	Tenant() TenantResolver
 	AuditEventWhereInput() AuditEventWhereInputResolver
 }
 
@@ -48,6 +57,58 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AuditArchiveBatch struct {
+		ArchivedAt     func(childComplexity int) int
+		Bytes          func(childComplexity int) int
+		EndSeq         func(childComplexity int) int
+		EventCount     func(childComplexity int) int
+		JsonlKey       func(childComplexity int) int
+		JsonlSha256    func(childComplexity int) int
+		ManifestKey    func(childComplexity int) int
+		ManifestSha256 func(childComplexity int) int
+		StartSeq       func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
+	AuditArchiveRun struct {
+		Batches func(childComplexity int) int
+		Events  func(childComplexity int) int
+	}
+
+	AuditArchiveRunBatch struct {
+		Bytes       func(childComplexity int) int
+		EndSeq      func(childComplexity int) int
+		Events      func(childComplexity int) int
+		JSONLKey    func(childComplexity int) int
+		ManifestKey func(childComplexity int) int
+		Resumed     func(childComplexity int) int
+		StartSeq    func(childComplexity int) int
+	}
+
+	AuditChainBreak struct {
+		Actual   func(childComplexity int) int
+		Expected func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Seq      func(childComplexity int) int
+	}
+
+	AuditChainVerification struct {
+		Break               func(childComplexity int) int
+		CheckpointsVerified func(childComplexity int) int
+		EventsVerified      func(childComplexity int) int
+		OK                  func(childComplexity int) int
+	}
+
+	AuditCheckpoint struct {
+		Algorithm func(childComplexity int) int
+		At        func(childComplexity int) int
+		HeadHash  func(childComplexity int) int
+		HeadSeq   func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Signature func(childComplexity int) int
+	}
+
 	AuditEvent struct {
 		Action       func(childComplexity int) int
 		ActorEmail   func(childComplexity int) int
@@ -81,6 +142,12 @@ type ComplexityRoot struct {
 	AuditEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AuditSigningKey struct {
+		Algorithm func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		PEM       func(childComplexity int) int
 	}
 
 	Flag struct {
@@ -127,6 +194,12 @@ type ComplexityRoot struct {
 		TenantSlugs  func(childComplexity int) int
 	}
 
+	Health struct {
+		CheckedAt func(childComplexity int) int
+		Planned   func(childComplexity int) int
+		Services  func(childComplexity int) int
+	}
+
 	Me struct {
 		Email       func(childComplexity int) int
 		IsOperator  func(childComplexity int) int
@@ -160,18 +233,21 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateFlag       func(childComplexity int, input flags.CreateFlagInput) int
-		CreatePartner    func(childComplexity int, input tenancy.CreatePartnerInput) int
-		CreateTenant     func(childComplexity int, input tenancy.CreateTenantInput) int
-		DeleteFlag       func(childComplexity int, key string) int
-		DeleteTenant     func(childComplexity int, slug string) int
-		KillFlag         func(childComplexity int, key string) int
-		ResumeTenant     func(childComplexity int, slug string) int
-		SuspendTenant    func(childComplexity int, slug string) int
-		TerminatePartner func(childComplexity int, slug string) int
-		UpdateFlag       func(childComplexity int, key string, input flags.UpdateFlagInput) int
-		UpdatePartner    func(childComplexity int, slug string, input tenancy.UpdatePartnerInput) int
-		UpdateTenant     func(childComplexity int, slug string, input tenancy.UpdateTenantInput) int
+		CreateAuditCheckpoint func(childComplexity int) int
+		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
+		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
+		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
+		DeleteFlag            func(childComplexity int, key string) int
+		DeleteTenant          func(childComplexity int, slug string) int
+		KillFlag              func(childComplexity int, key string) int
+		ReconcileTenant       func(childComplexity int, slug string) int
+		ResumeTenant          func(childComplexity int, slug string) int
+		RunAuditArchive       func(childComplexity int) int
+		SuspendTenant         func(childComplexity int, slug string) int
+		TerminatePartner      func(childComplexity int, slug string) int
+		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
+		UpdatePartner         func(childComplexity int, slug string, input tenancy.UpdatePartnerInput) int
+		UpdateTenant          func(childComplexity int, slug string, input tenancy.UpdateTenantInput) int
 	}
 
 	PageInfo struct {
@@ -213,38 +289,75 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PlannedService struct {
+		Name func(childComplexity int) int
+	}
+
+	ProvisioningPlanItem struct {
+		Changes     func(childComplexity int) int
+		Configured  func(childComplexity int) int
+		Integration func(childComplexity int) int
+		Message     func(childComplexity int) int
+		Provider    func(childComplexity int) int
+	}
+
+	ProvisioningStatus struct {
+		Integration func(childComplexity int) int
+		Message     func(childComplexity int) int
+		Status      func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
 	Query struct {
+		AuditArchives      func(childComplexity int, first *int) int
 		AuditEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		AuditSigningKey    func(childComplexity int) int
 		EvaluateFlags      func(childComplexity int, tenantSlug string, environment *string) int
 		Flag               func(childComplexity int, key string) int
 		Flags              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
+		Health             func(childComplexity int) int
 		Me                 func(childComplexity int) int
 		Node               func(childComplexity int, id int) int
 		Nodes              func(childComplexity int, ids []int) int
 		Partner            func(childComplexity int, slug string) int
 		Partners           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
+		ProvisioningPlan   func(childComplexity int, slug string) int
 		Tenant             func(childComplexity int, slug string) int
 		TenantStatusCounts func(childComplexity int, where *ent.TenantWhereInput) int
 		Tenants            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		VerifyAuditChain   func(childComplexity int) int
+	}
+
+	ServiceHealth struct {
+		LatencyMs func(childComplexity int) int
+		Message   func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	Subscription struct {
+		AuditEvents   func(childComplexity int, afterSeq *int, where *ent.AuditEventWhereInput) int
+		HealthChanged func(childComplexity int) int
 	}
 
 	Tenant struct {
-		BrandColor  func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		DeletedAt   func(childComplexity int) int
-		Domains     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Industry    func(childComplexity int) int
-		Memberships func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
-		Name        func(childComplexity int) int
-		Partner     func(childComplexity int) int
-		PartnerID   func(childComplexity int) int
-		Plan        func(childComplexity int) int
-		Seats       func(childComplexity int) int
-		Slug        func(childComplexity int) int
-		Status      func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
+		BrandColor   func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DeletedAt    func(childComplexity int) int
+		Domains      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Industry     func(childComplexity int) int
+		Memberships  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
+		Name         func(childComplexity int) int
+		Partner      func(childComplexity int) int
+		PartnerID    func(childComplexity int) int
+		Plan         func(childComplexity int) int
+		Provisioning func(childComplexity int) int
+		Seats        func(childComplexity int) int
+		Slug         func(childComplexity int) int
+		Status       func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
 	}
 
 	TenantConnection struct {
@@ -302,6 +415,7 @@ type MutationResolver interface {
 	SuspendTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	ResumeTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	DeleteTenant(ctx context.Context, slug string) (*ent.Tenant, error)
+	ReconcileTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	CreatePartner(ctx context.Context, input tenancy.CreatePartnerInput) (*ent.Partner, error)
 	UpdatePartner(ctx context.Context, slug string, input tenancy.UpdatePartnerInput) (*ent.Partner, error)
 	TerminatePartner(ctx context.Context, slug string) (*ent.Partner, error)
@@ -309,6 +423,8 @@ type MutationResolver interface {
 	UpdateFlag(ctx context.Context, key string, input flags.UpdateFlagInput) (*ent.Flag, error)
 	DeleteFlag(ctx context.Context, key string) (*ent.Flag, error)
 	KillFlag(ctx context.Context, key string) (*ent.Flag, error)
+	CreateAuditCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error)
+	RunAuditArchive(ctx context.Context) (*archive.Result, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
@@ -327,6 +443,18 @@ type QueryResolver interface {
 	Partner(ctx context.Context, slug string) (*ent.Partner, error)
 	Flag(ctx context.Context, key string) (*ent.Flag, error)
 	EvaluateFlags(ctx context.Context, tenantSlug string, environment *string) ([]*flags.Evaluation, error)
+	ProvisioningPlan(ctx context.Context, slug string) ([]*provisioning.PlanItem, error)
+	Health(ctx context.Context) (*health.Report, error)
+	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
+	VerifyAuditChain(ctx context.Context) (*audit.Report, error)
+	AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error)
+}
+type SubscriptionResolver interface {
+	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
+	AuditEvents(ctx context.Context, afterSeq *int, where *ent.AuditEventWhereInput) (<-chan *ent.AuditEvent, error)
+}
+type TenantResolver interface {
+	Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error)
 }
 
 type AuditEventWhereInputResolver interface {
@@ -353,6 +481,216 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AuditArchiveBatch.archivedAt":
+		if e.ComplexityRoot.AuditArchiveBatch.ArchivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.ArchivedAt(childComplexity), true
+	case "AuditArchiveBatch.bytes":
+		if e.ComplexityRoot.AuditArchiveBatch.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.Bytes(childComplexity), true
+	case "AuditArchiveBatch.endSeq":
+		if e.ComplexityRoot.AuditArchiveBatch.EndSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.EndSeq(childComplexity), true
+	case "AuditArchiveBatch.eventCount":
+		if e.ComplexityRoot.AuditArchiveBatch.EventCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.EventCount(childComplexity), true
+	case "AuditArchiveBatch.jsonlKey":
+		if e.ComplexityRoot.AuditArchiveBatch.JsonlKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.JsonlKey(childComplexity), true
+	case "AuditArchiveBatch.jsonlSha256":
+		if e.ComplexityRoot.AuditArchiveBatch.JsonlSha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.JsonlSha256(childComplexity), true
+	case "AuditArchiveBatch.manifestKey":
+		if e.ComplexityRoot.AuditArchiveBatch.ManifestKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.ManifestKey(childComplexity), true
+	case "AuditArchiveBatch.manifestSha256":
+		if e.ComplexityRoot.AuditArchiveBatch.ManifestSha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.ManifestSha256(childComplexity), true
+	case "AuditArchiveBatch.startSeq":
+		if e.ComplexityRoot.AuditArchiveBatch.StartSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.StartSeq(childComplexity), true
+	case "AuditArchiveBatch.status":
+		if e.ComplexityRoot.AuditArchiveBatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveBatch.Status(childComplexity), true
+
+	case "AuditArchiveRun.batches":
+		if e.ComplexityRoot.AuditArchiveRun.Batches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRun.Batches(childComplexity), true
+	case "AuditArchiveRun.events":
+		if e.ComplexityRoot.AuditArchiveRun.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRun.Events(childComplexity), true
+
+	case "AuditArchiveRunBatch.bytes":
+		if e.ComplexityRoot.AuditArchiveRunBatch.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.Bytes(childComplexity), true
+	case "AuditArchiveRunBatch.endSeq":
+		if e.ComplexityRoot.AuditArchiveRunBatch.EndSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.EndSeq(childComplexity), true
+	case "AuditArchiveRunBatch.events":
+		if e.ComplexityRoot.AuditArchiveRunBatch.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.Events(childComplexity), true
+	case "AuditArchiveRunBatch.jsonlKey":
+		if e.ComplexityRoot.AuditArchiveRunBatch.JSONLKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.JSONLKey(childComplexity), true
+	case "AuditArchiveRunBatch.manifestKey":
+		if e.ComplexityRoot.AuditArchiveRunBatch.ManifestKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.ManifestKey(childComplexity), true
+	case "AuditArchiveRunBatch.resumed":
+		if e.ComplexityRoot.AuditArchiveRunBatch.Resumed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.Resumed(childComplexity), true
+	case "AuditArchiveRunBatch.startSeq":
+		if e.ComplexityRoot.AuditArchiveRunBatch.StartSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditArchiveRunBatch.StartSeq(childComplexity), true
+
+	case "AuditChainBreak.actual":
+		if e.ComplexityRoot.AuditChainBreak.Actual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainBreak.Actual(childComplexity), true
+	case "AuditChainBreak.expected":
+		if e.ComplexityRoot.AuditChainBreak.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainBreak.Expected(childComplexity), true
+	case "AuditChainBreak.kind":
+		if e.ComplexityRoot.AuditChainBreak.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainBreak.Kind(childComplexity), true
+	case "AuditChainBreak.seq":
+		if e.ComplexityRoot.AuditChainBreak.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainBreak.Seq(childComplexity), true
+
+	case "AuditChainVerification.break":
+		if e.ComplexityRoot.AuditChainVerification.Break == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainVerification.Break(childComplexity), true
+	case "AuditChainVerification.checkpointsVerified":
+		if e.ComplexityRoot.AuditChainVerification.CheckpointsVerified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainVerification.CheckpointsVerified(childComplexity), true
+	case "AuditChainVerification.eventsVerified":
+		if e.ComplexityRoot.AuditChainVerification.EventsVerified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainVerification.EventsVerified(childComplexity), true
+	case "AuditChainVerification.ok":
+		if e.ComplexityRoot.AuditChainVerification.OK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainVerification.OK(childComplexity), true
+
+	case "AuditCheckpoint.algorithm":
+		if e.ComplexityRoot.AuditCheckpoint.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Algorithm(childComplexity), true
+	case "AuditCheckpoint.at":
+		if e.ComplexityRoot.AuditCheckpoint.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.At(childComplexity), true
+	case "AuditCheckpoint.headHash":
+		if e.ComplexityRoot.AuditCheckpoint.HeadHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.HeadHash(childComplexity), true
+	case "AuditCheckpoint.headSeq":
+		if e.ComplexityRoot.AuditCheckpoint.HeadSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.HeadSeq(childComplexity), true
+	case "AuditCheckpoint.keyId":
+		if e.ComplexityRoot.AuditCheckpoint.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.KeyID(childComplexity), true
+	case "AuditCheckpoint.reason":
+		if e.ComplexityRoot.AuditCheckpoint.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Reason(childComplexity), true
+	case "AuditCheckpoint.signature":
+		if e.ComplexityRoot.AuditCheckpoint.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Signature(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -512,6 +850,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
+	case "AuditSigningKey.algorithm":
+		if e.ComplexityRoot.AuditSigningKey.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditSigningKey.Algorithm(childComplexity), true
+	case "AuditSigningKey.keyId":
+		if e.ComplexityRoot.AuditSigningKey.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditSigningKey.KeyID(childComplexity), true
+	case "AuditSigningKey.publicKey":
+		if e.ComplexityRoot.AuditSigningKey.PEM == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditSigningKey.PEM(childComplexity), true
 
 	case "Flag.createdAt":
 		if e.ComplexityRoot.Flag.CreatedAt == nil {
@@ -675,6 +1032,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FlagScope.TenantSlugs(childComplexity), true
 
+	case "Health.checkedAt":
+		if e.ComplexityRoot.Health.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.CheckedAt(childComplexity), true
+	case "Health.planned":
+		if e.ComplexityRoot.Health.Planned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.Planned(childComplexity), true
+	case "Health.services":
+		if e.ComplexityRoot.Health.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.Services(childComplexity), true
+
 	case "Me.email":
 		if e.ComplexityRoot.Me.Email == nil {
 			break
@@ -799,6 +1175,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
 
+	case "Mutation.createAuditCheckpoint":
+		if e.ComplexityRoot.Mutation.CreateAuditCheckpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAuditCheckpoint(childComplexity), true
 	case "Mutation.createFlag":
 		if e.ComplexityRoot.Mutation.CreateFlag == nil {
 			break
@@ -865,6 +1247,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.KillFlag(childComplexity, args["key"].(string)), true
+	case "Mutation.reconcileTenant":
+		if e.ComplexityRoot.Mutation.ReconcileTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reconcileTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReconcileTenant(childComplexity, args["slug"].(string)), true
 	case "Mutation.resumeTenant":
 		if e.ComplexityRoot.Mutation.ResumeTenant == nil {
 			break
@@ -876,6 +1269,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeTenant(childComplexity, args["slug"].(string)), true
+	case "Mutation.runAuditArchive":
+		if e.ComplexityRoot.Mutation.RunAuditArchive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RunAuditArchive(childComplexity), true
 	case "Mutation.suspendTenant":
 		if e.ComplexityRoot.Mutation.SuspendTenant == nil {
 			break
@@ -1103,6 +1502,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PartnerEdge.Node(childComplexity), true
 
+	case "PlannedService.name":
+		if e.ComplexityRoot.PlannedService.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedService.Name(childComplexity), true
+
+	case "ProvisioningPlanItem.changes":
+		if e.ComplexityRoot.ProvisioningPlanItem.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningPlanItem.Changes(childComplexity), true
+	case "ProvisioningPlanItem.configured":
+		if e.ComplexityRoot.ProvisioningPlanItem.Configured == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningPlanItem.Configured(childComplexity), true
+	case "ProvisioningPlanItem.integration":
+		if e.ComplexityRoot.ProvisioningPlanItem.Integration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningPlanItem.Integration(childComplexity), true
+	case "ProvisioningPlanItem.message":
+		if e.ComplexityRoot.ProvisioningPlanItem.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningPlanItem.Message(childComplexity), true
+	case "ProvisioningPlanItem.provider":
+		if e.ComplexityRoot.ProvisioningPlanItem.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningPlanItem.Provider(childComplexity), true
+
+	case "ProvisioningStatus.integration":
+		if e.ComplexityRoot.ProvisioningStatus.Integration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningStatus.Integration(childComplexity), true
+	case "ProvisioningStatus.message":
+		if e.ComplexityRoot.ProvisioningStatus.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningStatus.Message(childComplexity), true
+	case "ProvisioningStatus.status":
+		if e.ComplexityRoot.ProvisioningStatus.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningStatus.Status(childComplexity), true
+	case "ProvisioningStatus.updatedAt":
+		if e.ComplexityRoot.ProvisioningStatus.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProvisioningStatus.UpdatedAt(childComplexity), true
+
+	case "Query.auditArchives":
+		if e.ComplexityRoot.Query.AuditArchives == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditArchives_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditArchives(childComplexity, args["first"].(*int)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1114,6 +1587,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
+	case "Query.auditSigningKey":
+		if e.ComplexityRoot.Query.AuditSigningKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AuditSigningKey(childComplexity), true
 	case "Query.evaluateFlags":
 		if e.ComplexityRoot.Query.EvaluateFlags == nil {
 			break
@@ -1147,6 +1626,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Flags(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.FlagOrder), args["where"].(*ent.FlagWhereInput)), true
+	case "Query.health":
+		if e.ComplexityRoot.Query.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Health(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1198,6 +1683,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Partners(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.PartnerOrder), args["where"].(*ent.PartnerWhereInput)), true
+	case "Query.provisioningPlan":
+		if e.ComplexityRoot.Query.ProvisioningPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Query_provisioningPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProvisioningPlan(childComplexity, args["slug"].(string)), true
 	case "Query.tenant":
 		if e.ComplexityRoot.Query.Tenant == nil {
 			break
@@ -1242,6 +1738,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+	case "Query.verifyAuditChain":
+		if e.ComplexityRoot.Query.VerifyAuditChain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.VerifyAuditChain(childComplexity), true
+
+	case "ServiceHealth.latencyMs":
+		if e.ComplexityRoot.ServiceHealth.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.LatencyMs(childComplexity), true
+	case "ServiceHealth.message":
+		if e.ComplexityRoot.ServiceHealth.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.Message(childComplexity), true
+	case "ServiceHealth.name":
+		if e.ComplexityRoot.ServiceHealth.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.Name(childComplexity), true
+	case "ServiceHealth.status":
+		if e.ComplexityRoot.ServiceHealth.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.Status(childComplexity), true
+
+	case "Subscription.auditEvents":
+		if e.ComplexityRoot.Subscription.AuditEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_auditEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AuditEvents(childComplexity, args["afterSeq"].(*int), args["where"].(*ent.AuditEventWhereInput)), true
+	case "Subscription.healthChanged":
+		if e.ComplexityRoot.Subscription.HealthChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.HealthChanged(childComplexity), true
 
 	case "Tenant.brandColor":
 		if e.ComplexityRoot.Tenant.BrandColor == nil {
@@ -1314,6 +1859,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Plan(childComplexity), true
+	case "Tenant.provisioning":
+		if e.ComplexityRoot.Tenant.Provisioning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Provisioning(childComplexity), true
 	case "Tenant.seats":
 		if e.ComplexityRoot.Tenant.Seats == nil {
 			break
@@ -1573,6 +2124,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -3439,6 +4007,71 @@ type FlagEvaluation {
   enabled: Boolean!
 }
 
+"An upstream integration provisioned for every tenant."
+enum ProvisioningIntegration {
+  IDENTITY
+  STORAGE
+  BILLING
+  MAIL
+}
+
+"PENDING: queued or running; ERROR: failed, retried with backoff; SKIPPED: no plugin configured."
+enum ProvisioningStatusCode {
+  PENDING
+  OK
+  ERROR
+  SKIPPED
+}
+
+"The provisioning state of one integration of a tenant."
+type ProvisioningStatus {
+  integration: ProvisioningIntegration!
+  status: ProvisioningStatusCode!
+  message: String!
+  updatedAt: Time!
+}
+
+"What reconcileTenant would change for one integration."
+type ProvisioningPlanItem {
+  integration: ProvisioningIntegration!
+  "The plugin serving the integration; empty when none is configured."
+  provider: String!
+  configured: Boolean!
+  "Upstream changes a reconcile would make; empty when in sync."
+  changes: [String!]!
+  message: String!
+}
+
+enum HealthStatus {
+  OK
+  WARN
+  BAD
+}
+
+"One probed service: OK within 500 ms, WARN within 1.5 s, BAD on error or timeout."
+type ServiceHealth {
+  name: String!
+  status: HealthStatus!
+  latencyMs: Int!
+  message: String!
+}
+
+"A service that is planned but not deployed."
+type PlannedService {
+  name: String!
+}
+
+type Health {
+  checkedAt: Time!
+  services: [ServiceHealth!]!
+  planned: [PlannedService!]!
+}
+
+extend type Tenant {
+  "Provisioning state per integration."
+  provisioning: [ProvisioningStatus!]!
+}
+
 extend type Partner {
   "Number of tenants (not deleted) attached to this partner."
   customerCount: Int!
@@ -3465,6 +4098,15 @@ extend type Query {
   flag(key: String!): Flag!
   "Evaluates every flag for a tenant the caller can see."
   evaluateFlags(tenantSlug: String!, environment: String): [FlagEvaluation!]!
+  "What reconcileTenant would change, per integration; changes nothing. Operators and the tenant's partner."
+  provisioningPlan(slug: String!): [ProvisioningPlanItem!]!
+  "Live probes of the database and every provider plugin (operators only)."
+  health: Health!
+}
+
+type Subscription {
+  "The health report now, then on every status change (operators only)."
+  healthChanged: Health!
 }
 
 input CreateTenantInput {
@@ -3541,6 +4183,8 @@ type Mutation {
   resumeTenant(slug: String!): Tenant!
   "Soft delete: status DELETED; the slug stays reserved."
   deleteTenant(slug: String!): Tenant!
+  "Re-drives every provisioning step of the tenant. Operators and the tenant's partner."
+  reconcileTenant(slug: String!): Tenant!
 
   createPartner(input: CreatePartnerInput!): Partner!
   updatePartner(slug: String!, input: UpdatePartnerInput!): Partner!
@@ -3554,6 +4198,106 @@ type Mutation {
   "Kill switch: state OFF, pct 0, history note kill-switch."
   killFlag(key: String!): Flag!
 }
+
+"The published key that signs audit checkpoints: verify an export with it offline."
+type AuditSigningKey {
+  keyId: String!
+  algorithm: String!
+  "PKIX PEM."
+  publicKey: String!
+}
+
+"A signed statement of the audit chain head."
+type AuditCheckpoint {
+  headSeq: Int!
+  headHash: String!
+  at: Time!
+  keyId: String!
+  algorithm: String!
+  "Standard base64 of the signature."
+  signature: String!
+  "startup, interval, threshold or manual."
+  reason: String!
+}
+
+"The first place the audit chain or a checkpoint does not hold."
+type AuditChainBreak {
+  "event-hash-mismatch, prev-hash-mismatch, sequence-gap or checkpoint-signature-mismatch."
+  kind: String!
+  seq: Int!
+  expected: String!
+  actual: String!
+}
+
+type AuditChainVerification {
+  ok: Boolean!
+  eventsVerified: Int!
+  checkpointsVerified: Int!
+  break: AuditChainBreak
+}
+
+extend type Query {
+  "The audit checkpoint signing key (any signed-in caller)."
+  auditSigningKey: AuditSigningKey!
+  "Walks the whole audit chain and its checkpoints (operators)."
+  verifyAuditChain: AuditChainVerification!
+}
+
+extend type Mutation {
+  "Chains pending events and signs the head now (operators). Must be the only field of its mutation."
+  createAuditCheckpoint: AuditCheckpoint!
+}
+
+extend type Subscription {
+  """
+  Chained audit events with seq > afterSeq (default 0: from the start of the
+  hot chain), then each event as it is chained, in seq order, with no gap or
+  repeat across the replay/live boundary: reconnect with the last seq
+  received to miss nothing. Filters and visibility as the auditEvents query.
+  """
+  auditEvents(afterSeq: Int, where: AuditEventWhereInput): AuditEvent!
+}
+
+"One batch of audit events moved to object storage."
+type AuditArchiveBatch {
+  startSeq: Int!
+  endSeq: Int!
+  eventCount: Int!
+  jsonlKey: String!
+  manifestKey: String!
+  jsonlSha256: String
+  manifestSha256: String
+  bytes: Int!
+  archivedAt: Time!
+  "uploading, uploaded or archived (hot rows deleted)."
+  status: String!
+}
+
+type AuditArchiveRunBatch {
+  startSeq: Int!
+  endSeq: Int!
+  events: Int!
+  jsonlKey: String!
+  manifestKey: String!
+  bytes: Int!
+  resumed: Boolean!
+}
+
+type AuditArchiveRun {
+  "Events moved out of the hot table by this run."
+  events: Int!
+  batches: [AuditArchiveRunBatch!]!
+}
+
+extend type Query {
+  "Archive batches, newest first (operators)."
+  auditArchives(first: Int): [AuditArchiveBatch!]!
+}
+
+extend type Mutation {
+  "Archives the events past the hot retention now (operators). Must be the only field of its mutation."
+  runAuditArchive: AuditArchiveRun!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3561,6 +4305,110 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AuditArchiveBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startSeq":
+		return ec.fieldContext_AuditArchiveBatch_startSeq(ctx, field)
+	case "endSeq":
+		return ec.fieldContext_AuditArchiveBatch_endSeq(ctx, field)
+	case "eventCount":
+		return ec.fieldContext_AuditArchiveBatch_eventCount(ctx, field)
+	case "jsonlKey":
+		return ec.fieldContext_AuditArchiveBatch_jsonlKey(ctx, field)
+	case "manifestKey":
+		return ec.fieldContext_AuditArchiveBatch_manifestKey(ctx, field)
+	case "jsonlSha256":
+		return ec.fieldContext_AuditArchiveBatch_jsonlSha256(ctx, field)
+	case "manifestSha256":
+		return ec.fieldContext_AuditArchiveBatch_manifestSha256(ctx, field)
+	case "bytes":
+		return ec.fieldContext_AuditArchiveBatch_bytes(ctx, field)
+	case "archivedAt":
+		return ec.fieldContext_AuditArchiveBatch_archivedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_AuditArchiveBatch_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditArchiveBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditArchiveRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_AuditArchiveRun_events(ctx, field)
+	case "batches":
+		return ec.fieldContext_AuditArchiveRun_batches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditArchiveRun", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditArchiveRunBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startSeq":
+		return ec.fieldContext_AuditArchiveRunBatch_startSeq(ctx, field)
+	case "endSeq":
+		return ec.fieldContext_AuditArchiveRunBatch_endSeq(ctx, field)
+	case "events":
+		return ec.fieldContext_AuditArchiveRunBatch_events(ctx, field)
+	case "jsonlKey":
+		return ec.fieldContext_AuditArchiveRunBatch_jsonlKey(ctx, field)
+	case "manifestKey":
+		return ec.fieldContext_AuditArchiveRunBatch_manifestKey(ctx, field)
+	case "bytes":
+		return ec.fieldContext_AuditArchiveRunBatch_bytes(ctx, field)
+	case "resumed":
+		return ec.fieldContext_AuditArchiveRunBatch_resumed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditArchiveRunBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditChainBreak(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AuditChainBreak_kind(ctx, field)
+	case "seq":
+		return ec.fieldContext_AuditChainBreak_seq(ctx, field)
+	case "expected":
+		return ec.fieldContext_AuditChainBreak_expected(ctx, field)
+	case "actual":
+		return ec.fieldContext_AuditChainBreak_actual(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditChainBreak", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditChainVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_AuditChainVerification_ok(ctx, field)
+	case "eventsVerified":
+		return ec.fieldContext_AuditChainVerification_eventsVerified(ctx, field)
+	case "checkpointsVerified":
+		return ec.fieldContext_AuditChainVerification_checkpointsVerified(ctx, field)
+	case "break":
+		return ec.fieldContext_AuditChainVerification_break(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditChainVerification", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "headSeq":
+		return ec.fieldContext_AuditCheckpoint_headSeq(ctx, field)
+	case "headHash":
+		return ec.fieldContext_AuditCheckpoint_headHash(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditCheckpoint_at(ctx, field)
+	case "keyId":
+		return ec.fieldContext_AuditCheckpoint_keyId(ctx, field)
+	case "algorithm":
+		return ec.fieldContext_AuditCheckpoint_algorithm(ctx, field)
+	case "signature":
+		return ec.fieldContext_AuditCheckpoint_signature(ctx, field)
+	case "reason":
+		return ec.fieldContext_AuditCheckpoint_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditCheckpoint", field.Name)
+}
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -3630,6 +4478,18 @@ func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditSigningKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "keyId":
+		return ec.fieldContext_AuditSigningKey_keyId(ctx, field)
+	case "algorithm":
+		return ec.fieldContext_AuditSigningKey_algorithm(ctx, field)
+	case "publicKey":
+		return ec.fieldContext_AuditSigningKey_publicKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditSigningKey", field.Name)
 }
 
 func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3718,6 +4578,18 @@ func (ec *executionContext) childFields_FlagScope(ctx context.Context, field gra
 		return ec.fieldContext_FlagScope_environments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FlagScope", field.Name)
+}
+
+func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkedAt":
+		return ec.fieldContext_Health_checkedAt(ctx, field)
+	case "services":
+		return ec.fieldContext_Health_services(ctx, field)
+	case "planned":
+		return ec.fieldContext_Health_planned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
 }
 
 func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3862,6 +4734,58 @@ func (ec *executionContext) childFields_PartnerEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PartnerEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PlannedService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PlannedService_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlannedService", field.Name)
+}
+
+func (ec *executionContext) childFields_ProvisioningPlanItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "integration":
+		return ec.fieldContext_ProvisioningPlanItem_integration(ctx, field)
+	case "provider":
+		return ec.fieldContext_ProvisioningPlanItem_provider(ctx, field)
+	case "configured":
+		return ec.fieldContext_ProvisioningPlanItem_configured(ctx, field)
+	case "changes":
+		return ec.fieldContext_ProvisioningPlanItem_changes(ctx, field)
+	case "message":
+		return ec.fieldContext_ProvisioningPlanItem_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProvisioningPlanItem", field.Name)
+}
+
+func (ec *executionContext) childFields_ProvisioningStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "integration":
+		return ec.fieldContext_ProvisioningStatus_integration(ctx, field)
+	case "status":
+		return ec.fieldContext_ProvisioningStatus_status(ctx, field)
+	case "message":
+		return ec.fieldContext_ProvisioningStatus_message(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ProvisioningStatus_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProvisioningStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ServiceHealth_name(ctx, field)
+	case "status":
+		return ec.fieldContext_ServiceHealth_status(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_ServiceHealth_latencyMs(ctx, field)
+	case "message":
+		return ec.fieldContext_ServiceHealth_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceHealth", field.Name)
+}
+
 func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3894,6 +4818,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_partner(ctx, field)
 	case "memberships":
 		return ec.fieldContext_Tenant_memberships(ctx, field)
+	case "provisioning":
+		return ec.fieldContext_Tenant_provisioning(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -4186,6 +5112,20 @@ func (ec *executionContext) field_Mutation_killFlag_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reconcileTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_resumeTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4359,6 +5299,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditArchives_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -4602,6 +5556,20 @@ func (ec *executionContext) field_Query_partners_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_provisioningPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_tenantStatusCounts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4738,6 +5706,28 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_auditEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "afterSeq",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["afterSeq"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
+			return ec.unmarshalOAuditEventWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Tenant_memberships_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4851,6 +5841,806 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AuditArchiveBatch_startSeq(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_startSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_startSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_endSeq(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_endSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_endSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_eventCount(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_eventCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_eventCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_jsonlKey(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_jsonlKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JsonlKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_jsonlKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_manifestKey(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_manifestKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManifestKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_manifestKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_jsonlSha256(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_jsonlSha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JsonlSha256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_jsonlSha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_manifestSha256(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_manifestSha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManifestSha256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_manifestSha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_bytes(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_bytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_bytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_archivedAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_archivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_archivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditArchiveBatch_status(ctx context.Context, field graphql.CollectedField, obj *ent.AuditArchive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveBatch_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v auditarchive.Status) graphql.Marshaler {
+			return ec.marshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditarchiveᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveBatch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveRun_events(ctx context.Context, field graphql.CollectedField, obj *archive.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRun_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRun_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveRun_batches(ctx context.Context, field graphql.CollectedField, obj *archive.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRun_batches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []archive.Batch) graphql.Marshaler {
+			return ec.marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRun_batches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditArchiveRun",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditArchiveRunBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_startSeq(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_startSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_startSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_endSeq(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_endSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_endSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_events(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_jsonlKey(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_jsonlKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JSONLKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_jsonlKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_manifestKey(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_manifestKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManifestKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_manifestKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_bytes(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_bytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_bytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditArchiveRunBatch_resumed(ctx context.Context, field graphql.CollectedField, obj *archive.Batch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditArchiveRunBatch_resumed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resumed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditArchiveRunBatch_resumed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditArchiveRunBatch", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditChainBreak_kind(ctx context.Context, field graphql.CollectedField, obj *audit.Break) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainBreak_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainBreak_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainBreak", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditChainBreak_seq(ctx context.Context, field graphql.CollectedField, obj *audit.Break) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainBreak_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainBreak_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainBreak", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainBreak_expected(ctx context.Context, field graphql.CollectedField, obj *audit.Break) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainBreak_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainBreak_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainBreak", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditChainBreak_actual(ctx context.Context, field graphql.CollectedField, obj *audit.Break) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainBreak_actual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainBreak_actual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainBreak", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditChainVerification_ok(ctx context.Context, field graphql.CollectedField, obj *audit.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainVerification_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainVerification_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditChainVerification_eventsVerified(ctx context.Context, field graphql.CollectedField, obj *audit.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainVerification_eventsVerified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsVerified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainVerification_eventsVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainVerification", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainVerification_checkpointsVerified(ctx context.Context, field graphql.CollectedField, obj *audit.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainVerification_checkpointsVerified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckpointsVerified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainVerification_checkpointsVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainVerification", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainVerification_break(ctx context.Context, field graphql.CollectedField, obj *audit.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainVerification_break(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Break, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.Break) graphql.Marshaler {
+			return ec.marshalOAuditChainBreak2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐBreak(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainVerification_break(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditChainVerification",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditChainBreak(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditCheckpoint_headSeq(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_headSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeadSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_headSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditCheckpoint_headHash(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_headHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeadHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_headHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_at(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditCheckpoint_keyId(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_algorithm(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Algorithm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_signature(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_reason(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v auditcheckpoint.Reason) graphql.Marshaler {
+			return ec.marshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditcheckpointᚐReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5475,6 +7265,75 @@ func (ec *executionContext) _AuditEventEdge_cursor(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AuditSigningKey_keyId(ctx context.Context, field graphql.CollectedField, obj *audit.KeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditSigningKey_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditSigningKey_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditSigningKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditSigningKey_algorithm(ctx context.Context, field graphql.CollectedField, obj *audit.KeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditSigningKey_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Algorithm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditSigningKey_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditSigningKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditSigningKey_publicKey(ctx context.Context, field graphql.CollectedField, obj *audit.KeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditSigningKey_publicKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PEM, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditSigningKey_publicKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditSigningKey", field, false, false, "String")
 }
 
 func (ec *executionContext) _Flag_id(ctx context.Context, field graphql.CollectedField, obj *ent.Flag) (ret graphql.Marshaler) {
@@ -6118,6 +7977,93 @@ func (ec *executionContext) _FlagScope_environments(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_FlagScope_environments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FlagScope", field, false, false, "String")
+}
+
+func (ec *executionContext) _Health_checkedAt(ctx context.Context, field graphql.CollectedField, obj *health.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Health_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Health_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Health", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Health_services(ctx context.Context, field graphql.CollectedField, obj *health.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Health_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Services, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []health.Service) graphql.Marshaler {
+			return ec.marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐServiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Health_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Health",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Health_planned(ctx context.Context, field graphql.CollectedField, obj *health.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Health_planned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Planned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []health.Planned) graphql.Marshaler {
+			return ec.marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlannedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Health_planned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Health",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlannedService(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Me_subject(ctx context.Context, field graphql.CollectedField, obj *tenancy.Me) (ret graphql.Marshaler) {
@@ -6872,6 +8818,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteTenant(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reconcileTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reconcileTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReconcileTenant(ctx, fc.Args["slug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reconcileTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reconcileTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createPartner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7176,6 +9166,70 @@ func (ec *executionContext) fieldContext_Mutation_killFlag(ctx context.Context, 
 	if fc.Args, err = ec.field_Mutation_killFlag_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAuditCheckpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAuditCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().CreateAuditCheckpoint(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditCheckpoint) graphql.Marshaler {
+			return ec.marshalNAuditCheckpoint2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCheckpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAuditCheckpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runAuditArchive(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runAuditArchive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RunAuditArchive(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *archive.Result) graphql.Marshaler {
+			return ec.marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runAuditArchive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditArchiveRun(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7858,6 +9912,236 @@ func (ec *executionContext) fieldContext_PartnerEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PartnerEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _PlannedService_name(ctx context.Context, field graphql.CollectedField, obj *health.Planned) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedService_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedService_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedService", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProvisioningPlanItem_integration(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningPlanItem_integration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Integration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v provisioningstate.Integration) graphql.Marshaler {
+			return ec.marshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningPlanItem_integration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningPlanItem", field, false, false, "ProvisioningIntegration")
+}
+
+func (ec *executionContext) _ProvisioningPlanItem_provider(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningPlanItem_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningPlanItem_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningPlanItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProvisioningPlanItem_configured(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningPlanItem_configured(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Configured, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningPlanItem_configured(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningPlanItem", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ProvisioningPlanItem_changes(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningPlanItem_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningPlanItem_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningPlanItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProvisioningPlanItem_message(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningPlanItem_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningPlanItem_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningPlanItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProvisioningStatus_integration(ctx context.Context, field graphql.CollectedField, obj *provisioning.IntegrationStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningStatus_integration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Integration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v provisioningstate.Integration) graphql.Marshaler {
+			return ec.marshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningStatus_integration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningStatus", field, false, false, "ProvisioningIntegration")
+}
+
+func (ec *executionContext) _ProvisioningStatus_status(ctx context.Context, field graphql.CollectedField, obj *provisioning.IntegrationStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningStatus_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v provisioningstate.Status) graphql.Marshaler {
+			return ec.marshalNProvisioningStatusCode2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningStatus_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningStatus", field, false, false, "ProvisioningStatusCode")
+}
+
+func (ec *executionContext) _ProvisioningStatus_message(ctx context.Context, field graphql.CollectedField, obj *provisioning.IntegrationStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningStatus_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningStatus_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProvisioningStatus_updatedAt(ctx context.Context, field graphql.CollectedField, obj *provisioning.IntegrationStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProvisioningStatus_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProvisioningStatus_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProvisioningStatus", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8418,6 +10702,190 @@ func (ec *executionContext) fieldContext_Query_evaluateFlags(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_provisioningPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_provisioningPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProvisioningPlan(ctx, fc.Args["slug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*provisioning.PlanItem) graphql.Marshaler {
+			return ec.marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_provisioningPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProvisioningPlanItem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_provisioningPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_health(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Health(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *health.Report) graphql.Marshaler {
+			return ec.marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Health(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditSigningKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditSigningKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AuditSigningKey(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {
+			return ec.marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐKeyInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditSigningKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditSigningKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyAuditChain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyAuditChain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().VerifyAuditChain(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.Report) graphql.Marshaler {
+			return ec.marshalNAuditChainVerification2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyAuditChain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditChainVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditArchives(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditArchives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditArchives(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditArchive) graphql.Marshaler {
+			return ec.marshalNAuditArchiveBatch2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditArchiveᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditArchives(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditArchiveBatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditArchives_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8490,6 +10958,174 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceHealth_name(ctx context.Context, field graphql.CollectedField, obj *health.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceHealth_status(ctx context.Context, field graphql.CollectedField, obj *health.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v health.Status) graphql.Marshaler {
+			return ec.marshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "HealthStatus")
+}
+
+func (ec *executionContext) _ServiceHealth_latencyMs(ctx context.Context, field graphql.CollectedField, obj *health.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_latencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceHealth_message(ctx context.Context, field graphql.CollectedField, obj *health.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _Subscription_healthChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_healthChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().HealthChanged(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *health.Report) graphql.Marshaler {
+			return ec.marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_healthChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Health(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_auditEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_auditEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AuditEvents(ctx, fc.Args["afterSeq"].(*int), fc.Args["where"].(*ent.AuditEventWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {
+			return ec.marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_auditEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_auditEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -8865,6 +11501,38 @@ func (ec *executionContext) fieldContext_Tenant_memberships(ctx context.Context,
 	if fc.Args, err = ec.field_Tenant_memberships_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_provisioning(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_provisioning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Provisioning(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*provisioning.IntegrationStatus) graphql.Marshaler {
+			return ec.marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_provisioning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProvisioningStatus(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -17100,6 +19768,344 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var auditArchiveBatchImplementors = []string{"AuditArchiveBatch"}
+
+func (ec *executionContext) _AuditArchiveBatch(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditArchive) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditArchiveBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditArchiveBatch")
+		case "startSeq":
+			out.Values[i] = ec._AuditArchiveBatch_startSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endSeq":
+			out.Values[i] = ec._AuditArchiveBatch_endSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eventCount":
+			out.Values[i] = ec._AuditArchiveBatch_eventCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "jsonlKey":
+			out.Values[i] = ec._AuditArchiveBatch_jsonlKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manifestKey":
+			out.Values[i] = ec._AuditArchiveBatch_manifestKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "jsonlSha256":
+			out.Values[i] = ec._AuditArchiveBatch_jsonlSha256(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "manifestSha256":
+			out.Values[i] = ec._AuditArchiveBatch_manifestSha256(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bytes":
+			out.Values[i] = ec._AuditArchiveBatch_bytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedAt":
+			out.Values[i] = ec._AuditArchiveBatch_archivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AuditArchiveBatch_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditArchiveRunImplementors = []string{"AuditArchiveRun"}
+
+func (ec *executionContext) _AuditArchiveRun(ctx context.Context, sel ast.SelectionSet, obj *archive.Result) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditArchiveRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditArchiveRun")
+		case "events":
+			out.Values[i] = ec._AuditArchiveRun_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batches":
+			out.Values[i] = ec._AuditArchiveRun_batches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditArchiveRunBatchImplementors = []string{"AuditArchiveRunBatch"}
+
+func (ec *executionContext) _AuditArchiveRunBatch(ctx context.Context, sel ast.SelectionSet, obj *archive.Batch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditArchiveRunBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditArchiveRunBatch")
+		case "startSeq":
+			out.Values[i] = ec._AuditArchiveRunBatch_startSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endSeq":
+			out.Values[i] = ec._AuditArchiveRunBatch_endSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._AuditArchiveRunBatch_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "jsonlKey":
+			out.Values[i] = ec._AuditArchiveRunBatch_jsonlKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manifestKey":
+			out.Values[i] = ec._AuditArchiveRunBatch_manifestKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bytes":
+			out.Values[i] = ec._AuditArchiveRunBatch_bytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumed":
+			out.Values[i] = ec._AuditArchiveRunBatch_resumed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditChainBreakImplementors = []string{"AuditChainBreak"}
+
+func (ec *executionContext) _AuditChainBreak(ctx context.Context, sel ast.SelectionSet, obj *audit.Break) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditChainBreakImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditChainBreak")
+		case "kind":
+			out.Values[i] = ec._AuditChainBreak_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seq":
+			out.Values[i] = ec._AuditChainBreak_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._AuditChainBreak_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actual":
+			out.Values[i] = ec._AuditChainBreak_actual(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditChainVerificationImplementors = []string{"AuditChainVerification"}
+
+func (ec *executionContext) _AuditChainVerification(ctx context.Context, sel ast.SelectionSet, obj *audit.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditChainVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditChainVerification")
+		case "ok":
+			out.Values[i] = ec._AuditChainVerification_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eventsVerified":
+			out.Values[i] = ec._AuditChainVerification_eventsVerified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpointsVerified":
+			out.Values[i] = ec._AuditChainVerification_checkpointsVerified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "break":
+			out.Values[i] = ec._AuditChainVerification_break(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditCheckpointImplementors = []string{"AuditCheckpoint"}
+
+func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditCheckpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditCheckpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditCheckpoint")
+		case "headSeq":
+			out.Values[i] = ec._AuditCheckpoint_headSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "headHash":
+			out.Values[i] = ec._AuditCheckpoint_headHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AuditCheckpoint_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyId":
+			out.Values[i] = ec._AuditCheckpoint_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "algorithm":
+			out.Values[i] = ec._AuditCheckpoint_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signature":
+			out.Values[i] = ec._AuditCheckpoint_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AuditCheckpoint_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
@@ -17294,6 +20300,49 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "cursor":
 			out.Values[i] = ec._AuditEventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditSigningKeyImplementors = []string{"AuditSigningKey"}
+
+func (ec *executionContext) _AuditSigningKey(ctx context.Context, sel ast.SelectionSet, obj *audit.KeyInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditSigningKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditSigningKey")
+		case "keyId":
+			out.Values[i] = ec._AuditSigningKey_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "algorithm":
+			out.Values[i] = ec._AuditSigningKey_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publicKey":
+			out.Values[i] = ec._AuditSigningKey_publicKey(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17612,6 +20661,49 @@ func (ec *executionContext) _FlagScope(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var healthImplementors = []string{"Health"}
+
+func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *health.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Health")
+		case "checkedAt":
+			out.Values[i] = ec._Health_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "services":
+			out.Values[i] = ec._Health_services(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "planned":
+			out.Values[i] = ec._Health_planned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var meImplementors = []string{"Me"}
 
 func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *tenancy.Me) graphql.Marshaler {
@@ -17880,6 +20972,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reconcileTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reconcileTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createPartner":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createPartner(ctx, field)
@@ -17925,6 +21024,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "killFlag":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_killFlag(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAuditCheckpoint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAuditCheckpoint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runAuditArchive":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runAuditArchive(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18196,6 +21309,140 @@ func (ec *executionContext) _PartnerEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var plannedServiceImplementors = []string{"PlannedService"}
+
+func (ec *executionContext) _PlannedService(ctx context.Context, sel ast.SelectionSet, obj *health.Planned) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, plannedServiceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlannedService")
+		case "name":
+			out.Values[i] = ec._PlannedService_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var provisioningPlanItemImplementors = []string{"ProvisioningPlanItem"}
+
+func (ec *executionContext) _ProvisioningPlanItem(ctx context.Context, sel ast.SelectionSet, obj *provisioning.PlanItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, provisioningPlanItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProvisioningPlanItem")
+		case "integration":
+			out.Values[i] = ec._ProvisioningPlanItem_integration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._ProvisioningPlanItem_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "configured":
+			out.Values[i] = ec._ProvisioningPlanItem_configured(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changes":
+			out.Values[i] = ec._ProvisioningPlanItem_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ProvisioningPlanItem_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var provisioningStatusImplementors = []string{"ProvisioningStatus"}
+
+func (ec *executionContext) _ProvisioningStatus(ctx context.Context, sel ast.SelectionSet, obj *provisioning.IntegrationStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, provisioningStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProvisioningStatus")
+		case "integration":
+			out.Values[i] = ec._ProvisioningStatus_integration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ProvisioningStatus_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ProvisioningStatus_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ProvisioningStatus_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -18293,6 +21540,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_evaluateFlags(ctx, field)
 				})
+		case "provisioningPlan":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_provisioningPlan(ctx, field)
+				})
+		case "health":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_health(ctx, field)
+				})
+		case "auditSigningKey":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditSigningKey(ctx, field)
+				})
+		case "verifyAuditChain":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyAuditChain(ctx, field)
+				})
+		case "auditArchives":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditArchives(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -18322,6 +21599,76 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var serviceHealthImplementors = []string{"ServiceHealth"}
+
+func (ec *executionContext) _ServiceHealth(ctx context.Context, sel ast.SelectionSet, obj *health.Service) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceHealth")
+		case "name":
+			out.Values[i] = ec._ServiceHealth_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ServiceHealth_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latencyMs":
+			out.Values[i] = ec._ServiceHealth_latencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ServiceHealth_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "healthChanged":
+		return ec._Subscription_healthChanged(ctx, fields[0])
+	case "auditEvents":
+		return ec._Subscription_auditEvents(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var tenantImplementors = []string{"Tenant", "Node"}
@@ -18411,6 +21758,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_memberships(ctx, field, obj)
+				})
+		case "provisioning":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_provisioning(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19091,6 +22444,82 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAuditArchiveBatch2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditArchiveᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AuditArchive) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditArchiveBatch2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditArchive(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditArchiveBatch2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditArchive(ctx context.Context, sel ast.SelectionSet, v *ent.AuditArchive) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditArchiveBatch!")
+		return graphql.Null
+	}
+	return ec._AuditArchiveBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐResult(ctx context.Context, sel ast.SelectionSet, v *archive.Result) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditArchiveRun!")
+		return graphql.Null
+	}
+	return ec._AuditArchiveRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditArchiveRunBatch2githubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatch(ctx context.Context, sel ast.SelectionSet, v archive.Batch) graphql.Marshaler {
+	return ec._AuditArchiveRunBatch(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []archive.Batch) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditArchiveRunBatch2githubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditChainVerification2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐReport(ctx context.Context, sel ast.SelectionSet, v *audit.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditChainVerification!")
+		return graphql.Null
+	}
+	return ec._AuditChainVerification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditCheckpoint2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCheckpoint(ctx context.Context, sel ast.SelectionSet, v *ent.AuditCheckpoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditCheckpoint!")
+		return graphql.Null
+	}
+	return ec._AuditCheckpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEvent!")
+		return graphql.Null
+	}
+	return ec._AuditEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEventConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEventConnection!")
@@ -19126,6 +22555,14 @@ func (ec *executionContext) marshalNAuditEventOutcome2githubᚗcomᚋdezkyᚋpla
 func (ec *executionContext) unmarshalNAuditEventWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventWhereInput(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐKeyInfo(ctx context.Context, sel ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditSigningKey!")
+		return graphql.Null
+	}
+	return ec._AuditSigningKey(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -19258,6 +22695,24 @@ func (ec *executionContext) marshalNFlagState2githubᚗcomᚋdezkyᚋplatformᚋ
 func (ec *executionContext) unmarshalNFlagWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐFlagWhereInput(ctx context.Context, v any) (*ent.FlagWhereInput, error) {
 	res, err := ec.unmarshalInputFlagWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐReport(ctx context.Context, sel ast.SelectionSet, v *health.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Health!")
+		return graphql.Null
+	}
+	return ec._Health(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐStatus(ctx context.Context, v any) (health.Status, error) {
+	var res health.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐStatus(ctx context.Context, sel ast.SelectionSet, v health.Status) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
@@ -19472,6 +22927,134 @@ func (ec *executionContext) marshalNPartnerStatus2githubᚗcomᚋdezkyᚋplatfor
 func (ec *executionContext) unmarshalNPartnerWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartnerWhereInput(ctx context.Context, v any) (*ent.PartnerWhereInput, error) {
 	res, err := ec.unmarshalInputPartnerWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlanned(ctx context.Context, sel ast.SelectionSet, v health.Planned) graphql.Marshaler {
+	return ec._PlannedService(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlannedᚄ(ctx context.Context, sel ast.SelectionSet, v []health.Planned) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlanned(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx context.Context, v any) (provisioningstate.Integration, error) {
+	var res provisioningstate.Integration
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx context.Context, sel ast.SelectionSet, v provisioningstate.Integration) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*provisioning.PlanItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItem(ctx context.Context, sel ast.SelectionSet, v *provisioning.PlanItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProvisioningPlanItem!")
+		return graphql.Null
+	}
+	return ec._ProvisioningPlanItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*provisioning.IntegrationStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProvisioningStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProvisioningStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatus(ctx context.Context, sel ast.SelectionSet, v *provisioning.IntegrationStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProvisioningStatus!")
+		return graphql.Null
+	}
+	return ec._ProvisioningStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProvisioningStatusCode2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐStatus(ctx context.Context, v any) (provisioningstate.Status, error) {
+	var res provisioningstate.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProvisioningStatusCode2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐStatus(ctx context.Context, sel ast.SelectionSet, v provisioningstate.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐService(ctx context.Context, sel ast.SelectionSet, v health.Service) graphql.Marshaler {
+	return ec._ServiceHealth(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []health.Service) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐService(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditarchiveᚐStatus(ctx context.Context, v any) (auditarchive.Status, error) {
+	var res auditarchive.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditarchiveᚐStatus(ctx context.Context, sel ast.SelectionSet, v auditarchive.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditcheckpointᚐReason(ctx context.Context, v any) (auditcheckpoint.Reason, error) {
+	var res auditcheckpoint.Reason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditcheckpointᚐReason(ctx context.Context, sel ast.SelectionSet, v auditcheckpoint.Reason) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -19794,6 +23377,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAuditChainBreak2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐBreak(ctx context.Context, sel ast.SelectionSet, v *audit.Break) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditChainBreak(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {

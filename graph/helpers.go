@@ -6,3 +6,10 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func derefInt(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}

@@ -4,23 +4,42 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/dezky/platform/ent/migrate"
 	"github.com/dezky/platform/internal/testserver"
 )
 
-// countRows returns a digest of every row of every table, so a test can
-// assert that a rejected operation changed nothing at all.
+// background lists what the server's own background work changes at any
+// time (chain linking, checkpoints, archive batches, ingest cursors): a
+// digest leaves it out.
+var background = map[string]bool{
+	"audit_events.seq": true, "audit_events.prev_hash": true, "audit_events.hash": true,
+	"audit_checkpoints": true, "audit_archives": true, "ingest_cursors": true,
+}
+
+// countRows returns a digest of every row of every table (but what the
+// background work maintains), so a test can assert that a rejected
+// operation changed nothing at all.
 func countRows(t *testing.T, s *testserver.Server) string {
 	t.Helper()
 	h := sha256.New()
 	for _, tbl := range migrate.Tables {
-		rows, err := s.DB.SQL.Query(fmt.Sprintf(`SELECT * FROM %q ORDER BY id`, tbl.Name))
+		if background[tbl.Name] {
+			continue
+		}
+		var cols []string
+		for _, c := range tbl.Columns {
+			if !background[tbl.Name+"."+c.Name] {
+				cols = append(cols, fmt.Sprintf("%q", c.Name))
+			}
+		}
+		rows, err := s.DB.SQL.Query(fmt.Sprintf(`SELECT %s FROM %q ORDER BY id`, strings.Join(cols, ", "), tbl.Name))
 		if err != nil {
 			t.Fatalf("snapshot %s: %v", tbl.Name, err)
 		}
-		cols, _ := rows.Columns()
+		cols, _ = rows.Columns()
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {

@@ -1,32 +1,48 @@
 // Package graph is the GraphQL layer: gqlgen resolvers that only translate
-// between GraphQL and the domain services (tenancy, flags, audit) or the ent
-// client. They hold no business rules and build no SQL; tenancy is enforced
+// between GraphQL and the domain services (tenancy, flags, audit,
+// provisioning, health) or the ent client. They hold no business rules and build no SQL; tenancy is enforced
 // by the ent privacy rules underneath, so a resolver cannot leak.
 package graph
 
 import (
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/dezky/platform/audit"
+	"github.com/dezky/platform/audit/archive"
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/flags"
+	"github.com/dezky/platform/health"
+	"github.com/dezky/platform/provisioning"
 	"github.com/dezky/platform/tenancy"
 )
 
 // Resolver is the root resolver.
 type Resolver struct {
-	client  *ent.Client
-	tenancy *tenancy.Service
-	flags   *flags.Service
+	client       *ent.Client
+	tenancy      *tenancy.Service
+	flags        *flags.Service
+	provisioning *provisioning.Service
+	health       *health.Checker
+	audit        *audit.Service
+	auditFeed    *audit.Feed
+	archive      *archive.Service
 }
 
 // Services are what the resolvers delegate to.
 type Services struct {
-	Client  *ent.Client
-	Tenancy *tenancy.Service
-	Flags   *flags.Service
+	Client       *ent.Client
+	Tenancy      *tenancy.Service
+	Flags        *flags.Service
+	Provisioning *provisioning.Service
+	Health       *health.Checker
+	Audit        *audit.Service
+	AuditFeed    *audit.Feed
+	Archive      *archive.Service
 }
 
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: &Resolver{client: c.Client, tenancy: c.Tenancy, flags: c.Flags}})
+	return NewExecutableSchema(Config{Resolvers: &Resolver{
+		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive,
+	}})
 }

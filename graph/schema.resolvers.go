@@ -10,8 +10,11 @@ import (
 	"time"
 
 	"github.com/dezky/platform/audit"
+	"github.com/dezky/platform/audit/archive"
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/flags"
+	"github.com/dezky/platform/health"
+	"github.com/dezky/platform/provisioning"
 	"github.com/dezky/platform/tenancy"
 )
 
@@ -38,6 +41,11 @@ func (r *mutationResolver) ResumeTenant(ctx context.Context, slug string) (*ent.
 // DeleteTenant is the resolver for the deleteTenant field.
 func (r *mutationResolver) DeleteTenant(ctx context.Context, slug string) (*ent.Tenant, error) {
 	return r.tenancy.DeleteTenant(ctx, slug)
+}
+
+// ReconcileTenant is the resolver for the reconcileTenant field.
+func (r *mutationResolver) ReconcileTenant(ctx context.Context, slug string) (*ent.Tenant, error) {
+	return r.provisioning.ReconcileTenant(ctx, r.tenancy, slug)
 }
 
 // CreatePartner is the resolver for the createPartner field.
@@ -75,6 +83,16 @@ func (r *mutationResolver) KillFlag(ctx context.Context, key string) (*ent.Flag,
 	return r.flags.Kill(ctx, key)
 }
 
+// CreateAuditCheckpoint is the resolver for the createAuditCheckpoint field.
+func (r *mutationResolver) CreateAuditCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error) {
+	return r.audit.CreateCheckpoint(ctx)
+}
+
+// RunAuditArchive is the resolver for the runAuditArchive field.
+func (r *mutationResolver) RunAuditArchive(ctx context.Context) (*archive.Result, error) {
+	return r.archive.RunNow(ctx)
+}
+
 // CustomerCount is the resolver for the customerCount field.
 func (r *partnerResolver) CustomerCount(ctx context.Context, obj *ent.Partner) (int, error) {
 	return r.tenancy.CustomerCount(ctx, obj)
@@ -108,6 +126,46 @@ func (r *queryResolver) Flag(ctx context.Context, key string) (*ent.Flag, error)
 // EvaluateFlags is the resolver for the evaluateFlags field.
 func (r *queryResolver) EvaluateFlags(ctx context.Context, tenantSlug string, environment *string) ([]*flags.Evaluation, error) {
 	return r.flags.EvaluateAll(ctx, tenantSlug, deref(environment))
+}
+
+// ProvisioningPlan is the resolver for the provisioningPlan field.
+func (r *queryResolver) ProvisioningPlan(ctx context.Context, slug string) ([]*provisioning.PlanItem, error) {
+	return r.provisioning.Plan(ctx, r.tenancy, slug)
+}
+
+// Health is the resolver for the health field.
+func (r *queryResolver) Health(ctx context.Context) (*health.Report, error) {
+	return r.health.Report(ctx)
+}
+
+// AuditSigningKey is the resolver for the auditSigningKey field.
+func (r *queryResolver) AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error) {
+	return r.audit.SigningKey(ctx)
+}
+
+// VerifyAuditChain is the resolver for the verifyAuditChain field.
+func (r *queryResolver) VerifyAuditChain(ctx context.Context) (*audit.Report, error) {
+	return r.audit.VerifyChain(ctx)
+}
+
+// AuditArchives is the resolver for the auditArchives field.
+func (r *queryResolver) AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error) {
+	return r.archive.Batches(ctx, derefInt(first))
+}
+
+// HealthChanged is the resolver for the healthChanged field.
+func (r *subscriptionResolver) HealthChanged(ctx context.Context) (<-chan *health.Report, error) {
+	return r.health.Subscribe(ctx)
+}
+
+// AuditEvents is the resolver for the auditEvents field.
+func (r *subscriptionResolver) AuditEvents(ctx context.Context, afterSeq *int, where *ent.AuditEventWhereInput) (<-chan *ent.AuditEvent, error) {
+	return r.auditFeed.Subscribe(ctx, int64(derefInt(afterSeq)), where.Filter)
+}
+
+// Provisioning is the resolver for the provisioning field.
+func (r *tenantResolver) Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error) {
+	return r.provisioning.Statuses(ctx, obj)
 }
 
 // ActionPrefix is the resolver for the actionPrefix field.
@@ -145,4 +203,10 @@ func (r *auditEventWhereInputResolver) Q(ctx context.Context, obj *ent.AuditEven
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
-type mutationResolver struct{ *Resolver }
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+type (
+	mutationResolver     struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+)

@@ -13,6 +13,7 @@ import (
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/internal/testdb"
+	"github.com/dezky/platform/tenancy"
 	"github.com/dezky/platform/viewer"
 )
 
@@ -38,12 +39,12 @@ func viewerFor(t *testing.T, c *ent.Client, subject string, operator bool) *view
 func TestPolicies(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
 		c := d.Client
-		if _, err := demo.Seed(context.Background(), c, "test"); err != nil {
+		if _, err := demo.Seed(context.Background(), c, tenancy.New(c), "test"); err != nil {
 			t.Fatal(err)
 		}
 		type want struct {
 			tenants, partners, users, memberships, audit int
-			flagsDenied                                 bool
+			flagsDenied                                  bool
 		}
 		for _, tc := range []struct {
 			subject  string
@@ -88,9 +89,13 @@ func TestPolicies(t *testing.T) {
 			{"staff updates own tenant", func() error { return c.Tenant.UpdateOne(acme).SetSeats(30).Exec(as("demo-northwind-staff")) }, true},
 			{"staff updates foreign tenant", func() error { return c.Tenant.UpdateOne(globex).SetSeats(30).Exec(as("demo-northwind-staff")) }, false},
 			{"staff re-parents", func() error { return c.Tenant.UpdateOne(acme).ClearPartnerID().Exec(as("demo-northwind-staff")) }, false},
-			{"staff deletes", func() error { return c.Tenant.UpdateOne(acme).SetStatus(tenant.StatusDeleted).Exec(as("demo-northwind-staff")) }, false},
+			{"staff deletes", func() error {
+				return c.Tenant.UpdateOne(acme).SetStatus(tenant.StatusDeleted).Exec(as("demo-northwind-staff"))
+			}, false},
 			{"admin brands own", func() error { return c.Tenant.UpdateOne(acme).SetBrandColor("#000000").Exec(as("demo-acme-admin")) }, true},
-			{"admin changes plan", func() error { return c.Tenant.UpdateOne(acme).SetPlan(tenant.PlanEnterprise).Exec(as("demo-acme-admin")) }, false},
+			{"admin changes plan", func() error {
+				return c.Tenant.UpdateOne(acme).SetPlan(tenant.PlanEnterprise).Exec(as("demo-acme-admin"))
+			}, false},
 			{"admin brands foreign", func() error { return c.Tenant.UpdateOne(globex).SetBrandColor("#000000").Exec(as("demo-acme-admin")) }, false},
 			{"member brands own", func() error { return c.Tenant.UpdateOne(acme).SetBrandColor("#000000").Exec(as("demo-acme-member")) }, false},
 			{"admin creates tenant", func() error { return c.Tenant.Create().SetSlug("evil").SetName("x").Exec(as("demo-acme-admin")) }, false},

@@ -26,8 +26,10 @@ import (
 
 // Config configures the HTTP handler.
 type Config struct {
-	Schema        graphql.ExecutableSchema
-	Client        *ent.Client
+	Schema graphql.ExecutableSchema
+	Client *ent.Client
+	// Postgres selects PostgreSQL-specific locking (advisory locks).
+	Postgres      bool
 	Auth          *Authenticator
 	Log           *slog.Logger
 	Introspection bool
@@ -75,7 +77,7 @@ func GraphQL(c Config) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
-	srv.Use(mutationTx{client: c.Client, log: c.Log})
+	srv.Use(mutationTx{client: c.Client, postgres: c.Postgres, log: c.Log})
 	srv.AroundFields(fieldGuard)
 	srv.SetErrorPresenter(presentError(c.Log))
 	srv.SetRecoverFunc(recoverPanic(c.Log))

@@ -33,8 +33,9 @@ func withIdempotencyKey(ctx context.Context, key string) context.Context {
 // mutationTx runs every mutation operation in one transaction and
 // implements Idempotency-Key replay. Queries and subscriptions pass through.
 type mutationTx struct {
-	client *ent.Client
-	log    *slog.Logger
+	client   *ent.Client
+	postgres bool
+	log      *slog.Logger
 }
 
 var _ interface {
@@ -48,11 +49,34 @@ func (mutationTx) Validate(graphql.ExecutableSchema) error { return nil }
 func isMutation(oc *graphql.OperationContext) bool {
 	return oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Mutation
 }
-func (t mutationTx) skip(oc *graphql.OperationContext) bool { return !isMutation(oc) }
+func (t mutationTx) skip(oc *graphql.OperationContext) bool {
+	return !isMutation(oc) || selfTransactingOp(oc.Operation) != ""
+}
+
+// selfTransacting are mutation fields that manage their own transactions
+// because they wait on background writers (the audit chainer). They run
+// outside the operation transaction and must be alone in their operation,
+// so nothing else can escape the all-or-nothing rule.
+var selfTransacting = map[string]bool{"createAuditCheckpoint": true, "runAuditArchive": true}
+
+// selfTransactingOp returns the self-transacting field of op, if any.
+func selfTransactingOp(op *ast.OperationDefinition) string {
+	for _, sel := range op.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok && selfTransacting[f.Name] {
+			return f.Name
+		}
+	}
+	return ""
+}
 
 // MutateOperationContext serialises resolvers of a mutation: they share one
 // transaction, which is not safe for concurrent use.
 func (t mutationTx) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if isMutation(oc) {
+		if name := selfTransactingOp(oc.Operation); name != "" && len(oc.Operation.SelectionSet) > 1 {
+			return codedError(apperr.BadUserInput, name+" must be the only field of its mutation")
+		}
+	}
 	if t.skip(oc) {
 		return nil
 	}
@@ -78,9 +102,6 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		key = "" // anonymous mutations fail with UNAUTHENTICATED; nothing to remember
 	} else if key != "" {
 		scope, hash = v.Subject, requestHash(oc)
-		if rsp, done := t.replay(ctx, scope, key, hash); done {
-			return rsp
-		}
 	}
 	tx, err := t.client.Tx(ctx)
 	if err != nil {
@@ -94,6 +115,22 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			panic(r)
 		}
 	}()
+	if key != "" {
+		// Requests with one key run one after the other: the first commits
+		// its response with its changes, the others find it here. SQLite
+		// transactions are serialised anyway (immediate locking).
+		if t.postgres {
+			if _, err := tx.ExecContext(txCtx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, scope+"\n"+key); err != nil {
+				_ = tx.Rollback()
+				t.log.ErrorContext(ctx, "lock idempotency key", "err", err)
+				return errorResponse(apperr.Internal, "internal error")
+			}
+		}
+		if rsp, done := t.replay(txCtx, tx.Client(), scope, key, hash); done {
+			_ = tx.Rollback()
+			return rsp
+		}
+	}
 	rsp := next(txCtx)
 	if len(rsp.Errors) > 0 {
 		_ = tx.Rollback()
@@ -109,7 +146,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			_ = tx.Rollback()
 			if ent.IsConstraintError(err) {
 				// A concurrent request with the same key won the race.
-				if rsp, done := t.replay(ctx, scope, key, hash); done {
+				if rsp, done := t.replay(ctx, t.client, scope, key, hash); done {
 					return rsp
 				}
 			}
@@ -127,9 +164,9 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 // replay returns the stored response for (scope, key) if one exists within
 // the window: the stored response when the request matches, a CONFLICT when
 // it does not.
-func (t mutationTx) replay(ctx context.Context, scope, key, hash string) (*graphql.Response, bool) {
+func (t mutationTx) replay(ctx context.Context, c *ent.Client, scope, key, hash string) (*graphql.Response, bool) {
 	sys := viewer.SystemContext(ctx)
-	k, err := t.client.IdempotencyKey.Query().
+	k, err := c.IdempotencyKey.Query().
 		Where(idempotencykey.Scope(scope), idempotencykey.Key(key),
 			idempotencykey.CreatedAtGT(time.Now().Add(-IdempotencyWindow))).
 		Only(sys)

@@ -15,11 +15,44 @@ import (
 
 // Service implements the tenancy operations over an ent client.
 type Service struct {
-	client *ent.Client
+	client    *ent.Client
+	lifecycle Lifecycle
 }
 
 // New returns a Service using client for transactions it opens itself.
 func New(client *ent.Client) *Service { return &Service{client: client} }
+
+// Change names what changed about a tenant.
+type Change string
+
+// The tenant changes reported to a Lifecycle.
+const (
+	ChangeCreated Change = "created"
+	ChangeName    Change = "name"
+	ChangePlan    Change = "plan"
+	ChangeSeats   Change = "seats"
+	ChangeDomains Change = "domains"
+	ChangeStatus  Change = "status"
+)
+
+// Lifecycle is told about every tenant change inside the change's
+// transaction, after the tenant row is written: whatever it writes commits
+// or rolls back with the change, and an error from it aborts the change.
+// Provisioning uses it to enqueue its durable jobs.
+type Lifecycle interface {
+	TenantChanged(ctx context.Context, t *ent.Tenant, changes ...Change) error
+}
+
+// SetLifecycle installs l (nil: none). Call it before serving.
+func (s *Service) SetLifecycle(l Lifecycle) { s.lifecycle = l }
+
+// notify reports changes to the lifecycle, if any.
+func (s *Service) notify(ctx context.Context, t *ent.Tenant, changes ...Change) error {
+	if s.lifecycle == nil || len(changes) == 0 {
+		return nil
+	}
+	return s.lifecycle.TenantChanged(ctx, t, changes...)
+}
 
 // RequireOperator returns FORBIDDEN unless the viewer is an operator (or the
 // system).

@@ -96,6 +96,9 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 			return apperr.FromEnt(err, "tenant")
 		}
 		out = t
+		if err := s.notify(ctx, t, ChangeCreated); err != nil {
+			return err
+		}
 		return audit.Record(ctx, audit.Event{
 			Action: "tenant.created", ResourceType: "tenant", ResourceID: strconv.Itoa(t.ID), ResourceName: t.Slug,
 			Tenant: t, Metadata: map[string]any{"after": tenantFields(t, p)},
@@ -199,11 +202,15 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 				afterPartner = p
 			}
 		}
+		prev := t
 		t, err = upd.Save(ctx)
 		if err != nil {
 			return apperr.FromEnt(err, "tenant")
 		}
 		out = t
+		if err := s.notify(ctx, t, changesOf(prev, t)...); err != nil {
+			return err
+		}
 		return audit.Record(ctx, audit.Event{
 			Action: "tenant.updated", ResourceType: "tenant", ResourceID: strconv.Itoa(t.ID), ResourceName: t.Slug,
 			Tenant: t, Metadata: map[string]any{"diff": audit.Diff(before, tenantFields(t, afterPartner))},
@@ -263,6 +270,9 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 			return apperr.FromEnt(err, "tenant")
 		}
 		out = t
+		if err := s.notify(ctx, t, ChangeStatus); err != nil {
+			return err
+		}
 		return audit.Record(ctx, audit.Event{
 			Action: action, ResourceType: "tenant", ResourceID: strconv.Itoa(t.ID), ResourceName: t.Slug,
 			Tenant: t, Metadata: map[string]any{"diff": map[string]any{"status": map[string]any{"from": prev, "to": t.Status}}},
@@ -310,6 +320,24 @@ func (s *Service) TenantStatusCounts(ctx context.Context, where *ent.TenantWhere
 		out.All += r.Count
 	}
 	return &out, nil
+}
+
+// changesOf lists the provisioning-relevant fields that differ.
+func changesOf(before, after *ent.Tenant) []Change {
+	var out []Change
+	if before.Name != after.Name {
+		out = append(out, ChangeName)
+	}
+	if before.Plan != after.Plan {
+		out = append(out, ChangePlan)
+	}
+	if before.Seats != after.Seats {
+		out = append(out, ChangeSeats)
+	}
+	if strings.Join(before.Domains, ",") != strings.Join(after.Domains, ",") {
+		out = append(out, ChangeDomains)
+	}
+	return out
 }
 
 // partnerOf loads the tenant's partner regardless of the viewer's partner

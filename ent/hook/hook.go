@@ -9,6 +9,30 @@ import (
 	"github.com/dezky/platform/ent"
 )
 
+// The AuditArchiveFunc type is an adapter to allow the use of ordinary
+// function as AuditArchive mutator.
+type AuditArchiveFunc func(context.Context, *ent.AuditArchiveMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditArchiveFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditArchiveMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditArchiveMutation", m)
+}
+
+// The AuditCheckpointFunc type is an adapter to allow the use of ordinary
+// function as AuditCheckpoint mutator.
+type AuditCheckpointFunc func(context.Context, *ent.AuditCheckpointMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditCheckpointFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditCheckpointMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditCheckpointMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)
@@ -45,6 +69,18 @@ func (f IdempotencyKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IdempotencyKeyMutation", m)
 }
 
+// The IngestCursorFunc type is an adapter to allow the use of ordinary
+// function as IngestCursor mutator.
+type IngestCursorFunc func(context.Context, *ent.IngestCursorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f IngestCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.IngestCursorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IngestCursorMutation", m)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary
 // function as Membership mutator.
 type MembershipFunc func(context.Context, *ent.MembershipMutation) (ent.Value, error)
@@ -67,6 +103,30 @@ func (f PartnerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerMutation", m)
+}
+
+// The ProvisioningJobFunc type is an adapter to allow the use of ordinary
+// function as ProvisioningJob mutator.
+type ProvisioningJobFunc func(context.Context, *ent.ProvisioningJobMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProvisioningJobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProvisioningJobMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningJobMutation", m)
+}
+
+// The ProvisioningStateFunc type is an adapter to allow the use of ordinary
+// function as ProvisioningState mutator.
+type ProvisioningStateFunc func(context.Context, *ent.ProvisioningStateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProvisioningStateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProvisioningStateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningStateMutation", m)
 }
 
 // The TenantFunc type is an adapter to allow the use of ordinary

@@ -9,6 +9,67 @@ import (
 )
 
 var (
+	// AuditArchivesColumns holds the columns for the "audit_archives" table.
+	AuditArchivesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "start_seq", Type: field.TypeInt64},
+		{Name: "end_seq", Type: field.TypeInt64},
+		{Name: "event_count", Type: field.TypeInt},
+		{Name: "jsonl_key", Type: field.TypeString},
+		{Name: "manifest_key", Type: field.TypeString},
+		{Name: "jsonl_sha256", Type: field.TypeString, Nullable: true},
+		{Name: "manifest_sha256", Type: field.TypeString, Nullable: true},
+		{Name: "bytes", Type: field.TypeInt64, Default: 0},
+		{Name: "archived_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"uploading", "uploaded", "archived"}, Default: "uploading"},
+	}
+	// AuditArchivesTable holds the schema information for the "audit_archives" table.
+	AuditArchivesTable = &schema.Table{
+		Name:       "audit_archives",
+		Columns:    AuditArchivesColumns,
+		PrimaryKey: []*schema.Column{AuditArchivesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditarchive_start_seq",
+				Unique:  true,
+				Columns: []*schema.Column{AuditArchivesColumns[1]},
+			},
+			{
+				Name:    "auditarchive_status",
+				Unique:  false,
+				Columns: []*schema.Column{AuditArchivesColumns[10]},
+			},
+		},
+	}
+	// AuditCheckpointsColumns holds the columns for the "audit_checkpoints" table.
+	AuditCheckpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "head_seq", Type: field.TypeInt64},
+		{Name: "head_hash", Type: field.TypeString},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "key_id", Type: field.TypeString},
+		{Name: "algorithm", Type: field.TypeString},
+		{Name: "signature", Type: field.TypeString},
+		{Name: "reason", Type: field.TypeEnum, Enums: []string{"startup", "interval", "threshold", "manual"}},
+	}
+	// AuditCheckpointsTable holds the schema information for the "audit_checkpoints" table.
+	AuditCheckpointsTable = &schema.Table{
+		Name:       "audit_checkpoints",
+		Columns:    AuditCheckpointsColumns,
+		PrimaryKey: []*schema.Column{AuditCheckpointsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditcheckpoint_head_seq",
+				Unique:  true,
+				Columns: []*schema.Column{AuditCheckpointsColumns[1]},
+			},
+			{
+				Name:    "auditcheckpoint_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditCheckpointsColumns[3]},
+			},
+		},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -111,6 +172,19 @@ var (
 			},
 		},
 	}
+	// IngestCursorsColumns holds the columns for the "ingest_cursors" table.
+	IngestCursorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "source", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "cursor", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// IngestCursorsTable holds the schema information for the "ingest_cursors" table.
+	IngestCursorsTable = &schema.Table{
+		Name:       "ingest_cursors",
+		Columns:    IngestCursorsColumns,
+		PrimaryKey: []*schema.Column{IngestCursorsColumns[0]},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -170,6 +244,59 @@ var (
 		Name:       "partners",
 		Columns:    PartnersColumns,
 		PrimaryKey: []*schema.Column{PartnersColumns[0]},
+	}
+	// ProvisioningJobsColumns holds the columns for the "provisioning_jobs" table.
+	ProvisioningJobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+		{Name: "integration", Type: field.TypeEnum, Enums: []string{"IDENTITY", "STORAGE", "BILLING", "MAIL"}},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "run_at", Type: field.TypeTime},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// ProvisioningJobsTable holds the schema information for the "provisioning_jobs" table.
+	ProvisioningJobsTable = &schema.Table{
+		Name:       "provisioning_jobs",
+		Columns:    ProvisioningJobsColumns,
+		PrimaryKey: []*schema.Column{ProvisioningJobsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "provisioningjob_run_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProvisioningJobsColumns[4]},
+			},
+			{
+				Name:    "provisioningjob_tenant_id_integration",
+				Unique:  false,
+				Columns: []*schema.Column{ProvisioningJobsColumns[1], ProvisioningJobsColumns[2]},
+			},
+		},
+	}
+	// ProvisioningStatesColumns holds the columns for the "provisioning_states" table.
+	ProvisioningStatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+		{Name: "integration", Type: field.TypeEnum, Enums: []string{"IDENTITY", "STORAGE", "BILLING", "MAIL"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "OK", "ERROR", "SKIPPED"}, Default: "PENDING"},
+		{Name: "message", Type: field.TypeString, Default: ""},
+		{Name: "external", Type: field.TypeJSON, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// ProvisioningStatesTable holds the schema information for the "provisioning_states" table.
+	ProvisioningStatesTable = &schema.Table{
+		Name:       "provisioning_states",
+		Columns:    ProvisioningStatesColumns,
+		PrimaryKey: []*schema.Column{ProvisioningStatesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "provisioningstate_tenant_id_integration",
+				Unique:  true,
+				Columns: []*schema.Column{ProvisioningStatesColumns[1], ProvisioningStatesColumns[2]},
+			},
+		},
 	}
 	// TenantsColumns holds the columns for the "tenants" table.
 	TenantsColumns = []*schema.Column{
@@ -242,17 +369,28 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AuditArchivesTable,
+		AuditCheckpointsTable,
 		AuditEventsTable,
 		FlagsTable,
 		IdempotencyKeysTable,
+		IngestCursorsTable,
 		MembershipsTable,
 		PartnersTable,
+		ProvisioningJobsTable,
+		ProvisioningStatesTable,
 		TenantsTable,
 		UsersTable,
 	}
 )
 
 func init() {
+	AuditArchivesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	AuditCheckpointsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
 	}
@@ -262,6 +400,9 @@ func init() {
 	IdempotencyKeysTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
 	}
+	IngestCursorsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
 	MembershipsTable.ForeignKeys[0].RefTable = TenantsTable
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable
 	MembershipsTable.Annotation = &entsql.Annotation{
@@ -269,6 +410,12 @@ func init() {
 	}
 	PartnersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
+	}
+	ProvisioningJobsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	ProvisioningStatesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}
 	TenantsTable.ForeignKeys[0].RefTable = PartnersTable
 	TenantsTable.Annotation = &entsql.Annotation{

@@ -6,6 +6,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// AuditArchive is the predicate function for auditarchive builders.
+type AuditArchive func(*sql.Selector)
+
+// AuditCheckpoint is the predicate function for auditcheckpoint builders.
+type AuditCheckpoint func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
@@ -15,11 +21,20 @@ type Flag func(*sql.Selector)
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
 
+// IngestCursor is the predicate function for ingestcursor builders.
+type IngestCursor func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
 
 // Partner is the predicate function for partner builders.
 type Partner func(*sql.Selector)
+
+// ProvisioningJob is the predicate function for provisioningjob builders.
+type ProvisioningJob func(*sql.Selector)
+
+// ProvisioningState is the predicate function for provisioningstate builders.
+type ProvisioningState func(*sql.Selector)
 
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)

@@ -111,6 +111,54 @@ func DenyMutationOperationRule(op ent.Op) MutationRule {
 	return OnMutationOperation(rule, op)
 }
 
+// The AuditArchiveQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditArchiveQueryRuleFunc func(context.Context, *ent.AuditArchiveQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditArchiveQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditArchiveQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditArchiveQuery", q)
+}
+
+// The AuditArchiveMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditArchiveMutationRuleFunc func(context.Context, *ent.AuditArchiveMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditArchiveMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditArchiveMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditArchiveMutation", m)
+}
+
+// The AuditCheckpointQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditCheckpointQueryRuleFunc func(context.Context, *ent.AuditCheckpointQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditCheckpointQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditCheckpointQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditCheckpointQuery", q)
+}
+
+// The AuditCheckpointMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditCheckpointMutationRuleFunc func(context.Context, *ent.AuditCheckpointMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditCheckpointMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditCheckpointMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditCheckpointMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -183,6 +231,30 @@ func (f IdempotencyKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IdempotencyKeyMutation", m)
 }
 
+// The IngestCursorQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type IngestCursorQueryRuleFunc func(context.Context, *ent.IngestCursorQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f IngestCursorQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IngestCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.IngestCursorQuery", q)
+}
+
+// The IngestCursorMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type IngestCursorMutationRuleFunc func(context.Context, *ent.IngestCursorMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f IngestCursorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.IngestCursorMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IngestCursorMutation", m)
+}
+
 // The MembershipQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MembershipQueryRuleFunc func(context.Context, *ent.MembershipQuery) error
@@ -229,6 +301,54 @@ func (f PartnerMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerMutation", m)
+}
+
+// The ProvisioningJobQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ProvisioningJobQueryRuleFunc func(context.Context, *ent.ProvisioningJobQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ProvisioningJobQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProvisioningJobQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ProvisioningJobQuery", q)
+}
+
+// The ProvisioningJobMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ProvisioningJobMutationRuleFunc func(context.Context, *ent.ProvisioningJobMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ProvisioningJobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ProvisioningJobMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProvisioningJobMutation", m)
+}
+
+// The ProvisioningStateQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ProvisioningStateQueryRuleFunc func(context.Context, *ent.ProvisioningStateQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ProvisioningStateQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProvisioningStateQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ProvisioningStateQuery", q)
+}
+
+// The ProvisioningStateMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ProvisioningStateMutationRuleFunc func(context.Context, *ent.ProvisioningStateMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ProvisioningStateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ProvisioningStateMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProvisioningStateMutation", m)
 }
 
 // The TenantQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -314,15 +434,25 @@ var _ QueryMutationRule = FilterFunc(nil)
 
 func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
+	case *ent.AuditArchiveQuery:
+		return q.Filter(), nil
+	case *ent.AuditCheckpointQuery:
+		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
 	case *ent.FlagQuery:
 		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
 		return q.Filter(), nil
+	case *ent.IngestCursorQuery:
+		return q.Filter(), nil
 	case *ent.MembershipQuery:
 		return q.Filter(), nil
 	case *ent.PartnerQuery:
+		return q.Filter(), nil
+	case *ent.ProvisioningJobQuery:
+		return q.Filter(), nil
+	case *ent.ProvisioningStateQuery:
 		return q.Filter(), nil
 	case *ent.TenantQuery:
 		return q.Filter(), nil
@@ -335,15 +465,25 @@ func queryFilter(q ent.Query) (Filter, error) {
 
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
+	case *ent.AuditArchiveMutation:
+		return m.Filter(), nil
+	case *ent.AuditCheckpointMutation:
+		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil
 	case *ent.FlagMutation:
 		return m.Filter(), nil
 	case *ent.IdempotencyKeyMutation:
 		return m.Filter(), nil
+	case *ent.IngestCursorMutation:
+		return m.Filter(), nil
 	case *ent.MembershipMutation:
 		return m.Filter(), nil
 	case *ent.PartnerMutation:
+		return m.Filter(), nil
+	case *ent.ProvisioningJobMutation:
+		return m.Filter(), nil
+	case *ent.ProvisioningStateMutation:
 		return m.Filter(), nil
 	case *ent.TenantMutation:
 		return m.Filter(), nil

@@ -6,11 +6,16 @@ import (
 	"context"
 	"time"
 
+	"github.com/dezky/platform/ent/auditarchive"
+	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
+	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
@@ -24,6 +29,82 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	auditarchive.Policy = privacy.NewPolicies(schema.AuditArchive{})
+	auditarchive.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditarchive.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditarchiveFields := schema.AuditArchive{}.Fields()
+	_ = auditarchiveFields
+	// auditarchiveDescStartSeq is the schema descriptor for start_seq field.
+	auditarchiveDescStartSeq := auditarchiveFields[0].Descriptor()
+	// auditarchive.StartSeqValidator is a validator for the "start_seq" field. It is called by the builders before save.
+	auditarchive.StartSeqValidator = auditarchiveDescStartSeq.Validators[0].(func(int64) error)
+	// auditarchiveDescEndSeq is the schema descriptor for end_seq field.
+	auditarchiveDescEndSeq := auditarchiveFields[1].Descriptor()
+	// auditarchive.EndSeqValidator is a validator for the "end_seq" field. It is called by the builders before save.
+	auditarchive.EndSeqValidator = auditarchiveDescEndSeq.Validators[0].(func(int64) error)
+	// auditarchiveDescEventCount is the schema descriptor for event_count field.
+	auditarchiveDescEventCount := auditarchiveFields[2].Descriptor()
+	// auditarchive.EventCountValidator is a validator for the "event_count" field. It is called by the builders before save.
+	auditarchive.EventCountValidator = auditarchiveDescEventCount.Validators[0].(func(int) error)
+	// auditarchiveDescJsonlKey is the schema descriptor for jsonl_key field.
+	auditarchiveDescJsonlKey := auditarchiveFields[3].Descriptor()
+	// auditarchive.JsonlKeyValidator is a validator for the "jsonl_key" field. It is called by the builders before save.
+	auditarchive.JsonlKeyValidator = auditarchiveDescJsonlKey.Validators[0].(func(string) error)
+	// auditarchiveDescManifestKey is the schema descriptor for manifest_key field.
+	auditarchiveDescManifestKey := auditarchiveFields[4].Descriptor()
+	// auditarchive.ManifestKeyValidator is a validator for the "manifest_key" field. It is called by the builders before save.
+	auditarchive.ManifestKeyValidator = auditarchiveDescManifestKey.Validators[0].(func(string) error)
+	// auditarchiveDescBytes is the schema descriptor for bytes field.
+	auditarchiveDescBytes := auditarchiveFields[7].Descriptor()
+	// auditarchive.DefaultBytes holds the default value on creation for the bytes field.
+	auditarchive.DefaultBytes = auditarchiveDescBytes.Default.(int64)
+	// auditarchive.BytesValidator is a validator for the "bytes" field. It is called by the builders before save.
+	auditarchive.BytesValidator = auditarchiveDescBytes.Validators[0].(func(int64) error)
+	// auditarchiveDescArchivedAt is the schema descriptor for archived_at field.
+	auditarchiveDescArchivedAt := auditarchiveFields[8].Descriptor()
+	// auditarchive.DefaultArchivedAt holds the default value on creation for the archived_at field.
+	auditarchive.DefaultArchivedAt = auditarchiveDescArchivedAt.Default.(func() time.Time)
+	auditcheckpoint.Policy = privacy.NewPolicies(schema.AuditCheckpoint{})
+	auditcheckpoint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditcheckpoint.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditcheckpointFields := schema.AuditCheckpoint{}.Fields()
+	_ = auditcheckpointFields
+	// auditcheckpointDescHeadSeq is the schema descriptor for head_seq field.
+	auditcheckpointDescHeadSeq := auditcheckpointFields[0].Descriptor()
+	// auditcheckpoint.HeadSeqValidator is a validator for the "head_seq" field. It is called by the builders before save.
+	auditcheckpoint.HeadSeqValidator = auditcheckpointDescHeadSeq.Validators[0].(func(int64) error)
+	// auditcheckpointDescHeadHash is the schema descriptor for head_hash field.
+	auditcheckpointDescHeadHash := auditcheckpointFields[1].Descriptor()
+	// auditcheckpoint.HeadHashValidator is a validator for the "head_hash" field. It is called by the builders before save.
+	auditcheckpoint.HeadHashValidator = auditcheckpointDescHeadHash.Validators[0].(func(string) error)
+	// auditcheckpointDescAt is the schema descriptor for at field.
+	auditcheckpointDescAt := auditcheckpointFields[2].Descriptor()
+	// auditcheckpoint.DefaultAt holds the default value on creation for the at field.
+	auditcheckpoint.DefaultAt = auditcheckpointDescAt.Default.(func() time.Time)
+	// auditcheckpointDescKeyID is the schema descriptor for key_id field.
+	auditcheckpointDescKeyID := auditcheckpointFields[3].Descriptor()
+	// auditcheckpoint.KeyIDValidator is a validator for the "key_id" field. It is called by the builders before save.
+	auditcheckpoint.KeyIDValidator = auditcheckpointDescKeyID.Validators[0].(func(string) error)
+	// auditcheckpointDescAlgorithm is the schema descriptor for algorithm field.
+	auditcheckpointDescAlgorithm := auditcheckpointFields[4].Descriptor()
+	// auditcheckpoint.AlgorithmValidator is a validator for the "algorithm" field. It is called by the builders before save.
+	auditcheckpoint.AlgorithmValidator = auditcheckpointDescAlgorithm.Validators[0].(func(string) error)
+	// auditcheckpointDescSignature is the schema descriptor for signature field.
+	auditcheckpointDescSignature := auditcheckpointFields[5].Descriptor()
+	// auditcheckpoint.SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
+	auditcheckpoint.SignatureValidator = auditcheckpointDescSignature.Validators[0].(func(string) error)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -33,6 +114,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	auditeventHooks := schema.AuditEvent{}.Hooks()
+
+	auditevent.Hooks[1] = auditeventHooks[0]
 	auditeventFields := schema.AuditEvent{}.Fields()
 	_ = auditeventFields
 	// auditeventDescAt is the schema descriptor for at field.
@@ -132,6 +216,45 @@ func init() {
 	idempotencykeyDescCreatedAt := idempotencykeyFields[4].Descriptor()
 	// idempotencykey.DefaultCreatedAt holds the default value on creation for the created_at field.
 	idempotencykey.DefaultCreatedAt = idempotencykeyDescCreatedAt.Default.(func() time.Time)
+	ingestcursor.Policy = privacy.NewPolicies(schema.IngestCursor{})
+	ingestcursor.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ingestcursor.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ingestcursorFields := schema.IngestCursor{}.Fields()
+	_ = ingestcursorFields
+	// ingestcursorDescSource is the schema descriptor for source field.
+	ingestcursorDescSource := ingestcursorFields[0].Descriptor()
+	// ingestcursor.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	ingestcursor.SourceValidator = func() func(string) error {
+		validators := ingestcursorDescSource.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(source string) error {
+			for _, fn := range fns {
+				if err := fn(source); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ingestcursorDescCursor is the schema descriptor for cursor field.
+	ingestcursorDescCursor := ingestcursorFields[1].Descriptor()
+	// ingestcursor.DefaultCursor holds the default value on creation for the cursor field.
+	ingestcursor.DefaultCursor = ingestcursorDescCursor.Default.(string)
+	// ingestcursorDescUpdatedAt is the schema descriptor for updated_at field.
+	ingestcursorDescUpdatedAt := ingestcursorFields[2].Descriptor()
+	// ingestcursor.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ingestcursor.DefaultUpdatedAt = ingestcursorDescUpdatedAt.Default.(func() time.Time)
+	// ingestcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ingestcursor.UpdateDefaultUpdatedAt = ingestcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
 	membershipMixin := schema.Membership{}.Mixin()
 	membership.Policy = privacy.NewPolicies(schema.Membership{})
 	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -236,6 +359,58 @@ func init() {
 	partnerDescBillingCountry := partnerFields[10].Descriptor()
 	// partner.BillingCountryValidator is a validator for the "billing_country" field. It is called by the builders before save.
 	partner.BillingCountryValidator = partnerDescBillingCountry.Validators[0].(func(string) error)
+	provisioningjob.Policy = privacy.NewPolicies(schema.ProvisioningJob{})
+	provisioningjob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := provisioningjob.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	provisioningjobFields := schema.ProvisioningJob{}.Fields()
+	_ = provisioningjobFields
+	// provisioningjobDescReason is the schema descriptor for reason field.
+	provisioningjobDescReason := provisioningjobFields[2].Descriptor()
+	// provisioningjob.DefaultReason holds the default value on creation for the reason field.
+	provisioningjob.DefaultReason = provisioningjobDescReason.Default.(string)
+	// provisioningjobDescRunAt is the schema descriptor for run_at field.
+	provisioningjobDescRunAt := provisioningjobFields[3].Descriptor()
+	// provisioningjob.DefaultRunAt holds the default value on creation for the run_at field.
+	provisioningjob.DefaultRunAt = provisioningjobDescRunAt.Default.(func() time.Time)
+	// provisioningjobDescAttempts is the schema descriptor for attempts field.
+	provisioningjobDescAttempts := provisioningjobFields[4].Descriptor()
+	// provisioningjob.DefaultAttempts holds the default value on creation for the attempts field.
+	provisioningjob.DefaultAttempts = provisioningjobDescAttempts.Default.(int)
+	// provisioningjobDescLastError is the schema descriptor for last_error field.
+	provisioningjobDescLastError := provisioningjobFields[6].Descriptor()
+	// provisioningjob.DefaultLastError holds the default value on creation for the last_error field.
+	provisioningjob.DefaultLastError = provisioningjobDescLastError.Default.(string)
+	// provisioningjobDescCreatedAt is the schema descriptor for created_at field.
+	provisioningjobDescCreatedAt := provisioningjobFields[7].Descriptor()
+	// provisioningjob.DefaultCreatedAt holds the default value on creation for the created_at field.
+	provisioningjob.DefaultCreatedAt = provisioningjobDescCreatedAt.Default.(func() time.Time)
+	provisioningstate.Policy = privacy.NewPolicies(schema.ProvisioningState{})
+	provisioningstate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := provisioningstate.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	provisioningstateFields := schema.ProvisioningState{}.Fields()
+	_ = provisioningstateFields
+	// provisioningstateDescMessage is the schema descriptor for message field.
+	provisioningstateDescMessage := provisioningstateFields[3].Descriptor()
+	// provisioningstate.DefaultMessage holds the default value on creation for the message field.
+	provisioningstate.DefaultMessage = provisioningstateDescMessage.Default.(string)
+	// provisioningstateDescUpdatedAt is the schema descriptor for updated_at field.
+	provisioningstateDescUpdatedAt := provisioningstateFields[5].Descriptor()
+	// provisioningstate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	provisioningstate.DefaultUpdatedAt = provisioningstateDescUpdatedAt.Default.(func() time.Time)
+	// provisioningstate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	provisioningstate.UpdateDefaultUpdatedAt = provisioningstateDescUpdatedAt.UpdateDefault.(func() time.Time)
 	tenantMixin := schema.Tenant{}.Mixin()
 	tenant.Policy = privacy.NewPolicies(schema.Tenant{})
 	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -1,11 +1,16 @@
 package schema
 
 import (
+	"context"
+	"time"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	gen "github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/hook"
 	"github.com/dezky/platform/ent/privacy"
 	"github.com/dezky/platform/rule"
 )
@@ -18,7 +23,9 @@ type AuditEvent struct{ ent.Schema }
 // Fields of the AuditEvent.
 func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
-		field.Time("at").Immutable().Default(now).
+		// at is stored with microsecond precision (see Hooks) so that it
+		// round-trips exactly through both databases: the chain hashes it.
+		field.Time("at").Immutable().Default(nowMicro).
 			Annotations(entgql.OrderField("AT")),
 		field.Int64("seq").Optional().Nillable().Unique(),
 		field.String("prev_hash").Optional(),
@@ -60,6 +67,22 @@ func (AuditEvent) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
 		entgql.QueryField(),
+	}
+}
+
+// Hooks of the AuditEvent.
+func (AuditEvent) Hooks() []ent.Hook {
+	return []ent.Hook{
+		// Truncate an explicitly set at (e.g. an ingested upstream time) to
+		// microseconds, the precision PostgreSQL keeps.
+		hook.On(func(next ent.Mutator) ent.Mutator {
+			return hook.AuditEventFunc(func(ctx context.Context, m *gen.AuditEventMutation) (ent.Value, error) {
+				if at, ok := m.At(); ok {
+					m.SetAt(at.UTC().Truncate(time.Microsecond))
+				}
+				return next.Mutate(ctx, m)
+			})
+		}, ent.OpCreate),
 	}
 }
 

@@ -23,3 +23,8 @@ func (TimeMixin) Fields() []ent.Field {
 }
 
 func now() time.Time { return time.Now().UTC() }
+
+// nowMicro is now truncated to microseconds, the precision PostgreSQL keeps,
+// so that a value round-trips exactly through both databases (the audit
+// chain hashes it).
+func nowMicro() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -1,6 +1,6 @@
 // Package testdb gives tests a fresh, migrated database on each engine.
 //
-// SQLite databases are in-memory and private to one test. PostgreSQL
+// SQLite databases are files in the test's temp dir, private to one test. PostgreSQL
 // databases come from DATABASE_URL when it is set (a URL of a role that may
 // CREATE DATABASE), otherwise from a throwaway cluster started once per test
 // binary (see package pgcluster) and stopped by Main. Each PostgreSQL test
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,7 +83,10 @@ func URL(tb testing.TB, name string) string {
 	n := counter.Add(1)
 	switch name {
 	case dialect.SQLite:
-		return fmt.Sprintf("sqlite://:memory:t%d_%d", os.Getpid(), n)
+		// A file in a temp dir, exactly like the embedded default (WAL,
+		// busy timeout, immediate transactions): shared-cache memory
+		// databases lock differently.
+		return "sqlite://" + filepath.Join(tb.TempDir(), fmt.Sprintf("t%d.db", n))
 	case dialect.Postgres:
 		admin := postgres(tb)
 		dbname := fmt.Sprintf("dz_%d_%d", os.Getpid(), n)

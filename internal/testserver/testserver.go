@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -27,12 +28,20 @@ type Server struct {
 // Start starts a server on a fresh database of the given dialect.
 func Start(tb testing.TB, dialect string) *Server {
 	tb.Helper()
-	dir := tb.TempDir()
-	url := testdb.URL(tb, dialect)
-	s, err := app.Start(context.Background(), app.ServeConfig{
-		Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: url, Demo: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	return StartWith(tb, dialect, nil)
+}
+
+// StartWith is Start with a chance to adjust the configuration first.
+func StartWith(tb testing.TB, dialect string, configure func(*app.ServeConfig)) *Server {
+	tb.Helper()
+	cfg := app.ServeConfig{
+		Addr: "127.0.0.1:0", DataDir: tb.TempDir(), DatabaseURL: testdb.URL(tb, dialect), Demo: true,
+		Log: logger(),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s, err := app.Start(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("start server: %v", err)
 	}
@@ -41,8 +50,37 @@ func Start(tb testing.TB, dialect string) *Server {
 			tb.Errorf("close server: %v", err)
 		}
 	})
-	return &Server{Server: s, tb: tb}
+	ts := &Server{Server: s, tb: tb}
+	// Let the demo tenants' provisioning jobs finish, so tests start from a
+	// database nothing in the background is still changing.
+	ts.WaitProvisioned()
+	return ts
 }
+
+// WaitProvisioned waits until the provisioning queue is empty: after it,
+// nothing changes the database in the background until the next change
+// that enqueues provisioning (creating or changing a tenant, reconcile).
+func (s *Server) WaitProvisioned() {
+	s.tb.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, err := s.Provisioning.Queued(context.Background())
+		if err != nil {
+			s.tb.Fatalf("provisioning queue: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.tb.Fatalf("%d provisioning jobs still queued", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Wrap gives the request helpers to a server started some other way (for
+// example a second replica on the same database).
+func Wrap(tb testing.TB, s *app.Server) *Server { return &Server{Server: s, tb: tb} }
 
 // Token mints a token for a demo role spec (see app.MintFor).
 func (s *Server) Token(as string) string {
@@ -137,4 +175,13 @@ func (s *Server) Query(as, query string, vars map[string]any) *Response {
 		req.Token = s.Token(as)
 	}
 	return s.Do(req)
+}
+
+// logger discards the server log unless DEZKY_TEST_LOG=1, which sends it to
+// stderr for debugging a failing test.
+func logger() *slog.Logger {
+	if os.Getenv("DEZKY_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

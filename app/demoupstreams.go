@@ -1,0 +1,231 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/providers/authentik/authentiksim"
+	"github.com/dezky/platform/providers/ocis/ocissim"
+	"github.com/dezky/platform/providers/stalwart/stalwartsim"
+)
+
+// Stripe-mock, the Stripe API simulator the demo uses for billing when it
+// is installed (see providers/stripe/stripetest for the version).
+const (
+	stripeMockVersion = "v0.183.0"
+	stripeMockAPIKey  = "sk_test_dezky"
+	stripeMockBinEnv  = "STRIPE_MOCK_BIN"
+)
+
+// demoUpstreams are the in-process simulators and the stripe-mock process
+// the embedded demo points its provider plugins at.
+type demoUpstreams struct {
+	servers []*http.Server
+	closers []func() error
+	mock    *exec.Cmd
+}
+
+// startDemoUpstreams starts a loopback simulator for every simulated
+// provider whose plugin binary is in the plugins dir, and stripe-mock when
+// it is installed, and returns the bindings pointing at them. Providers
+// without a binary (or billing without stripe-mock) stay unbound and are
+// reported as not configured.
+func startDemoUpstreams(ctx context.Context, found map[string]string, log *slog.Logger) (*demoUpstreams, ProvidersConfig, error) {
+	d := &demoUpstreams{}
+	cfg := ProvidersConfig{}
+	token := randomHex(24)
+	sims := []struct {
+		capability sdk.Capability
+		plugin     string
+		handler    func() (http.Handler, func() error, error)
+	}{
+		{sdk.CapabilityIdentity, "authentik", func() (http.Handler, func() error, error) {
+			return authentiksim.New(authentiksim.Options{Token: token}), nil, nil
+		}},
+		{sdk.CapabilityStorage, "ocis", func() (http.Handler, func() error, error) {
+			s, err := ocissim.New(ocissim.Options{Token: token})
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, s.Close, nil
+		}},
+		{sdk.CapabilityMail, "stalwart", func() (http.Handler, func() error, error) {
+			return stalwartsim.New(stalwartsim.Options{Token: token}), nil, nil
+		}},
+	}
+	for _, s := range sims {
+		if _, ok := found[s.plugin]; !ok {
+			log.Warn("demo: provider plugin not found; capability not configured", "capability", s.capability, "plugin", s.plugin)
+			continue
+		}
+		h, closer, err := s.handler()
+		if err != nil {
+			d.Close()
+			return nil, nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
+		}
+		url, err := d.serve(h)
+		if err != nil {
+			d.Close()
+			return nil, nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
+		}
+		if closer != nil {
+			d.closers = append(d.closers, closer)
+		}
+		cfg[s.capability] = ProviderBinding{Plugin: s.plugin, Settings: map[string]string{"url": url}, Secrets: map[string]string{"token": token}}
+		log.Info("demo: simulator started", "capability", s.capability, "plugin", s.plugin, "url", url)
+	}
+	if _, ok := found["stripe"]; !ok {
+		log.Warn("demo: stripe provider plugin not found; billing not configured")
+		return d, cfg, nil
+	}
+	bin := FindStripeMock()
+	if bin == "" {
+		log.Warn("demo: stripe-mock not installed; billing not configured",
+			"install", "go install github.com/stripe/stripe-mock@"+stripeMockVersion)
+		return d, cfg, nil
+	}
+	url, err := d.startStripeMock(ctx, bin)
+	if err != nil {
+		log.Warn("demo: stripe-mock did not start; billing not configured", "binary", bin, "err", err)
+		return d, cfg, nil
+	}
+	cfg[sdk.CapabilityBilling] = ProviderBinding{Plugin: "stripe", Settings: map[string]string{"api_base_url": url},
+		Secrets: map[string]string{"api_key": stripeMockAPIKey}}
+	log.Info("demo: stripe-mock started", "url", url, "binary", bin)
+	return d, cfg, nil
+}
+
+// serve serves h on a loopback port and returns its base URL.
+func (d *demoUpstreams) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	d.servers = append(d.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// FindStripeMock returns the stripe-mock executable to use, "" when none
+// is installed: $STRIPE_MOCK_BIN, the pinned version in the user cache's
+// dezky tools directory, stripe-mock on PATH, then $GOBIN and
+// $GOPATH/bin (default ~/go/bin).
+func FindStripeMock() string {
+	name := "stripe-mock"
+	var candidates []string
+	candidates = append(candidates, os.Getenv(stripeMockBinEnv))
+	if cache, err := os.UserCacheDir(); err == nil {
+		candidates = append(candidates, filepath.Join(cache, "dezky", "tools", "stripe-mock@"+stripeMockVersion, name))
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		candidates = append(candidates, p)
+	}
+	if gobin := os.Getenv("GOBIN"); gobin != "" {
+		candidates = append(candidates, filepath.Join(gobin, name))
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			gopath = filepath.Join(home, "go")
+		}
+	}
+	for _, dir := range filepath.SplitList(gopath) {
+		candidates = append(candidates, filepath.Join(dir, "bin", name))
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			return c
+		}
+	}
+	return ""
+}
+
+var stripeMockListen = regexp.MustCompile(`Listening for HTTP at address: (\S+)`)
+
+// startStripeMock launches bin on a loopback port and returns its URL.
+func (d *demoUpstreams) startStripeMock(ctx context.Context, bin string) (string, error) {
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0", "-strict-version-check")
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	d.mock = cmd
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		pw.Close()
+		close(exited)
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := stripeMockListen.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	timer := time.NewTimer(60 * time.Second)
+	defer timer.Stop()
+	select {
+	case a := <-addr:
+		return "http://" + a, nil
+	case <-exited:
+		d.mock = nil
+		return "", errors.New("exited before listening")
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	d.stopMock()
+	return "", errors.New("did not start listening")
+}
+
+func (d *demoUpstreams) stopMock() {
+	if d.mock != nil && d.mock.Process != nil {
+		_ = d.mock.Process.Kill()
+	}
+	d.mock = nil
+}
+
+// Close stops the simulators and stripe-mock.
+func (d *demoUpstreams) Close() {
+	if d == nil {
+		return
+	}
+	for _, s := range d.servers {
+		_ = s.Close()
+	}
+	for _, c := range d.closers {
+		_ = c()
+	}
+	d.stopMock()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,329 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// TimeLayout is the canonical form of a time: UTC with exactly six
+// fractional digits.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Entry is one chained audit event as the chain sees it: every field that
+// the hash covers, plus the hash itself. It is also one line of an export.
+type Entry struct {
+	Seq          int64
+	PrevHash     string
+	Hash         string
+	At           time.Time
+	Source       string
+	ExternalID   *string
+	ActorType    string
+	ActorID      string
+	ActorEmail   string
+	ActorIP      string
+	Action       string
+	Outcome      string
+	ResourceType string
+	ResourceID   string
+	ResourceName string
+	TenantID     *int64
+	TenantSlug   string
+	PartnerID    *int64
+	PartnerSlug  string
+	// Metadata is the event's metadata as JSON text (any form; it is
+	// canonicalised when hashed), or nil for none.
+	Metadata json.RawMessage
+}
+
+// Canonical returns the canonical JSON of e without its hash: the bytes whose
+// sha256 is e's hash. See the package documentation for the exact form.
+func Canonical(e Entry) ([]byte, error) { return e.appendJSON(make([]byte, 0, 512), false) }
+
+// HashEntry returns the lowercase hex sha256 of Canonical(e).
+func HashEntry(e Entry) (string, error) {
+	b, err := Canonical(e)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// MarshalLine returns e as one export line (without the newline): the
+// canonical JSON with the "hash" member added in its sorted place.
+func MarshalLine(e Entry) ([]byte, error) { return e.appendJSON(make([]byte, 0, 600), true) }
+
+func (e Entry) appendJSON(b []byte, withHash bool) ([]byte, error) {
+	meta, err := canonicalRaw(e.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("audit: canonical metadata of seq %d: %w", e.Seq, err)
+	}
+	str := func(k, v string) {
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, v)
+	}
+	optStr := func(k string, v *string) {
+		if v == nil {
+			b = append(b, ',')
+			b = appendString(b, k)
+			b = append(b, ":null"...)
+			return
+		}
+		str(k, *v)
+	}
+	optInt := func(k string, v *int64) {
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		if v == nil {
+			b = append(b, "null"...)
+			return
+		}
+		b = strconv.AppendInt(b, *v, 10)
+	}
+	b = append(b, '{')
+	b = appendString(b, "action")
+	b = append(b, ':')
+	b = appendString(b, e.Action)
+	str("actorEmail", e.ActorEmail)
+	str("actorId", e.ActorID)
+	str("actorIp", e.ActorIP)
+	str("actorType", e.ActorType)
+	str("at", e.At.UTC().Format(TimeLayout))
+	optStr("externalId", e.ExternalID)
+	if withHash {
+		str("hash", e.Hash)
+	}
+	b = append(b, `,"metadata":`...)
+	b = append(b, meta...)
+	str("outcome", e.Outcome)
+	optInt("partnerId", e.PartnerID)
+	str("partnerSlug", e.PartnerSlug)
+	str("prevHash", e.PrevHash)
+	str("resourceId", e.ResourceID)
+	str("resourceName", e.ResourceName)
+	str("resourceType", e.ResourceType)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, e.Seq, 10)
+	str("source", e.Source)
+	optInt("tenantId", e.TenantID)
+	str("tenantSlug", e.TenantSlug)
+	b = append(b, '}')
+	return b, nil
+}
+
+// line is the decoded shape of an export line.
+type line struct {
+	Action       *string         `json:"action"`
+	ActorEmail   string          `json:"actorEmail"`
+	ActorID      string          `json:"actorId"`
+	ActorIP      string          `json:"actorIp"`
+	ActorType    string          `json:"actorType"`
+	At           *string         `json:"at"`
+	ExternalID   *string         `json:"externalId"`
+	Hash         *string         `json:"hash"`
+	Metadata     json.RawMessage `json:"metadata"`
+	Outcome      string          `json:"outcome"`
+	PartnerID    *int64          `json:"partnerId"`
+	PartnerSlug  string          `json:"partnerSlug"`
+	PrevHash     *string         `json:"prevHash"`
+	ResourceID   string          `json:"resourceId"`
+	ResourceName string          `json:"resourceName"`
+	ResourceType string          `json:"resourceType"`
+	Seq          *int64          `json:"seq"`
+	Source       string          `json:"source"`
+	TenantID     *int64          `json:"tenantId"`
+	TenantSlug   string          `json:"tenantSlug"`
+}
+
+// ParseLine parses one export line (see MarshalLine). It requires action,
+// at, hash, prevHash and seq, rejects unknown members, and checks the forms
+// of seq (≥ 1), at (TimeLayout) and the hashes (64 lowercase hex digits;
+// prevHash may be empty). It does not check the hash: that is Verify's job.
+func ParseLine(data []byte) (Entry, error) {
+	var l line
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return Entry{}, fmt.Errorf("audit: parse event line: %w", err)
+	}
+	if dec.More() {
+		return Entry{}, errors.New("audit: parse event line: trailing data")
+	}
+	if l.Action == nil || l.At == nil || l.Hash == nil || l.PrevHash == nil || l.Seq == nil {
+		return Entry{}, errors.New("audit: parse event line: action, at, hash, prevHash and seq are required")
+	}
+	if *l.Seq < 1 {
+		return Entry{}, fmt.Errorf("audit: parse event line: seq %d is not positive", *l.Seq)
+	}
+	at, err := time.Parse(TimeLayout, *l.At)
+	if err != nil || at.Format(TimeLayout) != *l.At {
+		return Entry{}, fmt.Errorf("audit: parse event line: at %q is not in the form %s", *l.At, TimeLayout)
+	}
+	if !isHash(*l.Hash) {
+		return Entry{}, fmt.Errorf("audit: parse event line: hash %q is not 64 lowercase hex digits", *l.Hash)
+	}
+	if *l.PrevHash != "" && !isHash(*l.PrevHash) {
+		return Entry{}, fmt.Errorf("audit: parse event line: prevHash %q is not 64 lowercase hex digits", *l.PrevHash)
+	}
+	var meta json.RawMessage
+	if len(l.Metadata) > 0 && string(l.Metadata) != "null" {
+		c, err := canonicalRaw(l.Metadata)
+		if err != nil {
+			return Entry{}, fmt.Errorf("audit: parse event line: metadata: %w", err)
+		}
+		meta = c
+	}
+	return Entry{
+		Seq: *l.Seq, PrevHash: *l.PrevHash, Hash: *l.Hash, At: at,
+		Source: l.Source, ExternalID: l.ExternalID,
+		ActorType: l.ActorType, ActorID: l.ActorID, ActorEmail: l.ActorEmail, ActorIP: l.ActorIP,
+		Action: *l.Action, Outcome: l.Outcome,
+		ResourceType: l.ResourceType, ResourceID: l.ResourceID, ResourceName: l.ResourceName,
+		TenantID: l.TenantID, TenantSlug: l.TenantSlug, PartnerID: l.PartnerID, PartnerSlug: l.PartnerSlug,
+		Metadata: meta,
+	}, nil
+}
+
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalRaw returns the canonical form of the JSON text raw; empty or
+// absent text is null.
+func canonicalRaw(raw []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return []byte("null"), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode JSON: %w", err)
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errors.New("decode JSON: trailing data")
+	}
+	return appendValue(nil, v)
+}
+
+// appendValue appends the canonical JSON of a value decoded with UseNumber.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case json.Number:
+		return appendNumber(b, string(x)), nil
+	case string:
+		return appendString(b, x), nil
+	case []any:
+		b = append(b, '[')
+		for i, el := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, el); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendValue(b, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	default:
+		return nil, fmt.Errorf("unexpected JSON value of type %T", v)
+	}
+}
+
+// appendNumber writes the IEEE-754 double nearest to lit as the shortest
+// decimal that round-trips: plain notation when 1e-6 ≤ |x| < 1e21 (and for
+// zero, written 0), otherwise d[.ddd]e±x without leading exponent zeros. A
+// literal that does not fit a double is written as it is.
+func appendNumber(b []byte, lit string) []byte {
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return append(b, lit...)
+	}
+	if f == 0 {
+		return append(b, '0')
+	}
+	abs := math.Abs(f)
+	if abs >= 1e-6 && abs < 1e21 {
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	// Drop a leading zero of a two-digit exponent: 1e-07 → 1e-7.
+	if n := len(s); n >= 4 && s[n-4] == 'e' && s[n-2] == '0' {
+		s = s[:n-2] + s[n-1:]
+	}
+	return append(b, s...)
+}
+
+// appendString writes s as a JSON string: '"' and '\' escaped with a
+// backslash, code points below U+0020 as \u00xx (lowercase hex), every
+// other code point as its literal UTF-8 bytes; invalid UTF-8 bytes become
+// U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		if c := s[i]; c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = utf8.AppendRune(b, utf8.RuneError)
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,54 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/rule"
+)
+
+// AuditCheckpoint is a signed statement that the audit chain's head was
+// (head_seq, head_hash) at time at. Checkpoints are written by the system
+// (package audit), read by operators, and never updated. head_seq is unique:
+// there is at most one checkpoint per chain head.
+type AuditCheckpoint struct{ ent.Schema }
+
+// Fields of the AuditCheckpoint.
+func (AuditCheckpoint) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("head_seq").Immutable().Positive(),
+		field.String("head_hash").Immutable().NotEmpty(),
+		field.Time("at").Immutable().Default(nowMicro),
+		field.String("key_id").Immutable().NotEmpty(),
+		field.String("algorithm").Immutable().NotEmpty(),
+		// signature is the standard base64 encoding of the signature bytes.
+		field.String("signature").Immutable().NotEmpty(),
+		field.Enum("reason").Values("startup", "interval", "threshold", "manual").Immutable(),
+	}
+}
+
+// Indexes of the AuditCheckpoint.
+func (AuditCheckpoint) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("head_seq").Unique(), index.Fields("at")}
+}
+
+// Annotations of the AuditCheckpoint.
+func (AuditCheckpoint) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
+}
+
+// Policy of the AuditCheckpoint: operators and the system read; only the
+// system writes; nobody updates.
+func (AuditCheckpoint) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Mutation: privacy.MutationPolicy{
+			privacy.OnMutationOperation(privacy.AlwaysDenyRule(), ent.OpUpdate|ent.OpUpdateOne),
+			rule.DenyIfNoViewer(),
+			rule.DenyUnlessSystem(),
+		},
+	}
+}

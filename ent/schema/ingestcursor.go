@@ -1,0 +1,51 @@
+package schema
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/viewer"
+)
+
+// IngestCursor is the persisted read position of one audit ingest source
+// (for example "authentik" or "ocis"): the opaque cursor the source's
+// provider plugin handed back with the last page that was written. Only
+// the ingest workers (the system viewer) read or write it.
+type IngestCursor struct{ ent.Schema }
+
+// Fields of the IngestCursor.
+func (IngestCursor) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("source").Unique().Immutable().NotEmpty().MaxLen(64),
+		field.Text("cursor").Default(""),
+		field.Time("updated_at").Default(now).UpdateDefault(now),
+	}
+}
+
+// Annotations of the IngestCursor.
+func (IngestCursor) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
+}
+
+// Policy of the IngestCursor: the system viewer only, for reads and
+// writes.
+func (IngestCursor) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{systemOnly()},
+		Mutation: privacy.MutationPolicy{systemOnly()},
+	}
+}
+
+// systemOnly allows the system viewer and denies everybody else.
+func systemOnly() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx).IsSystem() {
+			return privacy.Allow
+		}
+		return privacy.Denyf("system access required")
+	})
+}
