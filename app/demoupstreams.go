@@ -44,10 +44,23 @@ type demoUpstreams struct {
 // it is installed, and returns the bindings pointing at them. Providers
 // without a binary (or billing without stripe-mock) stay unbound and are
 // reported as not configured.
-func startDemoUpstreams(ctx context.Context, found map[string]string, log *slog.Logger) (*demoUpstreams, ProvidersConfig, error) {
+//
+// The oCIS simulator writes its audit log into dataDir and the Stalwart
+// simulator delivers signed webhooks to baseURL's mail webhook, so audit
+// ingest runs in the demo as it would against the real systems.
+func startDemoUpstreams(ctx context.Context, found map[string]string, dataDir, baseURL string, log *slog.Logger) (*demoUpstreams, ProvidersConfig, error) {
 	d := &demoUpstreams{}
 	cfg := ProvidersConfig{}
 	token := randomHex(24)
+	webhookKey := randomHex(32)
+	auditLog := filepath.Join(dataDir, "demo-upstreams", "ocis-audit.log")
+	if err := os.MkdirAll(filepath.Dir(auditLog), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("demo upstreams: %w", err)
+	}
+	extra := map[string]ProviderBinding{
+		"ocis":     {Settings: map[string]string{"audit_log_path": auditLog}},
+		"stalwart": {Secrets: map[string]string{"webhook_key": webhookKey}},
+	}
 	sims := []struct {
 		capability sdk.Capability
 		plugin     string
@@ -57,14 +70,21 @@ func startDemoUpstreams(ctx context.Context, found map[string]string, log *slog.
 			return authentiksim.New(authentiksim.Options{Token: token}), nil, nil
 		}},
 		{sdk.CapabilityStorage, "ocis", func() (http.Handler, func() error, error) {
-			s, err := ocissim.New(ocissim.Options{Token: token})
+			s, err := ocissim.New(ocissim.Options{Token: token, AuditLogPath: auditLog})
 			if err != nil {
 				return nil, nil, err
 			}
 			return s, s.Close, nil
 		}},
 		{sdk.CapabilityMail, "stalwart", func() (http.Handler, func() error, error) {
-			return stalwartsim.New(stalwartsim.Options{Token: token}), nil, nil
+			sim := stalwartsim.New(stalwartsim.Options{Token: token, WebhookURL: baseURL + "/webhooks/mail", WebhookKey: webhookKey})
+			dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				sim.RunWebhookDelivery(dctx, 2*time.Second)
+			}()
+			return sim, func() error { cancel(); <-done; return nil }, nil
 		}},
 	}
 	for _, s := range sims {
@@ -85,7 +105,14 @@ func startDemoUpstreams(ctx context.Context, found map[string]string, log *slog.
 		if closer != nil {
 			d.closers = append(d.closers, closer)
 		}
-		cfg[s.capability] = ProviderBinding{Plugin: s.plugin, Settings: map[string]string{"url": url}, Secrets: map[string]string{"token": token}}
+		b := ProviderBinding{Plugin: s.plugin, Settings: map[string]string{"url": url}, Secrets: map[string]string{"token": token}}
+		for k, v := range extra[s.plugin].Settings {
+			b.Settings[k] = v
+		}
+		for k, v := range extra[s.plugin].Secrets {
+			b.Secrets[k] = v
+		}
+		cfg[s.capability] = b
 		log.Info("demo: simulator started", "capability", s.capability, "plugin", s.plugin, "url", url)
 	}
 	if _, ok := found["stripe"]; !ok {

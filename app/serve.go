@@ -368,7 +368,7 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 			if err != nil {
 				return nil, err
 			}
-			if s.upstreams, providers, err = startDemoUpstreams(ctx, found, log); err != nil {
+			if s.upstreams, providers, err = startDemoUpstreams(ctx, found, cfg.DataDir, s.URL, log); err != nil {
 				return nil, err
 			}
 		}
