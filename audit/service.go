@@ -60,8 +60,8 @@ func (s *Service) SigningKey(ctx context.Context) (*KeyInfo, error) {
 // the head (operators only). It returns the newest checkpoint, which covers
 // the request itself. It manages its own transactions.
 func (s *Service) CreateCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error) {
-	if !viewer.FromContext(ctx).Privileged() {
-		return nil, apperr.Forbiddenf("operator access required")
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
 	}
 	if ent.TxFromContext(ctx) != nil {
 		return nil, fmt.Errorf("audit: CreateCheckpoint must not run inside a transaction")
@@ -85,8 +85,8 @@ func (s *Service) CreateCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, e
 // VerifyChain walks the whole chain (the archive first when SetVerifier says
 // so) and its checkpoints with the published key (operators only).
 func (s *Service) VerifyChain(ctx context.Context) (*Report, error) {
-	if !viewer.FromContext(ctx).Privileged() {
-		return nil, apperr.Forbiddenf("operator access required")
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
 	}
 	keys := []ed25519.PublicKey{s.key.Public}
 	var r Report

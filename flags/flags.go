@@ -62,23 +62,16 @@ func New(client *ent.Client, environment string) *Service {
 
 // ByKey returns a flag (operators only).
 func (s *Service) ByKey(ctx context.Context, key string) (*ent.Flag, error) {
-	if err := requireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	f, err := db.Client(ctx, s.client).Flag.Query().Where(flag.Key(key)).Only(ctx)
 	return f, apperr.FromEnt(err, "flag")
 }
 
-func requireOperator(ctx context.Context) error {
-	if !viewer.FromContext(ctx).Privileged() {
-		return apperr.Forbiddenf("operator access required")
-	}
-	return nil
-}
-
 // Create creates a flag with an initial history entry.
 func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, error) {
-	if err := requireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	in.Key = strings.TrimSpace(in.Key)
@@ -130,7 +123,7 @@ func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, er
 // Update changes a flag; a change to state OFF with the kill-switch note is
 // recorded as flag.killed.
 func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*ent.Flag, error) {
-	if err := requireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	var out *ent.Flag
@@ -191,7 +184,7 @@ func (s *Service) Kill(ctx context.Context, key string) (*ent.Flag, error) {
 
 // Delete removes a flag and returns it as it was.
 func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
-	if err := requireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	var out *ent.Flag

@@ -30,7 +30,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dezky/platform/apperr"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/viewer"
@@ -262,8 +261,8 @@ func (c *Checker) run(ctx context.Context, p probe) Service {
 
 // Report checks now and returns the report (operators only).
 func (c *Checker) Report(ctx context.Context) (*Report, error) {
-	if !viewer.FromContext(ctx).Privileged() {
-		return nil, apperr.Forbiddenf("operator access required")
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
 	}
 	r := c.Check(ctx)
 	c.publish(r)
@@ -345,8 +344,8 @@ func (c *Checker) publish(r Report) {
 // only): the latest report first (a fresh check when there is none yet),
 // then every report whose statuses changed.
 func (c *Checker) Subscribe(ctx context.Context) (<-chan *Report, error) {
-	if !viewer.FromContext(ctx).Privileged() {
-		return nil, apperr.Forbiddenf("operator access required")
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
 	}
 	in := make(chan Report, 1)
 	c.mu.Lock()

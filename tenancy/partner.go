@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/viewer"
 )
 
 // CreatePartnerInput is the input of CreatePartner. Blank optional strings
@@ -85,22 +86,22 @@ func validateMargin(p *int) error {
 
 // CreatePartner creates a partner (operators only).
 func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*ent.Partner, error) {
-	if err := RequireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	in.Slug = strings.TrimSpace(in.Slug)
 	if err := checkSlug("slug", in.Slug); err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 120 {
-		return nil, apperr.Invalid("name", "must be 1-120 characters")
+	name, err := checkName(in.Name)
+	if err != nil {
+		return nil, err
 	}
 	if err := validateMargin(in.MarginPct); err != nil {
 		return nil, err
 	}
 	var out *ent.Partner
-	err := db.WithTx(ctx, s.client, func(ctx context.Context) error {
+	err = db.WithTx(ctx, s.client, func(ctx context.Context) error {
 		c := ent.FromContext(ctx)
 		if n, err := c.Partner.Query().Where(partner.Slug(in.Slug)).Count(ctx); err != nil {
 			return err
@@ -153,7 +154,7 @@ func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*en
 // UpdatePartner changes a partner (operators only) and records a diff of
 // the fields that actually changed.
 func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartnerInput) (*ent.Partner, error) {
-	if err := RequireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	if err := validateMargin(in.MarginPct); err != nil {
@@ -169,9 +170,9 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 		before := partnerFields(p)
 		upd := c.Partner.UpdateOne(p).SetNillableMarginPct(in.MarginPct)
 		if in.Name != nil {
-			name := strings.TrimSpace(*in.Name)
-			if name == "" || len(name) > 120 {
-				return apperr.Invalid("name", "must be 1-120 characters")
+			name, err := checkName(*in.Name)
+			if err != nil {
+				return err
 			}
 			upd.SetName(name)
 		}
@@ -233,7 +234,7 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 // TerminatePartner soft-deletes a partner (operators only): status
 // TERMINATED. Its tenants keep their link; new tenants cannot attach.
 func (s *Service) TerminatePartner(ctx context.Context, slug string) (*ent.Partner, error) {
-	if err := RequireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	var out *ent.Partner

@@ -10,7 +10,6 @@ import (
 	"github.com/dezky/platform/apperr"
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/schema"
-	"github.com/dezky/platform/viewer"
 )
 
 // Service implements the tenancy operations over an ent client.
@@ -54,13 +53,13 @@ func (s *Service) notify(ctx context.Context, t *ent.Tenant, changes ...Change) 
 	return s.lifecycle.TenantChanged(ctx, t, changes...)
 }
 
-// RequireOperator returns FORBIDDEN unless the viewer is an operator (or the
-// system).
-func RequireOperator(ctx context.Context) error {
-	if !viewer.FromContext(ctx).Privileged() {
-		return apperr.Forbiddenf("operator access required")
+// checkName trims a display name and requires 1-120 characters.
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 120 {
+		return "", apperr.Invalid("name", "must be 1-120 characters")
 	}
-	return nil
+	return name, nil
 }
 
 func checkSlug(field, slug string) error {

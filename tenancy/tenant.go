@@ -46,16 +46,16 @@ func (s *Service) TenantBySlug(ctx context.Context, slug string) (*ent.Tenant, e
 
 // CreateTenant creates an active tenant (operators only).
 func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.Tenant, error) {
-	if err := RequireOperator(ctx); err != nil {
+	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
 	in.Slug = strings.TrimSpace(in.Slug)
 	if err := checkSlug("slug", in.Slug); err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 120 {
-		return nil, apperr.Invalid("name", "must be 1-120 characters")
+	name, err := checkName(in.Name)
+	if err != nil {
+		return nil, err
 	}
 	if in.Seats != nil && *in.Seats < 0 {
 		return nil, apperr.Invalid("seats", "must not be negative")
@@ -146,9 +146,9 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		before := tenantFields(t, beforePartner)
 		upd := c.Tenant.UpdateOne(t)
 		if in.Name != nil {
-			name := strings.TrimSpace(*in.Name)
-			if name == "" || len(name) > 120 {
-				return apperr.Invalid("name", "must be 1-120 characters")
+			name, err := checkName(*in.Name)
+			if err != nil {
+				return err
 			}
 			upd.SetName(name)
 		}
@@ -187,7 +187,7 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		}
 		afterPartner := beforePartner
 		if v, ok := optional(in.PartnerSlug); ok {
-			if err := RequireOperator(ctx); err != nil {
+			if err := viewer.RequireOperator(ctx); err != nil {
 				return apperr.Forbiddenf("only operators may attach or detach a partner")
 			}
 			if v == "" {
@@ -249,7 +249,7 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 			return err
 		}
 		if to == tenant.StatusDeleted {
-			if err := RequireOperator(ctx); err != nil {
+			if err := viewer.RequireOperator(ctx); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,8 @@ package viewer
 import (
 	"context"
 	"sort"
+
+	"github.com/dezky/platform/apperr"
 )
 
 // Role is a per-tenant role carried by a membership.
@@ -114,4 +116,14 @@ func FromContext(ctx context.Context) *Viewer {
 // authentication lookups; every call site is grep-able.
 func SystemContext(parent context.Context) context.Context {
 	return NewContext(parent, &Viewer{Subject: "system", Email: "system@dezky.local", system: true})
+}
+
+// RequireOperator returns a FORBIDDEN application error unless the viewer
+// in ctx is an operator (or the system). Operator-only services call it
+// first, so a non-operator learns nothing from input validation.
+func RequireOperator(ctx context.Context) error {
+	if !FromContext(ctx).Privileged() {
+		return apperr.Forbiddenf("operator access required")
+	}
+	return nil
 }

@@ -50,8 +50,8 @@ func (s *Service) Configured() bool { return s.archiver != nil }
 
 // Batches lists the recorded archive batches, newest first (operators).
 func (s *Service) Batches(ctx context.Context, limit int) ([]*ent.AuditArchive, error) {
-	if !viewer.FromContext(ctx).Privileged() {
-		return nil, apperr.Forbiddenf("operator access required")
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > 100 {
 		limit = 100
@@ -63,8 +63,8 @@ func (s *Service) Batches(ctx context.Context, limit int) ([]*ent.AuditArchive, 
 // RunNow archives what is due (operators), recording the request in the
 // audit trail first. It manages its own transactions.
 func (s *Service) RunNow(ctx context.Context) (*Result, error) {
-	if !viewer.FromContext(ctx).Privileged() {
-		return nil, apperr.Forbiddenf("operator access required")
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
 	}
 	if s.archiver == nil {
 		return nil, apperr.New(apperr.Unavailable, "audit archive storage is not configured")
