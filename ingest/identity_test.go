@@ -12,12 +12,13 @@ import (
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/authentik/authentiksim"
+	"github.com/dezky/platform/providers/simtest"
 	"github.com/dezky/platform/provisioning"
 )
 
 func identityHost(t *testing.T) (*authentiksim.Sim, *host.Host) {
 	t.Helper()
-	sim, srv := authentiksim.NewServer(t, authentiksim.Options{Token: "ingest-token"})
+	sim, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: "ingest-token"})
 	h := startHost(t, map[sdk.Capability]host.Binding{
 		sdk.CapabilityIdentity: {Plugin: "authentik", Settings: map[string]string{"url": srv.URL},
 			Secrets: host.Secrets(map[string]string{"token": "ingest-token"})},

@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/internal/testdb"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/providers/simtest"
 	"github.com/dezky/platform/providers/stalwart/stalwartapi"
 	"github.com/dezky/platform/providers/stalwart/stalwartsim"
 )
@@ -22,7 +23,7 @@ const webhookKey = "ingest-webhook-key"
 
 func mailHost(t *testing.T) *host.Host {
 	t.Helper()
-	_, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: "ingest-token"})
+	_, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: "ingest-token"})
 	return startHost(t, map[sdk.Capability]host.Binding{
 		sdk.CapabilityMail: {Plugin: "stalwart", Settings: map[string]string{"url": srv.URL},
 			Secrets: host.Secrets(map[string]string{"token": "ingest-token", "webhook_key": webhookKey})},

@@ -12,13 +12,14 @@ import (
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/ocis/ocissim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 func TestStorageIngest(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		logPath := filepath.Join(t.TempDir(), "audit.log")
-		sim, srv := ocissim.NewServer(t, ocissim.Options{Token: "ingest-token", AuditLogPath: logPath, AdminID: "admin-id"})
+		sim, srv := simtest.NewOCIS(t, ocissim.Options{Token: "ingest-token", AuditLogPath: logPath, AdminID: "admin-id"})
 		h := startHost(t, map[sdk.Capability]host.Binding{
 			sdk.CapabilityStorage: {Plugin: "ocis", Settings: map[string]string{"url": srv.URL, "audit_log_path": logPath},
 				Secrets: host.Secrets(map[string]string{"token": "ingest-token"})},

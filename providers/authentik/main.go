@@ -25,6 +25,7 @@ import (
 
 	"github.com/dezky/platform/plugins/sdk"
 	authentikapi "github.com/dezky/platform/providers/authentik/client"
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 const (
@@ -94,28 +95,7 @@ func (p *provider) api() (*authentikapi.Client, error) {
 }
 
 // toSDK maps client errors onto SDK error codes.
-func toSDK(err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *sdk.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	switch authentikapi.KindOf(err) {
-	case authentikapi.KindNotFound:
-		return sdk.Errorf(sdk.CodeNotFound, "%w", err)
-	case authentikapi.KindConflict:
-		return sdk.Errorf(sdk.CodeConflict, "%w", err)
-	case authentikapi.KindInUse:
-		return sdk.Errorf(sdk.CodeInUse, "%w", err)
-	case authentikapi.KindInvalid:
-		return sdk.Errorf(sdk.CodeInvalid, "%w", err)
-	case authentikapi.KindUnavailable:
-		return sdk.Errorf(sdk.CodeUnavailable, "%w", err)
-	}
-	return sdk.Errorf(sdk.CodeInternal, "%w", err)
-}
+func toSDK(err error) error { return upstream.ToSDK(err) }
 
 func userPK(id string) (int, error) {
 	pk, err := strconv.Atoi(id)

@@ -6,6 +6,7 @@ import (
 	"github.com/dezky/platform/plugins/conformance"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/authentik/authentiksim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 const testToken = "conformance-admin-token"
@@ -13,7 +14,7 @@ const testToken = "conformance-admin-token"
 // TestConformance builds the plugin binary, points it at an Authentik
 // simulator and runs the sdk.Identity conformance suite.
 func TestConformance(t *testing.T) {
-	_, srv := authentiksim.NewServer(t, authentiksim.Options{Token: testToken})
+	_, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: testToken})
 	h := conformance.Launch(t, conformance.Plugin{
 		Package:      "github.com/dezky/platform/providers/authentik",
 		Name:         "authentik",
@@ -26,7 +27,7 @@ func TestConformance(t *testing.T) {
 
 // TestConformance_InProcess runs the same suite against the provider value.
 func TestConformance_InProcess(t *testing.T) {
-	sim, srv := authentiksim.NewServer(t, authentiksim.Options{Token: testToken})
+	sim, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{
 		Settings: map[string]string{"url": srv.URL}, Secrets: map[string]string{"token": testToken},
@@ -65,7 +66,7 @@ func TestConfigureRequiresSettings(t *testing.T) {
 }
 
 func TestHealthFollowsUpstream(t *testing.T) {
-	sim, srv := authentiksim.NewServer(t, authentiksim.Options{Token: testToken})
+	sim, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{Settings: map[string]string{"url": srv.URL}, Secrets: map[string]string{"token": testToken}}); err != nil {
 		t.Fatal(err)

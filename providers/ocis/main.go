@@ -27,6 +27,7 @@ import (
 	"sync"
 
 	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/providers/internal/upstream"
 	"github.com/dezky/platform/providers/ocis/ocisapi"
 )
 
@@ -111,28 +112,8 @@ func (p *provider) api() (*ocisapi.Client, error) {
 	return p.client, nil
 }
 
-func toSDK(err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *sdk.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	switch ocisapi.KindOf(err) {
-	case ocisapi.KindNotFound:
-		return sdk.Errorf(sdk.CodeNotFound, "%w", err)
-	case ocisapi.KindConflict:
-		return sdk.Errorf(sdk.CodeConflict, "%w", err)
-	case ocisapi.KindInUse:
-		return sdk.Errorf(sdk.CodeInUse, "%w", err)
-	case ocisapi.KindInvalid:
-		return sdk.Errorf(sdk.CodeInvalid, "%w", err)
-	case ocisapi.KindUnavailable:
-		return sdk.Errorf(sdk.CodeUnavailable, "%w", err)
-	}
-	return sdk.Errorf(sdk.CodeInternal, "%w", err)
-}
+// toSDK maps client errors onto SDK error codes.
+func toSDK(err error) error { return upstream.ToSDK(err) }
 
 func toSpace(d ocisapi.Drive, tenantKey string) sdk.Space {
 	s := sdk.Space{ID: d.ID, TenantKey: tenantKey, Name: d.Name, Disabled: d.Disabled()}

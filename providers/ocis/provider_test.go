@@ -10,6 +10,7 @@ import (
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/ocis/ocisapi"
 	"github.com/dezky/platform/providers/ocis/ocissim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 const testToken = "conformance-access-token"
@@ -18,7 +19,7 @@ const testToken = "conformance-access-token"
 // writing an audit log and runs the sdk.Storage conformance suite.
 func TestConformance(t *testing.T) {
 	audit := filepath.Join(t.TempDir(), "audit.log")
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: testToken, AuditLogPath: audit})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: testToken, AuditLogPath: audit})
 	h := conformance.Launch(t, conformance.Plugin{
 		Package:      "github.com/dezky/platform/providers/ocis",
 		Name:         "ocis",
@@ -33,7 +34,7 @@ func TestConformance(t *testing.T) {
 // checks that the audit lines it reads are the simulator's.
 func TestConformance_InProcess(t *testing.T) {
 	audit := filepath.Join(t.TempDir(), "audit.log")
-	sim, srv := ocissim.NewServer(t, ocissim.Options{Token: testToken, AuditLogPath: audit})
+	sim, srv := simtest.NewOCIS(t, ocissim.Options{Token: testToken, AuditLogPath: audit})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{
 		Settings: map[string]string{"url": srv.URL, "audit_log_path": audit},
@@ -69,7 +70,7 @@ func TestConformance_InProcess(t *testing.T) {
 }
 
 func TestEnsureSpaceRestoresAndRenames(t *testing.T) {
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: testToken})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{Settings: map[string]string{"url": srv.URL}, Secrets: map[string]string{"token": testToken}}); err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestConfigureWithRefreshToken(t *testing.T) {
 		_, _ = w.Write([]byte(`{"access_token":"` + testToken + `","expires_in":300}`))
 	}))
 	defer idp.Close()
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: testToken})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{
 		Settings: map[string]string{"url": srv.URL, "oidc_token_url": idp.URL, "oidc_client_id": "ocis-web"},
@@ -121,7 +122,7 @@ func TestConfigureWithRefreshToken(t *testing.T) {
 }
 
 func TestHealthFollowsUpstream(t *testing.T) {
-	sim, srv := ocissim.NewServer(t, ocissim.Options{Token: testToken})
+	sim, srv := simtest.NewOCIS(t, ocissim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{Settings: map[string]string{"url": srv.URL}, Secrets: map[string]string{"token": testToken}}); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/providers/internal/upstream"
 	"github.com/dezky/platform/providers/stalwart/stalwartapi"
 )
 
@@ -101,28 +102,8 @@ func (p *provider) api() (*stalwartapi.Client, error) {
 	return p.client, nil
 }
 
-func toSDK(err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *sdk.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	switch stalwartapi.KindOf(err) {
-	case stalwartapi.KindNotFound:
-		return sdk.Errorf(sdk.CodeNotFound, "%w", err)
-	case stalwartapi.KindConflict:
-		return sdk.Errorf(sdk.CodeConflict, "%w", err)
-	case stalwartapi.KindInUse:
-		return sdk.Errorf(sdk.CodeInUse, "%w", err)
-	case stalwartapi.KindInvalid:
-		return sdk.Errorf(sdk.CodeInvalid, "%w", err)
-	case stalwartapi.KindUnavailable:
-		return sdk.Errorf(sdk.CodeUnavailable, "%w", err)
-	}
-	return sdk.Errorf(sdk.CodeInternal, "%w", err)
-}
+// toSDK maps client errors onto SDK error codes.
+func toSDK(err error) error { return upstream.ToSDK(err) }
 
 func toRecords(recs []stalwartapi.DNSRecord) []sdk.DNSRecord {
 	out := make([]sdk.DNSRecord, 0, len(recs))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dezky/platform/plugins/conformance"
 	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/providers/simtest"
 	"github.com/dezky/platform/providers/stalwart/stalwartapi"
 	"github.com/dezky/platform/providers/stalwart/stalwartsim"
 )
@@ -26,7 +27,7 @@ func signedWebhook() sdk.Webhook {
 // TestConformance builds the plugin binary, points it at a Stalwart simulator
 // and runs the sdk.Mail conformance suite.
 func TestConformance(t *testing.T) {
-	_, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: testToken})
+	_, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: testToken})
 	h := conformance.Launch(t, conformance.Plugin{
 		Package:      "github.com/dezky/platform/providers/stalwart",
 		Name:         "stalwart",
@@ -39,7 +40,7 @@ func TestConformance(t *testing.T) {
 
 // TestConformance_InProcess runs the same suite against the provider value.
 func TestConformance_InProcess(t *testing.T) {
-	_, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: testToken})
+	_, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{
 		Settings: map[string]string{"url": srv.URL},
@@ -57,7 +58,7 @@ func TestConformance_InProcess(t *testing.T) {
 }
 
 func TestDMARCPolicyReplacesProposedRecord(t *testing.T) {
-	_, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: testToken})
+	_, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{Settings: map[string]string{"url": srv.URL}, Secrets: map[string]string{"token": testToken}}); err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestDMARCPolicyReplacesProposedRecord(t *testing.T) {
 }
 
 func TestHealthFollowsUpstream(t *testing.T) {
-	sim, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: testToken})
+	sim, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: testToken})
 	p := &provider{}
 	if err := p.Configure(t.Context(), sdk.ConfigureRequest{Settings: map[string]string{"url": srv.URL}, Secrets: map[string]string{"token": testToken}}); err != nil {
 		t.Fatal(err)

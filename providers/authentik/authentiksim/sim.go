@@ -9,12 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/dezky/platform/providers/internal/simfault"
 )
 
 // Version is the authentik version the simulator reports.
@@ -39,7 +39,8 @@ type Sim struct {
 	opts Options
 	mux  *http.ServeMux
 
-	faults faults
+	faults  simfault.Faults
+	handler http.Handler // mux behind fault injection and authorization
 
 	nextUserPK     int
 	nextGroupNum   int
@@ -94,20 +95,10 @@ func New(opts Options) *Sim {
 	}
 	s.seed()
 	s.routes()
+	s.handler = s.faults.Wrap(http.HandlerFunc(s.serve), func(w http.ResponseWriter, st int) {
+		writeJSON(w, st, map[string]any{"detail": http.StatusText(st)})
+	})
 	return s
-}
-
-// NewServer starts the simulator on an httptest server closed at test cleanup and
-// returns both. Its URL is the instance root (the API lives under /api/v3/).
-func NewServer(t testing.TB, opts Options) (*Sim, *httptest.Server) {
-	t.Helper()
-	if opts.Token == "" {
-		opts.Token = "test-admin-token"
-	}
-	s := New(opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return s, srv
 }
 
 func (s *Sim) seed() {
@@ -152,13 +143,10 @@ func (s *Sim) seed() {
 // ServeHTTP implements http.Handler.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.opts.Logger.Debug("authentiksim request", "method", r.Method, "path", r.URL.Path)
-	if !s.faults.delay(r) {
-		return
-	}
-	if st, ok := s.faults.take(r.Method, r.URL.Path); ok {
-		writeJSON(w, st, map[string]any{"detail": http.StatusText(st)})
-		return
-	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/v3/") {
 		if !s.authorized(w, r) {
 			return
@@ -185,82 +173,23 @@ func (s *Sim) authorized(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// faults holds injected failures and delays.
-type faults struct {
-	mu     sync.Mutex
-	next   []fault
-	sleep  time.Duration
-	outage int
-}
-
-type fault struct {
-	method, prefix string
-	status         int
-}
-
 // FailNext makes the next request whose method matches (empty = any) and whose URL
 // path starts with pathPrefix (e.g. "/api/v3/core/users/") fail with status and an
 // authentik-style {"detail":…} body. Faults queue up and each fires once.
 func (s *Sim) FailNext(method, pathPrefix string, status int) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.next = append(s.faults.next, fault{method: strings.ToUpper(method), prefix: pathPrefix, status: status})
+	s.faults.FailNext(method, pathPrefix, status)
 }
 
 // SetDelay makes every request wait d before being handled (0 disables). A request
 // whose context ends while waiting is dropped.
-func (s *Sim) SetDelay(d time.Duration) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.sleep = d
-}
+func (s *Sim) SetDelay(d time.Duration) { s.faults.SetDelay(d) }
 
 // SetOutage makes every request fail with status and a authentik-style {"detail":…} body until
 // it is called with 0 (or ClearFaults), simulating an upstream outage.
-func (s *Sim) SetOutage(status int) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.outage = status
-}
+func (s *Sim) SetOutage(status int) { s.faults.SetOutage(status) }
 
 // ClearFaults removes pending faults, the delay and any outage.
-func (s *Sim) ClearFaults() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.next, s.faults.sleep, s.faults.outage = nil, 0, 0
-}
-
-func (f *faults) take(method, path string) (int, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.outage != 0 {
-		return f.outage, true
-	}
-	for i, x := range f.next {
-		if (x.method == "" || x.method == method) && strings.HasPrefix(path, x.prefix) {
-			f.next = append(f.next[:i:i], f.next[i+1:]...)
-			return x.status, true
-		}
-	}
-	return 0, false
-}
-
-func (f *faults) delay(r *http.Request) bool {
-	f.mu.Lock()
-	d := f.sleep
-	f.mu.Unlock()
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
+func (s *Sim) ClearFaults() { s.faults.ClearFaults() }
 
 // --- HTTP helpers ---
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dezky/platform/providers/authentik/authentiksim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 func call(t *testing.T, method, url, tok, body string) (int, map[string]any, []byte) {
@@ -29,7 +30,7 @@ func call(t *testing.T, method, url, tok, body string) (int, map[string]any, []b
 }
 
 func TestWireContract(t *testing.T) {
-	_, srv := authentiksim.NewServer(t, authentiksim.Options{Token: "tok"})
+	_, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: "tok"})
 	api := srv.URL + "/api/v3/"
 	if st, m, _ := call(t, "GET", api+"core/users/", "", ""); st != 403 || m["detail"] != "Authentication credentials were not provided." {
 		t.Fatalf("no auth: %d %v", st, m)
@@ -81,7 +82,7 @@ func TestWireContract(t *testing.T) {
 }
 
 func TestConcurrentCreatesAreSerialised(t *testing.T) {
-	_, srv := authentiksim.NewServer(t, authentiksim.Options{Token: "tok"})
+	_, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: "tok"})
 	const n = 16
 	codes := make(chan int, n)
 	for range n {

@@ -12,13 +12,14 @@ import (
 
 	"github.com/dezky/platform/providers/authentik/authentiksim"
 	authentikapi "github.com/dezky/platform/providers/authentik/client"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 const token = "sim-admin-token"
 
 func setup(t *testing.T) (*authentiksim.Sim, *authentikapi.Client) {
 	t.Helper()
-	sim, srv := authentiksim.NewServer(t, authentiksim.Options{Token: token, PublicURL: "https://auth.dezky.test"})
+	sim, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: token, PublicURL: "https://auth.dezky.test"})
 	c, err := authentikapi.New(srv.URL, token)
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +28,7 @@ func setup(t *testing.T) (*authentiksim.Sim, *authentikapi.Client) {
 }
 
 func TestAuthFailureIsUnauthorizedAndHidesToken(t *testing.T) {
-	_, srv := authentiksim.NewServer(t, authentiksim.Options{Token: token})
+	_, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: token})
 	c, err := authentikapi.New(srv.URL+"/api/v3", "wrong-secret-value")
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +335,7 @@ func TestOIDCAppCreateAndRollback(t *testing.T) {
 func TestListEventsSinceIgnoresMissingServerFilter(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
-	sim, srv := authentiksim.NewServer(t, authentiksim.Options{Token: token, Now: clock})
+	sim, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: token, Now: clock})
 	c, _ := authentikapi.New(srv.URL, token)
 	ctx := context.Background()
 
@@ -380,7 +381,7 @@ func TestListEventsSinceIgnoresMissingServerFilter(t *testing.T) {
 }
 
 func TestEventsActionIsSubstringAndCreatedGtIgnored(t *testing.T) {
-	sim, srv := authentiksim.NewServer(t, authentiksim.Options{Token: token})
+	sim, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: token})
 	sim.FailedLogin("mallory", "10.1.1.1")
 	sim.Emit(authentiksim.EventInput{Action: "login", Username: "akadmin"})
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v3/events/events/?action=login&created__gt=2999-01-01T00:00:00Z", nil)

@@ -7,49 +7,34 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 // Kind classifies an upstream failure independently of the HTTP status.
-type Kind int
+type Kind = upstream.Kind
 
 // Error kinds.
 const (
-	KindUnknown Kind = iota
-	KindNotFound
-	KindConflict
-	KindInUse
-	KindUnavailable
-	KindInvalid
-	KindUnauthorized
+	KindUnknown      = upstream.KindUnknown
+	KindNotFound     = upstream.KindNotFound
+	KindConflict     = upstream.KindConflict
+	KindInUse        = upstream.KindInUse
+	KindUnavailable  = upstream.KindUnavailable
+	KindInvalid      = upstream.KindInvalid
+	KindUnauthorized = upstream.KindUnauthorized
 )
 
-func (k Kind) String() string {
-	switch k {
-	case KindNotFound:
-		return "not found"
-	case KindConflict:
-		return "conflict"
-	case KindInUse:
-		return "in use"
-	case KindUnavailable:
-		return "unavailable"
-	case KindInvalid:
-		return "invalid"
-	case KindUnauthorized:
-		return "unauthorized"
-	default:
-		return "unknown"
-	}
-}
+var sentinels = upstream.NewSentinels("authentik")
 
 // Sentinel errors matched by errors.Is against an *Error of the same kind.
 var (
-	ErrNotFound     = errors.New("authentik: not found")
-	ErrConflict     = errors.New("authentik: conflict")
-	ErrInUse        = errors.New("authentik: in use")
-	ErrUnavailable  = errors.New("authentik: unavailable")
-	ErrInvalid      = errors.New("authentik: invalid request")
-	ErrUnauthorized = errors.New("authentik: unauthorized")
+	ErrNotFound     = sentinels.NotFound
+	ErrConflict     = sentinels.Conflict
+	ErrInUse        = sentinels.InUse
+	ErrUnavailable  = sentinels.Unavailable
+	ErrInvalid      = sentinels.Invalid
+	ErrUnauthorized = sentinels.Unauthorized
 )
 
 // maxErrBody bounds how much of an upstream error body is kept.
@@ -70,47 +55,17 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("authentik: ")
-	b.WriteString(e.Op)
-	if e.Method != "" {
-		fmt.Fprintf(&b, " (%s %s)", e.Method, e.Path)
-	}
-	if e.Status != 0 {
-		fmt.Fprintf(&b, ": status %d", e.Status)
-	}
-	fmt.Fprintf(&b, ": %s", e.Kind)
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	return upstream.Message{System: "authentik", Op: e.Op, Method: e.Method, Path: e.Path, Status: e.Status,
+		Kind: e.Kind, Detail: e.Message, Err: e.Err}.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is the sentinel for e's kind.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrNotFound:
-		return e.Kind == KindNotFound
-	case ErrConflict:
-		return e.Kind == KindConflict
-	case ErrInUse:
-		return e.Kind == KindInUse
-	case ErrUnavailable:
-		return e.Kind == KindUnavailable
-	case ErrInvalid:
-		return e.Kind == KindInvalid
-	case ErrUnauthorized:
-		return e.Kind == KindUnauthorized
-	}
-	return false
-}
+func (e *Error) Is(target error) bool { return sentinels.Match(e.Kind, target) }
+
+// UpstreamKind returns e.Kind.
+func (e *Error) UpstreamKind() Kind { return e.Kind }
 
 // KindOf returns the Kind of err, or KindUnknown when err is not an *Error.
 func KindOf(err error) Kind {

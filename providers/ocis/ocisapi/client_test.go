@@ -13,6 +13,7 @@ import (
 
 	"github.com/dezky/platform/providers/ocis/ocisapi"
 	"github.com/dezky/platform/providers/ocis/ocissim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 const token = "sim-access-token"
@@ -20,7 +21,7 @@ const token = "sim-access-token"
 func setup(t *testing.T, opts ocissim.Options) (*ocissim.Sim, *ocisapi.Client) {
 	t.Helper()
 	opts.Token = token
-	sim, srv := ocissim.NewServer(t, opts)
+	sim, srv := simtest.NewOCIS(t, opts)
 	c, err := ocisapi.New(srv.URL, ocisapi.StaticToken(token))
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +30,7 @@ func setup(t *testing.T, opts ocissim.Options) (*ocissim.Sim, *ocisapi.Client) {
 }
 
 func TestUnauthorized(t *testing.T) {
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: token})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: token})
 	c, _ := ocisapi.New(srv.URL, ocisapi.StaticToken("other-token-value"))
 	_, err := c.ListProjectSpaces(context.Background())
 	if !errors.Is(err, ocisapi.ErrUnauthorized) || strings.Contains(err.Error(), "other-token-value") {
@@ -115,7 +116,7 @@ func TestAmbiguousSpaceName(t *testing.T) {
 }
 
 func TestPurgeEnabledSpaceRejected(t *testing.T) {
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: token})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: token})
 	c, _ := ocisapi.New(srv.URL, ocisapi.StaticToken(token))
 	d, err := c.CreateProjectSpace(context.Background(), ocisapi.SpaceSpec{Name: "keep"})
 	if err != nil {

@@ -5,49 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 // Kind classifies an upstream failure.
-type Kind int
+type Kind = upstream.Kind
 
 // Error kinds.
 const (
-	KindUnknown Kind = iota
-	KindNotFound
-	KindConflict
-	KindInUse
-	KindUnavailable
-	KindInvalid
-	KindUnauthorized
+	KindUnknown      = upstream.KindUnknown
+	KindNotFound     = upstream.KindNotFound
+	KindConflict     = upstream.KindConflict
+	KindInUse        = upstream.KindInUse
+	KindUnavailable  = upstream.KindUnavailable
+	KindInvalid      = upstream.KindInvalid
+	KindUnauthorized = upstream.KindUnauthorized
 )
 
-func (k Kind) String() string {
-	switch k {
-	case KindNotFound:
-		return "not found"
-	case KindConflict:
-		return "conflict"
-	case KindInUse:
-		return "in use"
-	case KindUnavailable:
-		return "unavailable"
-	case KindInvalid:
-		return "invalid"
-	case KindUnauthorized:
-		return "unauthorized"
-	}
-	return "unknown"
-}
+var sentinels = upstream.NewSentinels("ocis")
 
 // Sentinels matched by errors.Is.
 var (
-	ErrNotFound     = errors.New("ocis: not found")
-	ErrConflict     = errors.New("ocis: conflict")
-	ErrInUse        = errors.New("ocis: in use")
-	ErrUnavailable  = errors.New("ocis: unavailable")
-	ErrInvalid      = errors.New("ocis: invalid request")
-	ErrUnauthorized = errors.New("ocis: unauthorized")
+	ErrNotFound     = sentinels.NotFound
+	ErrConflict     = sentinels.Conflict
+	ErrInUse        = sentinels.InUse
+	ErrUnavailable  = sentinels.Unavailable
+	ErrInvalid      = sentinels.Invalid
+	ErrUnauthorized = sentinels.Unauthorized
 )
 
 // Error is a failed oCIS call.
@@ -64,48 +49,17 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("ocis: ")
-	b.WriteString(e.Op)
-	if e.Method != "" {
-		fmt.Fprintf(&b, " (%s %s)", e.Method, e.Path)
-	}
-	if e.Status != 0 {
-		fmt.Fprintf(&b, ": status %d", e.Status)
-	}
-	fmt.Fprintf(&b, ": %s", e.Kind)
-	if e.Code != "" {
-		b.WriteString(" (" + e.Code + ")")
-	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	return b.String()
+	return upstream.Message{System: "ocis", Op: e.Op, Method: e.Method, Path: e.Path, Status: e.Status,
+		Kind: e.Kind, Code: e.Code, Detail: e.Message, Err: e.Err}.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is matches the sentinel of e's kind.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrNotFound:
-		return e.Kind == KindNotFound
-	case ErrConflict:
-		return e.Kind == KindConflict
-	case ErrInUse:
-		return e.Kind == KindInUse
-	case ErrUnavailable:
-		return e.Kind == KindUnavailable
-	case ErrInvalid:
-		return e.Kind == KindInvalid
-	case ErrUnauthorized:
-		return e.Kind == KindUnauthorized
-	}
-	return false
-}
+func (e *Error) Is(target error) bool { return sentinels.Match(e.Kind, target) }
+
+// UpstreamKind returns e.Kind.
+func (e *Error) UpstreamKind() Kind { return e.Kind }
 
 // KindOf returns the Kind of err (KindUnknown when err is not an *Error).
 func KindOf(err error) Kind {

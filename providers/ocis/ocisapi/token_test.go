@@ -13,6 +13,7 @@ import (
 
 	"github.com/dezky/platform/providers/ocis/ocisapi"
 	"github.com/dezky/platform/providers/ocis/ocissim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 // fakeIdP rotates the refresh token on every use and rejects reuse.
@@ -83,7 +84,7 @@ func TestClientWithRefreshTokenSource(t *testing.T) {
 	idp := &fakeIdP{valid: "rt-0"}
 	idpSrv := httptest.NewServer(idp)
 	defer idpSrv.Close()
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: "at-1"})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: "at-1"})
 	ts, _ := ocisapi.NewRefreshTokenSource(idpSrv.URL, "ocis-web", "rt-0")
 	c, _ := ocisapi.New(srv.URL, ts)
 	if err := c.Ping(context.Background()); err != nil {

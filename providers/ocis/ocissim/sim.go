@@ -8,14 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/dezky/platform/providers/internal/simfault"
 )
 
 // Options configures a simulator.
@@ -44,10 +44,11 @@ type Options struct {
 
 // Sim is a simulated oCIS instance.
 type Sim struct {
-	mu     sync.Mutex
-	opts   Options
-	mux    *http.ServeMux
-	faults faults
+	mu      sync.Mutex
+	opts    Options
+	mux     *http.ServeMux
+	faults  simfault.Faults
+	handler http.Handler // request handling behind fault injection
 
 	drives map[string]*drive
 	users  map[string]*user
@@ -109,26 +110,10 @@ func New(opts Options) (*Sim, error) {
 	s.users[admin.id] = admin
 	s.newDrive("personal", admin.displayName, admin.id, 0)
 	s.routes()
-	return s, nil
-}
-
-// NewServer starts the simulator on an httptest server closed (with the audit log)
-// at test cleanup. Token defaults to "test-token".
-func NewServer(t testing.TB, opts Options) (*Sim, *httptest.Server) {
-	t.Helper()
-	if opts.Token == "" {
-		opts.Token = "test-token"
-	}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() {
-		srv.Close()
-		_ = s.Close()
+	s.handler = s.faults.Wrap(http.HandlerFunc(s.serve), func(w http.ResponseWriter, st int) {
+		odata(w, st, "generalException", "injected failure")
 	})
-	return s, srv
+	return s, nil
 }
 
 // Close closes the audit log file.
@@ -166,13 +151,10 @@ func (s *Sim) newDrive(typ, name, owner string, quota int64) *drive {
 // ServeHTTP implements http.Handler.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.opts.Logger.Debug("ocissim request", "method", r.Method, "path", r.URL.Path)
-	if !s.faults.delay(r) {
-		return
-	}
-	if st, ok := s.faults.take(r.Method, r.URL.Path); ok {
-		odata(w, st, "generalException", "injected failure")
-		return
-	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = strings.TrimRight(p, "/")
@@ -762,76 +744,18 @@ func (s *Sim) UserPassword(username string) (string, bool) {
 
 // --- faults ---
 
-type faults struct {
-	mu     sync.Mutex
-	next   []fault
-	sleep  time.Duration
-	outage int
-}
-
-type fault struct {
-	method, prefix string
-	status         int
-}
-
 // FailNext makes the next request with a matching method (empty = any) and path
 // prefix fail with status and an OData error body. Each fault fires once.
 func (s *Sim) FailNext(method, pathPrefix string, status int) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.next = append(s.faults.next, fault{strings.ToUpper(method), pathPrefix, status})
+	s.faults.FailNext(method, pathPrefix, status)
 }
 
 // SetDelay delays every request by d (0 disables).
-func (s *Sim) SetDelay(d time.Duration) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.sleep = d
-}
+func (s *Sim) SetDelay(d time.Duration) { s.faults.SetDelay(d) }
 
 // SetOutage makes every request fail with status and a OData error body until
 // it is called with 0 (or ClearFaults), simulating an upstream outage.
-func (s *Sim) SetOutage(status int) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.outage = status
-}
+func (s *Sim) SetOutage(status int) { s.faults.SetOutage(status) }
 
 // ClearFaults removes pending faults, the delay and any outage.
-func (s *Sim) ClearFaults() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.next, s.faults.sleep, s.faults.outage = nil, 0, 0
-}
-
-func (f *faults) take(method, path string) (int, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.outage != 0 {
-		return f.outage, true
-	}
-	for i, x := range f.next {
-		if (x.method == "" || x.method == method) && strings.HasPrefix(path, x.prefix) {
-			f.next = append(f.next[:i:i], f.next[i+1:]...)
-			return x.status, true
-		}
-	}
-	return 0, false
-}
-
-func (f *faults) delay(r *http.Request) bool {
-	f.mu.Lock()
-	d := f.sleep
-	f.mu.Unlock()
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
+func (s *Sim) ClearFaults() { s.faults.ClearFaults() }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dezky/platform/providers/ocis/ocissim"
+	"github.com/dezky/platform/providers/simtest"
 )
 
 func do(t *testing.T, method, url, body string, hdr map[string]string) (int, map[string]any) {
@@ -29,7 +30,7 @@ func do(t *testing.T, method, url, body string, hdr map[string]string) (int, map
 }
 
 func TestWireContract(t *testing.T) {
-	_, srv := ocissim.NewServer(t, ocissim.Options{Token: "tok"})
+	_, srv := simtest.NewOCIS(t, ocissim.Options{Token: "tok"})
 	g := srv.URL + "/graph/v1.0"
 	if st, m := do(t, "POST", g+"/drives", `{"name":"Mars","quota":{"total":1000},"bogus":1}`, nil); st != 400 || m["error"].(map[string]any)["message"] != "invalid body schema definition" {
 		t.Fatalf("strict decode: %d %v", st, m)

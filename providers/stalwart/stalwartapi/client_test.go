@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dezky/platform/providers/simtest"
 	"github.com/dezky/platform/providers/stalwart/stalwartapi"
 	"github.com/dezky/platform/providers/stalwart/stalwartsim"
 )
@@ -21,7 +22,7 @@ func setup(t *testing.T, opts stalwartsim.Options) (*stalwartsim.Sim, *stalwarta
 	if opts.Token == "" {
 		opts.Token = token
 	}
-	sim, srv := stalwartsim.NewServer(t, opts)
+	sim, srv := simtest.NewStalwart(t, opts)
 	c, err := stalwartapi.New(srv.URL, stalwartapi.Credentials{Token: token})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func setup(t *testing.T, opts stalwartsim.Options) (*stalwartsim.Sim, *stalwarta
 }
 
 func TestAuth(t *testing.T) {
-	_, srv := stalwartsim.NewServer(t, stalwartsim.Options{AdminUser: "admin", AdminPassword: "pw-secret"})
+	_, srv := simtest.NewStalwart(t, stalwartsim.Options{AdminUser: "admin", AdminPassword: "pw-secret"})
 	bad, _ := stalwartapi.New(srv.URL, stalwartapi.Credentials{Username: "admin", Password: "wrong-pass"})
 	_, err := bad.ListDomains(context.Background())
 	if !errors.Is(err, stalwartapi.ErrUnauthorized) {
@@ -293,7 +294,7 @@ func TestWebhookConfiguredOverJMAP(t *testing.T) {
 		}
 	}))
 	defer recv.Close()
-	sim, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: token})
+	sim, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: token})
 	body := `{"using":["urn:ietf:params:jmap:core","urn:stalwart:jmap"],"methodCalls":[["x:WebHook/set",{"accountId":"b","create":{"w":{"url":"` +
 		recv.URL + `","enable":true,"events":{"auth.failed":true},"signatureKey":"` + key + `"}}},"c0"]]}`
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/jmap/", strings.NewReader(body))

@@ -2,51 +2,36 @@ package stalwartapi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 // Kind classifies an upstream failure.
-type Kind int
+type Kind = upstream.Kind
 
 // Error kinds.
 const (
-	KindUnknown Kind = iota
-	KindNotFound
-	KindConflict
-	KindInUse
-	KindUnavailable
-	KindInvalid
-	KindUnauthorized
+	KindUnknown      = upstream.KindUnknown
+	KindNotFound     = upstream.KindNotFound
+	KindConflict     = upstream.KindConflict
+	KindInUse        = upstream.KindInUse
+	KindUnavailable  = upstream.KindUnavailable
+	KindInvalid      = upstream.KindInvalid
+	KindUnauthorized = upstream.KindUnauthorized
 )
 
-func (k Kind) String() string {
-	switch k {
-	case KindNotFound:
-		return "not found"
-	case KindConflict:
-		return "conflict"
-	case KindInUse:
-		return "in use"
-	case KindUnavailable:
-		return "unavailable"
-	case KindInvalid:
-		return "invalid"
-	case KindUnauthorized:
-		return "unauthorized"
-	}
-	return "unknown"
-}
+var sentinels = upstream.NewSentinels("stalwart")
 
 // Sentinels matched by errors.Is against an *Error of the same kind.
 var (
-	ErrNotFound     = errors.New("stalwart: not found")
-	ErrConflict     = errors.New("stalwart: conflict")
-	ErrInUse        = errors.New("stalwart: in use")
-	ErrUnavailable  = errors.New("stalwart: unavailable")
-	ErrInvalid      = errors.New("stalwart: invalid request")
-	ErrUnauthorized = errors.New("stalwart: unauthorized")
+	ErrNotFound     = sentinels.NotFound
+	ErrConflict     = sentinels.Conflict
+	ErrInUse        = sentinels.InUse
+	ErrUnavailable  = sentinels.Unavailable
+	ErrInvalid      = sentinels.Invalid
+	ErrUnauthorized = sentinels.Unauthorized
 )
 
 // Error is a failed Stalwart call: an HTTP-level failure (Status set), a JMAP
@@ -62,45 +47,17 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("stalwart: ")
-	b.WriteString(e.Op)
-	if e.Status != 0 {
-		fmt.Fprintf(&b, ": status %d", e.Status)
-	}
-	fmt.Fprintf(&b, ": %s", e.Kind)
-	if e.Type != "" {
-		b.WriteString(" (" + e.Type + ")")
-	}
-	if e.Description != "" {
-		b.WriteString(": " + e.Description)
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	return b.String()
+	return upstream.Message{System: "stalwart", Op: e.Op, Status: e.Status,
+		Kind: e.Kind, Code: e.Type, Detail: e.Description, Err: e.Err}.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is matches the sentinel of e's kind.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrNotFound:
-		return e.Kind == KindNotFound
-	case ErrConflict:
-		return e.Kind == KindConflict
-	case ErrInUse:
-		return e.Kind == KindInUse
-	case ErrUnavailable:
-		return e.Kind == KindUnavailable
-	case ErrInvalid:
-		return e.Kind == KindInvalid
-	case ErrUnauthorized:
-		return e.Kind == KindUnauthorized
-	}
-	return false
-}
+func (e *Error) Is(target error) bool { return sentinels.Match(e.Kind, target) }
+
+// UpstreamKind returns e.Kind.
+func (e *Error) UpstreamKind() Kind { return e.Kind }
 
 // KindOf returns the Kind of err (KindUnknown when err is not an *Error).
 func KindOf(err error) Kind {

@@ -111,7 +111,7 @@ func (s *Sim) dispatch(inv invocation, using map[string]bool, results map[string
 	name string
 	val  any
 }) (any, *methodError) {
-	if et, ok := s.faults.takeMethod(inv.name); ok {
+	if et, ok := s.methodFaults.take(inv.name); ok {
 		return nil, &methodError{Type: et, Description: "Injected failure"}
 	}
 	obj, op, ok := strings.Cut(inv.name, "/")

@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/dezky/platform/providers/internal/simfault"
 )
 
 // Options configures a simulator.
@@ -47,7 +47,9 @@ type Sim struct {
 	mu   sync.Mutex
 	opts Options
 
-	faults faults
+	faults       simfault.Faults
+	methodFaults methodFaults
+	handler      http.Handler // request handling behind fault injection
 
 	seq      uint64
 	state    uint64
@@ -87,20 +89,10 @@ func New(opts Options) *Sim {
 		}
 		s.webhooks[wh.id] = wh
 	}
+	s.handler = s.faults.Wrap(http.HandlerFunc(s.serve), func(w http.ResponseWriter, st int) {
+		problem(w, st, "about:blank", http.StatusText(st), "Injected failure")
+	})
 	return s
-}
-
-// NewServer starts the simulator on an httptest server closed at test cleanup.
-// Token defaults to "test-admin-token".
-func NewServer(t testing.TB, opts Options) (*Sim, *httptest.Server) {
-	t.Helper()
-	if opts.Token == "" && opts.AdminUser == "" {
-		opts.Token = "test-admin-token"
-	}
-	s := New(opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return s, srv
 }
 
 func (s *Sim) newID() string {
@@ -111,13 +103,10 @@ func (s *Sim) newID() string {
 // ServeHTTP implements http.Handler.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.opts.Logger.Debug("stalwartsim request", "method", r.Method, "path", r.URL.Path)
-	if !s.faults.delay(r) {
-		return
-	}
-	if st, ok := s.faults.take(r.Method, r.URL.Path); ok {
-		problem(w, st, "about:blank", http.StatusText(st), "Injected failure")
-		return
-	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/.well-known/jmap":
 		if r.Method != http.MethodGet {
@@ -206,17 +195,10 @@ func problem(w http.ResponseWriter, status int, typ, title, detail string) {
 
 // --- faults ---
 
-type faults struct {
-	mu      sync.Mutex
-	next    []fault
-	methods []methodFault
-	sleep   time.Duration
-	outage  int
-}
-
-type fault struct {
-	method, prefix string
-	status         int
+// methodFaults holds injected JMAP method-level errors.
+type methodFaults struct {
+	mu   sync.Mutex
+	next []methodFault
 }
 
 type methodFault struct{ method, errType string }
@@ -225,83 +207,42 @@ type methodFault struct{ method, errType string }
 // path prefix (e.g. "/jmap") fail with status and a problem+json body. Each fault
 // fires once.
 func (s *Sim) FailNext(method, pathPrefix string, status int) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.next = append(s.faults.next, fault{strings.ToUpper(method), pathPrefix, status})
+	s.faults.FailNext(method, pathPrefix, status)
 }
 
 // FailNextMethod makes the next JMAP call of method (e.g. "x:Domain/set") answer a
 // method-level error of errType (e.g. "serverUnavailable"). Each fault fires once.
 func (s *Sim) FailNextMethod(method, errType string) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.methods = append(s.faults.methods, methodFault{method, errType})
+	s.methodFaults.mu.Lock()
+	defer s.methodFaults.mu.Unlock()
+	s.methodFaults.next = append(s.methodFaults.next, methodFault{method, errType})
 }
 
 // SetDelay delays every request by d (0 disables).
-func (s *Sim) SetDelay(d time.Duration) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.sleep = d
-}
+func (s *Sim) SetDelay(d time.Duration) { s.faults.SetDelay(d) }
 
 // SetOutage makes every request fail with status and a problem+json body until
 // it is called with 0 (or ClearFaults), simulating an upstream outage.
-func (s *Sim) SetOutage(status int) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.outage = status
-}
+func (s *Sim) SetOutage(status int) { s.faults.SetOutage(status) }
 
 // ClearFaults removes pending faults, the delay and any outage.
 func (s *Sim) ClearFaults() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.next, s.faults.methods, s.faults.sleep, s.faults.outage = nil, nil, 0, 0
+	s.faults.ClearFaults()
+	s.methodFaults.mu.Lock()
+	defer s.methodFaults.mu.Unlock()
+	s.methodFaults.next = nil
 }
 
-func (f *faults) take(method, path string) (int, bool) {
+func (f *methodFaults) take(method string) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.outage != 0 {
-		return f.outage, true
-	}
 	for i, x := range f.next {
-		if (x.method == "" || x.method == method) && strings.HasPrefix(path, x.prefix) {
-			f.next = append(f.next[:i:i], f.next[i+1:]...)
-			return x.status, true
-		}
-	}
-	return 0, false
-}
-
-func (f *faults) takeMethod(method string) (string, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, x := range f.methods {
 		if x.method == method {
-			f.methods = append(f.methods[:i:i], f.methods[i+1:]...)
+			f.next = append(f.next[:i:i], f.next[i+1:]...)
 			return x.errType, true
 		}
 	}
 	return "", false
-}
-
-func (f *faults) delay(r *http.Request) bool {
-	f.mu.Lock()
-	d := f.sleep
-	f.mu.Unlock()
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 func readBody(r *http.Request) ([]byte, error) {

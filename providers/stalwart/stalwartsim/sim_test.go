@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dezky/platform/providers/simtest"
 	"github.com/dezky/platform/providers/stalwart/stalwartsim"
 )
 
@@ -28,7 +29,7 @@ func post(t *testing.T, url, auth, body string) (int, http.Header, map[string]an
 }
 
 func TestWireContract(t *testing.T) {
-	_, srv := stalwartsim.NewServer(t, stalwartsim.Options{Token: "tok"})
+	_, srv := simtest.NewStalwart(t, stalwartsim.Options{Token: "tok"})
 	st, h, m := post(t, srv.URL+"/jmap/", "", `{}`)
 	if st != 401 || len(h.Values("WWW-Authenticate")) != 2 || h.Get("Content-Type") != "application/problem+json" || m["status"].(float64) != 401 {
 		t.Fatalf("unauth: %d %v %v", st, h, m)
