@@ -45,9 +45,12 @@ func (in *Ingestor) MailHandler() http.Handler {
 		switch {
 		case err == nil:
 			writeJSON(w, http.StatusOK, map[string]any{"received": received, "written": written})
-		case sdk.IsInvalid(err):
+		case sdk.IsUnauthenticated(err):
 			in.cfg.Log.WarnContext(ctx, "mail webhook rejected", "err", err, "remote", r.RemoteAddr)
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "signature verification failed"})
+		case sdk.IsInvalid(err):
+			in.cfg.Log.WarnContext(ctx, "mail webhook malformed", "err", err, "remote", r.RemoteAddr)
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "malformed webhook"})
 		case sdk.IsUnavailable(err) || sdk.IsUnsupported(err):
 			in.cfg.Log.WarnContext(ctx, "mail webhook: mail plugin unavailable", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "mail provider unavailable"})
@@ -61,7 +64,8 @@ func (in *Ingestor) MailHandler() http.Handler {
 // IngestMail verifies and parses one webhook through the mail plugin and
 // writes the new events in one transaction. It returns how many events
 // the webhook carried and how many were new. A signature failure is the
-// plugin's INVALID error; nothing is written then.
+// plugin's UNAUTHENTICATED error, a malformed (signed) body its INVALID
+// error; nothing is written then.
 func (in *Ingestor) IngestMail(ctx context.Context, hook sdk.Webhook) (received, written int, err error) {
 	if in.cfg.Providers == nil {
 		return 0, 0, sdk.Unsupported("no mail provider configured")

@@ -100,6 +100,10 @@ func TestMailWebhook(t *testing.T) {
 		if status, _ := post(t, url, forged, "not base64!"); status != http.StatusUnauthorized {
 			t.Fatalf("garbled signature = %d, want 401", status)
 		}
+		// A correctly signed body that is not a webhook is malformed, not forged.
+		if status, _ := post(t, url, []byte("not json"), ""); status != http.StatusBadRequest {
+			t.Fatalf("signed garbage = %d, want 400", status)
+		}
 		// An oversized body is refused before the plugin sees it.
 		big := []byte(`{"events":[],"pad":"` + strings.Repeat("x", 5000) + `"}`)
 		if status, _ := post(t, url, big, ""); status != http.StatusRequestEntityTooLarge {

@@ -174,7 +174,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 
 	t.Run("Webhook", func(t *testing.T) {
 		_, err := p.ParseBillingWebhook(ctx, sdk.Webhook{Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"evt_forged"}`)})
-		wantCode(t, err, sdk.CodeInvalid, "ParseBillingWebhook unsigned")
+		wantCode(t, err, sdk.CodeUnauthenticated, "ParseBillingWebhook unsigned")
 		if o.billingWebhook == nil {
 			return
 		}
@@ -186,6 +186,6 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		tampered := *o.billingWebhook
 		tampered.Body = append(append([]byte(nil), tampered.Body...), ' ', ' ')
 		_, err = p.ParseBillingWebhook(ctx, tampered)
-		wantCode(t, err, sdk.CodeInvalid, "ParseBillingWebhook tampered")
+		wantCode(t, err, sdk.CodeUnauthenticated, "ParseBillingWebhook tampered")
 	})
 }

@@ -116,7 +116,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 
 	t.Run("Webhook", func(t *testing.T) {
 		_, err := p.ParseMailWebhook(ctx, sdk.Webhook{Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":"forged"}]`)})
-		wantCode(t, err, sdk.CodeInvalid, "ParseMailWebhook unsigned")
+		wantCode(t, err, sdk.CodeUnauthenticated, "ParseMailWebhook unsigned")
 		if o.mailWebhook == nil {
 			return
 		}
@@ -128,7 +128,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		tampered := *o.mailWebhook
 		tampered.Body = append(append([]byte(nil), tampered.Body...), ' ', ' ')
 		_, err = p.ParseMailWebhook(ctx, tampered)
-		wantCode(t, err, sdk.CodeInvalid, "ParseMailWebhook tampered")
+		wantCode(t, err, sdk.CodeUnauthenticated, "ParseMailWebhook tampered")
 	})
 
 	t.Run("Delete", func(t *testing.T) {

@@ -155,6 +155,7 @@ func TestHost_TypedErrors(t *testing.T) {
 		{"InUse", func() error { return mail.DeleteDomain(ctx, "example.test") }, sdk.CodeInUse, sdk.IsInUse, "has 1 mailboxes"},
 		{"Invalid", func() error { _, err := id.CreateUser(ctx, sdk.CreateUserRequest{}); return err }, sdk.CodeInvalid, sdk.IsInvalid, "username is required"},
 		{"Unavailable", func() error { _, err := id.GetUser(ctx, "fault:unavailable"); return err }, sdk.CodeUnavailable, sdk.IsUnavailable, "injected upstream outage"},
+		{"Unauthenticated", func() error { _, err := mail.ParseMailWebhook(ctx, sdk.Webhook{Body: []byte(`[]`)}); return err }, sdk.CodeUnauthenticated, sdk.IsUnauthenticated, "webhook"},
 		{"InternalUntyped", func() error { _, err := id.GetUser(ctx, "fault:internal"); return err }, sdk.CodeInternal, func(err error) bool { return sdk.ErrorCode(err) == sdk.CodeInternal }, "injected untyped failure"},
 		{"Panic", func() error { _, err := id.GetUser(ctx, "fault:panic"); return err }, sdk.CodeInternal, func(err error) bool { return sdk.ErrorCode(err) == sdk.CodeInternal }, "injected panic"},
 	}

@@ -15,8 +15,11 @@ const (
 	CodeInUse       Code = "IN_USE"
 	CodeUnavailable Code = "UNAVAILABLE"
 	CodeInvalid     Code = "INVALID"
-	CodeUnsupported Code = "UNSUPPORTED"
-	CodeInternal    Code = "INTERNAL"
+	// CodeUnauthenticated: a webhook could not be authenticated (no key
+	// configured, or a missing, stale or non-matching signature).
+	CodeUnauthenticated Code = "UNAUTHENTICATED"
+	CodeUnsupported     Code = "UNSUPPORTED"
+	CodeInternal        Code = "INTERNAL"
 )
 
 // Error is the typed error providers return and hosts receive. Providers
@@ -82,6 +85,11 @@ func Unavailable(format string, args ...any) error {
 // Invalid builds an INVALID error.
 func Invalid(format string, args ...any) error { return Errorf(CodeInvalid, format, args...) }
 
+// Unauthenticated builds an UNAUTHENTICATED error.
+func Unauthenticated(format string, args ...any) error {
+	return Errorf(CodeUnauthenticated, format, args...)
+}
+
 // Unsupported builds an UNSUPPORTED error.
 func Unsupported(format string, args ...any) error {
 	return Errorf(CodeUnsupported, format, args...)
@@ -114,6 +122,9 @@ func IsUnavailable(err error) bool { return ErrorCode(err) == CodeUnavailable }
 
 // IsInvalid reports whether err carries CodeInvalid.
 func IsInvalid(err error) bool { return ErrorCode(err) == CodeInvalid }
+
+// IsUnauthenticated reports whether err carries CodeUnauthenticated.
+func IsUnauthenticated(err error) bool { return ErrorCode(err) == CodeUnauthenticated }
 
 // IsUnsupported reports whether err carries CodeUnsupported.
 func IsUnsupported(err error) bool { return ErrorCode(err) == CodeUnsupported }

@@ -20,13 +20,14 @@ import (
 // reverse direction is used for statuses without an ErrorInfo detail (for
 // example from protocol 1 plugins).
 var grpcCodes = map[Code]codes.Code{
-	CodeNotFound:    codes.NotFound,
-	CodeConflict:    codes.AlreadyExists,
-	CodeInUse:       codes.FailedPrecondition,
-	CodeUnavailable: codes.Unavailable,
-	CodeInvalid:     codes.InvalidArgument,
-	CodeUnsupported: codes.Unimplemented,
-	CodeInternal:    codes.Internal,
+	CodeNotFound:        codes.NotFound,
+	CodeConflict:        codes.AlreadyExists,
+	CodeInUse:           codes.FailedPrecondition,
+	CodeUnavailable:     codes.Unavailable,
+	CodeInvalid:         codes.InvalidArgument,
+	CodeUnauthenticated: codes.Unauthenticated,
+	CodeUnsupported:     codes.Unimplemented,
+	CodeInternal:        codes.Internal,
 }
 
 // toStatus turns a provider error into a gRPC status error carrying the

@@ -320,9 +320,12 @@ func (p *provider) ParseMailWebhook(_ context.Context, hook sdk.Webhook) ([]sdk.
 	key := p.webhookKey
 	p.mu.RUnlock()
 	if len(key) == 0 {
-		return nil, sdk.Invalid("no webhook_key configured; refusing unsigned webhooks")
+		return nil, sdk.Unauthenticated("no webhook_key configured; refusing unsigned webhooks")
 	}
-	evs, err := stalwartapi.ParseSignedWebhook(key, hook.Body, hook.Header.Get(stalwartapi.SignatureHeader))
+	if err := stalwartapi.VerifySignature(key, hook.Body, hook.Header.Get(stalwartapi.SignatureHeader)); err != nil {
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "%w", err)
+	}
+	evs, err := stalwartapi.ParseWebhook(hook.Body)
 	if err != nil {
 		return nil, sdk.Errorf(sdk.CodeInvalid, "%w", err)
 	}

@@ -86,7 +86,7 @@ func TestDMARCPolicyReplacesProposedRecord(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("want one DMARC record, got %d", n)
 	}
-	if _, err := p.ParseMailWebhook(t.Context(), signedWebhook()); !sdk.IsInvalid(err) {
+	if _, err := p.ParseMailWebhook(t.Context(), signedWebhook()); !sdk.IsUnauthenticated(err) {
 		t.Fatalf("webhook without configured key must be rejected: %v", err)
 	}
 }

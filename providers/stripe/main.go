@@ -323,6 +323,8 @@ func toSDK(err error) error {
 		code = sdk.CodeNotFound
 	case errors.Is(err, stripeclient.ErrConflict):
 		code = sdk.CodeConflict
+	case errors.Is(err, stripeclient.ErrUnauthenticated):
+		code = sdk.CodeUnauthenticated
 	case errors.Is(err, stripeclient.ErrInvalid):
 		code = sdk.CodeInvalid
 	case errors.Is(err, stripeclient.ErrUnavailable):

@@ -169,14 +169,14 @@ func (p *Provider) verify(hook sdk.Webhook) error {
 	key := p.secrets["webhook_secret"]
 	p.mu.Unlock()
 	if key == "" {
-		return sdk.Invalid("webhook secret not configured")
+		return sdk.Unauthenticated("webhook secret not configured")
 	}
 	got, err := hex.DecodeString(hook.Header.Get(SignatureHeader))
 	if err != nil || len(got) == 0 {
-		return sdk.Invalid("missing or malformed %s header", SignatureHeader)
+		return sdk.Unauthenticated("missing or malformed %s header", SignatureHeader)
 	}
 	if !hmac.Equal(got, Sign([]byte(key), hook.Body)) {
-		return sdk.Invalid("webhook signature does not verify")
+		return sdk.Unauthenticated("webhook signature does not verify")
 	}
 	return nil
 }

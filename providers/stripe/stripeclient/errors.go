@@ -21,6 +21,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: Stripe (or the client's own validation) rejected the input.
 	ErrInvalid = errors.New("invalid request")
+	// ErrUnauthenticated: a webhook could not be authenticated: no secret
+	// is configured, or its signature is missing, malformed, stale or
+	// does not match.
+	ErrUnauthenticated = errors.New("webhook not authenticated")
 	// ErrUnavailable: Stripe could not be reached, failed, rate limited the
 	// request, or rejected the credentials; retrying later may succeed.
 	ErrUnavailable = errors.New("unavailable")

@@ -140,11 +140,11 @@ type WebhookVerifier struct {
 func (v *WebhookVerifier) Verify(payload []byte, header string) (Event, error) {
 	const op = "VerifyWebhook"
 	if len(v.Secrets) == 0 {
-		return Event{}, invalidf(op, "no webhook secret configured")
+		return Event{}, &Error{Op: op, Kind: ErrUnauthenticated, Message: "no webhook secret configured"}
 	}
 	sig, err := ParseSignature(header)
 	if err != nil {
-		return Event{}, &Error{Op: op, Kind: ErrInvalid, Message: err.Error(), cause: err}
+		return Event{}, &Error{Op: op, Kind: ErrUnauthenticated, Message: err.Error(), cause: err}
 	}
 	tol := v.Tolerance
 	if tol <= 0 {
@@ -156,13 +156,13 @@ func (v *WebhookVerifier) Verify(payload []byte, header string) (Event, error) {
 	}
 	age := now().Sub(sig.Timestamp)
 	if age > tol {
-		return Event{}, &Error{Op: op, Kind: ErrInvalid, Message: ErrTooOld.Error(), cause: ErrTooOld}
+		return Event{}, &Error{Op: op, Kind: ErrUnauthenticated, Message: ErrTooOld.Error(), cause: ErrTooOld}
 	}
 	if -age > tol {
-		return Event{}, &Error{Op: op, Kind: ErrInvalid, Message: ErrTimestampInFuture.Error(), cause: ErrTimestampInFuture}
+		return Event{}, &Error{Op: op, Kind: ErrUnauthenticated, Message: ErrTimestampInFuture.Error(), cause: ErrTimestampInFuture}
 	}
 	if !signatureMatches(sig, payload, v.Secrets) {
-		return Event{}, &Error{Op: op, Kind: ErrInvalid, Message: ErrNoValidSignature.Error(), cause: ErrNoValidSignature}
+		return Event{}, &Error{Op: op, Kind: ErrUnauthenticated, Message: ErrNoValidSignature.Error(), cause: ErrNoValidSignature}
 	}
 	ev, err := ParseEvent(payload)
 	if err != nil {

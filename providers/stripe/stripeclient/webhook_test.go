@@ -126,8 +126,12 @@ func TestWebhookVerifier_Verify(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Verify err = %v, want %v", err, tc.want)
 			}
-			if !errors.Is(err, stripeclient.ErrInvalid) {
-				t.Errorf("Verify err = %v, want kind ErrInvalid", err)
+			wantKind := stripeclient.ErrUnauthenticated
+			if tc.want == stripeclient.ErrMalformedEvent {
+				wantKind = stripeclient.ErrInvalid // signed, but not an event
+			}
+			if !errors.Is(err, wantKind) {
+				t.Errorf("Verify err = %v, want kind %v", err, wantKind)
 			}
 			for _, s := range tc.secrets {
 				if strings.Contains(err.Error(), s) {
@@ -139,8 +143,8 @@ func TestWebhookVerifier_Verify(t *testing.T) {
 
 	t.Run("NoSecretConfigured", func(t *testing.T) {
 		_, err := (&stripeclient.WebhookVerifier{}).Verify(payload, header)
-		if !errors.Is(err, stripeclient.ErrInvalid) {
-			t.Errorf("err = %v, want ErrInvalid", err)
+		if !errors.Is(err, stripeclient.ErrUnauthenticated) {
+			t.Errorf("err = %v, want ErrUnauthenticated", err)
 		}
 	})
 }
