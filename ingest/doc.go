@@ -32,11 +32,12 @@
 //
 // Every event is written with its source and the upstream's id as
 // external id: the identity event id, the mail event id, and for storage
-// (whose lines carry no id) "sha256:" + the hex sha256 of the raw line.
-// audit.RecordExternal inserts with ON CONFLICT (source, external_id) DO
-// NOTHING on both databases, so a re-delivered webhook, a re-read page or
-// a re-read log writes nothing. Two storage lines that are byte for byte
-// identical count as one event.
+// "pos:" + the line's position in the log as the provider reports it
+// (AuditLogPage.LineIDs, "<inode>:<offset>" for oCIS), or "sha256:" + the
+// hex sha256 of the raw line when a provider reports no positions (then two
+// byte-identical lines count as one event). audit.RecordExternal inserts
+// with ON CONFLICT (source, external_id) DO NOTHING on both databases, so a
+// re-delivered webhook, a re-read page or a re-read log writes nothing.
 //
 // # Actions
 //

@@ -149,13 +149,17 @@ func (in *Ingestor) IngestStorage(ctx context.Context) (Result, error) {
 			return 0, "", nil, fmt.Errorf("ingest: read storage audit log: %w", err)
 		}
 		evs := make([]audit.ExternalEvent, 0, len(p.Lines))
-		for _, raw := range p.Lines {
+		for i, raw := range p.Lines {
+			id := lineID(raw)
+			if len(p.LineIDs) == len(p.Lines) && p.LineIDs[i] != "" {
+				id = "pos:" + p.LineIDs[i]
+			}
 			l, err := ParseOCISLine([]byte(raw))
 			if err != nil {
 				in.cfg.Log.WarnContext(ctx, "storage audit line skipped", "err", err)
 				continue
 			}
-			ev, ok, err := storageEvent(ctx, r, raw, l)
+			ev, ok, err := storageEvent(ctx, r, id, l)
 			if err != nil {
 				return 0, "", nil, err
 			}
@@ -168,7 +172,7 @@ func (in *Ingestor) IngestStorage(ctx context.Context) (Result, error) {
 }
 
 // storageEvent converts one parsed line; false for read traffic.
-func storageEvent(ctx context.Context, r *resolver, raw string, l OCISLine) (audit.ExternalEvent, bool, error) {
+func storageEvent(ctx context.Context, r *resolver, externalID string, l OCISLine) (audit.ExternalEvent, bool, error) {
 	action, outcome, ok := StorageAction(l.Action)
 	if !ok {
 		return audit.ExternalEvent{}, false, nil
@@ -191,11 +195,10 @@ func storageEvent(ctx context.Context, r *resolver, raw string, l OCISLine) (aud
 	if t == nil && a != nil {
 		t = a.tenant
 	}
-	sum := sha256.Sum256([]byte(raw))
 	typ, id, rname := l.resource()
 	return audit.ExternalEvent{
 		Source:       SourceStorage,
-		ExternalID:   "sha256:" + hex.EncodeToString(sum[:]),
+		ExternalID:   externalID,
 		At:           l.Time,
 		Action:       action,
 		Outcome:      outcome,
@@ -208,4 +211,11 @@ func storageEvent(ctx context.Context, r *resolver, raw string, l OCISLine) (aud
 		Tenant:       t,
 		Metadata:     map[string]any{"rawAction": l.Action, "line": l.Fields},
 	}, true, nil
+}
+
+// lineID identifies a line by its content when the provider gives no
+// position: identical lines then count as one event.
+func lineID(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -76,12 +76,22 @@ func TestStorageIngest(t *testing.T) {
 			t.Fatalf("tick after a new line = %+v, %v", r, err)
 		}
 
+		// Two byte-identical lines (same second, same user, same file) are
+		// two events: the provider's line positions tell them apart.
+		same := map[string]any{"Action": "file_create", "User": "jane-uid", "Path": "/twice.txt",
+			"FileID": "other$space!item2", "Time": "2026-11-27T12:00:00Z"}
+		sim.WriteAudit(same)
+		sim.WriteAudit(same)
+		if r, err := restarted.IngestStorage(ctx); err != nil || r.Read != 2 || r.Written != 2 {
+			t.Fatalf("identical lines = %+v, %v; want both written", r, err)
+		}
+
 		// Re-reading the whole log writes nothing.
 		if err := d.Client.IngestCursor.Update().Where(ingestcursor.Source(ingest.SourceStorage)).SetCursor("").Exec(sys); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := restarted.IngestStorage(ctx); err != nil || r.Read != 5 || r.Written != 0 {
-			t.Fatalf("re-read = %+v, %v; want 5 read, nothing written", r, err)
+		if r, err := restarted.IngestStorage(ctx); err != nil || r.Read != 7 || r.Written != 0 {
+			t.Fatalf("re-read = %+v, %v; want 7 read, nothing written", r, err)
 		}
 		verifyChain(t, d)
 	})

@@ -82,6 +82,9 @@ func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
 		if len(page.Lines) > 2 {
 			t.Errorf("ReadAuditLog(max 2) returned %d lines", len(page.Lines))
 		}
+		if len(page.LineIDs) != 0 && len(page.LineIDs) != len(page.Lines) {
+			t.Errorf("ReadAuditLog returned %d line ids for %d lines", len(page.LineIDs), len(page.Lines))
+		}
 		if len(page.Lines) > 0 {
 			next, err := p.ReadAuditLog(ctx, sdk.ReadAuditLogRequest{Cursor: page.NextCursor, Max: 2})
 			must(t, err, "ReadAuditLog next page")

@@ -81,4 +81,9 @@ type ReadAuditLogRequest struct {
 type AuditLogPage struct {
 	Lines      []string
 	NextCursor string
+	// LineIDs, when set, has one stable identifier per line (parallel to
+	// Lines) that stays the same whenever the line is read again, for
+	// example "<inode>:<offset>". The host deduplicates on it; without it
+	// two identical lines cannot be told apart.
+	LineIDs []string
 }

@@ -58,7 +58,7 @@ func (s *storageServer) ReadAuditLog(ctx context.Context, r *pb.ReadAuditLogRequ
 	if err != nil {
 		return nil, err
 	}
-	return &pb.AuditLogPage{Lines: p.Lines, NextCursor: p.NextCursor}, nil
+	return &pb.AuditLogPage{Lines: p.Lines, NextCursor: p.NextCursor, LineIds: p.LineIDs}, nil
 }
 
 var _ Storage = storageClient{}
@@ -101,6 +101,6 @@ func (c storageClient) DeleteStorageUser(ctx context.Context, userID string) err
 
 func (c storageClient) ReadAuditLog(ctx context.Context, req ReadAuditLogRequest) (AuditLogPage, error) {
 	return call(ctx, c.c.ReadAuditLog, &pb.ReadAuditLogRequest{Cursor: req.Cursor, Max: int64(req.Max)}, func(p *pb.AuditLogPage) AuditLogPage {
-		return AuditLogPage{Lines: p.GetLines(), NextCursor: p.GetNextCursor()}
+		return AuditLogPage{Lines: p.GetLines(), NextCursor: p.GetNextCursor(), LineIDs: p.GetLineIds()}
 	})
 }

@@ -281,6 +281,7 @@ func (p *provider) ReadAuditLog(ctx context.Context, req sdk.ReadAuditLogRequest
 		}
 		if r.Raw != "" {
 			page.Lines = append(page.Lines, r.Raw)
+			page.LineIDs = append(page.LineIDs, r.ExternalID)
 		}
 	}
 	if len(recs) > 0 || req.Cursor != "" {

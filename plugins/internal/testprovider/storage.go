@@ -150,5 +150,9 @@ func (p *Provider) ReadAuditLog(_ context.Context, req sdk.ReadAuditLogRequest) 
 	defer p.mu.Unlock()
 	start = min(start, len(p.auditLines))
 	end := min(start+limit, len(p.auditLines))
-	return sdk.AuditLogPage{Lines: slices.Clone(p.auditLines[start:end]), NextCursor: strconv.Itoa(end)}, nil
+	ids := make([]string, 0, end-start)
+	for i := start; i < end; i++ {
+		ids = append(ids, "line:"+strconv.Itoa(i))
+	}
+	return sdk.AuditLogPage{Lines: slices.Clone(p.auditLines[start:end]), NextCursor: strconv.Itoa(end), LineIDs: ids}, nil
 }

@@ -458,9 +458,12 @@ func (x *ReadAuditLogRequest) GetMax() int64 {
 }
 
 type AuditLogPage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Lines         []string               `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
-	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Lines      []string               `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	NextCursor string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	// Stable identifiers of the lines (parallel to lines), for example
+	// "<inode>:<offset>". Empty when the provider has none.
+	LineIds       []string `protobuf:"bytes,3,rep,name=line_ids,json=lineIds,proto3" json:"line_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -509,6 +512,13 @@ func (x *AuditLogPage) GetNextCursor() string {
 	return ""
 }
 
+func (x *AuditLogPage) GetLineIds() []string {
+	if x != nil {
+		return x.LineIds
+	}
+	return nil
+}
+
 var File_v2_storage_proto protoreflect.FileDescriptor
 
 const file_v2_storage_proto_rawDesc = "" +
@@ -548,11 +558,12 @@ const file_v2_storage_proto_rawDesc = "" +
 	"\x05email\x18\x04 \x01(\tR\x05email\"?\n" +
 	"\x13ReadAuditLogRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x10\n" +
-	"\x03max\x18\x02 \x01(\x03R\x03max\"E\n" +
+	"\x03max\x18\x02 \x01(\x03R\x03max\"`\n" +
 	"\fAuditLogPage\x12\x14\n" +
 	"\x05lines\x18\x01 \x03(\tR\x05lines\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
-	"nextCursor2\xd0\x04\n" +
+	"nextCursor\x12\x19\n" +
+	"\bline_ids\x18\x03 \x03(\tR\alineIds2\xd0\x04\n" +
 	"\aStorage\x12J\n" +
 	"\vEnsureSpace\x12#.dezky.plugin.v2.EnsureSpaceRequest\x1a\x16.dezky.plugin.v2.Space\x12>\n" +
 	"\bGetUsage\x12\x1a.dezky.plugin.v2.IDRequest\x1a\x16.dezky.plugin.v2.Usage\x12D\n" +
