@@ -94,7 +94,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		now:       now,
 	}
 	for _, iss := range cfg.Issuers {
-		if err := validateIssuer(iss); err != nil {
+		if err := ValidateIssuerURL(iss); err != nil {
 			return nil, fmt.Errorf("authn: new verifier: issuer %q: %w", iss, err)
 		}
 		if _, dup := v.issuers[iss]; dup {
@@ -111,7 +111,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
-func validateIssuer(raw string) error {
+// ValidateIssuerURL checks that raw can be an OIDC issuer: an http(s) URL
+// with a host and no user info, query or fragment.
+func ValidateIssuerURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("parse: %w", err)

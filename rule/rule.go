@@ -96,19 +96,23 @@ func or(ps []entql.P) entql.P {
 	}
 }
 
-// FilterTenants limits tenant queries to the viewer's memberships and, for
-// partner staff, to the partner's tenants.
-func FilterTenants() privacy.QueryRule {
+// filterBy returns a query rule that limits a query to the rows reach(viewer)
+// describes (nothing when it describes none), then skips. F is the entity's
+// generated entql filter.
+func filterBy[F interface{ Where(entql.P) }](reach func(*viewer.Viewer) []entql.P) privacy.QueryRule {
 	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		v := viewer.FromContext(ctx)
-		tf, ok := f.(*ent.TenantFilter)
+		tf, ok := f.(F)
 		if !ok {
 			return privacy.Denyf("unexpected filter type %T", f)
 		}
-		tf.Where(or(tenantReach(v)))
+		tf.Where(or(reach(viewer.FromContext(ctx))))
 		return privacy.Skip
 	})
 }
+
+// FilterTenants limits tenant queries to the viewer's memberships and, for
+// partner staff, to the partner's tenants.
+func FilterTenants() privacy.QueryRule { return filterBy[*ent.TenantFilter](tenantReach) }
 
 func tenantReach(v *viewer.Viewer) []entql.P {
 	var ps []entql.P
@@ -174,18 +178,11 @@ func TenantMutation() privacy.MutationRule {
 
 // FilterPartners limits partner queries to the viewer's own partner.
 func FilterPartners() privacy.QueryRule {
-	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		v := viewer.FromContext(ctx)
-		pf, ok := f.(*ent.PartnerFilter)
-		if !ok {
-			return privacy.Denyf("unexpected filter type %T", f)
-		}
+	return filterBy[*ent.PartnerFilter](func(v *viewer.Viewer) []entql.P {
 		if v.PartnerID == 0 {
-			pf.Where(or(nil))
-		} else {
-			pf.WhereID(entql.IntEQ(v.PartnerID))
+			return nil
 		}
-		return privacy.Skip
+		return []entql.P{entql.FieldEQ("id", v.PartnerID)}
 	})
 }
 
@@ -193,12 +190,7 @@ func FilterPartners() privacy.QueryRule {
 // colleagues, members of tenants the viewer administers, and members of the
 // partner's tenants.
 func FilterUsers() privacy.QueryRule {
-	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		v := viewer.FromContext(ctx)
-		uf, ok := f.(*ent.UserFilter)
-		if !ok {
-			return privacy.Denyf("unexpected filter type %T", f)
-		}
+	return filterBy[*ent.UserFilter](func(v *viewer.Viewer) []entql.P {
 		var ps []entql.P
 		if v.UserID != 0 {
 			ps = append(ps, entql.FieldEQ("id", v.UserID))
@@ -211,8 +203,7 @@ func FilterUsers() privacy.QueryRule {
 				entql.FieldEQ("partner_id", v.PartnerID),
 				entql.HasEdgeWith("memberships", entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID))))
 		}
-		uf.Where(or(ps))
-		return privacy.Skip
+		return ps
 	})
 }
 
@@ -220,12 +211,7 @@ func FilterUsers() privacy.QueryRule {
 // memberships, all memberships of tenants the viewer administers, and those
 // of the partner's tenants.
 func FilterMemberships() privacy.QueryRule {
-	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		v := viewer.FromContext(ctx)
-		mf, ok := f.(*ent.MembershipFilter)
-		if !ok {
-			return privacy.Denyf("unexpected filter type %T", f)
-		}
+	return filterBy[*ent.MembershipFilter](func(v *viewer.Viewer) []entql.P {
 		var ps []entql.P
 		if v.UserID != 0 {
 			ps = append(ps, entql.FieldEQ("user_id", v.UserID))
@@ -236,20 +222,14 @@ func FilterMemberships() privacy.QueryRule {
 		if v.PartnerID != 0 {
 			ps = append(ps, entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID)))
 		}
-		mf.Where(or(ps))
-		return privacy.Skip
+		return ps
 	})
 }
 
 // FilterAuditEvents limits audit queries to events of tenants the viewer
 // administers and, for partner staff, to events of the partner.
 func FilterAuditEvents() privacy.QueryRule {
-	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		v := viewer.FromContext(ctx)
-		af, ok := f.(*ent.AuditEventFilter)
-		if !ok {
-			return privacy.Denyf("unexpected filter type %T", f)
-		}
+	return filterBy[*ent.AuditEventFilter](func(v *viewer.Viewer) []entql.P {
 		var ps []entql.P
 		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
 			ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
@@ -257,7 +237,6 @@ func FilterAuditEvents() privacy.QueryRule {
 		if v.PartnerID != 0 {
 			ps = append(ps, entql.FieldEQ("partner_id", v.PartnerID))
 		}
-		af.Where(or(ps))
-		return privacy.Skip
+		return ps
 	})
 }

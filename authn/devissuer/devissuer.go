@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dezky/platform/authn"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -49,7 +49,7 @@ func LoadOrCreate(keyPath string, issuerURL string) (*Issuer, error) {
 	if keyPath == "" {
 		return nil, errors.New("devissuer: key path is required")
 	}
-	if err := validateIssuerURL(issuerURL); err != nil {
+	if err := authn.ValidateIssuerURL(issuerURL); err != nil {
 		return nil, fmt.Errorf("devissuer: issuer URL %q: %w", issuerURL, err)
 	}
 	key, err := loadOrCreateKey(keyPath)
@@ -61,26 +61,6 @@ func LoadOrCreate(keyPath string, issuerURL string) (*Issuer, error) {
 		return nil, fmt.Errorf("devissuer: %w", err)
 	}
 	return iss, nil
-}
-
-func validateIssuerURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("parse: %w", err)
-	}
-	switch {
-	case u.Scheme != "https" && u.Scheme != "http":
-		return errors.New("scheme must be https or http")
-	case u.Host == "":
-		return errors.New("host is required")
-	case u.User != nil:
-		return errors.New("user info is not allowed")
-	case u.RawQuery != "" || u.ForceQuery:
-		return errors.New("query is not allowed")
-	case u.Fragment != "" || u.RawFragment != "":
-		return errors.New("fragment is not allowed")
-	}
-	return nil
 }
 
 func newIssuer(key crypto.Signer, issuerURL string) (*Issuer, error) {
