@@ -109,16 +109,13 @@ func TestQueryLimits(t *testing.T) {
 		{"page too large", `{ tenants(first: 1000) { totalCount } }`, "BAD_USER_INPUT"},
 		{"negative page", `{ tenants(first: -1) { totalCount } }`, "BAD_USER_INPUT"},
 		{"too deep", deep, "BAD_USER_INPUT"},
-		{"too complex", `{ ` + strings.Repeat(`a%d: tenants(first: 100) { edges { node { memberships(first: 100) { edges { node { id } } } } } } `, 1) + ` }`, "COMPLEXITY_LIMIT_EXCEEDED"},
+		// 100 tenants × 100 memberships each: within every page limit, over the complexity budget.
+		{"too complex", `{ tenants(first: 100) { edges { node { memberships(first: 100) { edges { node { id } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
 		{"unknown field", `{ nope }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"syntax", `{ tenants(`, "GRAPHQL_PARSE_FAILED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := tc.query
-			if strings.Contains(q, "%d") {
-				q = fmt.Sprintf(q, 1)
-			}
-			if rsp := s.Query("operator", q, nil); rsp.Code() != tc.code {
+			if rsp := s.Query("operator", tc.query, nil); rsp.Code() != tc.code {
 				t.Fatalf("code = %q, want %q: %s", rsp.Code(), tc.code, rsp.Body)
 			}
 		})
