@@ -1,7 +1,9 @@
 package authentiksim
 
 import (
-	"sort"
+	"cmp"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -300,21 +302,16 @@ func renderEvent(e *event) map[string]any {
 }
 
 func (s *Sim) sortedUsers() []*user {
-	out := make([]*user, 0, len(s.users))
-	for _, u := range s.users {
-		out = append(out, u)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].pk < out[j].pk })
-	return out
+	return sortedValues(s.users, func(a, b *user) int { return cmp.Compare(a.pk, b.pk) })
 }
 
 func (s *Sim) sortedGroups() []*group {
-	out := make([]*group, 0, len(s.groups))
-	for _, g := range s.groups {
-		out = append(out, g)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
+	return sortedValues(s.groups, func(a, b *group) int { return cmp.Compare(a.name, b.name) })
+}
+
+// sortedValues returns the values of m ordered by order.
+func sortedValues[K comparable, V any](m map[K]V, order func(a, b V) int) []V {
+	return slices.SortedFunc(maps.Values(m), order)
 }
 
 func (s *Sim) flowBySlug(slug string) *flow {

@@ -1,10 +1,11 @@
 package authentiksim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,27 +33,20 @@ func (s *Sim) listGroups(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	q := r.URL.Query()
 	search := strings.ToLower(q.Get("search"))
-	var out []map[string]any
-	for _, g := range s.sortedGroups() {
-		if q.Has("name") && g.name != q.Get("name") ||
-			q.Has("is_superuser") && strconv.FormatBool(g.isSuperuser) != strings.ToLower(q.Get("is_superuser")) ||
-			search != "" && !strings.Contains(strings.ToLower(g.name), search) {
-			continue
+	writeList(w, r, s.sortedGroups(), func(g *group) bool {
+		return matches(q, "name", g.name) && matchesBool(q, "is_superuser", g.isSuperuser) &&
+			strings.Contains(strings.ToLower(g.name), search) && s.hasMemberNamed(g, q["members_by_username"])
+	}, s.renderGroup)
+}
+
+// hasMemberNamed reports whether names is empty or one of them is a member of g.
+func (s *Sim) hasMemberNamed(g *group, names []string) bool {
+	for _, n := range names {
+		if u := s.userByName(n); u != nil && u.groups[g.pk] {
+			return true
 		}
-		if names := q["members_by_username"]; len(names) > 0 {
-			found := false
-			for _, n := range names {
-				if u := s.userByName(n); u != nil && u.groups[g.pk] {
-					found = true
-				}
-			}
-			if !found {
-				continue
-			}
-		}
-		out = append(out, s.renderGroup(g))
 	}
-	paginate(w, r, out)
+	return len(names) == 0
 }
 
 func (s *Sim) createGroup(w http.ResponseWriter, r *http.Request) {
@@ -189,23 +183,11 @@ func (s *Sim) listSessions(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*session, 0, len(s.sessions))
-	for _, x := range s.sessions {
-		list = append(list, x)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].uuid < list[j].uuid })
-	var out []map[string]any
-	for _, x := range list {
+	list := sortedValues(s.sessions, func(a, b *session) int { return cmp.Compare(a.uuid, b.uuid) })
+	writeList(w, r, list, func(x *session) bool {
 		u := s.users[x.user]
-		if q.Has("user__username") && (u == nil || u.username != q.Get("user__username")) {
-			continue
-		}
-		if (q.Has("session__last_ip") || q.Has("last_ip")) && x.lastIP != q.Get("session__last_ip")+q.Get("last_ip") {
-			continue
-		}
-		out = append(out, renderSession(x, u))
-	}
-	paginate(w, r, out)
+		return !q.Has("user__username") || u != nil && u.username == q.Get("user__username")
+	}, func(x *session) map[string]any { return renderSession(x, s.users[x.user]) })
 }
 
 func (s *Sim) getSession(w http.ResponseWriter, r *http.Request) {
@@ -236,16 +218,10 @@ func (s *Sim) listDevices(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	q := r.URL.Query()
 	out := []map[string]any{}
-	list := make([]*device, 0, len(s.devices))
-	for _, d := range s.devices {
-		list = append(list, d)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].pk < list[j].pk })
-	for _, d := range list {
-		if q.Has("user") && strconv.Itoa(d.user) != q.Get("user") {
-			continue
+	for _, d := range sortedValues(s.devices, func(a, b *device) int { return cmp.Compare(a.pk, b.pk) }) {
+		if matches(q, "user", strconv.Itoa(d.user)) {
+			out = append(out, renderDevice(d))
 		}
-		out = append(out, renderDevice(d))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -256,20 +232,10 @@ func (s *Sim) listProviders(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	pks := make([]int, 0, len(s.providers))
-	for pk := range s.providers {
-		pks = append(pks, pk)
-	}
-	sort.Ints(pks)
-	var out []map[string]any
-	for _, pk := range pks {
-		p := s.providers[pk]
-		if q.Has("name") && p.name != q.Get("name") || q.Has("client_id") && p.clientID != q.Get("client_id") {
-			continue
-		}
-		out = append(out, s.renderProvider(p))
-	}
-	paginate(w, r, out)
+	list := sortedValues(s.providers, func(a, b *provider) int { return cmp.Compare(a.pk, b.pk) })
+	writeList(w, r, list, func(p *provider) bool {
+		return matches(q, "name", p.name) && matches(q, "client_id", p.clientID)
+	}, s.renderProvider)
 }
 
 func (s *Sim) createProvider(w http.ResponseWriter, r *http.Request) {
@@ -410,20 +376,10 @@ func (s *Sim) listApps(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	slugs := make([]string, 0, len(s.apps))
-	for slug := range s.apps {
-		slugs = append(slugs, slug)
-	}
-	sort.Strings(slugs)
-	var out []map[string]any
-	for _, slug := range slugs {
-		a := s.apps[slug]
-		if q.Has("slug") && a.slug != q.Get("slug") || q.Has("name") && a.name != q.Get("name") {
-			continue
-		}
-		out = append(out, s.renderApp(a))
-	}
-	paginate(w, r, out)
+	list := sortedValues(s.apps, func(a, b *application) int { return cmp.Compare(a.slug, b.slug) })
+	writeList(w, r, list, func(a *application) bool {
+		return matches(q, "slug", a.slug) && matches(q, "name", a.name)
+	}, s.renderApp)
 }
 
 func (s *Sim) createApp(w http.ResponseWriter, r *http.Request) {
@@ -507,24 +463,10 @@ func (s *Sim) listPolicyBindings(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*policyBinding, 0, len(s.policyBindings))
-	for _, b := range s.policyBindings {
-		list = append(list, b)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].order != list[j].order {
-			return list[i].order < list[j].order
-		}
-		return list[i].pk < list[j].pk
+	list := sortedValues(s.policyBindings, func(a, b *policyBinding) int {
+		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.pk, b.pk))
 	})
-	var out []map[string]any
-	for _, b := range list {
-		if q.Has("target") && b.target != q.Get("target") {
-			continue
-		}
-		out = append(out, renderPolicyBinding(b))
-	}
-	paginate(w, r, out)
+	writeList(w, r, list, func(b *policyBinding) bool { return matches(q, "target", b.target) }, renderPolicyBinding)
 }
 
 func (s *Sim) isBindingTarget(pk string) bool {
@@ -622,20 +564,10 @@ func (s *Sim) listFlows(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*flow, 0, len(s.flows))
-	for _, f := range s.flows {
-		list = append(list, f)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].slug < list[j].slug })
-	var out []map[string]any
-	for _, f := range list {
-		if q.Has("designation") && f.designation != q.Get("designation") || q.Has("slug") && f.slug != q.Get("slug") ||
-			q.Has("name") && f.name != q.Get("name") {
-			continue
-		}
-		out = append(out, renderFlow(f))
-	}
-	paginate(w, r, out)
+	list := sortedValues(s.flows, func(a, b *flow) int { return cmp.Compare(a.slug, b.slug) })
+	writeList(w, r, list, func(f *flow) bool {
+		return matches(q, "designation", f.designation) && matches(q, "slug", f.slug) && matches(q, "name", f.name)
+	}, renderFlow)
 }
 
 func (s *Sim) createFlow(w http.ResponseWriter, r *http.Request) {
@@ -717,24 +649,12 @@ func (s *Sim) listFlowBindings(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*flowBinding, 0, len(s.flowBindings))
-	for _, b := range s.flowBindings {
-		list = append(list, b)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].order != list[j].order {
-			return list[i].order < list[j].order
-		}
-		return list[i].pk < list[j].pk
+	list := sortedValues(s.flowBindings, func(a, b *flowBinding) int {
+		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.pk, b.pk))
 	})
-	var out []map[string]any
-	for _, b := range list {
-		if q.Has("target") && b.target != q.Get("target") || q.Has("stage") && b.stage != q.Get("stage") {
-			continue
-		}
-		out = append(out, renderFlowBinding(b, s.stages[b.stage]))
-	}
-	paginate(w, r, out)
+	writeList(w, r, list, func(b *flowBinding) bool {
+		return matches(q, "target", b.target) && matches(q, "stage", b.stage)
+	}, func(b *flowBinding) map[string]any { return renderFlowBinding(b, s.stages[b.stage]) })
 }
 
 func (s *Sim) createFlowBinding(w http.ResponseWriter, r *http.Request) {
@@ -790,16 +710,8 @@ func (s *Sim) listStages(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*stage, 0, len(s.stages))
-	for _, st := range s.stages {
-		list = append(list, st)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
-	var out []map[string]any
-	for _, st := range list {
-		if q.Has("name") && st.name != q.Get("name") {
-			continue
-		}
+	list := sortedValues(s.stages, func(a, b *stage) int { return cmp.Compare(a.name, b.name) })
+	writeList(w, r, list, func(st *stage) bool { return matches(q, "name", st.name) }, func(st *stage) map[string]any {
 		flowSet := []map[string]any{}
 		for _, b := range s.flowBindings {
 			if b.stage == st.pk {
@@ -808,9 +720,8 @@ func (s *Sim) listStages(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		out = append(out, renderStage(st, flowSet))
-	}
-	paginate(w, r, out)
+		return renderStage(st, flowSet)
+	})
 }
 
 // --- brands ---
@@ -819,20 +730,10 @@ func (s *Sim) listBrands(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*brand, 0, len(s.brands))
-	for _, b := range s.brands {
-		list = append(list, b)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].domain < list[j].domain })
-	var out []map[string]any
-	for _, b := range list {
-		if q.Has("default") && strconv.FormatBool(b.isDefault) != strings.ToLower(q.Get("default")) ||
-			q.Has("domain") && b.domain != q.Get("domain") {
-			continue
-		}
-		out = append(out, renderBrand(b))
-	}
-	paginate(w, r, out)
+	list := sortedValues(s.brands, func(a, b *brand) int { return cmp.Compare(a.domain, b.domain) })
+	writeList(w, r, list, func(b *brand) bool {
+		return matchesBool(q, "default", b.isDefault) && matches(q, "domain", b.domain)
+	}, renderBrand)
 }
 
 func (s *Sim) currentBrand(w http.ResponseWriter, r *http.Request) {
@@ -894,30 +795,19 @@ func (s *Sim) listEvents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	list := make([]*event, len(s.events))
-	copy(list, s.events)
+	list := slices.Clone(s.events)
 	asc := q.Get("ordering") == "created"
-	sort.SliceStable(list, func(i, j int) bool {
+	slices.SortStableFunc(list, func(a, b *event) int {
 		if asc {
-			return list[i].created.Before(list[j].created)
+			return a.created.Compare(b.created)
 		}
-		return list[i].created.After(list[j].created)
+		return b.created.Compare(a.created)
 	})
-	var out []map[string]any
 	action := strings.ToLower(q.Get("action"))
-	for _, e := range list {
-		if action != "" && !strings.Contains(strings.ToLower(e.action), action) {
-			continue
-		}
-		if q.Has("username") && e.user["username"] != q.Get("username") {
-			continue
-		}
-		if q.Has("client_ip") && (e.clientIP == nil || *e.clientIP != q.Get("client_ip")) {
-			continue
-		}
-		out = append(out, renderEvent(e))
-	}
-	paginate(w, r, out)
+	writeList(w, r, list, func(e *event) bool {
+		return strings.Contains(strings.ToLower(e.action), action) && (!q.Has("username") || e.user["username"] == q.Get("username")) &&
+			(!q.Has("client_ip") || e.clientIP != nil && *e.clientIP == q.Get("client_ip"))
+	}, renderEvent)
 }
 
 func (s *Sim) getEvent(w http.ResponseWriter, r *http.Request) {

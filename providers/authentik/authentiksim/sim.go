@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,6 +278,26 @@ func getObject(w http.ResponseWriter, m map[string]json.RawMessage, field string
 	}
 	*dst = v
 	return true
+}
+
+// writeList writes one page of the items keep accepts, each rendered by render.
+func writeList[T any](w http.ResponseWriter, r *http.Request, items []T, keep func(T) bool, render func(T) map[string]any) {
+	var out []map[string]any
+	for _, x := range items {
+		if keep(x) {
+			out = append(out, render(x))
+		}
+	}
+	paginate(w, r, out)
+}
+
+// matches reports whether the query leaves key unset or sets it to v.
+func matches(q url.Values, key, v string) bool { return !q.Has(key) || q.Get(key) == v }
+
+// matchesBool reports whether the query leaves key unset or sets it to b,
+// case-insensitively ("true", "False", …).
+func matchesBool(q url.Values, key string, b bool) bool {
+	return !q.Has(key) || strings.ToLower(q.Get(key)) == strconv.FormatBool(b)
 }
 
 // paginate writes one page of items following authentik's pagination.

@@ -2,6 +2,7 @@ package authentiksim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -109,5 +110,50 @@ func TestConcurrentCreatesAreSerialised(t *testing.T) {
 	}
 	if created != 1 || rejected != n-1 {
 		t.Fatalf("created %d, rejected %d", created, rejected)
+	}
+}
+
+// TestListFilters checks the list endpoints' ordering and query filters.
+func TestListFilters(t *testing.T) {
+	_, srv := simtest.NewAuthentik(t, authentiksim.Options{Token: "tok"})
+	api, auth := srv.URL+"/api/v3/", "Bearer tok"
+	for _, u := range []string{"carol", "alice", "bob"} {
+		if st, m, _ := call(t, "POST", api+"core/users/", auth, `{"username":"`+u+`","name":"`+u+`"}`); st != 201 {
+			t.Fatalf("create %s: %d %v", u, st, m)
+		}
+	}
+	if st, m, _ := call(t, "POST", api+"core/groups/", auth, `{"name":"staff","users":[3]}`); st != 201 {
+		t.Fatalf("create group: %d %v", st, m)
+	}
+	field := func(path, key string) string {
+		t.Helper()
+		st, m, _ := call(t, "GET", api+path, auth, "")
+		if st != 200 {
+			t.Fatalf("GET %s: %d %v", path, st, m)
+		}
+		var vals []string
+		for _, r := range m["results"].([]any) {
+			vals = append(vals, fmt.Sprint(r.(map[string]any)[key]))
+		}
+		return strings.Join(vals, ",")
+	}
+	for _, tc := range []struct{ path, key, want string }{
+		{"core/users/", "username", "akadmin,carol,alice,bob"},
+		{"core/users/?ordering=username", "username", "akadmin,alice,bob,carol"},
+		{"core/users/?ordering=-pk", "username", "bob,alice,carol,akadmin"},
+		{"core/users/?search=AL", "username", "alice"},
+		{"core/users/?is_active=True&username=bob", "username", "bob"},
+		{"core/users/?groups_by_name=staff", "username", "alice"},
+		{"core/groups/", "name", "authentik Admins,staff"},
+		{"core/groups/?is_superuser=FALSE", "name", "staff"},
+		{"core/groups/?members_by_username=akadmin", "name", "authentik Admins"},
+		{"core/groups/?members_by_username=nobody", "name", ""},
+		{"core/brands/?default=true", "domain", "authentik-default"},
+		{"core/brands/?default=false", "domain", ""},
+		{"flows/instances/?slug=default-invalidation-flow", "slug", "default-invalidation-flow"},
+	} {
+		if got := field(tc.path, tc.key); got != tc.want {
+			t.Errorf("GET %s: %s = %q, want %q", tc.path, tc.key, got, tc.want)
+		}
 	}
 }

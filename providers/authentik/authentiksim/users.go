@@ -1,9 +1,10 @@
 package authentiksim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -91,34 +92,23 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
-	var out []map[string]any
-	search := strings.ToLower(q.Get("search"))
-	for _, u := range s.sortedUsers() {
-		if q.Has("email") && u.email != q.Get("email") ||
-			q.Has("username") && u.username != q.Get("username") ||
-			q.Has("uuid") && u.uuid != q.Get("uuid") ||
-			q.Has("is_active") && strconv.FormatBool(u.isActive) != strings.ToLower(q.Get("is_active")) ||
-			q.Has("type") && u.typ != q.Get("type") ||
-			q.Has("path_startswith") && !strings.HasPrefix(u.path, q.Get("path_startswith")) {
-			continue
-		}
-		if search != "" && !strings.Contains(strings.ToLower(u.username+" "+u.name+" "+u.email), search) {
-			continue
-		}
-		if names := q["groups_by_name"]; len(names) > 0 && !s.userInGroupNamed(u, names) {
-			continue
-		}
-		out = append(out, s.renderUser(u))
-	}
+	list := s.sortedUsers()
 	switch q.Get("ordering") {
 	case "username":
-		sort.SliceStable(out, func(i, j int) bool { return out[i]["username"].(string) < out[j]["username"].(string) })
+		slices.SortStableFunc(list, func(a, b *user) int { return cmp.Compare(a.username, b.username) })
 	case "-username":
-		sort.SliceStable(out, func(i, j int) bool { return out[i]["username"].(string) > out[j]["username"].(string) })
+		slices.SortStableFunc(list, func(a, b *user) int { return cmp.Compare(b.username, a.username) })
 	case "-pk":
-		sort.SliceStable(out, func(i, j int) bool { return out[i]["pk"].(int) > out[j]["pk"].(int) })
+		slices.Reverse(list)
 	}
-	paginate(w, r, out)
+	search := strings.ToLower(q.Get("search"))
+	writeList(w, r, list, func(u *user) bool {
+		return matches(q, "email", u.email) && matches(q, "username", u.username) && matches(q, "uuid", u.uuid) &&
+			matchesBool(q, "is_active", u.isActive) && matches(q, "type", u.typ) &&
+			(!q.Has("path_startswith") || strings.HasPrefix(u.path, q.Get("path_startswith"))) &&
+			strings.Contains(strings.ToLower(u.username+" "+u.name+" "+u.email), search) &&
+			(len(q["groups_by_name"]) == 0 || s.userInGroupNamed(u, q["groups_by_name"]))
+	}, s.renderUser)
 }
 
 func (s *Sim) userInGroupNamed(u *user, names []string) bool {

@@ -1,7 +1,6 @@
 package authentikapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 // DefaultPageSize is the page size requested by list helpers.
@@ -90,31 +91,15 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 		return &Error{Op: op, Method: method, Path: path, Kind: KindInvalid, Err: err}
 	}
 	u.RawQuery = q.Encode()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return &Error{Op: op, Method: method, Path: path, Kind: KindInvalid, Err: fmt.Errorf("encode request: %w", err)}
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := upstream.NewJSONRequest(ctx, method, u.String(), in)
 	if err != nil {
 		return &Error{Op: op, Method: method, Path: path, Kind: KindInvalid, Err: err}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.agent)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // drop the URL (it may carry a query) from the message
-		}
-		return &Error{Op: op, Method: method, Path: path, Kind: KindUnavailable, Err: err}
+		return &Error{Op: op, Method: method, Path: path, Kind: KindUnavailable, Err: upstream.TransportError(err)}
 	}
 	defer resp.Body.Close()
 	c.log.DebugContext(ctx, "authentik request", "op", op, "method", method, "path", path, "status", resp.StatusCode)

@@ -1,7 +1,8 @@
 // Package upstream holds the error vocabulary shared by the provider API clients
 // (Authentik, oCIS, Stalwart): a [Kind] classifying a failed upstream call, the
 // per-client sentinel errors matched with errors.Is, the common layout of an
-// error message, and [ToSDK], which maps a client error onto a plugins/sdk error.
+// error message, [ToSDK], which maps a client error onto a plugins/sdk error, and
+// the JSON request plumbing the clients share ([NewJSONRequest], [TransportError]).
 package upstream
 
 import (

@@ -1,7 +1,6 @@
 package ocisapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 const maxErrBody = 4096
@@ -93,15 +94,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 		return &Error{Op: op, Method: method, Path: path, Kind: KindInvalid, Err: err}
 	}
 	u.RawQuery = q.Encode()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return &Error{Op: op, Method: method, Path: path, Kind: KindInvalid, Err: fmt.Errorf("encode request: %w", err)}
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := upstream.NewJSONRequest(ctx, method, u.String(), in)
 	if err != nil {
 		return &Error{Op: op, Method: method, Path: path, Kind: KindInvalid, Err: err}
 	}
@@ -109,18 +102,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.agent)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return &Error{Op: op, Method: method, Path: path, Kind: KindUnavailable, Err: err}
+		return &Error{Op: op, Method: method, Path: path, Kind: KindUnavailable, Err: upstream.TransportError(err)}
 	}
 	defer resp.Body.Close()
 	c.log.DebugContext(ctx, "ocis request", "op", op, "method", method, "path", path, "status", resp.StatusCode)

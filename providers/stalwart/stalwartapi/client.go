@@ -1,7 +1,6 @@
 package stalwartapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dezky/platform/providers/internal/upstream"
 )
 
 // Capabilities used in every management request.
@@ -137,17 +138,13 @@ func (c *Client) endpoint(ctx context.Context) (string, string, error) {
 		if err != nil {
 			return "", "", &Error{Op: "get session", Kind: KindUnavailable, Err: fmt.Errorf("parse apiUrl: %w", err)}
 		}
-		if au.IsAbs() {
-			p = au.EscapedPath()
-		} else {
-			p = au.EscapedPath()
-			if !strings.HasPrefix(p, "/") {
-				p = "/" + p
-			}
+		p = au.EscapedPath()
+		if !au.IsAbs() && !strings.HasPrefix(p, "/") {
+			p = "/" + p
 		}
-		if !strings.HasPrefix(p, c.base.Path+"/") {
-			p = c.base.Path + p
-		}
+	}
+	if !strings.HasPrefix(p, c.base.Path+"/") {
+		p = c.base.Path + p // the server lives under the base URL's path
 	}
 	c.mu.Lock()
 	c.apiURL, c.account = p, acct
@@ -158,31 +155,15 @@ func (c *Client) endpoint(ctx context.Context) (string, string, error) {
 func (c *Client) httpJSON(ctx context.Context, op, method, path string, in, out any) error {
 	u := *c.base
 	u.Path = path
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return &Error{Op: op, Kind: KindInvalid, Err: fmt.Errorf("encode request: %w", err)}
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := upstream.NewJSONRequest(ctx, method, u.String(), in)
 	if err != nil {
 		return &Error{Op: op, Kind: KindInvalid, Err: err}
 	}
 	req.Header.Set("Authorization", c.auth)
-	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.agent)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return &Error{Op: op, Kind: KindUnavailable, Err: err}
+		return &Error{Op: op, Kind: KindUnavailable, Err: upstream.TransportError(err)}
 	}
 	defer resp.Body.Close()
 	c.log.DebugContext(ctx, "stalwart request", "op", op, "path", path, "status", resp.StatusCode)

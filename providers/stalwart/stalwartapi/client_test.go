@@ -2,6 +2,7 @@ package stalwartapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -361,5 +362,49 @@ func TestAliasesKeepDomainInUse(t *testing.T) {
 	}
 	if _, err := c.CreateMailbox(ctx, stalwartapi.MailboxSpec{Address: "bo@main.example", Password: "pw", Aliases: []string{"bo@nowhere.example"}}); !errors.Is(err, stalwartapi.ErrNotFound) {
 		t.Fatalf("alias in unknown domain: %v", err)
+	}
+}
+
+// TestBasePathWithoutAPIURL checks that a session without apiUrl falls back to
+// <base path>/jmap/ for a server published under a path prefix.
+func TestBasePathWithoutAPIURL(t *testing.T) {
+	sim := stalwartsim.New(stalwartsim.Options{Token: token})
+	var jmapPaths []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/mail/") {
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/mail")
+		if r.URL.Path == "/.well-known/jmap" {
+			rec := httptest.NewRecorder()
+			sim.ServeHTTP(rec, r)
+			var s map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil {
+				t.Errorf("session: %v", err)
+			}
+			delete(s, "apiUrl")
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(s)
+			return
+		}
+		mu.Lock()
+		jmapPaths = append(jmapPaths, r.URL.Path)
+		mu.Unlock()
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := stalwartapi.New(srv.URL+"/mail", stalwartapi.Credentials{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListDomains(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(jmapPaths) == 0 || jmapPaths[0] != "/jmap/" {
+		t.Fatalf("JMAP calls went to %q, want /mail/jmap/", jmapPaths)
 	}
 }

@@ -58,7 +58,6 @@ type dkimSig struct {
 	typ       string
 	domainID  string
 	selector  string
-	private   []byte // PKCS#8 DER
 	publicTXT string // p= value
 	stage     string
 	createdAt time.Time
@@ -563,11 +562,7 @@ func (s *Sim) dkimKind() *objectKind {
 }
 
 func (s *Sim) newSignature(domainID, selector string, key any) (*dkimSig, *setError) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, validation("privateKey", "Unsupported key type.")
-	}
-	sig := &dkimSig{id: s.newID(), domainID: domainID, selector: selector, private: der, stage: "active",
+	sig := &dkimSig{id: s.newID(), domainID: domainID, selector: selector, stage: "active",
 		createdAt: s.opts.Now().UTC().Truncate(time.Second)}
 	switch k := key.(type) {
 	case ed25519.PrivateKey:

@@ -42,9 +42,8 @@ type Config struct {
 
 // Client is a typed Stripe billing client. It is safe for concurrent use.
 type Client struct {
-	api    *client.API
-	log    *slog.Logger
-	apiURL string
+	api *client.API
+	log *slog.Logger
 }
 
 // New validates cfg and returns a Client. It performs no network I/O.
@@ -81,7 +80,7 @@ func New(cfg Config) (*Client, error) {
 		EnableTelemetry:   stripe.Bool(false),
 	})
 	api := client.New(cfg.APIKey, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})
-	return &Client{api: api, log: logger, apiURL: base}, nil
+	return &Client{api: api, log: logger}, nil
 }
 
 // Ping checks that Stripe is reachable and accepts the API key by listing

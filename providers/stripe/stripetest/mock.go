@@ -178,7 +178,8 @@ func exeName() string {
 	return "stripe-mock"
 }
 
-func goEnv() (gobin, gopath string) {
+// goEnv reports `go env GOBIN GOPATH`, run once per test process.
+var goEnv = sync.OnceValues(func() (gobin, gopath string) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return "", os.Getenv("GOPATH")
@@ -192,7 +193,7 @@ func goEnv() (gobin, gopath string) {
 		return "", os.Getenv("GOPATH")
 	}
 	return strings.TrimSpace(lines[0]), strings.TrimSpace(lines[1])
-}
+})
 
 func install() (string, error) {
 	goBin, err := exec.LookPath("go")
