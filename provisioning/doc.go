@@ -45,13 +45,15 @@
 // writer (the embedded deployment is one process). A claim is a lease
 // (Config.Lease): a job whose worker died becomes claimable again when the
 // lease expires (on SQLite, Run releases every claim at start: the one
-// process that could hold them is gone). A successful job is deleted; a
-// failed one is rescheduled with exponential backoff (Config.Backoff) and
-// dropped after Config.MaxAttempts, leaving the integration in ERROR until
-// the next change or reconcile. A request the provider rejects as INVALID
-// is not retried (the same request cannot succeed): ERROR until the next
-// change or reconcile. Committed jobs wake the local worker at once; other
-// replicas find them by polling (Config.Poll).
+// process that could hold them is gone). A step is cancelled before its
+// lease ends, so a slow step is retried rather than run twice at once. A
+// successful job is deleted; a failed one is rescheduled with exponential
+// backoff (Config.Backoff) and dropped after Config.MaxAttempts, leaving
+// the integration in ERROR until the next change or reconcile. A request
+// the provider rejects as INVALID is not retried (the same request cannot
+// succeed): ERROR until the next change or reconcile. Committed jobs wake
+// the local worker at once; other replicas find them by polling
+// (Config.Poll).
 //
 // A maintained queue (river, which serves PostgreSQL and SQLite) was
 // evaluated first and not adopted: its jobs can only be inserted in the

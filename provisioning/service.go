@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -87,7 +88,8 @@ type Config struct {
 	// by local commits (default 2s).
 	Poll time.Duration
 	// Lease is how long a claimed job stays claimed (default 2m); a job
-	// whose worker died is claimable again after it.
+	// whose worker died is claimable again after it. A step running longer
+	// than nine tenths of it is cancelled and retried like a failure.
 	Lease time.Duration
 	// Backoff paces the retries of a failed job: Initial, doubled per
 	// attempt, capped at Max (defaults 2s and 5m).
@@ -100,9 +102,8 @@ type Config struct {
 type Service struct {
 	cfg  Config
 	wake chan struct{}
-	mu   sync.Mutex
-	// idle is closed and replaced whenever the worker finds no due job.
-	idle chan struct{}
+	// plugins names the plugin bound to each integration's capability.
+	plugins map[Integration]string
 }
 
 var _ tenancy.Lifecycle = (*Service)(nil)
@@ -130,7 +131,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 20
 	}
-	return &Service{cfg: cfg, wake: make(chan struct{}, 1), idle: make(chan struct{})}
+	return &Service{cfg: cfg, wake: make(chan struct{}, 1), plugins: pluginNames(cfg.Providers)}
 }
 
 // integrationsFor maps tenant changes to the integrations they affect.
@@ -168,14 +169,11 @@ func (s *Service) TenantChanged(ctx context.Context, t *ent.Tenant, changes ...t
 }
 
 func joinChanges(cs []tenancy.Change) string {
-	out := ""
+	names := make([]string, len(cs))
 	for i, c := range cs {
-		if i > 0 {
-			out += ","
-		}
-		out += string(c)
+		names[i] = string(c)
 	}
-	return out
+	return strings.Join(names, ",")
 }
 
 // enqueue inserts (or makes due) one job per integration and marks the
@@ -345,28 +343,33 @@ func (s *Service) configured(i Integration) bool {
 	return err == nil
 }
 
-// providerName names the plugin serving an integration ("" when none).
-func (s *Service) providerName(i Integration) string {
-	st, ok := s.cfg.Providers.(interface{ Status() []host.Status })
-	if !ok || !s.configured(i) {
-		return ""
+// pluginNames maps each integration to the plugin bound to its capability,
+// when the providers report their plugins (*host.Host does; its bindings
+// are fixed when it is built).
+func pluginNames(p Providers) map[Integration]string {
+	st, ok := p.(interface{ Status() []host.Status })
+	if !ok {
+		return nil
 	}
-	c := capabilityOf(i)
-	for _, p := range st.Status() {
-		for _, pc := range p.Capabilities {
-			if pc == c {
-				return p.Plugin
+	out := map[Integration]string{}
+	for _, ps := range st.Status() {
+		for _, i := range Integrations {
+			if slices.Contains(ps.Capabilities, capabilityOf(i)) {
+				out[i] = ps.Plugin
 			}
 		}
 	}
-	return ""
+	return out
 }
+
+// providerName names the plugin serving an integration ("" when none).
+func (s *Service) providerName(i Integration) string { return s.plugins[i] }
 
 // record writes the audit event of one provider call, in its own
 // transaction, as the system viewer, scoped to the tenant.
 func (s *Service) record(ctx context.Context, t *ent.Tenant, i Integration, what string, callErr error, meta map[string]any) {
 	ev := audit.Event{
-		Action:       "provider." + lower(string(i)) + "." + what,
+		Action:       "provider." + strings.ToLower(string(i)) + "." + what,
 		ResourceType: "tenant", ResourceID: strconv.Itoa(t.ID), ResourceName: t.Slug,
 		Tenant: t, Metadata: map[string]any{},
 	}
@@ -383,16 +386,6 @@ func (s *Service) record(ctx context.Context, t *ent.Tenant, i Integration, what
 	if err := db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error { return audit.Record(ctx, ev) }); err != nil {
 		s.cfg.Log.ErrorContext(ctx, "provisioning: audit provider call", "action", ev.Action, "tenant", t.Slug, "err", err)
 	}
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // isPostgres reports whether the queue runs on PostgreSQL.

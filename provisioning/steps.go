@@ -117,15 +117,16 @@ func (s *Service) setState(ctx context.Context, t *ent.Tenant, i Integration, st
 	return nil
 }
 
-// step converges one integration and records its status (except when the
-// capability is not configured: errSkipped, recorded by the caller).
-func (s *Service) step(ctx context.Context, t *ent.Tenant, i Integration) error {
+// step converges one integration. It returns the status message and the
+// upstream IDs known afterwards, including those learnt before a failure;
+// the caller records them. errSkipped: the capability is not configured.
+func (s *Service) step(ctx context.Context, t *ent.Tenant, i Integration) (string, map[string]string, error) {
 	if s.cfg.Providers == nil {
-		return errSkipped
+		return "", nil, errSkipped
 	}
 	ext, err := s.state(ctx, t, i)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	var msg string
 	switch i {
@@ -138,19 +139,12 @@ func (s *Service) step(ctx context.Context, t *ent.Tenant, i Integration) error 
 	case Mail:
 		msg, err = s.stepMail(ctx, t, ext)
 	default:
-		return fmt.Errorf("provisioning: unknown integration %q", i)
+		return "", nil, fmt.Errorf("provisioning: unknown integration %q", i)
 	}
-	if err != nil {
-		if sdk.IsUnsupported(err) {
-			return errSkipped
-		}
-		// Keep the IDs learnt before the failure.
-		if serr := s.setState(ctx, t, i, StatusError, err.Error(), ext); serr != nil {
-			return serr
-		}
-		return err
+	if sdk.IsUnsupported(err) {
+		return "", nil, errSkipped
 	}
-	return s.setState(ctx, t, i, StatusOK, msg, ext)
+	return msg, ext, err
 }
 
 func (s *Service) stepIdentity(ctx context.Context, t *ent.Tenant, ext map[string]string) (string, error) {

@@ -72,10 +72,15 @@ func (s *Service) RunOnce(ctx context.Context) (bool, error) {
 	if err != nil {
 		return true, s.release(context.WithoutCancel(sys), job, err)
 	}
-	stepErr := s.step(ctx, t, Integration(job.Integration))
+	// A step ends before its claim's lease does (with a tenth of the lease
+	// left to record the outcome), so no other worker can take the job
+	// while it still runs.
+	stepCtx, cancel := context.WithDeadline(ctx, job.LockedUntil.Add(-s.cfg.Lease/10))
+	defer cancel()
+	result, ext, stepErr := s.step(stepCtx, t, Integration(job.Integration))
 	// The outcome is recorded even when ctx ended during the step (a
 	// shutdown), so the job is released rather than left claimed.
-	return true, s.finish(context.WithoutCancel(sys), job, t, stepErr)
+	return true, s.finish(context.WithoutCancel(sys), job, t, result, ext, stepErr)
 }
 
 // claim leases the oldest due job, or returns nil when none is due.
@@ -105,12 +110,15 @@ func (s *Service) claim(ctx context.Context) (*ent.ProvisioningJob, error) {
 	return out, nil
 }
 
-// finish records a step's outcome and completes or reschedules its job.
-func (s *Service) finish(ctx context.Context, job *ent.ProvisioningJob, t *ent.Tenant, stepErr error) error {
+// finish records a step's outcome (its result message or its error, with
+// the upstream IDs in ext) and completes or reschedules its job.
+func (s *Service) finish(ctx context.Context, job *ent.ProvisioningJob, t *ent.Tenant, result string, ext map[string]string, stepErr error) error {
 	i := Integration(job.Integration)
 	switch {
 	case stepErr == nil:
-		// setState was written by the step itself.
+		if err := s.setState(ctx, t, i, StatusOK, result, ext); err != nil {
+			return err
+		}
 		return s.complete(ctx, job)
 	case errors.Is(stepErr, errSkipped):
 		if err := s.setState(ctx, t, i, StatusSkipped, "not configured", nil); err != nil {
@@ -121,21 +129,21 @@ func (s *Service) finish(ctx context.Context, job *ent.ProvisioningJob, t *ent.T
 		// The upstream rejected the request itself: retrying the same
 		// request cannot succeed. The next change or reconcile re-drives.
 		msg := fmt.Sprintf("rejected by the provider (not retried; fix and reconcile): %v", stepErr)
-		if err := s.setState(ctx, t, i, StatusError, msg, nil); err != nil {
+		if err := s.setState(ctx, t, i, StatusError, msg, ext); err != nil {
 			return err
 		}
 		return s.complete(ctx, job)
 	case job.Attempts >= s.cfg.MaxAttempts:
 		msg := fmt.Sprintf("gave up after %d attempts: %v", job.Attempts, stepErr)
-		if err := s.setState(ctx, t, i, StatusError, msg, nil); err != nil {
+		if err := s.setState(ctx, t, i, StatusError, msg, ext); err != nil {
 			return err
 		}
 		s.cfg.Log.WarnContext(ctx, "provisioning: giving up", "tenant", t.Slug, "integration", i, "err", stepErr)
 		return s.complete(ctx, job)
 	default:
-		delay := s.backoff(job.Attempts)
+		delay := s.cfg.Backoff.Delay(job.Attempts)
 		msg := fmt.Sprintf("%v (attempt %d, retrying in %s)", stepErr, job.Attempts, delay.Round(time.Millisecond))
-		if err := s.setState(ctx, t, i, StatusError, msg, nil); err != nil {
+		if err := s.setState(ctx, t, i, StatusError, msg, ext); err != nil {
 			return err
 		}
 		s.cfg.Log.InfoContext(ctx, "provisioning: step failed", "tenant", t.Slug, "integration", i, "attempt", job.Attempts, "err", stepErr)
@@ -155,7 +163,7 @@ func (s *Service) complete(ctx context.Context, job *ent.ProvisioningJob) error 
 
 // release gives a job back without counting it as a step failure.
 func (s *Service) release(ctx context.Context, job *ent.ProvisioningJob, cause error) error {
-	if err := s.reschedule(ctx, job, s.backoff(job.Attempts), cause); err != nil {
+	if err := s.reschedule(ctx, job, s.cfg.Backoff.Delay(job.Attempts), cause); err != nil {
 		return err
 	}
 	return cause
@@ -168,15 +176,6 @@ func (s *Service) reschedule(ctx context.Context, job *ent.ProvisioningJob, dela
 		return fmt.Errorf("provisioning: reschedule job: %w", err)
 	}
 	return nil
-}
-
-// backoff is the delay before the next run after attempts failures.
-func (s *Service) backoff(attempts int) time.Duration {
-	d := s.cfg.Backoff.Initial
-	for n := 1; n < attempts && d < s.cfg.Backoff.Max; n++ {
-		d *= 2
-	}
-	return min(d, s.cfg.Backoff.Max)
 }
 
 // Queued counts every queued job.

@@ -41,7 +41,9 @@ type Config struct {
 	// Breaker configures the per-plugin circuit breaker.
 	Breaker BreakerConfig
 	// WatchInterval is how often a running plugin process is checked for
-	// exit (default 100ms). A failed call triggers an immediate check.
+	// exit (default 100ms). A call failing with UNAVAILABLE triggers an
+	// immediate check. (go-plugin reports a process exit only through
+	// Client.Exited, so exit detection polls.)
 	WatchInterval time.Duration
 }
 
@@ -79,6 +81,16 @@ func (s Secrets) LogValue() slog.Value { return slog.StringValue(s.String()) }
 type Backoff struct {
 	Initial time.Duration // default 200ms
 	Max     time.Duration // default 30s
+}
+
+// Delay is the wait after failures consecutive failures (at least one):
+// Initial doubled per failure after the first, capped at Max.
+func (b Backoff) Delay(failures int) time.Duration {
+	d := b.Initial
+	for i := 1; i < failures && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
 }
 
 // BreakerConfig configures the circuit breaker: it opens after Failures

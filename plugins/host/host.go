@@ -213,17 +213,15 @@ func (h *Host) Status() []Status {
 // running plugin's Health (the ping plus the provider's upstream check).
 // A failed call is reported as an unhealthy result, not an error.
 func (h *Host) Health(ctx context.Context) []Status {
-	out := h.Status()
-	for i := range out {
-		in := h.instances[out[i].Plugin]
-		hs, err := invoke(ctx, in, "Health", func(ctx context.Context, r sdk.Remote) (sdk.HealthStatus, error) {
-			return r.Health(ctx)
-		})
+	out := make([]Status, 0, len(h.instances))
+	for _, in := range h.sorted() {
+		hs, err := providerProxy{in}.Health(ctx)
 		if err != nil {
-			hs = sdk.HealthStatus{Healthy: false, Message: in.scrub.Replace(err.Error())}
+			hs = sdk.HealthStatus{Healthy: false, Message: err.Error()}
 		}
-		out[i] = in.status()
-		out[i].Health = &hs
+		st := in.status()
+		st.Health = &hs
+		out = append(out, st)
 	}
 	return out
 }
@@ -235,6 +233,6 @@ func (in *instance) status() Status {
 	return Status{
 		Plugin: in.spec.name, Path: in.spec.path, Capabilities: append([]sdk.Capability(nil), in.spec.capabilities...),
 		Description: in.desc, State: in.state, Restarts: in.restarts, LastError: in.lastErr, LastErrorAt: in.lastErrAt,
-		Breaker: bs, ConsecutiveFailures: fails, LastLatency: in.lastLatency, StartedAt: in.startedAt, PID: in.pid, Socket: in.socket,
+		Breaker: bs, ConsecutiveFailures: fails, LastLatency: time.Duration(in.lastLatency.Load()), StartedAt: in.startedAt, PID: in.pid, Socket: in.socket,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,19 +43,20 @@ type instance struct {
 	kick    chan struct{}
 	ready   chan struct{} // closed after the first start attempt
 
-	mu          sync.Mutex
-	state       State
-	client      *plugin.Client
-	remote      sdk.Remote
-	desc        sdk.Description
-	restarts    int
-	lastErr     string
-	lastErrAt   time.Time
-	lastLatency time.Duration
-	startedAt   time.Time
-	pid         int
-	socket      string
-	failures    int // consecutive failed starts or early crashes
+	lastLatency atomic.Int64 // of the last call, in nanoseconds
+
+	mu        sync.Mutex
+	state     State
+	client    *plugin.Client
+	remote    sdk.Remote
+	desc      sdk.Description
+	restarts  int
+	lastErr   string
+	lastErrAt time.Time
+	startedAt time.Time
+	pid       int
+	socket    string
+	failures  int // consecutive failed starts or early crashes
 }
 
 func newInstance(spec pluginSpec, cfg Config) (*instance, error) {
@@ -105,7 +107,6 @@ func (in *instance) run(ctx context.Context) {
 // capabilities and configures the plugin.
 func (in *instance) start(ctx context.Context) error {
 	in.setState(StateStarting)
-	in.cleanSockets()
 	stderr := newLogWriter(in.log.With("stream", "stderr"), in.scrub)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
@@ -223,11 +224,7 @@ func (in *instance) crashed(err error) time.Duration {
 	in.lastErrAt = time.Now()
 	in.state = StateRestarting
 	in.dropLocked()
-	delay := in.cfg.Backoff.Initial
-	for i := 1; i < in.failures && delay < in.cfg.Backoff.Max; i++ {
-		delay *= 2
-	}
-	return min(delay, in.cfg.Backoff.Max)
+	return in.cfg.Backoff.Delay(in.failures)
 }
 
 // dropLocked kills the current client (a go-plugin client is single-use)
@@ -240,7 +237,9 @@ func (in *instance) dropLocked() {
 	in.cleanSockets()
 }
 
-// cleanSockets removes sockets a killed process left behind.
+// cleanSockets removes sockets a killed process left behind. The directory
+// starts empty and is cleaned whenever a client is dropped, so each start
+// finds it empty.
 func (in *instance) cleanSockets() {
 	entries, err := os.ReadDir(in.sockDir)
 	if err != nil {
@@ -318,13 +317,13 @@ func invoke[T any](ctx context.Context, in *instance, op string, fn func(context
 	} else {
 		in.breaker.done(!failed)
 	}
-	in.mu.Lock()
-	in.lastLatency = latency
+	in.lastLatency.Store(int64(latency))
 	if failed {
+		in.mu.Lock()
 		in.lastErr = in.scrub.Replace(fmt.Sprintf("%s: %v", op, err))
 		in.lastErrAt = time.Now()
+		in.mu.Unlock()
 	}
-	in.mu.Unlock()
 	if err != nil {
 		if msg := err.Error(); in.scrub.Replace(msg) != msg {
 			// The plugin echoed a secret; keep the code, drop the value.
