@@ -4,6 +4,7 @@
 //	dezky serve    run the API server
 //	dezky migrate  apply PostgreSQL migrations
 //	dezky token    print a development token for a demo user
+//	dezky audit    export, verify or archive the audit trail
 package app
 
 import (
@@ -11,10 +12,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/dezky/platform/db"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/dezky/platform/db"
 )
 
 // Run executes the command line args (without the program name).
@@ -48,6 +50,7 @@ commands:
   serve     run the GraphQL API server (embedded SQLite + demo data by default)
   migrate   apply the versioned PostgreSQL migrations
   token     print a development OIDC token for a demo user (embedded issuer only)
+  audit     export, verify (offline) or archive the audit trail
 
 Run 'dezky <command> -h' for the flags of a command.
 `)

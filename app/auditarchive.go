@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/dezky/platform/audit"
 	"github.com/dezky/platform/audit/archive"
 	"github.com/dezky/platform/db"
 )
@@ -29,7 +27,7 @@ func runAuditArchive(ctx context.Context, args []string, stdout, stderr io.Write
 	region := fs.String("s3-region", env("DEZKY_S3_REGION", "us-east-1"), "S3 region (env DEZKY_S3_REGION)")
 	bucket := fs.String("bucket", env("DEZKY_S3_BUCKET", ""), "bucket (env DEZKY_S3_BUCKET)")
 	prefix := fs.String("prefix", archive.DefaultPrefix, "object key prefix")
-	sse := fs.Bool("sse", false, "request server-side encryption (SSE-S3) on every object")
+	sse := fs.Bool("sse", env("DEZKY_S3_SSE", "") == "true", "request server-side encryption (SSE-S3) on every object (env DEZKY_S3_SSE=true)")
 	retention := fs.String("retention", "90d", "hot retention: <n>d or a Go duration (e.g. 2160h)")
 	batch := fs.Int("batch", archive.DefaultBatchSize, "most events per archive batch")
 	keyPath := fs.String("signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "audit signing key file; empty means the data dir's generated key (env DEZKY_AUDIT_SIGNING_KEY)")
@@ -43,17 +41,11 @@ func runAuditArchive(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("audit archive: %w", err)
 	}
-	var key *audit.SigningKey
-	if *keyPath != "" {
-		key, err = audit.LoadKey(*keyPath)
-	} else {
-		key, err = audit.LoadOrCreateKey(c.dataDir)
-	}
+	key, err := loadSigningKey(*keyPath, c.dataDir)
 	if err != nil {
 		return fmt.Errorf("audit archive: %w", err)
 	}
-	cfg := archive.S3Config{Endpoint: *endpoint, Region: *region, Bucket: *bucket, SSE: *sse,
-		AccessKey: os.Getenv("DEZKY_S3_ACCESS_KEY"), SecretKey: os.Getenv("DEZKY_S3_SECRET_KEY")}
+	cfg := s3Config(*endpoint, *region, *bucket, *sse)
 	store, err := archive.NewS3Store(cfg)
 	if err != nil {
 		return fmt.Errorf("audit archive: %w", err)

@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		hcfg.Plugins = s.Plugins
 	}
 	s.Health = health.New(hcfg)
-	key, err := loadAuditKey(cfg)
+	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
 		cleanup()
 		return fail(err)
@@ -446,8 +446,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		if *archBucket == "" {
 			return errors.New("--audit-archive-bucket is required with --audit-archive-endpoint")
 		}
-		archiveS3 = &archive.S3Config{Endpoint: *archEndpoint, Region: *archRegion, Bucket: *archBucket, SSE: *archSSE,
-			AccessKey: os.Getenv("DEZKY_S3_ACCESS_KEY"), SecretKey: os.Getenv("DEZKY_S3_SECRET_KEY")}
+		cfg := s3Config(*archEndpoint, *archRegion, *archBucket, *archSSE)
+		archiveS3 = &cfg
 	}
 	start := time.Now()
 	s, err := Start(ctx, ServeConfig{
@@ -478,21 +478,28 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 }
 
-// loadAuditKey returns the configured checkpoint signing key, or the one
-// generated in the data dir.
-func loadAuditKey(cfg ServeConfig) (*audit.SigningKey, error) {
-	if cfg.AuditKeyFile != "" {
-		k, err := audit.LoadKey(cfg.AuditKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("audit signing key: %w", err)
-		}
-		return k, nil
+// loadSigningKey returns the audit signing key in keyFile, or, when keyFile
+// is empty, the one generated in dataDir.
+func loadSigningKey(keyFile, dataDir string) (*audit.SigningKey, error) {
+	var k *audit.SigningKey
+	var err error
+	if keyFile != "" {
+		k, err = audit.LoadKey(keyFile)
+	} else {
+		k, err = audit.LoadOrCreateKey(dataDir)
 	}
-	k, err := audit.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
 	return k, nil
+}
+
+// s3Config returns the archive store configuration with the credentials
+// from the environment (DEZKY_S3_ACCESS_KEY, DEZKY_S3_SECRET_KEY), never
+// from flags.
+func s3Config(endpoint, region, bucket string, sse bool) archive.S3Config {
+	return archive.S3Config{Endpoint: endpoint, Region: region, Bucket: bucket, SSE: sse,
+		AccessKey: os.Getenv("DEZKY_S3_ACCESS_KEY"), SecretKey: os.Getenv("DEZKY_S3_SECRET_KEY")}
 }
 
 // publicKeyHandler serves the audit checkpoint verification key as PEM.

@@ -154,15 +154,7 @@ func Record(ctx context.Context, e Event) error {
 	if v != nil {
 		c.SetActorID(v.Subject).SetActorEmail(v.Email).SetActorIP(v.IP)
 	}
-	if t := e.Tenant; t != nil {
-		c.SetTenantID(t.ID).SetTenantSlug(t.Slug)
-		if t.PartnerID != nil && e.Partner == nil {
-			c.SetPartnerID(*t.PartnerID)
-			if p, err := partnerSlug(ctx, tx, *t.PartnerID); err == nil {
-				c.SetPartnerSlug(p)
-			}
-		}
-	}
+	setTenant(ctx, tx, c, e.Tenant, e.Partner == nil)
 	if p := e.Partner; p != nil {
 		c.SetPartnerID(p.ID).SetPartnerSlug(p.Slug)
 	}
@@ -172,16 +164,23 @@ func Record(ctx context.Context, e Event) error {
 	if _, err := c.Save(ctx); err != nil {
 		return fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}
-	tx.OnCommit(kickOnCommit)
+	kickAfterCommit(tx)
 	return nil
 }
 
-func partnerSlug(ctx context.Context, tx *ent.Tx, id int) (string, error) {
-	p, err := tx.Partner.Get(viewer.SystemContext(ctx), id)
-	if err != nil {
-		return "", err
+// setTenant scopes c to t (when not nil) and, with partner, to t's partner.
+func setTenant(ctx context.Context, tx *ent.Tx, c *ent.AuditEventCreate, t *ent.Tenant, partner bool) {
+	if t == nil {
+		return
 	}
-	return p.Slug, nil
+	c.SetTenantID(t.ID).SetTenantSlug(t.Slug)
+	if t.PartnerID == nil || !partner {
+		return
+	}
+	c.SetPartnerID(*t.PartnerID)
+	if p, err := tx.Partner.Get(viewer.SystemContext(ctx), *t.PartnerID); err == nil {
+		c.SetPartnerSlug(p.Slug)
+	}
 }
 
 // Change is one field's before and after value.

@@ -132,7 +132,7 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 			return 0, 0, fmt.Errorf("audit: chain: lock: %w", err)
 		}
 	}
-	head, headHash, err := chainHead(ctx, c.db, tx)
+	head, headHash, err := chainHead(ctx, tx)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -193,7 +193,7 @@ type querier interface {
 
 // chainHead returns the seq and hash of the chain's last event (0, "" when
 // the chain is empty).
-func chainHead(ctx context.Context, d *db.DB, q querier) (int64, string, error) {
+func chainHead(ctx context.Context, q querier) (int64, string, error) {
 	var seq int64
 	var hash sql.NullString
 	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
@@ -208,7 +208,7 @@ func chainHead(ctx context.Context, d *db.DB, q querier) (int64, string, error) 
 
 // Head returns the seq and hash of the last chained event of d (0, "" when
 // nothing is chained yet).
-func Head(ctx context.Context, d *db.DB) (int64, string, error) { return chainHead(ctx, d, d.SQL) }
+func Head(ctx context.Context, d *db.DB) (int64, string, error) { return chainHead(ctx, d.SQL) }
 
 // entryColumns are read by scanEntry, in this order.
 const entryColumns = `id, seq, COALESCE(prev_hash, ''), COALESCE(hash, ''), at, source, external_id,
@@ -274,14 +274,30 @@ func kickRunning() {
 	})
 }
 
-// kickOnCommit is the commit hook Record installs on the change's
-// transaction.
-func kickOnCommit(next ent.Committer) ent.Committer {
-	return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-		err := next.Commit(ctx, tx)
-		if err == nil {
-			kickRunning()
-		}
-		return err
+// pendingKick holds the transactions that already carry the commit hook
+// installed by kickAfterCommit.
+var pendingKick sync.Map // *ent.Tx → struct{}
+
+// kickAfterCommit makes tx kick the running Chainers of the process once it
+// commits. Recording many events in one transaction installs one hook.
+func kickAfterCommit(tx *ent.Tx) {
+	if _, loaded := pendingKick.LoadOrStore(tx, struct{}{}); loaded {
+		return
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, t *ent.Tx) error {
+			err := next.Commit(ctx, t)
+			pendingKick.Delete(tx)
+			if err == nil {
+				kickRunning()
+			}
+			return err
+		})
+	})
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, t *ent.Tx) error {
+			pendingKick.Delete(tx)
+			return next.Rollback(ctx, t)
+		})
 	})
 }

@@ -63,28 +63,37 @@ func CheckpointMessage(headSeq int64, headHash string, at time.Time) []byte {
 // truncated to microseconds.
 func (k *SigningKey) Sign(headSeq int64, headHash string, at time.Time, reason string) Checkpoint {
 	at = at.UTC().Truncate(time.Microsecond)
-	sig := ed25519.Sign(k.Private, CheckpointMessage(headSeq, headHash, at))
 	return Checkpoint{HeadSeq: headSeq, HeadHash: headHash, At: at, KeyID: k.ID, Algorithm: Algorithm,
-		Signature: base64.StdEncoding.EncodeToString(sig), Reason: reason}
+		Signature: k.SignMessage(CheckpointMessage(headSeq, headHash, at)), Reason: reason}
+}
+
+// SignMessage returns the standard base64 of k's ed25519 signature of msg.
+func (k *SigningKey) SignMessage(msg []byte) string {
+	return base64.StdEncoding.EncodeToString(ed25519.Sign(k.Private, msg))
+}
+
+// VerifyMessage reports whether signature (standard base64) signs msg with
+// algorithm ed25519 under the one of keys whose KeyID is keyID.
+func VerifyMessage(keys []ed25519.PublicKey, keyID, algorithm, signature string, msg []byte) bool {
+	if algorithm != Algorithm {
+		return false
+	}
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return false
+	}
+	for _, k := range keys {
+		if len(k) == ed25519.PublicKeySize && KeyID(k) == keyID && ed25519.Verify(k, msg, sig) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifySignature reports whether cp is signed by one of keys: the key
 // whose KeyID is cp.KeyID, with cp.Algorithm ed25519.
 func (cp Checkpoint) VerifySignature(keys []ed25519.PublicKey) bool {
-	if cp.Algorithm != Algorithm {
-		return false
-	}
-	sig, err := base64.StdEncoding.DecodeString(cp.Signature)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return false
-	}
-	msg := CheckpointMessage(cp.HeadSeq, cp.HeadHash, cp.At)
-	for _, k := range keys {
-		if len(k) == ed25519.PublicKeySize && KeyID(k) == cp.KeyID && ed25519.Verify(k, msg, sig) {
-			return true
-		}
-	}
-	return false
+	return VerifyMessage(keys, cp.KeyID, cp.Algorithm, cp.Signature, CheckpointMessage(cp.HeadSeq, cp.HeadHash, cp.At))
 }
 
 type checkpointLine struct {
@@ -186,9 +195,11 @@ func (c *Checkpointer) Observe(head int64) {
 
 // Run writes a startup checkpoint, then interval and threshold checkpoints
 // until ctx ends; it returns nil then. Failures are logged and retried on
-// the next occasion.
+// the next occasion. The threshold is checked against the head Observe
+// reports and the latest checkpoint this loop has seen, so a notification
+// costs no database read until a checkpoint is due.
 func (c *Checkpointer) Run(ctx context.Context) error {
-	c.try(ctx, ReasonStartup)
+	last := c.try(ctx, ReasonStartup, 0)
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
 	for {
@@ -196,48 +207,49 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			c.try(ctx, ReasonInterval)
-		case <-c.notify:
-			last, err := c.latestHead(ctx)
-			if err != nil {
-				c.opts.Logger.WarnContext(ctx, "audit checkpoint: read latest", "err", err)
-				continue
-			}
-			head, _, err := Head(ctx, c.db)
-			if err != nil {
-				c.opts.Logger.WarnContext(ctx, "audit checkpoint: read head", "err", err)
-				continue
-			}
+			last = c.try(ctx, ReasonInterval, last)
+		case head := <-c.notify:
 			if head-last >= c.opts.Threshold {
-				c.try(ctx, ReasonThreshold)
+				last = c.try(ctx, ReasonThreshold, last)
 			}
 		}
 	}
 }
 
-func (c *Checkpointer) try(ctx context.Context, reason string) {
-	if _, _, err := c.Checkpoint(ctx, reason); err != nil && ctx.Err() == nil {
-		c.opts.Logger.WarnContext(ctx, "audit checkpoint failed", "reason", reason, "err", err)
+// try checkpoints the head for reason and returns the latest checkpointed
+// head it learned of (last when it learned nothing).
+func (c *Checkpointer) try(ctx context.Context, reason string, last int64) int64 {
+	latest, _, _, err := c.checkpoint(ctx, reason)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.opts.Logger.WarnContext(ctx, "audit checkpoint failed", "reason", reason, "err", err)
+		}
+		return last
 	}
+	return max(last, latest)
 }
 
 // Checkpoint signs and stores the current head. It returns written=false,
 // and no error, when the chain is empty or the head already has a
 // checkpoint.
 func (c *Checkpointer) Checkpoint(ctx context.Context, reason string) (cp Checkpoint, written bool, err error) {
+	_, cp, written, err = c.checkpoint(ctx, reason)
+	return cp, written, err
+}
+
+// checkpoint is Checkpoint that also returns the latest checkpointed head
+// afterwards (as far as it knows; 0 on error).
+func (c *Checkpointer) checkpoint(ctx context.Context, reason string) (latest int64, cp Checkpoint, written bool, err error) {
 	head, hash, err := Head(ctx, c.db)
 	if err != nil {
-		return Checkpoint{}, false, err
-	}
-	if head == 0 {
-		return Checkpoint{}, false, nil
+		return 0, Checkpoint{}, false, err
 	}
 	last, err := c.latestHead(ctx)
 	if err != nil {
-		return Checkpoint{}, false, err
+		return 0, Checkpoint{}, false, err
 	}
-	if last >= head {
-		return Checkpoint{}, false, nil
+	if head == 0 || last >= head {
+		return last, Checkpoint{}, false, nil
 	}
 	cp = c.key.Sign(head, hash, time.Now(), reason)
 	sys := viewer.SystemContext(ctx)
@@ -247,13 +259,13 @@ func (c *Checkpointer) Checkpoint(ctx context.Context, reason string) (cp Checkp
 		SetReason(auditcheckpoint.Reason(reason)).Exec(sys)
 	if ent.IsConstraintError(err) {
 		// Another replica checkpointed this head first.
-		return Checkpoint{}, false, nil
+		return head, Checkpoint{}, false, nil
 	}
 	if err != nil {
-		return Checkpoint{}, false, fmt.Errorf("audit: store checkpoint of seq %d: %w", head, err)
+		return 0, Checkpoint{}, false, fmt.Errorf("audit: store checkpoint of seq %d: %w", head, err)
 	}
 	c.opts.Logger.InfoContext(ctx, "audit checkpoint", "head_seq", head, "reason", reason, "key_id", cp.KeyID)
-	return cp, true, nil
+	return head, cp, true, nil
 }
 
 func (c *Checkpointer) latestHead(ctx context.Context) (int64, error) {

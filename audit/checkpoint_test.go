@@ -111,33 +111,47 @@ func TestCheckpointer(t *testing.T) {
 			t.Fatalf("operator reads %d checkpoints, %v", n, err)
 		}
 
-		// Run: startup checkpoint, then a threshold one after 5 new events.
+		// Run: a startup checkpoint of the moved head (7), then a threshold
+		// one once the head is 5 past it (12), and none in between (11).
+		writeN(t, d, 4)
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- cpr.Run(runCtx) }()
 		defer func() { cancel(); <-done }()
-		for i := 0; i < 5; i++ {
-			if err := write(ctx, d, 100+i, nil); err != nil {
+		checkpoints := func() []*ent.AuditCheckpoint {
+			cps, err := d.Client.AuditCheckpoint.Query().Order(ent.Asc(auditcheckpoint.FieldHeadSeq)).All(viewer.SystemContext(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cps
+		}
+		waitFor(t, func() bool { return len(checkpoints()) >= 2 })
+		ch := audit.NewChainer(d, audit.ChainerOptions{OnChain: cpr.Observe})
+		for _, n := range []int{4, 1} {
+			for i := 0; i < n; i++ {
+				if err := write(ctx, d, 100+i, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := ch.ChainPending(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		ch := audit.NewChainer(d, audit.ChainerOptions{OnChain: cpr.Observe})
-		if _, err := ch.ChainPending(ctx); err != nil {
-			t.Fatal(err)
+		waitFor(t, func() bool { return len(checkpoints()) >= 3 })
+		cps := checkpoints()
+		want := []struct {
+			head   int64
+			reason auditcheckpoint.Reason
+		}{{3, auditcheckpoint.ReasonManual}, {7, auditcheckpoint.ReasonStartup}, {12, auditcheckpoint.ReasonThreshold}}
+		if len(cps) != len(want) {
+			t.Fatalf("%d checkpoints, want %d", len(cps), len(want))
 		}
-		want := []int64{3, 8}
-		waitFor(t, func() bool {
-			n, err := d.Client.AuditCheckpoint.Query().Count(viewer.SystemContext(ctx))
-			return err == nil && n == len(want)
-		})
-		cps, err := d.Client.AuditCheckpoint.Query().Order(ent.Asc(auditcheckpoint.FieldHeadSeq)).All(viewer.SystemContext(ctx))
-		if err != nil {
-			t.Fatal(err)
+		for i, w := range want {
+			if cps[i].HeadSeq != w.head || cps[i].Reason != w.reason {
+				t.Fatalf("checkpoint %d = head %d by %s, want head %d by %s", i, cps[i].HeadSeq, cps[i].Reason, w.head, w.reason)
+			}
 		}
-		if cps[1].HeadSeq != 8 || (cps[1].Reason != auditcheckpoint.ReasonThreshold && cps[1].Reason != auditcheckpoint.ReasonStartup) {
-			t.Fatalf("second checkpoint = %+v, want head 8 by threshold (or startup)", cps[1])
-		}
-		if r := verifyDB(t, d, key); !r.OK || r.EventsVerified != 8 || r.CheckpointsVerified != 2 {
+		if r := verifyDB(t, d, key); !r.OK || r.EventsVerified != 12 || r.CheckpointsVerified != 3 {
 			t.Fatalf("report = %+v", r)
 		}
 	})

@@ -91,15 +91,7 @@ func RecordExternal(ctx context.Context, e ExternalEvent) (bool, error) {
 	if e.Outcome != "" {
 		c.SetOutcome(e.Outcome)
 	}
-	if t := e.Tenant; t != nil {
-		c.SetTenantID(t.ID).SetTenantSlug(t.Slug)
-		if t.PartnerID != nil {
-			c.SetPartnerID(*t.PartnerID)
-			if p, err := partnerSlug(ctx, tx, *t.PartnerID); err == nil {
-				c.SetPartnerSlug(p)
-			}
-		}
-	}
+	setTenant(ctx, tx, c, e.Tenant, true)
 	if e.Metadata != nil {
 		c.SetMetadata(e.Metadata)
 	}
@@ -114,6 +106,6 @@ func RecordExternal(ctx context.Context, e ExternalEvent) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("audit: record %s event %s: %w", e.Source, e.ExternalID, err)
 	}
-	tx.OnCommit(kickOnCommit)
+	kickAfterCommit(tx)
 	return true, nil
 }

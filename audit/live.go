@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
@@ -24,22 +25,28 @@ const NotifyChannel = "dezky_audit_chain"
 //
 // A subscriber first gets every visible event with seq > afterSeq, then
 // every event chained later, in seq order, each exactly once: the feed
-// reads the chain head, sends the events in (cursor, head] and moves the
-// cursor to head. A chaining transaction commits all its rows at once, so
-// nothing at or below a visible head can appear later; a reconnecting
-// client that passes its last seq misses nothing. Subscribers wake when
-// this process chains (Publish), when another replica does (PostgreSQL
-// LISTEN/NOTIFY, see Run), and every PollInterval as a fallback.
+// takes the chain head it knows, sends the events in (cursor, head] and
+// moves the cursor to head. A chaining transaction commits all its rows at
+// once, so nothing at or below a visible head can appear later; a
+// reconnecting client that passes its last seq misses nothing. The feed
+// keeps one known head for all its subscribers and wakes them when it
+// moves: when this process chains (Publish), when another replica does
+// (PostgreSQL LISTEN/NOTIFY, see Run), and when Run's poll of the database
+// every PollInterval finds a new head.
 type Feed struct {
 	db  *db.DB
 	log *slog.Logger
+
+	// head is the highest chain head known to be visible.
+	head atomic.Int64
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
 }
 
 // PollInterval bounds how long a subscriber can miss a wake-up (for
-// example a NOTIFY lost while the listener reconnects).
+// example a NOTIFY lost while the listener reconnects) and how soon it
+// retries after a failed read.
 const PollInterval = 5 * time.Second
 
 // feedPage is how many events one read of the feed returns.
@@ -57,7 +64,7 @@ func NewFeed(d *db.DB, log *slog.Logger) *Feed {
 // OnChain). It wakes this process's subscribers and, on PostgreSQL,
 // notifies the other replicas.
 func (f *Feed) Publish(head int64) {
-	f.wake()
+	f.advance(head)
 	if f.db.IsPostgres() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -65,6 +72,33 @@ func (f *Feed) Publish(head int64) {
 			f.log.Warn("audit feed: notify", "err", err)
 		}
 	}
+}
+
+// advance records head as visible and wakes the subscribers when it is
+// past the known head.
+func (f *Feed) advance(head int64) {
+	for {
+		cur := f.head.Load()
+		if head <= cur {
+			return
+		}
+		if f.head.CompareAndSwap(cur, head) {
+			break
+		}
+	}
+	f.wake()
+}
+
+// refresh reads the head from the database and advances to it.
+func (f *Feed) refresh(ctx context.Context) {
+	head, _, err := Head(ctx, f.db)
+	if err != nil {
+		if ctx.Err() == nil {
+			f.log.WarnContext(ctx, "audit feed: read head", "err", err)
+		}
+		return
+	}
+	f.advance(head)
 }
 
 func (f *Feed) wake() {
@@ -78,30 +112,44 @@ func (f *Feed) wake() {
 	}
 }
 
-// Run listens for other replicas' chain heads until ctx ends (PostgreSQL
-// only; on SQLite every writer is in this process and Run just waits).
+// Run follows the chain head until ctx ends, then returns nil: it listens
+// for other replicas' heads (PostgreSQL LISTEN/NOTIFY) and reads the head
+// from the database every PollInterval, once for all subscribers.
 func (f *Feed) Run(ctx context.Context) error {
-	if !f.db.IsPostgres() {
-		<-ctx.Done()
-		return nil
-	}
-	l := pq.NewListener(f.db.URL(), time.Second, 30*time.Second, func(ev pq.ListenerEventType, err error) {
-		if err != nil {
-			f.log.Warn("audit feed: listener", "event", ev, "err", err)
+	poll := time.NewTicker(PollInterval)
+	defer poll.Stop()
+	var notify <-chan *pq.Notification
+	if f.db.IsPostgres() {
+		l := pq.NewListener(f.db.URL(), time.Second, 30*time.Second, func(ev pq.ListenerEventType, err error) {
+			if err != nil {
+				f.log.Warn("audit feed: listener", "event", ev, "err", err)
+			}
+		})
+		defer l.Close()
+		if err := l.Listen(NotifyChannel); err != nil {
+			return fmt.Errorf("audit feed: listen: %w", err)
 		}
-	})
-	defer l.Close()
-	if err := l.Listen(NotifyChannel); err != nil {
-		return fmt.Errorf("audit feed: listen: %w", err)
+		notify = l.Notify
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-l.Notify:
+		case <-poll.C:
+			f.refresh(ctx)
+		case n := <-notify:
 			// A nil notification means the connection was re-established:
-			// wake anyway, something may have been missed.
-			f.wake()
+			// something may have been missed, read the head.
+			if n == nil {
+				f.refresh(ctx)
+				continue
+			}
+			head, err := strconv.ParseInt(n.Extra, 10, 64)
+			if err != nil {
+				f.refresh(ctx)
+				continue
+			}
+			f.advance(head)
 		}
 	}
 }
@@ -123,6 +171,7 @@ func (f *Feed) Subscribe(ctx context.Context, afterSeq int64, filter FeedFilter)
 	f.mu.Lock()
 	f.subs[wake] = struct{}{}
 	f.mu.Unlock()
+	f.refresh(ctx)
 	out := make(chan *ent.AuditEvent, 16)
 	go func() {
 		defer close(out)
@@ -135,15 +184,10 @@ func (f *Feed) Subscribe(ctx context.Context, afterSeq int64, filter FeedFilter)
 		defer tick.Stop()
 		cursor := afterSeq
 		for {
-			head, _, err := Head(ctx, f.db)
-			if err != nil {
-				if ctx.Err() == nil {
-					f.log.WarnContext(ctx, "audit feed: read head", "err", err)
-				}
-			}
-			for err == nil && cursor < head {
-				var evs []*ent.AuditEvent
-				if evs, err = f.page(ctx, cursor, head, filter); err != nil {
+			head := f.head.Load()
+			for cursor < head {
+				evs, err := f.page(ctx, cursor, head, filter)
+				if err != nil {
 					if ctx.Err() == nil {
 						f.log.WarnContext(ctx, "audit feed: read events", "err", err)
 					}

@@ -15,24 +15,10 @@ import (
 // tamperSQL runs a tampering statement with PostgreSQL placeholders.
 func tamperSQL(t *testing.T, d *db.DB, q string, args ...any) {
 	t.Helper()
-	if !d.IsPostgres() {
-		q = sqliteBind(q)
-	}
+	q = audit.Bind(d, q)
 	if _, err := d.SQL.ExecContext(context.Background(), q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-}
-
-func sqliteBind(q string) string {
-	out := []byte{}
-	for i := 0; i < len(q); i++ {
-		if q[i] == '$' {
-			out = append(out, '?')
-			continue
-		}
-		out = append(out, q[i])
-	}
-	return string(out)
 }
 
 // entries reads the chain from the database.

@@ -155,10 +155,9 @@ const dbPage = 1000
 
 func (s dbSource) Events(ctx context.Context) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		q := bind(s.d, `SELECT `+entryColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`)
 		after := int64(0)
 		for {
-			page, err := s.page(ctx, q, after)
+			page, err := ChainedEvents(ctx, s.d, after, dbPage)
 			if err != nil {
 				yield(Entry{}, err)
 				return
@@ -174,26 +173,6 @@ func (s dbSource) Events(ctx context.Context) iter.Seq2[Entry, error] {
 			}
 		}
 	}
-}
-
-func (s dbSource) page(ctx context.Context, q string, after int64) ([]Entry, error) {
-	rows, err := s.d.SQL.QueryContext(ctx, q, after, dbPage)
-	if err != nil {
-		return nil, fmt.Errorf("audit: read events after seq %d: %w", after, err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		_, e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("audit: read events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit: read events: %w", err)
-	}
-	return out, nil
 }
 
 // Files of an export directory.

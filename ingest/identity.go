@@ -61,11 +61,7 @@ func identityEvent(ctx context.Context, r *resolver, e sdk.IdentityEvent) (audit
 	}
 	meta := map[string]any{"rawAction": e.Action}
 	if len(e.Attributes) > 0 {
-		attrs := map[string]any{}
-		for k, v := range e.Attributes {
-			attrs[k] = v
-		}
-		meta["attributes"] = attrs
+		meta["attributes"] = anyMap(e.Attributes)
 	}
 	ip := e.ClientIP
 	if ip == "" {

@@ -219,6 +219,15 @@ func record(ctx context.Context, evs []audit.ExternalEvent) (int, error) {
 	return n, nil
 }
 
+// anyMap copies m into a metadata value.
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 // pageReader reads one page after cursor and returns how many upstream
 // items it read, the cursor after them and the events to write.
 type pageReader func(ctx context.Context, cursor string, r *resolver) (n int, next string, evs []audit.ExternalEvent, err error)

@@ -125,11 +125,7 @@ func mailEvent(ctx context.Context, r *resolver, e sdk.MailEvent) (audit.Externa
 	}
 	meta := map[string]any{"rawType": e.Type}
 	if len(e.Detail) > 0 {
-		d := map[string]any{}
-		for k, v := range e.Detail {
-			d[k] = v
-		}
-		meta["detail"] = d
+		meta["detail"] = anyMap(e.Detail)
 	}
 	resType := "mailbox"
 	if addr == "" {

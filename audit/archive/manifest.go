@@ -3,7 +3,6 @@ package archive
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,26 +77,13 @@ func (m Manifest) Message() []byte {
 func SignManifest(m *Manifest, key *audit.SigningKey) {
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Microsecond)
 	m.KeyID, m.Algorithm = key.ID, audit.Algorithm
-	m.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key.Private, m.Message()))
+	m.Signature = key.SignMessage(m.Message())
 }
 
 // VerifySignature reports whether m is signed by one of keys: the key whose
 // audit.KeyID is m.KeyID, with algorithm ed25519.
 func (m Manifest) VerifySignature(keys []ed25519.PublicKey) bool {
-	if m.Algorithm != audit.Algorithm {
-		return false
-	}
-	sig, err := base64.StdEncoding.DecodeString(m.Signature)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return false
-	}
-	msg := m.Message()
-	for _, k := range keys {
-		if len(k) == ed25519.PublicKeySize && audit.KeyID(k) == m.KeyID && ed25519.Verify(k, msg, sig) {
-			return true
-		}
-	}
-	return false
+	return audit.VerifyMessage(keys, m.KeyID, m.Algorithm, m.Signature, m.Message())
 }
 
 type manifestJSON struct {
