@@ -38,7 +38,7 @@ check-generate: generate
 #   make migration name=add_something
 migration:
 	@test -n "$(name)" || (echo "usage: make migration name=<what_changed>" >&2; exit 1)
-	$(GO) run ./db/internal/migrategen -name $(name)
+	$(GO) run ./internal/db/internal/migrategen -name $(name)
 
 fmt:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)

@@ -8,10 +8,10 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/dezky/platform/app"
-	"github.com/dezky/platform/audit/archive"
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 // fakeS3 is an in-process S3-compatible server holding one bucket.

@@ -3,8 +3,8 @@ package graph_test
 import (
 	"testing"
 
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 func TestAuditEventFilters(t *testing.T) {

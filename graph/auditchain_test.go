@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 func TestAuditChainAPI(t *testing.T) {

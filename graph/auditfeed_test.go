@@ -13,9 +13,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/dezky/platform/app"
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 // feedEvent is one event of the auditEvents subscription.

@@ -9,8 +9,8 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/dezky/platform/audit"
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/internal/audit"
 )
 
 // Node is the resolver for the node field.

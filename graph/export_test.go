@@ -8,14 +8,14 @@ import (
 
 	"fmt"
 	"github.com/dezky/platform/ent"
-	"github.com/dezky/platform/viewer"
+	"github.com/dezky/platform/internal/viewer"
 	"io"
 	"net/http"
 	"net/url"
 	"testing"
 
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 func exportCSV(t *testing.T, s *testserver.Server, token string, params url.Values) (int, [][]string, http.Header) {

@@ -15,8 +15,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
-	"github.com/dezky/platform/audit"
-	"github.com/dezky/platform/audit/archive"
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
@@ -27,10 +25,12 @@ import (
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
-	"github.com/dezky/platform/flags"
-	"github.com/dezky/platform/health"
-	"github.com/dezky/platform/provisioning"
-	"github.com/dezky/platform/tenancy"
+	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/flags"
+	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/tenancy"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -5033,7 +5033,7 @@ func (ec *executionContext) field_Mutation_createFlag_args(ctx context.Context, 
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (flags.CreateFlagInput, error) {
-			return ec.unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋflagsᚐCreateFlagInput(ctx, v)
+			return ec.unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐCreateFlagInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5047,7 +5047,7 @@ func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Contex
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
-			return ec.unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐCreatePartnerInput(ctx, v)
+			return ec.unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreatePartnerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5061,7 +5061,7 @@ func (ec *executionContext) field_Mutation_createTenant_args(ctx context.Context
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (tenancy.CreateTenantInput, error) {
-			return ec.unmarshalNCreateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐCreateTenantInput(ctx, v)
+			return ec.unmarshalNCreateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreateTenantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5181,7 +5181,7 @@ func (ec *executionContext) field_Mutation_updateFlag_args(ctx context.Context, 
 	args["key"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (flags.UpdateFlagInput, error) {
-			return ec.unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋflagsᚐUpdateFlagInput(ctx, v)
+			return ec.unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐUpdateFlagInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5203,7 +5203,7 @@ func (ec *executionContext) field_Mutation_updatePartner_args(ctx context.Contex
 	args["slug"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (tenancy.UpdatePartnerInput, error) {
-			return ec.unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐUpdatePartnerInput(ctx, v)
+			return ec.unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdatePartnerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5225,7 +5225,7 @@ func (ec *executionContext) field_Mutation_updateTenant_args(ctx context.Context
 	args["slug"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
-			return ec.unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐUpdateTenantInput(ctx, v)
+			return ec.unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdateTenantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6108,7 +6108,7 @@ func (ec *executionContext) _AuditArchiveRun_batches(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []archive.Batch) graphql.Marshaler {
-			return ec.marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatchᚄ(ctx, selections, v)
+			return ec.marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚋarchiveᚐBatchᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6462,7 +6462,7 @@ func (ec *executionContext) _AuditChainVerification_break(ctx context.Context, f
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *audit.Break) graphql.Marshaler {
-			return ec.marshalOAuditChainBreak2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐBreak(ctx, selections, v)
+			return ec.marshalOAuditChainBreak2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐBreak(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8015,7 +8015,7 @@ func (ec *executionContext) _Health_services(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []health.Service) graphql.Marshaler {
-			return ec.marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐServiceᚄ(ctx, selections, v)
+			return ec.marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐServiceᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8047,7 +8047,7 @@ func (ec *executionContext) _Health_planned(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []health.Planned) graphql.Marshaler {
-			return ec.marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlannedᚄ(ctx, selections, v)
+			return ec.marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlannedᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9215,7 +9215,7 @@ func (ec *executionContext) _Mutation_runAuditArchive(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *archive.Result) graphql.Marshaler {
-			return ec.marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐResult(ctx, selections, v)
+			return ec.marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚋarchiveᚐResult(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10463,7 +10463,7 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.Me) graphql.Marshaler {
-			return ec.marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋtenancyᚐMe(ctx, selections, v)
+			return ec.marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMe(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10540,7 +10540,7 @@ func (ec *executionContext) _Query_tenantStatusCounts(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.StatusCounts) graphql.Marshaler {
-			return ec.marshalNTenantStatusCounts2ᚖgithubᚗcomᚋdezkyᚋplatformᚋtenancyᚐStatusCounts(ctx, selections, v)
+			return ec.marshalNTenantStatusCounts2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐStatusCounts(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10672,7 +10672,7 @@ func (ec *executionContext) _Query_evaluateFlags(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*flags.Evaluation) graphql.Marshaler {
-			return ec.marshalNFlagEvaluation2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋflagsᚐEvaluationᚄ(ctx, selections, v)
+			return ec.marshalNFlagEvaluation2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐEvaluationᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10716,7 +10716,7 @@ func (ec *executionContext) _Query_provisioningPlan(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*provisioning.PlanItem) graphql.Marshaler {
-			return ec.marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItemᚄ(ctx, selections, v)
+			return ec.marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐPlanItemᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10759,7 +10759,7 @@ func (ec *executionContext) _Query_health(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *health.Report) graphql.Marshaler {
-			return ec.marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐReport(ctx, selections, v)
+			return ec.marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10791,7 +10791,7 @@ func (ec *executionContext) _Query_auditSigningKey(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {
-			return ec.marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐKeyInfo(ctx, selections, v)
+			return ec.marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐKeyInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10823,7 +10823,7 @@ func (ec *executionContext) _Query_verifyAuditChain(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *audit.Report) graphql.Marshaler {
-			return ec.marshalNAuditChainVerification2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐReport(ctx, selections, v)
+			return ec.marshalNAuditChainVerification2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10998,7 +10998,7 @@ func (ec *executionContext) _ServiceHealth_status(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v health.Status) graphql.Marshaler {
-			return ec.marshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐStatus(ctx, selections, v)
+			return ec.marshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11067,7 +11067,7 @@ func (ec *executionContext) _Subscription_healthChanged(ctx context.Context, fie
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *health.Report) graphql.Marshaler {
-			return ec.marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐReport(ctx, selections, v)
+			return ec.marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11518,7 +11518,7 @@ func (ec *executionContext) _Tenant_provisioning(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*provisioning.IntegrationStatus) graphql.Marshaler {
-			return ec.marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatusᚄ(ctx, selections, v)
+			return ec.marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐIntegrationStatusᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22468,7 +22468,7 @@ func (ec *executionContext) marshalNAuditArchiveBatch2ᚖgithubᚗcomᚋdezkyᚋ
 	return ec._AuditArchiveBatch(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐResult(ctx context.Context, sel ast.SelectionSet, v *archive.Result) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚋarchiveᚐResult(ctx context.Context, sel ast.SelectionSet, v *archive.Result) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditArchiveRun!")
 		return graphql.Null
@@ -22476,15 +22476,15 @@ func (ec *executionContext) marshalNAuditArchiveRun2ᚖgithubᚗcomᚋdezkyᚋpl
 	return ec._AuditArchiveRun(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAuditArchiveRunBatch2githubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatch(ctx context.Context, sel ast.SelectionSet, v archive.Batch) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditArchiveRunBatch2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚋarchiveᚐBatch(ctx context.Context, sel ast.SelectionSet, v archive.Batch) graphql.Marshaler {
 	return ec._AuditArchiveRunBatch(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []archive.Batch) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚋarchiveᚐBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []archive.Batch) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAuditArchiveRunBatch2githubᚗcomᚋdezkyᚋplatformᚋauditᚋarchiveᚐBatch(ctx, sel, v[i])
+		return ec.marshalNAuditArchiveRunBatch2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚋarchiveᚐBatch(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22496,7 +22496,7 @@ func (ec *executionContext) marshalNAuditArchiveRunBatch2ᚕgithubᚗcomᚋdezky
 	return ret
 }
 
-func (ec *executionContext) marshalNAuditChainVerification2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐReport(ctx context.Context, sel ast.SelectionSet, v *audit.Report) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditChainVerification2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐReport(ctx context.Context, sel ast.SelectionSet, v *audit.Report) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditChainVerification!")
 		return graphql.Null
@@ -22557,7 +22557,7 @@ func (ec *executionContext) unmarshalNAuditEventWhereInput2ᚖgithubᚗcomᚋdez
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐKeyInfo(ctx context.Context, sel ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐKeyInfo(ctx context.Context, sel ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditSigningKey!")
 		return graphql.Null
@@ -22579,17 +22579,17 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋflagsᚐCreateFlagInput(ctx context.Context, v any) (flags.CreateFlagInput, error) {
+func (ec *executionContext) unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐCreateFlagInput(ctx context.Context, v any) (flags.CreateFlagInput, error) {
 	res, err := ec.unmarshalInputCreateFlagInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐCreatePartnerInput(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
+func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreatePartnerInput(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
 	res, err := ec.unmarshalInputCreatePartnerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐCreateTenantInput(ctx context.Context, v any) (tenancy.CreateTenantInput, error) {
+func (ec *executionContext) unmarshalNCreateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreateTenantInput(ctx context.Context, v any) (tenancy.CreateTenantInput, error) {
 	res, err := ec.unmarshalInputCreateTenantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -22640,11 +22640,11 @@ func (ec *executionContext) marshalNFlagConnection2ᚖgithubᚗcomᚋdezkyᚋpla
 	return ec._FlagConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNFlagEvaluation2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋflagsᚐEvaluationᚄ(ctx context.Context, sel ast.SelectionSet, v []*flags.Evaluation) graphql.Marshaler {
+func (ec *executionContext) marshalNFlagEvaluation2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐEvaluationᚄ(ctx context.Context, sel ast.SelectionSet, v []*flags.Evaluation) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNFlagEvaluation2ᚖgithubᚗcomᚋdezkyᚋplatformᚋflagsᚐEvaluation(ctx, sel, v[i])
+		return ec.marshalNFlagEvaluation2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐEvaluation(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22656,7 +22656,7 @@ func (ec *executionContext) marshalNFlagEvaluation2ᚕᚖgithubᚗcomᚋdezkyᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNFlagEvaluation2ᚖgithubᚗcomᚋdezkyᚋplatformᚋflagsᚐEvaluation(ctx context.Context, sel ast.SelectionSet, v *flags.Evaluation) graphql.Marshaler {
+func (ec *executionContext) marshalNFlagEvaluation2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐEvaluation(ctx context.Context, sel ast.SelectionSet, v *flags.Evaluation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FlagEvaluation!")
 		return graphql.Null
@@ -22697,7 +22697,7 @@ func (ec *executionContext) unmarshalNFlagWhereInput2ᚖgithubᚗcomᚋdezkyᚋp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐReport(ctx context.Context, sel ast.SelectionSet, v *health.Report) graphql.Marshaler {
+func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐReport(ctx context.Context, sel ast.SelectionSet, v *health.Report) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Health!")
 		return graphql.Null
@@ -22705,13 +22705,13 @@ func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋ
 	return ec._Health(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐStatus(ctx context.Context, v any) (health.Status, error) {
+func (ec *executionContext) unmarshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐStatus(ctx context.Context, v any) (health.Status, error) {
 	var res health.Status
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐStatus(ctx context.Context, sel ast.SelectionSet, v health.Status) graphql.Marshaler {
+func (ec *executionContext) marshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐStatus(ctx context.Context, sel ast.SelectionSet, v health.Status) graphql.Marshaler {
 	return v
 }
 
@@ -22786,7 +22786,7 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋtenancyᚐMe(ctx context.Context, sel ast.SelectionSet, v *tenancy.Me) graphql.Marshaler {
+func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMe(ctx context.Context, sel ast.SelectionSet, v *tenancy.Me) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Me!")
 		return graphql.Null
@@ -22929,15 +22929,15 @@ func (ec *executionContext) unmarshalNPartnerWhereInput2ᚖgithubᚗcomᚋdezky�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlanned(ctx context.Context, sel ast.SelectionSet, v health.Planned) graphql.Marshaler {
+func (ec *executionContext) marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlanned(ctx context.Context, sel ast.SelectionSet, v health.Planned) graphql.Marshaler {
 	return ec._PlannedService(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlannedᚄ(ctx context.Context, sel ast.SelectionSet, v []health.Planned) graphql.Marshaler {
+func (ec *executionContext) marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlannedᚄ(ctx context.Context, sel ast.SelectionSet, v []health.Planned) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐPlanned(ctx, sel, v[i])
+		return ec.marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlanned(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22959,11 +22959,11 @@ func (ec *executionContext) marshalNProvisioningIntegration2githubᚗcomᚋdezky
 	return v
 }
 
-func (ec *executionContext) marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*provisioning.PlanItem) graphql.Marshaler {
+func (ec *executionContext) marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐPlanItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*provisioning.PlanItem) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItem(ctx, sel, v[i])
+		return ec.marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐPlanItem(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22975,7 +22975,7 @@ func (ec *executionContext) marshalNProvisioningPlanItem2ᚕᚖgithubᚗcomᚋde
 	return ret
 }
 
-func (ec *executionContext) marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐPlanItem(ctx context.Context, sel ast.SelectionSet, v *provisioning.PlanItem) graphql.Marshaler {
+func (ec *executionContext) marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐPlanItem(ctx context.Context, sel ast.SelectionSet, v *provisioning.PlanItem) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProvisioningPlanItem!")
 		return graphql.Null
@@ -22983,11 +22983,11 @@ func (ec *executionContext) marshalNProvisioningPlanItem2ᚖgithubᚗcomᚋdezky
 	return ec._ProvisioningPlanItem(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*provisioning.IntegrationStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐIntegrationStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*provisioning.IntegrationStatus) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProvisioningStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatus(ctx, sel, v[i])
+		return ec.marshalNProvisioningStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐIntegrationStatus(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22999,7 +22999,7 @@ func (ec *executionContext) marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezk
 	return ret
 }
 
-func (ec *executionContext) marshalNProvisioningStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋprovisioningᚐIntegrationStatus(ctx context.Context, sel ast.SelectionSet, v *provisioning.IntegrationStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNProvisioningStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐIntegrationStatus(ctx context.Context, sel ast.SelectionSet, v *provisioning.IntegrationStatus) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProvisioningStatus!")
 		return graphql.Null
@@ -23017,15 +23017,15 @@ func (ec *executionContext) marshalNProvisioningStatusCode2githubᚗcomᚋdezky�
 	return v
 }
 
-func (ec *executionContext) marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐService(ctx context.Context, sel ast.SelectionSet, v health.Service) graphql.Marshaler {
+func (ec *executionContext) marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐService(ctx context.Context, sel ast.SelectionSet, v health.Service) graphql.Marshaler {
 	return ec._ServiceHealth(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplatformᚋhealthᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []health.Service) graphql.Marshaler {
+func (ec *executionContext) marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []health.Service) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋhealthᚐService(ctx, sel, v[i])
+		return ec.marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐService(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -23155,7 +23155,7 @@ func (ec *executionContext) marshalNTenantStatus2githubᚗcomᚋdezkyᚋplatform
 	return v
 }
 
-func (ec *executionContext) marshalNTenantStatusCounts2ᚖgithubᚗcomᚋdezkyᚋplatformᚋtenancyᚐStatusCounts(ctx context.Context, sel ast.SelectionSet, v *tenancy.StatusCounts) graphql.Marshaler {
+func (ec *executionContext) marshalNTenantStatusCounts2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐStatusCounts(ctx context.Context, sel ast.SelectionSet, v *tenancy.StatusCounts) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TenantStatusCounts!")
 		return graphql.Null
@@ -23182,17 +23182,17 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋflagsᚐUpdateFlagInput(ctx context.Context, v any) (flags.UpdateFlagInput, error) {
+func (ec *executionContext) unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐUpdateFlagInput(ctx context.Context, v any) (flags.UpdateFlagInput, error) {
 	res, err := ec.unmarshalInputUpdateFlagInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐUpdatePartnerInput(ctx context.Context, v any) (tenancy.UpdatePartnerInput, error) {
+func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdatePartnerInput(ctx context.Context, v any) (tenancy.UpdatePartnerInput, error) {
 	res, err := ec.unmarshalInputUpdatePartnerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋtenancyᚐUpdateTenantInput(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
+func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdateTenantInput(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
 	res, err := ec.unmarshalInputUpdateTenantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -23379,7 +23379,7 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
-func (ec *executionContext) marshalOAuditChainBreak2ᚖgithubᚗcomᚋdezkyᚋplatformᚋauditᚐBreak(ctx context.Context, sel ast.SelectionSet, v *audit.Break) graphql.Marshaler {
+func (ec *executionContext) marshalOAuditChainBreak2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐBreak(ctx context.Context, sel ast.SelectionSet, v *audit.Break) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

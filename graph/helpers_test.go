@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/dezky/platform/ent/migrate"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 // background lists what the server's own background work changes at any

@@ -13,9 +13,9 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/graph"
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
-	"github.com/dezky/platform/viewer"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
+	"github.com/dezky/platform/internal/viewer"
 )
 
 // foreignWorld is a partner with a tenant and users that none of the

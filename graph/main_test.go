@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/dezky/platform/internal/testdb"
+	"github.com/dezky/platform/internal/testing/testdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }

@@ -11,8 +11,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 type provisioningRow struct {

@@ -7,13 +7,13 @@ package graph
 import (
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/dezky/platform/audit"
-	"github.com/dezky/platform/audit/archive"
 	"github.com/dezky/platform/ent"
-	"github.com/dezky/platform/flags"
-	"github.com/dezky/platform/health"
-	"github.com/dezky/platform/provisioning"
-	"github.com/dezky/platform/tenancy"
+	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/flags"
+	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/tenancy"
 )
 
 // Resolver is the root resolver.

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dezky/platform/app"
-	"github.com/dezky/platform/authn/devissuer"
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/authn/devissuer"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 func TestIdempotencyKey(t *testing.T) {

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dezky/platform/app"
-	"github.com/dezky/platform/authn/devissuer"
-	"github.com/dezky/platform/demo"
+	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/authn/devissuer"
+	"github.com/dezky/platform/internal/demo"
 
-	"github.com/dezky/platform/internal/testdb"
-	"github.com/dezky/platform/internal/testserver"
+	"github.com/dezky/platform/internal/testing/testdb"
+	"github.com/dezky/platform/internal/testing/testserver"
 )
 
 type auditRow struct {

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/dezky/platform/app"
+	"github.com/dezky/platform/internal/app"
 )
 
 func main() {

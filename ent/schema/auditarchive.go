@@ -7,7 +7,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/rule"
+	"github.com/dezky/platform/internal/rule"
 )
 
 // AuditArchive records one batch of chained audit events moved to object

@@ -12,7 +12,7 @@ import (
 	gen "github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/hook"
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/rule"
+	"github.com/dezky/platform/internal/rule"
 )
 
 // AuditEvent is one append-only audit record. Platform events are written in

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/viewer"
+	"github.com/dezky/platform/internal/viewer"
 )
 
 // IngestCursor is the persisted read position of one audit ingest source

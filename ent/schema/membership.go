@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/rule"
+	"github.com/dezky/platform/internal/rule"
 )
 
 // Membership links a user to a tenant with a per-tenant role.

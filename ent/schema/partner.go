@@ -2,7 +2,7 @@ package schema
 
 import (
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/rule"
+	"github.com/dezky/platform/internal/rule"
 	"regexp"
 
 	"entgo.io/contrib/entgql"

@@ -7,7 +7,7 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/rule"
+	"github.com/dezky/platform/internal/rule"
 )
 
 // User is a person known to the platform, keyed by the OIDC subject.

@@ -1,6 +1,0 @@
-package audit
-
-import "github.com/dezky/platform/db"
-
-// Bind is bind, for the external tests.
-func Bind(d *db.DB, q string) string { return bind(d, q) }

@@ -1,0 +1,95 @@
+// Package app is the dezky command: it parses subcommands and flags and
+// wires the packages together. cmd/dezky only calls Run.
+//
+//	dezky serve    run the API server
+//	dezky migrate  apply PostgreSQL migrations
+//	dezky token    print a development token for a demo user
+//	dezky audit    export, verify or archive the audit trail
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/dezky/platform/internal/db"
+)
+
+// Run executes the command line args (without the program name).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	default:
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: dezky <command> [flags]
+
+commands:
+  serve     run the GraphQL API server (embedded SQLite + demo data by default)
+  migrate   apply the versioned PostgreSQL migrations
+  token     print a development OIDC token for a demo user (embedded issuer only)
+  audit     export, verify (offline) or archive the audit trail
+
+Run 'dezky <command> -h' for the flags of a command.
+`)
+}
+
+// common flags shared by the commands that open the database.
+type common struct {
+	dataDir     string
+	databaseURL string
+	addr        string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", env("DEZKY_DATA_DIR", "data"), "directory for the embedded database and generated keys (env DEZKY_DATA_DIR)")
+	fs.StringVar(&c.databaseURL, "database-url", env("DEZKY_DATABASE_URL", ""), "PostgreSQL URL (postgres://…); empty means embedded SQLite in the data dir (env DEZKY_DATABASE_URL)")
+	fs.StringVar(&c.addr, "addr", env("DEZKY_ADDR", "127.0.0.1:8080"), "listen address (env DEZKY_ADDR)")
+}
+
+// dbURL returns the database URL to open.
+func (c *common) dbURL() string {
+	if c.databaseURL != "" {
+		return c.databaseURL
+	}
+	return db.SQLitePath(c.dataDir)
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

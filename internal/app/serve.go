@@ -1,0 +1,517 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dezky/platform/graph"
+	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/authn"
+	"github.com/dezky/platform/internal/authn/devissuer"
+	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/demo"
+	"github.com/dezky/platform/internal/flags"
+	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/ingest"
+	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/server"
+	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/plugins/host"
+)
+
+// Audiences of the two portals' OIDC clients.
+const (
+	DefaultPortalAudience   = "dezky-portal"
+	DefaultOperatorAudience = "dezky-operator"
+)
+
+// ServeConfig configures a server.
+type ServeConfig struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string // "" → embedded SQLite in DataDir
+	// Issuers and Audiences configure token validation. With no issuers the
+	// embedded development issuer is used.
+	Issuers          []string
+	Audiences        []string
+	OperatorAudience string
+	// Demo seeds the demo data once.
+	Demo bool
+	// Migrate applies PostgreSQL migrations at start.
+	Migrate        bool
+	Environment    string
+	AllowedOrigins []string
+	Log            *slog.Logger
+	// PluginsDir holds the dezky-provider-* binaries (default
+	// DefaultPluginsDir()).
+	PluginsDir string
+	// Providers binds capabilities to plugins. Nil: the file ProvidersFile
+	// when set, else providers.json in DataDir when it exists, else (with
+	// DemoUpstreams) the demo simulators, else no providers.
+	Providers     ProvidersConfig
+	ProvidersFile string
+	// DemoUpstreams starts the authentik, ocis and stalwart simulators
+	// in-process (and stripe-mock when installed) and binds the provider
+	// plugins found in PluginsDir to them, when no provider configuration
+	// is given.
+	DemoUpstreams bool
+	// HealthInterval is the probe loop period (default 15s).
+	HealthInterval time.Duration
+	// AuditKeyFile is the ed25519 key signing audit checkpoints (PKCS#8
+	// PEM). Empty: generated at first start in DataDir.
+	AuditKeyFile string
+	// Archive is where audit events past AuditRetention go (nil: not
+	// configured; ArchiveS3 builds one).
+	Archive        archive.Store
+	ArchiveS3      *archive.S3Config
+	AuditRetention time.Duration
+	// ArchiveInterval is how often the archiver runs (default 1h).
+	ArchiveInterval time.Duration
+}
+
+// Server is a running server.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:8080.
+	URL string
+	// DevIssuer is the embedded issuer, nil when external issuers are used.
+	DevIssuer *devissuer.Issuer
+	DB        *db.DB
+	// Plugins is the provider plugin host, nil when none is configured.
+	Plugins      *host.Host
+	Provisioning *provisioning.Service
+	Health       *health.Checker
+	// Audit is the chain service (signing key, checkpoints, verification).
+	Audit      *audit.Service
+	http       *http.Server
+	done       chan error
+	stop       context.CancelFunc
+	background chan struct{}
+	upstreams  *demoUpstreams
+}
+
+// Start opens the database, seeds, and starts serving in the background.
+func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.OperatorAudience == "" {
+		cfg.OperatorAudience = DefaultOperatorAudience
+	}
+	if len(cfg.Audiences) == 0 {
+		cfg.Audiences = []string{DefaultPortalAudience, cfg.OperatorAudience}
+	}
+	if cfg.Environment == "" {
+		cfg.Environment = "development"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	fail := func(err error) (*Server, error) { ln.Close(); return nil, err }
+
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = db.SQLitePath(cfg.DataDir)
+	}
+	d, err := db.Open(ctx, dbURL)
+	if err != nil {
+		return fail(err)
+	}
+	if d.IsPostgres() && cfg.Migrate {
+		if _, err := d.Migrate(ctx, log); err != nil {
+			d.Close()
+			return fail(err)
+		}
+	}
+	s := &Server{URL: base, DB: d, done: make(chan error, 1), background: make(chan struct{})}
+	cleanup := func() {
+		if s.Plugins != nil {
+			_ = s.Plugins.Close()
+		}
+		s.upstreams.Close()
+		d.Close()
+	}
+	providers, err := s.startPlugins(ctx, &cfg, log)
+	if err != nil {
+		cleanup()
+		return fail(err)
+	}
+	client := d.Client
+	tenants := tenancy.New(client)
+	provCfg := provisioning.Config{Client: client, Dialect: d.Dialect, Log: log}
+	if s.Plugins != nil {
+		provCfg.Providers = s.Plugins
+	}
+	s.Provisioning = provisioning.New(provCfg)
+	tenants.SetLifecycle(s.Provisioning)
+	dbName := "SQLite"
+	if d.IsPostgres() {
+		dbName = "PostgreSQL"
+	}
+	hcfg := health.Config{DBName: dbName, DB: d.SQL, Required: providers.required(), Interval: cfg.HealthInterval, Log: log}
+	if s.Plugins != nil {
+		hcfg.Plugins = s.Plugins
+	}
+	s.Health = health.New(hcfg)
+	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
+	if err != nil {
+		cleanup()
+		return fail(err)
+	}
+	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log})
+	feed := audit.NewFeed(d, log)
+	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
+		checkpoints.Observe(head)
+		feed.Publish(head)
+	}})
+	s.Audit = audit.NewService(d, chainer, checkpoints, key)
+	store := cfg.Archive
+	if store == nil && cfg.ArchiveS3 != nil {
+		if store, err = archive.NewS3Store(*cfg.ArchiveS3); err != nil {
+			cleanup()
+			return fail(fmt.Errorf("audit archive: %w", err))
+		}
+		log.Info("audit archive configured", "store", cfg.ArchiveS3, "retention", cfg.AuditRetention)
+	}
+	archives, err := archive.NewService(d, store, key, "", cfg.AuditRetention, log)
+	if err != nil {
+		cleanup()
+		return fail(err)
+	}
+	if archives.Configured() {
+		s.Audit.SetVerifier(archives.Verify)
+	}
+	if cfg.ArchiveInterval <= 0 {
+		cfg.ArchiveInterval = time.Hour
+	}
+	if cfg.Demo {
+		seeded, err := demo.Seed(ctx, client, tenants, cfg.Environment)
+		if err != nil {
+			cleanup()
+			return fail(err)
+		}
+		if seeded {
+			log.Info("demo data seeded", "tenants", "acme, globex", "partner", "northwind")
+		}
+	}
+	if s.upstreams != nil {
+		// The demo upstreams start empty on every run: converge every
+		// tenant onto them.
+		n, err := s.Provisioning.ReconcileAll(ctx, "demo upstreams started")
+		if err != nil {
+			cleanup()
+			return fail(err)
+		}
+		log.Info("demo: reconciling tenants onto the fresh upstreams", "tenants", n)
+	}
+	ingestCfg := ingest.Config{Client: client, Log: log}
+	if s.Plugins != nil {
+		ingestCfg.Providers = s.Plugins
+	}
+	ingestor := ingest.New(ingestCfg)
+	mount := map[string]http.Handler{
+		// Anyone may fetch the key that verifies audit checkpoints.
+		"GET /audit/signing-key.pub": publicKeyHandler(key),
+		// The mail server's signed event webhook; the mail plugin
+		// verifies the signature.
+		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
+	}
+	issuers := cfg.Issuers
+	if len(issuers) == 0 {
+		iss, err := devissuer.LoadOrCreate(filepath.Join(cfg.DataDir, "dev-oidc", "key.pem"), base+DevIssuerPath)
+		if err != nil {
+			cleanup()
+			return fail(fmt.Errorf("development issuer: %w", err))
+		}
+		if err := os.WriteFile(filepath.Join(cfg.DataDir, "dev-oidc", "issuer"), []byte(iss.URL()+"\n"), 0o600); err != nil {
+			cleanup()
+			return fail(fmt.Errorf("development issuer: %w", err))
+		}
+		s.DevIssuer = iss
+		issuers = []string{iss.URL()}
+		mount[DevIssuerPath+"/"] = http.StripPrefix(DevIssuerPath, iss.Handler())
+		log.Warn("using the embedded development OIDC issuer; mint tokens with 'dezky token'", "issuer", iss.URL())
+	}
+	verifier, err := authn.NewVerifier(authn.Config{Issuers: issuers, Audiences: cfg.Audiences})
+	if err != nil {
+		cleanup()
+		return fail(err)
+	}
+	schema := graph.NewSchema(graph.Services{
+		Client:       client,
+		Tenancy:      tenants,
+		Flags:        flags.New(client, cfg.Environment),
+		Provisioning: s.Provisioning,
+		Health:       s.Health,
+		Audit:        s.Audit,
+		AuditFeed:    feed,
+		Archive:      archives,
+	})
+	origins := cfg.AllowedOrigins
+	if len(origins) == 0 {
+		origins = []string{ln.Addr().String(), "localhost:*", "127.0.0.1:*"}
+	}
+	h := server.Handler(server.Config{
+		Schema:         schema,
+		Client:         client,
+		Postgres:       d.IsPostgres(),
+		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience},
+		Log:            log,
+		Introspection:  true,
+		AllowedOrigins: origins,
+		Ready:          s.Health.Ready,
+		Mount:          mount,
+	})
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	go func() {
+		defer close(s.background)
+		var wg sync.WaitGroup
+		for _, run := range []func(context.Context){
+			func(ctx context.Context) { s.Health.Run(ctx) },
+			func(ctx context.Context) { _ = chainer.Run(ctx) },
+			func(ctx context.Context) { _ = checkpoints.Run(ctx) },
+			ingestor.Run,
+			func(ctx context.Context) { archives.Run(ctx, cfg.ArchiveInterval) },
+			func(ctx context.Context) {
+				if err := feed.Run(ctx); err != nil {
+					log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
+				}
+			},
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(bg)
+			}()
+		}
+		s.Provisioning.Run(bg)
+		wg.Wait()
+	}()
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	return s, nil
+}
+
+// DevIssuerPath is where the embedded issuer is served.
+const DevIssuerPath = "/dev/oidc"
+
+// Close stops serving (letting in-flight requests finish for up to 10 s),
+// stops the provisioning worker and the health probes, the plugins and the
+// demo upstreams, and closes the database.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.done; err == nil {
+		err = serr
+	}
+	s.shutdown()
+	if derr := s.DB.Close(); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// shutdown stops the background work, the plugins and the upstreams.
+func (s *Server) shutdown() {
+	s.stop()
+	<-s.background
+	if s.Plugins != nil {
+		_ = s.Plugins.Close()
+	}
+	s.upstreams.Close()
+}
+
+// startPlugins resolves the provider configuration and starts the plugin
+// host (none when no capability is bound).
+func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.Logger) (ProvidersConfig, error) {
+	if cfg.PluginsDir == "" {
+		cfg.PluginsDir = DefaultPluginsDir()
+	}
+	providers := cfg.Providers
+	if providers == nil {
+		file := cfg.ProvidersFile
+		if file == "" {
+			if p := filepath.Join(cfg.DataDir, ProvidersFileName); fileExists(p) {
+				file = p
+			}
+		}
+		switch {
+		case file != "":
+			var err error
+			if providers, err = LoadProviders(file); err != nil {
+				return nil, err
+			}
+			log.Info("provider configuration loaded", "file", file)
+		case cfg.DemoUpstreams:
+			found, err := discoverPlugins(cfg.PluginsDir)
+			if err != nil {
+				return nil, err
+			}
+			if s.upstreams, providers, err = startDemoUpstreams(ctx, found, cfg.DataDir, s.URL, log); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(providers) == 0 {
+		log.Warn("no provider plugins configured: provisioning reports every integration as SKIPPED", "plugins_dir", cfg.PluginsDir)
+		return providers, nil
+	}
+	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s.Plugins = h
+	if err := h.Start(ctx); err != nil {
+		// Failed plugins keep restarting in the background and report in
+		// health; the server still serves.
+		log.Error("some provider plugins did not start", "err", err)
+	}
+	for _, st := range h.Status() {
+		log.Info("provider plugin", "plugin", st.Plugin, "capabilities", st.Capabilities, "state", st.State, "path", st.Path)
+	}
+	return providers, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	issuers := fs.String("oidc-issuers", env("DEZKY_OIDC_ISSUERS", ""), "comma-separated OIDC issuer URLs; empty runs the embedded development issuer (env DEZKY_OIDC_ISSUERS)")
+	audiences := fs.String("oidc-audiences", env("DEZKY_OIDC_AUDIENCES", DefaultPortalAudience+","+DefaultOperatorAudience), "comma-separated accepted token audiences (env DEZKY_OIDC_AUDIENCES)")
+	opAud := fs.String("operator-audience", env("DEZKY_OPERATOR_AUDIENCE", DefaultOperatorAudience), "audience that (with platformAdmin) makes an operator")
+	demoFlag := fs.String("demo", env("DEZKY_DEMO", "auto"), "seed demo data once: true, false, or auto (only for the embedded database)")
+	migrate := fs.Bool("migrate", env("DEZKY_MIGRATE", "") == "true", "apply PostgreSQL migrations at start (env DEZKY_MIGRATE=true)")
+	environment := fs.String("environment", env("DEZKY_ENVIRONMENT", "development"), "environment name used by feature-flag scopes")
+	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs)")
+	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	pluginsDir := fs.String("plugins-dir", env("DEZKY_PLUGINS_DIR", ""), "directory of the dezky-provider-* binaries; empty: the dezky binary's directory when it holds any, else ./bin (env DEZKY_PLUGINS_DIR)")
+	providersFile := fs.String("providers", env("DEZKY_PROVIDERS", ""), "provider configuration file (JSON, see docs/providers.md); empty: providers.json in the data dir when present (env DEZKY_PROVIDERS)")
+	demoUpstreams := fs.String("demo-upstreams", env("DEZKY_DEMO_UPSTREAMS", "auto"), "run the provider simulators in-process (and stripe-mock when installed) for the plugins: true, false, or auto (with demo data and no provider configuration)")
+	healthInterval := fs.Duration("health-interval", 15*time.Second, "period of the health probe loop that feeds healthChanged")
+	archEndpoint := fs.String("audit-archive-endpoint", env("DEZKY_S3_ENDPOINT", ""), "S3-compatible endpoint for the audit archive; empty: no archiving (env DEZKY_S3_ENDPOINT; credentials from DEZKY_S3_ACCESS_KEY / DEZKY_S3_SECRET_KEY)")
+	archBucket := fs.String("audit-archive-bucket", env("DEZKY_S3_BUCKET", ""), "bucket of the audit archive (env DEZKY_S3_BUCKET)")
+	archRegion := fs.String("audit-archive-region", env("DEZKY_S3_REGION", "us-east-1"), "region of the audit archive (env DEZKY_S3_REGION)")
+	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
+	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration")
+	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	seed := *demoFlag == "true" || (*demoFlag == "auto" && c.databaseURL == "")
+	if *demoFlag != "true" && *demoFlag != "false" && *demoFlag != "auto" {
+		return fmt.Errorf("--demo: want true, false or auto")
+	}
+	if *demoUpstreams != "true" && *demoUpstreams != "false" && *demoUpstreams != "auto" {
+		return fmt.Errorf("--demo-upstreams: want true, false or auto")
+	}
+	upstreams := *demoUpstreams == "true" || (*demoUpstreams == "auto" && seed)
+	ret, err := parseRetention(*retention)
+	if err != nil {
+		return fmt.Errorf("--audit-retention: %w", err)
+	}
+	var archiveS3 *archive.S3Config
+	if *archEndpoint != "" {
+		if *archBucket == "" {
+			return errors.New("--audit-archive-bucket is required with --audit-archive-endpoint")
+		}
+		cfg := s3Config(*archEndpoint, *archRegion, *archBucket, *archSSE)
+		archiveS3 = &cfg
+	}
+	start := time.Now()
+	s, err := Start(ctx, ServeConfig{
+		Addr: c.addr, DataDir: c.dataDir, DatabaseURL: c.databaseURL,
+		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
+		Demo: seed, Migrate: *migrate, Environment: *environment,
+		AllowedOrigins: splitList(*origins), Log: log,
+		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
+		ArchiveS3: archiveS3, AuditRetention: ret,
+	})
+	if err != nil {
+		return err
+	}
+	engine := "sqlite"
+	if s.DB.IsPostgres() {
+		engine = "postgres"
+	}
+	log.Info("dezky ready", "url", s.URL, "graphql", s.URL+"/query", "playground", s.URL+"/", "database", engine,
+		"startup", time.Since(start).Round(time.Millisecond))
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return s.Close()
+	case err := <-s.done:
+		s.shutdown()
+		s.DB.Close()
+		return err
+	}
+}
+
+// loadSigningKey returns the audit signing key in keyFile, or, when keyFile
+// is empty, the one generated in dataDir.
+func loadSigningKey(keyFile, dataDir string) (*audit.SigningKey, error) {
+	var k *audit.SigningKey
+	var err error
+	if keyFile != "" {
+		k, err = audit.LoadKey(keyFile)
+	} else {
+		k, err = audit.LoadOrCreateKey(dataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	return k, nil
+}
+
+// s3Config returns the archive store configuration with the credentials
+// from the environment (DEZKY_S3_ACCESS_KEY, DEZKY_S3_SECRET_KEY), never
+// from flags.
+func s3Config(endpoint, region, bucket string, sse bool) archive.S3Config {
+	return archive.S3Config{Endpoint: endpoint, Region: region, Bucket: bucket, SSE: sse,
+		AccessKey: os.Getenv("DEZKY_S3_ACCESS_KEY"), SecretKey: os.Getenv("DEZKY_S3_SECRET_KEY")}
+}
+
+// publicKeyHandler serves the audit checkpoint verification key as PEM.
+func publicKeyHandler(k *audit.SigningKey) http.Handler {
+	pem, err := audit.MarshalPublicKey(k.Public)
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if err != nil {
+			http.Error(w, "public key unavailable", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Header().Set("X-Key-Id", k.ID)
+		w.Write(pem)
+	})
+}

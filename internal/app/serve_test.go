@@ -1,0 +1,95 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/plugins/conformance"
+)
+
+// TestDemoProvisionsThroughPlugins starts the embedded demo with the real
+// provider plugins against the in-process simulators (and stripe-mock when
+// installed): a tenant created over GraphQL reaches OK on every integration
+// that has an upstream, and billing is SKIPPED, not faked, without
+// stripe-mock.
+func TestDemoProvisionsThroughPlugins(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"authentik", "ocis", "stalwart", "stripe"} {
+		conformance.BuildProvider(t, "github.com/dezky/platform/providers/"+p, p, dir)
+	}
+	data := t.TempDir()
+	s, err := app.Start(context.Background(), app.ServeConfig{
+		Addr: "127.0.0.1:0", DataDir: data, Demo: true, DemoUpstreams: true, PluginsDir: dir,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tok, err := app.MintFor(context.Background(), s.DB.Client, s.DevIssuer, "operator", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := func(q string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": q})
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/query", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rsp.Body.Close()
+		var out struct {
+			Data   map[string]any
+			Errors []any
+		}
+		if err := json.NewDecoder(rsp.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
+			t.Fatalf("%s: %v %v", q, out.Errors, err)
+		}
+		return out.Data
+	}
+	query(`mutation { createTenant(input: {slug: "hooli", name: "Hooli Inc.", plan: BUSINESS, seats: 7, domains: ["hooli.example"]}) { slug } }`)
+	wantBilling := "OK"
+	if app.FindStripeMock() == "" {
+		wantBilling = "SKIPPED"
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		rows := query(`{ tenant(slug: "hooli") { provisioning { integration status message } } }`)["tenant"].(map[string]any)["provisioning"].([]any)
+		done, ok := true, true
+		for _, r := range rows {
+			m := r.(map[string]any)
+			want := "OK"
+			if m["integration"] == "BILLING" {
+				want = wantBilling
+			}
+			done = done && m["status"] != "PENDING"
+			ok = ok && m["status"] == want
+		}
+		if ok {
+			break
+		}
+		if done || time.Now().After(deadline) {
+			t.Fatalf("provisioning: %v", rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	health := query(`{ health { services { name status message } } }`)["health"].(map[string]any)["services"].([]any)
+	if len(health) < 4 {
+		t.Fatalf("health: %v", health)
+	}
+	for _, h := range health {
+		if h.(map[string]any)["status"] == "BAD" {
+			t.Fatalf("health: %v", health)
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/internal/db"
+)
+
+// chainLockID is the PostgreSQL advisory lock key that admits one chainer
+// at a time per database ("dezkyc").
+const chainLockID int64 = 0x64657a6b7963
+
+// Defaults of a Chainer.
+const (
+	DefaultSweep      = 2 * time.Second
+	DefaultChainBatch = 500
+)
+
+// ChainerOptions configure a Chainer; zero values take the defaults.
+type ChainerOptions struct {
+	// Sweep is the period of the sweep that chains rows committed by other
+	// processes (or whose kick was missed).
+	Sweep time.Duration
+	// Batch is the most rows linked in one transaction.
+	Batch int
+	// OnChain, when set, is called after every committed batch with the new
+	// head seq (for example Checkpointer.Observe).
+	OnChain func(head int64)
+	Logger  *slog.Logger
+}
+
+// Chainer links unchained audit events (seq NULL) into the chain. Any number
+// of Chainers, in any number of processes, may run against one database:
+// linking happens in a transaction that first takes the database's chain
+// lock (PostgreSQL: pg_advisory_xact_lock; SQLite: the single writer lock),
+// so exactly one chainer extends the head at a time and the chain never forks
+// or gaps. The unique index on seq backs this up.
+type Chainer struct {
+	db   *db.DB
+	opts ChainerOptions
+	kick chan struct{}
+	mu   sync.Mutex // one batch at a time within this process
+}
+
+// NewChainer returns a Chainer for d.
+func NewChainer(d *db.DB, opts ChainerOptions) *Chainer {
+	if opts.Sweep <= 0 {
+		opts.Sweep = DefaultSweep
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultChainBatch
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Chainer{db: d, opts: opts, kick: make(chan struct{}, 1)}
+}
+
+// Kick asks a running Run loop to chain now. It never blocks. Record kicks
+// every running Chainer of the process after the change's transaction
+// commits.
+func (c *Chainer) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run chains pending events on every kick and every sweep until ctx ends,
+// then returns nil. Errors of a round are logged and retried on the next.
+func (c *Chainer) Run(ctx context.Context) error {
+	register(c)
+	defer unregister(c)
+	t := time.NewTicker(c.opts.Sweep)
+	defer t.Stop()
+	for {
+		if _, err := c.ChainPending(ctx); err != nil && ctx.Err() == nil {
+			c.opts.Logger.WarnContext(ctx, "audit chain round failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// ChainPending links every unchained event visible now and returns how many
+// it linked.
+func (c *Chainer) ChainPending(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, head, err := c.chainBatch(ctx)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n > 0 && c.opts.OnChain != nil {
+			c.opts.OnChain(head)
+		}
+		if n < c.opts.Batch {
+			return total, nil
+		}
+	}
+}
+
+// chainBatch links up to Batch unchained rows, in id order, after the head,
+// in one transaction under the chain lock.
+func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit: chain: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if c.db.IsPostgres() {
+		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockID); err != nil {
+			return 0, 0, fmt.Errorf("audit: chain: lock: %w", err)
+		}
+	}
+	head, headHash, err := chainHead(ctx, tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, err := tx.QueryContext(ctx, bind(c.db, `SELECT `+entryColumns+` FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1`), c.opts.Batch)
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit: chain: read pending: %w", err)
+	}
+	type link struct {
+		id         int64
+		prev, hash string
+		seq        int64
+	}
+	var links []link
+	for rows.Next() {
+		id, e, err := scanEntry(rows)
+		if err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("audit: chain: %w", err)
+		}
+		head++
+		e.Seq, e.PrevHash = head, headHash
+		h, err := HashEntry(e)
+		if err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		links = append(links, link{id: id, prev: headHash, hash: h, seq: head})
+		headHash = h
+	}
+	if err = rows.Close(); err != nil {
+		return 0, 0, fmt.Errorf("audit: chain: read pending: %w", err)
+	}
+	if err = rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("audit: chain: read pending: %w", err)
+	}
+	if len(links) == 0 {
+		return 0, head, tx.Rollback()
+	}
+	stmt := bind(c.db, `UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4 AND seq IS NULL`)
+	for _, l := range links {
+		res, err := tx.ExecContext(ctx, stmt, l.seq, l.prev, l.hash, l.id)
+		if err != nil {
+			return 0, 0, fmt.Errorf("audit: chain: link seq %d: %w", l.seq, err)
+		}
+		if k, err := res.RowsAffected(); err != nil || k != 1 {
+			return 0, 0, fmt.Errorf("audit: chain: link seq %d: row %d changed under the chain lock", l.seq, l.id)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("audit: chain: commit: %w", err)
+	}
+	return len(links), head, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// chainHead returns the seq and hash of the chain's last event (0, "" when
+// the chain is empty).
+func chainHead(ctx context.Context, q querier) (int64, string, error) {
+	var seq int64
+	var hash sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("audit: read chain head: %w", err)
+	}
+	return seq, hash.String, nil
+}
+
+// Head returns the seq and hash of the last chained event of d (0, "" when
+// nothing is chained yet).
+func Head(ctx context.Context, d *db.DB) (int64, string, error) { return chainHead(ctx, d.SQL) }
+
+// entryColumns are read by scanEntry, in this order.
+const entryColumns = `id, seq, COALESCE(prev_hash, ''), COALESCE(hash, ''), at, source, external_id,
+	actor_type, COALESCE(actor_id, ''), COALESCE(actor_email, ''), COALESCE(actor_ip, ''),
+	action, outcome, COALESCE(resource_type, ''), COALESCE(resource_id, ''), COALESCE(resource_name, ''),
+	tenant_id, COALESCE(tenant_slug, ''), partner_id, COALESCE(partner_slug, ''), metadata`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEntry(s scanner) (int64, Entry, error) {
+	var (
+		id      int64
+		e       Entry
+		seq     sql.NullInt64
+		ext     sql.NullString
+		tenant  sql.NullInt64
+		partner sql.NullInt64
+		meta    []byte
+	)
+	if err := s.Scan(&id, &seq, &e.PrevHash, &e.Hash, &e.At, &e.Source, &ext,
+		&e.ActorType, &e.ActorID, &e.ActorEmail, &e.ActorIP,
+		&e.Action, &e.Outcome, &e.ResourceType, &e.ResourceID, &e.ResourceName,
+		&tenant, &e.TenantSlug, &partner, &e.PartnerSlug, &meta); err != nil {
+		return 0, Entry{}, fmt.Errorf("scan audit event: %w", err)
+	}
+	e.Seq = seq.Int64
+	if ext.Valid {
+		e.ExternalID = &ext.String
+	}
+	if tenant.Valid {
+		e.TenantID = &tenant.Int64
+	}
+	if partner.Valid {
+		e.PartnerID = &partner.Int64
+	}
+	if meta != nil {
+		e.Metadata = append([]byte(nil), meta...)
+	}
+	return id, e, nil
+}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// bind rewrites PostgreSQL's $n placeholders into SQLite's ?n.
+func bind(d *db.DB, q string) string {
+	if d.IsPostgres() {
+		return q
+	}
+	return placeholder.ReplaceAllString(q, "?$1")
+}
+
+// running are the Chainers whose Run loop is active in this process; Record
+// kicks them after its transaction commits.
+var running sync.Map // *Chainer → struct{}
+
+func register(c *Chainer)   { running.Store(c, struct{}{}) }
+func unregister(c *Chainer) { running.Delete(c) }
+
+func kickRunning() {
+	running.Range(func(k, _ any) bool {
+		k.(*Chainer).Kick()
+		return true
+	})
+}
+
+// pendingKick holds the transactions that already carry the commit hook
+// installed by kickAfterCommit.
+var pendingKick sync.Map // *ent.Tx → struct{}
+
+// kickAfterCommit makes tx kick the running Chainers of the process once it
+// commits. Recording many events in one transaction installs one hook.
+func kickAfterCommit(tx *ent.Tx) {
+	if _, loaded := pendingKick.LoadOrStore(tx, struct{}{}); loaded {
+		return
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, t *ent.Tx) error {
+			err := next.Commit(ctx, t)
+			pendingKick.Delete(tx)
+			if err == nil {
+				kickRunning()
+			}
+			return err
+		})
+	})
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, t *ent.Tx) error {
+			pendingKick.Delete(tx)
+			return next.Rollback(ctx, t)
+		})
+	})
+}

@@ -1,0 +1,318 @@
+package flags
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/schema"
+	"github.com/dezky/platform/ent/schema/schematype"
+	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/viewer"
+)
+
+// HistoryLimit is how many changes a flag remembers.
+const HistoryLimit = 20
+
+// KillSwitchNote is the history note of a kill.
+const KillSwitchNote = "kill-switch"
+
+// CreateFlagInput is the input of Create.
+type CreateFlagInput struct {
+	Key         string
+	Description *string
+	State       *flag.State
+	Pct         *int
+	Scope       *schematype.FlagScope
+}
+
+// UpdateFlagInput is the input of Update; nil fields are left as they are.
+type UpdateFlagInput struct {
+	Description *string
+	State       *flag.State
+	Pct         *int
+	Scope       *schematype.FlagScope
+	Note        *string
+}
+
+// Evaluation is one flag's result for a tenant.
+type Evaluation struct {
+	Key     string
+	Enabled bool
+}
+
+// Service implements flag operations.
+type Service struct {
+	client *ent.Client
+	// Environment is the default environment for evaluation.
+	environment string
+}
+
+// New returns a Service evaluating in the given default environment.
+func New(client *ent.Client, environment string) *Service {
+	return &Service{client: client, environment: environment}
+}
+
+// ByKey returns a flag (operators only).
+func (s *Service) ByKey(ctx context.Context, key string) (*ent.Flag, error) {
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
+	}
+	f, err := db.Client(ctx, s.client).Flag.Query().Where(flag.Key(key)).Only(ctx)
+	return f, apperr.FromEnt(err, "flag")
+}
+
+// Create creates a flag with an initial history entry.
+func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, error) {
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
+	}
+	in.Key = strings.TrimSpace(in.Key)
+	if !schema.FlagKeyPattern.MatchString(in.Key) {
+		return nil, apperr.Invalid("key", "must be 2-63 characters: a lower-case letter, then letters, digits or underscores")
+	}
+	r := Rule{Key: in.Key, State: flag.StateOff}
+	if in.State != nil {
+		r.State = *in.State
+	}
+	if in.Pct != nil {
+		r.Pct = *in.Pct
+	}
+	if in.Scope != nil {
+		r.Scope = *in.Scope
+	}
+	if err := validate(&r); err != nil {
+		return nil, err
+	}
+	desc := ""
+	if in.Description != nil {
+		desc = strings.TrimSpace(*in.Description)
+	}
+	var out *ent.Flag
+	err := db.WithTx(ctx, s.client, func(ctx context.Context) error {
+		c := ent.FromContext(ctx)
+		if n, err := c.Flag.Query().Where(flag.Key(in.Key)).Count(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			return apperr.Conflictf("a flag with key %q already exists", in.Key)
+		}
+		f, err := c.Flag.Create().SetKey(in.Key).SetDescription(desc).SetState(r.State).SetPct(r.Pct).
+			SetScope(r.Scope).SetHistory(appendHistory(ctx, nil, r, "created")).Save(ctx)
+		if err != nil {
+			return apperr.FromEnt(err, "flag")
+		}
+		out = f
+		return audit.Record(ctx, audit.Event{
+			Action: "flag.created", ResourceType: "flag", ResourceID: strconv.Itoa(f.ID), ResourceName: f.Key,
+			Metadata: map[string]any{"after": flagFields(f)},
+		})
+	})
+	if err != nil {
+		return nil, apperr.FromEnt(err, "flag")
+	}
+	return out, nil
+}
+
+// Update changes a flag; a change to state OFF with the kill-switch note is
+// recorded as flag.killed.
+func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*ent.Flag, error) {
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
+	}
+	var out *ent.Flag
+	err := db.WithTx(ctx, s.client, func(ctx context.Context) error {
+		c := ent.FromContext(ctx)
+		f, err := s.ByKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		r := Rule{Key: f.Key, State: f.State, Pct: f.Pct, Scope: f.Scope}
+		if in.State != nil {
+			r.State = *in.State
+		}
+		if in.Pct != nil {
+			r.Pct = *in.Pct
+		}
+		if in.Scope != nil {
+			r.Scope = *in.Scope
+		}
+		if err := validate(&r); err != nil {
+			return err
+		}
+		note := ""
+		if in.Note != nil {
+			note = strings.TrimSpace(*in.Note)
+		}
+		before := flagFields(f)
+		upd := c.Flag.UpdateOne(f).SetState(r.State).SetPct(r.Pct).SetScope(r.Scope).
+			SetHistory(appendHistory(ctx, f.History, r, note))
+		if in.Description != nil {
+			upd.SetDescription(strings.TrimSpace(*in.Description))
+		}
+		f, err = upd.Save(ctx)
+		if err != nil {
+			return apperr.FromEnt(err, "flag")
+		}
+		out = f
+		action := "flag.updated"
+		if r.State == flag.StateOff && note == KillSwitchNote {
+			action = "flag.killed"
+		}
+		return audit.Record(ctx, audit.Event{
+			Action: action, ResourceType: "flag", ResourceID: strconv.Itoa(f.ID), ResourceName: f.Key,
+			Metadata: map[string]any{"diff": audit.Diff(before, flagFields(f)), "note": note},
+		})
+	})
+	if err != nil {
+		return nil, apperr.FromEnt(err, "flag")
+	}
+	return out, nil
+}
+
+// Kill turns a flag off at once: state OFF, pct 0, note kill-switch.
+func (s *Service) Kill(ctx context.Context, key string) (*ent.Flag, error) {
+	off, zero, note := flag.StateOff, 0, KillSwitchNote
+	return s.Update(ctx, key, UpdateFlagInput{State: &off, Pct: &zero, Note: &note})
+}
+
+// Delete removes a flag and returns it as it was.
+func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
+	if err := viewer.RequireOperator(ctx); err != nil {
+		return nil, err
+	}
+	var out *ent.Flag
+	err := db.WithTx(ctx, s.client, func(ctx context.Context) error {
+		f, err := s.ByKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := ent.FromContext(ctx).Flag.DeleteOne(f).Exec(ctx); err != nil {
+			return apperr.FromEnt(err, "flag")
+		}
+		out = f
+		return audit.Record(ctx, audit.Event{
+			Action: "flag.deleted", ResourceType: "flag", ResourceID: strconv.Itoa(f.ID), ResourceName: f.Key,
+			Metadata: map[string]any{"before": flagFields(f)},
+		})
+	})
+	if err != nil {
+		return nil, apperr.FromEnt(err, "flag")
+	}
+	return out, nil
+}
+
+// EvaluateAll evaluates every flag for a tenant the viewer can see
+// (NOT_FOUND otherwise), sorted by key. environment "" means the service's
+// default environment.
+func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment string) ([]*Evaluation, error) {
+	c := db.Client(ctx, s.client)
+	t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
+	if err != nil {
+		return nil, apperr.FromEnt(err, "tenant")
+	}
+	if environment == "" {
+		environment = s.environment
+	}
+	// The tenant is visible to the viewer; its partner and the flag
+	// definitions are read as the system: evaluating needs them, and only
+	// booleans leave this function.
+	sys := viewer.SystemContext(ctx)
+	target := Target{TenantID: t.ID, TenantSlug: t.Slug, Plan: string(t.Plan), Environment: environment}
+	if t.PartnerID != nil {
+		p, err := c.Partner.Get(sys, *t.PartnerID)
+		if err != nil {
+			return nil, apperr.FromEnt(err, "partner")
+		}
+		target.PartnerSlug = p.Slug
+	}
+	fs, err := c.Flag.Query().All(sys)
+	if err != nil {
+		return nil, apperr.FromEnt(err, "flag")
+	}
+	out := make([]*Evaluation, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, &Evaluation{Key: f.Key, Enabled: Evaluate(Rule{Key: f.Key, State: f.State, Pct: f.Pct, Scope: f.Scope}, target)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// validate checks and normalises a rule.
+func validate(r *Rule) error {
+	if err := flag.StateValidator(r.State); err != nil {
+		return apperr.Invalid("state", "unknown state")
+	}
+	if r.Pct < 0 || r.Pct > 100 {
+		return apperr.Invalid("pct", "must be between 0 and 100")
+	}
+	plans := make([]string, 0, len(r.Scope.Plans))
+	for _, p := range r.Scope.Plans {
+		p = strings.ToUpper(strings.TrimSpace(p))
+		if tenant.PlanValidator(tenant.Plan(p)) != nil {
+			return apperr.Invalid("scope.plans", "unknown plan %q", p)
+		}
+		plans = append(plans, p)
+	}
+	r.Scope.Plans = plans
+	for _, list := range []struct {
+		field string
+		v     *[]string
+	}{{"scope.tenantSlugs", &r.Scope.TenantSlugs}, {"scope.partnerSlugs", &r.Scope.PartnerSlugs}} {
+		for i, s := range *list.v {
+			s = strings.ToLower(strings.TrimSpace(s))
+			if !schema.SlugPattern.MatchString(s) {
+				return apperr.Invalid(list.field, "%q is not a valid slug", s)
+			}
+			(*list.v)[i] = s
+		}
+	}
+	for i, e := range r.Scope.Environments {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e == "" || len(e) > 40 {
+			return apperr.Invalid("scope.environments", "environment names must be 1-40 characters")
+		}
+		r.Scope.Environments[i] = e
+	}
+	if r.Scope.Plans == nil {
+		r.Scope.Plans = []string{}
+	}
+	for _, p := range []*[]string{&r.Scope.TenantSlugs, &r.Scope.PartnerSlugs, &r.Scope.Environments} {
+		if *p == nil {
+			*p = []string{}
+		}
+	}
+	if r.State == flag.StateTargeted && r.Scope.Empty() {
+		return apperr.Invalid("scope", "a targeted flag needs at least one scope entry")
+	}
+	return nil
+}
+
+// appendHistory adds a change by the viewer and keeps the newest HistoryLimit.
+func appendHistory(ctx context.Context, h []schematype.FlagChange, r Rule, note string) []schematype.FlagChange {
+	v := viewer.FromContext(ctx)
+	ch := schematype.FlagChange{At: time.Now().UTC(), State: string(r.State), Pct: r.Pct, Note: note}
+	if v != nil {
+		ch.ActorID, ch.ActorEmail = v.Subject, v.Email
+	}
+	out := append(append([]schematype.FlagChange{}, h...), ch)
+	if len(out) > HistoryLimit {
+		out = out[len(out)-HistoryLimit:]
+	}
+	return out
+}
+
+func flagFields(f *ent.Flag) map[string]any {
+	return map[string]any{
+		"description": f.Description,
+		"state":       string(f.State),
+		"pct":         f.Pct,
+		"scope":       f.Scope,
+	}
+}

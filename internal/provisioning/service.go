@@ -1,0 +1,395 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/plugins/host"
+	"github.com/dezky/platform/plugins/sdk"
+)
+
+// Integration is one provisioned integration.
+type Integration = provisioningstate.Integration
+
+// The integrations, in the order they are reported.
+const (
+	Identity = provisioningstate.IntegrationIdentity
+	Storage  = provisioningstate.IntegrationStorage
+	Billing  = provisioningstate.IntegrationBilling
+	Mail     = provisioningstate.IntegrationMail
+)
+
+// Integrations lists every integration in report order.
+var Integrations = []Integration{Identity, Storage, Billing, Mail}
+
+// Status is an integration's provisioning status.
+type Status = provisioningstate.Status
+
+// The statuses.
+const (
+	StatusPending = provisioningstate.StatusPending
+	StatusOK      = provisioningstate.StatusOk
+	StatusError   = provisioningstate.StatusError
+	StatusSkipped = provisioningstate.StatusSkipped
+)
+
+// capabilityOf maps an integration to the plugin capability serving it.
+func capabilityOf(i Integration) sdk.Capability {
+	switch i {
+	case Identity:
+		return sdk.CapabilityIdentity
+	case Storage:
+		return sdk.CapabilityStorage
+	case Billing:
+		return sdk.CapabilityBilling
+	default:
+		return sdk.CapabilityMail
+	}
+}
+
+// Providers is the set of capabilities provisioning calls; *host.Host
+// implements it. A capability without a plugin fails with UNSUPPORTED.
+type Providers interface {
+	Identity() (sdk.Identity, error)
+	Storage() (sdk.Storage, error)
+	Billing() (sdk.Billing, error)
+	Mail() (sdk.Mail, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Client  *ent.Client
+	Dialect string // dialect.Postgres or dialect.SQLite
+	// Providers may be nil: every integration is then SKIPPED.
+	Providers Providers
+	// Catalog maps plans to what they provision (default DefaultCatalog).
+	Catalog map[tenant.Plan]PlanSpec
+	Log     *slog.Logger
+	// Poll is how often the worker looks for due jobs besides being woken
+	// by local commits (default 2s).
+	Poll time.Duration
+	// Lease is how long a claimed job stays claimed (default 2m); a job
+	// whose worker died is claimable again after it. A step running longer
+	// than nine tenths of it is cancelled and retried like a failure.
+	Lease time.Duration
+	// Backoff paces the retries of a failed job: Initial, doubled per
+	// attempt, capped at Max (defaults 2s and 5m).
+	Backoff host.Backoff
+	// MaxAttempts drops a job after that many failed runs (default 20).
+	MaxAttempts int
+}
+
+// Service is the provisioning domain service and its worker.
+type Service struct {
+	cfg  Config
+	wake chan struct{}
+	// plugins names the plugin bound to each integration's capability.
+	plugins map[Integration]string
+}
+
+var _ tenancy.Lifecycle = (*Service)(nil)
+
+// New returns a Service; call Run to start its worker.
+func New(cfg Config) *Service {
+	if cfg.Catalog == nil {
+		cfg.Catalog = DefaultCatalog
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 2 * time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Backoff.Initial <= 0 {
+		cfg.Backoff.Initial = 2 * time.Second
+	}
+	if cfg.Backoff.Max < cfg.Backoff.Initial {
+		cfg.Backoff.Max = max(5*time.Minute, cfg.Backoff.Initial)
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 20
+	}
+	return &Service{cfg: cfg, wake: make(chan struct{}, 1), plugins: pluginNames(cfg.Providers)}
+}
+
+// integrationsFor maps tenant changes to the integrations they affect.
+func integrationsFor(changes []tenancy.Change) []Integration {
+	set := map[Integration]bool{}
+	for _, c := range changes {
+		switch c {
+		case tenancy.ChangeCreated:
+			for _, i := range Integrations {
+				set[i] = true
+			}
+		case tenancy.ChangeName:
+			set[Identity], set[Storage], set[Billing] = true, true, true
+		case tenancy.ChangePlan:
+			set[Storage], set[Billing] = true, true
+		case tenancy.ChangeSeats, tenancy.ChangeStatus:
+			set[Billing] = true
+		case tenancy.ChangeDomains:
+			set[Mail] = true
+		}
+	}
+	var out []Integration
+	for _, i := range Integrations {
+		if set[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// TenantChanged implements tenancy.Lifecycle: it enqueues the affected
+// integrations' jobs in the change's transaction.
+func (s *Service) TenantChanged(ctx context.Context, t *ent.Tenant, changes ...tenancy.Change) error {
+	return s.enqueue(ctx, t, "tenant "+joinChanges(changes), integrationsFor(changes)...)
+}
+
+func joinChanges(cs []tenancy.Change) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ",")
+}
+
+// enqueue inserts (or makes due) one job per integration and marks the
+// integrations PENDING, in ctx's transaction (one is opened when there is
+// none). The local worker is woken when the transaction commits.
+func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, integrations ...Integration) error {
+	if len(integrations) == 0 {
+		return nil
+	}
+	sys := viewer.SystemContext(ctx)
+	return db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error {
+		c := ent.FromContext(ctx)
+		now := time.Now().UTC()
+		for _, i := range integrations {
+			n, err := c.ProvisioningJob.Update().
+				Where(provisioningjob.TenantID(t.ID), provisioningjob.IntegrationEQ(provisioningjob.Integration(i)), unclaimed(now)).
+				SetRunAt(now).SetReason(reason).Save(ctx)
+			if err != nil {
+				return fmt.Errorf("provisioning: reschedule %s job: %w", i, err)
+			}
+			if n == 0 {
+				if err := c.ProvisioningJob.Create().SetTenantID(t.ID).SetIntegration(provisioningjob.Integration(i)).
+					SetReason(reason).SetRunAt(now).Exec(ctx); err != nil {
+					return fmt.Errorf("provisioning: enqueue %s job: %w", i, err)
+				}
+			}
+			if err := c.ProvisioningState.Create().SetTenantID(t.ID).SetIntegration(i).
+				SetStatus(StatusPending).SetMessage("queued: "+reason).
+				OnConflictColumns(provisioningstate.FieldTenantID, provisioningstate.FieldIntegration).
+				Update(func(u *ent.ProvisioningStateUpsert) {
+					u.SetStatus(StatusPending).SetMessage("queued: " + reason).UpdateUpdatedAt()
+				}).Exec(ctx); err != nil {
+				return fmt.Errorf("provisioning: mark %s pending: %w", i, err)
+			}
+		}
+		if tx := ent.TxFromContext(ctx); tx != nil {
+			tx.OnCommit(func(next ent.Committer) ent.Committer {
+				return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+					err := next.Commit(ctx, tx)
+					if err == nil {
+						s.Wake()
+					}
+					return err
+				})
+			})
+		}
+		return nil
+	})
+}
+
+// Wake makes the worker look for due jobs now.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ReconcileTenant re-drives every integration of a tenant: it enqueues all
+// steps (in ctx's transaction) and records the request in the audit
+// trail. Operators, and partner staff for their partner's tenants.
+func (s *Service) ReconcileTenant(ctx context.Context, ts *tenancy.Service, slug string) (*ent.Tenant, error) {
+	var out *ent.Tenant
+	err := db.WithTx(ctx, s.cfg.Client, func(ctx context.Context) error {
+		t, err := s.manageable(ctx, ts, slug)
+		if err != nil {
+			return err
+		}
+		out = t
+		if err := s.enqueue(ctx, t, "reconcile requested", Integrations...); err != nil {
+			return err
+		}
+		return audit.Record(ctx, audit.Event{
+			Action: "tenant.reconcile_requested", ResourceType: "tenant", ResourceID: strconv.Itoa(t.ID),
+			ResourceName: t.Slug, Tenant: t,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReconcileAll enqueues every integration of every tenant that is not
+// deleted, as the system (for example after the embedded demo started with
+// fresh in-memory upstreams). It returns how many tenants were queued.
+func (s *Service) ReconcileAll(ctx context.Context, reason string) (int, error) {
+	sys := viewer.SystemContext(ctx)
+	ts, err := s.cfg.Client.Tenant.Query().Where(tenant.StatusNEQ(tenant.StatusDeleted)).All(sys)
+	if err != nil {
+		return 0, fmt.Errorf("provisioning: list tenants: %w", err)
+	}
+	for _, t := range ts {
+		if err := s.enqueue(sys, t, reason, Integrations...); err != nil {
+			return 0, err
+		}
+	}
+	return len(ts), nil
+}
+
+// manageable returns the tenant when the viewer may reconcile or plan it.
+func (s *Service) manageable(ctx context.Context, ts *tenancy.Service, slug string) (*ent.Tenant, error) {
+	t, err := ts.TenantBySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	v := viewer.FromContext(ctx)
+	if v.Privileged() || (v != nil && v.PartnerID != 0 && t.PartnerID != nil && *t.PartnerID == v.PartnerID) {
+		return t, nil
+	}
+	return nil, apperr.Forbiddenf("only operators and the tenant's partner may manage its provisioning")
+}
+
+// IntegrationStatus is the reported status of one integration.
+type IntegrationStatus struct {
+	Integration Integration
+	Status      Status
+	Message     string
+	UpdatedAt   time.Time
+	// External holds the upstream IDs the step produced.
+	External map[string]string
+}
+
+// Statuses reports every integration of a tenant the viewer can see
+// (callers pass a tenant they loaded through the viewer's privacy).
+func (s *Service) Statuses(ctx context.Context, t *ent.Tenant) ([]*IntegrationStatus, error) {
+	rows, err := db.Client(ctx, s.cfg.Client).ProvisioningState.Query().
+		Where(provisioningstate.TenantID(t.ID)).All(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: statuses of %s: %w", t.Slug, err)
+	}
+	by := map[Integration]*ent.ProvisioningState{}
+	for _, r := range rows {
+		by[r.Integration] = r
+	}
+	out := make([]*IntegrationStatus, 0, len(Integrations))
+	for _, i := range Integrations {
+		if r, ok := by[i]; ok {
+			out = append(out, &IntegrationStatus{Integration: i, Status: r.Status, Message: r.Message, UpdatedAt: r.UpdatedAt, External: maps.Clone(r.External)})
+			continue
+		}
+		st := &IntegrationStatus{Integration: i, Status: StatusPending, Message: "never provisioned: run reconcile", UpdatedAt: t.CreatedAt}
+		if !s.configured(i) {
+			st.Status, st.Message = StatusSkipped, "not configured"
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// configured reports whether a plugin serves the integration.
+func (s *Service) configured(i Integration) bool {
+	if s.cfg.Providers == nil {
+		return false
+	}
+	var err error
+	switch i {
+	case Identity:
+		_, err = s.cfg.Providers.Identity()
+	case Storage:
+		_, err = s.cfg.Providers.Storage()
+	case Billing:
+		_, err = s.cfg.Providers.Billing()
+	default:
+		_, err = s.cfg.Providers.Mail()
+	}
+	return err == nil
+}
+
+// pluginNames maps each integration to the plugin bound to its capability,
+// when the providers report their plugins (*host.Host does; its bindings
+// are fixed when it is built).
+func pluginNames(p Providers) map[Integration]string {
+	st, ok := p.(interface{ Status() []host.Status })
+	if !ok {
+		return nil
+	}
+	out := map[Integration]string{}
+	for _, ps := range st.Status() {
+		for _, i := range Integrations {
+			if slices.Contains(ps.Capabilities, capabilityOf(i)) {
+				out[i] = ps.Plugin
+			}
+		}
+	}
+	return out
+}
+
+// providerName names the plugin serving an integration ("" when none).
+func (s *Service) providerName(i Integration) string { return s.plugins[i] }
+
+// record writes the audit event of one provider call, in its own
+// transaction, as the system viewer, scoped to the tenant.
+func (s *Service) record(ctx context.Context, t *ent.Tenant, i Integration, what string, callErr error, meta map[string]any) {
+	ev := audit.Event{
+		Action:       "provider." + strings.ToLower(string(i)) + "." + what,
+		ResourceType: "tenant", ResourceID: strconv.Itoa(t.ID), ResourceName: t.Slug,
+		Tenant: t, Metadata: map[string]any{},
+	}
+	maps.Copy(ev.Metadata, meta)
+	if p := s.providerName(i); p != "" {
+		ev.Metadata["plugin"] = p
+	}
+	if callErr != nil {
+		ev.Outcome = auditevent.OutcomeFailure
+		ev.Metadata["error"] = callErr.Error()
+		ev.Metadata["code"] = string(sdk.ErrorCode(callErr))
+	}
+	sys := viewer.SystemContext(context.WithoutCancel(ctx))
+	if err := db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error { return audit.Record(ctx, ev) }); err != nil {
+		s.cfg.Log.ErrorContext(ctx, "provisioning: audit provider call", "action", ev.Action, "tenant", t.Slug, "err", err)
+	}
+}
+
+// isPostgres reports whether the queue runs on PostgreSQL.
+func (s *Service) isPostgres() bool { return s.cfg.Dialect == dialect.Postgres }
+
+// errSkipped marks a step whose capability has no plugin.
+var errSkipped = errors.New("not configured")

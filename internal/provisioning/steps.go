@@ -1,0 +1,330 @@
+package provisioning
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/plugins/sdk"
+)
+
+// Keys of the upstream IDs recorded per integration.
+const (
+	extGroupID        = "group_id"
+	extGroupName      = "group_name"
+	extSpaceID        = "space_id"
+	extQuotaBytes     = "quota_bytes"
+	extCustomerID     = "customer_id"
+	extPriceID        = "price_id"
+	extProductKey     = "product_key"
+	extSubscriptionID = "subscription_id"
+	extSubStatus      = "subscription_status"
+	extSubGeneration  = "subscription_generation"
+	extDomain         = "domain"
+)
+
+// GroupName is the identity group of a tenant.
+func GroupName(slug string) string { return "tenant-" + slug }
+
+// CustomerKey is the billing customer's external key of a tenant.
+func CustomerKey(slug string) string { return "tenant:" + slug }
+
+// SubscriptionKey is the billing subscription's external key of a tenant;
+// generation counts subscriptions ended because the tenant stopped being
+// billable (the first is generation 1 and keyed like the customer).
+func SubscriptionKey(slug string, generation int) string {
+	if generation <= 1 {
+		return "tenant:" + slug
+	}
+	return "tenant:" + slug + ":" + strconv.Itoa(generation)
+}
+
+// ProductKey is the billing product key of a plan.
+func ProductKey(p tenant.Plan) string { return "dezky-plan-" + strings.ToLower(string(p)) }
+
+// SpaceName is the storage space name of a tenant: its name without the
+// characters file storage services forbid in space names (/\.:?*"><|).
+func SpaceName(t *ent.Tenant) string {
+	name := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\.:?*"><|`, r) {
+			return -1
+		}
+		return r
+	}, t.Name)
+	if name = strings.Join(strings.Fields(name), " "); name == "" {
+		return t.Slug
+	}
+	return name
+}
+
+// PrimaryDomain is the tenant's first domain, "" when it has none.
+func PrimaryDomain(t *ent.Tenant) string {
+	if len(t.Domains) == 0 {
+		return ""
+	}
+	return t.Domains[0]
+}
+
+// state loads the recorded external IDs of an integration.
+func (s *Service) state(ctx context.Context, t *ent.Tenant, i Integration) (map[string]string, error) {
+	r, err := s.cfg.Client.ProvisioningState.Query().
+		Where(provisioningstate.TenantID(t.ID), provisioningstate.IntegrationEQ(i)).Only(viewer.SystemContext(ctx))
+	if ent.IsNotFound(err) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: load %s state: %w", i, err)
+	}
+	out := maps.Clone(r.External)
+	if out == nil {
+		out = map[string]string{}
+	}
+	return out, nil
+}
+
+// setState records an integration's status; external (when not nil)
+// replaces the recorded upstream IDs.
+func (s *Service) setState(ctx context.Context, t *ent.Tenant, i Integration, st Status, msg string, external map[string]string) error {
+	sys := viewer.SystemContext(context.WithoutCancel(ctx))
+	err := db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error {
+		c := ent.FromContext(ctx)
+		upd := c.ProvisioningState.Update().
+			Where(provisioningstate.TenantID(t.ID), provisioningstate.IntegrationEQ(i)).
+			SetStatus(st).SetMessage(msg)
+		if external != nil {
+			upd.SetExternal(external)
+		}
+		n, err := upd.Save(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		create := c.ProvisioningState.Create().SetTenantID(t.ID).SetIntegration(i).SetStatus(st).SetMessage(msg)
+		if external != nil {
+			create.SetExternal(external)
+		}
+		return create.Exec(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("provisioning: record %s status: %w", i, err)
+	}
+	return nil
+}
+
+// step converges one integration. It returns the status message and the
+// upstream IDs known afterwards, including those learnt before a failure;
+// the caller records them. errSkipped: the capability is not configured.
+func (s *Service) step(ctx context.Context, t *ent.Tenant, i Integration) (string, map[string]string, error) {
+	if s.cfg.Providers == nil {
+		return "", nil, errSkipped
+	}
+	ext, err := s.state(ctx, t, i)
+	if err != nil {
+		return "", nil, err
+	}
+	var msg string
+	switch i {
+	case Identity:
+		msg, err = s.stepIdentity(ctx, t, ext)
+	case Storage:
+		msg, err = s.stepStorage(ctx, t, ext)
+	case Billing:
+		msg, err = s.stepBilling(ctx, t, ext)
+	case Mail:
+		msg, err = s.stepMail(ctx, t, ext)
+	default:
+		return "", nil, fmt.Errorf("provisioning: unknown integration %q", i)
+	}
+	if sdk.IsUnsupported(err) {
+		return "", nil, errSkipped
+	}
+	return msg, ext, err
+}
+
+func (s *Service) stepIdentity(ctx context.Context, t *ent.Tenant, ext map[string]string) (string, error) {
+	idp, err := s.cfg.Providers.Identity()
+	if err != nil {
+		return "", err
+	}
+	if t.Status == tenant.StatusDeleted {
+		return "tenant deleted: group left in place", nil
+	}
+	name := GroupName(t.Slug)
+	g, err := idp.EnsureGroup(ctx, sdk.EnsureGroupRequest{Name: name, Attributes: map[string]string{"dezky_tenant": t.Slug, "dezky_tenant_name": t.Name}})
+	s.record(ctx, t, Identity, "group_ensured", err, map[string]any{"group": name, "groupId": g.ID})
+	if err != nil {
+		return "", err
+	}
+	ext[extGroupID], ext[extGroupName] = g.ID, g.Name
+	return "group " + g.Name + " ready", nil
+}
+
+func (s *Service) stepStorage(ctx context.Context, t *ent.Tenant, ext map[string]string) (string, error) {
+	st, err := s.cfg.Providers.Storage()
+	if err != nil {
+		return "", err
+	}
+	if t.Status == tenant.StatusDeleted {
+		return "tenant deleted: space left in place", nil
+	}
+	spec := s.cfg.Catalog[t.Plan]
+	sp, err := st.EnsureSpace(ctx, sdk.EnsureSpaceRequest{TenantKey: t.Slug, Name: SpaceName(t), QuotaBytes: spec.QuotaBytes})
+	s.record(ctx, t, Storage, "space_ensured", err, map[string]any{"tenantKey": t.Slug, "spaceId": sp.ID, "quotaBytes": spec.QuotaBytes})
+	if err != nil {
+		return "", err
+	}
+	ext[extSpaceID], ext[extQuotaBytes] = sp.ID, strconv.FormatInt(sp.QuotaBytes, 10)
+	return fmt.Sprintf("space %s ready, quota %d bytes", sp.ID, sp.QuotaBytes), nil
+}
+
+func (s *Service) stepMail(ctx context.Context, t *ent.Tenant, ext map[string]string) (string, error) {
+	m, err := s.cfg.Providers.Mail()
+	if err != nil {
+		return "", err
+	}
+	if t.Status == tenant.StatusDeleted {
+		return "tenant deleted: domain left in place", nil
+	}
+	d := PrimaryDomain(t)
+	if d == "" {
+		return "no primary domain: nothing to provision", nil
+	}
+	dom, err := m.CreateDomain(ctx, sdk.CreateDomainRequest{Name: d})
+	s.record(ctx, t, Mail, "domain_ensured", err, map[string]any{"domain": d})
+	if err != nil {
+		return "", err
+	}
+	ext[extDomain] = dom.Name
+	return fmt.Sprintf("domain %s ready (%d DNS records to publish)", dom.Name, len(dom.DNSRecords)), nil
+}
+
+// billable reports whether the tenant should have a running subscription.
+func (s *Service) billable(t *ent.Tenant) bool {
+	return t.Status != tenant.StatusDeleted && s.cfg.Catalog[t.Plan].Priced() && t.Seats >= 1
+}
+
+func (s *Service) stepBilling(ctx context.Context, t *ent.Tenant, ext map[string]string) (string, error) {
+	b, err := s.cfg.Providers.Billing()
+	if err != nil {
+		return "", err
+	}
+	gen, _ := strconv.Atoi(ext[extSubGeneration])
+	gen = max(gen, 1)
+	subID := ext[extSubscriptionID]
+	live := subID != "" && ext[extSubStatus] != "canceled"
+
+	if !s.billable(t) {
+		if live {
+			sub, err := b.CancelSubscription(ctx, subID)
+			s.record(ctx, t, Billing, "subscription_canceled", err, map[string]any{"subscriptionId": subID})
+			if err != nil && !sdk.IsNotFound(err) {
+				return "", err
+			}
+			ext[extSubStatus] = "canceled"
+			if err == nil {
+				ext[extSubStatus] = sub.Status
+			}
+			ext[extSubGeneration] = strconv.Itoa(gen + 1)
+		}
+		if t.Status == tenant.StatusDeleted {
+			return "tenant deleted: subscription canceled", nil
+		}
+		if _, err := s.ensureCustomer(ctx, b, t, ext); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("customer %s ready; nothing to bill (plan %s, %d seats)", ext[extCustomerID], t.Plan, t.Seats), nil
+	}
+
+	cust, err := s.ensureCustomer(ctx, b, t, ext)
+	if err != nil {
+		return "", err
+	}
+	spec := s.cfg.Catalog[t.Plan]
+	price, err := b.EnsurePrice(ctx, sdk.EnsurePriceRequest{
+		ProductKey: ProductKey(t.Plan), ProductName: spec.Name, Currency: spec.Currency, UnitAmount: spec.UnitAmount, Interval: sdk.IntervalMonth,
+	})
+	s.record(ctx, t, Billing, "price_ensured", err, map[string]any{"productKey": ProductKey(t.Plan), "priceId": price.ID, "unitAmount": spec.UnitAmount, "currency": spec.Currency})
+	if err != nil {
+		return "", err
+	}
+	ext[extPriceID], ext[extProductKey] = price.ID, ProductKey(t.Plan)
+
+	sub, err := s.createSubscription(ctx, b, t, cust.ID, price.ID, gen)
+	if err != nil {
+		return "", err
+	}
+	if sub.Status == "canceled" {
+		// The subscription under this key ended earlier: start the next.
+		gen++
+		if sub, err = s.createSubscription(ctx, b, t, cust.ID, price.ID, gen); err != nil {
+			return "", err
+		}
+	}
+	ext[extSubscriptionID], ext[extSubStatus], ext[extSubGeneration] = sub.ID, sub.Status, strconv.Itoa(gen)
+
+	if sub.PriceID != "" && sub.PriceID != price.ID {
+		moved, err := b.MoveSubscriptionPrice(ctx, sub.ID, price.ID)
+		s.record(ctx, t, Billing, "subscription_price_moved", err, map[string]any{"subscriptionId": sub.ID, "from": sub.PriceID, "to": price.ID})
+		if err != nil {
+			return "", err
+		}
+		sub = moved
+	}
+	if sub.Quantity != int64(t.Seats) {
+		upd, err := b.UpdateSubscriptionQuantity(ctx, sub.ID, int64(t.Seats))
+		s.record(ctx, t, Billing, "subscription_quantity_updated", err, map[string]any{"subscriptionId": sub.ID, "from": sub.Quantity, "to": t.Seats})
+		if err != nil {
+			return "", err
+		}
+		sub = upd
+	}
+	wantPaused := t.Status == tenant.StatusSuspended
+	if wantPaused && !sub.Paused {
+		p, err := b.PauseSubscription(ctx, sub.ID)
+		s.record(ctx, t, Billing, "subscription_paused", err, map[string]any{"subscriptionId": sub.ID})
+		if err != nil {
+			return "", err
+		}
+		sub = p
+	} else if !wantPaused && sub.Paused {
+		r, err := b.ResumeSubscription(ctx, sub.ID)
+		s.record(ctx, t, Billing, "subscription_resumed", err, map[string]any{"subscriptionId": sub.ID})
+		if err != nil {
+			return "", err
+		}
+		sub = r
+	}
+	ext[extSubStatus] = sub.Status
+	state := "active"
+	if sub.Paused {
+		state = "paused"
+	}
+	return fmt.Sprintf("subscription %s %s: %d × %d %s", sub.ID, state, sub.Quantity, spec.UnitAmount, spec.Currency), nil
+}
+
+func (s *Service) ensureCustomer(ctx context.Context, b sdk.Billing, t *ent.Tenant, ext map[string]string) (sdk.Customer, error) {
+	cust, err := b.EnsureCustomer(ctx, sdk.EnsureCustomerRequest{
+		ExternalKey: CustomerKey(t.Slug), Name: t.Name, Metadata: map[string]string{"dezky_tenant": t.Slug},
+	})
+	s.record(ctx, t, Billing, "customer_ensured", err, map[string]any{"externalKey": CustomerKey(t.Slug), "customerId": cust.ID})
+	if err != nil {
+		return sdk.Customer{}, err
+	}
+	ext[extCustomerID] = cust.ID
+	return cust, nil
+}
+
+func (s *Service) createSubscription(ctx context.Context, b sdk.Billing, t *ent.Tenant, customerID, priceID string, gen int) (sdk.Subscription, error) {
+	key := SubscriptionKey(t.Slug, gen)
+	sub, err := b.CreateSubscription(ctx, sdk.CreateSubscriptionRequest{
+		ExternalKey: key, CustomerID: customerID, PriceID: priceID, Quantity: int64(t.Seats), SendInvoice: true,
+	})
+	s.record(ctx, t, Billing, "subscription_created", err, map[string]any{"externalKey": key, "subscriptionId": sub.ID, "quantity": t.Seats})
+	return sub, err
+}

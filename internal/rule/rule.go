@@ -1,0 +1,242 @@
+// Package rule holds the ent privacy rules that enforce tenancy.
+//
+// Every schema composes its policy from these constructors. The contract:
+//   - no viewer in the context: every query and mutation is denied;
+//   - operators and the system viewer see and change everything;
+//   - everybody else sees only rows of their tenants (by membership) and of
+//     their partner's tenants (partner staff), and may change only the rows
+//     and fields their role allows. A row outside the viewer's reach is
+//     filtered out, so reading it by id yields not-found and changing it
+//     matches nothing.
+//
+// Rules either add predicates and skip, or decide. privacy.Skip is
+// equivalent to returning nil.
+package rule
+
+import (
+	"context"
+
+	"entgo.io/ent/entql"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/internal/viewer"
+)
+
+// DenyIfNoViewer denies any operation without a viewer in the context.
+func DenyIfNoViewer() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx) == nil {
+			return privacy.Denyf("viewer-context is missing")
+		}
+		return privacy.Skip
+	})
+}
+
+// AllowIfPrivileged allows operators and the system viewer.
+func AllowIfPrivileged() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx).Privileged() {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
+// AllowIfViewer allows any authenticated (or system) viewer.
+func AllowIfViewer() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx) != nil {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
+// DenyUnlessPrivileged denies everybody who is not an operator or the system.
+func DenyUnlessPrivileged() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx).Privileged() {
+			return privacy.Allow
+		}
+		return privacy.Denyf("operator access required")
+	})
+}
+
+// DenyUnlessSystem denies everybody but the system viewer (used for
+// destructive maintenance such as archiving audit rows).
+func DenyUnlessSystem() privacy.MutationRule {
+	return privacy.MutationRuleFunc(func(ctx context.Context, _ ent.Mutation) error {
+		if viewer.FromContext(ctx).IsSystem() {
+			return privacy.Allow
+		}
+		return privacy.Denyf("system access required")
+	})
+}
+
+// ints converts tenant ids for entql.
+func ints(ids []int) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// or combines predicates; with none it yields a predicate that matches nothing.
+func or(ps []entql.P) entql.P {
+	switch len(ps) {
+	case 0:
+		return entql.FieldNil("id") // ids are never NULL: matches nothing
+	case 1:
+		return ps[0]
+	default:
+		return entql.Or(ps[0], ps[1], ps[2:]...)
+	}
+}
+
+// filterBy returns a query rule that limits a query to the rows reach(viewer)
+// describes (nothing when it describes none), then skips. F is the entity's
+// generated entql filter.
+func filterBy[F interface{ Where(entql.P) }](reach func(*viewer.Viewer) []entql.P) privacy.QueryRule {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
+		tf, ok := f.(F)
+		if !ok {
+			return privacy.Denyf("unexpected filter type %T", f)
+		}
+		tf.Where(or(reach(viewer.FromContext(ctx))))
+		return privacy.Skip
+	})
+}
+
+// FilterTenants limits tenant queries to the viewer's memberships and, for
+// partner staff, to the partner's tenants.
+func FilterTenants() privacy.QueryRule { return filterBy[*ent.TenantFilter](tenantReach) }
+
+func tenantReach(v *viewer.Viewer) []entql.P {
+	var ps []entql.P
+	if ids := v.TenantIDs(); len(ids) > 0 {
+		ps = append(ps, entql.FieldIn(tenant.FieldID, ints(ids)...))
+	}
+	if v.PartnerID != 0 {
+		ps = append(ps, entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID))
+	}
+	return ps
+}
+
+// Fields a non-operator may change on a tenant, by route of access.
+var (
+	partnerTenantFields = set(tenant.FieldName, tenant.FieldPlan, tenant.FieldSeats, tenant.FieldStatus,
+		tenant.FieldDomains, tenant.FieldIndustry, tenant.FieldBrandColor, tenant.FieldUpdatedAt)
+	adminTenantFields = set(tenant.FieldDomains, tenant.FieldIndustry, tenant.FieldBrandColor, tenant.FieldUpdatedAt)
+)
+
+func set(xs ...string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func subset(fields []string, allowed map[string]bool) bool {
+	for _, f := range fields {
+		if !allowed[f] {
+			return false
+		}
+	}
+	return true
+}
+
+// TenantMutation gates tenant changes by non-operators: partner staff may
+// update their partner's tenants (not re-parent or delete them; suspend and
+// resume are allowed), tenant admins may update their own tenant's domains
+// and branding. Nobody else, and nothing else.
+func TenantMutation() privacy.MutationRule {
+	return privacy.TenantMutationRuleFunc(func(ctx context.Context, m *ent.TenantMutation) error {
+		v := viewer.FromContext(ctx)
+		if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
+			return privacy.Denyf("only operators may %s tenants", m.Op())
+		}
+		fields := append(m.Fields(), m.ClearedFields()...)
+		var ps []entql.P
+		if st, ok := m.Status(); v.PartnerID != 0 && subset(fields, partnerTenantFields) &&
+			(!ok || st == tenant.StatusActive || st == tenant.StatusSuspended) {
+			ps = append(ps, entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID))
+		}
+		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 && subset(fields, adminTenantFields) {
+			ps = append(ps, entql.FieldIn(tenant.FieldID, ints(ids)...))
+		}
+		if len(ps) == 0 {
+			return privacy.Denyf("not allowed to change these tenant fields")
+		}
+		m.Filter().Where(or(ps))
+		return privacy.Skip
+	})
+}
+
+// FilterPartners limits partner queries to the viewer's own partner.
+func FilterPartners() privacy.QueryRule {
+	return filterBy[*ent.PartnerFilter](func(v *viewer.Viewer) []entql.P {
+		if v.PartnerID == 0 {
+			return nil
+		}
+		return []entql.P{entql.FieldEQ("id", v.PartnerID)}
+	})
+}
+
+// FilterUsers limits user queries to the viewer, the viewer's partner
+// colleagues, members of tenants the viewer administers, and members of the
+// partner's tenants.
+func FilterUsers() privacy.QueryRule {
+	return filterBy[*ent.UserFilter](func(v *viewer.Viewer) []entql.P {
+		var ps []entql.P
+		if v.UserID != 0 {
+			ps = append(ps, entql.FieldEQ("id", v.UserID))
+		}
+		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
+			ps = append(ps, entql.HasEdgeWith("memberships", entql.FieldIn("tenant_id", ints(ids)...)))
+		}
+		if v.PartnerID != 0 {
+			ps = append(ps,
+				entql.FieldEQ("partner_id", v.PartnerID),
+				entql.HasEdgeWith("memberships", entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID))))
+		}
+		return ps
+	})
+}
+
+// FilterMemberships limits membership queries to the viewer's own
+// memberships, all memberships of tenants the viewer administers, and those
+// of the partner's tenants.
+func FilterMemberships() privacy.QueryRule {
+	return filterBy[*ent.MembershipFilter](func(v *viewer.Viewer) []entql.P {
+		var ps []entql.P
+		if v.UserID != 0 {
+			ps = append(ps, entql.FieldEQ("user_id", v.UserID))
+		}
+		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
+			ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
+		}
+		if v.PartnerID != 0 {
+			ps = append(ps, entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID)))
+		}
+		return ps
+	})
+}
+
+// FilterAuditEvents limits audit queries to events of tenants the viewer
+// administers and, for partner staff, to events of the partner.
+func FilterAuditEvents() privacy.QueryRule {
+	return filterBy[*ent.AuditEventFilter](func(v *viewer.Viewer) []entql.P {
+		var ps []entql.P
+		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
+			ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
+		}
+		if v.PartnerID != 0 {
+			ps = append(ps, entql.FieldEQ("partner_id", v.PartnerID))
+		}
+		return ps
+	})
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/dezky/platform/internal/apperr"
+)
+
+// presentError maps every resolver error to a gqlerror with a stable
+// extensions.code. Anything that is not an application error is logged and
+// answered as INTERNAL without details.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		var inner *gqlerror.Error
+		if errors.As(err, &inner) && inner.Extensions != nil && inner.Extensions["code"] != nil && !hasAppErr(err) {
+			// Already coded (parser/validation errors, limits).
+			return gerr
+		}
+		ae, ok := apperr.As(apperr.FromEnt(err, "object"))
+		if !ok {
+			log.ErrorContext(ctx, "internal error", "path", gerr.Path.String(), "err", err)
+			gerr.Message = "internal error"
+			gerr.Extensions = map[string]any{"code": string(apperr.Internal)}
+			return gerr
+		}
+		if ae.Code == apperr.Internal {
+			log.ErrorContext(ctx, "internal error", "path", gerr.Path.String(), "err", err)
+		}
+		gerr.Message = ae.Message
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["code"] = string(ae.Code)
+		if ae.Field != "" {
+			gerr.Extensions["field"] = ae.Field
+		}
+		return gerr
+	}
+}
+
+func hasAppErr(err error) bool {
+	_, ok := apperr.As(err)
+	return ok
+}
+
+// recoverPanic logs a resolver panic and answers INTERNAL.
+func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "resolver panic", "panic", p)
+		return apperr.New(apperr.Internal, "internal error")
+	}
+}
+
+// codedError returns a gqlerror with a code, for extensions that reject
+// operations before execution.
+func codedError(code apperr.Code, msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": string(code)}}
+}

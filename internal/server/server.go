@@ -1,0 +1,171 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/authn"
+	"github.com/dezky/platform/internal/viewer"
+)
+
+// Config configures the HTTP handler.
+type Config struct {
+	Schema graphql.ExecutableSchema
+	Client *ent.Client
+	// Postgres selects PostgreSQL-specific locking (advisory locks).
+	Postgres      bool
+	Auth          *Authenticator
+	Log           *slog.Logger
+	Introspection bool
+	// AllowedOrigins are the WebSocket origin patterns (host[:port] globs).
+	AllowedOrigins []string
+	// Ready reports readiness for /readyz; nil means always ready.
+	Ready func(ctx context.Context) error
+	// Extra handlers mounted on the mux (path pattern → handler), such as
+	// the development OIDC issuer.
+	Mount map[string]http.Handler
+}
+
+// GraphQL returns the GraphQL handler (without the HTTP auth middleware;
+// see Handler).
+func GraphQL(c Config) *handler.Server {
+	srv := handler.New(newPagedComplexity(c.Schema))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: c.AllowedOrigins},
+		},
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			token := strings.TrimPrefix(p.Authorization(), "Bearer ")
+			if token == "" {
+				token = p.GetString("authToken")
+			}
+			if token == "" {
+				return ctx, nil, nil
+			}
+			ip, _ := ctx.Value(peerIPKey{}).(string)
+			v, err := c.Auth.Viewer(ctx, token, ip)
+			if err != nil {
+				return transport.WithWebsocketCloseCode(ctx, 4401), nil, errors.New("unauthenticated")
+			}
+			return viewer.NewContext(ctx, v), nil, nil
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if c.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.Use(depthLimit{max: MaxDepth})
+	srv.Use(mutationTx{client: c.Client, postgres: c.Postgres, log: c.Log})
+	srv.AroundFields(fieldGuard)
+	srv.SetErrorPresenter(presentError(c.Log))
+	srv.SetRecoverFunc(recoverPanic(c.Log))
+	return srv
+}
+
+// Handler returns the whole HTTP handler.
+func Handler(c Config) http.Handler {
+	mux := http.NewServeMux()
+	gql := GraphQL(c)
+	mux.Handle("/query", authenticate(c, gql))
+	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
+	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if c.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := c.Ready(ctx); err != nil {
+				c.Log.WarnContext(ctx, "not ready", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write([]byte(`{"status":"unavailable"}`))
+				return
+			}
+		}
+		w.Write([]byte(`{"status":"ready"}`))
+	})
+	for pattern, h := range c.Mount {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
+
+// authenticate puts the viewer (or none, for anonymous requests) and the
+// Idempotency-Key into the request context. A token that fails verification
+// is answered 401 with a GraphQL error body.
+func authenticate(c Config, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		ip := ClientIP(r)
+		if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
+			if len(key) > 255 {
+				writeError(w, http.StatusBadRequest, apperr.BadUserInput, "Idempotency-Key must be at most 255 characters")
+				return
+			}
+			ctx = withIdempotencyKey(ctx, key)
+		}
+		token, ok := authn.BearerToken(r.Header)
+		if !ok {
+			if r.Header.Get("Authorization") != "" {
+				writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, "malformed Authorization header: want Bearer <token>")
+				return
+			}
+			// Anonymous: WebSocket clients authenticate in connection_init;
+			// carry the IP for it.
+			next.ServeHTTP(w, r.WithContext(withPeerIP(ctx, ip)))
+			return
+		}
+		v, err := c.Auth.Viewer(ctx, token, ip)
+		if err != nil {
+			if isUnauthenticated(err) && !errors.Is(err, authn.ErrIssuerUnavailable) {
+				writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, "invalid or expired token")
+				return
+			}
+			c.Log.ErrorContext(ctx, "authenticate", "err", err)
+			writeError(w, http.StatusServiceUnavailable, apperr.Unavailable, "authentication temporarily unavailable")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(viewer.NewContext(ctx, v)))
+	})
+}
+
+type peerIPKey struct{}
+
+func withPeerIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, peerIPKey{}, ip)
+}
+
+func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+	}
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": string(code)}}}})
+	w.Write(b)
+}
