@@ -20,6 +20,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/testing/gobuild"
 	"github.com/dezky/platform/internal/testing/testdb"
 )
 
@@ -105,8 +106,8 @@ func (r *replica) do(t *testing.T, query string) (map[string]any, error) {
 func TestTwoReplicasOneChain(t *testing.T) {
 	dbURL := testdb.URL(t, dialect.Postgres)
 	bin := filepath.Join(t.TempDir(), "dezky")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dezky/platform/cmd/dezky").CombinedOutput(); err != nil {
-		t.Fatalf("build dezky: %v\n%s", err, out)
+	if err := gobuild.Build(context.Background(), "github.com/dezky/platform/cmd/dezky", bin); err != nil {
+		t.Fatalf("build dezky: %v", err)
 	}
 	// Replicas share the checkpoint signing key, as a deployment must.
 	a, dirA := startReplica(t, bin, dbURL, true)

@@ -9,8 +9,9 @@
 // against a plugin binary through plugins/host.
 //
 // Launch builds a provider's main package with "go build" into
-// t.TempDir(), starts it under a plugins/host Host bound to the given
-// capabilities, and closes it when the test ends. RunAll runs the suite of
+// t.TempDir() (through a binary cache shared by all test processes and
+// keyed by the sources, see BuildProvider), starts it under a plugins/host
+// Host bound to the given capabilities, and closes it when the test ends. RunAll runs the suite of
 // every bound capability, so a provider's conformance test is:
 //
 //	func TestConformance(t *testing.T) {

@@ -2,13 +2,12 @@ package conformance
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dezky/platform/internal/testing/gobuild"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -56,15 +55,18 @@ func (p Plugin) name() string {
 // BuildProvider builds the main package pkg with "go build" into dir as
 // dezky-provider-<name> and returns the binary's path. The build runs in
 // the test's working directory, so pkg resolves in the enclosing module.
+//
+// Binaries come from a cache in the user's cache directory shared by all
+// test processes, keyed by a hash of everything the binary is built from:
+// each distinct source state is linked once, however many tests and
+// packages ask for it, and a changed source is always built again.
 func BuildProvider(tb testing.TB, pkg, name, dir string) string {
 	tb.Helper()
 	out := filepath.Join(dir, host.BinaryPrefix+name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	if err := gobuild.Build(ctx, pkg, out); err != nil {
+		tb.Fatalf("conformance: %v", err)
 	}
 	return out
 }

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dezky/platform/internal/testing/gobuild"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -37,10 +37,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	for name, pkg := range map[string]string{"test": testPkg, "legacy": legacyPkg} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, host.BinaryPrefix+name), pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+		if err := gobuild.Build(context.Background(), pkg, filepath.Join(dir, host.BinaryPrefix+name)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
