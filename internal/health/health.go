@@ -349,15 +349,19 @@ func (c *Checker) Subscribe(ctx context.Context) (<-chan *Report, error) {
 	}
 	in := make(chan Report, 1)
 	c.mu.Lock()
-	last := c.last
+	checked := c.last != nil
+	if checked {
+		in <- *c.last
+	}
 	c.subs[in] = struct{}{}
 	c.mu.Unlock()
-	if last == nil {
-		r := c.Check(ctx)
-		last = &r
+	if !checked {
+		// Published like a loop's probe, so it becomes the report the
+		// next probe is compared with: the loop's first report, if the
+		// same, is not sent again.
+		c.publish(c.Check(ctx))
 	}
 	out := make(chan *Report, 1)
-	out <- last
 	go func() {
 		defer close(out)
 		defer func() {

@@ -25,9 +25,11 @@ type pinger struct {
 	delay  time.Duration
 	broken atomic.Bool
 	hang   bool
+	pings  atomic.Int64
 }
 
 func (p *pinger) PingContext(ctx context.Context) error {
+	p.pings.Add(1)
 	if p.hang {
 		<-ctx.Done()
 		return ctx.Err()
@@ -93,13 +95,15 @@ func TestOperatorsOnly(t *testing.T) {
 }
 
 // TestChangePushed: a subscriber gets the current report, then the report
-// of the probe that saw a status change.
+// of the probe that saw a status change, and no report in between. It
+// subscribes before the loop's first probe and breaks the database only
+// after the loop has published that probe, so the subscriber's own check
+// and the loop's first, unchanged, report both happen before the change.
 func TestChangePushed(t *testing.T) {
 	p := &pinger{}
 	c := health.New(health.Config{DB: p, Interval: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(operator)
 	defer cancel()
-	go c.Run(ctx)
 	ch, err := c.Subscribe(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +111,16 @@ func TestChangePushed(t *testing.T) {
 	first := <-ch
 	if only(t, *first).Status != health.StatusOK {
 		t.Fatalf("first report: %+v", first)
+	}
+	go c.Run(ctx)
+	// Ping 1 was the subscriber's check; the loop publishes its first
+	// probe (ping 2) before it starts the second.
+	deadline := time.Now().Add(time.Minute)
+	for p.pings.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the health loop did not probe")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	p.broken.Store(true)
 	select {
