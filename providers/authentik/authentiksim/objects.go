@@ -15,22 +15,7 @@ var slugRE = regexp.MustCompile(`^[-a-zA-Z0-9_]+$`)
 
 // --- groups ---
 
-func (s *Sim) withGroup(h func(http.ResponseWriter, *http.Request, *group)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		g := s.groups[r.PathValue("pk")]
-		if g == nil {
-			notFound(w)
-			return
-		}
-		h(w, r, g)
-	}
-}
-
 func (s *Sim) listGroups(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	search := strings.ToLower(q.Get("search"))
 	writeList(w, r, s.sortedGroups(), func(g *group) bool {
@@ -54,8 +39,6 @@ func (s *Sim) createGroup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, has := m["name"]; !has {
 		required(w, "name")
 		return
@@ -180,8 +163,6 @@ func (s *Sim) groupMember(add bool) func(http.ResponseWriter, *http.Request, *gr
 // --- sessions & devices ---
 
 func (s *Sim) listSessions(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.sessions, func(a, b *session) int { return cmp.Compare(a.uuid, b.uuid) })
 	writeList(w, r, list, func(x *session) bool {
@@ -190,32 +171,16 @@ func (s *Sim) listSessions(w http.ResponseWriter, r *http.Request) {
 	}, func(x *session) map[string]any { return renderSession(x, s.users[x.user]) })
 }
 
-func (s *Sim) getSession(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.sessions[r.PathValue("uuid")]
-	if x == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) getSession(w http.ResponseWriter, r *http.Request, x *session) {
 	writeJSON(w, http.StatusOK, renderSession(x, s.users[x.user]))
 }
 
-func (s *Sim) deleteSession(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.sessions[r.PathValue("uuid")]
-	if x == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) deleteSession(w http.ResponseWriter, r *http.Request, x *session) {
 	delete(s.sessions, x.uuid)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Sim) listDevices(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	out := []map[string]any{}
 	for _, d := range sortedValues(s.devices, func(a, b *device) int { return cmp.Compare(a.pk, b.pk) }) {
@@ -229,8 +194,6 @@ func (s *Sim) listDevices(w http.ResponseWriter, r *http.Request) {
 // --- OAuth2 providers & applications ---
 
 func (s *Sim) listProviders(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.providers, func(a, b *provider) int { return cmp.Compare(a.pk, b.pk) })
 	writeList(w, r, list, func(p *provider) bool {
@@ -243,8 +206,6 @@ func (s *Sim) createProvider(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := &provider{clientType: "confidential", subMode: "hashed_user_id", issuerMode: "per_provider"}
 	for _, f := range []string{"name", "authorization_flow", "invalidation_flow", "redirect_uris"} {
 		if _, has := m[f]; !has {
@@ -311,31 +272,11 @@ func (s *Sim) createProvider(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.renderProvider(p))
 }
 
-func (s *Sim) providerFromPath(w http.ResponseWriter, r *http.Request) *provider {
-	pk, err := strconv.Atoi(r.PathValue("pk"))
-	p := s.providers[pk]
-	if err != nil || p == nil {
-		notFound(w)
-		return nil
-	}
-	return p
+func (s *Sim) getProvider(w http.ResponseWriter, r *http.Request, p *provider) {
+	writeJSON(w, http.StatusOK, s.renderProvider(p))
 }
 
-func (s *Sim) getProvider(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.providerFromPath(w, r); p != nil {
-		writeJSON(w, http.StatusOK, s.renderProvider(p))
-	}
-}
-
-func (s *Sim) deleteProvider(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.providerFromPath(w, r)
-	if p == nil {
-		return
-	}
+func (s *Sim) deleteProvider(w http.ResponseWriter, r *http.Request, p *provider) {
 	delete(s.providers, p.pk)
 	for _, a := range s.apps {
 		if a.provider != nil && *a.provider == p.pk {
@@ -346,13 +287,7 @@ func (s *Sim) deleteProvider(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) setupURLs(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.providerFromPath(w, r)
-	if p == nil {
-		return
-	}
+func (s *Sim) setupURLs(w http.ResponseWriter, r *http.Request, p *provider) {
 	base := s.opts.PublicURL
 	var issuer, discovery, jwks, logout any
 	for _, a := range s.apps {
@@ -373,8 +308,6 @@ func (s *Sim) setupURLs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) listApps(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.apps, func(a, b *application) int { return cmp.Compare(a.slug, b.slug) })
 	writeList(w, r, list, func(a *application) bool {
@@ -387,8 +320,6 @@ func (s *Sim) createApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, f := range []string{"name", "slug"} {
 		if _, has := m[f]; !has {
 			required(w, f)
@@ -428,25 +359,11 @@ func (s *Sim) createApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.renderApp(a))
 }
 
-func (s *Sim) getApp(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.apps[r.PathValue("slug")]
-	if a == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) getApp(w http.ResponseWriter, r *http.Request, a *application) {
 	writeJSON(w, http.StatusOK, s.renderApp(a))
 }
 
-func (s *Sim) deleteApp(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.apps[r.PathValue("slug")]
-	if a == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) deleteApp(w http.ResponseWriter, r *http.Request, a *application) {
 	delete(s.apps, a.slug)
 	for id, b := range s.policyBindings {
 		if b.target == a.pk {
@@ -460,8 +377,6 @@ func (s *Sim) deleteApp(w http.ResponseWriter, r *http.Request) {
 // --- policy bindings ---
 
 func (s *Sim) listPolicyBindings(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.policyBindings, func(a, b *policyBinding) int {
 		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.pk, b.pk))
@@ -486,8 +401,6 @@ func (s *Sim) createPolicyBinding(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, f := range []string{"target", "order"} {
 		if _, has := m[f]; !has {
 			required(w, f)
@@ -543,14 +456,7 @@ func (s *Sim) createPolicyBinding(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, renderPolicyBinding(b))
 }
 
-func (s *Sim) deletePolicyBinding(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.policyBindings[r.PathValue("pk")]
-	if b == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) deletePolicyBinding(w http.ResponseWriter, r *http.Request, b *policyBinding) {
 	delete(s.policyBindings, b.pk)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -561,8 +467,6 @@ var designations = map[string]bool{"authentication": true, "authorization": true
 	"enrollment": true, "unenrollment": true, "recovery": true, "stage_configuration": true}
 
 func (s *Sim) listFlows(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.flows, func(a, b *flow) int { return cmp.Compare(a.slug, b.slug) })
 	writeList(w, r, list, func(f *flow) bool {
@@ -575,8 +479,6 @@ func (s *Sim) createFlow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, f := range []string{"name", "slug", "title", "designation"} {
 		if _, has := m[f]; !has {
 			required(w, f)
@@ -611,25 +513,11 @@ func (s *Sim) createFlow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, renderFlow(f))
 }
 
-func (s *Sim) getFlow(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.flowBySlug(r.PathValue("slug"))
-	if f == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) getFlow(w http.ResponseWriter, r *http.Request, f *flow) {
 	writeJSON(w, http.StatusOK, renderFlow(f))
 }
 
-func (s *Sim) deleteFlow(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.flowBySlug(r.PathValue("slug"))
-	if f == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) deleteFlow(w http.ResponseWriter, r *http.Request, f *flow) {
 	delete(s.flows, f.pk)
 	for id, b := range s.flowBindings {
 		if b.target == f.pk {
@@ -646,8 +534,6 @@ func (s *Sim) deleteFlow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) listFlowBindings(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.flowBindings, func(a, b *flowBinding) int {
 		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.pk, b.pk))
@@ -662,8 +548,6 @@ func (s *Sim) createFlowBinding(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, f := range []string{"target", "stage", "order"} {
 		if _, has := m[f]; !has {
 			required(w, f)
@@ -694,21 +578,12 @@ func (s *Sim) createFlowBinding(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, renderFlowBinding(b, s.stages[b.stage]))
 }
 
-func (s *Sim) deleteFlowBinding(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.flowBindings[r.PathValue("pk")]
-	if b == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) deleteFlowBinding(w http.ResponseWriter, r *http.Request, b *flowBinding) {
 	delete(s.flowBindings, b.pk)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Sim) listStages(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.stages, func(a, b *stage) int { return cmp.Compare(a.name, b.name) })
 	writeList(w, r, list, func(st *stage) bool { return matches(q, "name", st.name) }, func(st *stage) map[string]any {
@@ -727,8 +602,6 @@ func (s *Sim) listStages(w http.ResponseWriter, r *http.Request) {
 // --- brands ---
 
 func (s *Sim) listBrands(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := sortedValues(s.brands, func(a, b *brand) int { return cmp.Compare(a.domain, b.domain) })
 	writeList(w, r, list, func(b *brand) bool {
@@ -736,38 +609,13 @@ func (s *Sim) listBrands(w http.ResponseWriter, r *http.Request) {
 	}, renderBrand)
 }
 
-func (s *Sim) currentBrand(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.brandForHost(r.Host)
-	if b == nil {
-		notFound(w)
-		return
-	}
+func (s *Sim) getBrand(w http.ResponseWriter, r *http.Request, b *brand) {
 	writeJSON(w, http.StatusOK, renderBrand(b))
 }
 
-func (s *Sim) getBrand(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.brands[r.PathValue("uuid")]
-	if b == nil {
-		notFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, renderBrand(b))
-}
-
-func (s *Sim) patchBrand(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) patchBrand(w http.ResponseWriter, r *http.Request, b *brand) {
 	m, ok := body(w, r)
 	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.brands[r.PathValue("uuid")]
-	if b == nil {
-		notFound(w)
 		return
 	}
 	if raw, has := m["flow_recovery"]; has {
@@ -792,8 +640,6 @@ func (s *Sim) patchBrand(w http.ResponseWriter, r *http.Request) {
 // --- events ---
 
 func (s *Sim) listEvents(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := slices.Clone(s.events)
 	asc := q.Get("ordering") == "created"
@@ -810,16 +656,8 @@ func (s *Sim) listEvents(w http.ResponseWriter, r *http.Request) {
 	}, renderEvent)
 }
 
-func (s *Sim) getEvent(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.events {
-		if e.pk == r.PathValue("pk") {
-			writeJSON(w, http.StatusOK, renderEvent(e))
-			return
-		}
-	}
-	notFound(w)
+func (s *Sim) getEvent(w http.ResponseWriter, r *http.Request, e *event) {
+	writeJSON(w, http.StatusOK, renderEvent(e))
 }
 
 func (s *Sim) admin() *user { return s.users[1] }

@@ -147,13 +147,39 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
+// serve handles one request at a time: every handler runs under s.mu and
+// sees and changes the state as a whole, like a transaction.
 func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/v3/") {
 		if !s.authorized(w, r) {
 			return
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.mux.ServeHTTP(w, r)
+}
+
+// with serves the object named by the request path: h gets the object
+// find returns, and the answer is authentik's 404 when there is none.
+func with[T any](find func(*http.Request) *T, h func(http.ResponseWriter, *http.Request, *T)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		x := find(r)
+		if x == nil {
+			notFound(w)
+			return
+		}
+		h(w, r, x)
+	}
+}
+
+// pathPK returns the integer path value pk, or -1 (which no object has).
+func pathPK(r *http.Request) int {
+	pk, err := strconv.Atoi(r.PathValue("pk"))
+	if err != nil {
+		return -1
+	}
+	return pk
 }
 
 func (s *Sim) authorized(w http.ResponseWriter, r *http.Request) bool {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -14,57 +13,57 @@ func (s *Sim) routes() {
 	const p = "/api/v3/"
 	m.HandleFunc("GET "+p+"core/users/{$}", s.listUsers)
 	m.HandleFunc("POST "+p+"core/users/{$}", s.createUser)
-	m.HandleFunc("GET "+p+"core/users/{pk}/{$}", s.withUser(s.getUser))
-	m.HandleFunc("PATCH "+p+"core/users/{pk}/{$}", s.withUser(s.patchUser))
-	m.HandleFunc("PUT "+p+"core/users/{pk}/{$}", s.withUser(s.patchUser))
-	m.HandleFunc("DELETE "+p+"core/users/{pk}/{$}", s.withUser(s.deleteUser))
-	m.HandleFunc("POST "+p+"core/users/{pk}/set_password/{$}", s.withUser(s.setPassword))
-	m.HandleFunc("POST "+p+"core/users/{pk}/recovery/{$}", s.withUser(s.recovery))
+	m.HandleFunc("GET "+p+"core/users/{pk}/{$}", with(s.userAt, s.getUser))
+	m.HandleFunc("PATCH "+p+"core/users/{pk}/{$}", with(s.userAt, s.patchUser))
+	m.HandleFunc("PUT "+p+"core/users/{pk}/{$}", with(s.userAt, s.patchUser))
+	m.HandleFunc("DELETE "+p+"core/users/{pk}/{$}", with(s.userAt, s.deleteUser))
+	m.HandleFunc("POST "+p+"core/users/{pk}/set_password/{$}", with(s.userAt, s.setPassword))
+	m.HandleFunc("POST "+p+"core/users/{pk}/recovery/{$}", with(s.userAt, s.recovery))
 
 	m.HandleFunc("GET "+p+"core/groups/{$}", s.listGroups)
 	m.HandleFunc("POST "+p+"core/groups/{$}", s.createGroup)
-	m.HandleFunc("GET "+p+"core/groups/{pk}/{$}", s.withGroup(s.getGroup))
-	m.HandleFunc("PATCH "+p+"core/groups/{pk}/{$}", s.withGroup(s.patchGroup))
-	m.HandleFunc("DELETE "+p+"core/groups/{pk}/{$}", s.withGroup(s.deleteGroup))
-	m.HandleFunc("POST "+p+"core/groups/{pk}/add_user/{$}", s.withGroup(s.groupMember(true)))
-	m.HandleFunc("POST "+p+"core/groups/{pk}/remove_user/{$}", s.withGroup(s.groupMember(false)))
+	m.HandleFunc("GET "+p+"core/groups/{pk}/{$}", with(s.groupAt, s.getGroup))
+	m.HandleFunc("PATCH "+p+"core/groups/{pk}/{$}", with(s.groupAt, s.patchGroup))
+	m.HandleFunc("DELETE "+p+"core/groups/{pk}/{$}", with(s.groupAt, s.deleteGroup))
+	m.HandleFunc("POST "+p+"core/groups/{pk}/add_user/{$}", with(s.groupAt, s.groupMember(true)))
+	m.HandleFunc("POST "+p+"core/groups/{pk}/remove_user/{$}", with(s.groupAt, s.groupMember(false)))
 
 	m.HandleFunc("GET "+p+"core/authenticated_sessions/{$}", s.listSessions)
-	m.HandleFunc("GET "+p+"core/authenticated_sessions/{uuid}/{$}", s.getSession)
-	m.HandleFunc("DELETE "+p+"core/authenticated_sessions/{uuid}/{$}", s.deleteSession)
+	m.HandleFunc("GET "+p+"core/authenticated_sessions/{uuid}/{$}", with(s.sessionAt, s.getSession))
+	m.HandleFunc("DELETE "+p+"core/authenticated_sessions/{uuid}/{$}", with(s.sessionAt, s.deleteSession))
 	m.HandleFunc("GET "+p+"authenticators/admin/all/{$}", s.listDevices)
 
 	m.HandleFunc("GET "+p+"providers/oauth2/{$}", s.listProviders)
 	m.HandleFunc("POST "+p+"providers/oauth2/{$}", s.createProvider)
-	m.HandleFunc("GET "+p+"providers/oauth2/{pk}/{$}", s.getProvider)
-	m.HandleFunc("DELETE "+p+"providers/oauth2/{pk}/{$}", s.deleteProvider)
-	m.HandleFunc("GET "+p+"providers/oauth2/{pk}/setup_urls/{$}", s.setupURLs)
+	m.HandleFunc("GET "+p+"providers/oauth2/{pk}/{$}", with(s.providerAt, s.getProvider))
+	m.HandleFunc("DELETE "+p+"providers/oauth2/{pk}/{$}", with(s.providerAt, s.deleteProvider))
+	m.HandleFunc("GET "+p+"providers/oauth2/{pk}/setup_urls/{$}", with(s.providerAt, s.setupURLs))
 
 	m.HandleFunc("GET "+p+"core/applications/{$}", s.listApps)
 	m.HandleFunc("POST "+p+"core/applications/{$}", s.createApp)
-	m.HandleFunc("GET "+p+"core/applications/{slug}/{$}", s.getApp)
-	m.HandleFunc("DELETE "+p+"core/applications/{slug}/{$}", s.deleteApp)
+	m.HandleFunc("GET "+p+"core/applications/{slug}/{$}", with(s.appAt, s.getApp))
+	m.HandleFunc("DELETE "+p+"core/applications/{slug}/{$}", with(s.appAt, s.deleteApp))
 
 	m.HandleFunc("GET "+p+"policies/bindings/{$}", s.listPolicyBindings)
 	m.HandleFunc("POST "+p+"policies/bindings/{$}", s.createPolicyBinding)
-	m.HandleFunc("DELETE "+p+"policies/bindings/{pk}/{$}", s.deletePolicyBinding)
+	m.HandleFunc("DELETE "+p+"policies/bindings/{pk}/{$}", with(s.bindingAt, s.deletePolicyBinding))
 
 	m.HandleFunc("GET "+p+"flows/instances/{$}", s.listFlows)
 	m.HandleFunc("POST "+p+"flows/instances/{$}", s.createFlow)
-	m.HandleFunc("GET "+p+"flows/instances/{slug}/{$}", s.getFlow)
-	m.HandleFunc("DELETE "+p+"flows/instances/{slug}/{$}", s.deleteFlow)
+	m.HandleFunc("GET "+p+"flows/instances/{slug}/{$}", with(s.flowAt, s.getFlow))
+	m.HandleFunc("DELETE "+p+"flows/instances/{slug}/{$}", with(s.flowAt, s.deleteFlow))
 	m.HandleFunc("GET "+p+"flows/bindings/{$}", s.listFlowBindings)
 	m.HandleFunc("POST "+p+"flows/bindings/{$}", s.createFlowBinding)
-	m.HandleFunc("DELETE "+p+"flows/bindings/{pk}/{$}", s.deleteFlowBinding)
+	m.HandleFunc("DELETE "+p+"flows/bindings/{pk}/{$}", with(s.flowBindingAt, s.deleteFlowBinding))
 	m.HandleFunc("GET "+p+"stages/all/{$}", s.listStages)
 
 	m.HandleFunc("GET "+p+"core/brands/{$}", s.listBrands)
-	m.HandleFunc("GET "+p+"core/brands/current/{$}", s.currentBrand)
-	m.HandleFunc("GET "+p+"core/brands/{uuid}/{$}", s.getBrand)
-	m.HandleFunc("PATCH "+p+"core/brands/{uuid}/{$}", s.patchBrand)
+	m.HandleFunc("GET "+p+"core/brands/current/{$}", with(s.currentBrandAt, s.getBrand))
+	m.HandleFunc("GET "+p+"core/brands/{uuid}/{$}", with(s.brandAt, s.getBrand))
+	m.HandleFunc("PATCH "+p+"core/brands/{uuid}/{$}", with(s.brandAt, s.patchBrand))
 
 	m.HandleFunc("GET "+p+"events/events/{$}", s.listEvents)
-	m.HandleFunc("GET "+p+"events/events/{pk}/{$}", s.getEvent)
+	m.HandleFunc("GET "+p+"events/events/{pk}/{$}", with(s.eventAt, s.getEvent))
 
 	m.HandleFunc("GET "+p+"admin/version/{$}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"version_current": Version, "version_latest": Version,
@@ -74,23 +73,30 @@ func (s *Sim) routes() {
 	s.mux = m
 }
 
-func (s *Sim) withUser(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		pk, err := strconv.Atoi(r.PathValue("pk"))
-		u := s.users[pk]
-		if err != nil || u == nil {
-			notFound(w)
-			return
+// The finders of the objects named by request paths (for with): nil when
+// there is none.
+
+func (s *Sim) userAt(r *http.Request) *user               { return s.users[pathPK(r)] }
+func (s *Sim) groupAt(r *http.Request) *group             { return s.groups[r.PathValue("pk")] }
+func (s *Sim) sessionAt(r *http.Request) *session         { return s.sessions[r.PathValue("uuid")] }
+func (s *Sim) providerAt(r *http.Request) *provider       { return s.providers[pathPK(r)] }
+func (s *Sim) appAt(r *http.Request) *application         { return s.apps[r.PathValue("slug")] }
+func (s *Sim) bindingAt(r *http.Request) *policyBinding   { return s.policyBindings[r.PathValue("pk")] }
+func (s *Sim) flowAt(r *http.Request) *flow               { return s.flowBySlug(r.PathValue("slug")) }
+func (s *Sim) flowBindingAt(r *http.Request) *flowBinding { return s.flowBindings[r.PathValue("pk")] }
+func (s *Sim) brandAt(r *http.Request) *brand             { return s.brands[r.PathValue("uuid")] }
+func (s *Sim) currentBrandAt(r *http.Request) *brand      { return s.brandForHost(r.Host) }
+
+func (s *Sim) eventAt(r *http.Request) *event {
+	for _, e := range s.events {
+		if e.pk == r.PathValue("pk") {
+			return e
 		}
-		h(w, r, u)
 	}
+	return nil
 }
 
 func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	q := r.URL.Query()
 	list := s.sortedUsers()
 	switch q.Get("ordering") {
@@ -129,8 +135,6 @@ func (s *Sim) createUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := &user{isActive: true, typ: "internal", path: "users", attributes: map[string]any{}, groups: map[string]bool{}}
 	if _, has := m["username"]; !has {
 		required(w, "username")
