@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
@@ -35,9 +34,11 @@ const (
 
 func main() { sdk.Serve(&provider{}) }
 
-type provider struct {
-	mu            sync.RWMutex
-	client        *authentikapi.Client
+type provider struct{ conf sdk.Configured[config] }
+
+// config is what Configure sets up: the API client and the settings.
+type config struct {
+	*authentikapi.Client
 	tokenDuration string
 	authFlow      string
 	invFlow       string
@@ -64,17 +65,13 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 	if err != nil {
 		return sdk.Errorf(sdk.CodeInvalid, "configure: %w", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client = c
-	p.tokenDuration = req.Settings["recovery_token_duration"]
-	p.authFlow = req.Settings["authorization_flow"]
-	p.invFlow = req.Settings["invalidation_flow"]
+	p.conf.Set(config{Client: c, tokenDuration: req.Settings["recovery_token_duration"],
+		authFlow: req.Settings["authorization_flow"], invFlow: req.Settings["invalidation_flow"]})
 	return nil
 }
 
 func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.HealthStatus{Healthy: false, Message: "not configured"}, nil
 	}
@@ -83,15 +80,6 @@ func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
 		return sdk.HealthStatus{Healthy: false, Message: err.Error()}, nil
 	}
 	return sdk.HealthStatus{Healthy: true, Message: "authentik " + v.Current}, nil
-}
-
-func (p *provider) api() (*authentikapi.Client, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, sdk.Unavailable("provider not configured")
-	}
-	return p.client, nil
 }
 
 // toSDK maps client errors onto SDK error codes.
@@ -142,7 +130,7 @@ func (p *provider) EnsureGroup(ctx context.Context, req sdk.EnsureGroupRequest) 
 	if strings.TrimSpace(req.Name) == "" {
 		return sdk.Group{}, sdk.Invalid("group name is required")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Group{}, err
 	}
@@ -157,7 +145,7 @@ func (p *provider) CreateUser(ctx context.Context, req sdk.CreateUserRequest) (s
 	if strings.TrimSpace(req.Username) == "" {
 		return sdk.User{}, sdk.Invalid("username is required")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.User{}, err
 	}
@@ -181,7 +169,7 @@ func (p *provider) CreateUser(ctx context.Context, req sdk.CreateUserRequest) (s
 }
 
 func (p *provider) GetUser(ctx context.Context, userID string) (sdk.User, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.User{}, err
 	}
@@ -197,7 +185,7 @@ func (p *provider) GetUser(ctx context.Context, userID string) (sdk.User, error)
 }
 
 func (p *provider) UpdateUser(ctx context.Context, req sdk.UpdateUserRequest) (sdk.User, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.User{}, err
 	}
@@ -223,7 +211,7 @@ func (p *provider) UpdateUser(ctx context.Context, req sdk.UpdateUserRequest) (s
 }
 
 func (p *provider) DeleteUser(ctx context.Context, userID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -238,7 +226,7 @@ func (p *provider) SetPassword(ctx context.Context, req sdk.SetPasswordRequest) 
 	if req.Password == "" {
 		return sdk.Invalid("password is required")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -250,7 +238,7 @@ func (p *provider) SetPassword(ctx context.Context, req sdk.SetPasswordRequest) 
 }
 
 func (p *provider) RecoveryLink(ctx context.Context, userID string) (sdk.RecoveryLink, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.RecoveryLink{}, err
 	}
@@ -258,10 +246,7 @@ func (p *provider) RecoveryLink(ctx context.Context, userID string) (sdk.Recover
 	if err != nil {
 		return sdk.RecoveryLink{}, err
 	}
-	p.mu.RLock()
-	dur := p.tokenDuration
-	p.mu.RUnlock()
-	link, ok, err := c.RecoveryLink(ctx, pk, dur)
+	link, ok, err := c.RecoveryLink(ctx, pk, c.tokenDuration)
 	if err != nil {
 		return sdk.RecoveryLink{}, toSDK(err)
 	}
@@ -272,7 +257,7 @@ func (p *provider) RecoveryLink(ctx context.Context, userID string) (sdk.Recover
 }
 
 func (p *provider) AddGroupMember(ctx context.Context, groupID, userID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -284,7 +269,7 @@ func (p *provider) AddGroupMember(ctx context.Context, groupID, userID string) e
 }
 
 func (p *provider) RemoveGroupMember(ctx context.Context, groupID, userID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -296,7 +281,7 @@ func (p *provider) RemoveGroupMember(ctx context.Context, groupID, userID string
 }
 
 func (p *provider) TerminateSessions(ctx context.Context, userID string) (int, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return 0, err
 	}
@@ -309,7 +294,7 @@ func (p *provider) TerminateSessions(ctx context.Context, userID string) (int, e
 }
 
 func (p *provider) CountAuthenticators(ctx context.Context, userID string) (sdk.AuthenticatorCount, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.AuthenticatorCount{}, err
 	}
@@ -348,7 +333,7 @@ func (p *provider) CreateOIDCApp(ctx context.Context, req sdk.CreateOIDCAppReque
 	if req.Slug == "" || req.GroupID == "" {
 		return sdk.OIDCApp{}, sdk.Invalid("slug and group are required")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.OIDCApp{}, err
 	}
@@ -365,15 +350,12 @@ func (p *provider) CreateOIDCApp(ctx context.Context, req sdk.CreateOIDCAppReque
 	if _, err := c.GetGroup(ctx, req.GroupID); err != nil {
 		return sdk.OIDCApp{}, toSDK(fmt.Errorf("group %q: %w", req.GroupID, err))
 	}
-	p.mu.RLock()
-	authFlow, invFlow := p.authFlow, p.invFlow
-	p.mu.RUnlock()
 	name := req.Name
 	if name == "" {
 		name = req.Slug
 	}
 	app, err := c.CreateOIDCApp(ctx, authentikapi.OIDCAppSpec{Name: name, Slug: req.Slug, GroupPK: req.GroupID,
-		RedirectURIs: req.RedirectURIs, LaunchURL: req.LaunchURL, AuthorizationFlowSlug: authFlow, InvalidationFlowSlug: invFlow})
+		RedirectURIs: req.RedirectURIs, LaunchURL: req.LaunchURL, AuthorizationFlowSlug: c.authFlow, InvalidationFlowSlug: c.invFlow})
 	if err != nil {
 		return sdk.OIDCApp{}, toSDK(err)
 	}
@@ -387,7 +369,7 @@ func toApp(a authentikapi.OIDCApp) sdk.OIDCApp {
 }
 
 func (p *provider) DeleteOIDCApp(ctx context.Context, appID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -398,7 +380,7 @@ func (p *provider) DeleteOIDCApp(ctx context.Context, appID string) error {
 }
 
 func (p *provider) EnsureRecoveryFlow(ctx context.Context) (sdk.RecoveryFlow, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.RecoveryFlow{}, err
 	}
@@ -413,7 +395,7 @@ func (p *provider) EnsureRecoveryFlow(ctx context.Context) (sdk.RecoveryFlow, er
 const defaultEventLimit = 100
 
 func (p *provider) ListEvents(ctx context.Context, req sdk.ListEventsRequest) (sdk.EventPage, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.EventPage{}, err
 	}

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
@@ -34,9 +33,11 @@ const (
 
 func main() { sdk.Serve(&provider{}) }
 
-type provider struct {
-	mu         sync.RWMutex
-	client     *dnsclient.Client
+type provider struct{ conf sdk.Configured[config] }
+
+// config is what Configure sets up: the DNS client and the settings.
+type config struct {
+	*dnsclient.Client
 	updates    bool
 	healthName string
 }
@@ -76,30 +77,16 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 	if health == "" {
 		health = "dezky-health.invalid"
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client, p.updates, p.healthName = c, cfg.UpdateServer != "", health
+	p.conf.Set(config{Client: c, updates: cfg.UpdateServer != "", healthName: health})
 	return nil
 }
 
-func (p *provider) get() (*dnsclient.Client, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, sdk.Unavailable("provider is not configured")
-	}
-	return p.client, nil
-}
-
 func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.HealthStatus{Message: err.Error()}, nil
 	}
-	p.mu.RLock()
-	name := p.healthName
-	p.mu.RUnlock()
-	ans, err := c.Resolve(ctx, name, dnsclient.TypeA)
+	ans, err := c.Resolve(ctx, c.healthName, dnsclient.TypeA)
 	if err != nil && !errors.Is(err, dnsclient.ErrNotFound) {
 		return sdk.HealthStatus{Message: err.Error()}, nil
 	}
@@ -107,7 +94,7 @@ func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
 }
 
 func (p *provider) Lookup(ctx context.Context, req sdk.LookupRequest) (sdk.LookupResult, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.LookupResult{}, err
 	}
@@ -158,16 +145,14 @@ func (p *provider) DeleteRecord(ctx context.Context, req sdk.RecordChange) error
 }
 
 func (p *provider) updater() (*dnsclient.Client, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return nil, err
 	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if !p.updates {
+	if !c.updates {
 		return nil, sdk.Unsupported("dynamic updates are not configured (no update_server)")
 	}
-	return c, nil
+	return c.Client, nil
 }
 
 // toSDKRecord renders a record in zone-file presentation form.

@@ -24,7 +24,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/internal/upstream"
@@ -39,9 +38,11 @@ const (
 
 func main() { sdk.Serve(&provider{}) }
 
-type provider struct {
-	mu          sync.RWMutex
-	client      *ocisapi.Client
+type provider struct{ conf sdk.Configured[config] }
+
+// config is what Configure sets up: the API client and the settings.
+type config struct {
+	*ocisapi.Client
 	auditPath   string
 	aliasPrefix string
 }
@@ -86,14 +87,12 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 	if prefix == "" {
 		prefix = "project/dezky-"
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client, p.auditPath, p.aliasPrefix = c, req.Settings["audit_log_path"], prefix
+	p.conf.Set(config{Client: c, auditPath: req.Settings["audit_log_path"], aliasPrefix: prefix})
 	return nil
 }
 
 func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.HealthStatus{Healthy: false, Message: "not configured"}, nil
 	}
@@ -101,15 +100,6 @@ func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
 		return sdk.HealthStatus{Healthy: false, Message: err.Error()}, nil
 	}
 	return sdk.HealthStatus{Healthy: true, Message: "oCIS graph API reachable"}, nil
-}
-
-func (p *provider) api() (*ocisapi.Client, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, sdk.Unavailable("provider not configured")
-	}
-	return p.client, nil
 }
 
 // toSDK maps client errors onto SDK error codes.
@@ -137,13 +127,11 @@ func (p *provider) EnsureSpace(ctx context.Context, req sdk.EnsureSpaceRequest) 
 	if !ocisapi.ValidSpaceName(name) {
 		return sdk.Space{}, sdk.Invalid("space name %q contains characters oCIS forbids", name)
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Space{}, err
 	}
-	p.mu.RLock()
-	alias := p.aliasPrefix + req.TenantKey
-	p.mu.RUnlock()
+	alias := c.aliasPrefix + req.TenantKey
 	d, err := c.FindProjectSpaceByAlias(ctx, alias)
 	if errors.Is(err, ocisapi.ErrNotFound) {
 		d, err = c.CreateProjectSpace(ctx, ocisapi.SpaceSpec{Name: name, QuotaBytes: req.QuotaBytes, Alias: alias})
@@ -177,7 +165,7 @@ func (p *provider) EnsureSpace(ctx context.Context, req sdk.EnsureSpaceRequest) 
 }
 
 func (p *provider) GetUsage(ctx context.Context, spaceID string) (sdk.Usage, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Usage{}, err
 	}
@@ -192,7 +180,7 @@ func (p *provider) SetQuota(ctx context.Context, spaceID string, quotaBytes int6
 	if quotaBytes < 0 {
 		return sdk.Invalid("negative quota")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -201,7 +189,7 @@ func (p *provider) SetQuota(ctx context.Context, spaceID string, quotaBytes int6
 }
 
 func (p *provider) DisableSpace(ctx context.Context, spaceID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -209,7 +197,7 @@ func (p *provider) DisableSpace(ctx context.Context, spaceID string) error {
 }
 
 func (p *provider) DeleteSpace(ctx context.Context, spaceID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -224,7 +212,7 @@ func (p *provider) CreateStorageUser(ctx context.Context, req sdk.CreateStorageU
 	if strings.TrimSpace(req.Username) == "" {
 		return sdk.StorageUser{}, sdk.Invalid("username is required")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.StorageUser{}, err
 	}
@@ -248,7 +236,7 @@ func (p *provider) CreateStorageUser(ctx context.Context, req sdk.CreateStorageU
 }
 
 func (p *provider) DeleteStorageUser(ctx context.Context, userID string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -256,9 +244,8 @@ func (p *provider) DeleteStorageUser(ctx context.Context, userID string) error {
 }
 
 func (p *provider) ReadAuditLog(ctx context.Context, req sdk.ReadAuditLogRequest) (sdk.AuditLogPage, error) {
-	p.mu.RLock()
-	path := p.auditPath
-	p.mu.RUnlock()
+	c, _ := p.conf.Get() // unconfigured: no audit log path, so an empty page
+	path := c.auditPath
 	page := sdk.AuditLogPage{NextCursor: req.Cursor}
 	if path == "" {
 		return page, nil

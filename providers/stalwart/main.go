@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
@@ -37,9 +36,11 @@ const (
 
 func main() { sdk.Serve(&provider{}) }
 
-type provider struct {
-	mu         sync.RWMutex
-	client     *stalwartapi.Client
+type provider struct{ conf sdk.Configured[config] }
+
+// config is what Configure sets up: the API client and the settings.
+type config struct {
+	*stalwartapi.Client
 	webhookKey []byte
 	dkimWait   time.Duration
 }
@@ -74,15 +75,12 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 	if err != nil {
 		return sdk.Errorf(sdk.CodeInvalid, "configure: %w", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client, p.dkimWait = c, wait
-	p.webhookKey = []byte(req.Secrets["webhook_key"])
+	p.conf.Set(config{Client: c, dkimWait: wait, webhookKey: []byte(req.Secrets["webhook_key"])})
 	return nil
 }
 
 func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.HealthStatus{Healthy: false, Message: "not configured"}, nil
 	}
@@ -91,15 +89,6 @@ func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
 		return sdk.HealthStatus{Healthy: false, Message: err.Error()}, nil
 	}
 	return sdk.HealthStatus{Healthy: true, Message: "stalwart JMAP management as " + s.Username}, nil
-}
-
-func (p *provider) api() (*stalwartapi.Client, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, sdk.Unavailable("provider not configured")
-	}
-	return p.client, nil
 }
 
 // toSDK maps client errors onto SDK error codes.
@@ -147,17 +136,14 @@ func toDomain(d stalwartapi.Domain) sdk.Domain {
 }
 
 func (p *provider) CreateDomain(ctx context.Context, req sdk.CreateDomainRequest) (sdk.Domain, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Domain{}, err
 	}
 	if _, err := c.CreateDomain(ctx, req.Name, ""); err != nil && !errors.Is(err, stalwartapi.ErrConflict) {
 		return sdk.Domain{}, toSDK(err)
 	}
-	p.mu.RLock()
-	wait := p.dkimWait
-	p.mu.RUnlock()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(c.dkimWait)
 	delay := 100 * time.Millisecond
 	for {
 		d, err := c.GetDomain(ctx, req.Name)
@@ -182,7 +168,7 @@ func (p *provider) CreateDomain(ctx context.Context, req sdk.CreateDomainRequest
 }
 
 func (p *provider) ListDomains(ctx context.Context) ([]sdk.Domain, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +184,7 @@ func (p *provider) ListDomains(ctx context.Context) ([]sdk.Domain, error) {
 }
 
 func (p *provider) GetDomain(ctx context.Context, name string) (sdk.Domain, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Domain{}, err
 	}
@@ -210,7 +196,7 @@ func (p *provider) GetDomain(ctx context.Context, name string) (sdk.Domain, erro
 }
 
 func (p *provider) DeleteDomain(ctx context.Context, name string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -218,7 +204,7 @@ func (p *provider) DeleteDomain(ctx context.Context, name string) error {
 }
 
 func (p *provider) SetDMARCPolicy(ctx context.Context, req sdk.SetDMARCPolicyRequest) (sdk.DNSRecord, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.DNSRecord{}, err
 	}
@@ -242,7 +228,7 @@ func toMailbox(m stalwartapi.Mailbox) sdk.Mailbox {
 }
 
 func (p *provider) CreateMailbox(ctx context.Context, req sdk.CreateMailboxRequest) (sdk.Mailbox, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Mailbox{}, err
 	}
@@ -269,7 +255,7 @@ func (p *provider) CreateMailbox(ctx context.Context, req sdk.CreateMailboxReque
 }
 
 func (p *provider) GetMailbox(ctx context.Context, address string) (sdk.Mailbox, error) {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Mailbox{}, err
 	}
@@ -281,7 +267,7 @@ func (p *provider) GetMailbox(ctx context.Context, address string) (sdk.Mailbox,
 }
 
 func (p *provider) DeleteMailbox(ctx context.Context, address string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -289,7 +275,7 @@ func (p *provider) DeleteMailbox(ctx context.Context, address string) error {
 }
 
 func (p *provider) FreezeMailbox(ctx context.Context, address string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -297,7 +283,7 @@ func (p *provider) FreezeMailbox(ctx context.Context, address string) error {
 }
 
 func (p *provider) UnfreezeMailbox(ctx context.Context, address string) error {
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -308,7 +294,7 @@ func (p *provider) SetMailboxPassword(ctx context.Context, address, password str
 	if password == "" {
 		return sdk.Invalid("password is required")
 	}
-	c, err := p.api()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -316,9 +302,8 @@ func (p *provider) SetMailboxPassword(ctx context.Context, address, password str
 }
 
 func (p *provider) ParseMailWebhook(_ context.Context, hook sdk.Webhook) ([]sdk.MailEvent, error) {
-	p.mu.RLock()
-	key := p.webhookKey
-	p.mu.RUnlock()
+	c, _ := p.conf.Get() // unconfigured: no key, so refused below
+	key := c.webhookKey
 	if len(key) == 0 {
 		return nil, sdk.Unauthenticated("no webhook_key configured; refusing unsigned webhooks")
 	}

@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/stripe/stripeclient"
@@ -31,9 +30,12 @@ const (
 
 func main() { sdk.Serve(&provider{}) }
 
-type provider struct {
-	mu        sync.RWMutex
-	client    *stripeclient.Client
+type provider struct{ conf sdk.Configured[config] }
+
+// config is what Configure sets up: the API client, the webhook verifier
+// and the settings.
+type config struct {
+	*stripeclient.Client
 	verifier  *stripeclient.WebhookVerifier
 	pause     stripeclient.PauseBehavior
 	proration stripeclient.Proration
@@ -79,23 +81,12 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 			v.Secrets = append(v.Secrets, s)
 		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client, p.verifier, p.pause, p.proration = c, v, pause, proration
+	p.conf.Set(config{Client: c, verifier: v, pause: pause, proration: proration})
 	return nil
 }
 
-func (p *provider) get() (*stripeclient.Client, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, sdk.Unavailable("provider is not configured")
-	}
-	return p.client, nil
-}
-
 func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.HealthStatus{Message: err.Error()}, nil
 	}
@@ -106,7 +97,7 @@ func (p *provider) Health(ctx context.Context) (sdk.HealthStatus, error) {
 }
 
 func (p *provider) EnsureCustomer(ctx context.Context, req sdk.EnsureCustomerRequest) (sdk.Customer, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Customer{}, err
 	}
@@ -120,7 +111,7 @@ func (p *provider) EnsureCustomer(ctx context.Context, req sdk.EnsureCustomerReq
 }
 
 func (p *provider) EnsurePrice(ctx context.Context, req sdk.EnsurePriceRequest) (sdk.Price, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Price{}, err
 	}
@@ -153,7 +144,7 @@ func (p *provider) EnsurePrice(ctx context.Context, req sdk.EnsurePriceRequest) 
 }
 
 func (p *provider) CreateSubscription(ctx context.Context, req sdk.CreateSubscriptionRequest) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
@@ -165,7 +156,7 @@ func (p *provider) CreateSubscription(ctx context.Context, req sdk.CreateSubscri
 }
 
 func (p *provider) GetSubscription(ctx context.Context, id string) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
@@ -174,31 +165,25 @@ func (p *provider) GetSubscription(ctx context.Context, id string) (sdk.Subscrip
 }
 
 func (p *provider) UpdateSubscriptionQuantity(ctx context.Context, id string, quantity int64) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
-	p.mu.RLock()
-	proration := p.proration
-	p.mu.RUnlock()
-	s, err := c.UpdateQuantity(ctx, id, quantity, proration)
+	s, err := c.UpdateQuantity(ctx, id, quantity, c.proration)
 	return toSDKSub(s), toSDK(err)
 }
 
 func (p *provider) PauseSubscription(ctx context.Context, id string) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
-	p.mu.RLock()
-	pause := p.pause
-	p.mu.RUnlock()
-	s, err := c.Pause(ctx, id, pause)
+	s, err := c.Pause(ctx, id, c.pause)
 	return toSDKSub(s), toSDK(err)
 }
 
 func (p *provider) ResumeSubscription(ctx context.Context, id string) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
@@ -207,7 +192,7 @@ func (p *provider) ResumeSubscription(ctx context.Context, id string) (sdk.Subsc
 }
 
 func (p *provider) CancelSubscription(ctx context.Context, id string) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
@@ -216,7 +201,7 @@ func (p *provider) CancelSubscription(ctx context.Context, id string) (sdk.Subsc
 }
 
 func (p *provider) MoveSubscriptionPrice(ctx context.Context, id, priceID string) (sdk.Subscription, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.Subscription{}, err
 	}
@@ -225,7 +210,7 @@ func (p *provider) MoveSubscriptionPrice(ctx context.Context, id, priceID string
 }
 
 func (p *provider) CreateSetupIntent(ctx context.Context, customerID string) (sdk.SetupIntent, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.SetupIntent{}, err
 	}
@@ -237,7 +222,7 @@ func (p *provider) CreateSetupIntent(ctx context.Context, customerID string) (sd
 }
 
 func (p *provider) SetDefaultPaymentMethod(ctx context.Context, customerID, paymentMethodID string) error {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return err
 	}
@@ -246,7 +231,7 @@ func (p *provider) SetDefaultPaymentMethod(ctx context.Context, customerID, paym
 }
 
 func (p *provider) ListInvoices(ctx context.Context, req sdk.ListInvoicesRequest) (sdk.InvoicePage, error) {
-	c, err := p.get()
+	c, err := p.conf.Get()
 	if err != nil {
 		return sdk.InvoicePage{}, err
 	}
@@ -269,13 +254,11 @@ func (p *provider) ListInvoices(ctx context.Context, req sdk.ListInvoicesRequest
 }
 
 func (p *provider) ParseBillingWebhook(_ context.Context, hook sdk.Webhook) ([]sdk.BillingEvent, error) {
-	p.mu.RLock()
-	v := p.verifier
-	p.mu.RUnlock()
-	if v == nil {
-		return nil, sdk.Unavailable("provider is not configured")
+	c, err := p.conf.Get()
+	if err != nil {
+		return nil, err
 	}
-	ev, err := v.Verify(hook.Body, hook.Header.Get(stripeclient.SignatureHeader))
+	ev, err := c.verifier.Verify(hook.Body, hook.Header.Get(stripeclient.SignatureHeader))
 	if err != nil {
 		return nil, toSDK(err)
 	}
