@@ -114,26 +114,51 @@ func newTestEnv(t testing.TB) *testEnv {
 		primaryGate: &gate{}, secondaryGate: &gate{}, strangerGate: &gate{},
 	}
 
-	e.primary = e.mount(t, filepath.Join(dir, "primary.pem"), primaryPath, e.primaryGate)
-	e.secondary = e.mount(t, filepath.Join(dir, "secondary.pem"), secondaryPath, e.secondaryGate)
-	e.stranger = e.mount(t, filepath.Join(dir, "stranger.pem"), strangerPath, e.strangerGate)
+	keys := envKeys(t)
+	file := func(name string, key crypto.Signer) string {
+		path := filepath.Join(dir, name+".pem")
+		writeKey(t, path, key)
+		return path
+	}
+	e.primary = e.mount(t, file("primary", keys[0]), primaryPath, e.primaryGate)
+	e.secondary = e.mount(t, file("secondary", keys[1]), secondaryPath, e.secondaryGate)
+	e.stranger = e.mount(t, file("stranger", keys[2]), strangerPath, e.strangerGate)
 
-	impostor, err := devissuer.LoadOrCreate(filepath.Join(dir, "impostor.pem"), e.primary.URL())
+	impostor, err := devissuer.LoadOrCreate(file("impostor", keys[3]), e.primary.URL())
 	if err != nil {
 		t.Fatalf("impostor issuer: %v", err)
 	}
 	e.impostor = impostor
 
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	e.customKey = keys[4]
+	e.custom = e.mount(t, file("custom", keys[4]), customPath, &gate{})
+	return e
+}
+
+// envKeys returns five distinct RSA keys, one per issuer of a test
+// environment. They are generated once per test binary and shared by the
+// environments (each has its own server and issuer URLs): generating
+// 2048-bit keys for every environment was most of this package's run time.
+func envKeys(t testing.TB) []*rsa.PrivateKey {
+	t.Helper()
+	keys, err := sharedKeys()
 	if err != nil {
 		t.Fatalf("generate key: %v", err)
 	}
-	customFile := filepath.Join(dir, "custom.pem")
-	writeKey(t, customFile, key)
-	e.customKey = key
-	e.custom = e.mount(t, customFile, customPath, &gate{})
-	return e
+	return keys
 }
+
+var sharedKeys = sync.OnceValues(func() ([]*rsa.PrivateKey, error) {
+	keys := make([]*rsa.PrivateKey, 5)
+	for i := range keys {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+})
 
 // mount creates a development issuer whose URL is srv.URL+path and serves it
 // there behind g.
