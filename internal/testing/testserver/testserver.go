@@ -7,11 +7,17 @@ package testserver
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +47,7 @@ func StartWith(tb testing.TB, dialect string, configure func(*app.ServeConfig)) 
 	if configure != nil {
 		configure(&cfg)
 	}
+	seedDevIssuerKey(tb, cfg.DataDir)
 	s, err := app.Start(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("start server: %v", err)
@@ -55,6 +62,43 @@ func StartWith(tb testing.TB, dialect string, configure func(*app.ServeConfig)) 
 	// database nothing in the background is still changing.
 	ts.WaitProvisioned()
 	return ts
+}
+
+// devIssuerKey is the development issuer's RSA key, PEM-encoded, shared by
+// every server of a test binary.
+var devIssuerKey = sync.OnceValues(func() ([]byte, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+})
+
+// seedDevIssuerKey stores the shared development issuer key where the
+// server looks for it (dev-oidc/key.pem in the data dir), unless one is
+// there: without it every start generates a 2048-bit RSA key, a large part
+// of a test's time. Each server still has its own issuer URL, so tokens of
+// one server are not valid at another.
+func seedDevIssuerKey(tb testing.TB, dataDir string) {
+	tb.Helper()
+	path := filepath.Join(dataDir, "dev-oidc", "key.pem")
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	pemKey, err := devIssuerKey()
+	if err != nil {
+		tb.Fatalf("generate development issuer key: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, pemKey, 0o600); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // WaitProvisioned waits until the provisioning queue is empty: after it,
