@@ -2,7 +2,6 @@ package authentikapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -67,14 +66,9 @@ func (e *Error) Is(target error) bool { return sentinels.Match(e.Kind, target) }
 // UpstreamKind returns e.Kind.
 func (e *Error) UpstreamKind() Kind { return e.Kind }
 
-// KindOf returns the Kind of err, or KindUnknown when err is not an *Error.
-func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return KindUnknown
-}
+// KindOf returns the Kind of err, or KindUnknown when no error in its chain
+// is a client error.
+func KindOf(err error) Kind { return upstream.KindOf(err) }
 
 // ValidationErrors decodes a DRF 400 body into field → messages. Values that are a
 // plain string (as authentik's recovery endpoints use) become a one-element list.

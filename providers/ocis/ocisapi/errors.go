@@ -61,14 +61,9 @@ func (e *Error) Is(target error) bool { return sentinels.Match(e.Kind, target) }
 // UpstreamKind returns e.Kind.
 func (e *Error) UpstreamKind() Kind { return e.Kind }
 
-// KindOf returns the Kind of err (KindUnknown when err is not an *Error).
-func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return KindUnknown
-}
+// KindOf returns the Kind of err, or KindUnknown when no error in its chain
+// is a client error.
+func KindOf(err error) Kind { return upstream.KindOf(err) }
 
 // ODataError is the decoded OData error body.
 type ODataError struct {

@@ -1,7 +1,6 @@
 package stalwartapi
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -59,14 +58,9 @@ func (e *Error) Is(target error) bool { return sentinels.Match(e.Kind, target) }
 // UpstreamKind returns e.Kind.
 func (e *Error) UpstreamKind() Kind { return e.Kind }
 
-// KindOf returns the Kind of err (KindUnknown when err is not an *Error).
-func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return KindUnknown
-}
+// KindOf returns the Kind of err, or KindUnknown when no error in its chain
+// is a client error.
+func KindOf(err error) Kind { return upstream.KindOf(err) }
 
 func kindForStatus(status int) Kind {
 	switch {
