@@ -3,7 +3,7 @@
 // and for generating migrations. It runs as the current user, or as the
 // "postgres" system user when the current user is root (initdb refuses to
 // run as root). The cluster listens on 127.0.0.1 only, with trust auth, and
-// keeps its files in RAM (/dev/shm) when the system has a writable one.
+// keeps its files in RAM (/dev/shm) when there is room for them.
 package pgcluster
 
 import (
@@ -136,18 +136,13 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) (string,
 	return strings.TrimSpace(string(out)), err
 }
 
-// baseDir returns where clusters live: a RAM-backed /dev/shm when there is
-// a writable one, else the OS temp dir. A throwaway cluster needs no
+// baseDir returns where clusters live: RAM (see ramDir) when the system
+// has room there, else the OS temp dir. A throwaway cluster needs no
 // durability, and on a disk every CREATE DATABASE (one per test) costs
 // hundreds of milliseconds of file creation even with fsync off.
 func baseDir() string {
-	const shm = "/dev/shm"
-	if fi, err := os.Stat(shm); err == nil && fi.IsDir() {
-		if f, err := os.CreateTemp(shm, "dezky-pg-probe-"); err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			return shm
-		}
+	if d := ramDir(); d != "" {
+		return d
 	}
 	return os.TempDir()
 }
