@@ -3,11 +3,15 @@
 // and for generating migrations. It runs as the current user, or as the
 // "postgres" system user when the current user is root (initdb refuses to
 // run as root). The cluster listens on 127.0.0.1 only, with trust auth, and
-// keeps its files in RAM (/dev/shm) when there is room for them.
+// keeps its files in RAM (/dev/shm) when there is room for them. initdb runs
+// once per server version: its result is kept next to the clusters
+// (dezky-pg-initdb-<hash>) and copied by each cluster.
 package pgcluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -22,11 +26,63 @@ import (
 
 // Cluster is a running throwaway cluster.
 type Cluster struct {
-	dir    string
-	bin    string
-	runAs  string // "" = current user
-	port   int
-	cancel context.CancelFunc
+	dir      string
+	bin      string
+	runAs    string // "" = current user
+	uid, gid int    // of runAs; -1 for the current user
+	port     int
+	cancel   context.CancelFunc
+}
+
+// initdbArgs are the arguments of initdb besides the data directory.
+var initdbArgs = []string{"-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"}
+
+// initialised returns a data directory initdb made for this server version
+// and user, made once in base and copied by every later cluster: initdb
+// takes most of a cluster's start, and its result depends on nothing else.
+// Concurrent first calls each run initdb; one result is published, by an
+// atomic rename, and never changed afterwards.
+func (c *Cluster) initialised(ctx context.Context, base string) (string, error) {
+	ver, err := c.runIn(ctx, base, "initdb", "--version")
+	if err != nil {
+		return "", fmt.Errorf("pgcluster: initdb --version: %w: %s", err, ver)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{c.bin, ver, c.runAs}, initdbArgs...), "\x00")))
+	dir := filepath.Join(base, "dezky-pg-initdb-"+hex.EncodeToString(sum[:8]))
+	data := filepath.Join(dir, "data")
+	if _, err := os.Stat(data); err == nil {
+		return data, nil
+	}
+	tmp, err := c.mkdirTemp(base, "dezky-pg-initdb-tmp-")
+	if err != nil {
+		return "", err
+	}
+	if out, err := c.runIn(ctx, tmp, "initdb", append([]string{"-D", filepath.Join(tmp, "data")}, initdbArgs...)...); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("pgcluster: initdb: %w: %s", err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(data); serr != nil { // not published by another process either
+			return "", fmt.Errorf("pgcluster: %w", err)
+		}
+	}
+	return data, nil
+}
+
+// mkdirTemp makes a new directory in base owned by the server's user.
+func (c *Cluster) mkdirTemp(base, pattern string) (string, error) {
+	dir, err := os.MkdirTemp(base, pattern)
+	if err != nil {
+		return "", fmt.Errorf("pgcluster: temp dir: %w", err)
+	}
+	if c.uid >= 0 {
+		if err := os.Chown(dir, c.uid, c.gid); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("pgcluster: chown: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // ErrNoBinaries is returned when no PostgreSQL server binaries are found.
@@ -63,30 +119,33 @@ func Start(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(baseDir(), "dezky-pg-")
-	if err != nil {
-		return nil, fmt.Errorf("pgcluster: temp dir: %w", err)
-	}
-	c := &Cluster{dir: dir, bin: bin}
+	base := baseDir()
+	c := &Cluster{bin: bin, uid: -1, gid: -1}
 	if os.Geteuid() == 0 {
 		c.runAs = "postgres"
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, fmt.Errorf("pgcluster: running as root needs a 'postgres' system user: %w", err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("pgcluster: chown: %w", err)
-		}
+		c.uid, _ = strconv.Atoi(u.Uid)
+		c.gid, _ = strconv.Atoi(u.Gid)
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := c.run(ctx, "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
+	initialised, err := c.initialised(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	c.dir, err = c.mkdirTemp(base, "dezky-pg-")
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(c.dir, "data")
+	// cp -a keeps the owner (the postgres user when running as root) and
+	// the 0700 mode the server insists on.
+	if out, err := exec.CommandContext(ctx, "cp", "-a", initialised, data).CombinedOutput(); err != nil {
 		c.Stop()
-		return nil, fmt.Errorf("pgcluster: initdb: %w: %s", err, out)
+		return nil, fmt.Errorf("pgcluster: copy initialised data dir: %w: %s", err, out)
 	}
+	dir := c.dir
 	port, err := freePort()
 	if err != nil {
 		c.Stop()
@@ -124,6 +183,12 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) (string, error) {
+	return c.runIn(ctx, c.dir, name, args...)
+}
+
+// runIn runs a server binary as the server's user in dir (which that user
+// must be able to enter).
+func (c *Cluster) runIn(ctx context.Context, dir, name string, args ...string) (string, error) {
 	path := filepath.Join(c.bin, name)
 	var cmd *exec.Cmd
 	if c.runAs != "" {
@@ -131,7 +196,7 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) (string,
 	} else {
 		cmd = exec.CommandContext(ctx, path, args...)
 	}
-	cmd.Dir = c.dir
+	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
