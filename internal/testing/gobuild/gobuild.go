@@ -17,8 +17,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,13 +50,19 @@ func Build(ctx context.Context, pkg, out string) error {
 	}
 	trimOnce.Do(func() { trim(dir) })
 	cached := filepath.Join(dir, key)
-	if err := ensure(ctx, pkg, cached); err != nil {
-		return err
+	for attempt := 0; ; attempt++ {
+		if err := ensure(ctx, pkg, cached); err != nil {
+			return err
+		}
+		now := time.Now()
+		_ = os.Chtimes(cached, now, now) // marks it used for trim
+		// A copy, not a link: a test may overwrite or corrupt its binary.
+		err := copyFile(cached, out)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt > 0 {
+			return err
+		}
+		// Another process's trim removed it in between: build it again.
 	}
-	now := time.Now()
-	_ = os.Chtimes(cached, now, now) // marks it used for trim
-	// A copy, not a link: a test may overwrite or corrupt its binary.
-	return copyFile(cached, out)
 }
 
 // ensure builds pkg into cached unless it exists, holding the key's lock
