@@ -79,7 +79,7 @@ func (s *Service) CreateCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, e
 		return nil, err
 	}
 	cp, err := s.db.Client.AuditCheckpoint.Query().Order(ent.Desc(auditcheckpoint.FieldHeadSeq)).First(ctx)
-	return cp, apperr.FromEnt(err, "audit checkpoint")
+	return cp, apperr.About(err, "audit checkpoint")
 }
 
 // VerifyChain walks the whole chain (the archive first when SetVerifier says

@@ -66,7 +66,7 @@ func (s *Service) ByKey(ctx context.Context, key string) (*ent.Flag, error) {
 		return nil, err
 	}
 	f, err := db.Client(ctx, s.client).Flag.Query().Where(flag.Key(key)).Only(ctx)
-	return f, apperr.FromEnt(err, "flag")
+	return f, apperr.About(err, "flag")
 }
 
 // Create creates a flag with an initial history entry.
@@ -106,7 +106,7 @@ func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, er
 		f, err := c.Flag.Create().SetKey(in.Key).SetDescription(desc).SetState(r.State).SetPct(r.Pct).
 			SetScope(r.Scope).SetHistory(appendHistory(ctx, nil, r, "created")).Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "flag")
+			return apperr.About(err, "flag")
 		}
 		out = f
 		return audit.Record(ctx, audit.Event{
@@ -115,7 +115,7 @@ func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, er
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	return out, nil
 }
@@ -158,7 +158,7 @@ func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*
 		}
 		f, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "flag")
+			return apperr.About(err, "flag")
 		}
 		out = f
 		action := "flag.updated"
@@ -171,7 +171,7 @@ func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	return out, nil
 }
@@ -194,7 +194,7 @@ func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
 			return err
 		}
 		if err := ent.FromContext(ctx).Flag.DeleteOne(f).Exec(ctx); err != nil {
-			return apperr.FromEnt(err, "flag")
+			return apperr.About(err, "flag")
 		}
 		out = f
 		return audit.Record(ctx, audit.Event{
@@ -203,7 +203,7 @@ func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	return out, nil
 }
@@ -215,7 +215,7 @@ func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment strin
 	c := db.Client(ctx, s.client)
 	t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	if environment == "" {
 		environment = s.environment
@@ -228,13 +228,13 @@ func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment strin
 	if t.PartnerID != nil {
 		p, err := c.Partner.Get(sys, *t.PartnerID)
 		if err != nil {
-			return nil, apperr.FromEnt(err, "partner")
+			return nil, apperr.About(err, "partner")
 		}
 		target.PartnerSlug = p.Slug
 	}
 	fs, err := c.Flag.Query().All(sys)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	out := make([]*Evaluation, 0, len(fs))
 	for _, f := range fs {

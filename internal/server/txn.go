@@ -16,6 +16,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -106,7 +107,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	tx, err := t.client.Tx(ctx)
 	if err != nil {
 		t.log.ErrorContext(ctx, "open transaction", "err", err)
-		return errorResponse(apperr.Internal, "internal error")
+		return errorResponse(dbFailureCode(err))
 	}
 	txCtx := ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client())
 	defer func() {
@@ -123,7 +124,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			if _, err := tx.ExecContext(txCtx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, scope+"\n"+key); err != nil {
 				_ = tx.Rollback()
 				t.log.ErrorContext(ctx, "lock idempotency key", "err", err)
-				return errorResponse(apperr.Internal, "internal error")
+				return errorResponse(dbFailureCode(err))
 			}
 		}
 		if rsp, done := t.replay(txCtx, tx.Client(), scope, key, hash); done {
@@ -144,19 +145,19 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		}
 		if err != nil {
 			_ = tx.Rollback()
-			if ent.IsConstraintError(err) {
+			if db.IsUniqueViolation(err) {
 				// A concurrent request with the same key won the race.
 				if rsp, done := t.replay(ctx, t.client, scope, key, hash); done {
 					return rsp
 				}
 			}
 			t.log.ErrorContext(ctx, "store idempotency key", "err", err)
-			return errorResponse(apperr.Internal, "internal error")
+			return errorResponse(dbFailureCode(err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		t.log.ErrorContext(ctx, "commit mutation", "err", err)
-		return errorResponse(apperr.Internal, "internal error")
+		return errorResponse(dbFailureCode(err))
 	}
 	return rsp
 }
@@ -175,7 +176,7 @@ func (t mutationTx) replay(ctx context.Context, c *ent.Client, scope, key, hash 
 	}
 	if err != nil {
 		t.log.ErrorContext(ctx, "read idempotency key", "err", err)
-		return errorResponse(apperr.Internal, "internal error"), true
+		return errorResponse(dbFailureCode(err)), true
 	}
 	if k.RequestHash != hash {
 		return errorResponse(apperr.Conflict, "Idempotency-Key was already used for a different request"), true

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/tenant"
@@ -33,15 +31,15 @@ type UpdateTenantInput struct {
 	Plan        *tenant.Plan
 	Seats       *int
 	Domains     []string
-	Industry    graphql.Omittable[*string]
-	BrandColor  graphql.Omittable[*string]
-	PartnerSlug graphql.Omittable[*string]
+	Industry    Clearable
+	BrandColor  Clearable
+	PartnerSlug Clearable
 }
 
 // TenantBySlug returns a visible tenant or NOT_FOUND.
 func (s *Service) TenantBySlug(ctx context.Context, slug string) (*ent.Tenant, error) {
 	t, err := db.Client(ctx, s.client).Tenant.Query().Where(tenant.Slug(slug)).Only(ctx)
-	return t, apperr.FromEnt(err, "tenant")
+	return t, apperr.About(err, "tenant")
 }
 
 // CreateTenant creates an active tenant (operators only).
@@ -93,7 +91,7 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 		}
 		t, err := create.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "tenant")
+			return apperr.About(err, "tenant")
 		}
 		out = t
 		if err := s.notify(ctx, t, ChangeCreated); err != nil {
@@ -105,7 +103,7 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	return out, nil
 }
@@ -205,7 +203,7 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		prev := t
 		t, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "tenant")
+			return apperr.About(err, "tenant")
 		}
 		out = t
 		if err := s.notify(ctx, t, changesOf(prev, t)...); err != nil {
@@ -217,7 +215,7 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	return out, nil
 }
@@ -267,7 +265,7 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 		prev := t.Status
 		t, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "tenant")
+			return apperr.About(err, "tenant")
 		}
 		out = t
 		if err := s.notify(ctx, t, ChangeStatus); err != nil {
@@ -279,7 +277,7 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	return out, nil
 }
@@ -303,7 +301,7 @@ func (s *Service) TenantStatusCounts(ctx context.Context, where *ent.TenantWhere
 		Count  int           `json:"count"`
 	}
 	if err := q.GroupBy(tenant.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	var out StatusCounts
 	for _, r := range rows {

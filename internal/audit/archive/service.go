@@ -57,7 +57,7 @@ func (s *Service) Batches(ctx context.Context, limit int) ([]*ent.AuditArchive, 
 		limit = 100
 	}
 	rows, err := s.db.Client.AuditArchive.Query().Order(ent.Desc(auditarchive.FieldStartSeq)).Limit(limit).All(ctx)
-	return rows, apperr.FromEnt(err, "audit archive")
+	return rows, apperr.About(err, "audit archive")
 }
 
 // RunNow archives what is due (operators), recording the request in the
