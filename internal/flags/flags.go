@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -221,9 +222,9 @@ func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment strin
 		environment = s.environment
 	}
 	// The tenant is visible to the viewer; its partner and the flag
-	// definitions are read as the system: evaluating needs them, and only
-	// booleans leave this function.
-	sys := viewer.SystemContext(ctx)
+	// definitions are read past the viewer's reach: evaluating needs them,
+	// and only booleans leave this function.
+	sys := rule.Bypass(ctx)
 	target := Target{TenantID: t.ID, TenantSlug: t.Slug, Plan: string(t.Plan), Environment: environment}
 	if t.PartnerID != nil {
 		p, err := c.Partner.Get(sys, *t.PartnerID)

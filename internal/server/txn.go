@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -141,7 +142,8 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		body, err := json.Marshal(rsp)
 		if err == nil {
 			_, err = tx.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetRequestHash(hash).
-				SetResponse(body).Save(viewer.SystemContext(txCtx))
+				// Idempotency records are not the caller's to write directly.
+				SetResponse(body).Save(rule.Bypass(txCtx))
 		}
 		if err != nil {
 			_ = tx.Rollback()
@@ -166,7 +168,8 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 // the window: the stored response when the request matches, a CONFLICT when
 // it does not.
 func (t mutationTx) replay(ctx context.Context, c *ent.Client, scope, key, hash string) (*graphql.Response, bool) {
-	sys := viewer.SystemContext(ctx)
+	// Idempotency records are not the caller's to read directly.
+	sys := rule.Bypass(ctx)
 	k, err := c.IdempotencyKey.Query().
 		Where(idempotencykey.Scope(scope), idempotencykey.Key(key),
 			idempotencykey.CreatedAtGT(time.Now().Add(-IdempotencyWindow))).

@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -344,7 +345,8 @@ func partnerOf(ctx context.Context, c *ent.Client, t *ent.Tenant) (*ent.Partner,
 	if t.PartnerID == nil {
 		return nil, nil
 	}
-	return c.Partner.Get(viewer.SystemContext(ctx), *t.PartnerID)
+	// The audit diff names the partner even when the viewer cannot see it.
+	return c.Partner.Get(rule.Bypass(ctx), *t.PartnerID)
 }
 
 // tenantFields is the audited view of a tenant.
