@@ -44,6 +44,16 @@ func AllowIfPrivileged() privacy.QueryMutationRule {
 	})
 }
 
+// AllowIfSystem allows the system viewer (background work).
+func AllowIfSystem() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx).IsSystem() {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
 // AllowIfViewer allows any authenticated (or system) viewer.
 func AllowIfViewer() privacy.QueryMutationRule {
 	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {

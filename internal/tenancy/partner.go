@@ -84,6 +84,8 @@ func validateMargin(p *int) error {
 
 // CreatePartner creates a partner (operators only).
 func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*ent.Partner, error) {
+	// The Partner schema denies non-operators at Save; checking first keeps
+	// input validation and lookups from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -152,6 +154,8 @@ func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*en
 // UpdatePartner changes a partner (operators only) and records a diff of
 // the fields that actually changed.
 func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartnerInput) (*ent.Partner, error) {
+	// The Partner schema denies non-operators at Save; checking first keeps
+	// input validation and lookups from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -232,6 +236,8 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 // TerminatePartner soft-deletes a partner (operators only): status
 // TERMINATED. Its tenants keep their link; new tenants cannot attach.
 func (s *Service) TerminatePartner(ctx context.Context, slug string) (*ent.Partner, error) {
+	// The Partner schema denies non-operators at Save; checking first keeps
+	// input validation and lookups from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}

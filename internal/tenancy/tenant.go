@@ -45,6 +45,8 @@ func (s *Service) TenantBySlug(ctx context.Context, slug string) (*ent.Tenant, e
 
 // CreateTenant creates an active tenant (operators only).
 func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.Tenant, error) {
+	// The Tenant schema denies creation by non-operators at Save; checking
+	// first keeps input validation and partner lookups from answering them.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -186,6 +188,8 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		}
 		afterPartner := beforePartner
 		if v, ok := optional(in.PartnerSlug); ok {
+			// rule.TenantMutation denies this field to non-operators too;
+			// answering here, before the partner lookup, names the reason.
 			if err := viewer.RequireOperator(ctx); err != nil {
 				return apperr.Forbiddenf("only operators may attach or detach a partner")
 			}
@@ -248,6 +252,8 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 			return err
 		}
 		if to == tenant.StatusDeleted {
+			// rule.TenantMutation denies it too; this answers before the
+			// transition checks.
 			if err := viewer.RequireOperator(ctx); err != nil {
 				return err
 			}

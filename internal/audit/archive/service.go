@@ -48,11 +48,9 @@ func NewService(d *db.DB, store Store, key *audit.SigningKey, prefix string, ret
 // Configured reports whether an object store is set.
 func (s *Service) Configured() bool { return s.archiver != nil }
 
-// Batches lists the recorded archive batches, newest first (operators).
+// Batches lists the recorded archive batches, newest first (operators
+// only: the AuditArchive schema's policy denies everybody else).
 func (s *Service) Batches(ctx context.Context, limit int) ([]*ent.AuditArchive, error) {
-	if err := viewer.RequireOperator(ctx); err != nil {
-		return nil, err
-	}
 	if limit <= 0 || limit > 100 {
 		limit = 100
 	}
@@ -63,6 +61,8 @@ func (s *Service) Batches(ctx context.Context, limit int) ([]*ent.AuditArchive, 
 // RunNow archives what is due (operators), recording the request in the
 // audit trail first. It manages its own transactions.
 func (s *Service) RunNow(ctx context.Context) (*Result, error) {
+	// An action, not an entity: the run records its request and then works
+	// as the archiver, so the operator check cannot live in a schema.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
