@@ -1,6 +1,8 @@
 // Package rule holds the ent privacy rules that enforce tenancy.
 //
-// Every schema composes its policy from these constructors. The contract:
+// Every schema composes its policy from these constructors; the rules every
+// schema shares are stated once, in ent/schema's BaseMixin (no viewer: deny;
+// system: read) and OperatorMixin (operator-only data). The contract:
 //   - no viewer in the context: every query and mutation is denied;
 //   - operators and the system viewer see and change everything;
 //   - everybody else sees only rows of their tenants (by membership) and of
