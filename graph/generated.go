@@ -246,8 +246,8 @@ type ComplexityRoot struct {
 		SuspendTenant         func(childComplexity int, slug string) int
 		TerminatePartner      func(childComplexity int, slug string) int
 		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
-		UpdatePartner         func(childComplexity int, slug string, input tenancy.UpdatePartnerInput) int
-		UpdateTenant          func(childComplexity int, slug string, input tenancy.UpdateTenantInput) int
+		UpdatePartner         func(childComplexity int, slug string, input UpdatePartnerInput) int
+		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
 	}
 
 	PageInfo struct {
@@ -411,13 +411,13 @@ type ComplexityRoot struct {
 
 type MutationResolver interface {
 	CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error)
-	UpdateTenant(ctx context.Context, slug string, input tenancy.UpdateTenantInput) (*ent.Tenant, error)
+	UpdateTenant(ctx context.Context, slug string, input UpdateTenantInput) (*ent.Tenant, error)
 	SuspendTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	ResumeTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	DeleteTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	ReconcileTenant(ctx context.Context, slug string) (*ent.Tenant, error)
 	CreatePartner(ctx context.Context, input tenancy.CreatePartnerInput) (*ent.Partner, error)
-	UpdatePartner(ctx context.Context, slug string, input tenancy.UpdatePartnerInput) (*ent.Partner, error)
+	UpdatePartner(ctx context.Context, slug string, input UpdatePartnerInput) (*ent.Partner, error)
 	TerminatePartner(ctx context.Context, slug string) (*ent.Partner, error)
 	CreateFlag(ctx context.Context, input flags.CreateFlagInput) (*ent.Flag, error)
 	UpdateFlag(ctx context.Context, key string, input flags.UpdateFlagInput) (*ent.Flag, error)
@@ -1318,7 +1318,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdatePartner(childComplexity, args["slug"].(string), args["input"].(tenancy.UpdatePartnerInput)), true
+		return e.ComplexityRoot.Mutation.UpdatePartner(childComplexity, args["slug"].(string), args["input"].(UpdatePartnerInput)), true
 	case "Mutation.updateTenant":
 		if e.ComplexityRoot.Mutation.UpdateTenant == nil {
 			break
@@ -1329,7 +1329,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateTenant(childComplexity, args["slug"].(string), args["input"].(tenancy.UpdateTenantInput)), true
+		return e.ComplexityRoot.Mutation.UpdateTenant(childComplexity, args["slug"].(string), args["input"].(UpdateTenantInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -5202,8 +5202,8 @@ func (ec *executionContext) field_Mutation_updatePartner_args(ctx context.Contex
 	}
 	args["slug"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (tenancy.UpdatePartnerInput, error) {
-			return ec.unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdatePartnerInput(ctx, v)
+		func(ctx context.Context, v any) (UpdatePartnerInput, error) {
+			return ec.unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5224,8 +5224,8 @@ func (ec *executionContext) field_Mutation_updateTenant_args(ctx context.Context
 	}
 	args["slug"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
-			return ec.unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdateTenantInput(ctx, v)
+		func(ctx context.Context, v any) (UpdateTenantInput, error) {
+			return ec.unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdateTenantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8652,7 +8652,7 @@ func (ec *executionContext) _Mutation_updateTenant(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateTenant(ctx, fc.Args["slug"].(string), fc.Args["input"].(tenancy.UpdateTenantInput))
+			return ec.Resolvers.Mutation().UpdateTenant(ctx, fc.Args["slug"].(string), fc.Args["input"].(UpdateTenantInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
@@ -8916,7 +8916,7 @@ func (ec *executionContext) _Mutation_updatePartner(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdatePartner(ctx, fc.Args["slug"].(string), fc.Args["input"].(tenancy.UpdatePartnerInput))
+			return ec.Resolvers.Mutation().UpdatePartner(ctx, fc.Args["slug"].(string), fc.Args["input"].(UpdatePartnerInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Partner) graphql.Marshaler {
@@ -18810,8 +18810,8 @@ func UnmarshalUpdateFlagInput(ctx context.Context, raw any) (flags.UpdateFlagInp
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdatePartnerInput(ctx context.Context, obj any) (tenancy.UpdatePartnerInput, error) {
-	var it tenancy.UpdatePartnerInput
+func (ec *executionContext) unmarshalInputUpdatePartnerInput(ctx context.Context, obj any) (UpdatePartnerInput, error) {
+	var it UpdatePartnerInput
 	if obj == nil {
 		return it, nil
 	}
@@ -18909,14 +18909,14 @@ func (ec *executionContext) unmarshalInputUpdatePartnerInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdatePartnerInput(ctx context.Context, raw any) (tenancy.UpdatePartnerInput, error) {
-	var out tenancy.UpdatePartnerInput
+func UnmarshalUpdatePartnerInput(ctx context.Context, raw any) (UpdatePartnerInput, error) {
+	var out UpdatePartnerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePartnerInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context, obj any) (tenancy.UpdateTenantInput, error) {
-	var it tenancy.UpdateTenantInput
+func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context, obj any) (UpdateTenantInput, error) {
+	var it UpdateTenantInput
 	if obj == nil {
 		return it, nil
 	}
@@ -18993,8 +18993,8 @@ func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateTenantInput(ctx context.Context, raw any) (tenancy.UpdateTenantInput, error) {
-	var out tenancy.UpdateTenantInput
+func UnmarshalUpdateTenantInput(ctx context.Context, raw any) (UpdateTenantInput, error) {
+	var out UpdateTenantInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateTenantInput", raw, &out)
 	return out, err
 }
@@ -23187,12 +23187,12 @@ func (ec *executionContext) unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋpla
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdatePartnerInput(ctx context.Context, v any) (tenancy.UpdatePartnerInput, error) {
+func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerInput(ctx context.Context, v any) (UpdatePartnerInput, error) {
 	res, err := ec.unmarshalInputUpdatePartnerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐUpdateTenantInput(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
+func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdateTenantInput(ctx context.Context, v any) (UpdateTenantInput, error) {
 	res, err := ec.unmarshalInputUpdateTenantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

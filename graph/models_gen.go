@@ -2,5 +2,38 @@
 
 package graph
 
+import (
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/tenant"
+)
+
 type Subscription struct {
+}
+
+// Optional strings: absent leaves the field; blank or null unsets it.
+type UpdatePartnerInput struct {
+	Name           *string                    `json:"name,omitempty"`
+	Domain         graphql.Omittable[*string] `json:"domain,omitempty"`
+	Status         *partner.Status            `json:"status,omitempty"`
+	MarginPct      *int                       `json:"marginPct,omitempty"`
+	ContactName    graphql.Omittable[*string] `json:"contactName,omitempty"`
+	ContactEmail   graphql.Omittable[*string] `json:"contactEmail,omitempty"`
+	ContactPhone   graphql.Omittable[*string] `json:"contactPhone,omitempty"`
+	BillingEmail   graphql.Omittable[*string] `json:"billingEmail,omitempty"`
+	VatID          graphql.Omittable[*string] `json:"vatId,omitempty"`
+	BillingCountry graphql.Omittable[*string] `json:"billingCountry,omitempty"`
+}
+
+type UpdateTenantInput struct {
+	Name    *string      `json:"name,omitempty"`
+	Plan    *tenant.Plan `json:"plan,omitempty"`
+	Seats   *int         `json:"seats,omitempty"`
+	Domains []string     `json:"domains,omitempty"`
+	// Blank or null clears it.
+	Industry graphql.Omittable[*string] `json:"industry,omitempty"`
+	// Hex colour #rrggbb; blank or null clears it.
+	BrandColor graphql.Omittable[*string] `json:"brandColor,omitempty"`
+	// Attach to this partner; null detaches.
+	PartnerSlug graphql.Omittable[*string] `json:"partnerSlug,omitempty"`
 }

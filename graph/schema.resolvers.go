@@ -24,8 +24,8 @@ func (r *mutationResolver) CreateTenant(ctx context.Context, input tenancy.Creat
 }
 
 // UpdateTenant is the resolver for the updateTenant field.
-func (r *mutationResolver) UpdateTenant(ctx context.Context, slug string, input tenancy.UpdateTenantInput) (*ent.Tenant, error) {
-	return r.tenancy.UpdateTenant(ctx, slug, input)
+func (r *mutationResolver) UpdateTenant(ctx context.Context, slug string, input UpdateTenantInput) (*ent.Tenant, error) {
+	return r.tenancy.UpdateTenant(ctx, slug, input.toTenancy())
 }
 
 // SuspendTenant is the resolver for the suspendTenant field.
@@ -54,8 +54,8 @@ func (r *mutationResolver) CreatePartner(ctx context.Context, input tenancy.Crea
 }
 
 // UpdatePartner is the resolver for the updatePartner field.
-func (r *mutationResolver) UpdatePartner(ctx context.Context, slug string, input tenancy.UpdatePartnerInput) (*ent.Partner, error) {
-	return r.tenancy.UpdatePartner(ctx, slug, input)
+func (r *mutationResolver) UpdatePartner(ctx context.Context, slug string, input UpdatePartnerInput) (*ent.Partner, error) {
+	return r.tenancy.UpdatePartner(ctx, slug, input.toTenancy())
 }
 
 // TerminatePartner is the resolver for the terminatePartner field.

@@ -29,7 +29,8 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
-	auditarchive.Policy = privacy.NewPolicies(schema.AuditArchive{})
+	auditarchiveMixin := schema.AuditArchive{}.Mixin()
+	auditarchive.Policy = privacy.NewPolicies(auditarchiveMixin[0], schema.AuditArchive{})
 	auditarchive.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := auditarchive.Policy.EvalMutation(ctx, m); err != nil {
@@ -70,7 +71,8 @@ func init() {
 	auditarchiveDescArchivedAt := auditarchiveFields[8].Descriptor()
 	// auditarchive.DefaultArchivedAt holds the default value on creation for the archived_at field.
 	auditarchive.DefaultArchivedAt = auditarchiveDescArchivedAt.Default.(func() time.Time)
-	auditcheckpoint.Policy = privacy.NewPolicies(schema.AuditCheckpoint{})
+	auditcheckpointMixin := schema.AuditCheckpoint{}.Mixin()
+	auditcheckpoint.Policy = privacy.NewPolicies(auditcheckpointMixin[0], schema.AuditCheckpoint{})
 	auditcheckpoint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := auditcheckpoint.Policy.EvalMutation(ctx, m); err != nil {
@@ -105,7 +107,8 @@ func init() {
 	auditcheckpointDescSignature := auditcheckpointFields[5].Descriptor()
 	// auditcheckpoint.SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
 	auditcheckpoint.SignatureValidator = auditcheckpointDescSignature.Validators[0].(func(string) error)
-	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
+	auditeventMixin := schema.AuditEvent{}.Mixin()
+	auditevent.Policy = privacy.NewPolicies(auditeventMixin[0], schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := auditevent.Policy.EvalMutation(ctx, m); err != nil {
@@ -132,7 +135,7 @@ func init() {
 	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
 	flagMixin := schema.Flag{}.Mixin()
-	flag.Policy = privacy.NewPolicies(schema.Flag{})
+	flag.Policy = privacy.NewPolicies(flagMixin[0], flagMixin[1], schema.Flag{})
 	flag.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := flag.Policy.EvalMutation(ctx, m); err != nil {
@@ -141,16 +144,16 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
-	flagMixinFields0 := flagMixin[0].Fields()
-	_ = flagMixinFields0
+	flagMixinFields2 := flagMixin[2].Fields()
+	_ = flagMixinFields2
 	flagFields := schema.Flag{}.Fields()
 	_ = flagFields
 	// flagDescCreatedAt is the schema descriptor for created_at field.
-	flagDescCreatedAt := flagMixinFields0[0].Descriptor()
+	flagDescCreatedAt := flagMixinFields2[0].Descriptor()
 	// flag.DefaultCreatedAt holds the default value on creation for the created_at field.
 	flag.DefaultCreatedAt = flagDescCreatedAt.Default.(func() time.Time)
 	// flagDescUpdatedAt is the schema descriptor for updated_at field.
-	flagDescUpdatedAt := flagMixinFields0[1].Descriptor()
+	flagDescUpdatedAt := flagMixinFields2[1].Descriptor()
 	// flag.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	flag.DefaultUpdatedAt = flagDescUpdatedAt.Default.(func() time.Time)
 	// flag.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
@@ -179,7 +182,8 @@ func init() {
 	flagDescHistory := flagFields[5].Descriptor()
 	// flag.DefaultHistory holds the default value on creation for the history field.
 	flag.DefaultHistory = flagDescHistory.Default.([]schematype.FlagChange)
-	idempotencykey.Policy = privacy.NewPolicies(schema.IdempotencyKey{})
+	idempotencykeyMixin := schema.IdempotencyKey{}.Mixin()
+	idempotencykey.Policy = privacy.NewPolicies(idempotencykeyMixin[0], idempotencykeyMixin[1], schema.IdempotencyKey{})
 	idempotencykey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := idempotencykey.Policy.EvalMutation(ctx, m); err != nil {
@@ -216,7 +220,8 @@ func init() {
 	idempotencykeyDescCreatedAt := idempotencykeyFields[4].Descriptor()
 	// idempotencykey.DefaultCreatedAt holds the default value on creation for the created_at field.
 	idempotencykey.DefaultCreatedAt = idempotencykeyDescCreatedAt.Default.(func() time.Time)
-	ingestcursor.Policy = privacy.NewPolicies(schema.IngestCursor{})
+	ingestcursorMixin := schema.IngestCursor{}.Mixin()
+	ingestcursor.Policy = privacy.NewPolicies(ingestcursorMixin[0], schema.IngestCursor{})
 	ingestcursor.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := ingestcursor.Policy.EvalMutation(ctx, m); err != nil {
@@ -256,7 +261,7 @@ func init() {
 	// ingestcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	ingestcursor.UpdateDefaultUpdatedAt = ingestcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
 	membershipMixin := schema.Membership{}.Mixin()
-	membership.Policy = privacy.NewPolicies(schema.Membership{})
+	membership.Policy = privacy.NewPolicies(membershipMixin[0], schema.Membership{})
 	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := membership.Policy.EvalMutation(ctx, m); err != nil {
@@ -265,22 +270,22 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
-	membershipMixinFields0 := membershipMixin[0].Fields()
-	_ = membershipMixinFields0
+	membershipMixinFields1 := membershipMixin[1].Fields()
+	_ = membershipMixinFields1
 	membershipFields := schema.Membership{}.Fields()
 	_ = membershipFields
 	// membershipDescCreatedAt is the schema descriptor for created_at field.
-	membershipDescCreatedAt := membershipMixinFields0[0].Descriptor()
+	membershipDescCreatedAt := membershipMixinFields1[0].Descriptor()
 	// membership.DefaultCreatedAt holds the default value on creation for the created_at field.
 	membership.DefaultCreatedAt = membershipDescCreatedAt.Default.(func() time.Time)
 	// membershipDescUpdatedAt is the schema descriptor for updated_at field.
-	membershipDescUpdatedAt := membershipMixinFields0[1].Descriptor()
+	membershipDescUpdatedAt := membershipMixinFields1[1].Descriptor()
 	// membership.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	membership.DefaultUpdatedAt = membershipDescUpdatedAt.Default.(func() time.Time)
 	// membership.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	membership.UpdateDefaultUpdatedAt = membershipDescUpdatedAt.UpdateDefault.(func() time.Time)
 	partnerMixin := schema.Partner{}.Mixin()
-	partner.Policy = privacy.NewPolicies(schema.Partner{})
+	partner.Policy = privacy.NewPolicies(partnerMixin[0], schema.Partner{})
 	partner.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := partner.Policy.EvalMutation(ctx, m); err != nil {
@@ -289,16 +294,16 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
-	partnerMixinFields0 := partnerMixin[0].Fields()
-	_ = partnerMixinFields0
+	partnerMixinFields1 := partnerMixin[1].Fields()
+	_ = partnerMixinFields1
 	partnerFields := schema.Partner{}.Fields()
 	_ = partnerFields
 	// partnerDescCreatedAt is the schema descriptor for created_at field.
-	partnerDescCreatedAt := partnerMixinFields0[0].Descriptor()
+	partnerDescCreatedAt := partnerMixinFields1[0].Descriptor()
 	// partner.DefaultCreatedAt holds the default value on creation for the created_at field.
 	partner.DefaultCreatedAt = partnerDescCreatedAt.Default.(func() time.Time)
 	// partnerDescUpdatedAt is the schema descriptor for updated_at field.
-	partnerDescUpdatedAt := partnerMixinFields0[1].Descriptor()
+	partnerDescUpdatedAt := partnerMixinFields1[1].Descriptor()
 	// partner.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	partner.DefaultUpdatedAt = partnerDescUpdatedAt.Default.(func() time.Time)
 	// partner.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
@@ -359,7 +364,8 @@ func init() {
 	partnerDescBillingCountry := partnerFields[10].Descriptor()
 	// partner.BillingCountryValidator is a validator for the "billing_country" field. It is called by the builders before save.
 	partner.BillingCountryValidator = partnerDescBillingCountry.Validators[0].(func(string) error)
-	provisioningjob.Policy = privacy.NewPolicies(schema.ProvisioningJob{})
+	provisioningjobMixin := schema.ProvisioningJob{}.Mixin()
+	provisioningjob.Policy = privacy.NewPolicies(provisioningjobMixin[0], schema.ProvisioningJob{})
 	provisioningjob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := provisioningjob.Policy.EvalMutation(ctx, m); err != nil {
@@ -390,7 +396,8 @@ func init() {
 	provisioningjobDescCreatedAt := provisioningjobFields[7].Descriptor()
 	// provisioningjob.DefaultCreatedAt holds the default value on creation for the created_at field.
 	provisioningjob.DefaultCreatedAt = provisioningjobDescCreatedAt.Default.(func() time.Time)
-	provisioningstate.Policy = privacy.NewPolicies(schema.ProvisioningState{})
+	provisioningstateMixin := schema.ProvisioningState{}.Mixin()
+	provisioningstate.Policy = privacy.NewPolicies(provisioningstateMixin[0], schema.ProvisioningState{})
 	provisioningstate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := provisioningstate.Policy.EvalMutation(ctx, m); err != nil {
@@ -412,7 +419,7 @@ func init() {
 	// provisioningstate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	provisioningstate.UpdateDefaultUpdatedAt = provisioningstateDescUpdatedAt.UpdateDefault.(func() time.Time)
 	tenantMixin := schema.Tenant{}.Mixin()
-	tenant.Policy = privacy.NewPolicies(schema.Tenant{})
+	tenant.Policy = privacy.NewPolicies(tenantMixin[0], schema.Tenant{})
 	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := tenant.Policy.EvalMutation(ctx, m); err != nil {
@@ -421,16 +428,16 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
-	tenantMixinFields0 := tenantMixin[0].Fields()
-	_ = tenantMixinFields0
+	tenantMixinFields1 := tenantMixin[1].Fields()
+	_ = tenantMixinFields1
 	tenantFields := schema.Tenant{}.Fields()
 	_ = tenantFields
 	// tenantDescCreatedAt is the schema descriptor for created_at field.
-	tenantDescCreatedAt := tenantMixinFields0[0].Descriptor()
+	tenantDescCreatedAt := tenantMixinFields1[0].Descriptor()
 	// tenant.DefaultCreatedAt holds the default value on creation for the created_at field.
 	tenant.DefaultCreatedAt = tenantDescCreatedAt.Default.(func() time.Time)
 	// tenantDescUpdatedAt is the schema descriptor for updated_at field.
-	tenantDescUpdatedAt := tenantMixinFields0[1].Descriptor()
+	tenantDescUpdatedAt := tenantMixinFields1[1].Descriptor()
 	// tenant.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	tenant.DefaultUpdatedAt = tenantDescUpdatedAt.Default.(func() time.Time)
 	// tenant.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
@@ -490,7 +497,7 @@ func init() {
 	// tenant.BrandColorValidator is a validator for the "brand_color" field. It is called by the builders before save.
 	tenant.BrandColorValidator = tenantDescBrandColor.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
-	user.Policy = privacy.NewPolicies(schema.User{})
+	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := user.Policy.EvalMutation(ctx, m); err != nil {
@@ -499,16 +506,16 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
-	userMixinFields0 := userMixin[0].Fields()
-	_ = userMixinFields0
+	userMixinFields1 := userMixin[1].Fields()
+	_ = userMixinFields1
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescCreatedAt is the schema descriptor for created_at field.
-	userDescCreatedAt := userMixinFields0[0].Descriptor()
+	userDescCreatedAt := userMixinFields1[0].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
 	// userDescUpdatedAt is the schema descriptor for updated_at field.
-	userDescUpdatedAt := userMixinFields0[1].Descriptor()
+	userDescUpdatedAt := userMixinFields1[1].Descriptor()
 	// user.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	user.DefaultUpdatedAt = userDescUpdatedAt.Default.(func() time.Time)
 	// user.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.

@@ -19,6 +19,9 @@ import (
 // nobody deletes them. start_seq is unique: a range is archived once.
 type AuditArchive struct{ ent.Schema }
 
+// Mixin of the AuditArchive.
+func (AuditArchive) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
 // Fields of the AuditArchive.
 func (AuditArchive) Fields() []ent.Field {
 	return []ent.Field{
@@ -54,10 +57,9 @@ func (AuditArchive) Annotations() []schema.Annotation {
 // writes; nobody deletes.
 func (AuditArchive) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Query: privacy.QueryPolicy{rule.DenyUnlessPrivileged()},
 		Mutation: privacy.MutationPolicy{
 			privacy.OnMutationOperation(privacy.AlwaysDenyRule(), ent.OpDelete|ent.OpDeleteOne),
-			rule.DenyIfNoViewer(),
 			rule.DenyUnlessSystem(),
 		},
 	}

@@ -16,6 +16,9 @@ import (
 // there is at most one checkpoint per chain head.
 type AuditCheckpoint struct{ ent.Schema }
 
+// Mixin of the AuditCheckpoint.
+func (AuditCheckpoint) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
 // Fields of the AuditCheckpoint.
 func (AuditCheckpoint) Fields() []ent.Field {
 	return []ent.Field{
@@ -44,10 +47,9 @@ func (AuditCheckpoint) Annotations() []schema.Annotation {
 // system writes; nobody updates.
 func (AuditCheckpoint) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Query: privacy.QueryPolicy{rule.DenyUnlessPrivileged()},
 		Mutation: privacy.MutationPolicy{
 			privacy.OnMutationOperation(privacy.AlwaysDenyRule(), ent.OpUpdate|ent.OpUpdateOne),
-			rule.DenyIfNoViewer(),
 			rule.DenyUnlessSystem(),
 		},
 	}

@@ -20,6 +20,9 @@ import (
 // are reserved for the tamper-evident chain.
 type AuditEvent struct{ ent.Schema }
 
+// Mixin of the AuditEvent.
+func (AuditEvent) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
 // Fields of the AuditEvent.
 func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
@@ -89,12 +92,11 @@ func (AuditEvent) Hooks() []ent.Hook {
 // Policy of the AuditEvent. See package rule for the tenancy contract.
 func (AuditEvent) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterAuditEvents()},
+		Query: privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterAuditEvents()},
 		Mutation: privacy.MutationPolicy{
 			// Append-only: no update ever; deletion only by system maintenance.
 			privacy.OnMutationOperation(privacy.AlwaysDenyRule(), ent.OpUpdate|ent.OpUpdateOne),
 			privacy.OnMutationOperation(rule.DenyUnlessSystem(), ent.OpDelete|ent.OpDeleteOne),
-			rule.DenyIfNoViewer(),
 			rule.AllowIfViewer(),
 		},
 	}

@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/internal/rule"
 	"regexp"
 
 	"entgo.io/contrib/entgql"
@@ -20,7 +18,7 @@ var FlagKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}$`)
 type Flag struct{ ent.Schema }
 
 // Mixin of the Flag.
-func (Flag) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+func (Flag) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, OperatorMixin{}, TimeMixin{}} }
 
 // Fields of the Flag.
 func (Flag) Fields() []ent.Field {
@@ -47,10 +45,8 @@ func (Flag) Annotations() []schema.Annotation {
 	}
 }
 
-// Policy of the Flag. See package rule for the tenancy contract.
+// Policy of the Flag: none of its own; BaseMixin and OperatorMixin make
+// flags operator-only.
 func (Flag) Policy() ent.Policy {
-	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
-		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
-	}
+	return nil
 }

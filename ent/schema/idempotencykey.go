@@ -6,13 +6,14 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
-	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/internal/rule"
 )
 
 // IdempotencyKey remembers the first response to a mutation request sent
 // with an Idempotency-Key header, scoped to the caller's subject.
 type IdempotencyKey struct{ ent.Schema }
+
+// Mixin of the IdempotencyKey.
+func (IdempotencyKey) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, OperatorMixin{}} }
 
 // Fields of the IdempotencyKey.
 func (IdempotencyKey) Fields() []ent.Field {
@@ -35,10 +36,9 @@ func (IdempotencyKey) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip()}
 }
 
-// Policy of the IdempotencyKey. See package rule for the tenancy contract.
+// Policy of the IdempotencyKey: none of its own; BaseMixin and
+// OperatorMixin make the records operator-only (requests reach their own
+// record through rule.Bypass).
 func (IdempotencyKey) Policy() ent.Policy {
-	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
-		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
-	}
+	return nil
 }

@@ -1,14 +1,12 @@
 package schema
 
 import (
-	"context"
-
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/internal/rule"
 )
 
 // IngestCursor is the persisted read position of one audit ingest source
@@ -16,6 +14,9 @@ import (
 // provider plugin handed back with the last page that was written. Only
 // the ingest workers (the system viewer) read or write it.
 type IngestCursor struct{ ent.Schema }
+
+// Mixin of the IngestCursor.
+func (IngestCursor) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 
 // Fields of the IngestCursor.
 func (IngestCursor) Fields() []ent.Field {
@@ -31,21 +32,11 @@ func (IngestCursor) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip()}
 }
 
-// Policy of the IngestCursor: the system viewer only, for reads and
-// writes.
+// Policy of the IngestCursor: the system viewer only. BaseMixin already
+// allowed its reads; everybody else is denied.
 func (IngestCursor) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{systemOnly()},
-		Mutation: privacy.MutationPolicy{systemOnly()},
+		Query:    privacy.QueryPolicy{privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{rule.DenyUnlessSystem()},
 	}
-}
-
-// systemOnly allows the system viewer and denies everybody else.
-func systemOnly() privacy.QueryMutationRule {
-	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
-		if viewer.FromContext(ctx).IsSystem() {
-			return privacy.Allow
-		}
-		return privacy.Denyf("system access required")
-	})
 }

@@ -15,7 +15,7 @@ import (
 type Membership struct{ ent.Schema }
 
 // Mixin of the Membership.
-func (Membership) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+func (Membership) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}} }
 
 // Fields of the Membership.
 func (Membership) Fields() []ent.Field {
@@ -47,7 +47,7 @@ func (Membership) Annotations() []schema.Annotation {
 // Policy of the Membership. See package rule for the tenancy contract.
 func (Membership) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterMemberships()},
-		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterMemberships()},
+		Mutation: privacy.MutationPolicy{rule.DenyUnlessPrivileged()},
 	}
 }

@@ -20,7 +20,7 @@ var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 type Partner struct{ ent.Schema }
 
 // Mixin of the Partner.
-func (Partner) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+func (Partner) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}} }
 
 // Fields of the Partner.
 func (Partner) Fields() []ent.Field {
@@ -65,7 +65,7 @@ func (Partner) Annotations() []schema.Annotation {
 // Policy of the Partner. See package rule for the tenancy contract.
 func (Partner) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterPartners()},
-		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterPartners()},
+		Mutation: privacy.MutationPolicy{rule.DenyUnlessPrivileged()},
 	}
 }

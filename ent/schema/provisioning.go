@@ -20,6 +20,9 @@ var integrationValues = []string{"Identity", "IDENTITY", "Storage", "STORAGE", "
 // through it after the tenant's visibility was checked.
 type ProvisioningState struct{ ent.Schema }
 
+// Mixin of the ProvisioningState.
+func (ProvisioningState) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
 // Fields of the ProvisioningState.
 func (ProvisioningState) Fields() []ent.Field {
 	return []ent.Field{
@@ -47,7 +50,7 @@ func (ProvisioningState) Annotations() []schema.Annotation {
 // system writes.
 func (ProvisioningState) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), privacy.AlwaysDenyRule()},
 		Mutation: privacy.MutationPolicy{rule.DenyUnlessSystem()},
 	}
 }
@@ -58,6 +61,9 @@ func (ProvisioningState) Policy() ent.Policy {
 // exactly one worker at a time (locked_until is the claim's lease), and
 // deleted when they succeed.
 type ProvisioningJob struct{ ent.Schema }
+
+// Mixin of the ProvisioningJob.
+func (ProvisioningJob) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 
 // Fields of the ProvisioningJob.
 func (ProvisioningJob) Fields() []ent.Field {
@@ -87,7 +93,7 @@ func (ProvisioningJob) Annotations() []schema.Annotation {
 // system writes.
 func (ProvisioningJob) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), privacy.AlwaysDenyRule()},
 		Mutation: privacy.MutationPolicy{rule.DenyUnlessSystem()},
 	}
 }

@@ -21,7 +21,7 @@ var SlugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$`)
 type Tenant struct{ ent.Schema }
 
 // Mixin of the Tenant.
-func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}} }
 
 // Fields of the Tenant.
 func (Tenant) Fields() []ent.Field {
@@ -74,7 +74,7 @@ func (Tenant) Annotations() []schema.Annotation {
 // Policy of the Tenant. See package rule for the tenancy contract.
 func (Tenant) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterTenants()},
-		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.TenantMutation()},
+		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterTenants()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfPrivileged(), rule.TenantMutation()},
 	}
 }

@@ -16,7 +16,7 @@ import (
 type User struct{ ent.Schema }
 
 // Mixin of the User.
-func (User) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+func (User) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}} }
 
 // Fields of the User.
 func (User) Fields() []ent.Field {
@@ -53,7 +53,7 @@ func (User) Annotations() []schema.Annotation {
 // Policy of the User. See package rule for the tenancy contract.
 func (User) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.DenyIfNoViewer(), rule.AllowIfPrivileged(), rule.FilterUsers()},
-		Mutation: privacy.MutationPolicy{rule.DenyIfNoViewer(), rule.DenyUnlessPrivileged()},
+		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterUsers()},
+		Mutation: privacy.MutationPolicy{rule.DenyUnlessPrivileged()},
 	}
 }

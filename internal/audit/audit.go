@@ -113,6 +113,7 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -178,7 +179,8 @@ func setTenant(ctx context.Context, tx *ent.Tx, c *ent.AuditEventCreate, t *ent.
 		return
 	}
 	c.SetPartnerID(*t.PartnerID)
-	if p, err := tx.Partner.Get(viewer.SystemContext(ctx), *t.PartnerID); err == nil {
+	// The audit row names the tenant's partner whatever the actor may see.
+	if p, err := tx.Partner.Get(rule.Bypass(ctx), *t.PartnerID); err == nil {
 		c.SetPartnerSlug(p.Slug)
 	}
 }

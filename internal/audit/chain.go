@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sync"
 	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/db"
@@ -136,7 +137,8 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, err := tx.QueryContext(ctx, bind(c.db, `SELECT `+entryColumns+` FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1`), c.opts.Batch)
+	q, args := selectEntries(c.db).Where(entsql.IsNull("seq")).OrderBy("id").Limit(c.opts.Batch).Query()
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("audit: chain: read pending: %w", err)
 	}
@@ -171,9 +173,11 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 	if len(links) == 0 {
 		return 0, head, tx.Rollback()
 	}
-	stmt := bind(c.db, `UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4 AND seq IS NULL`)
 	for _, l := range links {
-		res, err := tx.ExecContext(ctx, stmt, l.seq, l.prev, l.hash, l.id)
+		stmt, args := entsql.Dialect(c.db.Dialect).Update("audit_events").
+			Set("seq", l.seq).Set("prev_hash", l.prev).Set("hash", l.hash).
+			Where(entsql.And(entsql.EQ("id", l.id), entsql.IsNull("seq"))).Query()
+		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("audit: chain: link seq %d: %w", l.seq, err)
 		}
@@ -211,10 +215,16 @@ func chainHead(ctx context.Context, q querier) (int64, string, error) {
 func Head(ctx context.Context, d *db.DB) (int64, string, error) { return chainHead(ctx, d.SQL) }
 
 // entryColumns are read by scanEntry, in this order.
-const entryColumns = `id, seq, COALESCE(prev_hash, ''), COALESCE(hash, ''), at, source, external_id,
-	actor_type, COALESCE(actor_id, ''), COALESCE(actor_email, ''), COALESCE(actor_ip, ''),
-	action, outcome, COALESCE(resource_type, ''), COALESCE(resource_id, ''), COALESCE(resource_name, ''),
-	tenant_id, COALESCE(tenant_slug, ''), partner_id, COALESCE(partner_slug, ''), metadata`
+var entryColumns = []string{"id", "seq", "COALESCE(prev_hash, '')", "COALESCE(hash, '')", "at", "source", "external_id",
+	"actor_type", "COALESCE(actor_id, '')", "COALESCE(actor_email, '')", "COALESCE(actor_ip, '')",
+	"action", "outcome", "COALESCE(resource_type, '')", "COALESCE(resource_id, '')", "COALESCE(resource_name, '')",
+	"tenant_id", "COALESCE(tenant_slug, '')", "partner_id", "COALESCE(partner_slug, '')", "metadata"}
+
+// selectEntries starts a query of the entry columns of audit_events in
+// d's dialect (ent's SQL builder writes the placeholders).
+func selectEntries(d *db.DB) *entsql.Selector {
+	return entsql.Dialect(d.Dialect).Select(entryColumns...).From(entsql.Table("audit_events"))
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -248,16 +258,6 @@ func scanEntry(s scanner) (int64, Entry, error) {
 		e.Metadata = append([]byte(nil), meta...)
 	}
 	return id, e, nil
-}
-
-var placeholder = regexp.MustCompile(`\$(\d+)`)
-
-// bind rewrites PostgreSQL's $n placeholders into SQLite's ?n.
-func bind(d *db.DB, q string) string {
-	if d.IsPostgres() {
-		return q
-	}
-	return placeholder.ReplaceAllString(q, "?$1")
 }
 
 // running are the Chainers whose Run loop is active in this process; Record

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/dezky/platform/internal/db"
 )
 
@@ -11,8 +13,8 @@ import (
 // in ascending seq order, read exactly as the chainer hashed them (so
 // HashEntry of each equals its stored hash unless the row was altered).
 func ChainedEvents(ctx context.Context, d *db.DB, after int64, limit int) ([]Entry, error) {
-	q := bind(d, `SELECT `+entryColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`)
-	rows, err := d.SQL.QueryContext(ctx, q, after, limit)
+	q, args := selectEntries(d).Where(entsql.GT("seq", after)).OrderBy("seq").Limit(limit).Query()
+	rows, err := d.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: read events after seq %d: %w", after, err)
 	}

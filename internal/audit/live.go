@@ -228,7 +228,7 @@ func (f *Feed) page(ctx context.Context, after, head int64, filter FeedFilter) (
 	}
 	evs, err := q.Order(ent.Asc(auditevent.FieldSeq)).Limit(feedPage).All(ctx)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "audit event")
+		return nil, apperr.About(err, "audit event")
 	}
 	return evs, nil
 }

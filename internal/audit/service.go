@@ -60,6 +60,8 @@ func (s *Service) SigningKey(ctx context.Context) (*KeyInfo, error) {
 // the head (operators only). It returns the newest checkpoint, which covers
 // the request itself. It manages its own transactions.
 func (s *Service) CreateCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error) {
+	// An action, not an entity: any viewer may append audit events, and the
+	// checkpoint itself is written by the checkpointer.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -79,12 +81,13 @@ func (s *Service) CreateCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, e
 		return nil, err
 	}
 	cp, err := s.db.Client.AuditCheckpoint.Query().Order(ent.Desc(auditcheckpoint.FieldHeadSeq)).First(ctx)
-	return cp, apperr.FromEnt(err, "audit checkpoint")
+	return cp, apperr.About(err, "audit checkpoint")
 }
 
 // VerifyChain walks the whole chain (the archive first when SetVerifier says
 // so) and its checkpoints with the published key (operators only).
 func (s *Service) VerifyChain(ctx context.Context) (*Report, error) {
+	// An action over the whole chain (archive included), not one entity.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -60,17 +61,17 @@ func New(client *ent.Client, environment string) *Service {
 	return &Service{client: client, environment: environment}
 }
 
-// ByKey returns a flag (operators only).
+// ByKey returns a flag (operators only: the Flag schema's policy denies
+// everybody else, FORBIDDEN).
 func (s *Service) ByKey(ctx context.Context, key string) (*ent.Flag, error) {
-	if err := viewer.RequireOperator(ctx); err != nil {
-		return nil, err
-	}
 	f, err := db.Client(ctx, s.client).Flag.Query().Where(flag.Key(key)).Only(ctx)
-	return f, apperr.FromEnt(err, "flag")
+	return f, apperr.About(err, "flag")
 }
 
 // Create creates a flag with an initial history entry.
 func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, error) {
+	// The schema denies non-operators at Save; checking first keeps input
+	// validation (key pattern, rule) from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, er
 		f, err := c.Flag.Create().SetKey(in.Key).SetDescription(desc).SetState(r.State).SetPct(r.Pct).
 			SetScope(r.Scope).SetHistory(appendHistory(ctx, nil, r, "created")).Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "flag")
+			return apperr.About(err, "flag")
 		}
 		out = f
 		return audit.Record(ctx, audit.Event{
@@ -115,7 +116,7 @@ func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, er
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	return out, nil
 }
@@ -123,9 +124,6 @@ func (s *Service) Create(ctx context.Context, in CreateFlagInput) (*ent.Flag, er
 // Update changes a flag; a change to state OFF with the kill-switch note is
 // recorded as flag.killed.
 func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*ent.Flag, error) {
-	if err := viewer.RequireOperator(ctx); err != nil {
-		return nil, err
-	}
 	var out *ent.Flag
 	err := db.WithTx(ctx, s.client, func(ctx context.Context) error {
 		c := ent.FromContext(ctx)
@@ -158,7 +156,7 @@ func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*
 		}
 		f, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "flag")
+			return apperr.About(err, "flag")
 		}
 		out = f
 		action := "flag.updated"
@@ -171,7 +169,7 @@ func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	return out, nil
 }
@@ -184,9 +182,6 @@ func (s *Service) Kill(ctx context.Context, key string) (*ent.Flag, error) {
 
 // Delete removes a flag and returns it as it was.
 func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
-	if err := viewer.RequireOperator(ctx); err != nil {
-		return nil, err
-	}
 	var out *ent.Flag
 	err := db.WithTx(ctx, s.client, func(ctx context.Context) error {
 		f, err := s.ByKey(ctx, key)
@@ -194,7 +189,7 @@ func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
 			return err
 		}
 		if err := ent.FromContext(ctx).Flag.DeleteOne(f).Exec(ctx); err != nil {
-			return apperr.FromEnt(err, "flag")
+			return apperr.About(err, "flag")
 		}
 		out = f
 		return audit.Record(ctx, audit.Event{
@@ -203,7 +198,7 @@ func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	return out, nil
 }
@@ -215,26 +210,26 @@ func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment strin
 	c := db.Client(ctx, s.client)
 	t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	if environment == "" {
 		environment = s.environment
 	}
 	// The tenant is visible to the viewer; its partner and the flag
-	// definitions are read as the system: evaluating needs them, and only
-	// booleans leave this function.
-	sys := viewer.SystemContext(ctx)
+	// definitions are read past the viewer's reach: evaluating needs them,
+	// and only booleans leave this function.
+	sys := rule.Bypass(ctx)
 	target := Target{TenantID: t.ID, TenantSlug: t.Slug, Plan: string(t.Plan), Environment: environment}
 	if t.PartnerID != nil {
 		p, err := c.Partner.Get(sys, *t.PartnerID)
 		if err != nil {
-			return nil, apperr.FromEnt(err, "partner")
+			return nil, apperr.About(err, "partner")
 		}
 		target.PartnerSlug = p.Slug
 	}
 	fs, err := c.Flag.Query().All(sys)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "flag")
+		return nil, apperr.About(err, "flag")
 	}
 	out := make([]*Evaluation, 0, len(fs))
 	for _, f := range fs {

@@ -261,6 +261,7 @@ func (c *Checker) run(ctx context.Context, p probe) Service {
 
 // Report checks now and returns the report (operators only).
 func (c *Checker) Report(ctx context.Context) (*Report, error) {
+	// Not an entity: probes of plugins and upstreams, so no schema says it.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -344,6 +345,7 @@ func (c *Checker) publish(r Report) {
 // only): the latest report first (a fresh check when there is none yet),
 // then every report whose statuses changed.
 func (c *Checker) Subscribe(ctx context.Context) (<-chan *Report, error) {
+	// Not an entity: a live feed of probe results, so no schema says it.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}

@@ -48,8 +48,12 @@ func auditExport(c Config) http.Handler {
 		// truncated file.
 		first, err := q.Clone().Order(ent.Desc(auditevent.FieldAt), ent.Desc(auditevent.FieldID)).Limit(exportBatch).All(ctx)
 		if err != nil {
-			if ae, ok := apperr.As(apperr.FromEnt(err, "audit event")); ok && ae.Code == apperr.Forbidden {
+			if ae, ok := fromDB(apperr.About(err, "audit event")); ok && ae.Code == apperr.Forbidden {
 				writeError(w, http.StatusForbidden, ae.Code, ae.Message)
+				return
+			}
+			if code, msg := dbFailureCode(err); code == apperr.Unavailable {
+				writeError(w, http.StatusServiceUnavailable, code, msg)
 				return
 			}
 			c.Log.ErrorContext(ctx, "audit export", "err", err)

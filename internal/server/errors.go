@@ -22,7 +22,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// Already coded (parser/validation errors, limits).
 			return gerr
 		}
-		ae, ok := apperr.As(apperr.FromEnt(err, "object"))
+		ae, ok := fromDB(err)
 		if !ok {
 			log.ErrorContext(ctx, "internal error", "path", gerr.Path.String(), "err", err)
 			gerr.Message = "internal error"

@@ -16,6 +16,8 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -106,7 +108,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	tx, err := t.client.Tx(ctx)
 	if err != nil {
 		t.log.ErrorContext(ctx, "open transaction", "err", err)
-		return errorResponse(apperr.Internal, "internal error")
+		return errorResponse(dbFailureCode(err))
 	}
 	txCtx := ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client())
 	defer func() {
@@ -123,7 +125,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			if _, err := tx.ExecContext(txCtx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, scope+"\n"+key); err != nil {
 				_ = tx.Rollback()
 				t.log.ErrorContext(ctx, "lock idempotency key", "err", err)
-				return errorResponse(apperr.Internal, "internal error")
+				return errorResponse(dbFailureCode(err))
 			}
 		}
 		if rsp, done := t.replay(txCtx, tx.Client(), scope, key, hash); done {
@@ -140,23 +142,24 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		body, err := json.Marshal(rsp)
 		if err == nil {
 			_, err = tx.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetRequestHash(hash).
-				SetResponse(body).Save(viewer.SystemContext(txCtx))
+				// Idempotency records are not the caller's to write directly.
+				SetResponse(body).Save(rule.Bypass(txCtx))
 		}
 		if err != nil {
 			_ = tx.Rollback()
-			if ent.IsConstraintError(err) {
+			if db.IsUniqueViolation(err) {
 				// A concurrent request with the same key won the race.
 				if rsp, done := t.replay(ctx, t.client, scope, key, hash); done {
 					return rsp
 				}
 			}
 			t.log.ErrorContext(ctx, "store idempotency key", "err", err)
-			return errorResponse(apperr.Internal, "internal error")
+			return errorResponse(dbFailureCode(err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		t.log.ErrorContext(ctx, "commit mutation", "err", err)
-		return errorResponse(apperr.Internal, "internal error")
+		return errorResponse(dbFailureCode(err))
 	}
 	return rsp
 }
@@ -165,7 +168,8 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 // the window: the stored response when the request matches, a CONFLICT when
 // it does not.
 func (t mutationTx) replay(ctx context.Context, c *ent.Client, scope, key, hash string) (*graphql.Response, bool) {
-	sys := viewer.SystemContext(ctx)
+	// Idempotency records are not the caller's to read directly.
+	sys := rule.Bypass(ctx)
 	k, err := c.IdempotencyKey.Query().
 		Where(idempotencykey.Scope(scope), idempotencykey.Key(key),
 			idempotencykey.CreatedAtGT(time.Now().Add(-IdempotencyWindow))).
@@ -175,7 +179,7 @@ func (t mutationTx) replay(ctx context.Context, c *ent.Client, scope, key, hash 
 	}
 	if err != nil {
 		t.log.ErrorContext(ctx, "read idempotency key", "err", err)
-		return errorResponse(apperr.Internal, "internal error"), true
+		return errorResponse(dbFailureCode(err)), true
 	}
 	if k.RequestHash != hash {
 		return errorResponse(apperr.Conflict, "Idempotency-Key was already used for a different request"), true

@@ -36,7 +36,7 @@ func (s *Service) Me(ctx context.Context) (*Me, error) {
 	c := db.Client(ctx, s.client)
 	u, err := c.User.Get(ctx, v.UserID)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "user")
+		return nil, apperr.About(err, "user")
 	}
 	me.User = u
 	me.Name = u.Name
@@ -45,13 +45,13 @@ func (s *Service) Me(ctx context.Context) (*Me, error) {
 	}
 	ms, err := c.Membership.Query().Where(membership.UserID(u.ID), membership.HasTenantWith(tenant.StatusNEQ(tenant.StatusDeleted))).WithTenant().All(ctx)
 	if err != nil {
-		return nil, apperr.FromEnt(err, "membership")
+		return nil, apperr.About(err, "membership")
 	}
 	me.Memberships = ms
 	if u.PartnerID != nil {
 		p, err := c.Partner.Get(ctx, *u.PartnerID)
 		if err != nil {
-			return nil, apperr.FromEnt(err, "partner")
+			return nil, apperr.About(err, "partner")
 		}
 		me.Partner = p
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/tenant"
@@ -37,28 +35,28 @@ type CreatePartnerInput struct {
 // blank or null optional strings unset the field.
 type UpdatePartnerInput struct {
 	Name           *string
-	Domain         graphql.Omittable[*string]
+	Domain         Clearable
 	Status         *partner.Status
 	MarginPct      *int
-	ContactName    graphql.Omittable[*string]
-	ContactEmail   graphql.Omittable[*string]
-	ContactPhone   graphql.Omittable[*string]
-	BillingEmail   graphql.Omittable[*string]
-	VatID          graphql.Omittable[*string]
-	BillingCountry graphql.Omittable[*string]
+	ContactName    Clearable
+	ContactEmail   Clearable
+	ContactPhone   Clearable
+	BillingEmail   Clearable
+	VatID          Clearable
+	BillingCountry Clearable
 }
 
 // PartnerBySlug returns a visible partner or NOT_FOUND.
 func (s *Service) PartnerBySlug(ctx context.Context, slug string) (*ent.Partner, error) {
 	p, err := db.Client(ctx, s.client).Partner.Query().Where(partner.Slug(slug)).Only(ctx)
-	return p, apperr.FromEnt(err, "partner")
+	return p, apperr.About(err, "partner")
 }
 
 // CustomerCount counts the partner's tenants that are not deleted.
 func (s *Service) CustomerCount(ctx context.Context, p *ent.Partner) (int, error) {
 	n, err := db.Client(ctx, s.client).Tenant.Query().
 		Where(tenant.PartnerID(p.ID), tenant.StatusNEQ(tenant.StatusDeleted)).Count(ctx)
-	return n, apperr.FromEnt(err, "tenant")
+	return n, apperr.About(err, "tenant")
 }
 
 func emailCheck(field string) func(string) error {
@@ -86,6 +84,8 @@ func validateMargin(p *int) error {
 
 // CreatePartner creates a partner (operators only).
 func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*ent.Partner, error) {
+	// The Partner schema denies non-operators at Save; checking first keeps
+	// input validation and lookups from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*en
 		}
 		p, err := create.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "partner")
+			return apperr.About(err, "partner")
 		}
 		out = p
 		return audit.Record(ctx, audit.Event{
@@ -146,7 +146,7 @@ func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*en
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "partner")
+		return nil, apperr.About(err, "partner")
 	}
 	return out, nil
 }
@@ -154,6 +154,8 @@ func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput) (*en
 // UpdatePartner changes a partner (operators only) and records a diff of
 // the fields that actually changed.
 func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartnerInput) (*ent.Partner, error) {
+	// The Partner schema denies non-operators at Save; checking first keeps
+	// input validation and lookups from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -188,7 +190,7 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 			}
 		}
 		for _, f := range []struct {
-			v     graphql.Omittable[*string]
+			v     Clearable
 			set   func(string) *ent.PartnerUpdateOne
 			clear func() *ent.PartnerUpdateOne
 			check func(string) error
@@ -217,7 +219,7 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 		}
 		p, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "partner")
+			return apperr.About(err, "partner")
 		}
 		out = p
 		return audit.Record(ctx, audit.Event{
@@ -226,7 +228,7 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "partner")
+		return nil, apperr.About(err, "partner")
 	}
 	return out, nil
 }
@@ -234,6 +236,8 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 // TerminatePartner soft-deletes a partner (operators only): status
 // TERMINATED. Its tenants keep their link; new tenants cannot attach.
 func (s *Service) TerminatePartner(ctx context.Context, slug string) (*ent.Partner, error) {
+	// The Partner schema denies non-operators at Save; checking first keeps
+	// input validation and lookups from answering a non-operator.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -250,7 +254,7 @@ func (s *Service) TerminatePartner(ctx context.Context, slug string) (*ent.Partn
 		prev := p.Status
 		p, err = c.Partner.UpdateOne(p).SetStatus(partner.StatusTerminated).SetTerminatedAt(time.Now().UTC()).Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "partner")
+			return apperr.About(err, "partner")
 		}
 		out = p
 		return audit.Record(ctx, audit.Event{
@@ -259,7 +263,7 @@ func (s *Service) TerminatePartner(ctx context.Context, slug string) (*ent.Partn
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "partner")
+		return nil, apperr.About(err, "partner")
 	}
 	return out, nil
 }

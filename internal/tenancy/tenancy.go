@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/internal/apperr"
@@ -92,17 +90,24 @@ func normalizeDomains(in []string) ([]string, error) {
 	return out, nil
 }
 
-// optional reads an omittable optional string: set reports whether the
-// caller sent the field; value is "" when it should be unset.
-func optional(o graphql.Omittable[*string]) (value string, set bool) {
-	v, ok := o.ValueOK()
-	if !ok {
+// Clearable is an optional input field that can also be cleared: Set
+// reports whether the caller sent the field at all; Value nil (or blank)
+// asks to clear it.
+type Clearable struct {
+	Set   bool
+	Value *string
+}
+
+// optional reads a clearable string: set reports whether the caller sent
+// the field; value is "" when it should be unset.
+func optional(o Clearable) (value string, set bool) {
+	if !o.Set {
 		return "", false
 	}
-	if v == nil {
+	if o.Value == nil {
 		return "", true
 	}
-	return strings.TrimSpace(*v), true
+	return strings.TrimSpace(*o.Value), true
 }
 
 // blankToEmpty trims a pointer to a string; nil stays "".

@@ -6,14 +6,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -33,19 +32,21 @@ type UpdateTenantInput struct {
 	Plan        *tenant.Plan
 	Seats       *int
 	Domains     []string
-	Industry    graphql.Omittable[*string]
-	BrandColor  graphql.Omittable[*string]
-	PartnerSlug graphql.Omittable[*string]
+	Industry    Clearable
+	BrandColor  Clearable
+	PartnerSlug Clearable
 }
 
 // TenantBySlug returns a visible tenant or NOT_FOUND.
 func (s *Service) TenantBySlug(ctx context.Context, slug string) (*ent.Tenant, error) {
 	t, err := db.Client(ctx, s.client).Tenant.Query().Where(tenant.Slug(slug)).Only(ctx)
-	return t, apperr.FromEnt(err, "tenant")
+	return t, apperr.About(err, "tenant")
 }
 
 // CreateTenant creates an active tenant (operators only).
 func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.Tenant, error) {
+	// The Tenant schema denies creation by non-operators at Save; checking
+	// first keeps input validation and partner lookups from answering them.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 		}
 		t, err := create.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "tenant")
+			return apperr.About(err, "tenant")
 		}
 		out = t
 		if err := s.notify(ctx, t, ChangeCreated); err != nil {
@@ -105,7 +106,7 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	return out, nil
 }
@@ -187,6 +188,8 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		}
 		afterPartner := beforePartner
 		if v, ok := optional(in.PartnerSlug); ok {
+			// rule.TenantMutation denies this field to non-operators too;
+			// answering here, before the partner lookup, names the reason.
 			if err := viewer.RequireOperator(ctx); err != nil {
 				return apperr.Forbiddenf("only operators may attach or detach a partner")
 			}
@@ -205,7 +208,7 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		prev := t
 		t, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "tenant")
+			return apperr.About(err, "tenant")
 		}
 		out = t
 		if err := s.notify(ctx, t, changesOf(prev, t)...); err != nil {
@@ -217,7 +220,7 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	return out, nil
 }
@@ -249,6 +252,8 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 			return err
 		}
 		if to == tenant.StatusDeleted {
+			// rule.TenantMutation denies it too; this answers before the
+			// transition checks.
 			if err := viewer.RequireOperator(ctx); err != nil {
 				return err
 			}
@@ -267,7 +272,7 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 		prev := t.Status
 		t, err = upd.Save(ctx)
 		if err != nil {
-			return apperr.FromEnt(err, "tenant")
+			return apperr.About(err, "tenant")
 		}
 		out = t
 		if err := s.notify(ctx, t, ChangeStatus); err != nil {
@@ -279,7 +284,7 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 		})
 	})
 	if err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	return out, nil
 }
@@ -303,7 +308,7 @@ func (s *Service) TenantStatusCounts(ctx context.Context, where *ent.TenantWhere
 		Count  int           `json:"count"`
 	}
 	if err := q.GroupBy(tenant.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
-		return nil, apperr.FromEnt(err, "tenant")
+		return nil, apperr.About(err, "tenant")
 	}
 	var out StatusCounts
 	for _, r := range rows {
@@ -346,7 +351,8 @@ func partnerOf(ctx context.Context, c *ent.Client, t *ent.Tenant) (*ent.Partner,
 	if t.PartnerID == nil {
 		return nil, nil
 	}
-	return c.Partner.Get(viewer.SystemContext(ctx), *t.PartnerID)
+	// The audit diff names the partner even when the viewer cannot see it.
+	return c.Partner.Get(rule.Bypass(ctx), *t.PartnerID)
 }
 
 // tenantFields is the audited view of a tenant.

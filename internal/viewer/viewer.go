@@ -112,8 +112,11 @@ func FromContext(ctx context.Context) *Viewer {
 }
 
 // SystemContext returns a copy of parent acting as the internal system viewer.
-// Use it only for work no user initiated (seeding, workers, ingest) and for
-// authentication lookups; every call site is grep-able.
+// Use it only for background work no request initiated (workers, ingest,
+// archive, checkpointer, demo seeding, CLI commands): it replaces the
+// caller's identity. A request path keeps its viewer and uses rule.Bypass
+// for the one call that must look past it; TestSystemContextOnlyInBackgroundWork
+// guards the allow-list.
 func SystemContext(parent context.Context) context.Context {
 	return NewContext(parent, &Viewer{Subject: "system", Email: "system@dezky.local", system: true})
 }

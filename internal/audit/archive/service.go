@@ -48,21 +48,21 @@ func NewService(d *db.DB, store Store, key *audit.SigningKey, prefix string, ret
 // Configured reports whether an object store is set.
 func (s *Service) Configured() bool { return s.archiver != nil }
 
-// Batches lists the recorded archive batches, newest first (operators).
+// Batches lists the recorded archive batches, newest first (operators
+// only: the AuditArchive schema's policy denies everybody else).
 func (s *Service) Batches(ctx context.Context, limit int) ([]*ent.AuditArchive, error) {
-	if err := viewer.RequireOperator(ctx); err != nil {
-		return nil, err
-	}
 	if limit <= 0 || limit > 100 {
 		limit = 100
 	}
 	rows, err := s.db.Client.AuditArchive.Query().Order(ent.Desc(auditarchive.FieldStartSeq)).Limit(limit).All(ctx)
-	return rows, apperr.FromEnt(err, "audit archive")
+	return rows, apperr.About(err, "audit archive")
 }
 
 // RunNow archives what is due (operators), recording the request in the
 // audit trail first. It manages its own transactions.
 func (s *Service) RunNow(ctx context.Context) (*Result, error) {
+	// An action, not an entity: the run records its request and then works
+	// as the archiver, so the operator check cannot live in a schema.
 	if err := viewer.RequireOperator(ctx); err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type Cluster struct {
 	runAs    string // "" = current user
 	uid, gid int    // of runAs; -1 for the current user
 	port     int
+	opts     string // server options, to start it again after StopServer
 	cancel   context.CancelFunc
 }
 
@@ -152,13 +153,33 @@ func Start(ctx context.Context) (*Cluster, error) {
 		return nil, err
 	}
 	c.port = port
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-	if out, err := c.run(ctx, "pg_ctl", "-D", data, "-w", "-t", "60", "-l", filepath.Join(dir, "server.log"), "start", "-o", opts); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+	c.opts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+	if err := c.StartServer(ctx); err != nil {
 		c.Stop()
-		return nil, fmt.Errorf("pgcluster: start: %w: %s %s", err, out, log)
+		return nil, err
 	}
 	return c, nil
+}
+
+// StopServer shuts the server down (fast mode: open sessions are
+// terminated with admin_shutdown) and keeps the data, so that StartServer
+// brings the same cluster back on the same port: an outage.
+func (c *Cluster) StopServer(ctx context.Context) error {
+	if out, err := c.run(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop"); err != nil {
+		return fmt.Errorf("pgcluster: stop server: %w: %s", err, out)
+	}
+	return nil
+}
+
+// StartServer starts the (stopped) server and waits until it accepts
+// connections.
+func (c *Cluster) StartServer(ctx context.Context) error {
+	data := filepath.Join(c.dir, "data")
+	if out, err := c.run(ctx, "pg_ctl", "-D", data, "-w", "-t", "60", "-l", filepath.Join(c.dir, "server.log"), "start", "-o", c.opts); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
+		return fmt.Errorf("pgcluster: start: %w: %s %s", err, out, log)
+	}
+	return nil
 }
 
 // URL returns the connection URL of database name on the cluster.

@@ -2,7 +2,6 @@ package stripeclient
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -118,7 +117,7 @@ func ParseSignature(header string) (Signature, error) {
 // with secret at time t, as Stripe would send it. Simulators and tests use
 // it to produce deliveries.
 func SignPayload(secret string, t time.Time, payload []byte) string {
-	return fmt.Sprintf("t=%d,v1=%s", t.Unix(), hex.EncodeToString(webhook.ComputeSignature(t, payload, secret)))
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: t}).Header
 }
 
 // WebhookVerifier checks Stripe-Signature headers and parses events.
@@ -177,19 +176,24 @@ func (v *WebhookVerifier) Verify(payload []byte, header string) (Event, error) {
 	return ev, nil
 }
 
+// signatureMatches verifies the signatures with stripe-go's webhook
+// package. The header it sees is rebuilt from the parsed one, so that the
+// syntax rules (and their typed errors) are ParseSignature's alone; the
+// clock checks were made before, so stripe-go's own tolerance is off. Every
+// secret is tried even after a match, so timing does not reveal which one
+// matched.
 func signatureMatches(sig Signature, payload []byte, secrets []string) bool {
+	var h strings.Builder
+	fmt.Fprintf(&h, "t=%d", sig.Timestamp.Unix())
+	for _, s := range sig.V1 {
+		h.WriteString(",v1=")
+		h.WriteString(hex.EncodeToString(s))
+	}
+	header := h.String()
 	matched := false
 	for _, secret := range secrets {
-		if secret == "" {
-			continue
-		}
-		expected := webhook.ComputeSignature(sig.Timestamp, payload, secret)
-		for _, got := range sig.V1 {
-			// Keep comparing after a match so timing does not reveal which
-			// secret or signature matched.
-			if hmac.Equal(expected, got) {
-				matched = true
-			}
+		if secret != "" && webhook.ValidatePayloadIgnoringTolerance(payload, header, secret) == nil {
+			matched = true
 		}
 	}
 	return matched
