@@ -13,21 +13,43 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/dezky/platform/internal/db"
 )
 
-// Run executes the command line args (without the program name).
+// Command is the dezky command line. The zero value is the production
+// command; the demo binary sets DemoUpstreams.
+type Command struct {
+	// DemoUpstreams starts simulated upstreams for `serve
+	// --demo-upstreams`; nil in the production binary, which then refuses
+	// --demo-upstreams true and treats auto as false.
+	DemoUpstreams UpstreamStarter
+}
+
+// UpstreamStarter starts upstreams for the provider plugins found (name →
+// path) and returns their bindings and a function that stops them.
+// baseURL is the server's own URL (for upstreams that call back, such as
+// mail webhooks); dataDir is the server's data directory.
+type UpstreamStarter func(ctx context.Context, found map[string]string, dataDir, baseURL string, log *slog.Logger) (ProvidersConfig, func(), error)
+
+// Run executes the production command with args (without the program
+// name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return Command{}.Run(ctx, args, stdout, stderr)
+}
+
+// Run executes the command line args (without the program name).
+func (c Command) Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		usage(stderr)
 		return errors.New("missing command")
 	}
 	switch args[0] {
 	case "serve":
-		return runServe(ctx, args[1:], stderr)
+		return c.runServe(ctx, args[1:], stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "token":
@@ -67,6 +89,21 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", env("DEZKY_DATA_DIR", "data"), "directory for the embedded database and generated keys (env DEZKY_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", env("DEZKY_DATABASE_URL", ""), "PostgreSQL URL (postgres://…); empty means embedded SQLite in the data dir (env DEZKY_DATABASE_URL)")
 	fs.StringVar(&c.addr, "addr", env("DEZKY_ADDR", "127.0.0.1:8080"), "listen address (env DEZKY_ADDR)")
+}
+
+// open opens the database the flags name and refuses one whose schema is
+// not this binary's (an unmigrated or newer PostgreSQL database), with the
+// one-line reason of db.SchemaError.
+func (c *common) open(ctx context.Context) (*db.DB, error) {
+	d, err := db.Open(ctx, c.dbURL())
+	if err != nil {
+		return nil, err
+	}
+	if err := d.CheckSchema(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // dbURL returns the database URL to open.

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/dezky/platform/internal/audit"
-	"github.com/dezky/platform/internal/db"
 )
 
 // runAudit runs `dezky audit verify|export|archive`.
@@ -117,7 +116,7 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
-	d, err := db.Open(ctx, c.dbURL())
+	d, err := c.open(ctx)
 	if err != nil {
 		return err
 	}

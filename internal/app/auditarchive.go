@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dezky/platform/internal/audit/archive"
-	"github.com/dezky/platform/internal/db"
 )
 
 // runAuditArchive runs `dezky audit archive`: one archiver run against the
@@ -50,7 +49,7 @@ func runAuditArchive(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("audit archive: %w", err)
 	}
-	d, err := db.Open(ctx, c.dbURL())
+	d, err := c.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -61,11 +61,11 @@ type ServeConfig struct {
 	// DemoUpstreams) the demo simulators, else no providers.
 	Providers     ProvidersConfig
 	ProvidersFile string
-	// DemoUpstreams starts the authentik, ocis and stalwart simulators
-	// in-process (and stripe-mock when installed) and binds the provider
-	// plugins found in PluginsDir to them, when no provider configuration
-	// is given.
-	DemoUpstreams bool
+	// DemoUpstreams, when set, starts simulated upstreams for the plugins
+	// found in PluginsDir and binds them, when no provider configuration
+	// is given (the demo binary sets demoupstreams.Start; the production
+	// binary has none).
+	DemoUpstreams UpstreamStarter
 	// HealthInterval is the probe loop period (default 15s).
 	HealthInterval time.Duration
 	// AuditKeyFile is the ed25519 key signing audit checkpoints (PKCS#8
@@ -97,7 +97,8 @@ type Server struct {
 	done       chan error
 	stop       context.CancelFunc
 	background chan struct{}
-	upstreams  *demoUpstreams
+	// stopUpstreams stops the demo upstreams; nil when none run.
+	stopUpstreams func()
 }
 
 // Start opens the database, seeds, and starts serving in the background.
@@ -136,12 +137,18 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 			return fail(err)
 		}
 	}
+	if err := d.CheckSchema(ctx); err != nil {
+		d.Close()
+		return fail(err)
+	}
 	s := &Server{URL: base, DB: d, done: make(chan error, 1), background: make(chan struct{})}
 	cleanup := func() {
 		if s.Plugins != nil {
 			_ = s.Plugins.Close()
 		}
-		s.upstreams.Close()
+		if s.stopUpstreams != nil {
+			s.stopUpstreams()
+		}
 		d.Close()
 	}
 	providers, err := s.startPlugins(ctx, &cfg, log)
@@ -207,7 +214,7 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 			log.Info("demo data seeded", "tenants", "acme, globex", "partner", "northwind")
 		}
 	}
-	if s.upstreams != nil {
+	if s.stopUpstreams != nil {
 		// The demo upstreams start empty on every run: converge every
 		// tenant onto them.
 		n, err := s.Provisioning.ReconcileAll(ctx, "demo upstreams started")
@@ -272,8 +279,15 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		Log:            log,
 		Introspection:  true,
 		AllowedOrigins: origins,
-		Ready:          s.Health.Ready,
-		Mount:          mount,
+		Ready: func(ctx context.Context) error {
+			// Another release may migrate the shared database while this
+			// replica runs: then it is no longer ready.
+			if err := d.CheckSchema(ctx); err != nil {
+				return err
+			}
+			return s.Health.Ready(ctx)
+		},
+		Mount: mount,
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -339,7 +353,9 @@ func (s *Server) shutdown() {
 	if s.Plugins != nil {
 		_ = s.Plugins.Close()
 	}
-	s.upstreams.Close()
+	if s.stopUpstreams != nil {
+		s.stopUpstreams()
+	}
 }
 
 // startPlugins resolves the provider configuration and starts the plugin
@@ -363,12 +379,12 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 				return nil, err
 			}
 			log.Info("provider configuration loaded", "file", file)
-		case cfg.DemoUpstreams:
+		case cfg.DemoUpstreams != nil:
 			found, err := discoverPlugins(cfg.PluginsDir)
 			if err != nil {
 				return nil, err
 			}
-			if s.upstreams, providers, err = startDemoUpstreams(ctx, found, cfg.DataDir, s.URL, log); err != nil {
+			if providers, s.stopUpstreams, err = cfg.DemoUpstreams(ctx, found, cfg.DataDir, s.URL, log); err != nil {
 				return nil, err
 			}
 		}
@@ -398,11 +414,11 @@ func fileExists(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var c common
-	c.register(fs)
+	var cf common
+	cf.register(fs)
 	issuers := fs.String("oidc-issuers", env("DEZKY_OIDC_ISSUERS", ""), "comma-separated OIDC issuer URLs; empty runs the embedded development issuer (env DEZKY_OIDC_ISSUERS)")
 	audiences := fs.String("oidc-audiences", env("DEZKY_OIDC_AUDIENCES", DefaultPortalAudience+","+DefaultOperatorAudience), "comma-separated accepted token audiences (env DEZKY_OIDC_AUDIENCES)")
 	opAud := fs.String("operator-audience", env("DEZKY_OPERATOR_AUDIENCE", DefaultOperatorAudience), "audience that (with platformAdmin) makes an operator")
@@ -429,14 +445,20 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	seed := *demoFlag == "true" || (*demoFlag == "auto" && c.databaseURL == "")
+	seed := *demoFlag == "true" || (*demoFlag == "auto" && cf.databaseURL == "")
 	if *demoFlag != "true" && *demoFlag != "false" && *demoFlag != "auto" {
 		return fmt.Errorf("--demo: want true, false or auto")
 	}
 	if *demoUpstreams != "true" && *demoUpstreams != "false" && *demoUpstreams != "auto" {
 		return fmt.Errorf("--demo-upstreams: want true, false or auto")
 	}
-	upstreams := *demoUpstreams == "true" || (*demoUpstreams == "auto" && seed)
+	var upstreams UpstreamStarter
+	switch {
+	case *demoUpstreams == "true" && c.DemoUpstreams == nil:
+		return errors.New("--demo-upstreams: this build has no demo upstreams; run the demo binary (make run)")
+	case *demoUpstreams == "true" || (*demoUpstreams == "auto" && seed):
+		upstreams = c.DemoUpstreams
+	}
 	ret, err := parseRetention(*retention)
 	if err != nil {
 		return fmt.Errorf("--audit-retention: %w", err)
@@ -451,7 +473,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	start := time.Now()
 	s, err := Start(ctx, ServeConfig{
-		Addr: c.addr, DataDir: c.dataDir, DatabaseURL: c.databaseURL,
+		Addr: cf.addr, DataDir: cf.dataDir, DatabaseURL: cf.databaseURL,
 		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,

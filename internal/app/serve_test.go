@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/app/demoupstreams"
 	"github.com/dezky/platform/plugins/conformance"
 )
 
@@ -26,7 +27,7 @@ func TestDemoProvisionsThroughPlugins(t *testing.T) {
 	}
 	data := t.TempDir()
 	s, err := app.Start(context.Background(), app.ServeConfig{
-		Addr: "127.0.0.1:0", DataDir: data, Demo: true, DemoUpstreams: true, PluginsDir: dir,
+		Addr: "127.0.0.1:0", DataDir: data, Demo: true, DemoUpstreams: demoupstreams.Start, PluginsDir: dir,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -59,7 +60,7 @@ func TestDemoProvisionsThroughPlugins(t *testing.T) {
 	}
 	query(`mutation { createTenant(input: {slug: "hooli", name: "Hooli Inc.", plan: BUSINESS, seats: 7, domains: ["hooli.example"]}) { slug } }`)
 	wantBilling := "OK"
-	if app.FindStripeMock() == "" {
+	if demoupstreams.FindStripeMock() == "" {
 		wantBilling = "SKIPPED"
 	}
 	deadline := time.Now().Add(2 * time.Minute)

@@ -17,7 +17,6 @@ import (
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/internal/authn/devissuer"
-	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -39,7 +38,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
-	d, err := db.Open(ctx, c.dbURL())
+	d, err := c.open(ctx)
 	if err != nil {
 		return err
 	}

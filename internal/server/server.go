@@ -21,6 +21,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/authn"
+	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -103,7 +104,11 @@ func Handler(c Config) http.Handler {
 			if err := c.Ready(ctx); err != nil {
 				c.Log.WarnContext(ctx, "not ready", "err", err)
 				w.WriteHeader(http.StatusServiceUnavailable)
-				w.Write([]byte(`{"status":"unavailable"}`))
+				body := map[string]string{"status": "unavailable"}
+				if db.IsSchemaError(err) { // the schema's state is no secret, and it tells the operator what to run
+					body["reason"] = err.Error()
+				}
+				_ = json.NewEncoder(w).Encode(body)
 				return
 			}
 		}

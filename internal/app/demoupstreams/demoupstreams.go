@@ -1,4 +1,9 @@
-package app
+// Package demoupstreams runs the upstreams of the embedded demo: the
+// Authentik, oCIS and Stalwart simulators in-process and stripe-mock as a
+// process, and binds the provider plugins to them. It is linked only into
+// the demo binary (cmd/dezky-demo, what `make run` starts) and tests; the
+// production binary cmd/dezky carries no simulator.
+package demoupstreams
 
 import (
 	"bufio"
@@ -17,6 +22,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/authentik/authentiksim"
 	"github.com/dezky/platform/providers/ocis/ocissim"
@@ -31,15 +37,15 @@ const (
 	stripeMockBinEnv  = "STRIPE_MOCK_BIN"
 )
 
-// demoUpstreams are the in-process simulators and the stripe-mock process
+// upstreams are the in-process simulators and the stripe-mock process
 // the embedded demo points its provider plugins at.
-type demoUpstreams struct {
+type upstreams struct {
 	servers []*http.Server
 	closers []func() error
 	mock    *exec.Cmd
 }
 
-// startDemoUpstreams starts a loopback simulator for every simulated
+// Start starts a loopback simulator for every simulated
 // provider whose plugin binary is in the plugins dir, and stripe-mock when
 // it is installed, and returns the bindings pointing at them. Providers
 // without a binary (or billing without stripe-mock) stay unbound and are
@@ -48,16 +54,28 @@ type demoUpstreams struct {
 // The oCIS simulator writes its audit log into dataDir and the Stalwart
 // simulator delivers signed webhooks to baseURL's mail webhook, so audit
 // ingest runs in the demo as it would against the real systems.
-func startDemoUpstreams(ctx context.Context, found map[string]string, dataDir, baseURL string, log *slog.Logger) (*demoUpstreams, ProvidersConfig, error) {
-	d := &demoUpstreams{}
-	cfg := ProvidersConfig{}
+//
+// Start is an app.UpstreamStarter; the returned stop function closes
+// everything it started.
+func Start(ctx context.Context, found map[string]string, dataDir, baseURL string, log *slog.Logger) (app.ProvidersConfig, func(), error) {
+	d := &upstreams{}
+	cfg, err := d.start(ctx, found, dataDir, baseURL, log)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return cfg, d.Close, nil
+}
+
+func (d *upstreams) start(ctx context.Context, found map[string]string, dataDir, baseURL string, log *slog.Logger) (app.ProvidersConfig, error) {
+	cfg := app.ProvidersConfig{}
 	token := randomHex(24)
 	webhookKey := randomHex(32)
 	auditLog := filepath.Join(dataDir, "demo-upstreams", "ocis-audit.log")
 	if err := os.MkdirAll(filepath.Dir(auditLog), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("demo upstreams: %w", err)
+		return nil, fmt.Errorf("demo upstreams: %w", err)
 	}
-	extra := map[string]ProviderBinding{
+	extra := map[string]app.ProviderBinding{
 		"ocis":     {Settings: map[string]string{"audit_log_path": auditLog}},
 		"stalwart": {Secrets: map[string]string{"webhook_key": webhookKey}},
 	}
@@ -94,18 +112,16 @@ func startDemoUpstreams(ctx context.Context, found map[string]string, dataDir, b
 		}
 		h, closer, err := s.handler()
 		if err != nil {
-			d.Close()
-			return nil, nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
+			return nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
 		}
 		url, err := d.serve(h)
 		if err != nil {
-			d.Close()
-			return nil, nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
+			return nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
 		}
 		if closer != nil {
 			d.closers = append(d.closers, closer)
 		}
-		b := ProviderBinding{Plugin: s.plugin, Settings: map[string]string{"url": url}, Secrets: map[string]string{"token": token}}
+		b := app.ProviderBinding{Plugin: s.plugin, Settings: map[string]string{"url": url}, Secrets: map[string]string{"token": token}}
 		for k, v := range extra[s.plugin].Settings {
 			b.Settings[k] = v
 		}
@@ -117,27 +133,27 @@ func startDemoUpstreams(ctx context.Context, found map[string]string, dataDir, b
 	}
 	if _, ok := found["stripe"]; !ok {
 		log.Warn("demo: stripe provider plugin not found; billing not configured")
-		return d, cfg, nil
+		return cfg, nil
 	}
 	bin := FindStripeMock()
 	if bin == "" {
 		log.Warn("demo: stripe-mock not installed; billing not configured",
 			"install", "go install github.com/stripe/stripe-mock@"+stripeMockVersion)
-		return d, cfg, nil
+		return cfg, nil
 	}
 	url, err := d.startStripeMock(ctx, bin)
 	if err != nil {
 		log.Warn("demo: stripe-mock did not start; billing not configured", "binary", bin, "err", err)
-		return d, cfg, nil
+		return cfg, nil
 	}
-	cfg[sdk.CapabilityBilling] = ProviderBinding{Plugin: "stripe", Settings: map[string]string{"api_base_url": url},
+	cfg[sdk.CapabilityBilling] = app.ProviderBinding{Plugin: "stripe", Settings: map[string]string{"api_base_url": url},
 		Secrets: map[string]string{"api_key": stripeMockAPIKey}}
 	log.Info("demo: stripe-mock started", "url", url, "binary", bin)
-	return d, cfg, nil
+	return cfg, nil
 }
 
 // serve serves h on a loopback port and returns its base URL.
-func (d *demoUpstreams) serve(h http.Handler) (string, error) {
+func (d *upstreams) serve(h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -188,7 +204,7 @@ func FindStripeMock() string {
 var stripeMockListen = regexp.MustCompile(`Listening for HTTP at address: (\S+)`)
 
 // startStripeMock launches bin on a loopback port and returns its URL.
-func (d *demoUpstreams) startStripeMock(ctx context.Context, bin string) (string, error) {
+func (d *upstreams) startStripeMock(ctx context.Context, bin string) (string, error) {
 	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0", "-strict-version-check")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -230,7 +246,7 @@ func (d *demoUpstreams) startStripeMock(ctx context.Context, bin string) (string
 	return "", errors.New("did not start listening")
 }
 
-func (d *demoUpstreams) stopMock() {
+func (d *upstreams) stopMock() {
 	if d.mock != nil && d.mock.Process != nil {
 		_ = d.mock.Process.Kill()
 	}
@@ -238,7 +254,7 @@ func (d *demoUpstreams) stopMock() {
 }
 
 // Close stops the simulators and stripe-mock.
-func (d *demoUpstreams) Close() {
+func (d *upstreams) Close() {
 	if d == nil {
 		return
 	}
