@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/demo"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/viewer"
@@ -80,6 +82,64 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	if err := app.Run(context.Background(), []string{"migrate"}, io.Discard, io.Discard); err == nil {
 		t.Fatal("migrate without --database-url: want an error")
+	}
+}
+
+// TestUnmigratedDatabaseRefused: every command that uses an unmigrated
+// PostgreSQL database refuses it with one line saying what to run, before
+// it serves, seeds or reads anything; `serve --migrate` migrates and runs.
+func TestUnmigratedDatabaseRefused(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.EmptyURL(t, dialect.Postgres)
+	dir := t.TempDir()
+	// The data dir holds the keys a previous start made (development
+	// issuer, audit signing key), so only the database is wrong.
+	first, err := app.Start(ctx, app.ServeConfig{Addr: "127.0.0.1:0", DataDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", url},
+		{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", url, "--demo", "true"},
+		{"token", "--data-dir", dir, "--database-url", url, "--as", "operator"},
+		{"audit", "export", "--data-dir", dir, "--database-url", url, "--dir", t.TempDir()},
+	} {
+		err := app.Run(ctx, args, io.Discard, io.Discard)
+		if err == nil || !db.IsSchemaError(err) || !strings.Contains(err.Error(), "run `dezky migrate` or pass --migrate") {
+			t.Errorf("%v: %v, want the schema error", args, err)
+		}
+	}
+	s, err := app.Start(ctx, app.ServeConfig{Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: url, Migrate: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("start --migrate: %v", err)
+	}
+	defer s.Close()
+	rsp, err := http.Get(s.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz after --migrate: %d", rsp.StatusCode)
+	}
+	// A newer release migrates the shared database: this replica is no
+	// longer ready, and says why.
+	if _, err := s.DB.SQL.ExecContext(ctx, `INSERT INTO schema_migrations (version, description, checksum) VALUES ('99991231000000', 'future', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	rsp, err = http.Get(s.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	var body struct{ Status, Reason string }
+	if err := json.NewDecoder(rsp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if rsp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body.Reason, "newer than this binary") {
+		t.Fatalf("/readyz with a newer schema: %d %+v", rsp.StatusCode, body)
 	}
 }
 
