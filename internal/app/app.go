@@ -47,6 +47,14 @@ func (c Command) Run(ctx context.Context, args []string, stdout, stderr io.Write
 		usage(stderr)
 		return errors.New("missing command")
 	}
+	err := c.run(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the flags, as asked
+	}
+	return err
+}
+
+func (c Command) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return c.runServe(ctx, args[1:], stderr)
@@ -119,6 +127,25 @@ func env(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// envOverride sets flag name of fs from the environment variable key when
+// the command line did not set it, with the flag's own parsing and an
+// error naming the variable (for flags whose type env cannot default).
+func envOverride(fs *flag.FlagSet, name, key string) error {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return nil
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	if set {
+		return nil
+	}
+	if err := fs.Set(name, v); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
 
 func splitList(s string) []string {

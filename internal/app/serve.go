@@ -421,23 +421,26 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	cf.register(fs)
 	issuers := fs.String("oidc-issuers", env("DEZKY_OIDC_ISSUERS", ""), "comma-separated OIDC issuer URLs; empty runs the embedded development issuer (env DEZKY_OIDC_ISSUERS)")
 	audiences := fs.String("oidc-audiences", env("DEZKY_OIDC_AUDIENCES", DefaultPortalAudience+","+DefaultOperatorAudience), "comma-separated accepted token audiences (env DEZKY_OIDC_AUDIENCES)")
-	opAud := fs.String("operator-audience", env("DEZKY_OPERATOR_AUDIENCE", DefaultOperatorAudience), "audience that (with platformAdmin) makes an operator")
-	demoFlag := fs.String("demo", env("DEZKY_DEMO", "auto"), "seed demo data once: true, false, or auto (only for the embedded database)")
+	opAud := fs.String("operator-audience", env("DEZKY_OPERATOR_AUDIENCE", DefaultOperatorAudience), "audience that (with platformAdmin) makes an operator (env DEZKY_OPERATOR_AUDIENCE)")
+	demoFlag := fs.String("demo", env("DEZKY_DEMO", "auto"), "seed demo data once: true, false, or auto (only for the embedded database) (env DEZKY_DEMO)")
 	migrate := fs.Bool("migrate", env("DEZKY_MIGRATE", "") == "true", "apply PostgreSQL migrations at start (env DEZKY_MIGRATE=true)")
-	environment := fs.String("environment", env("DEZKY_ENVIRONMENT", "development"), "environment name used by feature-flag scopes")
-	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs)")
-	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	environment := fs.String("environment", env("DEZKY_ENVIRONMENT", "development"), "environment name used by feature-flag scopes (env DEZKY_ENVIRONMENT)")
+	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs); empty: the listen address and localhost (env DEZKY_ALLOWED_ORIGINS)")
+	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error (env DEZKY_LOG_LEVEL)")
 	pluginsDir := fs.String("plugins-dir", env("DEZKY_PLUGINS_DIR", ""), "directory of the dezky-provider-* binaries; empty: the dezky binary's directory when it holds any, else ./bin (env DEZKY_PLUGINS_DIR)")
 	providersFile := fs.String("providers", env("DEZKY_PROVIDERS", ""), "provider configuration file (JSON, see docs/providers.md); empty: providers.json in the data dir when present (env DEZKY_PROVIDERS)")
-	demoUpstreams := fs.String("demo-upstreams", env("DEZKY_DEMO_UPSTREAMS", "auto"), "run the provider simulators in-process (and stripe-mock when installed) for the plugins: true, false, or auto (with demo data and no provider configuration)")
-	healthInterval := fs.Duration("health-interval", 15*time.Second, "period of the health probe loop that feeds healthChanged")
+	demoUpstreams := fs.String("demo-upstreams", env("DEZKY_DEMO_UPSTREAMS", "auto"), "run the provider simulators in-process (and stripe-mock when installed) for the plugins: true, false, or auto (with demo data and no provider configuration; only the demo binary has them) (env DEZKY_DEMO_UPSTREAMS)")
+	healthInterval := fs.Duration("health-interval", 15*time.Second, "period of the health probe loop that feeds healthChanged (env DEZKY_HEALTH_INTERVAL)")
 	archEndpoint := fs.String("audit-archive-endpoint", env("DEZKY_S3_ENDPOINT", ""), "S3-compatible endpoint for the audit archive; empty: no archiving (env DEZKY_S3_ENDPOINT; credentials from DEZKY_S3_ACCESS_KEY / DEZKY_S3_SECRET_KEY)")
 	archBucket := fs.String("audit-archive-bucket", env("DEZKY_S3_BUCKET", ""), "bucket of the audit archive (env DEZKY_S3_BUCKET)")
 	archRegion := fs.String("audit-archive-region", env("DEZKY_S3_REGION", "us-east-1"), "region of the audit archive (env DEZKY_S3_REGION)")
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
-	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration")
+	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := envOverride(fs, "health-interval", "DEZKY_HEALTH_INTERVAL"); err != nil {
 		return err
 	}
 	var level slog.Level
