@@ -194,12 +194,17 @@ func (c *Checkpointer) Observe(head int64) {
 }
 
 // Run writes a startup checkpoint, then interval and threshold checkpoints
-// until ctx ends; it returns nil then. Failures are logged and retried on
-// the next occasion. The threshold is checked against the head Observe
-// reports and the latest checkpoint this loop has seen, so a notification
-// costs no database read until a checkpoint is due.
+// until ctx ends; it returns nil then. The startup checkpoint covers the
+// head as the chain first stands: when nothing is chained yet at start
+// (events written just before, such as demo seeding, are linked a moment
+// later), it is written at the first head Observe reports. Failures are
+// logged and retried on the next occasion. The threshold is checked
+// against the head Observe reports and the latest checkpoint this loop has
+// seen, so a notification costs no database read until a checkpoint is
+// due.
 func (c *Checkpointer) Run(ctx context.Context) error {
 	last := c.try(ctx, ReasonStartup, 0)
+	startupDue := last == 0 // nothing checkpointed: the chain was empty (or the write failed)
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
 	for {
@@ -208,8 +213,13 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			last = c.try(ctx, ReasonInterval, last)
+			startupDue = startupDue && last == 0
 		case head := <-c.notify:
-			if head-last >= c.opts.Threshold {
+			switch {
+			case startupDue:
+				last = c.try(ctx, ReasonStartup, last)
+				startupDue = last == 0
+			case head-last >= c.opts.Threshold:
 				last = c.try(ctx, ReasonThreshold, last)
 			}
 		}

@@ -157,6 +157,42 @@ func TestCheckpointer(t *testing.T) {
 	})
 }
 
+// TestStartupCheckpointAfterFirstChaining: a checkpointer started on a
+// chain with nothing linked yet (events written just before start, as demo
+// seeding does) writes its startup checkpoint when the chainer first
+// reports a head, not 100 events or 5 minutes later.
+func TestStartupCheckpointAfterFirstChaining(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		key, err := audit.LoadOrCreateKey(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpr := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Threshold: 100, Interval: time.Hour, Logger: quiet})
+		for i := 0; i < 3; i++ { // written, not yet chained
+			if err := write(ctx, d, 200+i, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- cpr.Run(runCtx) }()
+		defer func() { cancel(); <-done }()
+		ch := audit.NewChainer(d, audit.ChainerOptions{OnChain: cpr.Observe})
+		if _, err := ch.ChainPending(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var cps []*ent.AuditCheckpoint
+		waitFor(t, func() bool {
+			cps, err = d.Client.AuditCheckpoint.Query().All(viewer.SystemContext(ctx))
+			return err == nil && len(cps) > 0
+		})
+		if len(cps) != 1 || cps[0].HeadSeq != 3 || cps[0].Reason != auditcheckpoint.ReasonStartup {
+			t.Fatalf("checkpoints = %+v, want one startup checkpoint of head 3", cps)
+		}
+	})
+}
+
 // waitFor polls cond until it holds (failing after a generous deadline).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
