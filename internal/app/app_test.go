@@ -141,6 +141,11 @@ func TestUnmigratedDatabaseRefused(t *testing.T) {
 	if rsp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body.Reason, "newer than this binary") {
 		t.Fatalf("/readyz with a newer schema: %d %+v", rsp.StatusCode, body)
 	}
+	// This binary's migrate does not claim it is up to date.
+	var out bytes.Buffer
+	if err := app.Run(ctx, []string{"migrate", "--database-url", url}, &out, io.Discard); !db.IsSchemaError(err) || out.Len() > 0 {
+		t.Fatalf("migrate on a newer database: %v (printed %q), want the schema error", err, out.String())
+	}
 }
 
 // TestDemoSeedsOnce: a second start on the same data dir keeps the data.
