@@ -171,3 +171,16 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+// TestProductionCommandRefusesDemoUpstreams: the production command has no
+// simulators, so asking for them is an error before anything starts.
+func TestProductionCommandRefusesDemoUpstreams(t *testing.T) {
+	dir := t.TempDir()
+	err := app.Run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--demo-upstreams", "true"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no demo upstreams") {
+		t.Fatalf("serve --demo-upstreams true = %v, want the refusal", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("the refused serve wrote %d entries into the data dir", len(entries))
+	}
+}
