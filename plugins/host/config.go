@@ -45,6 +45,14 @@ type Config struct {
 	// immediate check. (go-plugin reports a process exit only through
 	// Client.Exited, so exit detection polls.)
 	WatchInterval time.Duration
+	// Checksums pins the SHA-256 (lowercase hex) of each plugin binary by
+	// plugin name. When nil, New reads them from the plugins.lock file in
+	// Dir (see LockFileName); when that file is absent too, nothing is
+	// pinned. With pins, a bound plugin without one is a configuration
+	// error, and a binary whose checksum differs is refused at every start
+	// (go-plugin's SecureConfig): its state is StateRefused and its last
+	// error says which checksum was found and which was pinned.
+	Checksums map[string]string
 }
 
 // Binding names the plugin serving one capability and its configuration.
@@ -172,6 +180,7 @@ type pluginSpec struct {
 	capabilities []sdk.Capability
 	settings     map[string]string
 	secrets      map[string]string
+	checksum     string // pinned SHA-256, lowercase hex; "" when unpinned
 }
 
 // plan groups the bindings by plugin and checks them against the
@@ -198,6 +207,13 @@ func plan(cfg Config, found map[string]string) (map[string]*pluginSpec, error) {
 		s := specs[b.Plugin]
 		if s == nil {
 			s = &pluginSpec{name: b.Plugin, path: path, settings: map[string]string{}, secrets: map[string]string{}}
+			if cfg.Checksums != nil {
+				sum, pinned := cfg.Checksums[b.Plugin]
+				if !pinned {
+					errs = append(errs, fmt.Errorf("capability %s: plugin %q is not pinned in %s (run `dezky plugins lock` to pin the binaries in %s)", c, b.Plugin, LockFileName, cfg.Dir))
+				}
+				s.checksum = strings.ToLower(sum)
+			}
 			specs[b.Plugin] = s
 		}
 		s.capabilities = append(s.capabilities, c)

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +30,11 @@ const (
 	StateStarting   State = "starting"   // launching, handshake, Configure
 	StateRunning    State = "running"    // serving calls
 	StateRestarting State = "restarting" // crashed or failed to start; waiting out the backoff
-	StateStopped    State = "stopped"    // the host was closed
+	// StateRefused: the binary's checksum does not match its pin, so it
+	// was not started. The supervisor checks again after the backoff (a
+	// restored binary starts again).
+	StateRefused State = "refused"
+	StateStopped State = "stopped" // the host was closed
 )
 
 // instance supervises one plugin process: it launches it, configures it,
@@ -56,7 +62,8 @@ type instance struct {
 	startedAt time.Time
 	pid       int
 	socket    string
-	failures  int // consecutive failed starts or early crashes
+	checksum  string // of the binary last started (or the pin)
+	failures  int    // consecutive failed starts or early crashes
 }
 
 func newInstance(spec pluginSpec, cfg Config) (*instance, error) {
@@ -65,15 +72,16 @@ func newInstance(spec pluginSpec, cfg Config) (*instance, error) {
 		return nil, fmt.Errorf("plugin %s: socket dir: %w", spec.name, err)
 	}
 	return &instance{
-		spec:    spec,
-		cfg:     cfg,
-		log:     cfg.Logger.With("plugin", spec.name),
-		scrub:   scrubber(spec.secrets),
-		breaker: newBreaker(cfg.Breaker),
-		sockDir: dir,
-		kick:    make(chan struct{}, 1),
-		ready:   make(chan struct{}),
-		state:   StateStarting,
+		spec:     spec,
+		cfg:      cfg,
+		log:      cfg.Logger.With("plugin", spec.name),
+		scrub:    scrubber(spec.secrets),
+		breaker:  newBreaker(cfg.Breaker),
+		sockDir:  dir,
+		kick:     make(chan struct{}, 1),
+		ready:    make(chan struct{}),
+		state:    StateStarting,
+		checksum: spec.checksum,
 	}, nil
 }
 
@@ -94,7 +102,11 @@ func (in *instance) run(ctx context.Context) {
 			return
 		}
 		delay := in.crashed(err)
-		in.log.Warn("plugin restart scheduled", "in", delay.String(), "error", in.lastError())
+		if errors.Is(err, errRefused) {
+			in.log.Error("plugin binary refused: checksum mismatch", "retry_in", delay.String(), "error", in.lastError())
+		} else {
+			in.log.Warn("plugin restart scheduled", "in", delay.String(), "error", in.lastError())
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -108,7 +120,13 @@ func (in *instance) run(ctx context.Context) {
 func (in *instance) start(ctx context.Context) error {
 	in.setState(StateStarting)
 	stderr := newLogWriter(in.log.With("stream", "stderr"), in.scrub)
+	secure, err := in.secureConfig()
+	if err != nil {
+		return err
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
+		SecureConfig:     secure,
+		AutoMTLS:         true,
 		HandshakeConfig:  sdk.Handshake(),
 		VersionedPlugins: sdk.HostPluginSets(),
 		Cmd:              in.command(),
@@ -123,6 +141,9 @@ func (in *instance) start(ctx context.Context) error {
 	remote, desc, err := in.handshake(ctx, client)
 	if err != nil {
 		client.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return in.refusal()
+		}
 		return fmt.Errorf("start %s: %w", in.spec.path, err)
 	}
 	in.mu.Lock()
@@ -171,6 +192,42 @@ func (in *instance) handshake(ctx context.Context, client *plugin.Client) (sdk.R
 		return nil, sdk.Description{}, fmt.Errorf("configure: %w", err)
 	}
 	return remote, desc, nil
+}
+
+// errRefused marks a start refused because the binary's checksum does
+// not match its pin.
+var errRefused = errors.New("plugin binary refused")
+
+// secureConfig returns go-plugin's checksum check for a pinned binary and
+// records the checksum of the binary about to start. An unpinned binary
+// is hashed for the status report only.
+func (in *instance) secureConfig() (*plugin.SecureConfig, error) {
+	if in.spec.checksum == "" {
+		sum, err := FileSHA256(in.spec.path)
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", in.spec.path, err)
+		}
+		in.mu.Lock()
+		in.checksum = sum
+		in.mu.Unlock()
+		return nil, nil
+	}
+	want, err := hex.DecodeString(in.spec.checksum)
+	if err != nil || len(want) != sha256.Size {
+		return nil, fmt.Errorf("start %s: pinned checksum %q is not a SHA-256 in hex", in.spec.path, in.spec.checksum)
+	}
+	return &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}, nil
+}
+
+// refusal builds the error of a start refused by the checksum check,
+// naming the checksum found and the one pinned.
+func (in *instance) refusal() error {
+	found, err := FileSHA256(in.spec.path)
+	if err != nil {
+		found = "unreadable (" + err.Error() + ")"
+	}
+	return fmt.Errorf("%w: %s has SHA-256 %s but %s pins %s; not starting it (restore the pinned binary, or run `dezky plugins lock` if the change is intended)",
+		errRefused, in.spec.path, found, LockFileName, in.spec.checksum)
 }
 
 // command builds the plugin command. The environment is the host's minus
@@ -223,6 +280,9 @@ func (in *instance) crashed(err error) time.Duration {
 	in.lastErr = in.scrub.Replace(err.Error())
 	in.lastErrAt = time.Now()
 	in.state = StateRestarting
+	if errors.Is(err, errRefused) {
+		in.state = StateRefused
+	}
 	in.dropLocked()
 	return in.cfg.Backoff.Delay(in.failures)
 }
