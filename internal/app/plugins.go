@@ -20,6 +20,8 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	switch args[0] {
 	case "lock":
 		return runPluginsLock(args[1:], stdout, stderr)
+	case "conformance":
+		return runPluginsConformance(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		pluginsUsage(stdout)
 		return nil
@@ -34,6 +36,7 @@ func pluginsUsage(w io.Writer) {
 
 subcommands:
   lock          pin the SHA-256 of every plugin binary in <plugins-dir>/plugins.lock
+  conformance   run the conformance kit against a plugin binary and print a report
 
 Run 'dezky plugins <subcommand> -h' for its flags.
 `)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/internal/testing/gobuild"
 	"github.com/dezky/platform/plugins/host"
 )
 
@@ -37,5 +38,41 @@ func TestPluginsLockCommand(t *testing.T) {
 	}
 	if err := app.Run(context.Background(), []string{"plugins", "nope"}, &out, &errb); err == nil {
 		t.Error("plugins nope succeeded")
+	}
+}
+
+// TestPluginsConformanceCommand: `dezky plugins conformance <binary>`
+// launches the binary, runs the kit and prints a per-capability report;
+// a failing plugin makes the command fail.
+func TestPluginsConformanceCommand(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "dezky-provider-test")
+	legacy := filepath.Join(dir, "some-legacy-binary")
+	for pkg, out := range map[string]string{
+		"github.com/dezky/platform/plugins/internal/testprovider/cmd/dezky-provider-test": good,
+		"github.com/dezky/platform/plugins/internal/v1fixture":                            legacy,
+	} {
+		if err := gobuild.Build(t.Context(), pkg, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := app.Run(t.Context(), []string{"plugins", "conformance", "--capability", "identity,dns", good}, &out, &errb); err != nil {
+		t.Fatalf("conformance of the test provider: %v\n%s%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{"protocols  2", "PASS  transport", "PASS  identity", "PASS  dns", "SKIP dns/RecordChanges"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "PASS  billing") {
+		t.Errorf("report covers billing, which was not asked for:\n%s", out.String())
+	}
+	out.Reset()
+	if err := app.Run(t.Context(), []string{"plugins", "conformance", legacy}, &out, &errb); err == nil {
+		t.Fatalf("conformance of a protocol 1 identity plugin passed:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "protocols  1 ") || !strings.Contains(out.String(), "FAIL  identity") {
+		t.Errorf("report of the legacy plugin:\n%s", out.String())
 	}
 }

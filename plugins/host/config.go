@@ -22,6 +22,11 @@ const BinaryPrefix = "dezky-provider-"
 type Config struct {
 	// Dir is the plugins directory searched for dezky-provider-* binaries.
 	Dir string
+	// Binaries names plugin executables explicitly (plugin name → path),
+	// in addition to and taking precedence over those found in Dir. Dir may
+	// then be empty. Used to run one binary that is not installed, for
+	// example by `dezky plugins conformance`.
+	Binaries map[string]string
 	// Capabilities binds each capability to a plugin. Several capabilities
 	// may name the same plugin; they then share one process, and their
 	// settings and secrets are merged (a key with two different values is

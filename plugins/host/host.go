@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 	"sync"
@@ -29,11 +30,15 @@ type Host struct {
 // conflict. Nothing is launched until Start.
 func New(cfg Config) (*Host, error) {
 	cfg.defaults()
-	found, err := Discover(cfg.Dir)
-	if err != nil {
-		return nil, err
+	found := map[string]string{}
+	var err error
+	if cfg.Dir != "" || len(cfg.Binaries) == 0 {
+		if found, err = Discover(cfg.Dir); err != nil {
+			return nil, err
+		}
 	}
-	if cfg.Checksums == nil {
+	maps.Copy(found, cfg.Binaries)
+	if cfg.Checksums == nil && cfg.Dir != "" {
 		if cfg.Checksums, err = ReadLock(cfg.Dir); err != nil {
 			return nil, err
 		}
