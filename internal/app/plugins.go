@@ -22,6 +22,8 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return runPluginsLock(args[1:], stdout, stderr)
 	case "conformance":
 		return runPluginsConformance(ctx, args[1:], stdout, stderr)
+	case "new":
+		return runPluginsNew(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		pluginsUsage(stdout)
 		return nil
@@ -37,6 +39,7 @@ func pluginsUsage(w io.Writer) {
 subcommands:
   lock          pin the SHA-256 of every plugin binary in <plugins-dir>/plugins.lock
   conformance   run the conformance kit against a plugin binary and print a report
+  new           scaffold a provider plugin with its conformance test
 
 Run 'dezky plugins <subcommand> -h' for its flags.
 `)

@@ -76,3 +76,27 @@ func TestPluginsConformanceCommand(t *testing.T) {
 		t.Errorf("report of the legacy plugin:\n%s", out.String())
 	}
 }
+
+// TestPluginsNewCommand: `dezky plugins new` writes the provider, its
+// conformance test and, with --module, go.mod (that the result compiles
+// and conforms is TestGenerate_CompilesAndConforms in internal/scaffold).
+func TestPluginsNewCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "acme")
+	var out, errb bytes.Buffer
+	args := []string{"plugins", "new", "--capability", "identity", "--name", "acme", "--dir", dir, "--module", "example.com/acme", "--replace", "."}
+	if err := app.Run(t.Context(), args, &out, &errb); err != nil {
+		t.Fatalf("plugins new: %v (%s)", err, errb.String())
+	}
+	for _, f := range []string{"main.go", "store.go", "identity.go", "provider_test.go", "go.mod"} {
+		if !strings.Contains(out.String(), filepath.Join(dir, f)) {
+			t.Errorf("plugins new did not write %s:\n%s", f, out.String())
+		}
+	}
+	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil || !strings.Contains(string(mod), "module example.com/acme") || !strings.Contains(string(mod), "replace github.com/dezky/platform => /") {
+		t.Fatalf("go.mod = %s, %v", mod, err)
+	}
+	if err := app.Run(t.Context(), []string{"plugins", "new", "--capability", "billing", "--name", "acme2", "--dir", t.TempDir()}, &out, &errb); err == nil {
+		t.Error("plugins new for a capability without a template succeeded")
+	}
+}
