@@ -6,10 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/dezky/platform/plugins/host"
+	"github.com/dezky/platform/plugins/sdk"
 )
+
+// pluginReattach parses --plugin-reattach; empty means none.
+func pluginReattach(value string, log *slog.Logger) (map[string]sdk.Reattach, error) {
+	if value == "" {
+		return nil, nil
+	}
+	r, err := sdk.ParseReattach(value)
+	if err != nil {
+		return nil, err
+	}
+	log.Warn("attaching to plugins in debug mode instead of launching them", "plugins", slices.Sorted(maps.Keys(r)))
+	return r, nil
+}
 
 // runPlugins dispatches `dezky plugins <subcommand>`.
 func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -2,7 +2,9 @@ package host
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/hashicorp/go-plugin"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -58,6 +60,12 @@ type Config struct {
 	// (go-plugin's SecureConfig): its state is StateRefused and its last
 	// error says which checksum was found and which was pinned.
 	Checksums map[string]string
+	// Reattach attaches to plugins already running in debug mode (see
+	// sdk.DebugEnv) instead of launching their binaries: plugin name → how
+	// to reach it. A reattached plugin needs no binary in Dir and is never
+	// checksummed, its connection has no mutual TLS, and the host neither
+	// restarts nor stops its process. For development only.
+	Reattach map[string]sdk.Reattach
 }
 
 // Binding names the plugin serving one capability and its configuration.
@@ -186,6 +194,7 @@ type pluginSpec struct {
 	settings     map[string]string
 	secrets      map[string]string
 	checksum     string // pinned SHA-256, lowercase hex; "" when unpinned
+	reattach     *plugin.ReattachConfig
 }
 
 // plan groups the bindings by plugin and checks them against the
@@ -205,6 +214,10 @@ func plan(cfg Config, found map[string]string) (map[string]*pluginSpec, error) {
 			continue
 		}
 		path, ok := found[b.Plugin]
+		ra, debug := cfg.Reattach[b.Plugin]
+		if debug {
+			path, ok = "reattach:"+ra.Network+":"+ra.Address, true
+		}
 		if !ok {
 			errs = append(errs, fmt.Errorf("capability %s: plugin %q: no %s%s in %s", c, b.Plugin, BinaryPrefix, b.Plugin, cfg.Dir))
 			continue
@@ -212,7 +225,13 @@ func plan(cfg Config, found map[string]string) (map[string]*pluginSpec, error) {
 		s := specs[b.Plugin]
 		if s == nil {
 			s = &pluginSpec{name: b.Plugin, path: path, settings: map[string]string{}, secrets: map[string]string{}}
-			if cfg.Checksums != nil {
+			if debug {
+				rc, err := ra.Config()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("capability %s: plugin %q: %w", c, b.Plugin, err))
+				}
+				s.reattach = rc
+			} else if cfg.Checksums != nil {
 				sum, pinned := cfg.Checksums[b.Plugin]
 				if !pinned {
 					errs = append(errs, fmt.Errorf("capability %s: plugin %q is not pinned in %s (run `dezky plugins lock` to pin the binaries in %s)", c, b.Plugin, LockFileName, cfg.Dir))

@@ -124,7 +124,7 @@ func (in *instance) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client := plugin.NewClient(&plugin.ClientConfig{
+	cc := &plugin.ClientConfig{
 		SecureConfig:     secure,
 		AutoMTLS:         true,
 		HandshakeConfig:  sdk.Handshake(),
@@ -137,7 +137,21 @@ func (in *instance) start(ctx context.Context) error {
 		SyncStderr:       stderr,
 		SyncStdout:       newLogWriter(in.log.With("stream", "stdout"), in.scrub),
 		Logger:           hclog.NewNullLogger(),
-	})
+	}
+	if in.spec.reattach != nil {
+		// A plugin in debug mode: attach to it; it was started (and is
+		// owned) by the developer.
+		// go-plugin does not negotiate on reattach: the version is the
+		// one the plugin reported.
+		rc := *in.spec.reattach
+		set, ok := cc.VersionedPlugins[rc.ProtocolVersion]
+		if !ok {
+			return fmt.Errorf("reattach %s: protocol %d is not one the host speaks", in.spec.path, rc.ProtocolVersion)
+		}
+		cc.Reattach, cc.Plugins, cc.VersionedPlugins = &rc, set, nil
+		cc.Cmd, cc.SecureConfig, cc.AutoMTLS, cc.SkipHostEnv = nil, nil, false, false
+	}
+	client := plugin.NewClient(cc)
 	remote, desc, err := in.handshake(ctx, client)
 	if err != nil {
 		client.Kill()
@@ -202,6 +216,9 @@ var errRefused = errors.New("plugin binary refused")
 // records the checksum of the binary about to start. An unpinned binary
 // is hashed for the status report only.
 func (in *instance) secureConfig() (*plugin.SecureConfig, error) {
+	if in.spec.reattach != nil {
+		return nil, nil
+	}
 	if in.spec.checksum == "" {
 		sum, err := FileSHA256(in.spec.path)
 		if err != nil {
