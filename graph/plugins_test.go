@@ -82,7 +82,9 @@ func TestPluginsQuery(t *testing.T) {
 			}
 
 			var health struct {
-				Health struct{ Services []struct{ Name, Status, Message string } }
+				Health struct {
+					Services []struct{ Name, Status, Message string }
+				}
 			}
 			s.Query("operator", `{ health { services { name status message } } }`, nil).Decode(t, &health)
 			found := false
