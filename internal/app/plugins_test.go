@@ -1,16 +1,24 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/internal/testing/gobuild"
+	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/plugins/host"
+	"github.com/dezky/platform/plugins/sdk"
 )
 
 // TestPluginsLockCommand: `dezky plugins lock` pins every plugin binary
@@ -98,5 +106,63 @@ func TestPluginsNewCommand(t *testing.T) {
 	}
 	if err := app.Run(t.Context(), []string{"plugins", "new", "--capability", "billing", "--name", "acme2", "--dir", t.TempDir()}, &out, &errb); err == nil {
 		t.Error("plugins new for a capability without a template succeeded")
+	}
+}
+
+// TestServePluginReattach: with PluginReattach (--plugin-reattach) the
+// server attaches to a provider started by hand in debug mode instead of
+// launching a binary from the plugins directory.
+func TestServePluginReattach(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "dezky-provider-test")
+	if err := gobuild.Build(t.Context(), "github.com/dezky/platform/plugins/internal/testprovider/cmd/dezky-provider-test", bin); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), sdk.DebugEnv+"=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	var value string
+	for sc := bufio.NewScanner(stdout); sc.Scan(); {
+		if v, ok := strings.CutPrefix(sc.Text(), sdk.ReattachEnv+"="); ok {
+			value = strings.Trim(v, "'")
+			break
+		}
+	}
+	if value == "" {
+		t.Fatal("the debug plugin printed no reattach line")
+	}
+	s, err := app.Start(t.Context(), app.ServeConfig{
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: testdb.URL(t, dialect.SQLite),
+		PluginsDir: t.TempDir(), PluginReattach: value,
+		Providers: app.ProvidersConfig{sdk.CapabilityIdentity: {Plugin: "test"}},
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer s.Close()
+	st := s.Plugins.Status()
+	if len(st) != 1 || st[0].State != host.StateRunning || st[0].PID != cmd.Process.Pid {
+		t.Fatalf("plugin status = %+v, want test running at the debug process %d", st, cmd.Process.Pid)
+	}
+	bad := app.ServeConfig{
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: testdb.URL(t, dialect.SQLite), PluginsDir: t.TempDir(),
+		PluginReattach: "{not json", Providers: app.ProvidersConfig{sdk.CapabilityIdentity: {Plugin: "test"}},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if s, err := app.Start(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "reattach") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Start with a bad reattach value = %v, want a reattach error", err)
 	}
 }
