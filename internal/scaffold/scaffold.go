@@ -26,7 +26,7 @@ import (
 var templates embed.FS
 
 // Supported lists the capabilities the scaffold has templates for.
-var Supported = []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityDNS}
+var Supported = []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityStorage, sdk.CapabilityDNS}
 
 // Options describe the provider to generate.
 type Options struct {

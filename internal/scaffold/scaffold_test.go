@@ -22,15 +22,15 @@ func TestGenerate_CompilesAndConforms(t *testing.T) {
 	root := moduleRoot(t)
 	dir := t.TempDir()
 	files, err := scaffold.Generate(scaffold.Options{
-		Name: "acme", Capabilities: []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityDNS}, Dir: dir,
+		Name: "acme", Capabilities: []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityStorage, sdk.CapabilityDNS}, Dir: dir,
 		Module: "example.com/dezky-provider-acme", PlatformVersion: "v0.0.0-00010101000000-000000000000",
 		Replace: root, GoVersion: goVersion(t, root),
 	})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
 	}
-	if len(files) != 6 {
-		t.Fatalf("Generate wrote %v, want main, store, identity, dns, test and go.mod", files)
+	if len(files) != 7 {
+		t.Fatalf("Generate wrote %v, want main, store, identity, storage, dns, test and go.mod", files)
 	}
 	// The platform's go.sum covers every module the provider needs, so the
 	// module resolves without a network.
@@ -46,7 +46,7 @@ func TestGenerate_CompilesAndConforms(t *testing.T) {
 	goCmd(t, dir, "vet", "./...")
 	goCmd(t, dir, "build", "-o", filepath.Join(dir, "dezky-provider-acme"), ".")
 	out := goCmd(t, dir, "test", "-count=1", "-v", "-run", "TestConformance", ".")
-	for _, want := range []string{"--- PASS: TestConformance ", "--- PASS: TestConformance/transport/Protocols", "--- PASS: TestConformance/identity/ConcurrentEnsure", "--- PASS: TestConformance_InProcess"} {
+	for _, want := range []string{"--- PASS: TestConformance ", "--- PASS: TestConformance/transport/Protocols", "--- PASS: TestConformance/identity/ConcurrentEnsure", "--- PASS: TestConformance/storage/ConcurrentEnsure", "--- PASS: TestConformance_InProcess"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("go test output lacks %q:\n%s", want, out)
 		}

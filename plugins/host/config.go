@@ -2,9 +2,7 @@ package host
 
 import (
 	"errors"
-
 	"fmt"
-	"github.com/hashicorp/go-plugin"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-plugin"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
