@@ -220,7 +220,7 @@ func (in *instance) secureConfig() (*plugin.SecureConfig, error) {
 		return nil, nil
 	}
 	if in.spec.checksum == "" {
-		sum, err := FileSHA256(in.spec.path)
+		sum, err := reportedChecksum(in.spec.path)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", in.spec.path, err)
 		}
@@ -234,6 +234,38 @@ func (in *instance) secureConfig() (*plugin.SecureConfig, error) {
 		return nil, fmt.Errorf("start %s: pinned checksum %q is not a SHA-256 in hex", in.spec.path, in.spec.checksum)
 	}
 	return &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}, nil
+}
+
+// reported caches the checksums of unpinned binaries by path, size and
+// modification time. They are only reported, never enforced, so a changed
+// binary that kept both is reported with its old sum until it changes
+// again; pinned binaries are hashed by go-plugin before every start.
+var reported sync.Map // path → reportedSum
+
+type reportedSum struct {
+	size    int64
+	modTime time.Time
+	sum     string
+}
+
+// reportedChecksum returns the SHA-256 of the unpinned binary at path,
+// hashing it only when it changed since the last call.
+func reportedChecksum(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("checksum: %w", err)
+	}
+	if v, ok := reported.Load(path); ok {
+		if r := v.(reportedSum); r.size == info.Size() && r.modTime.Equal(info.ModTime()) {
+			return r.sum, nil
+		}
+	}
+	sum, err := FileSHA256(path)
+	if err != nil {
+		return "", err
+	}
+	reported.Store(path, reportedSum{size: info.Size(), modTime: info.ModTime(), sum: sum})
+	return sum, nil
 }
 
 // refusal builds the error of a start refused by the checksum check,
