@@ -48,6 +48,25 @@ func transportSuite(t T, h *host.Host, c sdk.Capability, o options) {
 		}
 	})
 
+	t.Run("UnservedCapability", func(t T) {
+		var unserved []sdk.Capability
+		for _, c := range sdk.Capabilities {
+			if !slices.Contains(st.Description.Capabilities, c) {
+				unserved = append(unserved, c)
+			}
+		}
+		if len(unserved) == 0 {
+			t.Skip("the plugin serves every capability")
+		}
+		err := withRemote(ctx, st.Path, sdk.HostPluginSets(), func(r sdk.Remote) error {
+			for _, c := range unserved {
+				wantCode(t, callCapability(ctx, r, c), sdk.CodeUnsupported, "a call to unserved capability "+string(c))
+			}
+			return nil
+		})
+		must(t, err, "launch")
+	})
+
 	t.Run("Cancellation", func(t T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
@@ -146,7 +165,37 @@ func Describe(ctx context.Context, path string) (sdk.Description, error) {
 	return describeWith(ctx, path, sdk.HostPluginSets())
 }
 
+// callCapability makes one read call of capability c.
+func callCapability(ctx context.Context, r sdk.Remote, c sdk.Capability) error {
+	var err error
+	switch c {
+	case sdk.CapabilityIdentity:
+		_, err = r.GetUser(ctx, "cf-missing-0000")
+	case sdk.CapabilityMail:
+		_, err = r.GetDomain(ctx, "cf-missing.example.test")
+	case sdk.CapabilityStorage:
+		_, err = r.GetUsage(ctx, "cf-missing-0000")
+	case sdk.CapabilityDNS:
+		_, err = r.Lookup(ctx, sdk.LookupRequest{Name: "cf-missing.example.test", Type: "TXT"})
+	case sdk.CapabilityBilling:
+		_, err = r.GetSubscription(ctx, "cf_missing_0000")
+	}
+	return err
+}
+
 func describeWith(ctx context.Context, path string, sets map[int]plugin.PluginSet) (sdk.Description, error) {
+	var d sdk.Description
+	err := withRemote(ctx, path, sets, func(r sdk.Remote) error {
+		var err error
+		d, err = r.Describe(ctx)
+		return err
+	})
+	return d, err
+}
+
+// withRemote launches the plugin binary at path, unconfigured, with the
+// given protocol sets, runs fn against it and stops it.
+func withRemote(ctx context.Context, path string, sets map[int]plugin.PluginSet, fn func(sdk.Remote) error) error {
 	cmd := exec.Command(path)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PLUGIN_") {
@@ -167,17 +216,15 @@ func describeWith(ctx context.Context, path string, sets map[int]plugin.PluginSe
 	defer client.Kill()
 	rpc, err := client.Client()
 	if err != nil {
-		return sdk.Description{}, fmt.Errorf("launch %s: %w", path, err)
+		return fmt.Errorf("launch %s: %w", path, err)
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {
-		return sdk.Description{}, fmt.Errorf("dispense: %w", err)
+		return fmt.Errorf("dispense: %w", err)
 	}
 	remote, ok := raw.(sdk.Remote)
 	if !ok {
-		return sdk.Description{}, fmt.Errorf("dispense: unexpected type %T", raw)
+		return fmt.Errorf("dispense: unexpected type %T", raw)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return remote.Describe(ctx)
+	return fn(remote)
 }
