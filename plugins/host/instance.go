@@ -32,7 +32,7 @@ const (
 	StateRestarting State = "restarting" // crashed or failed to start; waiting out the backoff
 	// StateRefused: the binary's checksum does not match its pin, so it
 	// was not started. The supervisor checks again after the backoff (a
-	// restored binary starts again).
+	// restored binary starts again); the state stays refused until then.
 	StateRefused State = "refused"
 	StateStopped State = "stopped" // the host was closed
 )
@@ -118,7 +118,12 @@ func (in *instance) run(ctx context.Context) {
 // start launches the process, negotiates the protocol, checks the bound
 // capabilities and configures the plugin.
 func (in *instance) start(ctx context.Context) error {
-	in.setState(StateStarting)
+	in.mu.Lock()
+	if in.state != StateRefused {
+		// A refused binary stays refused while it is checked again.
+		in.state = StateStarting
+	}
+	in.mu.Unlock()
 	stderr := newLogWriter(in.log.With("stream", "stderr"), in.scrub)
 	secure, err := in.secureConfig()
 	if err != nil {

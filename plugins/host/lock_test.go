@@ -165,3 +165,37 @@ func startIn(t *testing.T, dir, plugin string) *host.Host {
 	t.Cleanup(func() { _ = h.Close() })
 	return h
 }
+
+// TestChecksum_StaysRefused: the supervisor checks a refused binary again
+// after every backoff; between and during those checks it stays refused.
+func TestChecksum_StaysRefused(t *testing.T) {
+	dir, path := copyPlugin(t, "pinned")
+	if _, err := host.WriteLock(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tampered but as large as before: each check hashes the whole binary.
+	if err := os.WriteFile(path, append(b, "tampered"...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{
+		Dir:          dir,
+		Capabilities: map[sdk.Capability]host.Binding{sdk.CapabilityIdentity: {Plugin: "pinned"}},
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Backoff:      host.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	_ = h.Start(context.Background())
+	waitFor(t, "several checks", func() bool { return h.Status()[0].Restarts >= 5 })
+	for range 200 {
+		if st := h.Status()[0]; st.State != host.StateRefused {
+			t.Fatalf("state = %s during re-checks, want refused", st.State)
+		}
+	}
+}
