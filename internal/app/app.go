@@ -5,6 +5,7 @@
 //	dezky migrate  apply PostgreSQL migrations
 //	dezky token    print a development token for a demo user
 //	dezky audit    export, verify or archive the audit trail
+//	dezky plugins  pin plugin binaries, check and scaffold providers
 package app
 
 import (
@@ -64,6 +65,8 @@ func (c Command) run(ctx context.Context, args []string, stdout, stderr io.Write
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "plugins":
+		return runPlugins(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -81,6 +84,7 @@ commands:
   migrate   apply the versioned PostgreSQL migrations
   token     print a development OIDC token for a demo user (embedded issuer only)
   audit     export, verify (offline) or archive the audit trail
+  plugins   pin plugin binaries, run the conformance kit, scaffold a provider
 
 Run 'dezky <command> -h' for the flags of a command.
 `)

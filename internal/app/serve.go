@@ -61,6 +61,9 @@ type ServeConfig struct {
 	// DemoUpstreams) the demo simulators, else no providers.
 	Providers     ProvidersConfig
 	ProvidersFile string
+	// PluginReattach attaches to plugins running in debug mode (the JSON
+	// a plugin prints with DEZKY_PLUGIN_DEBUG set; see sdk.DebugEnv).
+	PluginReattach string
 	// DemoUpstreams, when set, starts simulated upstreams for the plugins
 	// found in PluginsDir and binds them, when no provider configuration
 	// is given (the demo binary sets demoupstreams.Start; the production
@@ -393,7 +396,11 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 		log.Warn("no provider plugins configured: provisioning reports every integration as SKIPPED", "plugins_dir", cfg.PluginsDir)
 		return providers, nil
 	}
-	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log})
+	reattach, err := pluginReattach(cfg.PluginReattach, log)
+	if err != nil {
+		return nil, err
+	}
+	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach})
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +435,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs); empty: the listen address and localhost (env DEZKY_ALLOWED_ORIGINS)")
 	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error (env DEZKY_LOG_LEVEL)")
 	pluginsDir := fs.String("plugins-dir", env("DEZKY_PLUGINS_DIR", ""), "directory of the dezky-provider-* binaries; empty: the dezky binary's directory when it holds any, else ./bin (env DEZKY_PLUGINS_DIR)")
+	pluginReattach := fs.String("plugin-reattach", env("DEZKY_PLUGIN_REATTACH", ""), "attach to plugins started in debug mode: the JSON they print (docs/plugin-authors.md; env DEZKY_PLUGIN_REATTACH)")
 	providersFile := fs.String("providers", env("DEZKY_PROVIDERS", ""), "provider configuration file (JSON, see docs/providers.md); empty: providers.json in the data dir when present (env DEZKY_PROVIDERS)")
 	demoUpstreams := fs.String("demo-upstreams", env("DEZKY_DEMO_UPSTREAMS", "auto"), "run the provider simulators in-process (and stripe-mock when installed) for the plugins: true, false, or auto (with demo data and no provider configuration; only the demo binary has them) (env DEZKY_DEMO_UPSTREAMS)")
 	healthInterval := fs.Duration("health-interval", 15*time.Second, "period of the health probe loop that feeds healthChanged (env DEZKY_HEALTH_INTERVAL)")
@@ -480,7 +488,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
-		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
+		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
 		ArchiveS3: archiveS3, AuditRetention: ret,
 	})
 	if err != nil {
