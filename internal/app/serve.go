@@ -28,6 +28,7 @@ import (
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/host"
+	"github.com/dezky/platform/plugins/sdk"
 )
 
 // Audiences of the two portals' OIDC clients.
@@ -154,6 +155,7 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	provCfg := provisioning.Config{Client: client, Dialect: d.Dialect, Log: log}
 	if s.Plugins != nil {
 		provCfg.Providers = s.Plugins
+		provCfg.Plugins = pluginsByCapability(s.Plugins.Status())
 	}
 	s.Provisioning = provisioning.New(provCfg)
 	tenants.SetLifecycle(s.Provisioning)
@@ -514,4 +516,15 @@ func publicKeyHandler(k *audit.SigningKey) http.Handler {
 		w.Header().Set("X-Key-Id", k.ID)
 		w.Write(pem)
 	})
+}
+
+// pluginsByCapability names the plugin bound to each capability.
+func pluginsByCapability(status []host.Status) map[sdk.Capability]string {
+	out := map[sdk.Capability]string{}
+	for _, ps := range status {
+		for _, c := range ps.Capabilities {
+			out[c] = ps.Plugin
+		}
+	}
+	return out
 }
