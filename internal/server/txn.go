@@ -141,6 +141,11 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	if key != "" {
 		body, err := json.Marshal(rsp)
 		if err == nil {
+			// An expired record of this key (not yet removed by
+			// ExpireIdempotencyKeys) no longer counts: the key is new.
+			err = deleteExpiredKey(rule.Bypass(txCtx), tx.Client(), scope, key, time.Now())
+		}
+		if err == nil {
 			_, err = tx.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetRequestHash(hash).
 				// Idempotency records are not the caller's to write directly.
 				SetResponse(body).Save(rule.Bypass(txCtx))
