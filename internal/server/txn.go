@@ -105,12 +105,11 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	} else if key != "" {
 		scope, hash = v.Subject, requestHash(oc)
 	}
-	tx, err := t.client.Tx(ctx)
+	txCtx, tx, err := db.BeginTx(ctx, t.client)
 	if err != nil {
 		t.log.ErrorContext(ctx, "open transaction", "err", err)
 		return errorResponse(dbFailureCode(err))
 	}
-	txCtx := ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client())
 	defer func() {
 		if r := recover(); r != nil {
 			_ = tx.Rollback()
