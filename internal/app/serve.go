@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
@@ -25,10 +24,10 @@ import (
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
+	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
-	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -102,10 +101,6 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 }
-
-// IdempotencyExpiryInterval is how often expired idempotency keys are
-// deleted.
-const IdempotencyExpiryInterval = time.Hour
 
 // Start opens the database, seeds, and starts serving in the background.
 // It starts the server's components in order; when one fails, those
@@ -210,14 +205,22 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	bg.start(func(ctx context.Context) { _ = chainer.Run(ctx) })
 	bg.start(func(ctx context.Context) { _ = checkpoints.Run(ctx) })
 	bg.start(ingestor.Run)
-	bg.start(func(ctx context.Context) { archives.Run(ctx, cfg.ArchiveInterval) })
 	bg.start(func(ctx context.Context) {
 		if err := feed.Run(ctx); err != nil {
 			log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
 		}
 	})
 	bg.start(s.Provisioning.Run)
-	bg.start(func(ctx context.Context) { expireIdempotencyKeys(ctx, client, log) })
+
+	// The job engine: periodic work, once per period across replicas.
+	// Stopped before the loops, after HTTP: running jobs finish (or, past
+	// the shutdown deadline, are cancelled and retried later).
+	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	registerPeriodic(engine, cfg, client, archives)
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
+	s.parts.add("jobs", engine.Stop)
 
 	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
 	if err != nil {
@@ -339,23 +342,6 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Ready:          s.Health.Ready,
 		Mount:          mount,
 	}), nil
-}
-
-// expireIdempotencyKeys deletes expired idempotency keys now and every
-// IdempotencyExpiryInterval until ctx ends. Every replica runs it; a
-// deletion is idempotent, so replicas running it together only repeat an
-// empty delete.
-func expireIdempotencyKeys(ctx context.Context, client *ent.Client, log *slog.Logger) {
-	sys := viewer.SystemContext(ctx)
-	every(ctx, IdempotencyExpiryInterval, func(context.Context) {
-		n, err := server.ExpireIdempotencyKeys(sys, client, time.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("expire idempotency keys", "err", err)
-		case n > 0:
-			log.Info("expired idempotency keys", "deleted", n)
-		}
-	})
 }
 
 // DevIssuerPath is where the embedded issuer is served.

@@ -89,9 +89,9 @@ func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
 
 // AddPeriodic runs a job with args every period, once per period across
 // every replica sharing the database (the elected leader inserts it, at
-// most once per period window even across a change of leader), starting
-// when the leader starts. Its worker must be registered with AddWorker. Call before Start.
-func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs) {
+// most once per period window even across a change of leader); with
+// atStart the first run is when the leader starts, else a period later. Its worker must be registered with AddWorker. Call before Start.
+func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart bool) {
 	e.periodic = append(e.periodic, river.NewPeriodicJob(
 		river.PeriodicInterval(period),
 		// Unique per period: a replica elected while the period's job
@@ -99,7 +99,7 @@ func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs) {
 		func() (river.JobArgs, *river.InsertOpts) {
 			return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: period}}
 		},
-		&river.PeriodicJobOpts{RunOnStart: true},
+		&river.PeriodicJobOpts{RunOnStart: atStart},
 	))
 }
 

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/jobs"
@@ -41,7 +44,7 @@ func newEngine(t *testing.T, d *db.DB, w *pingWorker, periodic time.Duration) *j
 	e := jobs.New(jobs.Config{DB: d, Poll: 50 * time.Millisecond})
 	jobs.AddWorker(e, w)
 	if periodic > 0 {
-		e.AddPeriodic(periodic, pingArgs{N: -1})
+		e.AddPeriodic(periodic, pingArgs{N: -1}, true)
 	}
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -124,4 +127,21 @@ func TestPeriodicRunsOnceAcrossReplicas(t *testing.T) {
 			t.Fatalf("periodic job worked %d times, want 1", n)
 		}
 	})
+}
+
+// TestRiverSchemaIsCurrent checks that the river tables made by the
+// versioned PostgreSQL migrations are the ones river's migrator expects.
+func TestRiverSchemaIsCurrent(t *testing.T) {
+	d := testdb.Open(t, dialect.Postgres)
+	m, err := rivermigrate.New(riverdatabasesql.New(d.SQL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Validate(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK {
+		t.Fatalf("river migrations pending after `dezky migrate`: %v", res.Messages)
+	}
 }

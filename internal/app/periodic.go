@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/server"
+	"github.com/dezky/platform/internal/viewer"
+)
+
+// IdempotencyExpiryInterval is how often expired idempotency keys are
+// deleted.
+const IdempotencyExpiryInterval = time.Hour
+
+// expireIdempotencyKeysArgs is the periodic job deleting the idempotency
+// keys past their window.
+type expireIdempotencyKeysArgs struct{}
+
+// Kind names the job kind.
+func (expireIdempotencyKeysArgs) Kind() string { return "expire_idempotency_keys" }
+
+type expireIdempotencyKeysWorker struct {
+	river.WorkerDefaults[expireIdempotencyKeysArgs]
+	client *ent.Client
+	log    *slog.Logger
+}
+
+// Work deletes every expired idempotency key.
+func (w *expireIdempotencyKeysWorker) Work(ctx context.Context, _ *river.Job[expireIdempotencyKeysArgs]) error {
+	n, err := server.ExpireIdempotencyKeys(viewer.SystemContext(ctx), w.client, time.Now())
+	if err != nil {
+		return fmt.Errorf("expire idempotency keys: %w", err)
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "expired idempotency keys", "deleted", n)
+	}
+	return nil
+}
+
+// archiveAuditArgs is the periodic job archiving the audit events past
+// their retention.
+type archiveAuditArgs struct{}
+
+// Kind names the job kind.
+func (archiveAuditArgs) Kind() string { return "archive_audit_events" }
+
+type archiveAuditWorker struct {
+	river.WorkerDefaults[archiveAuditArgs]
+	archives *archive.Service
+}
+
+// Work archives what is due.
+func (w *archiveAuditWorker) Work(ctx context.Context, _ *river.Job[archiveAuditArgs]) error {
+	return w.archives.Sweep(ctx)
+}
+
+// registerPeriodic registers the server's periodic jobs with the engine;
+// each runs once per period across replicas.
+func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, archives *archive.Service) {
+	jobs.AddWorker(e, &expireIdempotencyKeysWorker{client: client, log: cfg.Log})
+	e.AddPeriodic(IdempotencyExpiryInterval, expireIdempotencyKeysArgs{}, true)
+	if archives.Configured() {
+		jobs.AddWorker(e, &archiveAuditWorker{archives: archives})
+		e.AddPeriodic(cfg.ArchiveInterval, archiveAuditArgs{}, false)
+	}
+}
