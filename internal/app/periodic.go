@@ -10,9 +10,11 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/plugins/sdk"
 )
 
 // IdempotencyExpiryInterval is how often expired idempotency keys are
@@ -61,11 +63,50 @@ func (w *archiveAuditWorker) Work(ctx context.Context, _ *river.Job[archiveAudit
 	return w.archives.Sweep(ctx)
 }
 
+// ingestArgs is the periodic job pulling one source's upstream events
+// into the audit trail.
+type ingestArgs struct {
+	Source string `json:"source"`
+}
+
+// Kind names the job kind.
+func (ingestArgs) Kind() string { return "ingest_audit_events" }
+
+type ingestWorker struct {
+	river.WorkerDefaults[ingestArgs]
+	ingestor *ingest.Ingestor
+	log      *slog.Logger
+}
+
+// Work reads the source's new events (a source without a plugin has
+// nothing to read).
+func (w *ingestWorker) Work(ctx context.Context, j *river.Job[ingestArgs]) error {
+	tick := w.ingestor.IngestIdentity
+	if j.Args.Source == ingest.SourceStorage {
+		tick = w.ingestor.IngestStorage
+	}
+	r, err := tick(ctx)
+	switch {
+	case sdk.IsUnsupported(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("ingest %s: %w", j.Args.Source, err)
+	case r.Written > 0:
+		w.log.InfoContext(ctx, "audit events ingested", "source", j.Args.Source, "read", r.Read, "written", r.Written)
+	}
+	return nil
+}
+
 // registerPeriodic registers the server's periodic jobs with the engine;
 // each runs once per period across replicas.
-func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, archives *archive.Service) {
+func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, archives *archive.Service, ingestor *ingest.Ingestor, ingesting bool) {
 	jobs.AddWorker(e, &expireIdempotencyKeysWorker{client: client, log: cfg.Log})
 	e.AddPeriodic(IdempotencyExpiryInterval, expireIdempotencyKeysArgs{}, true)
+	if ingesting {
+		jobs.AddWorker(e, &ingestWorker{ingestor: ingestor, log: cfg.Log})
+		e.AddPeriodic(ingest.DefaultIdentityInterval, ingestArgs{Source: ingest.SourceIdentity}, true)
+		e.AddPeriodic(ingest.DefaultStorageInterval, ingestArgs{Source: ingest.SourceStorage}, true)
+	}
 	if archives.Configured() {
 		jobs.AddWorker(e, &archiveAuditWorker{archives: archives})
 		e.AddPeriodic(cfg.ArchiveInterval, archiveAuditArgs{}, false)

@@ -204,7 +204,6 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	bg.start(s.Health.Run)
 	bg.start(func(ctx context.Context) { _ = chainer.Run(ctx) })
 	bg.start(func(ctx context.Context) { _ = checkpoints.Run(ctx) })
-	bg.start(ingestor.Run)
 	bg.start(func(ctx context.Context) {
 		if err := feed.Run(ctx); err != nil {
 			log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
@@ -216,7 +215,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
-	registerPeriodic(engine, cfg, client, archives)
+	registerPeriodic(engine, cfg, client, archives, ingestor, s.Plugins != nil)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}

@@ -125,6 +125,9 @@ func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
 		Workers:           e.workers,
 		PeriodicJobs:      e.periodic,
+		// Completed jobs are history only; frequent periodic jobs would
+		// otherwise pile up for river's default day.
+		CompletedJobRetentionPeriod: time.Hour,
 	}
 	if e.cfg.DB.IsPostgres() {
 		c, err := river.NewClient(riverdatabasesql.New(e.cfg.DB.SQL), cfg)
