@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
@@ -97,9 +98,29 @@ func (w *ingestWorker) Work(ctx context.Context, j *river.Job[ingestArgs]) error
 	return nil
 }
 
+// checkpointArgs is the periodic job signing a checkpoint of the audit
+// chain's head.
+type checkpointArgs struct{}
+
+// Kind names the job kind.
+func (checkpointArgs) Kind() string { return "audit_checkpoint" }
+
+type checkpointWorker struct {
+	river.WorkerDefaults[checkpointArgs]
+	checkpoints *audit.Checkpointer
+}
+
+// Work checkpoints the head unless it has a checkpoint already.
+func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs]) error {
+	return w.checkpoints.CheckpointInterval(ctx)
+}
+
 // registerPeriodic registers the server's periodic jobs with the engine;
 // each runs once per period across replicas.
-func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, archives *archive.Service, ingestor *ingest.Ingestor, ingesting bool) {
+func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, checkpoints *audit.Checkpointer,
+	archives *archive.Service, ingestor *ingest.Ingestor, ingesting bool) {
+	jobs.AddWorker(e, &checkpointWorker{checkpoints: checkpoints})
+	e.AddPeriodic(checkpoints.Interval(), checkpointArgs{}, false)
 	jobs.AddWorker(e, &expireIdempotencyKeysWorker{client: client, log: cfg.Log})
 	e.AddPeriodic(IdempotencyExpiryInterval, expireIdempotencyKeysArgs{}, true)
 	if ingesting {

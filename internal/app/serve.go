@@ -178,7 +178,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if err != nil {
 		return err
 	}
-	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log})
+	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log, IntervalElsewhere: true})
 	feed := audit.NewFeed(d, log)
 	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
 		checkpoints.Observe(head)
@@ -215,7 +215,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
-	registerPeriodic(engine, cfg, client, archives, ingestor, s.Plugins != nil)
+	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
