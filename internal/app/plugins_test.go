@@ -104,8 +104,8 @@ func TestPluginsNewCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(mod), "module example.com/acme") || !strings.Contains(string(mod), "replace github.com/dezky/platform => /") {
 		t.Fatalf("go.mod = %s, %v", mod, err)
 	}
-	if err := app.Run(t.Context(), []string{"plugins", "new", "--capability", "billing", "--name", "acme2", "--dir", t.TempDir()}, &out, &errb); err == nil {
-		t.Error("plugins new for a capability without a template succeeded")
+	if err := app.Run(t.Context(), []string{"plugins", "new", "--capability", "telepathy", "--name", "acme2", "--dir", t.TempDir()}, &out, &errb); err == nil {
+		t.Error("plugins new for an unknown capability succeeded")
 	}
 }
 

@@ -25,8 +25,9 @@ import (
 //go:embed templates/*.tmpl
 var templates embed.FS
 
-// Supported lists the capabilities the scaffold has templates for.
-var Supported = []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityStorage, sdk.CapabilityDNS}
+// Supported lists the capabilities the scaffold has templates for: all of
+// them.
+var Supported = []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityMail, sdk.CapabilityStorage, sdk.CapabilityDNS, sdk.CapabilityBilling}
 
 // Options describe the provider to generate.
 type Options struct {
@@ -70,32 +71,40 @@ func Generate(o Options) ([]string, error) {
 	if len(o.Capabilities) == 0 {
 		return nil, errors.New("scaffold: at least one capability is required")
 	}
+	for _, c := range o.Capabilities {
+		if _, ok := capabilityNames[c]; !ok || !slices.Contains(Supported, c) {
+			return nil, fmt.Errorf("scaffold: unknown capability %q (templates exist for %v)", c, Supported)
+		}
+	}
 	data := struct {
 		Options
 		Capabilities   []capability
 		CapabilityList string
+		// Mail, DNS and Billing are set when those capabilities are
+		// served; Webhooks when mail or billing is (their signed webhooks
+		// need a secret).
+		Mail, DNS, Billing, Webhooks bool
 	}{Options: o}
 	var names []string
 	for _, c := range sdk.Capabilities { // stable order
 		if !slices.Contains(o.Capabilities, c) {
 			continue
 		}
-		if !slices.Contains(Supported, c) {
-			return nil, fmt.Errorf("scaffold: no template for capability %s (templates exist for %v); write it against the sdk.%s interface", c, Supported, capabilityNames[c].Interface)
-		}
 		data.Capabilities = append(data.Capabilities, capabilityNames[c])
 		names = append(names, string(c))
 	}
-	for _, c := range o.Capabilities {
-		if _, ok := capabilityNames[c]; !ok {
-			return nil, fmt.Errorf("scaffold: unknown capability %q", c)
-		}
-	}
 	data.CapabilityList = strings.Join(names, ", ")
+	data.Mail = slices.Contains(o.Capabilities, sdk.CapabilityMail)
+	data.DNS = slices.Contains(o.Capabilities, sdk.CapabilityDNS)
+	data.Billing = slices.Contains(o.Capabilities, sdk.CapabilityBilling)
+	data.Webhooks = data.Mail || data.Billing
 
 	files := map[string]string{"main.go": "main.go.tmpl", "store.go": "store.go.tmpl", "provider_test.go": "provider_test.go.tmpl"}
 	for _, c := range data.Capabilities {
 		files[c.Lower+".go"] = c.Lower + ".go.tmpl"
+	}
+	if data.Webhooks {
+		files["webhook.go"] = "webhook.go.tmpl"
 	}
 	if o.Module != "" {
 		if o.PlatformVersion == "" || o.GoVersion == "" {

@@ -11,10 +11,10 @@ import (
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// TestGenerate_CompilesAndConforms scaffolds a provider into a fresh
-// module that replaces the platform module with this checkout, then
-// builds it and runs its generated tests, which launch it as a plugin and
-// run the conformance kit.
+// TestGenerate_CompilesAndConforms scaffolds a provider serving every
+// capability into a fresh module that replaces the platform module with
+// this checkout, then builds it and runs its generated tests, which launch
+// it as a plugin and run the conformance kit.
 func TestGenerate_CompilesAndConforms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a new module")
@@ -22,34 +22,75 @@ func TestGenerate_CompilesAndConforms(t *testing.T) {
 	root := moduleRoot(t)
 	dir := t.TempDir()
 	files, err := scaffold.Generate(scaffold.Options{
-		Name: "acme", Capabilities: []sdk.Capability{sdk.CapabilityIdentity, sdk.CapabilityStorage, sdk.CapabilityDNS}, Dir: dir,
+		Name: "acme", Capabilities: sdk.Capabilities, Dir: dir,
 		Module: "example.com/dezky-provider-acme", PlatformVersion: "v0.0.0-00010101000000-000000000000",
 		Replace: root, GoVersion: goVersion(t, root),
 	})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
 	}
-	if len(files) != 7 {
-		t.Fatalf("Generate wrote %v, want main, store, identity, storage, dns, test and go.mod", files)
+	if len(files) != 10 {
+		t.Fatalf("Generate wrote %v, want main, store, identity, mail, storage, dns, billing, webhook, test and go.mod", files)
 	}
-	// The platform's go.sum covers every module the provider needs, so the
-	// module resolves without a network.
+	copyGoSum(t, root, dir)
+	// -mod=mod (in goCmd) records the requirements the build needs; `go mod
+	// tidy` would also want the test dependencies of every dependency.
+	goCmd(t, dir, "vet", "./...")
+	goCmd(t, dir, "build", "-o", filepath.Join(dir, "dezky-provider-acme"), ".")
+	out := goCmd(t, dir, "test", "-count=1", "-v", "-run", "TestConformance|TestWebhookSignature", ".")
+	want := []string{"--- PASS: TestConformance ", "--- PASS: TestConformance/transport/Protocols", "--- PASS: TestConformance_InProcess", "--- PASS: TestWebhookSignature"}
+	for _, c := range sdk.Capabilities {
+		concurrent := "/ConcurrentEnsure"
+		if c == sdk.CapabilityDNS {
+			concurrent = "/ConcurrentLookup"
+		}
+		want = append(want, "--- PASS: TestConformance/"+string(c)+concurrent, "--- PASS: TestConformance_InProcess/"+string(c)+" ")
+	}
+	want = append(want, "--- PASS: TestConformance/mail/DeleteDomainInUse", "--- PASS: TestConformance/mail/Webhook", "--- PASS: TestConformance/billing/Webhook", "--- PASS: TestConformance/billing/NotFound", "--- PASS: TestConformance/dns/RecordChanges")
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("go test output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "--- FAIL") {
+		t.Errorf("go test output has a failure:\n%s", out)
+	}
+}
+
+// TestGenerate_WithoutWebhooks type-checks a provider serving neither
+// mail nor billing: it gets no webhook code and no webhook secret, and
+// still compiles with its tests.
+func TestGenerate_WithoutWebhooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a new module")
+	}
+	root := moduleRoot(t)
+	dir := t.TempDir()
+	files, err := scaffold.Generate(scaffold.Options{
+		Name: "acme-dns", Capabilities: []sdk.Capability{sdk.CapabilityDNS}, Dir: dir,
+		Module: "example.com/dezky-provider-acme-dns", PlatformVersion: "v0.0.0-00010101000000-000000000000",
+		Replace: root, GoVersion: goVersion(t, root),
+	})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if len(files) != 5 {
+		t.Fatalf("Generate wrote %v, want main, store, dns, test and go.mod", files)
+	}
+	copyGoSum(t, root, dir)
+	goCmd(t, dir, "vet", "./...")
+}
+
+// copyGoSum gives the module in dir the platform's go.sum, which covers
+// every module the provider needs, so it resolves without a network.
+func copyGoSum(t *testing.T, root, dir string) {
+	t.Helper()
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
 		t.Fatal(err)
-	}
-	// -mod=mod (in goCmd) records the requirements the build needs; `go mod
-	// tidy` would also want the test dependencies of every dependency.
-	goCmd(t, dir, "vet", "./...")
-	goCmd(t, dir, "build", "-o", filepath.Join(dir, "dezky-provider-acme"), ".")
-	out := goCmd(t, dir, "test", "-count=1", "-v", "-run", "TestConformance", ".")
-	for _, want := range []string{"--- PASS: TestConformance ", "--- PASS: TestConformance/transport/Protocols", "--- PASS: TestConformance/identity/ConcurrentEnsure", "--- PASS: TestConformance/storage/ConcurrentEnsure", "--- PASS: TestConformance_InProcess"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("go test output lacks %q:\n%s", want, out)
-		}
 	}
 }
 
@@ -58,7 +99,6 @@ func TestGenerate_Refuses(t *testing.T) {
 	for name, o := range map[string]scaffold.Options{
 		"BadName":       {Name: "Acme Corp", Capabilities: []sdk.Capability{sdk.CapabilityIdentity}, Dir: dir},
 		"NoCapability":  {Name: "acme", Dir: dir},
-		"NoTemplate":    {Name: "acme", Capabilities: []sdk.Capability{sdk.CapabilityBilling}, Dir: dir},
 		"UnknownCap":    {Name: "acme", Capabilities: []sdk.Capability{"telepathy"}, Dir: dir},
 		"ModNoVersions": {Name: "acme", Capabilities: []sdk.Capability{sdk.CapabilityIdentity}, Dir: dir, Module: "example.com/x"},
 	} {
