@@ -52,7 +52,9 @@ type ServeConfig struct {
 	Migrate        bool
 	Environment    string
 	AllowedOrigins []string
-	Log            *slog.Logger
+	// Guards are the GraphQL endpoint's limits and trust settings.
+	Guards server.Guards
+	Log    *slog.Logger
 	// PluginsDir holds the dezky-provider-* binaries (default
 	// DefaultPluginsDir()).
 	PluginsDir string
@@ -270,7 +272,7 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		Postgres:       d.IsPostgres(),
 		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience},
 		Log:            log,
-		Introspection:  true,
+		Guards:         cfg.Guards,
 		AllowedOrigins: origins,
 		Ready:          s.Health.Ready,
 		Mount:          mount,
@@ -421,7 +423,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
+	guards := registerGuards(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	g, err := guards()
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -456,7 +463,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
-		ArchiveS3: archiveS3, AuditRetention: ret,
+		ArchiveS3: archiveS3, AuditRetention: ret, Guards: g,
 	})
 	if err != nil {
 		return err
