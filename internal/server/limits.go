@@ -34,7 +34,7 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 		return nil
 	}
 	if depth := selectionDepth(oc.Operation.SelectionSet, 0, d.max); depth > d.max {
-		return codedError(apperr.BadUserInput, fmt.Sprintf("query is nested too deeply: depth > %d", d.max))
+		return codedError(CodeDepthLimitExceeded, fmt.Sprintf("query is nested too deeply: depth > %d", d.max))
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func GraphQL(c Config) *handler.Server {
 func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
 	gql := GraphQL(c)
-	mux.Handle("/query", authenticate(c, withWSHolder(gql)))
+	mux.Handle("/query", authenticate(c, bounded(c.Guards, withWSHolder(gql))))
 	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
 	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
