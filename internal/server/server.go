@@ -108,7 +108,7 @@ func Handler(c Config) http.Handler {
 func authenticate(c Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		ip := ClientIP(r)
+		ip := ClientIP(r, c.TrustedProxies)
 		if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
 			if len(key) > 255 {
 				writeError(w, http.StatusBadRequest, apperr.BadUserInput, "Idempotency-Key must be at most 255 characters")
