@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket/wsjson"
 
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/internal/testing/testdb"
@@ -235,6 +239,30 @@ func TestIntrospectionNeedsSignIn(t *testing.T) {
 		}
 		if rsp := off.Query(role, `{ __schema { queryType { name } } }`, nil); rsp.Code() != want && rsp.Code() != "FORBIDDEN" {
 			t.Fatalf("introspection off, %q: code %q, want %s", role, rsp.Code(), want)
+		}
+	}
+}
+
+// TestWebSocketDocumentsBudgeted: hostile documents sent over a WebSocket
+// are refused by the same budget, with a code.
+func TestWebSocketDocumentsBudgeted(t *testing.T) {
+	s := testserver.Start(t, testdb.Dialects[0])
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for name, doc := range hostileDocuments() {
+		if len(doc) > 1<<20-1024 {
+			continue
+		}
+		c := wsSubscribe(t, ctx, s.URL, s.Token("operator"), strings.Replace(doc, "query", "subscription", 1))
+		var msg struct {
+			Type    string          `json:"type"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := wsjson.Read(ctx, c, &msg); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if (msg.Type != "error" && msg.Type != "next") || (!strings.Contains(string(msg.Payload), "COMPLEXITY_LIMIT_EXCEEDED") && !strings.Contains(string(msg.Payload), "DEPTH_LIMIT_EXCEEDED")) {
+			t.Fatalf("%s: %s %.300s", name, msg.Type, msg.Payload)
 		}
 	}
 }

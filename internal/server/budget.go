@@ -1,6 +1,15 @@
 package server
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/dezky/platform/internal/viewer"
+)
 
 // Budget bounds the size of a GraphQL document before it is parsed or
 // validated. It is checked in one linear pass over the raw text, so a
@@ -130,4 +139,28 @@ func skipString(doc string, i int) int {
 		}
 	}
 	return i
+}
+
+// budgetGuard applies the caller's Budget to every operation before it is
+// parsed, whatever the transport (the HTTP middleware checks POST and GET
+// bodies earlier still; WebSocket subscribe messages are checked here).
+type budgetGuard struct{}
+
+func (budgetGuard) ExtensionName() string                   { return "Budget" }
+func (budgetGuard) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (budgetGuard) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	b := SignedInBudget
+	if viewer.FromContext(ctx) == nil {
+		b = AnonymousBudget
+	}
+	if err := b.Check(p.Query); err != nil {
+		code := CodeComplexityLimitExceeded
+		var be *BudgetError
+		if errors.As(err, &be) && be.What == "levels of nesting" {
+			code = CodeDepthLimitExceeded
+		}
+		return codedError(code, err.Error())
+	}
+	return nil
 }

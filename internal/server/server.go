@@ -47,8 +47,13 @@ type Config struct {
 // see Handler).
 func GraphQL(c Config) *handler.Server {
 	srv := handler.New(newPagedComplexity(c.Schema))
+	readLimit := c.MaxBodyBytes
+	if readLimit <= 0 {
+		readLimit = DefaultMaxBodyBytes
+	}
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
+		PayloadReadLimit:      &readLimit,
 		Implementation: holdingImpl{inner: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: c.AllowedOrigins},
 		}},
@@ -65,6 +70,7 @@ func GraphQL(c Config) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(inputGuard{})
+	srv.Use(budgetGuard{})
 	srv.Use(mutationTx{client: c.Client, postgres: c.Postgres, log: c.Log})
 	srv.AroundFields(fieldGuard(c.Guards))
 	srv.SetErrorPresenter(presentError(c.Log))
