@@ -115,7 +115,7 @@ func TestQueryLimits(t *testing.T) {
 	for _, tc := range []struct{ name, query, code string }{
 		{"page too large", `{ tenants(first: 1000) { totalCount } }`, "BAD_USER_INPUT"},
 		{"negative page", `{ tenants(first: -1) { totalCount } }`, "BAD_USER_INPUT"},
-		{"too deep", deep, "BAD_USER_INPUT"},
+		{"too deep", deep, "DEPTH_LIMIT_EXCEEDED"},
 		// 100 tenants × 100 memberships each: within every page limit, over the complexity budget.
 		{"too complex", `{ tenants(first: 100) { edges { node { memberships(first: 100) { edges { node { id } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
 		{"unknown field", `{ nope }`, "GRAPHQL_VALIDATION_FAILED"},
@@ -181,8 +181,8 @@ func TestAuthentication(t *testing.T) {
 	if rsp := s.Do(testserver.Request{Token: good, Query: `{ me { email } }`}); len(rsp.Errors) > 0 {
 		t.Fatalf("good token rejected: %s", rsp.Body)
 	}
-	// Anonymous callers may introspect (the playground needs it), nothing else.
-	if rsp := s.Do(testserver.Request{Query: `{ __schema { queryType { name } } }`}); len(rsp.Errors) > 0 {
+	// Anonymous callers may not even introspect (TestIntrospectionNeedsSignIn).
+	if rsp := s.Do(testserver.Request{Query: `{ __schema { queryType { name } } }`}); rsp.Code() != "UNAUTHENTICATED" {
 		t.Fatalf("anonymous introspection: %s", rsp.Body)
 	}
 }

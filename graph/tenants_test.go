@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -45,7 +46,10 @@ func auditEvents(t *testing.T, s *testserver.Server, where map[string]any) []aud
 func TestTenantLifecycle(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(d, func(t *testing.T) {
-			s := testserver.Start(t, d)
+			// The test connects from loopback through a (pretend) proxy chain.
+			s := testserver.StartWith(t, d, func(c *app.ServeConfig) {
+				c.Guards.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
+			})
 			op := s.Token("operator")
 
 			// Create through real HTTP with a forwarded client address.

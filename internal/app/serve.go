@@ -54,7 +54,9 @@ type ServeConfig struct {
 	Migrate        bool
 	Environment    string
 	AllowedOrigins []string
-	Log            *slog.Logger
+	// Guards are the GraphQL endpoint's limits and trust settings.
+	Guards server.Guards
+	Log    *slog.Logger
 	// PluginsDir holds the dezky-provider-* binaries (default
 	// DefaultPluginsDir()).
 	PluginsDir string
@@ -344,7 +346,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Postgres:       s.DB.IsPostgres(),
 		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience},
 		Log:            cfg.Log,
-		Introspection:  true,
+		Guards:         cfg.Guards,
 		AllowedOrigins: origins,
 		Ready: func(ctx context.Context) error {
 			// Another release may migrate the shared database while this
@@ -466,10 +468,15 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
+	guards := registerGuards(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := envOverride(fs, "health-interval", "DEZKY_HEALTH_INTERVAL"); err != nil {
+		return err
+	}
+	g, err := guards()
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -510,7 +517,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
-		ArchiveS3: archiveS3, AuditRetention: ret,
+		ArchiveS3: archiveS3, AuditRetention: ret, Guards: g,
 	})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/membership"
@@ -27,13 +28,28 @@ type Authenticator struct {
 // errDisabled is returned for a deactivated user.
 var errDisabled = fmt.Errorf("%w: account disabled", authn.ErrUnauthenticated)
 
+// IsDisabled reports whether err rejects a deactivated account.
+func IsDisabled(err error) bool { return errors.Is(err, errDisabled) }
+
 // Viewer verifies raw and loads the caller's roles. Errors wrap
 // authn.ErrUnauthenticated when the token (or account) is not acceptable.
 func (a *Authenticator) Viewer(ctx context.Context, raw, ip string) (*viewer.Viewer, error) {
+	v, _, err := a.ViewerUntil(ctx, raw, ip)
+	return v, err
+}
+
+// ViewerUntil is Viewer that also returns when the token expires.
+func (a *Authenticator) ViewerUntil(ctx context.Context, raw, ip string) (*viewer.Viewer, time.Time, error) {
 	claims, err := a.Verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
+	v, err := a.load(ctx, claims, ip)
+	return v, claims.Expiry, err
+}
+
+// load builds the viewer of verified claims from the database.
+func (a *Authenticator) load(ctx context.Context, claims *authn.Claims, ip string) (*viewer.Viewer, error) {
 	v := &viewer.Viewer{Subject: claims.Subject, Email: claims.Email, Name: claims.Name, IP: ip, Tenants: map[int]viewer.Role{}}
 	// Loading the caller's own roles happens before a viewer exists.
 	sys := rule.Bypass(ctx)

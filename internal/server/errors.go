@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/dezky/platform/internal/apperr"
@@ -20,6 +22,11 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var inner *gqlerror.Error
 		if errors.As(err, &inner) && inner.Extensions != nil && inner.Extensions["code"] != nil && !hasAppErr(err) {
 			// Already coded (parser/validation errors, limits).
+			return gerr
+		}
+		if arg, ok := argumentError(ctx, err); ok {
+			gerr.Message = fmt.Sprintf("invalid value for argument %q", arg)
+			gerr.Extensions = map[string]any{"code": string(apperr.BadUserInput), "field": arg}
 			return gerr
 		}
 		ae, ok := fromDB(err)
@@ -42,6 +49,30 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gerr
 	}
+}
+
+// argumentError reports whether err was raised while decoding an argument
+// of the current field (an invalid cursor, enum or input value): the
+// caller's mistake, answered BAD_USER_INPUT naming the argument. Errors of
+// the application (apperr) keep their own code.
+func argumentError(ctx context.Context, err error) (string, bool) {
+	var ge *gqlerror.Error
+	if hasAppErr(err) || !errors.As(err, &ge) {
+		return "", false
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Definition == nil {
+		return "", false
+	}
+	fp := fc.Path()
+	if len(ge.Path) <= len(fp) {
+		return "", false
+	}
+	name, ok := ge.Path[len(fp)].(ast.PathName)
+	if !ok || fc.Field.Definition.Arguments.ForName(string(name)) == nil {
+		return "", false
+	}
+	return string(name), true
 }
 
 func hasAppErr(err error) bool {

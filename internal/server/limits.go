@@ -34,7 +34,7 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 		return nil
 	}
 	if depth := selectionDepth(oc.Operation.SelectionSet, 0, d.max); depth > d.max {
-		return codedError(apperr.BadUserInput, fmt.Sprintf("query is nested too deeply: depth > %d", d.max))
+		return codedError(CodeDepthLimitExceeded, fmt.Sprintf("query is nested too deeply: depth > %d", d.max))
 	}
 	return nil
 }
@@ -66,16 +66,42 @@ func selectionDepth(set ast.SelectionSet, depth, max int) int {
 	return deepest
 }
 
-// fieldGuard requires a viewer for every root field but introspection, and
-// caps connection page sizes (first/last) at MaxPageSize, defaulting to
-// DefaultPageSize when neither is given.
-func fieldGuard(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc != nil && isRoot(fc.Object) && !strings.HasPrefix(fc.Field.Name, "__") {
-		if viewer.FromContext(ctx) == nil {
-			return nil, apperr.New(apperr.Unauthenticated, "authentication required: send an OIDC bearer token")
+// fieldGuard requires a viewer for every root field but __typename,
+// refuses introspection (__schema, __type) to anonymous callers and, with
+// g.DisableIntrospection, to everyone, and caps connection page sizes
+// (first/last) at MaxPageSize, defaulting to DefaultPageSize when neither
+// is given.
+func fieldGuard(g Guards) graphql.FieldMiddleware {
+	return func(ctx context.Context, next graphql.Resolver) (any, error) {
+		if err := guardRoot(ctx, g); err != nil {
+			return nil, err
 		}
+		return guardPage(ctx, next)
 	}
+}
+
+// guardRoot applies the viewer and introspection rules to root fields.
+func guardRoot(ctx context.Context, g Guards) error {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !isRoot(fc.Object) || fc.Field.Name == "__typename" {
+		return nil
+	}
+	introspection := fc.Field.Name == "__schema" || fc.Field.Name == "__type"
+	if introspection && g.DisableIntrospection {
+		return apperr.New(apperr.Forbidden, "introspection is disabled on this server")
+	}
+	if viewer.FromContext(ctx) == nil {
+		if introspection {
+			return apperr.New(apperr.Unauthenticated, "introspection requires authentication: send an OIDC bearer token")
+		}
+		return apperr.New(apperr.Unauthenticated, "authentication required: send an OIDC bearer token")
+	}
+	return nil
+}
+
+// guardPage caps and defaults connection page sizes.
+func guardPage(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
 	if fc != nil && fc.Args != nil {
 		if fc.Field.Definition != nil && strings.HasSuffix(fc.Field.Definition.Type.Name(), "Connection") {
 			first, _ := fc.Args["first"].(*int)

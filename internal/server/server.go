@@ -30,10 +30,11 @@ type Config struct {
 	Schema graphql.ExecutableSchema
 	Client *ent.Client
 	// Postgres selects PostgreSQL-specific locking (advisory locks).
-	Postgres      bool
-	Auth          *Authenticator
-	Log           *slog.Logger
-	Introspection bool
+	Postgres bool
+	Auth     *Authenticator
+	Log      *slog.Logger
+	// Guards are the request limits and trust settings.
+	Guards
 	// AllowedOrigins are the WebSocket origin patterns (host[:port] globs).
 	AllowedOrigins []string
 	// Ready reports readiness for /readyz; nil means always ready.
@@ -47,39 +48,32 @@ type Config struct {
 // see Handler).
 func GraphQL(c Config) *handler.Server {
 	srv := handler.New(newPagedComplexity(c.Schema))
+	readLimit := c.MaxBodyBytes
+	if readLimit <= 0 {
+		readLimit = DefaultMaxBodyBytes
+	}
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
-		Implementation: transport.CoderWebsocketImplementation{
+		PayloadReadLimit:      &readLimit,
+		Implementation: holdingImpl{inner: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: c.AllowedOrigins},
-		},
-		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			token := strings.TrimPrefix(p.Authorization(), "Bearer ")
-			if token == "" {
-				token = p.GetString("authToken")
-			}
-			if token == "" {
-				return ctx, nil, nil
-			}
-			ip, _ := ctx.Value(peerIPKey{}).(string)
-			v, err := c.Auth.Viewer(ctx, token, ip)
-			if err != nil {
-				return transport.WithWebsocketCloseCode(ctx, 4401), nil, errors.New("unauthenticated")
-			}
-			return viewer.NewContext(ctx, v), nil, nil
-		},
+		}},
+		InitFunc: wsInit(c),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	if c.Introspection {
+	if !c.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
+	srv.Use(inputGuard{})
+	srv.Use(budgetGuard{})
 	srv.Use(mutationTx{client: c.Client, postgres: c.Postgres, log: c.Log})
-	srv.AroundFields(fieldGuard)
+	srv.AroundFields(fieldGuard(c.Guards))
 	srv.SetErrorPresenter(presentError(c.Log))
 	srv.SetRecoverFunc(recoverPanic(c.Log))
 	return srv
@@ -89,7 +83,7 @@ func GraphQL(c Config) *handler.Server {
 func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
 	gql := GraphQL(c)
-	mux.Handle("/query", authenticate(c, gql))
+	mux.Handle("/query", authenticate(c, bounded(c.Guards, withWSHolder(gql))))
 	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
 	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -126,7 +120,7 @@ func Handler(c Config) http.Handler {
 func authenticate(c Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		ip := ClientIP(r)
+		ip := ClientIP(r, c.TrustedProxies)
 		if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
 			if len(key) > 255 {
 				writeError(w, http.StatusBadRequest, apperr.BadUserInput, "Idempotency-Key must be at most 255 characters")
