@@ -78,9 +78,6 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 		} else if n > 0 {
 			return apperr.Conflictf("a tenant with slug %q already exists", in.Slug)
 		}
-		if err := claimDomains(ctx, c, 0, domains); err != nil {
-			return err
-		}
 		create := c.Tenant.Create().
 			SetSlug(in.Slug).
 			SetName(name).
@@ -171,9 +168,6 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		if in.Domains != nil {
 			d, err := normalizeDomains(in.Domains)
 			if err != nil {
-				return err
-			}
-			if err := claimDomains(ctx, c, t.ID, d); err != nil {
 				return err
 			}
 			upd.SetDomains(d)
