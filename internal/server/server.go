@@ -70,7 +70,6 @@ func GraphQL(c Config) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
-	srv.Use(inputGuard{})
 	srv.Use(budgetGuard{})
 	srv.Use(mutationTx{client: c.Client, postgres: c.Postgres, log: c.Log})
 	srv.AroundFields(fieldGuard(c.Guards))
