@@ -3,6 +3,8 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -316,6 +318,43 @@ func TestConcurrentDomainClaims(t *testing.T) {
 				if err := s.DB.SQL.QueryRow(`SELECT COUNT(*) FROM tenant_domains WHERE name = '` + domain + `'`).Scan(&n); err != nil || n != 1 {
 					t.Fatalf("round %d: %d claims, %v", i, n, err)
 				}
+			}
+		})
+	}
+}
+
+// TestHTTPTextInputs covers the text inputs outside GraphQL arguments: the
+// audit export's filters and the Idempotency-Key header.
+func TestHTTPTextInputs(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := testserver.Start(t, d)
+			for _, p := range []string{"q", "actorEmail", "tenantSlug", "actionPrefix"} {
+				for _, c := range []string{"\x00", "\x1b", "\u202e", "\u2028"} {
+					code, _, _ := exportCSV(t, s, s.Token("operator"), url.Values{p: {"a" + c}})
+					if code != http.StatusBadRequest {
+						t.Fatalf("export %s=%q: HTTP %d, want 400", p, c, code)
+					}
+				}
+			}
+			if code, _, _ := exportCSV(t, s, s.Token("operator"), url.Values{"q": {strings.Repeat("a", inputcheck.MaxString+1)}}); code != http.StatusBadRequest {
+				t.Fatalf("over-long q: HTTP %d, want 400", code)
+			}
+			if code, _, _ := exportCSV(t, s, s.Token("operator"), url.Values{"q": {"tenant"}}); code != http.StatusOK {
+				t.Fatalf("plain q: HTTP %d", code)
+			}
+			before := countRows(t, s)
+			for _, key := range []string{"key\u202eevil", "key\u200b", "k\u2028"} {
+				rsp := s.Do(testserver.Request{
+					Query: `mutation { updateTenant(slug: "acme", input: {seats: 7}) { id } }`, Token: s.Token("operator"),
+					Headers: map[string]string{"Idempotency-Key": key},
+				})
+				if rsp.Status != http.StatusBadRequest || rsp.Code() != "BAD_USER_INPUT" {
+					t.Fatalf("Idempotency-Key %q: HTTP %d %s", key, rsp.Status, rsp.Body)
+				}
+			}
+			if after := countRows(t, s); after != before {
+				t.Fatal("refused requests changed the database")
 			}
 		})
 	}

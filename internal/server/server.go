@@ -131,7 +131,7 @@ func authenticate(c Config, next http.Handler) http.Handler {
 		ctx := r.Context()
 		ip := ClientIP(r)
 		if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
-			if len(key) > 255 || inputcheck.Line(key) != nil {
+			if len(key) > 255 || inputcheck.Line(r.Header.Get("Idempotency-Key")) != nil {
 				writeError(w, http.StatusBadRequest, apperr.BadUserInput, "Idempotency-Key must be at most 255 printable characters")
 				return
 			}
