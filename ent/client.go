@@ -26,6 +26,7 @@ import (
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 
 	stdsql "database/sql"
@@ -58,6 +59,8 @@ type Client struct {
 	ProvisioningState *ProvisioningStateClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// TenantDomain is the client for interacting with the TenantDomain builders.
+	TenantDomain *TenantDomainClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -82,6 +85,7 @@ func (c *Client) init() {
 	c.ProvisioningJob = NewProvisioningJobClient(c.config)
 	c.ProvisioningState = NewProvisioningStateClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
+	c.TenantDomain = NewTenantDomainClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -186,6 +190,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ProvisioningJob:   NewProvisioningJobClient(cfg),
 		ProvisioningState: NewProvisioningStateClient(cfg),
 		Tenant:            NewTenantClient(cfg),
+		TenantDomain:      NewTenantDomainClient(cfg),
 		User:              NewUserClient(cfg),
 	}, nil
 }
@@ -217,6 +222,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ProvisioningJob:   NewProvisioningJobClient(cfg),
 		ProvisioningState: NewProvisioningStateClient(cfg),
 		Tenant:            NewTenantClient(cfg),
+		TenantDomain:      NewTenantDomainClient(cfg),
 		User:              NewUserClient(cfg),
 	}, nil
 }
@@ -249,7 +255,7 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
 		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
-		c.ProvisioningState, c.Tenant, c.User,
+		c.ProvisioningState, c.Tenant, c.TenantDomain, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -261,7 +267,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
 		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
-		c.ProvisioningState, c.Tenant, c.User,
+		c.ProvisioningState, c.Tenant, c.TenantDomain, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -292,6 +298,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProvisioningState.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
+	case *TenantDomainMutation:
+		return c.TenantDomain.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -1869,6 +1877,140 @@ func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, er
 	}
 }
 
+// TenantDomainClient is a client for the TenantDomain schema.
+type TenantDomainClient struct {
+	config
+}
+
+// NewTenantDomainClient returns a client for the TenantDomain from the given config.
+func NewTenantDomainClient(c config) *TenantDomainClient {
+	return &TenantDomainClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `tenantdomain.Hooks(f(g(h())))`.
+func (c *TenantDomainClient) Use(hooks ...Hook) {
+	c.hooks.TenantDomain = append(c.hooks.TenantDomain, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `tenantdomain.Intercept(f(g(h())))`.
+func (c *TenantDomainClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TenantDomain = append(c.inters.TenantDomain, interceptors...)
+}
+
+// Create returns a builder for creating a TenantDomain entity.
+func (c *TenantDomainClient) Create() *TenantDomainCreate {
+	mutation := newTenantDomainMutation(c.config, OpCreate)
+	return &TenantDomainCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TenantDomain entities.
+func (c *TenantDomainClient) CreateBulk(builders ...*TenantDomainCreate) *TenantDomainCreateBulk {
+	return &TenantDomainCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TenantDomainClient) MapCreateBulk(slice any, setFunc func(*TenantDomainCreate, int)) *TenantDomainCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TenantDomainCreateBulk{err: fmt.Errorf("calling to TenantDomainClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TenantDomainCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TenantDomainCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TenantDomain.
+func (c *TenantDomainClient) Update() *TenantDomainUpdate {
+	mutation := newTenantDomainMutation(c.config, OpUpdate)
+	return &TenantDomainUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TenantDomainClient) UpdateOne(_m *TenantDomain) *TenantDomainUpdateOne {
+	mutation := newTenantDomainMutation(c.config, OpUpdateOne, withTenantDomain(_m))
+	return &TenantDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TenantDomainClient) UpdateOneID(id int) *TenantDomainUpdateOne {
+	mutation := newTenantDomainMutation(c.config, OpUpdateOne, withTenantDomainID(id))
+	return &TenantDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TenantDomain.
+func (c *TenantDomainClient) Delete() *TenantDomainDelete {
+	mutation := newTenantDomainMutation(c.config, OpDelete)
+	return &TenantDomainDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TenantDomainClient) DeleteOne(_m *TenantDomain) *TenantDomainDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TenantDomainClient) DeleteOneID(id int) *TenantDomainDeleteOne {
+	builder := c.Delete().Where(tenantdomain.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TenantDomainDeleteOne{builder}
+}
+
+// Query returns a query builder for TenantDomain.
+func (c *TenantDomainClient) Query() *TenantDomainQuery {
+	return &TenantDomainQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTenantDomain},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TenantDomain entity by its id.
+func (c *TenantDomainClient) Get(ctx context.Context, id int) (*TenantDomain, error) {
+	return c.Query().Where(tenantdomain.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TenantDomainClient) GetX(ctx context.Context, id int) *TenantDomain {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *TenantDomainClient) Hooks() []Hook {
+	hooks := c.hooks.TenantDomain
+	return append(hooks[:len(hooks):len(hooks)], tenantdomain.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TenantDomainClient) Interceptors() []Interceptor {
+	return c.inters.TenantDomain
+}
+
+func (c *TenantDomainClient) mutate(ctx context.Context, m *TenantDomainMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TenantDomainCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TenantDomainUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TenantDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TenantDomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TenantDomain mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -2039,12 +2181,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant, TenantDomain,
 		User []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant, TenantDomain,
 		User []ent.Interceptor
 	}
 )

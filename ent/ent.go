@@ -23,6 +23,7 @@ import (
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 )
 
@@ -95,6 +96,7 @@ func checkColumn(t, c string) error {
 			provisioningjob.Table:   provisioningjob.ValidColumn,
 			provisioningstate.Table: provisioningstate.ValidColumn,
 			tenant.Table:            tenant.ValidColumn,
+			tenantdomain.Table:      tenantdomain.ValidColumn,
 			user.Table:              user.ValidColumn,
 		})
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -25,7 +26,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -268,6 +269,22 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   tenantdomain.Table,
+			Columns: tenantdomain.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: tenantdomain.FieldID,
+			},
+		},
+		Type: "TenantDomain",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			tenantdomain.FieldName:      {Type: field.TypeString, Column: tenantdomain.FieldName},
+			tenantdomain.FieldTenantID:  {Type: field.TypeInt, Column: tenantdomain.FieldTenantID},
+			tenantdomain.FieldCreatedAt: {Type: field.TypeTime, Column: tenantdomain.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -1409,6 +1426,61 @@ func (f *TenantFilter) WhereHasMembershipsWith(preds ...predicate.Membership) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TenantDomainQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TenantDomainQuery builder.
+func (_q *TenantDomainQuery) Filter() *TenantDomainFilter {
+	return &TenantDomainFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TenantDomainMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TenantDomainMutation builder.
+func (m *TenantDomainMutation) Filter() *TenantDomainFilter {
+	return &TenantDomainFilter{config: m.config, predicateAdder: m}
+}
+
+// TenantDomainFilter provides a generic filtering capability at runtime for TenantDomainQuery.
+type TenantDomainFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TenantDomainFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TenantDomainFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(tenantdomain.FieldID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *TenantDomainFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(tenantdomain.FieldName))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *TenantDomainFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(tenantdomain.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TenantDomainFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(tenantdomain.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1437,7 +1509,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

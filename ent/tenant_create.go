@@ -309,6 +309,11 @@ func (_c *TenantCreate) check() error {
 	if _, ok := _c.mutation.Domains(); !ok {
 		return &ValidationError{Name: "domains", err: errors.New(`ent: missing required field "Tenant.domains"`)}
 	}
+	if v, ok := _c.mutation.Domains(); ok {
+		if err := tenant.DomainsValidator(v); err != nil {
+			return &ValidationError{Name: "domains", err: fmt.Errorf(`ent: validator failed for field "Tenant.domains": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.Industry(); ok {
 		if err := tenant.IndustryValidator(v); err != nil {
 			return &ValidationError{Name: "industry", err: fmt.Errorf(`ent: validator failed for field "Tenant.industry": %w`, err)}

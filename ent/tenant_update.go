@@ -308,6 +308,11 @@ func (_u *TenantUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Tenant.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Domains(); ok {
+		if err := tenant.DomainsValidator(v); err != nil {
+			return &ValidationError{Name: "domains", err: fmt.Errorf(`ent: validator failed for field "Tenant.domains": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Industry(); ok {
 		if err := tenant.IndustryValidator(v); err != nil {
 			return &ValidationError{Name: "industry", err: fmt.Errorf(`ent: validator failed for field "Tenant.industry": %w`, err)}
@@ -759,6 +764,11 @@ func (_u *TenantUpdateOne) check() error {
 	if v, ok := _u.mutation.Status(); ok {
 		if err := tenant.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Tenant.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Domains(); ok {
+		if err := tenant.DomainsValidator(v); err != nil {
+			return &ValidationError{Name: "domains", err: fmt.Errorf(`ent: validator failed for field "Tenant.domains": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.Industry(); ok {

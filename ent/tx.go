@@ -36,6 +36,8 @@ type Tx struct {
 	ProvisioningState *ProvisioningStateClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// TenantDomain is the client for interacting with the TenantDomain builders.
+	TenantDomain *TenantDomainClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -180,6 +182,7 @@ func (tx *Tx) init() {
 	tx.ProvisioningJob = NewProvisioningJobClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
+	tx.TenantDomain = NewTenantDomainClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

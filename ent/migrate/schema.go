@@ -340,6 +340,26 @@ var (
 			},
 		},
 	}
+	// TenantDomainsColumns holds the columns for the "tenant_domains" table.
+	TenantDomainsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 253},
+		{Name: "tenant_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// TenantDomainsTable holds the schema information for the "tenant_domains" table.
+	TenantDomainsTable = &schema.Table{
+		Name:       "tenant_domains",
+		Columns:    TenantDomainsColumns,
+		PrimaryKey: []*schema.Column{TenantDomainsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "tenantdomain_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantDomainsColumns[2]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -380,6 +400,7 @@ var (
 		ProvisioningJobsTable,
 		ProvisioningStatesTable,
 		TenantsTable,
+		TenantDomainsTable,
 		UsersTable,
 	}
 )
@@ -420,6 +441,9 @@ func init() {
 	TenantsTable.ForeignKeys[0].RefTable = PartnersTable
 	TenantsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
+	}
+	TenantDomainsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	UsersTable.ForeignKeys[0].RefTable = PartnersTable
 	UsersTable.Annotation = &entsql.Annotation{

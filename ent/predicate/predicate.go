@@ -39,5 +39,8 @@ type ProvisioningState func(*sql.Selector)
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
 
+// TenantDomain is the predicate function for tenantdomain builders.
+type TenantDomain func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -375,6 +375,30 @@ func (f TenantMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantMutation", m)
 }
 
+// The TenantDomainQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TenantDomainQueryRuleFunc func(context.Context, *ent.TenantDomainQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TenantDomainQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TenantDomainQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TenantDomainQuery", q)
+}
+
+// The TenantDomainMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TenantDomainMutationRuleFunc func(context.Context, *ent.TenantDomainMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TenantDomainMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TenantDomainMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantDomainMutation", m)
+}
+
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UserQueryRuleFunc func(context.Context, *ent.UserQuery) error
@@ -456,6 +480,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.TenantQuery:
 		return q.Filter(), nil
+	case *ent.TenantDomainQuery:
+		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
 	default:
@@ -486,6 +512,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.ProvisioningStateMutation:
 		return m.Filter(), nil
 	case *ent.TenantMutation:
+		return m.Filter(), nil
+	case *ent.TenantDomainMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -19,6 +19,7 @@ import (
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 
 	"entgo.io/ent"
@@ -167,7 +168,21 @@ func init() {
 	// flag.DefaultDescription holds the default value on creation for the description field.
 	flag.DefaultDescription = flagDescDescription.Default.(string)
 	// flag.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
-	flag.DescriptionValidator = flagDescDescription.Validators[0].(func(string) error)
+	flag.DescriptionValidator = func() func(string) error {
+		validators := flagDescDescription.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(description string) error {
+			for _, fn := range fns {
+				if err := fn(description); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// flagDescPct is the schema descriptor for pct field.
 	flagDescPct := flagFields[3].Descriptor()
 	// flag.DefaultPct holds the default value on creation for the pct field.
@@ -206,6 +221,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(key string) error {
 			for _, fn := range fns {
@@ -320,6 +336,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -333,7 +350,21 @@ func init() {
 	// partnerDescDomain is the schema descriptor for domain field.
 	partnerDescDomain := partnerFields[2].Descriptor()
 	// partner.DomainValidator is a validator for the "domain" field. It is called by the builders before save.
-	partner.DomainValidator = partnerDescDomain.Validators[0].(func(string) error)
+	partner.DomainValidator = func() func(string) error {
+		validators := partnerDescDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(domain string) error {
+			for _, fn := range fns {
+				if err := fn(domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// partnerDescMarginPct is the schema descriptor for margin_pct field.
 	partnerDescMarginPct := partnerFields[4].Descriptor()
 	// partner.DefaultMarginPct holds the default value on creation for the margin_pct field.
@@ -343,27 +374,111 @@ func init() {
 	// partnerDescContactName is the schema descriptor for contact_name field.
 	partnerDescContactName := partnerFields[5].Descriptor()
 	// partner.ContactNameValidator is a validator for the "contact_name" field. It is called by the builders before save.
-	partner.ContactNameValidator = partnerDescContactName.Validators[0].(func(string) error)
+	partner.ContactNameValidator = func() func(string) error {
+		validators := partnerDescContactName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(contact_name string) error {
+			for _, fn := range fns {
+				if err := fn(contact_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// partnerDescContactEmail is the schema descriptor for contact_email field.
 	partnerDescContactEmail := partnerFields[6].Descriptor()
 	// partner.ContactEmailValidator is a validator for the "contact_email" field. It is called by the builders before save.
-	partner.ContactEmailValidator = partnerDescContactEmail.Validators[0].(func(string) error)
+	partner.ContactEmailValidator = func() func(string) error {
+		validators := partnerDescContactEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(contact_email string) error {
+			for _, fn := range fns {
+				if err := fn(contact_email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// partnerDescContactPhone is the schema descriptor for contact_phone field.
 	partnerDescContactPhone := partnerFields[7].Descriptor()
 	// partner.ContactPhoneValidator is a validator for the "contact_phone" field. It is called by the builders before save.
-	partner.ContactPhoneValidator = partnerDescContactPhone.Validators[0].(func(string) error)
+	partner.ContactPhoneValidator = func() func(string) error {
+		validators := partnerDescContactPhone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(contact_phone string) error {
+			for _, fn := range fns {
+				if err := fn(contact_phone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// partnerDescBillingEmail is the schema descriptor for billing_email field.
 	partnerDescBillingEmail := partnerFields[8].Descriptor()
 	// partner.BillingEmailValidator is a validator for the "billing_email" field. It is called by the builders before save.
-	partner.BillingEmailValidator = partnerDescBillingEmail.Validators[0].(func(string) error)
+	partner.BillingEmailValidator = func() func(string) error {
+		validators := partnerDescBillingEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(billing_email string) error {
+			for _, fn := range fns {
+				if err := fn(billing_email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// partnerDescVatID is the schema descriptor for vat_id field.
 	partnerDescVatID := partnerFields[9].Descriptor()
 	// partner.VatIDValidator is a validator for the "vat_id" field. It is called by the builders before save.
-	partner.VatIDValidator = partnerDescVatID.Validators[0].(func(string) error)
+	partner.VatIDValidator = func() func(string) error {
+		validators := partnerDescVatID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(vat_id string) error {
+			for _, fn := range fns {
+				if err := fn(vat_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// partnerDescBillingCountry is the schema descriptor for billing_country field.
 	partnerDescBillingCountry := partnerFields[10].Descriptor()
 	// partner.BillingCountryValidator is a validator for the "billing_country" field. It is called by the builders before save.
-	partner.BillingCountryValidator = partnerDescBillingCountry.Validators[0].(func(string) error)
+	partner.BillingCountryValidator = func() func(string) error {
+		validators := partnerDescBillingCountry.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(billing_country string) error {
+			for _, fn := range fns {
+				if err := fn(billing_country); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	provisioningjobMixin := schema.ProvisioningJob{}.Mixin()
 	provisioningjob.Policy = privacy.NewPolicies(provisioningjobMixin[0], schema.ProvisioningJob{})
 	provisioningjob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -454,6 +569,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -488,14 +604,65 @@ func init() {
 	tenantDescDomains := tenantFields[5].Descriptor()
 	// tenant.DefaultDomains holds the default value on creation for the domains field.
 	tenant.DefaultDomains = tenantDescDomains.Default.([]string)
+	// tenant.DomainsValidator is a validator for the "domains" field. It is called by the builders before save.
+	tenant.DomainsValidator = tenantDescDomains.Validators[0].(func([]string) error)
 	// tenantDescIndustry is the schema descriptor for industry field.
 	tenantDescIndustry := tenantFields[6].Descriptor()
 	// tenant.IndustryValidator is a validator for the "industry" field. It is called by the builders before save.
-	tenant.IndustryValidator = tenantDescIndustry.Validators[0].(func(string) error)
+	tenant.IndustryValidator = func() func(string) error {
+		validators := tenantDescIndustry.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(industry string) error {
+			for _, fn := range fns {
+				if err := fn(industry); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// tenantDescBrandColor is the schema descriptor for brand_color field.
 	tenantDescBrandColor := tenantFields[7].Descriptor()
 	// tenant.BrandColorValidator is a validator for the "brand_color" field. It is called by the builders before save.
 	tenant.BrandColorValidator = tenantDescBrandColor.Validators[0].(func(string) error)
+	tenantdomainMixin := schema.TenantDomain{}.Mixin()
+	tenantdomain.Policy = privacy.NewPolicies(tenantdomainMixin[0], tenantdomainMixin[1], schema.TenantDomain{})
+	tenantdomain.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenantdomain.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenantdomainFields := schema.TenantDomain{}.Fields()
+	_ = tenantdomainFields
+	// tenantdomainDescName is the schema descriptor for name field.
+	tenantdomainDescName := tenantdomainFields[0].Descriptor()
+	// tenantdomain.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	tenantdomain.NameValidator = func() func(string) error {
+		validators := tenantdomainDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenantdomainDescCreatedAt is the schema descriptor for created_at field.
+	tenantdomainDescCreatedAt := tenantdomainFields[2].Descriptor()
+	// tenantdomain.DefaultCreatedAt holds the default value on creation for the created_at field.
+	tenantdomain.DefaultCreatedAt = tenantdomainDescCreatedAt.Default.(func() time.Time)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -528,6 +695,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(subject string) error {
 			for _, fn := range fns {
@@ -541,13 +709,41 @@ func init() {
 	// userDescEmail is the schema descriptor for email field.
 	userDescEmail := userFields[1].Descriptor()
 	// user.EmailValidator is a validator for the "email" field. It is called by the builders before save.
-	user.EmailValidator = userDescEmail.Validators[0].(func(string) error)
+	user.EmailValidator = func() func(string) error {
+		validators := userDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// userDescName is the schema descriptor for name field.
 	userDescName := userFields[2].Descriptor()
 	// user.DefaultName holds the default value on creation for the name field.
 	user.DefaultName = userDescName.Default.(string)
 	// user.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	user.NameValidator = userDescName.Validators[0].(func(string) error)
+	user.NameValidator = func() func(string) error {
+		validators := userDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// userDescPlatformAdmin is the schema descriptor for platform_admin field.
 	userDescPlatformAdmin := userFields[3].Descriptor()
 	// user.DefaultPlatformAdmin holds the default value on creation for the platform_admin field.

@@ -25,7 +25,7 @@ func (Flag) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("key").Unique().Immutable().Match(FlagKeyPattern).
 			Annotations(entgql.OrderField("KEY")),
-		field.String("description").Default("").MaxLen(500),
+		field.String("description").Default("").MaxLen(500).Validate(text(0)),
 		field.Enum("state").
 			NamedValues("Off", "OFF", "On", "ON", "Targeted", "TARGETED", "Rollout", "ROLLOUT").
 			Default("OFF"),

@@ -19,7 +19,7 @@ func (IdempotencyKey) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, Oper
 func (IdempotencyKey) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("scope").Immutable().NotEmpty(),
-		field.String("key").Immutable().NotEmpty().MaxLen(255),
+		field.String("key").Immutable().NotEmpty().MaxLen(255).Validate(line(0)),
 		field.String("request_hash").Immutable(),
 		field.Bytes("response").Immutable(),
 		field.Time("created_at").Immutable().Default(now),

@@ -27,20 +27,20 @@ func (Partner) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("slug").Unique().Immutable().Match(SlugPattern).
 			Annotations(entgql.OrderField("SLUG")),
-		field.String("name").NotEmpty().MaxLen(120).
+		field.String("name").NotEmpty().MaxLen(120).Validate(line(0)).
 			Annotations(entgql.OrderField("NAME")),
-		field.String("domain").Optional().Nillable().MaxLen(253),
+		field.String("domain").Optional().Nillable().MaxLen(253).Validate(line(0)),
 		field.Enum("status").
 			NamedValues("Active", "ACTIVE", "Onboarding", "ONBOARDING", "Suspended", "SUSPENDED", "Terminated", "TERMINATED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Int("margin_pct").Default(20).Range(0, 100),
-		field.String("contact_name").Optional().Nillable().MaxLen(120),
-		field.String("contact_email").Optional().Nillable().Match(emailPattern),
-		field.String("contact_phone").Optional().Nillable().MaxLen(40),
-		field.String("billing_email").Optional().Nillable().Match(emailPattern),
-		field.String("vat_id").Optional().Nillable().MaxLen(40),
-		field.String("billing_country").Optional().Nillable().MaxLen(2),
+		field.String("contact_name").Optional().Nillable().MaxLen(120).Validate(line(0)),
+		field.String("contact_email").Optional().Nillable().Match(emailPattern).Validate(line(254)),
+		field.String("contact_phone").Optional().Nillable().MaxLen(40).Validate(line(0)),
+		field.String("billing_email").Optional().Nillable().Match(emailPattern).Validate(line(254)),
+		field.String("vat_id").Optional().Nillable().MaxLen(40).Validate(line(0)),
+		field.String("billing_country").Optional().Nillable().MaxLen(2).Validate(line(0)),
 		field.Time("terminated_at").Optional().Nillable(),
 	}
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"github.com/dezky/platform/ent/privacy"
+	"github.com/dezky/platform/internal/inputcheck"
 	"github.com/dezky/platform/internal/rule"
 	"regexp"
 
@@ -28,7 +29,7 @@ func (Tenant) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("slug").Unique().Immutable().Match(SlugPattern).
 			Annotations(entgql.OrderField("SLUG")),
-		field.String("name").NotEmpty().MaxLen(120).
+		field.String("name").NotEmpty().MaxLen(120).Validate(line(0)).
 			Annotations(entgql.OrderField("NAME")),
 		field.Enum("plan").
 			NamedValues("Free", "FREE", "Starter", "STARTER", "Business", "BUSINESS", "Enterprise", "ENTERPRISE").
@@ -40,8 +41,8 @@ func (Tenant) Fields() []ent.Field {
 			NamedValues("Pending", "PENDING", "Active", "ACTIVE", "Suspended", "SUSPENDED", "Deleted", "DELETED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Strings("domains").Default([]string{}),
-		field.String("industry").Optional().Nillable().MaxLen(80),
+		field.Strings("domains").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)),
+		field.String("industry").Optional().Nillable().MaxLen(80).Validate(line(0)),
 		field.String("brand_color").Optional().Nillable().Match(regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)),
 		field.Int("partner_id").Optional().Nillable(),
 		field.Time("deleted_at").Optional().Nillable(),

@@ -21,10 +21,10 @@ func (User) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}} }
 // Fields of the User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("subject").Unique().Immutable().NotEmpty().MaxLen(255),
-		field.String("email").MaxLen(254).
+		field.String("subject").Unique().Immutable().NotEmpty().MaxLen(255).Validate(line(0)),
+		field.String("email").MaxLen(254).Validate(line(0)).
 			Annotations(entgql.OrderField("EMAIL")),
-		field.String("name").Default("").MaxLen(120).
+		field.String("name").Default("").MaxLen(120).Validate(line(0)).
 			Annotations(entgql.OrderField("NAME")),
 		field.Bool("platform_admin").Default(false),
 		field.Bool("active").Default(true),

@@ -115,6 +115,8 @@ var (
 	SeatsValidator func(int) error
 	// DefaultDomains holds the default value on creation for the "domains" field.
 	DefaultDomains []string
+	// DomainsValidator is a validator for the "domains" field. It is called by the builders before save.
+	DomainsValidator func([]string) error
 	// IndustryValidator is a validator for the "industry" field. It is called by the builders before save.
 	IndustryValidator func(string) error
 	// BrandColorValidator is a validator for the "brand_color" field. It is called by the builders before save.

@@ -15,12 +15,16 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/inputcheck"
 	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
 // HistoryLimit is how many changes a flag remembers.
 const HistoryLimit = 20
+
+// MaxNote is the longest history note, in bytes.
+const MaxNote = 500
 
 // KillSwitchNote is the history note of a kill.
 const KillSwitchNote = "kill-switch"
@@ -148,6 +152,12 @@ func (s *Service) Update(ctx context.Context, key string, in UpdateFlagInput) (*
 		if in.Note != nil {
 			note = strings.TrimSpace(*in.Note)
 		}
+		if len(note) > MaxNote {
+			return apperr.Invalid("note", "at most %d bytes", MaxNote)
+		}
+		if err := inputcheck.Text(note); err != nil {
+			return apperr.Invalid("note", "%v", err)
+		}
 		before := flagFields(f)
 		upd := c.Flag.UpdateOne(f).SetState(r.State).SetPct(r.Pct).SetScope(r.Scope).
 			SetHistory(appendHistory(ctx, f.History, r, note))
@@ -246,6 +256,18 @@ func validate(r *Rule) error {
 	}
 	if r.Pct < 0 || r.Pct > 100 {
 		return apperr.Invalid("pct", "must be between 0 and 100")
+	}
+	for _, list := range []struct {
+		field string
+		v     []string
+	}{{"scope.plans", r.Scope.Plans}, {"scope.tenantSlugs", r.Scope.TenantSlugs},
+		{"scope.partnerSlugs", r.Scope.PartnerSlugs}, {"scope.environments", r.Scope.Environments}} {
+		if len(list.v) > inputcheck.MaxScopeList {
+			return apperr.Invalid(list.field, "at most %d entries", inputcheck.MaxScopeList)
+		}
+		if err := inputcheck.Lines(list.v); err != nil {
+			return apperr.Invalid(list.field, "%v", err)
+		}
 	}
 	plans := make([]string, 0, len(r.Scope.Plans))
 	for _, p := range r.Scope.Plans {

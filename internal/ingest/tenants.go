@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/internal/provisioning"
 )
@@ -80,6 +83,20 @@ func (r *resolver) byDomain(ctx context.Context, d string) (*ent.Tenant, error) 
 	}
 	if err := r.load(ctx); err != nil {
 		return nil, err
+	}
+	// The claim decides (a domain belongs to at most one tenant); tenants
+	// that list a domain without holding its claim (a deleted tenant, the
+	// later of two that listed it before claims existed) come second.
+	name := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+	if a, err := idna.Lookup.ToASCII(name); err == nil {
+		name = a
+	}
+	claim, err := r.client.TenantDomain.Query().Where(tenantdomain.Name(name)).Only(system(ctx))
+	switch {
+	case err == nil && r.byID[claim.TenantID] != nil:
+		return r.byID[claim.TenantID], nil
+	case err != nil && !ent.IsNotFound(err):
+		return nil, fmt.Errorf("ingest: look up domain claim: %w", err)
 	}
 	for _, t := range r.tenants {
 		for _, td := range t.Domains {

@@ -11,6 +11,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/argcheck"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/viewer"
 )
@@ -103,6 +104,11 @@ func auditExport(c Config) http.Handler {
 
 func exportFilter(r *http.Request) (audit.Filter, error) {
 	q := r.URL.Query()
+	for name, vs := range q {
+		if err := argcheck.Value(name, vs); err != nil {
+			return audit.Filter{}, err
+		}
+	}
 	f := audit.Filter{
 		ActionPrefix: q.Get("actionPrefix"),
 		TenantSlug:   q.Get("tenantSlug"),

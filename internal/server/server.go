@@ -20,8 +20,10 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/argcheck"
 	"github.com/dezky/platform/internal/authn"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/inputcheck"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -71,6 +73,7 @@ func GraphQL(c Config) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(budgetGuard{})
+	srv.Use(argcheck.Extension{})
 	srv.Use(mutationTx{client: c.Client, postgres: c.Postgres, log: c.Log})
 	srv.AroundFields(fieldGuard(c.Guards))
 	srv.SetErrorPresenter(presentError(c.Log))
@@ -121,8 +124,8 @@ func authenticate(c Config, next http.Handler) http.Handler {
 		ctx := r.Context()
 		ip := ClientIP(r, c.TrustedProxies)
 		if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
-			if len(key) > 255 {
-				writeError(w, http.StatusBadRequest, apperr.BadUserInput, "Idempotency-Key must be at most 255 characters")
+			if len(key) > 255 || inputcheck.Line(r.Header.Get("Idempotency-Key")) != nil {
+				writeError(w, http.StatusBadRequest, apperr.BadUserInput, "Idempotency-Key must be at most 255 printable characters")
 				return
 			}
 			ctx = withIdempotencyKey(ctx, key)

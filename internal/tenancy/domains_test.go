@@ -1,8 +1,11 @@
 package tenancy
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dezky/platform/internal/inputcheck"
 )
 
 func TestNormalizeDomains(t *testing.T) {
@@ -10,7 +13,22 @@ func TestNormalizeDomains(t *testing.T) {
 	if err != nil || strings.Join(got, ",") != "acme.example,mail.acme.example" {
 		t.Fatalf("normalizeDomains = %v, %v", got, err)
 	}
-	for _, bad := range []string{"acme", "acme..example", "-acme.example", "acme.example/x", "a b.example", strings.Repeat("a", 64) + ".example"} {
+	got, err = normalizeDomains([]string{"Bücher.Example", "xn--bcher-kva.example.", "BU\u0308CHER.example", "пример.рф"})
+	if err != nil || strings.Join(got, ",") != "xn--bcher-kva.example,xn--e1afmkfd.xn--p1ai" {
+		t.Fatalf("IDNA normalisation = %v, %v", got, err)
+	}
+	many := make([]string, inputcheck.MaxDomains+1)
+	for i := range many {
+		many[i] = "d" + strconv.Itoa(i) + ".example"
+	}
+	if _, err := normalizeDomains(many); err == nil {
+		t.Errorf("%d domains accepted", len(many))
+	}
+	if _, err := normalizeDomains(many[:inputcheck.MaxDomains]); err != nil {
+		t.Errorf("%d domains refused: %v", inputcheck.MaxDomains, err)
+	}
+	for _, bad := range []string{"acme", "acme..example", "-acme.example", "acme.example/x", "a b.example", strings.Repeat("a", 64) + ".example",
+		"acme.example\x00", "\x00acme.example", "acme.example\n", "\tacme.example", "ac\u202eme.example", "acme\u200b.example", "acme.example\u2028", "xn--.example", "_dmarc.example"} {
 		if _, err := normalizeDomains([]string{bad}); err == nil {
 			t.Errorf("normalizeDomains(%q): want an error", bad)
 		}

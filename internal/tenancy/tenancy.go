@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"context"
-	"regexp"
 	"strings"
 
 	"github.com/dezky/platform/ent"
@@ -65,29 +64,6 @@ func checkSlug(field, slug string) error {
 		return apperr.Invalid(field, "must be 3-32 lower-case letters, digits or inner hyphens")
 	}
 	return nil
-}
-
-var hostnamePattern = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-
-// normalizeDomains lower-cases, trims and de-duplicates domain names,
-// rejecting anything that is not a hostname.
-func normalizeDomains(in []string) ([]string, error) {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(in))
-	for _, d := range in {
-		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-		if d == "" {
-			continue
-		}
-		if len(d) > 253 || !hostnamePattern.MatchString(d) {
-			return nil, apperr.Invalid("domains", "%q is not a valid domain name", d)
-		}
-		if !seen[d] {
-			seen[d] = true
-			out = append(out, d)
-		}
-	}
-	return out, nil
 }
 
 // Clearable is an optional input field that can also be cleared: Set

@@ -97,6 +97,9 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 			return apperr.About(err, "tenant")
 		}
 		out = t
+		if err := claimDomains(ctx, c, t.ID, t.Domains); err != nil {
+			return err
+		}
 		if err := s.notify(ctx, t, ChangeCreated); err != nil {
 			return err
 		}
@@ -165,12 +168,12 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 			}
 			upd.SetSeats(*in.Seats)
 		}
+		var domains []string
 		if in.Domains != nil {
-			d, err := normalizeDomains(in.Domains)
-			if err != nil {
+			if domains, err = normalizeDomains(in.Domains); err != nil {
 				return err
 			}
-			upd.SetDomains(d)
+			upd.SetDomains(domains)
 		}
 		if v, ok := optional(in.Industry); ok {
 			if v == "" {
@@ -209,6 +212,11 @@ func (s *Service) UpdateTenant(ctx context.Context, slug string, in UpdateTenant
 		t, err = upd.Save(ctx)
 		if err != nil {
 			return apperr.About(err, "tenant")
+		}
+		if domains != nil {
+			if err := claimDomains(ctx, c, t.ID, domains); err != nil {
+				return err
+			}
 		}
 		out = t
 		if err := s.notify(ctx, t, changesOf(prev, t)...); err != nil {
@@ -273,6 +281,11 @@ func (s *Service) transition(ctx context.Context, slug, action string, to tenant
 		t, err = upd.Save(ctx)
 		if err != nil {
 			return apperr.About(err, "tenant")
+		}
+		if to == tenant.StatusDeleted {
+			if err := releaseDomains(ctx, c, t.ID); err != nil {
+				return err
+			}
 		}
 		out = t
 		if err := s.notify(ctx, t, ChangeStatus); err != nil {
