@@ -185,6 +185,7 @@ type ComplexityRoot struct {
 	FlagEvaluation struct {
 		Enabled func(childComplexity int) int
 		Key     func(childComplexity int) int
+		Reason  func(childComplexity int) int
 	}
 
 	FlagScope struct {
@@ -1020,6 +1021,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FlagEvaluation.Key(childComplexity), true
+	case "FlagEvaluation.reason":
+		if e.ComplexityRoot.FlagEvaluation.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FlagEvaluation.Reason(childComplexity), true
 
 	case "FlagScope.environments":
 		if e.ComplexityRoot.FlagScope.Environments == nil {
@@ -4077,9 +4084,28 @@ type FlagChange {
   note: String!
 }
 
+"One feature flag evaluated for one tenant (see evaluateFlags, and OFREP at /ofrep/v1/evaluate/flags)."
 type FlagEvaluation {
+  "The flag's key."
   key: String!
+  "Whether the flag is on for the tenant."
   enabled: Boolean!
+  "Why the flag came out as it did, in OpenFeature's resolution-reason vocabulary."
+  reason: FlagReason!
+}
+
+"Why a flag evaluation came out as it did (OpenFeature resolution reasons)."
+enum FlagReason {
+  "The flag is ON for everyone."
+  STATIC
+  "The flag is TARGETED and the tenant is in its scope."
+  TARGETING_MATCH
+  "The flag is a ROLLOUT whose scope matches the tenant; the tenant's stable bucket decided the value."
+  SPLIT
+  "The flag is OFF (or was killed) for everyone."
+  DISABLED
+  "The tenant is outside the flag's scope and gets the default, off."
+  DEFAULT
 }
 
 "An upstream integration provisioned for every tenant."
@@ -4675,6 +4701,8 @@ func (ec *executionContext) childFields_FlagEvaluation(ctx context.Context, fiel
 		return ec.fieldContext_FlagEvaluation_key(ctx, field)
 	case "enabled":
 		return ec.fieldContext_FlagEvaluation_enabled(ctx, field)
+	case "reason":
+		return ec.fieldContext_FlagEvaluation_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FlagEvaluation", field.Name)
 }
@@ -8022,6 +8050,29 @@ func (ec *executionContext) _FlagEvaluation_enabled(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_FlagEvaluation_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FlagEvaluation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FlagEvaluation_reason(ctx context.Context, field graphql.CollectedField, obj *flags.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FlagEvaluation_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v flags.Reason) graphql.Marshaler {
+			return ec.marshalNFlagReason2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FlagEvaluation_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FlagEvaluation", field, false, false, "FlagReason")
 }
 
 func (ec *executionContext) _FlagScope_plans(ctx context.Context, field graphql.CollectedField, obj *schematype.FlagScope) (ret graphql.Marshaler) {
@@ -20972,6 +21023,11 @@ func (ec *executionContext) _FlagEvaluation(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reason":
+			out.Values[i] = ec._FlagEvaluation_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23131,6 +23187,21 @@ func (ec *executionContext) marshalNFlagOrderField2ᚖgithubᚗcomᚋdezkyᚋpla
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalNFlagReason2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐReason(ctx context.Context, v any) (flags.Reason, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := flags.Reason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFlagReason2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐReason(ctx context.Context, sel ast.SelectionSet, v flags.Reason) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FlagReason!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNFlagScope2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐFlagScope(ctx context.Context, sel ast.SelectionSet, v schematype.FlagScope) graphql.Marshaler {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/server"
 )
 
@@ -63,4 +64,42 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// limits are the cost-metering and persisted-query settings of serve.
+type limits struct {
+	budgets   map[ratelimit.Class]ratelimit.Budget
+	persisted *server.PersistedQueries
+}
+
+// registerLimits adds the rate-limit and persisted-query flags to fs and
+// returns a function that reads them after parsing.
+func registerLimits(fs *flag.FlagSet) func() (limits, error) {
+	rates := fs.String("rate-limits", env("DEZKY_RATE_LIMITS", ratelimit.FormatBudgets(ratelimit.DefaultBudgets)), "leaky-bucket query-cost budgets per caller class as class=capacity/restore-per-second, comma-separated (classes: operator, partner, tenant, anonymous; unnamed classes keep their default); off: no limits (env DEZKY_RATE_LIMITS)")
+	manifest := fs.String("persisted-queries", env("DEZKY_PERSISTED_QUERIES", ""), "persisted-query manifest (Apollo's apollo-persisted-query-manifest JSON): its operations may be sent by hash alone (env DEZKY_PERSISTED_QUERIES)")
+	only := fs.String("persisted-queries-only", env("DEZKY_PERSISTED_QUERIES_ONLY", "false"), "refuse every operation that is not in the --persisted-queries manifest (env DEZKY_PERSISTED_QUERIES_ONLY)")
+	return func() (limits, error) {
+		var l limits
+		b, err := ratelimit.ParseBudgets(*rates)
+		if err != nil {
+			return l, fmt.Errorf("--rate-limits: %w", err)
+		}
+		l.budgets = b
+		strict, err := strconv.ParseBool(*only)
+		if err != nil {
+			return l, fmt.Errorf("--persisted-queries-only: want true or false, got %q", *only)
+		}
+		if *manifest != "" {
+			if l.persisted, err = server.LoadPersistedQueries(*manifest); err != nil {
+				return l, fmt.Errorf("--persisted-queries: %w", err)
+			}
+		}
+		if strict {
+			if l.persisted == nil {
+				return l, fmt.Errorf("--persisted-queries-only needs a --persisted-queries manifest")
+			}
+			l.persisted.Only = true
+		}
+		return l, nil
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/host"
@@ -56,7 +57,12 @@ type ServeConfig struct {
 	AllowedOrigins []string
 	// Guards are the GraphQL endpoint's limits and trust settings.
 	Guards server.Guards
-	Log    *slog.Logger
+	// RateLimits are the query-cost budgets per caller class; nil or
+	// empty: cost is reported but not limited.
+	RateLimits map[ratelimit.Class]ratelimit.Budget
+	// PersistedQueries is the persisted-query manifest; nil: none.
+	PersistedQueries *server.PersistedQueries
+	Log              *slog.Logger
 	// PluginsDir holds the dezky-provider-* binaries (default
 	// DefaultPluginsDir()).
 	PluginsDir string
@@ -326,10 +332,15 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 	if err != nil {
 		return nil, err
 	}
+	flagService := flags.New(client, cfg.Environment)
+	var limiter *ratelimit.Limiter
+	if len(cfg.RateLimits) > 0 {
+		limiter = ratelimit.New(cfg.RateLimits, nil)
+	}
 	schema := graph.NewSchema(graph.Services{
 		Client:       client,
 		Tenancy:      tenants,
-		Flags:        flags.New(client, cfg.Environment),
+		Flags:        flagService,
 		Provisioning: s.Provisioning,
 		Health:       s.Health,
 		Audit:        s.Audit,
@@ -347,6 +358,9 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience},
 		Log:            cfg.Log,
 		Guards:         cfg.Guards,
+		Limiter:        limiter,
+		Persisted:      cfg.PersistedQueries,
+		Flags:          flagService,
 		AllowedOrigins: origins,
 		Ready: func(ctx context.Context) error {
 			// Another release may migrate the shared database while this
@@ -469,6 +483,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
 	guards := registerGuards(fs)
+	readLimits := registerLimits(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -476,6 +491,10 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		return err
 	}
 	g, err := guards()
+	if err != nil {
+		return err
+	}
+	lim, err := readLimits()
 	if err != nil {
 		return err
 	}
@@ -518,6 +537,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
 		ArchiveS3: archiveS3, AuditRetention: ret, Guards: g,
+		RateLimits: lim.budgets, PersistedQueries: lim.persisted,
 	})
 	if err != nil {
 		return err

@@ -43,17 +43,49 @@ type Rule struct {
 	Scope schematype.FlagScope
 }
 
+// Reason says why an evaluation came out as it did, in the OpenFeature
+// vocabulary (https://openfeature.dev/specification/types#resolution-reason).
+type Reason string
+
+// The reasons Explain gives.
+const (
+	// ReasonStatic: the flag is ON for everyone.
+	ReasonStatic Reason = "STATIC"
+	// ReasonDisabled: the flag is OFF (or killed) for everyone.
+	ReasonDisabled Reason = "DISABLED"
+	// ReasonTargetingMatch: a TARGETED flag whose scope matched the target.
+	ReasonTargetingMatch Reason = "TARGETING_MATCH"
+	// ReasonSplit: a ROLLOUT flag whose scope matched; the tenant's bucket
+	// decided the value.
+	ReasonSplit Reason = "SPLIT"
+	// ReasonDefault: the target is outside the flag's scope, so it gets the
+	// default, off.
+	ReasonDefault Reason = "DEFAULT"
+)
+
 // Evaluate reports whether the flag is on for the target.
 func Evaluate(r Rule, t Target) bool {
+	on, _ := Explain(r, t)
+	return on
+}
+
+// Explain evaluates the flag for the target and says why.
+func Explain(r Rule, t Target) (bool, Reason) {
 	switch r.State {
 	case flag.StateOn:
-		return true
+		return true, ReasonStatic
 	case flag.StateTargeted:
-		return !r.Scope.Empty() && matches(r.Scope, t)
+		if !r.Scope.Empty() && matches(r.Scope, t) {
+			return true, ReasonTargetingMatch
+		}
+		return false, ReasonDefault
 	case flag.StateRollout:
-		return matches(r.Scope, t) && Bucket(t.TenantID, r.Key) < r.Pct
+		if matches(r.Scope, t) {
+			return Bucket(t.TenantID, r.Key) < r.Pct, ReasonSplit
+		}
+		return false, ReasonDefault
 	default:
-		return false
+		return false, ReasonDisabled
 	}
 }
 

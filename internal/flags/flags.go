@@ -51,6 +51,9 @@ type UpdateFlagInput struct {
 type Evaluation struct {
 	Key     string
 	Enabled bool
+	Reason  Reason
+	// State is the flag's state when it was evaluated.
+	State flag.State
 }
 
 // Service implements flag operations.
@@ -217,36 +220,61 @@ func (s *Service) Delete(ctx context.Context, key string) (*ent.Flag, error) {
 // (NOT_FOUND otherwise), sorted by key. environment "" means the service's
 // default environment.
 func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment string) ([]*Evaluation, error) {
-	c := db.Client(ctx, s.client)
-	t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
+	target, err := s.Target(ctx, tenantSlug, environment)
 	if err != nil {
-		return nil, apperr.About(err, "tenant")
+		return nil, err
 	}
-	if environment == "" {
-		environment = s.environment
-	}
-	// The tenant is visible to the viewer; its partner and the flag
-	// definitions are read past the viewer's reach: evaluating needs them,
-	// and only booleans leave this function.
-	sys := rule.Bypass(ctx)
-	target := Target{TenantID: t.ID, TenantSlug: t.Slug, Plan: string(t.Plan), Environment: environment}
-	if t.PartnerID != nil {
-		p, err := c.Partner.Get(sys, *t.PartnerID)
-		if err != nil {
-			return nil, apperr.About(err, "partner")
-		}
-		target.PartnerSlug = p.Slug
-	}
-	fs, err := c.Flag.Query().All(sys)
+	fs, err := db.Client(ctx, s.client).Flag.Query().All(rule.Bypass(ctx))
 	if err != nil {
 		return nil, apperr.About(err, "flag")
 	}
 	out := make([]*Evaluation, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, &Evaluation{Key: f.Key, Enabled: Evaluate(Rule{Key: f.Key, State: f.State, Pct: f.Pct, Scope: f.Scope}, target)})
+		out = append(out, evaluation(f, target))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+// EvaluateOne evaluates one flag for target (from Target). A missing flag
+// is NOT_FOUND.
+func (s *Service) EvaluateOne(ctx context.Context, target Target, key string) (*Evaluation, error) {
+	f, err := db.Client(ctx, s.client).Flag.Query().Where(flag.Key(key)).Only(rule.Bypass(ctx))
+	if err != nil {
+		return nil, apperr.About(err, "flag")
+	}
+	return evaluation(f, target), nil
+}
+
+// Target resolves the evaluation target of a tenant the viewer can see
+// (NOT_FOUND otherwise). environment "" means the service's default.
+//
+// The tenant is read as the viewer; its partner and, later, the flag
+// definitions are read past the viewer's reach: evaluating needs them, and
+// only the evaluation leaves this package.
+func (s *Service) Target(ctx context.Context, tenantSlug, environment string) (Target, error) {
+	c := db.Client(ctx, s.client)
+	t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
+	if err != nil {
+		return Target{}, apperr.About(err, "tenant")
+	}
+	if environment == "" {
+		environment = s.environment
+	}
+	target := Target{TenantID: t.ID, TenantSlug: t.Slug, Plan: string(t.Plan), Environment: environment}
+	if t.PartnerID != nil {
+		p, err := c.Partner.Get(rule.Bypass(ctx), *t.PartnerID)
+		if err != nil {
+			return Target{}, apperr.About(err, "partner")
+		}
+		target.PartnerSlug = p.Slug
+	}
+	return target, nil
+}
+
+func evaluation(f *ent.Flag, t Target) *Evaluation {
+	on, why := Explain(Rule{Key: f.Key, State: f.State, Pct: f.Pct, Scope: f.Scope}, t)
+	return &Evaluation{Key: f.Key, Enabled: on, Reason: why, State: f.State}
 }
 
 // validate checks and normalises a rule.

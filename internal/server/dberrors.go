@@ -52,6 +52,15 @@ func fromDB(err error) (ae *apperr.Error, ok bool) {
 	return nil, false
 }
 
+// classify returns the application code of err (INTERNAL when fromDB
+// does not know it).
+func classify(err error) apperr.Code {
+	if ae, ok := fromDB(err); ok {
+		return ae.Code
+	}
+	return apperr.Internal
+}
+
 // unavailable is the answer to a connection-level database failure.
 func unavailable(err error) *apperr.Error {
 	return &apperr.Error{Code: apperr.Unavailable, Message: "database temporarily unavailable, retry with the same Idempotency-Key", Err: err}

@@ -23,7 +23,10 @@ import (
 	"github.com/dezky/platform/internal/argcheck"
 	"github.com/dezky/platform/internal/authn"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/inputcheck"
+	"github.com/dezky/platform/internal/ofrep"
+	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -37,6 +40,13 @@ type Config struct {
 	Log      *slog.Logger
 	// Guards are the request limits and trust settings.
 	Guards
+	// Limiter meters operation cost per caller (extensions.cost,
+	// THROTTLED); nil reports cost without limiting.
+	Limiter *ratelimit.Limiter
+	// Persisted is the persisted-query manifest; nil: none.
+	Persisted *PersistedQueries
+	// Flags evaluates feature flags for OFREP (/ofrep/v1/...); nil: not served.
+	Flags *flags.Service
 	// AllowedOrigins are the WebSocket origin patterns (host[:port] globs).
 	AllowedOrigins []string
 	// Ready reports readiness for /readyz; nil means always ready.
@@ -69,8 +79,12 @@ func GraphQL(c Config) *handler.Server {
 	if !c.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}
+	if c.Persisted != nil {
+		srv.Use(persistedGuard{p: c.Persisted})
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.Use(costMeter{limiter: c.Limiter})
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(budgetGuard{})
 	srv.Use(argcheck.Extension{})
@@ -85,7 +99,11 @@ func GraphQL(c Config) *handler.Server {
 func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
 	gql := GraphQL(c)
-	mux.Handle("/query", authenticate(c, bounded(c.Guards, withWSHolder(gql))))
+	mux.Handle("/query", authenticate(c, bounded(c.Guards, withRateHeaders(withWSHolder(gql)))))
+	if c.Flags != nil {
+		mux.Handle("POST /ofrep/v1/evaluate/flags", authenticate(c, charged(c.Limiter, ofrep.Bulk(c.Flags, classify))))
+		mux.Handle("POST /ofrep/v1/evaluate/flags/{key}", authenticate(c, charged(c.Limiter, ofrep.Single(c.Flags, classify))))
+	}
 	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
 	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
