@@ -13,50 +13,50 @@ import (
 	"github.com/dezky/platform/ent/auditevent"
 )
 
-// AuditEvent is the model entity for the AuditEvent schema.
+// One append-only audit record, chained by hash in seq order and covered by signed checkpoints.
 type AuditEvent struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// At holds the value of the "at" field.
+	// When it happened (UTC, microseconds).
 	At time.Time `json:"at,omitempty"`
-	// Seq holds the value of the "seq" field.
+	// Position in the audit chain; null until chained (within seconds).
 	Seq *int64 `json:"seq,omitempty"`
-	// PrevHash holds the value of the "prev_hash" field.
+	// Hash (hex) of the previous event in the chain.
 	PrevHash string `json:"prev_hash,omitempty"`
-	// Hash holds the value of the "hash" field.
+	// SHA-256 (hex) over the previous hash and this event's canonical form.
 	Hash string `json:"hash,omitempty"`
-	// Source holds the value of the "source" field.
+	// Where the event comes from: platform (this API) or an ingested system (authentik, stalwart, ocis).
 	Source string `json:"source,omitempty"`
-	// ExternalID holds the value of the "external_id" field.
+	// The event's id in its source system, for ingested events.
 	ExternalID *string `json:"external_id,omitempty"`
-	// ActorType holds the value of the "actor_type" field.
+	// Who acted: user, system or anonymous.
 	ActorType string `json:"actor_type,omitempty"`
-	// ActorID holds the value of the "actor_id" field.
+	// The actor's OIDC subject (or the source system's user id).
 	ActorID string `json:"actor_id,omitempty"`
-	// ActorEmail holds the value of the "actor_email" field.
+	// The actor's e-mail address, when known.
 	ActorEmail string `json:"actor_email,omitempty"`
-	// ActorIP holds the value of the "actor_ip" field.
+	// The actor's client address (behind trusted proxies only, the forwarded one).
 	ActorIP string `json:"actor_ip,omitempty"`
-	// Action holds the value of the "action" field.
+	// What happened, as <resource>.<verb>, e.g. tenant.created.
 	Action string `json:"action,omitempty"`
-	// Outcome holds the value of the "outcome" field.
+	// How it ended.
 	Outcome auditevent.Outcome `json:"outcome,omitempty"`
-	// ResourceType holds the value of the "resource_type" field.
+	// The kind of object acted on.
 	ResourceType string `json:"resource_type,omitempty"`
-	// ResourceID holds the value of the "resource_id" field.
+	// The object's id.
 	ResourceID string `json:"resource_id,omitempty"`
-	// ResourceName holds the value of the "resource_name" field.
+	// The object's name or slug at the time.
 	ResourceName string `json:"resource_name,omitempty"`
-	// TenantID holds the value of the "tenant_id" field.
+	// Database id of the tenant concerned; null when none.
 	TenantID *int `json:"tenant_id,omitempty"`
-	// TenantSlug holds the value of the "tenant_slug" field.
+	// Slug of the tenant concerned; empty when none.
 	TenantSlug string `json:"tenant_slug,omitempty"`
-	// PartnerID holds the value of the "partner_id" field.
+	// Database id of the partner concerned; null when none.
 	PartnerID *int `json:"partner_id,omitempty"`
-	// PartnerSlug holds the value of the "partner_slug" field.
+	// Slug of the partner concerned; empty when none.
 	PartnerSlug string `json:"partner_slug,omitempty"`
-	// Metadata holds the value of the "metadata" field.
+	// Details of the event, e.g. a before/after diff of the changed fields. Never contains secrets.
 	Metadata     map[string]interface{} `json:"metadata,omitempty"`
 	selectValues sql.SelectValues
 }

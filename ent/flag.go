@@ -14,26 +14,26 @@ import (
 	"github.com/dezky/platform/ent/schema/schematype"
 )
 
-// Flag is the model entity for the Flag schema.
+// A feature flag, evaluated per tenant (operators only; everybody evaluates through evaluateFlags or OFREP).
 type Flag struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the object was created (UTC).
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the object last changed (UTC).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Key holds the value of the "key" field.
+	// Unique key: a lower-case letter, then 1–62 lower-case letters, digits or underscores.
 	Key string `json:"key,omitempty"`
-	// Description holds the value of the "description" field.
+	// What the flag controls.
 	Description string `json:"description,omitempty"`
-	// State holds the value of the "state" field.
+	// How the flag evaluates.
 	State flag.State `json:"state,omitempty"`
-	// Pct holds the value of the "pct" field.
+	// Rollout percentage 0–100: the share of tenants in scope that get the flag (ROLLOUT).
 	Pct int `json:"pct,omitempty"`
-	// Scope holds the value of the "scope" field.
+	// Who a TARGETED or ROLLOUT flag applies to.
 	Scope schematype.FlagScope `json:"scope,omitempty"`
-	// History holds the value of the "history" field.
+	// The newest 20 changes, oldest first.
 	History      []schematype.FlagChange `json:"history,omitempty"`
 	selectValues sql.SelectValues
 }

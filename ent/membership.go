@@ -14,20 +14,20 @@ import (
 	"github.com/dezky/platform/ent/user"
 )
 
-// Membership is the model entity for the Membership schema.
+// A user's membership of a tenant, with their role there.
 type Membership struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the object was created (UTC).
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the object last changed (UTC).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Role holds the value of the "role" field.
+	// The user's role in the tenant.
 	Role membership.Role `json:"role,omitempty"`
-	// UserID holds the value of the "user_id" field.
+	// Database id of the user.
 	UserID int `json:"user_id,omitempty"`
-	// TenantID holds the value of the "tenant_id" field.
+	// Database id of the tenant.
 	TenantID int `json:"tenant_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MembershipQuery when eager-loading is set.
@@ -37,9 +37,9 @@ type Membership struct {
 
 // MembershipEdges holds the relations/edges for other nodes in the graph.
 type MembershipEdges struct {
-	// User holds the value of the user edge.
+	// The member.
 	User *User `json:"user,omitempty"`
-	// Tenant holds the value of the tenant edge.
+	// The tenant.
 	Tenant *Tenant `json:"tenant,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -12,38 +12,38 @@ import (
 	"github.com/dezky/platform/ent/partner"
 )
 
-// Partner is the model entity for the Partner schema.
+// A reseller that sells Dezky to its own customers (tenants).
 type Partner struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the object was created (UTC).
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the object last changed (UTC).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Slug holds the value of the "slug" field.
+	// Unique URL-safe identifier, immutable.
 	Slug string `json:"slug,omitempty"`
-	// Name holds the value of the "name" field.
+	// Display name.
 	Name string `json:"name,omitempty"`
-	// Domain holds the value of the "domain" field.
+	// The partner's own domain.
 	Domain *string `json:"domain,omitempty"`
-	// Status holds the value of the "status" field.
+	// Lifecycle state.
 	Status partner.Status `json:"status,omitempty"`
-	// MarginPct holds the value of the "margin_pct" field.
+	// The partner's margin on its tenants' revenue, 0–100 percent.
 	MarginPct int `json:"margin_pct,omitempty"`
-	// ContactName holds the value of the "contact_name" field.
+	// The partner's contact person.
 	ContactName *string `json:"contact_name,omitempty"`
-	// ContactEmail holds the value of the "contact_email" field.
+	// The contact person's e-mail address.
 	ContactEmail *string `json:"contact_email,omitempty"`
-	// ContactPhone holds the value of the "contact_phone" field.
+	// The contact person's phone number.
 	ContactPhone *string `json:"contact_phone,omitempty"`
-	// BillingEmail holds the value of the "billing_email" field.
+	// Where the partner's invoices and payout statements go.
 	BillingEmail *string `json:"billing_email,omitempty"`
-	// VatID holds the value of the "vat_id" field.
+	// The partner's VAT identification number.
 	VatID *string `json:"vat_id,omitempty"`
-	// BillingCountry holds the value of the "billing_country" field.
+	// ISO 3166-1 alpha-2 country code of the billing address.
 	BillingCountry *string `json:"billing_country,omitempty"`
-	// TerminatedAt holds the value of the "terminated_at" field.
+	// When the partner was terminated; null unless status is TERMINATED.
 	TerminatedAt *time.Time `json:"terminated_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PartnerQuery when eager-loading is set.
@@ -53,9 +53,9 @@ type Partner struct {
 
 // PartnerEdges holds the relations/edges for other nodes in the graph.
 type PartnerEdges struct {
-	// Tenants holds the value of the tenants edge.
+	// The partner's customers.
 	Tenants []*Tenant `json:"tenants,omitempty"`
-	// Staff holds the value of the staff edge.
+	// The partner's staff users.
 	Staff []*User `json:"staff,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -14,34 +14,34 @@ import (
 	"github.com/dezky/platform/ent/tenant"
 )
 
-// Tenant is the model entity for the Tenant schema.
+// A customer organisation. Its slug is the stable public handle.
 type Tenant struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the object was created (UTC).
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the object last changed (UTC).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Slug holds the value of the "slug" field.
+	// Unique URL-safe identifier, immutable and reserved forever.
 	Slug string `json:"slug,omitempty"`
-	// Name holds the value of the "name" field.
+	// Display name.
 	Name string `json:"name,omitempty"`
-	// Plan holds the value of the "plan" field.
+	// The subscribed plan.
 	Plan tenant.Plan `json:"plan,omitempty"`
-	// Seats holds the value of the "seats" field.
+	// Licensed seats.
 	Seats int `json:"seats,omitempty"`
-	// Status holds the value of the "status" field.
+	// Lifecycle state.
 	Status tenant.Status `json:"status,omitempty"`
-	// Domains holds the value of the "domains" field.
+	// Mail domains; each belongs to at most one tenant (normalised: lower-case, IDNA to ASCII).
 	Domains []string `json:"domains,omitempty"`
-	// Industry holds the value of the "industry" field.
+	// Free-text industry, for reporting.
 	Industry *string `json:"industry,omitempty"`
-	// BrandColor holds the value of the "brand_color" field.
+	// Brand colour as #rrggbb.
 	BrandColor *string `json:"brand_color,omitempty"`
-	// PartnerID holds the value of the "partner_id" field.
+	// Database id of the partner (reseller) the tenant belongs to; null for direct customers.
 	PartnerID *int `json:"partner_id,omitempty"`
-	// DeletedAt holds the value of the "deleted_at" field.
+	// When the tenant was deleted; null unless status is DELETED.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TenantQuery when eager-loading is set.
@@ -51,9 +51,9 @@ type Tenant struct {
 
 // TenantEdges holds the relations/edges for other nodes in the graph.
 type TenantEdges struct {
-	// Partner holds the value of the partner edge.
+	// The partner (reseller) the tenant belongs to; null for direct customers.
 	Partner *Partner `json:"partner,omitempty"`
-	// Memberships holds the value of the memberships edge.
+	// The tenant's members with their roles.
 	Memberships []*Membership `json:"memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

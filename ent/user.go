@@ -13,28 +13,28 @@ import (
 	"github.com/dezky/platform/ent/user"
 )
 
-// User is the model entity for the User schema.
+// A person known to the platform, keyed by the OIDC subject of their tokens.
 type User struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the object was created (UTC).
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the object last changed (UTC).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Subject holds the value of the "subject" field.
+	// The OIDC subject (sub claim) of the user's tokens.
 	Subject string `json:"subject,omitempty"`
-	// Email holds the value of the "email" field.
+	// E-mail address.
 	Email string `json:"email,omitempty"`
-	// Name holds the value of the "name" field.
+	// Display name; empty when unknown.
 	Name string `json:"name,omitempty"`
-	// PlatformAdmin holds the value of the "platform_admin" field.
+	// Whether the user is a platform operator (with a token of the operator audience).
 	PlatformAdmin bool `json:"platform_admin,omitempty"`
-	// Active holds the value of the "active" field.
+	// False when the account is switched off: its tokens are refused.
 	Active bool `json:"active,omitempty"`
-	// PartnerID holds the value of the "partner_id" field.
+	// Database id of the partner the user is staff of; null when none.
 	PartnerID *int `json:"partner_id,omitempty"`
-	// LastLoginAt holds the value of the "last_login_at" field.
+	// When the user last signed in to the API; null when never.
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
@@ -44,9 +44,9 @@ type User struct {
 
 // UserEdges holds the relations/edges for other nodes in the graph.
 type UserEdges struct {
-	// Partner holds the value of the partner edge.
+	// The partner the user is staff of; null when none.
 	Partner *Partner `json:"partner,omitempty"`
-	// Memberships holds the value of the memberships edge.
+	// The user's tenant memberships.
 	Memberships []*Membership `json:"memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -2257,27 +2257,93 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
+"""
+One append-only audit record, chained by hash in seq order and covered by signed checkpoints.
+"""
 type AuditEvent implements Node {
+  """
+  Global object id: pass it to node(id:) to fetch the object again.
+  """
   id: ID!
+  """
+  When it happened (UTC, microseconds).
+  """
   at: Time!
+  """
+  Position in the audit chain; null until chained (within seconds).
+  """
   seq: Int
+  """
+  Hash (hex) of the previous event in the chain.
+  """
   prevHash: String
+  """
+  SHA-256 (hex) over the previous hash and this event's canonical form.
+  """
   hash: String
+  """
+  Where the event comes from: platform (this API) or an ingested system (authentik, stalwart, ocis).
+  """
   source: String!
+  """
+  The event's id in its source system, for ingested events.
+  """
   externalID: String
+  """
+  Who acted: user, system or anonymous.
+  """
   actorType: String!
+  """
+  The actor's OIDC subject (or the source system's user id).
+  """
   actorID: String
+  """
+  The actor's e-mail address, when known.
+  """
   actorEmail: String
+  """
+  The actor's client address (behind trusted proxies only, the forwarded one).
+  """
   actorIP: String
+  """
+  What happened, as <resource>.<verb>, e.g. tenant.created.
+  """
   action: String!
+  """
+  How it ended.
+  """
   outcome: AuditEventOutcome!
+  """
+  The kind of object acted on.
+  """
   resourceType: String
+  """
+  The object's id.
+  """
   resourceID: String
+  """
+  The object's name or slug at the time.
+  """
   resourceName: String
+  """
+  Database id of the tenant concerned; null when none.
+  """
   tenantID: Int
+  """
+  Slug of the tenant concerned; empty when none.
+  """
   tenantSlug: String
+  """
+  Database id of the partner concerned; null when none.
+  """
   partnerID: Int
+  """
+  Slug of the partner concerned; empty when none.
+  """
   partnerSlug: String
+  """
+  Details of the event, e.g. a before/after diff of the changed fields. Never contains secrets.
+  """
   metadata: Map
 }
 """
@@ -2336,8 +2402,17 @@ enum AuditEventOrderField {
 AuditEventOutcome is enum for the field outcome
 """
 enum AuditEventOutcome @goModel(model: "github.com/dezky/platform/ent/auditevent.Outcome") {
+  """
+  The action succeeded.
+  """
   SUCCESS
+  """
+  The action failed.
+  """
   FAILURE
+  """
+  The action was refused (authentication or authorisation).
+  """
   DENIED
 }
 """
@@ -3379,15 +3454,45 @@ Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
+"""
+A feature flag, evaluated per tenant (operators only; everybody evaluates through evaluateFlags or OFREP).
+"""
 type Flag implements Node {
+  """
+  Global object id: pass it to node(id:) to fetch the object again.
+  """
   id: ID!
+  """
+  When the object was created (UTC).
+  """
   createdAt: Time!
+  """
+  When the object last changed (UTC).
+  """
   updatedAt: Time!
+  """
+  Unique key: a lower-case letter, then 1–62 lower-case letters, digits or underscores.
+  """
   key: String!
+  """
+  What the flag controls.
+  """
   description: String!
+  """
+  How the flag evaluates.
+  """
   state: FlagState!
+  """
+  Rollout percentage 0–100: the share of tenants in scope that get the flag (ROLLOUT).
+  """
   pct: Int!
+  """
+  Who a TARGETED or ROLLOUT flag applies to.
+  """
   scope: FlagScope!
+  """
+  The newest 20 changes, oldest first.
+  """
   history: [FlagChange!]!
 }
 """
@@ -3454,9 +3559,21 @@ enum FlagOrderField {
 FlagState is enum for the field state
 """
 enum FlagState @goModel(model: "github.com/dezky/platform/ent/flag.State") {
+  """
+  Off for everyone.
+  """
   OFF
+  """
+  On for everyone.
+  """
   ON
+  """
+  On for tenants in the flag's scope (which must not be empty).
+  """
   TARGETED
+  """
+  On for pct percent of the tenants in scope, chosen by a stable per-tenant bucket.
+  """
   ROLLOUT
 }
 """
@@ -3729,14 +3846,41 @@ input FlagWhereInput {
 The builtin Map type
 """
 scalar Map
+"""
+A user's membership of a tenant, with their role there.
+"""
 type Membership implements Node {
+  """
+  Global object id: pass it to node(id:) to fetch the object again.
+  """
   id: ID!
+  """
+  When the object was created (UTC).
+  """
   createdAt: Time!
+  """
+  When the object last changed (UTC).
+  """
   updatedAt: Time!
+  """
+  The user's role in the tenant.
+  """
   role: MembershipRole!
+  """
+  Database id of the user.
+  """
   userID: ID!
+  """
+  Database id of the tenant.
+  """
   tenantID: ID!
+  """
+  The member.
+  """
   user: User!
+  """
+  The tenant.
+  """
   tenant: Tenant!
 }
 """
@@ -3799,7 +3943,13 @@ enum MembershipOrderField {
 MembershipRole is enum for the field role
 """
 enum MembershipRole @goModel(model: "github.com/dezky/platform/ent/membership.Role") {
+  """
+  Administers the tenant: its settings, members and audit trail.
+  """
   ADMIN
+  """
+  Uses the tenant's services; sees only their own membership.
+  """
   MEMBER
 }
 """
@@ -4025,22 +4175,73 @@ type PageInfo {
   """
   endCursor: Cursor
 }
+"""
+A reseller that sells Dezky to its own customers (tenants).
+"""
 type Partner implements Node {
+  """
+  Global object id: pass it to node(id:) to fetch the object again.
+  """
   id: ID!
+  """
+  When the object was created (UTC).
+  """
   createdAt: Time!
+  """
+  When the object last changed (UTC).
+  """
   updatedAt: Time!
+  """
+  Unique URL-safe identifier, immutable.
+  """
   slug: String!
+  """
+  Display name.
+  """
   name: String!
+  """
+  The partner's own domain.
+  """
   domain: String
+  """
+  Lifecycle state.
+  """
   status: PartnerStatus!
+  """
+  The partner's margin on its tenants' revenue, 0–100 percent.
+  """
   marginPct: Int!
+  """
+  The partner's contact person.
+  """
   contactName: String
+  """
+  The contact person's e-mail address.
+  """
   contactEmail: String
+  """
+  The contact person's phone number.
+  """
   contactPhone: String
+  """
+  Where the partner's invoices and payout statements go.
+  """
   billingEmail: String
+  """
+  The partner's VAT identification number.
+  """
   vatID: String
+  """
+  ISO 3166-1 alpha-2 country code of the billing address.
+  """
   billingCountry: String
+  """
+  When the partner was terminated; null unless status is TERMINATED.
+  """
   terminatedAt: Time
+  """
+  The partner's customers.
+  """
   tenants(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -4072,6 +4273,9 @@ type Partner implements Node {
     """
     where: TenantWhereInput
   ): TenantConnection!
+  """
+  The partner's staff users.
+  """
   staff: [User!]
 }
 """
@@ -4146,9 +4350,21 @@ enum PartnerOrderField {
 PartnerStatus is enum for the field status
 """
 enum PartnerStatus @goModel(model: "github.com/dezky/platform/ent/partner.Status") {
+  """
+  Selling and serving customers.
+  """
   ACTIVE
+  """
+  Being set up; not selling yet.
+  """
   ONBOARDING
+  """
+  Suspended by the platform.
+  """
   SUSPENDED
+  """
+  Terminated (soft delete): the partnership ended.
+  """
   TERMINATED
 }
 """
@@ -4893,6 +5109,9 @@ input PartnerWhereInput {
   """
   hasStaffWith: [UserWhereInput!]
 }
+"""
+Reads. Everything is filtered by the caller's visibility: what you cannot see does not exist for you.
+"""
 type Query {
   """
   Fetches an object given its ID.
@@ -4912,6 +5131,9 @@ type Query {
     """
     ids: [ID!]!
   ): [Node]!
+  """
+  Audit events the caller can see: operators all, partner staff their partner's and its tenants', tenant admins their tenant's; newest first by default.
+  """
   auditEvents(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -4943,6 +5165,9 @@ type Query {
     """
     where: AuditEventWhereInput
   ): AuditEventConnection!
+  """
+  Feature flags (operators only).
+  """
   flags(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -4974,6 +5199,9 @@ type Query {
     """
     where: FlagWhereInput
   ): FlagConnection!
+  """
+  Partners the caller can see: operators all, partner staff their own.
+  """
   partners(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5005,6 +5233,9 @@ type Query {
     """
     where: PartnerWhereInput
   ): PartnerConnection!
+  """
+  Tenants the caller can see: operators all, partner staff their partner's, members their own.
+  """
   tenants(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5036,6 +5267,9 @@ type Query {
     """
     where: TenantWhereInput
   ): TenantConnection!
+  """
+  Users the caller can see: themself, partner colleagues, members of tenants they administer or their partner serves; operators all.
+  """
   users(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5068,21 +5302,69 @@ type Query {
     where: UserWhereInput
   ): UserConnection!
 }
+"""
+A customer organisation. Its slug is the stable public handle.
+"""
 type Tenant implements Node {
+  """
+  Global object id: pass it to node(id:) to fetch the object again.
+  """
   id: ID!
+  """
+  When the object was created (UTC).
+  """
   createdAt: Time!
+  """
+  When the object last changed (UTC).
+  """
   updatedAt: Time!
+  """
+  Unique URL-safe identifier, immutable and reserved forever.
+  """
   slug: String!
+  """
+  Display name.
+  """
   name: String!
+  """
+  The subscribed plan.
+  """
   plan: TenantPlan!
+  """
+  Licensed seats.
+  """
   seats: Int!
+  """
+  Lifecycle state.
+  """
   status: TenantStatus!
+  """
+  Mail domains; each belongs to at most one tenant (normalised: lower-case, IDNA to ASCII).
+  """
   domains: [String!]!
+  """
+  Free-text industry, for reporting.
+  """
   industry: String
+  """
+  Brand colour as #rrggbb.
+  """
   brandColor: String
+  """
+  Database id of the partner (reseller) the tenant belongs to; null for direct customers.
+  """
   partnerID: ID
+  """
+  When the tenant was deleted; null unless status is DELETED.
+  """
   deletedAt: Time
+  """
+  The partner (reseller) the tenant belongs to; null for direct customers.
+  """
   partner: Partner
+  """
+  The tenant's members with their roles.
+  """
   memberships(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5195,18 +5477,42 @@ enum TenantOrderField {
 TenantPlan is enum for the field plan
 """
 enum TenantPlan @goModel(model: "github.com/dezky/platform/ent/tenant.Plan") {
+  """
+  Free plan: no billing subscription.
+  """
   FREE
+  """
+  Starter plan.
+  """
   STARTER
+  """
+  Business plan.
+  """
   BUSINESS
+  """
+  Enterprise plan.
+  """
   ENTERPRISE
 }
 """
 TenantStatus is enum for the field status
 """
 enum TenantStatus @goModel(model: "github.com/dezky/platform/ent/tenant.Status") {
+  """
+  Created and not yet in service.
+  """
   PENDING
+  """
+  In service.
+  """
   ACTIVE
+  """
+  Suspended: its services are paused upstream until resumed.
+  """
   SUSPENDED
+  """
+  Deleted (soft): hidden from lists; the slug stays reserved.
+  """
   DELETED
 }
 """
@@ -5695,18 +6001,57 @@ input TenantWhereInput {
 The builtin Time type
 """
 scalar Time
+"""
+A person known to the platform, keyed by the OIDC subject of their tokens.
+"""
 type User implements Node {
+  """
+  Global object id: pass it to node(id:) to fetch the object again.
+  """
   id: ID!
+  """
+  When the object was created (UTC).
+  """
   createdAt: Time!
+  """
+  When the object last changed (UTC).
+  """
   updatedAt: Time!
+  """
+  The OIDC subject (sub claim) of the user's tokens.
+  """
   subject: String!
+  """
+  E-mail address.
+  """
   email: String!
+  """
+  Display name; empty when unknown.
+  """
   name: String!
+  """
+  Whether the user is a platform operator (with a token of the operator audience).
+  """
   platformAdmin: Boolean!
+  """
+  False when the account is switched off: its tokens are refused.
+  """
   active: Boolean!
+  """
+  Database id of the partner the user is staff of; null when none.
+  """
   partnerID: ID
+  """
+  When the user last signed in to the API; null when never.
+  """
   lastLoginAt: Time
+  """
+  The partner the user is staff of; null when none.
+  """
   partner: Partner
+  """
+  The user's tenant memberships.
+  """
   memberships: [Membership!]
 }
 """
@@ -6146,8 +6491,11 @@ input UserWhereInput {
 
 "The caller: profile, per-tenant memberships and partner context."
 type Me {
+  "The OIDC subject (sub claim) of the caller's token."
   subject: String!
+  "The caller's e-mail address, from the token or the stored user."
   email: String!
+  "The caller's display name; empty when unknown."
   name: String!
   "The stored user, null when the token's subject is not a known user."
   user: User
@@ -6161,32 +6509,53 @@ type Me {
 
 "Tenant counts by status, over the tenants visible to the caller."
 type TenantStatusCounts {
+  "Visible tenants that are not deleted."
   all: Int!
+  "Visible tenants with status ACTIVE."
   active: Int!
+  "Visible tenants with status PENDING."
   pending: Int!
+  "Visible tenants with status SUSPENDED."
   suspended: Int!
 }
 
+"Who a TARGETED or ROLLOUT flag applies to: each non-empty axis must contain the tenant's value (case-insensitive); an empty axis matches everyone."
 type FlagScope {
+  "Tenant plans (TenantPlan values) in scope."
   plans: [String!]!
+  "Tenant slugs in scope."
   tenantSlugs: [String!]!
+  "Partner slugs in scope: tenants of these partners."
   partnerSlugs: [String!]!
+  "Environments in scope (the serve --environment, or evaluateFlags' environment)."
   environments: [String!]!
 }
 
+"A flag's scope; see FlagScope. An omitted axis is empty (matches everyone)."
 input FlagScopeInput {
+  "Tenant plans (TenantPlan values) in scope; at most 100."
   plans: [String!]
+  "Tenant slugs in scope; at most 100."
   tenantSlugs: [String!]
+  "Partner slugs in scope; at most 100."
   partnerSlugs: [String!]
+  "Environments in scope; at most 100."
   environments: [String!]
 }
 
+"One entry of a flag's change history (the newest 20 are kept)."
 type FlagChange {
+  "When the change was made."
   at: Time!
+  "The OIDC subject of whoever made the change."
   actorId: String!
+  "The e-mail address of whoever made the change."
   actorEmail: String!
+  "The flag's state after the change (OFF, ON, TARGETED or ROLLOUT)."
   state: String!
+  "The rollout percentage after the change."
   pct: Int!
+  "The note given with the change; kill-switch for killFlag."
   note: String!
 }
 
@@ -6216,55 +6585,79 @@ enum FlagReason {
 
 "An upstream integration provisioned for every tenant."
 enum ProvisioningIntegration {
+  "The tenant's group in the identity provider (SSO)."
   IDENTITY
+  "The tenant's storage space, with the plan's quota."
   STORAGE
+  "The tenant's billing customer and subscription."
   BILLING
+  "The tenant's mail domains at the mail server."
   MAIL
 }
 
 "PENDING: queued or running; ERROR: failed, retried with backoff; SKIPPED: no plugin configured."
 enum ProvisioningStatusCode {
+  "Queued or running."
   PENDING
+  "Done: the upstream matches the tenant."
   OK
+  "Failed; retried with backoff, and reconcileTenant re-drives it. The message says why."
   ERROR
+  "No plugin serves this integration, or the tenant needs nothing from it."
   SKIPPED
 }
 
 "The provisioning state of one integration of a tenant."
 type ProvisioningStatus {
+  "The integration."
   integration: ProvisioningIntegration!
+  "Where its provisioning stands."
   status: ProvisioningStatusCode!
+  "The upstream's message for ERROR and SKIPPED; empty otherwise."
   message: String!
+  "When the status last changed."
   updatedAt: Time!
 }
 
 "What reconcileTenant would change for one integration."
 type ProvisioningPlanItem {
+  "The integration."
   integration: ProvisioningIntegration!
   "The plugin serving the integration; empty when none is configured."
   provider: String!
+  "Whether a plugin serves the integration."
   configured: Boolean!
   "Upstream changes a reconcile would make; empty when in sync."
   changes: [String!]!
+  "Why the plan could not be computed, or why nothing would change; empty otherwise."
   message: String!
 }
 
+"A probe's verdict."
 enum HealthStatus {
+  "Answered within 500 ms."
   OK
+  "Answered, but slower than 500 ms (within 1.5 s)."
   WARN
+  "Failed, timed out, or not running."
   BAD
 }
 
 "One probed service: OK within 500 ms, WARN within 1.5 s, BAD on error or timeout."
 type ServiceHealth {
+  "The service: database, or a plugin's capability (identity, mail, storage, dns, billing)."
   name: String!
+  "The probe's verdict."
   status: HealthStatus!
+  "The probe's round trip in milliseconds."
   latencyMs: Int!
+  "Why the service is WARN or BAD; empty when OK. Never contains secrets."
   message: String!
 }
 
 "A service that is planned but not deployed."
 type PlannedService {
+  "The service's name."
   name: String!
 }
 
@@ -6304,9 +6697,13 @@ type Plugin {
   pinned: Boolean!
 }
 
+"The live state of the database and every provider plugin."
 type Health {
+  "When the probes ran."
   checkedAt: Time!
+  "One entry per probed service."
   services: [ServiceHealth!]!
+  "Services that are planned but not deployed on this installation."
   planned: [PlannedService!]!
 }
 
@@ -6332,41 +6729,57 @@ extend input AuditEventWhereInput {
 }
 
 extend type Query {
+  "The caller: profile, memberships, partner and operator status."
   me: Me!
   "A tenant by slug; NOT_FOUND when it does not exist or is not visible."
-  tenant(slug: String!): Tenant!
-  tenantStatusCounts(where: TenantWhereInput): TenantStatusCounts!
+  tenant("The tenant's slug." slug: String!): Tenant!
+  "Tenant counts by status over the tenants the caller can see (filtered by where)."
+  tenantStatusCounts("Counts only the tenants matching this filter." where: TenantWhereInput): TenantStatusCounts!
   "A partner by slug; NOT_FOUND when it does not exist or is not visible."
-  partner(slug: String!): Partner!
-  flag(key: String!): Flag!
+  partner("The partner's slug." slug: String!): Partner!
+  "A feature flag by key (operators only); NOT_FOUND when it does not exist."
+  flag("The flag's key." key: String!): Flag!
   "Evaluates every flag for a tenant the caller can see."
-  evaluateFlags(tenantSlug: String!, environment: String): [FlagEvaluation!]!
+  evaluateFlags("The tenant to evaluate for (NOT_FOUND when not visible)." tenantSlug: String!, "The environment; default: the server's --environment." environment: String): [FlagEvaluation!]!
   "What reconcileTenant would change, per integration; changes nothing. Operators and the tenant's partner."
-  provisioningPlan(slug: String!): [ProvisioningPlanItem!]!
+  provisioningPlan("The tenant's slug." slug: String!): [ProvisioningPlanItem!]!
   "Live probes of the database and every provider plugin (operators only)."
   health: Health!
   "The supervised provider plugins: versions, capabilities, state and checksums (operators only)."
   plugins: [Plugin!]!
 }
 
+"Live streams over WebSocket (graphql-transport-ws); a connection ends with its token (see the README)."
 type Subscription {
   "The health report now, then on every status change (operators only)."
   healthChanged: Health!
 }
 
+"A new tenant."
 input CreateTenantInput {
+  "Unique URL-safe identifier: 3–32 lower-case letters, digits and inner hyphens; reserved forever, even after deletion."
   slug: String!
+  "Display name."
   name: String!
+  "The plan; default STARTER."
   plan: TenantPlan
+  "Licensed seats; default 0."
   seats: Int
+  "The partner (reseller) the tenant belongs to; partner staff can only create tenants of their own partner."
   partnerSlug: String
+  "Mail domains (at most 50); each belongs to at most one tenant."
   domains: [String!]
 }
 
+"Changes to a tenant; absent fields are left as they are."
 input UpdateTenantInput {
+  "New display name."
   name: String
+  "New plan; provisioning brings storage quota and billing in line."
   plan: TenantPlan
+  "New number of licensed seats."
   seats: Int
+  "Replaces the mail domains (at most 50); each belongs to at most one tenant."
   domains: [String!]
   "Blank or null clears it."
   industry: String @goField(omittable: true)
@@ -6376,77 +6789,121 @@ input UpdateTenantInput {
   partnerSlug: String @goField(omittable: true)
 }
 
+"A new partner (reseller)."
 input CreatePartnerInput {
+  "Unique URL-safe identifier: 3–32 lower-case letters, digits and inner hyphens."
   slug: String!
+  "Display name."
   name: String!
+  "The partner's own domain."
   domain: String
+  "Initial status; default ACTIVE."
   status: PartnerStatus
+  "The partner's margin on its tenants' revenue, 0–100 percent."
   marginPct: Int
+  "The partner's contact person."
   contactName: String
+  "The contact person's e-mail address."
   contactEmail: String
+  "The contact person's phone number."
   contactPhone: String
+  "Where the partner's invoices and payout statements go."
   billingEmail: String
+  "The partner's VAT identification number."
   vatId: String
+  "ISO 3166-1 alpha-2 country code of the billing address."
   billingCountry: String
 }
 
 "Optional strings: absent leaves the field; blank or null unsets it."
 input UpdatePartnerInput {
+  "New display name."
   name: String
+  "The partner's own domain."
   domain: String @goField(omittable: true)
+  "New status."
   status: PartnerStatus
+  "The partner's margin on its tenants' revenue, 0–100 percent."
   marginPct: Int
+  "The partner's contact person."
   contactName: String @goField(omittable: true)
+  "The contact person's e-mail address."
   contactEmail: String @goField(omittable: true)
+  "The contact person's phone number."
   contactPhone: String @goField(omittable: true)
+  "Where the partner's invoices and payout statements go."
   billingEmail: String @goField(omittable: true)
+  "The partner's VAT identification number."
   vatId: String @goField(omittable: true)
+  "ISO 3166-1 alpha-2 country code of the billing address."
   billingCountry: String @goField(omittable: true)
 }
 
+"A new feature flag."
 input CreateFlagInput {
+  "Unique key: a lower-case letter, then 1–62 lower-case letters, digits or underscores."
   key: String!
+  "What the flag controls."
   description: String
+  "Initial state; default OFF."
   state: FlagState
+  "Rollout percentage 0–100 (ROLLOUT only)."
   pct: Int
+  "Who a TARGETED or ROLLOUT flag applies to."
   scope: FlagScopeInput
 }
 
+"Changes to a flag; absent fields are left as they are. Every change is recorded in its history."
 input UpdateFlagInput {
+  "What the flag controls."
   description: String
+  "New state; OFF with note kill-switch is recorded as a kill."
   state: FlagState
+  "Rollout percentage 0–100."
   pct: Int
+  "Replaces the scope."
   scope: FlagScopeInput
   "Free-text note recorded in the flag's history."
   note: String
 }
 
+"Changes. Each operation is one transaction together with its audit events; send an Idempotency-Key header to make retries safe."
 type Mutation {
-  createTenant(input: CreateTenantInput!): Tenant!
-  updateTenant(slug: String!, input: UpdateTenantInput!): Tenant!
-  suspendTenant(slug: String!): Tenant!
-  resumeTenant(slug: String!): Tenant!
+  "Creates a tenant and queues its provisioning (see Tenant.provisioning). Operators, and partner staff for their partner."
+  createTenant("The tenant to create." input: CreateTenantInput!): Tenant!
+  "Changes a tenant; the audit event records a diff of the changed fields. Operators; its partner's staff (not the partner itself); its admins (domains and branding only)."
+  updateTenant("The tenant's slug." slug: String!, "The changes." input: UpdateTenantInput!): Tenant!
+  "Suspends a tenant: status SUSPENDED, its services paused upstream. Operators and its partner's staff."
+  suspendTenant("The tenant's slug." slug: String!): Tenant!
+  "Resumes a suspended tenant: status ACTIVE again. Operators and its partner's staff."
+  resumeTenant("The tenant's slug." slug: String!): Tenant!
   "Soft delete: status DELETED; the slug stays reserved."
-  deleteTenant(slug: String!): Tenant!
+  deleteTenant("The tenant's slug." slug: String!): Tenant!
   "Re-drives every provisioning step of the tenant. Operators and the tenant's partner."
-  reconcileTenant(slug: String!): Tenant!
+  reconcileTenant("The tenant's slug." slug: String!): Tenant!
 
-  createPartner(input: CreatePartnerInput!): Partner!
-  updatePartner(slug: String!, input: UpdatePartnerInput!): Partner!
+  "Creates a partner (operators only)."
+  createPartner("The partner to create." input: CreatePartnerInput!): Partner!
+  "Changes a partner (operators only)."
+  updatePartner("The partner's slug." slug: String!, "The changes." input: UpdatePartnerInput!): Partner!
   "Soft delete: status TERMINATED."
-  terminatePartner(slug: String!): Partner!
+  terminatePartner("The partner's slug." slug: String!): Partner!
 
-  createFlag(input: CreateFlagInput!): Flag!
-  updateFlag(key: String!, input: UpdateFlagInput!): Flag!
+  "Creates a feature flag (operators only)."
+  createFlag("The flag to create." input: CreateFlagInput!): Flag!
+  "Changes a feature flag and records the change in its history (operators only)."
+  updateFlag("The flag's key." key: String!, "The changes." input: UpdateFlagInput!): Flag!
   "Deletes the flag and returns it as it was."
-  deleteFlag(key: String!): Flag!
+  deleteFlag("The flag's key." key: String!): Flag!
   "Kill switch: state OFF, pct 0, history note kill-switch."
-  killFlag(key: String!): Flag!
+  killFlag("The flag's key." key: String!): Flag!
 }
 
 "The published key that signs audit checkpoints: verify an export with it offline."
 type AuditSigningKey {
+  "Identifier of the key: hex of the first 16 bytes of the SHA-256 of the public key."
   keyId: String!
+  "The signature algorithm (ed25519)."
   algorithm: String!
   "PKIX PEM."
   publicKey: String!
@@ -6454,10 +6911,15 @@ type AuditSigningKey {
 
 "A signed statement of the audit chain head."
 type AuditCheckpoint {
+  "The seq of the newest chained event the checkpoint covers."
   headSeq: Int!
+  "The hash (hex) of that event."
   headHash: String!
+  "When the checkpoint was signed."
   at: Time!
+  "The signing key's identifier (see auditSigningKey)."
   keyId: String!
+  "The signature algorithm (ed25519)."
   algorithm: String!
   "Standard base64 of the signature."
   signature: String!
@@ -6469,15 +6931,23 @@ type AuditCheckpoint {
 type AuditChainBreak {
   "event-hash-mismatch, prev-hash-mismatch, sequence-gap or checkpoint-signature-mismatch."
   kind: String!
+  "The seq of the event (or checkpoint head) where the chain fails."
   seq: Int!
+  "What verification computed there (a hash, a seq or a signature check)."
   expected: String!
+  "What is stored there."
   actual: String!
 }
 
+"The result of walking the audit chain and its checkpoints."
 type AuditChainVerification {
+  "True when every event and checkpoint verified."
   ok: Boolean!
+  "Events whose hash and link verified before the first break."
   eventsVerified: Int!
+  "Checkpoints whose signature and head verified."
   checkpointsVerified: Int!
+  "The first failure; null when ok."
   break: AuditChainBreak
 }
 
@@ -6500,43 +6970,62 @@ extend type Subscription {
   repeat across the replay/live boundary: reconnect with the last seq
   received to miss nothing. Filters and visibility as the auditEvents query.
   """
-  auditEvents(afterSeq: Int, where: AuditEventWhereInput): AuditEvent!
+  auditEvents("Replay events after this seq first; default 0." afterSeq: Int, "Only events matching this filter." where: AuditEventWhereInput): AuditEvent!
 }
 
 "One batch of audit events moved to object storage."
 type AuditArchiveBatch {
+  "The first event's seq."
   startSeq: Int!
+  "The last event's seq."
   endSeq: Int!
+  "Events in the batch."
   eventCount: Int!
+  "Object key of the events (JSON Lines)."
   jsonlKey: String!
+  "Object key of the batch manifest (hashes and chain links)."
   manifestKey: String!
+  "SHA-256 (hex) of the events object; null until uploaded."
   jsonlSha256: String
+  "SHA-256 (hex) of the manifest object; null until uploaded."
   manifestSha256: String
+  "Size of the events object in bytes."
   bytes: Int!
+  "When the batch was started."
   archivedAt: Time!
   "uploading, uploaded or archived (hot rows deleted)."
   status: String!
 }
 
+"One batch written by an archive run."
 type AuditArchiveRunBatch {
+  "The first event's seq."
   startSeq: Int!
+  "The last event's seq."
   endSeq: Int!
+  "Events in the batch."
   events: Int!
+  "Object key of the events (JSON Lines)."
   jsonlKey: String!
+  "Object key of the batch manifest."
   manifestKey: String!
+  "Size of the events object in bytes."
   bytes: Int!
+  "True when the batch was left unfinished by an earlier run and completed by this one."
   resumed: Boolean!
 }
 
+"What one archive run did."
 type AuditArchiveRun {
   "Events moved out of the hot table by this run."
   events: Int!
+  "The batches written, oldest first."
   batches: [AuditArchiveRunBatch!]!
 }
 
 extend type Query {
   "Archive batches, newest first (operators)."
-  auditArchives(first: Int): [AuditArchiveBatch!]!
+  auditArchives("How many batches; default and maximum 100." first: Int): [AuditArchiveBatch!]!
 }
 
 extend type Mutation {

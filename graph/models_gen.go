@@ -8,28 +8,44 @@ import (
 	"github.com/dezky/platform/ent/tenant"
 )
 
+// Live streams over WebSocket (graphql-transport-ws); a connection ends with its token (see the README).
 type Subscription struct {
 }
 
 // Optional strings: absent leaves the field; blank or null unsets it.
 type UpdatePartnerInput struct {
-	Name           *string                    `json:"name,omitempty"`
-	Domain         graphql.Omittable[*string] `json:"domain,omitempty"`
-	Status         *partner.Status            `json:"status,omitempty"`
-	MarginPct      *int                       `json:"marginPct,omitempty"`
-	ContactName    graphql.Omittable[*string] `json:"contactName,omitempty"`
-	ContactEmail   graphql.Omittable[*string] `json:"contactEmail,omitempty"`
-	ContactPhone   graphql.Omittable[*string] `json:"contactPhone,omitempty"`
-	BillingEmail   graphql.Omittable[*string] `json:"billingEmail,omitempty"`
-	VatID          graphql.Omittable[*string] `json:"vatId,omitempty"`
+	// New display name.
+	Name *string `json:"name,omitempty"`
+	// The partner's own domain.
+	Domain graphql.Omittable[*string] `json:"domain,omitempty"`
+	// New status.
+	Status *partner.Status `json:"status,omitempty"`
+	// The partner's margin on its tenants' revenue, 0–100 percent.
+	MarginPct *int `json:"marginPct,omitempty"`
+	// The partner's contact person.
+	ContactName graphql.Omittable[*string] `json:"contactName,omitempty"`
+	// The contact person's e-mail address.
+	ContactEmail graphql.Omittable[*string] `json:"contactEmail,omitempty"`
+	// The contact person's phone number.
+	ContactPhone graphql.Omittable[*string] `json:"contactPhone,omitempty"`
+	// Where the partner's invoices and payout statements go.
+	BillingEmail graphql.Omittable[*string] `json:"billingEmail,omitempty"`
+	// The partner's VAT identification number.
+	VatID graphql.Omittable[*string] `json:"vatId,omitempty"`
+	// ISO 3166-1 alpha-2 country code of the billing address.
 	BillingCountry graphql.Omittable[*string] `json:"billingCountry,omitempty"`
 }
 
+// Changes to a tenant; absent fields are left as they are.
 type UpdateTenantInput struct {
-	Name    *string      `json:"name,omitempty"`
-	Plan    *tenant.Plan `json:"plan,omitempty"`
-	Seats   *int         `json:"seats,omitempty"`
-	Domains []string     `json:"domains,omitempty"`
+	// New display name.
+	Name *string `json:"name,omitempty"`
+	// New plan; provisioning brings storage quota and billing in line.
+	Plan *tenant.Plan `json:"plan,omitempty"`
+	// New number of licensed seats.
+	Seats *int `json:"seats,omitempty"`
+	// Replaces the mail domains (at most 50); each belongs to at most one tenant.
+	Domains []string `json:"domains,omitempty"`
 	// Blank or null clears it.
 	Industry graphql.Omittable[*string] `json:"industry,omitempty"`
 	// Hex colour #rrggbb; blank or null clears it.

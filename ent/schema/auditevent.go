@@ -28,28 +28,28 @@ func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
 		// at is stored with microsecond precision (see Hooks) so that it
 		// round-trips exactly through both databases: the chain hashes it.
-		field.Time("at").Immutable().Default(nowMicro).
+		field.Time("at").Comment("When it happened (UTC, microseconds).").Immutable().Default(nowMicro).
 			Annotations(entgql.OrderField("AT")),
-		field.Int64("seq").Optional().Nillable().Unique(),
-		field.String("prev_hash").Optional(),
-		field.String("hash").Optional(),
-		field.String("source").Default("platform").Immutable(),
-		field.String("external_id").Optional().Nillable().Immutable(),
-		field.String("actor_type").Immutable(),
-		field.String("actor_id").Optional().Immutable(),
-		field.String("actor_email").Optional().Immutable(),
-		field.String("actor_ip").Optional().Immutable(),
-		field.String("action").NotEmpty().Immutable(),
-		field.Enum("outcome").NamedValues("Success", "SUCCESS", "Failure", "FAILURE", "Denied", "DENIED").
+		field.Int64("seq").Comment("Position in the audit chain; null until chained (within seconds).").Optional().Nillable().Unique(),
+		field.String("prev_hash").Comment("Hash (hex) of the previous event in the chain.").Optional(),
+		field.String("hash").Comment("SHA-256 (hex) over the previous hash and this event's canonical form.").Optional(),
+		field.String("source").Comment("Where the event comes from: platform (this API) or an ingested system (authentik, stalwart, ocis).").Default("platform").Immutable(),
+		field.String("external_id").Comment("The event's id in its source system, for ingested events.").Optional().Nillable().Immutable(),
+		field.String("actor_type").Comment("Who acted: user, system or anonymous.").Immutable(),
+		field.String("actor_id").Comment("The actor's OIDC subject (or the source system's user id).").Optional().Immutable(),
+		field.String("actor_email").Comment("The actor's e-mail address, when known.").Optional().Immutable(),
+		field.String("actor_ip").Comment("The actor's client address (behind trusted proxies only, the forwarded one).").Optional().Immutable(),
+		field.String("action").Comment("What happened, as <resource>.<verb>, e.g. tenant.created.").NotEmpty().Immutable(),
+		field.Enum("outcome").Comment("How it ended.").NamedValues("Success", "SUCCESS", "Failure", "FAILURE", "Denied", "DENIED").
 			Default("SUCCESS").Immutable(),
-		field.String("resource_type").Optional().Immutable(),
-		field.String("resource_id").Optional().Immutable(),
-		field.String("resource_name").Optional().Immutable(),
-		field.Int("tenant_id").Optional().Nillable().Immutable(),
-		field.String("tenant_slug").Optional().Immutable(),
-		field.Int("partner_id").Optional().Nillable().Immutable(),
-		field.String("partner_slug").Optional().Immutable(),
-		field.JSON("metadata", map[string]any{}).Optional().Immutable().
+		field.String("resource_type").Comment("The kind of object acted on.").Optional().Immutable(),
+		field.String("resource_id").Comment("The object's id.").Optional().Immutable(),
+		field.String("resource_name").Comment("The object's name or slug at the time.").Optional().Immutable(),
+		field.Int("tenant_id").Comment("Database id of the tenant concerned; null when none.").Optional().Nillable().Immutable(),
+		field.String("tenant_slug").Comment("Slug of the tenant concerned; empty when none.").Optional().Immutable(),
+		field.Int("partner_id").Comment("Database id of the partner concerned; null when none.").Optional().Nillable().Immutable(),
+		field.String("partner_slug").Comment("Slug of the partner concerned; empty when none.").Optional().Immutable(),
+		field.JSON("metadata", map[string]any{}).Comment("Details of the event, e.g. a before/after diff of the changed fields. Never contains secrets.").Optional().Immutable().
 			Annotations(entgql.Type("Map")),
 	}
 }
@@ -68,8 +68,9 @@ func (AuditEvent) Indexes() []ent.Index {
 // Annotations of the AuditEvent.
 func (AuditEvent) Annotations() []schema.Annotation {
 	return []schema.Annotation{
+		schema.Comment("One append-only audit record, chained by hash in seq order and covered by signed checkpoints."),
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Audit events the caller can see: operators all, partner staff their partner's and its tenants', tenant admins their tenant's; newest first by default."),
 	}
 }
 

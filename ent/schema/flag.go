@@ -23,16 +23,16 @@ func (Flag) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, OperatorMixin{
 // Fields of the Flag.
 func (Flag) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("key").Unique().Immutable().Match(FlagKeyPattern).
+		field.String("key").Comment("Unique key: a lower-case letter, then 1–62 lower-case letters, digits or underscores.").Unique().Immutable().Match(FlagKeyPattern).
 			Annotations(entgql.OrderField("KEY")),
-		field.String("description").Default("").MaxLen(500).Validate(text(0)),
-		field.Enum("state").
+		field.String("description").Comment("What the flag controls.").Default("").MaxLen(500).Validate(text(0)),
+		field.Enum("state").Comment("How the flag evaluates.").
 			NamedValues("Off", "OFF", "On", "ON", "Targeted", "TARGETED", "Rollout", "ROLLOUT").
 			Default("OFF"),
-		field.Int("pct").Default(0).Range(0, 100),
-		field.JSON("scope", schematype.FlagScope{}).Default(schematype.FlagScope{}).
+		field.Int("pct").Comment("Rollout percentage 0–100: the share of tenants in scope that get the flag (ROLLOUT).").Default(0).Range(0, 100),
+		field.JSON("scope", schematype.FlagScope{}).Comment("Who a TARGETED or ROLLOUT flag applies to.").Default(schematype.FlagScope{}).
 			Annotations(entgql.Type("FlagScope")),
-		field.JSON("history", []schematype.FlagChange{}).Default([]schematype.FlagChange{}).
+		field.JSON("history", []schematype.FlagChange{}).Comment("The newest 20 changes, oldest first.").Default([]schematype.FlagChange{}).
 			Annotations(entgql.Type("[FlagChange!]")),
 	}
 }
@@ -40,8 +40,9 @@ func (Flag) Fields() []ent.Field {
 // Annotations of the Flag.
 func (Flag) Annotations() []schema.Annotation {
 	return []schema.Annotation{
+		schema.Comment("A feature flag, evaluated per tenant (operators only; everybody evaluates through evaluateFlags or OFREP)."),
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Feature flags (operators only)."),
 	}
 }
 

@@ -20,17 +20,17 @@ func (Membership) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixi
 // Fields of the Membership.
 func (Membership) Fields() []ent.Field {
 	return []ent.Field{
-		field.Enum("role").NamedValues("Admin", "ADMIN", "Member", "MEMBER").Default("MEMBER"),
-		field.Int("user_id").Immutable(),
-		field.Int("tenant_id").Immutable(),
+		field.Enum("role").Comment("The user's role in the tenant.").NamedValues("Admin", "ADMIN", "Member", "MEMBER").Default("MEMBER"),
+		field.Int("user_id").Comment("Database id of the user.").Immutable(),
+		field.Int("tenant_id").Comment("Database id of the tenant.").Immutable(),
 	}
 }
 
 // Edges of the Membership.
 func (Membership) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("user", User.Type).Ref("memberships").Field("user_id").Unique().Required().Immutable(),
-		edge.From("tenant", Tenant.Type).Ref("memberships").Field("tenant_id").Unique().Required().Immutable(),
+		edge.From("user", User.Type).Comment("The member.").Ref("memberships").Field("user_id").Unique().Required().Immutable(),
+		edge.From("tenant", Tenant.Type).Comment("The tenant.").Ref("memberships").Field("tenant_id").Unique().Required().Immutable(),
 	}
 }
 
@@ -41,7 +41,10 @@ func (Membership) Indexes() []ent.Index {
 
 // Annotations of the Membership.
 func (Membership) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{
+		schema.Comment("A user's membership of a tenant, with their role there."),
+		entgql.RelayConnection(),
+	}
 }
 
 // Policy of the Membership. See package rule for the tenancy contract.

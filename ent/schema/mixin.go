@@ -47,9 +47,9 @@ type TimeMixin struct{ mixin.Schema }
 // Fields of the TimeMixin.
 func (TimeMixin) Fields() []ent.Field {
 	return []ent.Field{
-		field.Time("created_at").Immutable().Default(now).
+		field.Time("created_at").Comment("When the object was created (UTC).").Immutable().Default(now).
 			Annotations(entgql.OrderField("CREATED_AT")),
-		field.Time("updated_at").Default(now).UpdateDefault(now).
+		field.Time("updated_at").Comment("When the object last changed (UTC).").Default(now).UpdateDefault(now).
 			Annotations(entgql.OrderField("UPDATED_AT")),
 	}
 }

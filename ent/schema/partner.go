@@ -25,39 +25,40 @@ func (Partner) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}
 // Fields of the Partner.
 func (Partner) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("slug").Unique().Immutable().Match(SlugPattern).
+		field.String("slug").Comment("Unique URL-safe identifier, immutable.").Unique().Immutable().Match(SlugPattern).
 			Annotations(entgql.OrderField("SLUG")),
-		field.String("name").NotEmpty().MaxLen(120).Validate(line(0)).
+		field.String("name").Comment("Display name.").NotEmpty().MaxLen(120).Validate(line(0)).
 			Annotations(entgql.OrderField("NAME")),
-		field.String("domain").Optional().Nillable().MaxLen(253).Validate(line(0)),
-		field.Enum("status").
+		field.String("domain").Comment("The partner's own domain.").Optional().Nillable().MaxLen(253).Validate(line(0)),
+		field.Enum("status").Comment("Lifecycle state.").
 			NamedValues("Active", "ACTIVE", "Onboarding", "ONBOARDING", "Suspended", "SUSPENDED", "Terminated", "TERMINATED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Int("margin_pct").Default(20).Range(0, 100),
-		field.String("contact_name").Optional().Nillable().MaxLen(120).Validate(line(0)),
-		field.String("contact_email").Optional().Nillable().Match(emailPattern).Validate(line(254)),
-		field.String("contact_phone").Optional().Nillable().MaxLen(40).Validate(line(0)),
-		field.String("billing_email").Optional().Nillable().Match(emailPattern).Validate(line(254)),
-		field.String("vat_id").Optional().Nillable().MaxLen(40).Validate(line(0)),
-		field.String("billing_country").Optional().Nillable().MaxLen(2).Validate(line(0)),
-		field.Time("terminated_at").Optional().Nillable(),
+		field.Int("margin_pct").Comment("The partner's margin on its tenants' revenue, 0–100 percent.").Default(20).Range(0, 100),
+		field.String("contact_name").Comment("The partner's contact person.").Optional().Nillable().MaxLen(120).Validate(line(0)),
+		field.String("contact_email").Comment("The contact person's e-mail address.").Optional().Nillable().Match(emailPattern).Validate(line(254)),
+		field.String("contact_phone").Comment("The contact person's phone number.").Optional().Nillable().MaxLen(40).Validate(line(0)),
+		field.String("billing_email").Comment("Where the partner's invoices and payout statements go.").Optional().Nillable().Match(emailPattern).Validate(line(254)),
+		field.String("vat_id").Comment("The partner's VAT identification number.").Optional().Nillable().MaxLen(40).Validate(line(0)),
+		field.String("billing_country").Comment("ISO 3166-1 alpha-2 country code of the billing address.").Optional().Nillable().MaxLen(2).Validate(line(0)),
+		field.Time("terminated_at").Comment("When the partner was terminated; null unless status is TERMINATED.").Optional().Nillable(),
 	}
 }
 
 // Edges of the Partner.
 func (Partner) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("tenants", Tenant.Type).Annotations(entgql.RelayConnection()),
-		edge.To("staff", User.Type),
+		edge.To("tenants", Tenant.Type).Comment("The partner's customers.").Annotations(entgql.RelayConnection()),
+		edge.To("staff", User.Type).Comment("The partner's staff users."),
 	}
 }
 
 // Annotations of the Partner.
 func (Partner) Annotations() []schema.Annotation {
 	return []schema.Annotation{
+		schema.Comment("A reseller that sells Dezky to its own customers (tenants)."),
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Partners the caller can see: operators all, partner staff their own."),
 		entgql.MultiOrder(),
 	}
 }

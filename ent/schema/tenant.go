@@ -27,33 +27,33 @@ func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}}
 // Fields of the Tenant.
 func (Tenant) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("slug").Unique().Immutable().Match(SlugPattern).
+		field.String("slug").Comment("Unique URL-safe identifier, immutable and reserved forever.").Unique().Immutable().Match(SlugPattern).
 			Annotations(entgql.OrderField("SLUG")),
-		field.String("name").NotEmpty().MaxLen(120).Validate(line(0)).
+		field.String("name").Comment("Display name.").NotEmpty().MaxLen(120).Validate(line(0)).
 			Annotations(entgql.OrderField("NAME")),
-		field.Enum("plan").
+		field.Enum("plan").Comment("The subscribed plan.").
 			NamedValues("Free", "FREE", "Starter", "STARTER", "Business", "BUSINESS", "Enterprise", "ENTERPRISE").
 			Default("STARTER").
 			Annotations(entgql.OrderField("PLAN")),
-		field.Int("seats").Default(0).Min(0).Max(1_000_000).
+		field.Int("seats").Comment("Licensed seats.").Default(0).Min(0).Max(1_000_000).
 			Annotations(entgql.OrderField("SEATS")),
-		field.Enum("status").
+		field.Enum("status").Comment("Lifecycle state.").
 			NamedValues("Pending", "PENDING", "Active", "ACTIVE", "Suspended", "SUSPENDED", "Deleted", "DELETED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Strings("domains").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)),
-		field.String("industry").Optional().Nillable().MaxLen(80).Validate(line(0)),
-		field.String("brand_color").Optional().Nillable().Match(regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)),
-		field.Int("partner_id").Optional().Nillable(),
-		field.Time("deleted_at").Optional().Nillable(),
+		field.Strings("domains").Comment("Mail domains; each belongs to at most one tenant (normalised: lower-case, IDNA to ASCII).").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)),
+		field.String("industry").Comment("Free-text industry, for reporting.").Optional().Nillable().MaxLen(80).Validate(line(0)),
+		field.String("brand_color").Comment("Brand colour as #rrggbb.").Optional().Nillable().Match(regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)),
+		field.Int("partner_id").Comment("Database id of the partner (reseller) the tenant belongs to; null for direct customers.").Optional().Nillable(),
+		field.Time("deleted_at").Comment("When the tenant was deleted; null unless status is DELETED.").Optional().Nillable(),
 	}
 }
 
 // Edges of the Tenant.
 func (Tenant) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("partner", Partner.Type).Ref("tenants").Field("partner_id").Unique(),
-		edge.To("memberships", Membership.Type).
+		edge.From("partner", Partner.Type).Comment("The partner (reseller) the tenant belongs to; null for direct customers.").Ref("tenants").Field("partner_id").Unique(),
+		edge.To("memberships", Membership.Type).Comment("The tenant's members with their roles.").
 			Annotations(entgql.RelayConnection()),
 	}
 }
@@ -66,8 +66,9 @@ func (Tenant) Indexes() []ent.Index {
 // Annotations of the Tenant.
 func (Tenant) Annotations() []schema.Annotation {
 	return []schema.Annotation{
+		schema.Comment("A customer organisation. Its slug is the stable public handle."),
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Tenants the caller can see: operators all, partner staff their partner's, members their own."),
 		entgql.MultiOrder(),
 	}
 }

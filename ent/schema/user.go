@@ -21,31 +21,32 @@ func (User) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TimeMixin{}} }
 // Fields of the User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("subject").Unique().Immutable().NotEmpty().MaxLen(255).Validate(line(0)),
-		field.String("email").MaxLen(254).Validate(line(0)).
+		field.String("subject").Comment("The OIDC subject (sub claim) of the user's tokens.").Unique().Immutable().NotEmpty().MaxLen(255).Validate(line(0)),
+		field.String("email").Comment("E-mail address.").MaxLen(254).Validate(line(0)).
 			Annotations(entgql.OrderField("EMAIL")),
-		field.String("name").Default("").MaxLen(120).Validate(line(0)).
+		field.String("name").Comment("Display name; empty when unknown.").Default("").MaxLen(120).Validate(line(0)).
 			Annotations(entgql.OrderField("NAME")),
-		field.Bool("platform_admin").Default(false),
-		field.Bool("active").Default(true),
-		field.Int("partner_id").Optional().Nillable(),
-		field.Time("last_login_at").Optional().Nillable(),
+		field.Bool("platform_admin").Comment("Whether the user is a platform operator (with a token of the operator audience).").Default(false),
+		field.Bool("active").Comment("False when the account is switched off: its tokens are refused.").Default(true),
+		field.Int("partner_id").Comment("Database id of the partner the user is staff of; null when none.").Optional().Nillable(),
+		field.Time("last_login_at").Comment("When the user last signed in to the API; null when never.").Optional().Nillable(),
 	}
 }
 
 // Edges of the User.
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("partner", Partner.Type).Ref("staff").Field("partner_id").Unique(),
-		edge.To("memberships", Membership.Type),
+		edge.From("partner", Partner.Type).Comment("The partner the user is staff of; null when none.").Ref("staff").Field("partner_id").Unique(),
+		edge.To("memberships", Membership.Type).Comment("The user's tenant memberships."),
 	}
 }
 
 // Annotations of the User.
 func (User) Annotations() []schema.Annotation {
 	return []schema.Annotation{
+		schema.Comment("A person known to the platform, keyed by the OIDC subject of their tokens."),
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Users the caller can see: themself, partner colleagues, members of tenants they administer or their partner serves; operators all."),
 		entgql.MultiOrder(),
 	}
 }

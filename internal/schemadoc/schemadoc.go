@@ -36,10 +36,41 @@ var predicates = []struct{ suffix, phrase string }{
 	{"In", "is one of the values"},
 }
 
-// Describe fills in missing descriptions of where-input fields and
-// order-field enum values.
-func Describe(_ *gen.Graph, s *ast.Schema) error {
+// Describe fills in missing descriptions: entity types from their ent
+// schema's Comment annotation, every node's id field, the values of ent
+// enums (from enumValues), where-input fields and order-field enum values.
+func Describe(g *gen.Graph, s *ast.Schema) error {
+	for _, n := range g.Nodes {
+		t := s.Types[n.Name]
+		if t == nil {
+			continue
+		}
+		if c, ok := n.Annotations["Comment"].(map[string]any); ok && t.Description == "" {
+			t.Description, _ = c["Text"].(string)
+		}
+		for _, f := range t.Fields {
+			if f.Name == "id" && f.Description == "" {
+				f.Description = "Global object id: pass it to node(id:) to fetch the object again."
+			}
+		}
+		// entgql leaves connection edges undescribed; use the edge comment.
+		for _, e := range n.Edges {
+			if f := t.Fields.ForName(e.Name); f != nil && f.Description == "" {
+				f.Description = e.Comment()
+			}
+		}
+	}
+	if q := s.Types["Query"]; q != nil && q.Description == "" {
+		q.Description = "Reads. Everything is filtered by the caller's visibility: what you cannot see does not exist for you."
+	}
 	for name, t := range s.Types {
+		if t.Kind == ast.Enum {
+			for _, v := range t.EnumValues {
+				if d, ok := enumValues[name+"."+v.Name]; ok && v.Description == "" {
+					v.Description = d
+				}
+			}
+		}
 		switch {
 		case t.Kind == ast.InputObject && strings.HasSuffix(name, "WhereInput"):
 			describeWhere(strings.TrimSuffix(name, "WhereInput"), t)
