@@ -2,6 +2,9 @@ module github.com/dezky/platform
 
 go 1.26.8
 
+// The playground's npm packages (installed by make generate) are no Go code.
+ignore ./web/playground/node_modules
+
 require (
 	ariga.io/atlas v0.32.1-0.20250325101103-175b25e1c1b9
 	entgo.io/contrib v0.7.0
