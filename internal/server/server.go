@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/dezky/platform/internal/authn"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/web/playground"
 )
 
 // Config configures the HTTP handler.
@@ -41,6 +41,8 @@ type Config struct {
 	// Extra handlers mounted on the mux (path pattern → handler), such as
 	// the development OIDC issuer.
 	Mount map[string]http.Handler
+	// Playground configures the playground page at / (sign-in).
+	Playground playground.Config
 }
 
 // GraphQL returns the GraphQL handler (without the HTTP auth middleware;
@@ -91,7 +93,9 @@ func Handler(c Config) http.Handler {
 	gql := GraphQL(c)
 	mux.Handle("/query", authenticate(c, gql))
 	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
-	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
+	pg := playground.Handler(c.Playground)
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))

@@ -372,7 +372,8 @@ mutation CreateTenant {
   }
 }
 
-query TenantProvisioning($slug: String! = "initech") {
+# After CreateTenant, set the variables to {"slug": "initech"} and watch it converge.
+query TenantProvisioning($slug: String! = "acme") {
   tenant(slug: $slug) { slug status provisioning { integration status message updatedAt } }
   provisioningPlan(slug: $slug) { integration provider configured changes message }
 }
