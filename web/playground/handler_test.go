@@ -3,6 +3,7 @@ package playground_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -28,10 +29,20 @@ func TestHandlerServesEmbeddedAssets(t *testing.T) {
 		t.Fatalf("GET /: %d %s", page.Code, page.Header().Get("Content-Type"))
 	}
 	csp := page.Header().Get("Content-Security-Policy")
-	for _, d := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self';", "frame-ancestors 'none'"} {
+	m := regexp.MustCompile(`style-src 'self' 'nonce-([A-Za-z0-9+/=]{24})';`).FindStringSubmatch(csp)
+	if m == nil {
+		t.Fatalf("Content-Security-Policy %q: want style-src 'self' with a nonce", csp)
+	}
+	for _, d := range []string{"default-src 'none';", "script-src 'self';", "connect-src 'self';", "frame-ancestors 'none'"} {
 		if !strings.Contains(csp+";", d) {
 			t.Errorf("Content-Security-Policy %q lacks %q", csp, d)
 		}
+	}
+	if !strings.Contains(page.Body.String(), `<meta name="csp-nonce" content="`+m[1]+`">`) {
+		t.Errorf("the page does not carry its policy's nonce %s:\n%s", m[1], page.Body)
+	}
+	if again := get("/", "").Header().Get("Content-Security-Policy"); again == csp {
+		t.Error("two page loads got the same nonce")
 	}
 	for _, ref := range []string{`src="playground/assets/playground.js"`, `href="playground/assets/playground.css"`} {
 		if !strings.Contains(page.Body.String(), ref) {

@@ -18,9 +18,12 @@
 package playground
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -153,8 +156,29 @@ type handler struct {
 	origins []string // connect-src origins of the issuer, once discovered
 }
 
+// noncePlaceholder is replaced in the page by the response's style nonce.
+const noncePlaceholder = "__CSP_NONCE__"
+
+// page serves index.html with a fresh nonce: the Content-Security-Policy
+// allows the style elements carrying it (the page adds some at run time,
+// e.g. to lock scrolling under a dialog) and no other inline style.
 func (h *handler) page(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, "index.html")
+	a, err := assets()
+	f, ok := a["index.html"]
+	if err != nil || !ok {
+		http.Error(w, "playground assets unavailable", http.StatusInternalServerError)
+		return
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		http.Error(w, "playground unavailable", http.StatusInternalServerError)
+		return
+	}
+	nonce := base64.StdEncoding.EncodeToString(b)
+	h.securityHeaders(w, r, nonce)
+	w.Header().Set("Content-Type", f.contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(bytes.ReplaceAll(f.body, []byte(noncePlaceholder), []byte(nonce)))
 }
 
 func (h *handler) asset(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +201,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		http.NotFound(w, r)
 		return
 	}
-	h.securityHeaders(w, r)
+	h.securityHeaders(w, r, "")
 	w.Header().Set("Content-Type", f.contentType)
 	// Revalidate every time: a new binary serves new assets under the
 	// same names.
@@ -208,7 +232,7 @@ func (h *handler) config(w http.ResponseWriter, r *http.Request) {
 	if h.oidc != nil {
 		c.OIDC = &oidcConfig{Issuer: h.oidc.Issuer, ClientID: h.oidc.ClientID, Scopes: h.oidc.Scopes}
 	}
-	h.securityHeaders(w, r)
+	h.securityHeaders(w, r, "")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(c)
@@ -218,16 +242,21 @@ func (h *handler) config(w http.ResponseWriter, r *http.Request) {
 // scripts, styles, fonts and images only from this origin (fonts and
 // images also inline as data: URIs, which is how the bundle carries them),
 // connections only to this origin (HTTP and WebSocket) plus, with an
-// external issuer, the issuer's and its token endpoint's origins.
-func (h *handler) securityHeaders(w http.ResponseWriter, r *http.Request) {
+// external issuer, the issuer's and its token endpoint's origins. A
+// non-empty nonce also allows style elements that carry it.
+func (h *handler) securityHeaders(w http.ResponseWriter, r *http.Request, nonce string) {
 	connect := "'self'"
 	for _, o := range h.issuerOrigins(r.Context()) {
 		connect += " " + o
 	}
+	style := "'self'"
+	if nonce != "" {
+		style += " 'nonce-" + nonce + "'"
+	}
 	csp := strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
-		"style-src 'self'",
+		"style-src " + style,
 		"img-src 'self' data:",
 		"font-src 'self' data:",
 		"connect-src " + connect,

@@ -8,6 +8,8 @@ import { useEditorContext } from '@graphiql/react';
 import { explorerPlugin } from '@graphiql/plugin-explorer';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
+import { parse } from 'graphql';
+import { setNonce } from 'get-nonce';
 import 'graphiql/style.css';
 import '@graphiql/plugin-explorer/style.css';
 import './playground.css';
@@ -44,7 +46,7 @@ function makeFetcher(config, session) {
       return token ? { Authorization: `Bearer ${token}` } : {};
     },
   });
-  const fetcher = createGraphiQLFetcher({
+  const base = createGraphiQLFetcher({
     url: config.endpoint,
     wsClient,
     fetch: (input, init = {}) => {
@@ -54,6 +56,18 @@ function makeFetcher(config, session) {
       return window.fetch(input, { ...init, headers });
     },
   });
+  // The fetcher routes subscriptions to the WebSocket by the operation's
+  // document; parse the text being sent rather than trust the editor's
+  // parsed copy, which lags behind the text right after an edit.
+  const fetcher = (params, opts = {}) => {
+    let documentAST = opts.documentAST;
+    try {
+      documentAST = parse(params.query);
+    } catch {
+      // Invalid text: the server reports the syntax error.
+    }
+    return base(params, { ...opts, documentAST });
+  };
   return { fetcher, dispose: () => wsClient.dispose() };
 }
 
@@ -202,6 +216,10 @@ function App({ config, session }) {
 }
 
 async function main() {
+  // The style elements dialogs add at run time (scroll locking) carry the
+  // per-response nonce the Content-Security-Policy allows.
+  const nonce = document.querySelector('meta[name="csp-nonce"]');
+  if (nonce) setNonce(nonce.content);
   const root = createRoot(document.getElementById('root'));
   const res = await fetch('playground/config.json', { headers: { Accept: 'application/json' } });
   if (!res.ok) {
