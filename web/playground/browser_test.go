@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,9 @@ type pageLog struct {
 	mu       sync.Mutex
 	requests []string
 	problems []string
+	// bearer is the Authorization header of each GraphQL request over
+	// HTTP, in order.
+	bearer []string
 }
 
 func (l *pageLog) add(list *[]string, s string) {
@@ -72,6 +76,15 @@ func (l *pageLog) listen(ev any) {
 	case *network.EventRequestWillBeSent:
 		if !strings.HasPrefix(e.Request.URL, "data:") { // inline fonts and images: no request leaves the page
 			l.add(&l.requests, e.Request.URL)
+		}
+		if strings.HasSuffix(e.Request.URL, "/query") && e.Request.Method == "POST" {
+			auth := ""
+			for k, v := range e.Request.Headers {
+				if strings.EqualFold(k, "Authorization") {
+					auth, _ = v.(string)
+				}
+			}
+			l.add(&l.bearer, auth)
 		}
 	case *network.EventWebSocketCreated:
 		l.add(&l.requests, e.URL)
@@ -121,6 +134,67 @@ func responseContaining(ctx context.Context, want string) (string, error) {
 		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(time.Minute)))
 }
 
+// bearers returns the Authorization headers the page sent with GraphQL
+// requests so far.
+func (l *pageLog) bearers() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.bearer...)
+}
+
+// startBrowser starts headless Chromium (a fresh profile) and returns a
+// tab whose events feed log, with the network, log and runtime domains on.
+func startBrowser(t *testing.T, browser string, log *pageLog) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1440, 900),
+		chromedp.Flag("no-proxy-server", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithListener(log.listen))
+	t.Cleanup(cancelCtx)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel)
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, runtime.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// checkPage fails the test for every request outside the allowed origins
+// (host:port, http or ws) and every problem the page had.
+func checkPage(t *testing.T, log *pageLog, origins ...string) {
+	t.Helper()
+	requests, problems := log.snapshot()
+	if len(requests) == 0 {
+		t.Fatal("no requests recorded")
+	}
+	for _, r := range requests {
+		u, err := url.Parse(r)
+		if err != nil {
+			t.Errorf("request to unparsable URL %q", r)
+			continue
+		}
+		if !slices.Contains(origins, u.Host) || (u.Scheme != "http" && u.Scheme != "ws") {
+			t.Errorf("the page requested %s, outside %v", r, origins)
+		}
+	}
+	for _, p := range problems {
+		t.Errorf("page problem: %s", p)
+	}
+}
+
 // TestPlaygroundInBrowser drives headless Chromium against the real server:
 // the playground loads from the binary, the demo operator signs in through
 // the persona picker, `{ me { email } }` answers with the operator's email
@@ -139,33 +213,11 @@ func TestPlaygroundInBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			opts := append(chromedp.DefaultExecAllocatorOptions[:],
-				chromedp.ExecPath(browser),
-				chromedp.UserDataDir(t.TempDir()),
-				chromedp.NoSandbox, // CI runs as root
-				chromedp.DisableGPU,
-				chromedp.WindowSize(1440, 900),
-				chromedp.Flag("no-proxy-server", true),
-			)
-			actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-			defer cancelAlloc()
 			var log pageLog
-			ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithListener(log.listen))
-			defer cancelCtx()
-			ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-			defer cancel()
+			ctx := startBrowser(t, browser, &log)
 
 			var email, me, event string
 			err = func() error {
-				if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-					return err
-				}
-				if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-					return err
-				}
-				if _, err := chromedp.Call(ctx, runtime.Enable, cdp.Empty{}); err != nil {
-					return err
-				}
 				if err := chromedp.Do(ctx,
 					chromedp.Navigate(s.URL+"/"),
 					// The picker lists the demo users once the page has
@@ -238,30 +290,10 @@ func TestPlaygroundInBrowser(t *testing.T) {
 			t.Logf("me: %s", strings.Join(strings.Fields(me), " "))
 			t.Logf("subscription event: %.200s", strings.Join(strings.Fields(event), " "))
 
-			requests, problems := log.snapshot()
-			if len(requests) == 0 {
-				t.Fatal("no requests recorded")
-			}
-			sawWS := false
-			for _, r := range requests {
-				u, err := url.Parse(r)
-				if err != nil {
-					t.Errorf("request to unparsable URL %q", r)
-					continue
-				}
-				if u.Scheme == "data" {
-					continue
-				}
-				if u.Host != base.Host || (u.Scheme != "http" && u.Scheme != "ws") {
-					t.Errorf("the page requested %s, outside the server's origin %s", r, s.URL)
-				}
-				sawWS = sawWS || u.Scheme == "ws"
-			}
-			if !sawWS {
-				t.Errorf("the subscription opened no WebSocket; requests: %v", requests)
-			}
-			for _, p := range problems {
-				t.Errorf("page problem: %s", p)
+			checkPage(t, &log, base.Host)
+			requests, _ := log.snapshot()
+			if !slices.ContainsFunc(requests, func(r string) bool { return strings.HasPrefix(r, "ws://"+base.Host+"/query") }) {
+				t.Errorf("the subscription opened no WebSocket to /query; requests: %v", requests)
 			}
 		})
 	}
