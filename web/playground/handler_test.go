@@ -1,6 +1,9 @@
 package playground_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -60,6 +63,25 @@ func TestHandlerServesEmbeddedAssets(t *testing.T) {
 		if again := get("/playground/assets/"+name, w.Header().Get("ETag")); again.Code != http.StatusNotModified || again.Body.Len() != 0 {
 			t.Errorf("%s with its ETag: %d, %d bytes, want 304 without a body", name, again.Code, again.Body.Len())
 		}
+	}
+	// Compressed for clients that take gzip, the same bytes once inflated.
+	r := httptest.NewRequest(http.MethodGet, "/playground/assets/playground.js", nil)
+	r.Header.Set("Accept-Encoding", "br, gzip")
+	zipped := httptest.NewRecorder()
+	h.ServeHTTP(zipped, r)
+	if zipped.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q", zipped.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(zipped.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inflated, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain := get("/playground/assets/playground.js", ""); !bytes.Equal(inflated, plain.Body.Bytes()) || plain.Header().Get("Content-Encoding") != "" {
+		t.Error("the gzipped asset does not inflate to the plain one")
 	}
 	if w := get("/playground/assets/index.html", ""); w.Code != http.StatusNotFound {
 		t.Errorf("index.html under assets: %d, want 404", w.Code)

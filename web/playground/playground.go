@@ -19,6 +19,7 @@ package playground
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,6 +34,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +82,8 @@ type asset struct {
 	body        []byte
 	etag        string
 	contentType string
+	// gzipped is body gzip-compressed (nil when that does not pay).
+	gzipped []byte
 }
 
 var assets = sync.OnceValues(func() (map[string]asset, error) {
@@ -97,7 +101,22 @@ var assets = sync.OnceValues(func() (map[string]asset, error) {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		out[strings.TrimPrefix(p, "dist/")] = asset{body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, contentType: ct}
+		a := asset{body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, contentType: ct}
+		if len(b) > 1024 {
+			var buf bytes.Buffer
+			zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			if err != nil {
+				return err
+			}
+			if _, err := zw.Write(b); err != nil {
+				return err
+			}
+			if err := zw.Close(); err != nil {
+				return err
+			}
+			a.gzipped = buf.Bytes()
+		}
+		out[strings.TrimPrefix(p, "dist/")] = a
 		return nil
 	})
 	return out, err
@@ -206,12 +225,32 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 	// Revalidate every time: a new binary serves new assets under the
 	// same names.
 	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("ETag", f.etag)
-	if match := r.Header.Get("If-None-Match"); match != "" && match == f.etag {
+	body, etag := f.body, f.etag
+	if f.gzipped != nil {
+		w.Header().Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, etag = f.gzipped, strings.TrimSuffix(f.etag, `"`)+`-gz"`
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+	}
+	w.Header().Set("ETag", etag)
+	if match := r.Header.Get("If-None-Match"); match != "" && match == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	_, _ = w.Write(f.body)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
 }
 
 // pageConfig is what the page reads from /playground/config.json.
