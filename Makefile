@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run plugins test generate check-generate migration fmt vet bench
+.PHONY: run plugins test generate playground check-generate migration fmt vet bench
 
 # The demo: provider plugins built into ./bin (where serve looks for them),
 # the upstream simulators started in-process, demo data seeded once.
@@ -22,17 +22,24 @@ test:
 	$(GO) test -count=1 ./...
 
 # Regenerate everything generated: ent (+ entgql's ent.graphql), gqlgen,
-# and the plugin protocol. Generated code is committed; CI fails when this
-# changes anything.
+# the plugin protocol, and the playground bundle (web/playground/dist, from
+# the locked npm packages; the build is byte-reproducible). Generated code
+# is committed; CI fails when this changes anything.
 generate:
 	$(GO) run ./ent/entc.go
 	$(GO) tool gqlgen generate
 	$(GO) generate ./plugins/...
+	$(MAKE) playground
+
+# Bundle the playground (GraphiQL) into web/playground/dist, embedded in the
+# binary: exact package versions from package-lock.json, pinned esbuild.
+playground:
+	cd web/playground && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
 
 check-generate: generate
 	@git diff --exit-code --stat -- . || (echo "generated code is stale: run 'make generate' and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain --untracked-files=all -- ent graph plugins ent.graphql)" || \
-		(git status --porcelain --untracked-files=all -- ent graph plugins ent.graphql; echo "generation created untracked files" >&2; exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all -- ent graph plugins ent.graphql web/playground/dist)" || \
+		(git status --porcelain --untracked-files=all -- ent graph plugins ent.graphql web/playground/dist; echo "generation created untracked files" >&2; exit 1)
 
 # Write a new PostgreSQL migration after changing ent/schema:
 #   make migration name=add_something

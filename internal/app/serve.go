@@ -31,6 +31,7 @@ import (
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
+	"github.com/dezky/platform/web/playground"
 )
 
 // Audiences of the two portals' OIDC clients.
@@ -49,6 +50,13 @@ type ServeConfig struct {
 	Issuers          []string
 	Audiences        []string
 	OperatorAudience string
+	// PlaygroundClientID is the public OIDC client (authorization code +
+	// PKCE) the playground signs in with against the first of Issuers;
+	// empty: the playground offers no sign-in with external issuers.
+	// PlaygroundScopes are the scopes it requests (default
+	// playground.DefaultScopes).
+	PlaygroundClientID string
+	PlaygroundScopes   string
 	// Demo seeds the demo data once.
 	Demo bool
 	// Migrate applies PostgreSQL migrations at start.
@@ -315,7 +323,8 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
 	}
 	issuers := cfg.Issuers
-	if len(issuers) == 0 {
+	dev := len(issuers) == 0
+	if dev {
 		iss, err := devissuer.LoadOrCreate(filepath.Join(cfg.DataDir, "dev-oidc", "key.pem"), s.URL+DevIssuerPath)
 		if err != nil {
 			return nil, fmt.Errorf("development issuer: %w", err)
@@ -326,6 +335,8 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		s.DevIssuer = iss
 		issuers = []string{iss.URL()}
 		mount[DevIssuerPath+"/"] = http.StripPrefix(DevIssuerPath, iss.Handler())
+		// The playground's persona picker; never with external issuers.
+		mount[DevSignInPath] = iss.SignInHandler(personaDirectory{client: client}, cfg.Log)
 		cfg.Log.Warn("using the embedded development OIDC issuer; mint tokens with 'dezky token'", "issuer", iss.URL())
 	}
 	verifier, err := authn.NewVerifier(authn.Config{Issuers: issuers, Audiences: cfg.Audiences})
@@ -370,7 +381,8 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 			}
 			return s.Health.Ready(ctx)
 		},
-		Mount: mount,
+		Mount:      mount,
+		Playground: playgroundConfig(cfg, dev),
 	}), nil
 }
 
@@ -466,6 +478,8 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	issuers := fs.String("oidc-issuers", env("DEZKY_OIDC_ISSUERS", ""), "comma-separated OIDC issuer URLs; empty runs the embedded development issuer (env DEZKY_OIDC_ISSUERS)")
 	audiences := fs.String("oidc-audiences", env("DEZKY_OIDC_AUDIENCES", DefaultPortalAudience+","+DefaultOperatorAudience), "comma-separated accepted token audiences (env DEZKY_OIDC_AUDIENCES)")
 	opAud := fs.String("operator-audience", env("DEZKY_OPERATOR_AUDIENCE", DefaultOperatorAudience), "audience that (with platformAdmin) makes an operator (env DEZKY_OPERATOR_AUDIENCE)")
+	pgClient := fs.String("playground-client-id", env("DEZKY_PLAYGROUND_CLIENT_ID", ""), "public OIDC client id the playground signs in with (authorization code + PKCE against the first --oidc-issuers issuer); empty: no playground sign-in with external issuers (env DEZKY_PLAYGROUND_CLIENT_ID)")
+	pgScopes := fs.String("playground-scopes", env("DEZKY_PLAYGROUND_SCOPES", playground.DefaultScopes), "scopes the playground's OIDC login requests (env DEZKY_PLAYGROUND_SCOPES)")
 	demoFlag := fs.String("demo", env("DEZKY_DEMO", "auto"), "seed demo data once: true, false, or auto (only for the embedded database) (env DEZKY_DEMO)")
 	migrate := fs.Bool("migrate", env("DEZKY_MIGRATE", "") == "true", "apply PostgreSQL migrations at start (env DEZKY_MIGRATE=true)")
 	environment := fs.String("environment", env("DEZKY_ENVIRONMENT", "development"), "environment name used by feature-flag scopes (env DEZKY_ENVIRONMENT)")
@@ -533,6 +547,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	s, err := Start(ctx, ServeConfig{
 		Addr: cf.addr, DataDir: cf.dataDir, DatabaseURL: cf.databaseURL,
 		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
+		PlaygroundClientID: *pgClient, PlaygroundScopes: *pgScopes,
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,

@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/dezky/platform/internal/ofrep"
 	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/web/playground"
 )
 
 // Config configures the HTTP handler.
@@ -54,6 +54,8 @@ type Config struct {
 	// Extra handlers mounted on the mux (path pattern → handler), such as
 	// the development OIDC issuer.
 	Mount map[string]http.Handler
+	// Playground configures the playground page at / (sign-in).
+	Playground playground.Config
 }
 
 // GraphQL returns the GraphQL handler (without the HTTP auth middleware;
@@ -105,7 +107,9 @@ func Handler(c Config) http.Handler {
 		mux.Handle("POST /ofrep/v1/evaluate/flags/{key}", authenticate(c, charged(c.Limiter, ofrep.Single(c.Flags, classify))))
 	}
 	mux.Handle("GET /audit/export.csv", authenticate(c, auditExport(c)))
-	mux.Handle("GET /{$}", playground.Handler("Dezky platform API", "/query"))
+	pg := playground.Handler(c.Playground)
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
