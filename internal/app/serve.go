@@ -28,6 +28,7 @@ import (
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/tenantadmin"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -97,7 +98,10 @@ type Server struct {
 	// Plugins is the provider plugin host, nil when none is configured.
 	Plugins      *host.Host
 	Provisioning *provisioning.Service
-	Health       *health.Checker
+	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
+	// storage).
+	Admin  *tenantadmin.Service
+	Health *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
 	Audit *audit.Service
 	http  *httpServer
@@ -178,7 +182,12 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		hcfg.Plugins = s.Plugins
 	}
 	s.Provisioning = provisioning.New(provCfg)
-	tenants.SetLifecycle(s.Provisioning)
+	adminCfg := tenantadmin.Config{Client: client, Tenancy: tenants, Provisioning: s.Provisioning, Log: log}
+	if s.Plugins != nil {
+		adminCfg.Providers = s.Plugins
+	}
+	s.Admin = tenantadmin.New(adminCfg)
+	tenants.SetLifecycle(tenancy.Lifecycles{s.Provisioning, s.Admin})
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -222,6 +231,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	s.Admin.RegisterJobs(engine)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
@@ -335,6 +345,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Audit:        s.Audit,
 		AuditFeed:    feed,
 		Archive:      archives,
+		Admin:        s.Admin,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {
