@@ -67,7 +67,9 @@ func TestSecurityPolicy(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(d, func(t *testing.T) {
 			s := testserver.Start(t, d)
-			var got struct{ Tenant struct{ SecurityPolicy policyData } }
+			var got struct {
+				Tenant struct{ SecurityPolicy policyData }
+			}
 			s.Query("admin:acme", `{ tenant(slug: "acme") { securityPolicy { `+policyFields+` } } }`, nil).Decode(t, &got)
 			p := got.Tenant.SecurityPolicy
 			if p.MfaMode != "OPTIONAL" || p.SessionIdleMinutes != 60 || p.SessionMaxHours != 12 || len(p.AllowedCountries) != 0 ||
@@ -182,7 +184,9 @@ const effectiveFields = `productName { value source } accentColor { value source
 
 func effective(t *testing.T, s *testserver.Server, as, slug string) effectiveData {
 	t.Helper()
-	var got struct{ Tenant struct{ EffectiveBranding effectiveData } }
+	var got struct {
+		Tenant struct{ EffectiveBranding effectiveData }
+	}
 	s.Query(as, `query($s: String!) { tenant(slug: $s) { effectiveBranding { `+effectiveFields+` } } }`, map[string]any{"s": slug}).Decode(t, &got)
 	return got.Tenant.EffectiveBranding
 }
@@ -242,7 +246,9 @@ func TestBranding(t *testing.T) {
 			if src, subject := templateSource(e, "member_invite"); src != "TENANT" || subject != "Welcome to {{.TenantName}}" {
 				t.Fatalf("member_invite: %s %q", src, subject)
 			}
-			var prev struct{ PreviewEmail struct{ Key, Subject, Body, Source string } }
+			var prev struct {
+				PreviewEmail struct{ Key, Subject, Body, Source string }
+			}
 			s.Query("member:acme", `{ previewEmail(tenantSlug: "acme", key: "member_invite") { key subject body source } }`, nil).Decode(t, &prev)
 			if prev.PreviewEmail.Subject != "Welcome to Acme Corp" || prev.PreviewEmail.Source != "TENANT" ||
 				!strings.Contains(prev.PreviewEmail.Body, "sam@acme.example") {
