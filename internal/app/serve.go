@@ -107,9 +107,12 @@ type Server struct {
 	http  *httpServer
 	// upstreams reports whether the demo upstreams run.
 	upstreams bool
-	parts     components
-	closeOnce sync.Once
-	closeErr  error
+	// seedSsoApp asks the background work to create the demo SSO app
+	// (fresh demo data with upstreams).
+	seedSsoApp bool
+	parts      components
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Start opens the database, seeds, and starts serving in the background.
@@ -225,6 +228,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		}
 	})
 	bg.start(s.Provisioning.Run)
+	if s.seedSsoApp {
+		bg.start(func(ctx context.Context) {
+			if err := demo.SeedSsoApp(ctx, s.Admin, s.Provisioning, tenants); err != nil {
+				log.Warn("demo: SSO app not created", "err", err)
+			}
+		})
+	}
 
 	// The job engine: periodic work, once per period across replicas.
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
@@ -294,6 +304,14 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 		}
 		if seeded {
 			cfg.Log.Info("demo data seeded", "tenants", "acme, globex", "partner", "northwind")
+		}
+		if seeded && s.upstreams {
+			// The full demo (with upstreams, as `make run` starts it) also
+			// shows a security policy, branding and an SSO app.
+			if err := demo.SeedSettings(ctx, s.Admin); err != nil {
+				return err
+			}
+			s.seedSsoApp = true
 		}
 	}
 	if s.upstreams {
