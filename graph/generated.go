@@ -5263,24 +5263,24 @@ extend type Query {
   "Every e-mail template key with its placeholders and platform default."
   emailTemplateKeys: [EmailTemplateSpec!]!
   "Renders the tenant's effective template for key with sample data (any member of the tenant)."
-  previewEmail(tenantSlug: String!, key: String!): EmailPreview!
+  previewEmail("The tenant's slug." tenantSlug: String!, "A key from emailTemplateKeys." key: String!): EmailPreview!
 }
 
 extend type Mutation {
   "Changes a tenant's security policy (tenant admins, its partner's staff, operators). Audited with a diff."
-  updateSecurityPolicy(tenantSlug: String!, input: UpdateSecurityPolicyInput!): SecurityPolicy!
+  updateSecurityPolicy("The tenant's slug." tenantSlug: String!, "The changes." input: UpdateSecurityPolicyInput!): SecurityPolicy!
   "Creates an OIDC application at the identity provider for the tenant's group; the client secret is returned this once. Tenant admins, its partner's staff, operators."
-  createSsoApp(tenantSlug: String!, input: CreateSsoAppInput!): CreateSsoAppPayload!
+  createSsoApp("The tenant's slug." tenantSlug: String!, "The new application." input: CreateSsoAppInput!): CreateSsoAppPayload!
   "Deletes an SSO application here and at the identity provider, and returns it as it was."
-  deleteSsoApp(tenantSlug: String!, id: ID!): SsoApp!
+  deleteSsoApp("The tenant's slug." tenantSlug: String!, "The application's id." id: ID!): SsoApp!
   "Changes the tenant's own branding (tenant admins, its partner's staff, operators)."
-  updateTenantBranding(tenantSlug: String!, input: BrandingInput!): Tenant!
+  updateTenantBranding("The tenant's slug." tenantSlug: String!, "The changes." input: BrandingInput!): Tenant!
   "Changes a partner's white-label branding (its staff, operators)."
-  updatePartnerBranding(slug: String!, input: BrandingInput!): Partner!
+  updatePartnerBranding("The partner's slug." slug: String!, "The changes." input: BrandingInput!): Partner!
   "Changes a partner's settings (its staff, operators)."
-  updatePartnerSettings(slug: String!, input: UpdatePartnerSettingsInput!): Partner!
+  updatePartnerSettings("The partner's slug." slug: String!, "The changes." input: UpdatePartnerSettingsInput!): Partner!
   "Reads the tenant's storage usage from the storage provider now (tenant admins, its partner's staff, operators)."
-  refreshTenantStorage(tenantSlug: String!): TenantStorage!
+  refreshTenantStorage("The tenant's slug." tenantSlug: String!): TenantStorage!
 }
 `, BuiltIn: false},
 }
