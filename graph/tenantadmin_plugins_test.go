@@ -47,7 +47,7 @@ type upstreamWorld struct {
 	log       *syncBuffer
 }
 
-func startUpstreamWorld(t *testing.T, d string) *upstreamWorld {
+func startUpstreamWorld(t *testing.T, d string, configure ...func(*app.ServeConfig)) *upstreamWorld {
 	t.Helper()
 	dir := pluginDir(t)
 	w := &upstreamWorld{token: "sim-token-0123456789", log: &syncBuffer{}}
@@ -70,6 +70,9 @@ func startUpstreamWorld(t *testing.T, d string) *upstreamWorld {
 			sdk.CapabilityStorage:  {Plugin: "ocis", Settings: map[string]string{"url": ocs.URL}, Secrets: map[string]string{"token": w.token}},
 		}
 		c.Log = slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		for _, f := range configure {
+			f(c)
+		}
 	})
 	return w
 }
@@ -269,29 +272,56 @@ type storageData struct {
 	UpdatedAt             string
 }
 
-// TestTenantStorage: usage read through the oCIS plugin on demand, and
-// the quota following a plan change through the job enqueued with it.
+// TestTenantStorage: usage read through the oCIS plugin by the periodic
+// job and on demand, and the quota following a plan change through the
+// job enqueued with it.
 func TestTenantStorage(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(d, func(t *testing.T) {
-			w := startUpstreamWorld(t, d)
+			// A short period, so the periodic refresh shows within the test.
+			w := startUpstreamWorld(t, d, func(c *app.ServeConfig) { c.StorageRefreshInterval = time.Second })
 			ctx := viewer.SystemContext(context.Background())
+			space := func(slug string) string {
+				tn, err := w.DB.Client.Tenant.Query().Where(tenant.Slug(slug)).Only(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sts, err := w.Provisioning.Statuses(ctx, tn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range sts {
+					if st.Integration == provisioning.Storage {
+						return st.External[provisioning.ExternalSpaceID]
+					}
+				}
+				t.Fatalf("%s has no storage space", slug)
+				return ""
+			}
 			acme, err := w.DB.Client.Tenant.Query().Where(tenant.Slug("acme")).Only(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sts, err := w.Provisioning.Statuses(ctx, acme)
-			if err != nil {
+			if err := w.ocis.SetUsage(space("acme"), 123456789); err != nil {
 				t.Fatal(err)
 			}
-			var space string
-			for _, st := range sts {
-				if st.Integration == provisioning.Storage {
-					space = st.External[provisioning.ExternalSpaceID]
+
+			// The periodic job reads every tenant's usage.
+			if err := w.ocis.SetUsage(space("globex"), 4242); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(time.Minute); ; {
+				var g struct {
+					Tenant struct{ Storage *storageData }
 				}
-			}
-			if err := w.ocis.SetUsage(space, 123456789); err != nil {
-				t.Fatal(err)
+				w.Query("admin:globex", `{ tenant(slug: "globex") { storage { quotaBytes usedBytes } } }`, nil).Decode(t, &g)
+				if g.Tenant.Storage != nil && g.Tenant.Storage.UsedBytes == 4242 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("globex storage never refreshed: %+v", g.Tenant.Storage)
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 			var got struct{ RefreshTenantStorage storageData }
 			w.Query("admin:acme", `mutation { refreshTenantStorage(tenantSlug: "acme") { quotaBytes usedBytes updatedAt } }`, nil).Decode(t, &got)

@@ -86,6 +86,10 @@ type ServeConfig struct {
 	AuditRetention time.Duration
 	// ArchiveInterval is how often the archiver runs (default 1h).
 	ArchiveInterval time.Duration
+	// StorageRefreshInterval is how often every tenant's storage usage
+	// is read from the storage provider (default
+	// tenantadmin.StorageRefreshInterval).
+	StorageRefreshInterval time.Duration
 }
 
 // Server is a running server.
@@ -185,7 +189,8 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		hcfg.Plugins = s.Plugins
 	}
 	s.Provisioning = provisioning.New(provCfg)
-	adminCfg := tenantadmin.Config{Client: client, Tenancy: tenants, Provisioning: s.Provisioning, Log: log}
+	adminCfg := tenantadmin.Config{Client: client, Tenancy: tenants, Provisioning: s.Provisioning, Log: log,
+		StorageRefreshInterval: cfg.StorageRefreshInterval}
 	if s.Plugins != nil {
 		adminCfg.Providers = s.Plugins
 	}

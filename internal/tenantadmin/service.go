@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/tenant"
@@ -35,7 +36,10 @@ type Config struct {
 	// Catalog maps plans to their storage quota (default
 	// provisioning.DefaultCatalog).
 	Catalog map[tenant.Plan]provisioning.PlanSpec
-	Log     *slog.Logger
+	// StorageRefreshInterval is the period of the job reading every
+	// tenant's storage usage (default StorageRefreshInterval).
+	StorageRefreshInterval time.Duration
+	Log                    *slog.Logger
 }
 
 // Service implements the tenant-admin operations.
@@ -51,6 +55,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.StorageRefreshInterval <= 0 {
+		cfg.StorageRefreshInterval = StorageRefreshInterval
 	}
 	return &Service{cfg: cfg}
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// StorageRefreshInterval is how often every tenant's storage usage is
-// read from the storage provider.
+// StorageRefreshInterval is how often, by default, every tenant's storage
+// usage is read from the storage provider.
 const StorageRefreshInterval = 15 * time.Minute
 
 // TenantStorage is a tenant's storage usage.
@@ -177,7 +177,7 @@ func (w *refreshStorageWorker) Work(ctx context.Context, j *river.Job[refreshSto
 func (s *Service) RegisterJobs(e *jobs.Engine) {
 	s.jobs = e
 	jobs.AddWorker(e, &refreshStorageWorker{s: s})
-	e.AddPeriodic(StorageRefreshInterval, refreshStorageArgs{}, true)
+	e.AddPeriodic(s.cfg.StorageRefreshInterval, refreshStorageArgs{}, true)
 }
 
 var _ tenancy.Lifecycle = (*Service)(nil)
