@@ -23,10 +23,15 @@ import (
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/securitypolicy"
+	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantdomain"
+	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 
 	stdsql "database/sql"
@@ -53,14 +58,24 @@ type Client struct {
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
+	// PartnerSettings is the client for interacting with the PartnerSettings builders.
+	PartnerSettings *PartnerSettingsClient
 	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
 	ProvisioningJob *ProvisioningJobClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
+	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
+	SecurityPolicy *SecurityPolicyClient
+	// SsoApp is the client for interacting with the SsoApp builders.
+	SsoApp *SsoAppClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// TenantBranding is the client for interacting with the TenantBranding builders.
+	TenantBranding *TenantBrandingClient
 	// TenantDomain is the client for interacting with the TenantDomain builders.
 	TenantDomain *TenantDomainClient
+	// TenantStorage is the client for interacting with the TenantStorage builders.
+	TenantStorage *TenantStorageClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -82,10 +97,15 @@ func (c *Client) init() {
 	c.IngestCursor = NewIngestCursorClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
+	c.PartnerSettings = NewPartnerSettingsClient(c.config)
 	c.ProvisioningJob = NewProvisioningJobClient(c.config)
 	c.ProvisioningState = NewProvisioningStateClient(c.config)
+	c.SecurityPolicy = NewSecurityPolicyClient(c.config)
+	c.SsoApp = NewSsoAppClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
+	c.TenantBranding = NewTenantBrandingClient(c.config)
 	c.TenantDomain = NewTenantDomainClient(c.config)
+	c.TenantStorage = NewTenantStorageClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -187,10 +207,15 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		IngestCursor:      NewIngestCursorClient(cfg),
 		Membership:        NewMembershipClient(cfg),
 		Partner:           NewPartnerClient(cfg),
+		PartnerSettings:   NewPartnerSettingsClient(cfg),
 		ProvisioningJob:   NewProvisioningJobClient(cfg),
 		ProvisioningState: NewProvisioningStateClient(cfg),
+		SecurityPolicy:    NewSecurityPolicyClient(cfg),
+		SsoApp:            NewSsoAppClient(cfg),
 		Tenant:            NewTenantClient(cfg),
+		TenantBranding:    NewTenantBrandingClient(cfg),
 		TenantDomain:      NewTenantDomainClient(cfg),
+		TenantStorage:     NewTenantStorageClient(cfg),
 		User:              NewUserClient(cfg),
 	}, nil
 }
@@ -219,10 +244,15 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		IngestCursor:      NewIngestCursorClient(cfg),
 		Membership:        NewMembershipClient(cfg),
 		Partner:           NewPartnerClient(cfg),
+		PartnerSettings:   NewPartnerSettingsClient(cfg),
 		ProvisioningJob:   NewProvisioningJobClient(cfg),
 		ProvisioningState: NewProvisioningStateClient(cfg),
+		SecurityPolicy:    NewSecurityPolicyClient(cfg),
+		SsoApp:            NewSsoAppClient(cfg),
 		Tenant:            NewTenantClient(cfg),
+		TenantBranding:    NewTenantBrandingClient(cfg),
 		TenantDomain:      NewTenantDomainClient(cfg),
+		TenantStorage:     NewTenantStorageClient(cfg),
 		User:              NewUserClient(cfg),
 	}, nil
 }
@@ -254,8 +284,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
-		c.ProvisioningState, c.Tenant, c.TenantDomain, c.User,
+		c.IngestCursor, c.Membership, c.Partner, c.PartnerSettings, c.ProvisioningJob,
+		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
+		c.TenantDomain, c.TenantStorage, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -266,8 +297,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
-		c.ProvisioningState, c.Tenant, c.TenantDomain, c.User,
+		c.IngestCursor, c.Membership, c.Partner, c.PartnerSettings, c.ProvisioningJob,
+		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
+		c.TenantDomain, c.TenantStorage, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -292,14 +324,24 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Membership.mutate(ctx, m)
 	case *PartnerMutation:
 		return c.Partner.mutate(ctx, m)
+	case *PartnerSettingsMutation:
+		return c.PartnerSettings.mutate(ctx, m)
 	case *ProvisioningJobMutation:
 		return c.ProvisioningJob.mutate(ctx, m)
 	case *ProvisioningStateMutation:
 		return c.ProvisioningState.mutate(ctx, m)
+	case *SecurityPolicyMutation:
+		return c.SecurityPolicy.mutate(ctx, m)
+	case *SsoAppMutation:
+		return c.SsoApp.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
+	case *TenantBrandingMutation:
+		return c.TenantBranding.mutate(ctx, m)
 	case *TenantDomainMutation:
 		return c.TenantDomain.mutate(ctx, m)
+	case *TenantStorageMutation:
+		return c.TenantStorage.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -1443,6 +1485,156 @@ func (c *PartnerClient) mutate(ctx context.Context, m *PartnerMutation) (Value, 
 	}
 }
 
+// PartnerSettingsClient is a client for the PartnerSettings schema.
+type PartnerSettingsClient struct {
+	config
+}
+
+// NewPartnerSettingsClient returns a client for the PartnerSettings from the given config.
+func NewPartnerSettingsClient(c config) *PartnerSettingsClient {
+	return &PartnerSettingsClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `partnersettings.Hooks(f(g(h())))`.
+func (c *PartnerSettingsClient) Use(hooks ...Hook) {
+	c.hooks.PartnerSettings = append(c.hooks.PartnerSettings, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `partnersettings.Intercept(f(g(h())))`.
+func (c *PartnerSettingsClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PartnerSettings = append(c.inters.PartnerSettings, interceptors...)
+}
+
+// Create returns a builder for creating a PartnerSettings entity.
+func (c *PartnerSettingsClient) Create() *PartnerSettingsCreate {
+	mutation := newPartnerSettingsMutation(c.config, OpCreate)
+	return &PartnerSettingsCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PartnerSettings entities.
+func (c *PartnerSettingsClient) CreateBulk(builders ...*PartnerSettingsCreate) *PartnerSettingsCreateBulk {
+	return &PartnerSettingsCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PartnerSettingsClient) MapCreateBulk(slice any, setFunc func(*PartnerSettingsCreate, int)) *PartnerSettingsCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PartnerSettingsCreateBulk{err: fmt.Errorf("calling to PartnerSettingsClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PartnerSettingsCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PartnerSettingsCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PartnerSettings.
+func (c *PartnerSettingsClient) Update() *PartnerSettingsUpdate {
+	mutation := newPartnerSettingsMutation(c.config, OpUpdate)
+	return &PartnerSettingsUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PartnerSettingsClient) UpdateOne(_m *PartnerSettings) *PartnerSettingsUpdateOne {
+	mutation := newPartnerSettingsMutation(c.config, OpUpdateOne, withPartnerSettings(_m))
+	return &PartnerSettingsUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PartnerSettingsClient) UpdateOneID(id int) *PartnerSettingsUpdateOne {
+	mutation := newPartnerSettingsMutation(c.config, OpUpdateOne, withPartnerSettingsID(id))
+	return &PartnerSettingsUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PartnerSettings.
+func (c *PartnerSettingsClient) Delete() *PartnerSettingsDelete {
+	mutation := newPartnerSettingsMutation(c.config, OpDelete)
+	return &PartnerSettingsDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PartnerSettingsClient) DeleteOne(_m *PartnerSettings) *PartnerSettingsDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PartnerSettingsClient) DeleteOneID(id int) *PartnerSettingsDeleteOne {
+	builder := c.Delete().Where(partnersettings.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PartnerSettingsDeleteOne{builder}
+}
+
+// Query returns a query builder for PartnerSettings.
+func (c *PartnerSettingsClient) Query() *PartnerSettingsQuery {
+	return &PartnerSettingsQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePartnerSettings},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PartnerSettings entity by its id.
+func (c *PartnerSettingsClient) Get(ctx context.Context, id int) (*PartnerSettings, error) {
+	return c.Query().Where(partnersettings.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PartnerSettingsClient) GetX(ctx context.Context, id int) *PartnerSettings {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPartner queries the partner edge of a PartnerSettings.
+func (c *PartnerSettingsClient) QueryPartner(_m *PartnerSettings) *PartnerQuery {
+	query := (&PartnerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(partnersettings.Table, partnersettings.FieldID, id),
+			sqlgraph.To(partner.Table, partner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, partnersettings.PartnerTable, partnersettings.PartnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PartnerSettingsClient) Hooks() []Hook {
+	hooks := c.hooks.PartnerSettings
+	return append(hooks[:len(hooks):len(hooks)], partnersettings.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PartnerSettingsClient) Interceptors() []Interceptor {
+	return c.inters.PartnerSettings
+}
+
+func (c *PartnerSettingsClient) mutate(ctx context.Context, m *PartnerSettingsMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PartnerSettingsCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PartnerSettingsUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PartnerSettingsUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PartnerSettingsDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PartnerSettings mutation op: %q", m.Op())
+	}
+}
+
 // ProvisioningJobClient is a client for the ProvisioningJob schema.
 type ProvisioningJobClient struct {
 	config
@@ -1711,6 +1903,306 @@ func (c *ProvisioningStateClient) mutate(ctx context.Context, m *ProvisioningSta
 	}
 }
 
+// SecurityPolicyClient is a client for the SecurityPolicy schema.
+type SecurityPolicyClient struct {
+	config
+}
+
+// NewSecurityPolicyClient returns a client for the SecurityPolicy from the given config.
+func NewSecurityPolicyClient(c config) *SecurityPolicyClient {
+	return &SecurityPolicyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `securitypolicy.Hooks(f(g(h())))`.
+func (c *SecurityPolicyClient) Use(hooks ...Hook) {
+	c.hooks.SecurityPolicy = append(c.hooks.SecurityPolicy, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `securitypolicy.Intercept(f(g(h())))`.
+func (c *SecurityPolicyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SecurityPolicy = append(c.inters.SecurityPolicy, interceptors...)
+}
+
+// Create returns a builder for creating a SecurityPolicy entity.
+func (c *SecurityPolicyClient) Create() *SecurityPolicyCreate {
+	mutation := newSecurityPolicyMutation(c.config, OpCreate)
+	return &SecurityPolicyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SecurityPolicy entities.
+func (c *SecurityPolicyClient) CreateBulk(builders ...*SecurityPolicyCreate) *SecurityPolicyCreateBulk {
+	return &SecurityPolicyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SecurityPolicyClient) MapCreateBulk(slice any, setFunc func(*SecurityPolicyCreate, int)) *SecurityPolicyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SecurityPolicyCreateBulk{err: fmt.Errorf("calling to SecurityPolicyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SecurityPolicyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SecurityPolicyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SecurityPolicy.
+func (c *SecurityPolicyClient) Update() *SecurityPolicyUpdate {
+	mutation := newSecurityPolicyMutation(c.config, OpUpdate)
+	return &SecurityPolicyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SecurityPolicyClient) UpdateOne(_m *SecurityPolicy) *SecurityPolicyUpdateOne {
+	mutation := newSecurityPolicyMutation(c.config, OpUpdateOne, withSecurityPolicy(_m))
+	return &SecurityPolicyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SecurityPolicyClient) UpdateOneID(id int) *SecurityPolicyUpdateOne {
+	mutation := newSecurityPolicyMutation(c.config, OpUpdateOne, withSecurityPolicyID(id))
+	return &SecurityPolicyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SecurityPolicy.
+func (c *SecurityPolicyClient) Delete() *SecurityPolicyDelete {
+	mutation := newSecurityPolicyMutation(c.config, OpDelete)
+	return &SecurityPolicyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SecurityPolicyClient) DeleteOne(_m *SecurityPolicy) *SecurityPolicyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SecurityPolicyClient) DeleteOneID(id int) *SecurityPolicyDeleteOne {
+	builder := c.Delete().Where(securitypolicy.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SecurityPolicyDeleteOne{builder}
+}
+
+// Query returns a query builder for SecurityPolicy.
+func (c *SecurityPolicyClient) Query() *SecurityPolicyQuery {
+	return &SecurityPolicyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSecurityPolicy},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SecurityPolicy entity by its id.
+func (c *SecurityPolicyClient) Get(ctx context.Context, id int) (*SecurityPolicy, error) {
+	return c.Query().Where(securitypolicy.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SecurityPolicyClient) GetX(ctx context.Context, id int) *SecurityPolicy {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a SecurityPolicy.
+func (c *SecurityPolicyClient) QueryTenant(_m *SecurityPolicy) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(securitypolicy.Table, securitypolicy.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, securitypolicy.TenantTable, securitypolicy.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SecurityPolicyClient) Hooks() []Hook {
+	hooks := c.hooks.SecurityPolicy
+	return append(hooks[:len(hooks):len(hooks)], securitypolicy.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SecurityPolicyClient) Interceptors() []Interceptor {
+	return c.inters.SecurityPolicy
+}
+
+func (c *SecurityPolicyClient) mutate(ctx context.Context, m *SecurityPolicyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SecurityPolicyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SecurityPolicyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SecurityPolicyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SecurityPolicyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SecurityPolicy mutation op: %q", m.Op())
+	}
+}
+
+// SsoAppClient is a client for the SsoApp schema.
+type SsoAppClient struct {
+	config
+}
+
+// NewSsoAppClient returns a client for the SsoApp from the given config.
+func NewSsoAppClient(c config) *SsoAppClient {
+	return &SsoAppClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ssoapp.Hooks(f(g(h())))`.
+func (c *SsoAppClient) Use(hooks ...Hook) {
+	c.hooks.SsoApp = append(c.hooks.SsoApp, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ssoapp.Intercept(f(g(h())))`.
+func (c *SsoAppClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SsoApp = append(c.inters.SsoApp, interceptors...)
+}
+
+// Create returns a builder for creating a SsoApp entity.
+func (c *SsoAppClient) Create() *SsoAppCreate {
+	mutation := newSsoAppMutation(c.config, OpCreate)
+	return &SsoAppCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SsoApp entities.
+func (c *SsoAppClient) CreateBulk(builders ...*SsoAppCreate) *SsoAppCreateBulk {
+	return &SsoAppCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SsoAppClient) MapCreateBulk(slice any, setFunc func(*SsoAppCreate, int)) *SsoAppCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SsoAppCreateBulk{err: fmt.Errorf("calling to SsoAppClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SsoAppCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SsoAppCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SsoApp.
+func (c *SsoAppClient) Update() *SsoAppUpdate {
+	mutation := newSsoAppMutation(c.config, OpUpdate)
+	return &SsoAppUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SsoAppClient) UpdateOne(_m *SsoApp) *SsoAppUpdateOne {
+	mutation := newSsoAppMutation(c.config, OpUpdateOne, withSsoApp(_m))
+	return &SsoAppUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SsoAppClient) UpdateOneID(id int) *SsoAppUpdateOne {
+	mutation := newSsoAppMutation(c.config, OpUpdateOne, withSsoAppID(id))
+	return &SsoAppUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SsoApp.
+func (c *SsoAppClient) Delete() *SsoAppDelete {
+	mutation := newSsoAppMutation(c.config, OpDelete)
+	return &SsoAppDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SsoAppClient) DeleteOne(_m *SsoApp) *SsoAppDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SsoAppClient) DeleteOneID(id int) *SsoAppDeleteOne {
+	builder := c.Delete().Where(ssoapp.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SsoAppDeleteOne{builder}
+}
+
+// Query returns a query builder for SsoApp.
+func (c *SsoAppClient) Query() *SsoAppQuery {
+	return &SsoAppQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSsoApp},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SsoApp entity by its id.
+func (c *SsoAppClient) Get(ctx context.Context, id int) (*SsoApp, error) {
+	return c.Query().Where(ssoapp.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SsoAppClient) GetX(ctx context.Context, id int) *SsoApp {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a SsoApp.
+func (c *SsoAppClient) QueryTenant(_m *SsoApp) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ssoapp.Table, ssoapp.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ssoapp.TenantTable, ssoapp.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SsoAppClient) Hooks() []Hook {
+	hooks := c.hooks.SsoApp
+	return append(hooks[:len(hooks):len(hooks)], ssoapp.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SsoAppClient) Interceptors() []Interceptor {
+	return c.inters.SsoApp
+}
+
+func (c *SsoAppClient) mutate(ctx context.Context, m *SsoAppMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SsoAppCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SsoAppUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SsoAppUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SsoAppDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SsoApp mutation op: %q", m.Op())
+	}
+}
+
 // TenantClient is a client for the Tenant schema.
 type TenantClient struct {
 	config
@@ -1877,6 +2369,156 @@ func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, er
 	}
 }
 
+// TenantBrandingClient is a client for the TenantBranding schema.
+type TenantBrandingClient struct {
+	config
+}
+
+// NewTenantBrandingClient returns a client for the TenantBranding from the given config.
+func NewTenantBrandingClient(c config) *TenantBrandingClient {
+	return &TenantBrandingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `tenantbranding.Hooks(f(g(h())))`.
+func (c *TenantBrandingClient) Use(hooks ...Hook) {
+	c.hooks.TenantBranding = append(c.hooks.TenantBranding, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `tenantbranding.Intercept(f(g(h())))`.
+func (c *TenantBrandingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TenantBranding = append(c.inters.TenantBranding, interceptors...)
+}
+
+// Create returns a builder for creating a TenantBranding entity.
+func (c *TenantBrandingClient) Create() *TenantBrandingCreate {
+	mutation := newTenantBrandingMutation(c.config, OpCreate)
+	return &TenantBrandingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TenantBranding entities.
+func (c *TenantBrandingClient) CreateBulk(builders ...*TenantBrandingCreate) *TenantBrandingCreateBulk {
+	return &TenantBrandingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TenantBrandingClient) MapCreateBulk(slice any, setFunc func(*TenantBrandingCreate, int)) *TenantBrandingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TenantBrandingCreateBulk{err: fmt.Errorf("calling to TenantBrandingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TenantBrandingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TenantBrandingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TenantBranding.
+func (c *TenantBrandingClient) Update() *TenantBrandingUpdate {
+	mutation := newTenantBrandingMutation(c.config, OpUpdate)
+	return &TenantBrandingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TenantBrandingClient) UpdateOne(_m *TenantBranding) *TenantBrandingUpdateOne {
+	mutation := newTenantBrandingMutation(c.config, OpUpdateOne, withTenantBranding(_m))
+	return &TenantBrandingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TenantBrandingClient) UpdateOneID(id int) *TenantBrandingUpdateOne {
+	mutation := newTenantBrandingMutation(c.config, OpUpdateOne, withTenantBrandingID(id))
+	return &TenantBrandingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TenantBranding.
+func (c *TenantBrandingClient) Delete() *TenantBrandingDelete {
+	mutation := newTenantBrandingMutation(c.config, OpDelete)
+	return &TenantBrandingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TenantBrandingClient) DeleteOne(_m *TenantBranding) *TenantBrandingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TenantBrandingClient) DeleteOneID(id int) *TenantBrandingDeleteOne {
+	builder := c.Delete().Where(tenantbranding.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TenantBrandingDeleteOne{builder}
+}
+
+// Query returns a query builder for TenantBranding.
+func (c *TenantBrandingClient) Query() *TenantBrandingQuery {
+	return &TenantBrandingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTenantBranding},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TenantBranding entity by its id.
+func (c *TenantBrandingClient) Get(ctx context.Context, id int) (*TenantBranding, error) {
+	return c.Query().Where(tenantbranding.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TenantBrandingClient) GetX(ctx context.Context, id int) *TenantBranding {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a TenantBranding.
+func (c *TenantBrandingClient) QueryTenant(_m *TenantBranding) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenantbranding.Table, tenantbranding.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, tenantbranding.TenantTable, tenantbranding.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TenantBrandingClient) Hooks() []Hook {
+	hooks := c.hooks.TenantBranding
+	return append(hooks[:len(hooks):len(hooks)], tenantbranding.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TenantBrandingClient) Interceptors() []Interceptor {
+	return c.inters.TenantBranding
+}
+
+func (c *TenantBrandingClient) mutate(ctx context.Context, m *TenantBrandingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TenantBrandingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TenantBrandingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TenantBrandingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TenantBrandingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TenantBranding mutation op: %q", m.Op())
+	}
+}
+
 // TenantDomainClient is a client for the TenantDomain schema.
 type TenantDomainClient struct {
 	config
@@ -2008,6 +2650,156 @@ func (c *TenantDomainClient) mutate(ctx context.Context, m *TenantDomainMutation
 		return (&TenantDomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown TenantDomain mutation op: %q", m.Op())
+	}
+}
+
+// TenantStorageClient is a client for the TenantStorage schema.
+type TenantStorageClient struct {
+	config
+}
+
+// NewTenantStorageClient returns a client for the TenantStorage from the given config.
+func NewTenantStorageClient(c config) *TenantStorageClient {
+	return &TenantStorageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `tenantstorage.Hooks(f(g(h())))`.
+func (c *TenantStorageClient) Use(hooks ...Hook) {
+	c.hooks.TenantStorage = append(c.hooks.TenantStorage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `tenantstorage.Intercept(f(g(h())))`.
+func (c *TenantStorageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TenantStorage = append(c.inters.TenantStorage, interceptors...)
+}
+
+// Create returns a builder for creating a TenantStorage entity.
+func (c *TenantStorageClient) Create() *TenantStorageCreate {
+	mutation := newTenantStorageMutation(c.config, OpCreate)
+	return &TenantStorageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TenantStorage entities.
+func (c *TenantStorageClient) CreateBulk(builders ...*TenantStorageCreate) *TenantStorageCreateBulk {
+	return &TenantStorageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TenantStorageClient) MapCreateBulk(slice any, setFunc func(*TenantStorageCreate, int)) *TenantStorageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TenantStorageCreateBulk{err: fmt.Errorf("calling to TenantStorageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TenantStorageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TenantStorageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TenantStorage.
+func (c *TenantStorageClient) Update() *TenantStorageUpdate {
+	mutation := newTenantStorageMutation(c.config, OpUpdate)
+	return &TenantStorageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TenantStorageClient) UpdateOne(_m *TenantStorage) *TenantStorageUpdateOne {
+	mutation := newTenantStorageMutation(c.config, OpUpdateOne, withTenantStorage(_m))
+	return &TenantStorageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TenantStorageClient) UpdateOneID(id int) *TenantStorageUpdateOne {
+	mutation := newTenantStorageMutation(c.config, OpUpdateOne, withTenantStorageID(id))
+	return &TenantStorageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TenantStorage.
+func (c *TenantStorageClient) Delete() *TenantStorageDelete {
+	mutation := newTenantStorageMutation(c.config, OpDelete)
+	return &TenantStorageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TenantStorageClient) DeleteOne(_m *TenantStorage) *TenantStorageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TenantStorageClient) DeleteOneID(id int) *TenantStorageDeleteOne {
+	builder := c.Delete().Where(tenantstorage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TenantStorageDeleteOne{builder}
+}
+
+// Query returns a query builder for TenantStorage.
+func (c *TenantStorageClient) Query() *TenantStorageQuery {
+	return &TenantStorageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTenantStorage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TenantStorage entity by its id.
+func (c *TenantStorageClient) Get(ctx context.Context, id int) (*TenantStorage, error) {
+	return c.Query().Where(tenantstorage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TenantStorageClient) GetX(ctx context.Context, id int) *TenantStorage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a TenantStorage.
+func (c *TenantStorageClient) QueryTenant(_m *TenantStorage) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenantstorage.Table, tenantstorage.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, tenantstorage.TenantTable, tenantstorage.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TenantStorageClient) Hooks() []Hook {
+	hooks := c.hooks.TenantStorage
+	return append(hooks[:len(hooks):len(hooks)], tenantstorage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TenantStorageClient) Interceptors() []Interceptor {
+	return c.inters.TenantStorage
+}
+
+func (c *TenantStorageClient) mutate(ctx context.Context, m *TenantStorageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TenantStorageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TenantStorageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TenantStorageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TenantStorageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TenantStorage mutation op: %q", m.Op())
 	}
 }
 
@@ -2181,12 +2973,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant, TenantDomain,
+		Membership, Partner, PartnerSettings, ProvisioningJob, ProvisioningState,
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
 		User []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant, TenantDomain,
+		Membership, Partner, PartnerSettings, ProvisioningJob, ProvisioningState,
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
 		User []ent.Interceptor
 	}
 )

@@ -20,10 +20,15 @@ import (
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/securitypolicy"
+	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantdomain"
+	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 )
 
@@ -93,10 +98,15 @@ func checkColumn(t, c string) error {
 			ingestcursor.Table:      ingestcursor.ValidColumn,
 			membership.Table:        membership.ValidColumn,
 			partner.Table:           partner.ValidColumn,
+			partnersettings.Table:   partnersettings.ValidColumn,
 			provisioningjob.Table:   provisioningjob.ValidColumn,
 			provisioningstate.Table: provisioningstate.ValidColumn,
+			securitypolicy.Table:    securitypolicy.ValidColumn,
+			ssoapp.Table:            ssoapp.ValidColumn,
 			tenant.Table:            tenant.ValidColumn,
+			tenantbranding.Table:    tenantbranding.ValidColumn,
 			tenantdomain.Table:      tenantdomain.ValidColumn,
+			tenantstorage.Table:     tenantstorage.ValidColumn,
 			user.Table:              user.ValidColumn,
 		})
 	})

@@ -11,11 +11,16 @@ import (
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/securitypolicy"
+	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantdomain"
+	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -26,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -205,6 +210,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   partnersettings.Table,
+			Columns: partnersettings.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: partnersettings.FieldID,
+			},
+		},
+		Type: "PartnerSettings",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			partnersettings.FieldCreatedAt:      {Type: field.TypeTime, Column: partnersettings.FieldCreatedAt},
+			partnersettings.FieldUpdatedAt:      {Type: field.TypeTime, Column: partnersettings.FieldUpdatedAt},
+			partnersettings.FieldPartnerID:      {Type: field.TypeInt, Column: partnersettings.FieldPartnerID},
+			partnersettings.FieldSupportEmail:   {Type: field.TypeString, Column: partnersettings.FieldSupportEmail},
+			partnersettings.FieldSupportURL:     {Type: field.TypeString, Column: partnersettings.FieldSupportURL},
+			partnersettings.FieldDefaultPlan:    {Type: field.TypeEnum, Column: partnersettings.FieldDefaultPlan},
+			partnersettings.FieldProductName:    {Type: field.TypeString, Column: partnersettings.FieldProductName},
+			partnersettings.FieldAccentColor:    {Type: field.TypeString, Column: partnersettings.FieldAccentColor},
+			partnersettings.FieldLogoURL:        {Type: field.TypeString, Column: partnersettings.FieldLogoURL},
+			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningjob.Table,
 			Columns: provisioningjob.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -224,7 +252,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -243,7 +271,48 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   securitypolicy.Table,
+			Columns: securitypolicy.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: securitypolicy.FieldID,
+			},
+		},
+		Type: "SecurityPolicy",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			securitypolicy.FieldCreatedAt:          {Type: field.TypeTime, Column: securitypolicy.FieldCreatedAt},
+			securitypolicy.FieldUpdatedAt:          {Type: field.TypeTime, Column: securitypolicy.FieldUpdatedAt},
+			securitypolicy.FieldTenantID:           {Type: field.TypeInt, Column: securitypolicy.FieldTenantID},
+			securitypolicy.FieldMfaMode:            {Type: field.TypeEnum, Column: securitypolicy.FieldMfaMode},
+			securitypolicy.FieldSessionIdleMinutes: {Type: field.TypeInt, Column: securitypolicy.FieldSessionIdleMinutes},
+			securitypolicy.FieldSessionMaxHours:    {Type: field.TypeInt, Column: securitypolicy.FieldSessionMaxHours},
+			securitypolicy.FieldAllowedCountries:   {Type: field.TypeJSON, Column: securitypolicy.FieldAllowedCountries},
+			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ssoapp.Table,
+			Columns: ssoapp.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: ssoapp.FieldID,
+			},
+		},
+		Type: "SsoApp",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ssoapp.FieldCreatedAt:    {Type: field.TypeTime, Column: ssoapp.FieldCreatedAt},
+			ssoapp.FieldUpdatedAt:    {Type: field.TypeTime, Column: ssoapp.FieldUpdatedAt},
+			ssoapp.FieldTenantID:     {Type: field.TypeInt, Column: ssoapp.FieldTenantID},
+			ssoapp.FieldName:         {Type: field.TypeString, Column: ssoapp.FieldName},
+			ssoapp.FieldUpstreamID:   {Type: field.TypeString, Column: ssoapp.FieldUpstreamID},
+			ssoapp.FieldClientID:     {Type: field.TypeString, Column: ssoapp.FieldClientID},
+			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -268,7 +337,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   tenantbranding.Table,
+			Columns: tenantbranding.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: tenantbranding.FieldID,
+			},
+		},
+		Type: "TenantBranding",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			tenantbranding.FieldCreatedAt:      {Type: field.TypeTime, Column: tenantbranding.FieldCreatedAt},
+			tenantbranding.FieldUpdatedAt:      {Type: field.TypeTime, Column: tenantbranding.FieldUpdatedAt},
+			tenantbranding.FieldTenantID:       {Type: field.TypeInt, Column: tenantbranding.FieldTenantID},
+			tenantbranding.FieldProductName:    {Type: field.TypeString, Column: tenantbranding.FieldProductName},
+			tenantbranding.FieldAccentColor:    {Type: field.TypeString, Column: tenantbranding.FieldAccentColor},
+			tenantbranding.FieldLogoURL:        {Type: field.TypeString, Column: tenantbranding.FieldLogoURL},
+			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
+		},
+	}
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantdomain.Table,
 			Columns: tenantdomain.Columns,
@@ -284,7 +373,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantdomain.FieldCreatedAt: {Type: field.TypeTime, Column: tenantdomain.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   tenantstorage.Table,
+			Columns: tenantstorage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: tenantstorage.FieldID,
+			},
+		},
+		Type: "TenantStorage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			tenantstorage.FieldTenantID:   {Type: field.TypeInt, Column: tenantstorage.FieldTenantID},
+			tenantstorage.FieldQuotaBytes: {Type: field.TypeInt64, Column: tenantstorage.FieldQuotaBytes},
+			tenantstorage.FieldUsedBytes:  {Type: field.TypeInt64, Column: tenantstorage.FieldUsedBytes},
+			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -358,6 +464,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"partner",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   partnersettings.PartnerTable,
+			Columns: []string{partnersettings.PartnerColumn},
+			Bidi:    false,
+		},
+		"PartnerSettings",
+		"Partner",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   securitypolicy.TenantTable,
+			Columns: []string{securitypolicy.TenantColumn},
+			Bidi:    false,
+		},
+		"SecurityPolicy",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   ssoapp.TenantTable,
+			Columns: []string{ssoapp.TenantColumn},
+			Bidi:    false,
+		},
+		"SsoApp",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"partner",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
 			Inverse: true,
 			Table:   tenant.PartnerTable,
 			Columns: []string{tenant.PartnerColumn},
@@ -377,6 +519,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Tenant",
 		"Membership",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   tenantbranding.TenantTable,
+			Columns: []string{tenantbranding.TenantColumn},
+			Bidi:    false,
+		},
+		"TenantBranding",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   tenantstorage.TenantTable,
+			Columns: []string{tenantstorage.TenantColumn},
+			Bidi:    false,
+		},
+		"TenantStorage",
+		"Tenant",
 	)
 	graph.MustAddE(
 		"partner",
@@ -1148,6 +1314,110 @@ func (f *PartnerFilter) WhereHasStaffWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PartnerSettingsQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PartnerSettingsQuery builder.
+func (_q *PartnerSettingsQuery) Filter() *PartnerSettingsFilter {
+	return &PartnerSettingsFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PartnerSettingsMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PartnerSettingsMutation builder.
+func (m *PartnerSettingsMutation) Filter() *PartnerSettingsFilter {
+	return &PartnerSettingsFilter{config: m.config, predicateAdder: m}
+}
+
+// PartnerSettingsFilter provides a generic filtering capability at runtime for PartnerSettingsQuery.
+type PartnerSettingsFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PartnerSettingsFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PartnerSettingsFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(partnersettings.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PartnerSettingsFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(partnersettings.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PartnerSettingsFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(partnersettings.FieldUpdatedAt))
+}
+
+// WherePartnerID applies the entql int predicate on the partner_id field.
+func (f *PartnerSettingsFilter) WherePartnerID(p entql.IntP) {
+	f.Where(p.Field(partnersettings.FieldPartnerID))
+}
+
+// WhereSupportEmail applies the entql string predicate on the support_email field.
+func (f *PartnerSettingsFilter) WhereSupportEmail(p entql.StringP) {
+	f.Where(p.Field(partnersettings.FieldSupportEmail))
+}
+
+// WhereSupportURL applies the entql string predicate on the support_url field.
+func (f *PartnerSettingsFilter) WhereSupportURL(p entql.StringP) {
+	f.Where(p.Field(partnersettings.FieldSupportURL))
+}
+
+// WhereDefaultPlan applies the entql string predicate on the default_plan field.
+func (f *PartnerSettingsFilter) WhereDefaultPlan(p entql.StringP) {
+	f.Where(p.Field(partnersettings.FieldDefaultPlan))
+}
+
+// WhereProductName applies the entql string predicate on the product_name field.
+func (f *PartnerSettingsFilter) WhereProductName(p entql.StringP) {
+	f.Where(p.Field(partnersettings.FieldProductName))
+}
+
+// WhereAccentColor applies the entql string predicate on the accent_color field.
+func (f *PartnerSettingsFilter) WhereAccentColor(p entql.StringP) {
+	f.Where(p.Field(partnersettings.FieldAccentColor))
+}
+
+// WhereLogoURL applies the entql string predicate on the logo_url field.
+func (f *PartnerSettingsFilter) WhereLogoURL(p entql.StringP) {
+	f.Where(p.Field(partnersettings.FieldLogoURL))
+}
+
+// WhereEmailTemplates applies the entql json.RawMessage predicate on the email_templates field.
+func (f *PartnerSettingsFilter) WhereEmailTemplates(p entql.BytesP) {
+	f.Where(p.Field(partnersettings.FieldEmailTemplates))
+}
+
+// WhereHasPartner applies a predicate to check if query has an edge partner.
+func (f *PartnerSettingsFilter) WhereHasPartner() {
+	f.Where(entql.HasEdge("partner"))
+}
+
+// WhereHasPartnerWith applies a predicate to check if query has an edge partner with a given conditions (other predicates).
+func (f *PartnerSettingsFilter) WhereHasPartnerWith(preds ...predicate.Partner) {
+	f.Where(entql.HasEdgeWith("partner", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProvisioningJobQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1176,7 +1446,7 @@ type ProvisioningJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1256,7 +1526,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1298,6 +1568,189 @@ func (f *ProvisioningStateFilter) WhereUpdatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SecurityPolicyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SecurityPolicyQuery builder.
+func (_q *SecurityPolicyQuery) Filter() *SecurityPolicyFilter {
+	return &SecurityPolicyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SecurityPolicyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SecurityPolicyMutation builder.
+func (m *SecurityPolicyMutation) Filter() *SecurityPolicyFilter {
+	return &SecurityPolicyFilter{config: m.config, predicateAdder: m}
+}
+
+// SecurityPolicyFilter provides a generic filtering capability at runtime for SecurityPolicyQuery.
+type SecurityPolicyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SecurityPolicyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SecurityPolicyFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(securitypolicy.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SecurityPolicyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(securitypolicy.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SecurityPolicyFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(securitypolicy.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *SecurityPolicyFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(securitypolicy.FieldTenantID))
+}
+
+// WhereMfaMode applies the entql string predicate on the mfa_mode field.
+func (f *SecurityPolicyFilter) WhereMfaMode(p entql.StringP) {
+	f.Where(p.Field(securitypolicy.FieldMfaMode))
+}
+
+// WhereSessionIdleMinutes applies the entql int predicate on the session_idle_minutes field.
+func (f *SecurityPolicyFilter) WhereSessionIdleMinutes(p entql.IntP) {
+	f.Where(p.Field(securitypolicy.FieldSessionIdleMinutes))
+}
+
+// WhereSessionMaxHours applies the entql int predicate on the session_max_hours field.
+func (f *SecurityPolicyFilter) WhereSessionMaxHours(p entql.IntP) {
+	f.Where(p.Field(securitypolicy.FieldSessionMaxHours))
+}
+
+// WhereAllowedCountries applies the entql json.RawMessage predicate on the allowed_countries field.
+func (f *SecurityPolicyFilter) WhereAllowedCountries(p entql.BytesP) {
+	f.Where(p.Field(securitypolicy.FieldAllowedCountries))
+}
+
+// WhereIPAllowlist applies the entql json.RawMessage predicate on the ip_allowlist field.
+func (f *SecurityPolicyFilter) WhereIPAllowlist(p entql.BytesP) {
+	f.Where(p.Field(securitypolicy.FieldIPAllowlist))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SecurityPolicyFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SecurityPolicyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *SsoAppQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SsoAppQuery builder.
+func (_q *SsoAppQuery) Filter() *SsoAppFilter {
+	return &SsoAppFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SsoAppMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SsoAppMutation builder.
+func (m *SsoAppMutation) Filter() *SsoAppFilter {
+	return &SsoAppFilter{config: m.config, predicateAdder: m}
+}
+
+// SsoAppFilter provides a generic filtering capability at runtime for SsoAppQuery.
+type SsoAppFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SsoAppFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SsoAppFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(ssoapp.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SsoAppFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(ssoapp.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SsoAppFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ssoapp.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *SsoAppFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(ssoapp.FieldTenantID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *SsoAppFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(ssoapp.FieldName))
+}
+
+// WhereUpstreamID applies the entql string predicate on the upstream_id field.
+func (f *SsoAppFilter) WhereUpstreamID(p entql.StringP) {
+	f.Where(p.Field(ssoapp.FieldUpstreamID))
+}
+
+// WhereClientID applies the entql string predicate on the client_id field.
+func (f *SsoAppFilter) WhereClientID(p entql.StringP) {
+	f.Where(p.Field(ssoapp.FieldClientID))
+}
+
+// WhereRedirectUris applies the entql json.RawMessage predicate on the redirect_uris field.
+func (f *SsoAppFilter) WhereRedirectUris(p entql.BytesP) {
+	f.Where(p.Field(ssoapp.FieldRedirectUris))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SsoAppFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SsoAppFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1326,7 +1779,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1426,6 +1879,95 @@ func (f *TenantFilter) WhereHasMembershipsWith(preds ...predicate.Membership) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TenantBrandingQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TenantBrandingQuery builder.
+func (_q *TenantBrandingQuery) Filter() *TenantBrandingFilter {
+	return &TenantBrandingFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TenantBrandingMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TenantBrandingMutation builder.
+func (m *TenantBrandingMutation) Filter() *TenantBrandingFilter {
+	return &TenantBrandingFilter{config: m.config, predicateAdder: m}
+}
+
+// TenantBrandingFilter provides a generic filtering capability at runtime for TenantBrandingQuery.
+type TenantBrandingFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TenantBrandingFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TenantBrandingFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(tenantbranding.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TenantBrandingFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(tenantbranding.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TenantBrandingFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(tenantbranding.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *TenantBrandingFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(tenantbranding.FieldTenantID))
+}
+
+// WhereProductName applies the entql string predicate on the product_name field.
+func (f *TenantBrandingFilter) WhereProductName(p entql.StringP) {
+	f.Where(p.Field(tenantbranding.FieldProductName))
+}
+
+// WhereAccentColor applies the entql string predicate on the accent_color field.
+func (f *TenantBrandingFilter) WhereAccentColor(p entql.StringP) {
+	f.Where(p.Field(tenantbranding.FieldAccentColor))
+}
+
+// WhereLogoURL applies the entql string predicate on the logo_url field.
+func (f *TenantBrandingFilter) WhereLogoURL(p entql.StringP) {
+	f.Where(p.Field(tenantbranding.FieldLogoURL))
+}
+
+// WhereEmailTemplates applies the entql json.RawMessage predicate on the email_templates field.
+func (f *TenantBrandingFilter) WhereEmailTemplates(p entql.BytesP) {
+	f.Where(p.Field(tenantbranding.FieldEmailTemplates))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TenantBrandingFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TenantBrandingFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantDomainQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1454,7 +1996,7 @@ type TenantDomainFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantDomainFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1478,6 +2020,80 @@ func (f *TenantDomainFilter) WhereTenantID(p entql.IntP) {
 // WhereCreatedAt applies the entql time.Time predicate on the created_at field.
 func (f *TenantDomainFilter) WhereCreatedAt(p entql.TimeP) {
 	f.Where(p.Field(tenantdomain.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *TenantStorageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TenantStorageQuery builder.
+func (_q *TenantStorageQuery) Filter() *TenantStorageFilter {
+	return &TenantStorageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TenantStorageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TenantStorageMutation builder.
+func (m *TenantStorageMutation) Filter() *TenantStorageFilter {
+	return &TenantStorageFilter{config: m.config, predicateAdder: m}
+}
+
+// TenantStorageFilter provides a generic filtering capability at runtime for TenantStorageQuery.
+type TenantStorageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TenantStorageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TenantStorageFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(tenantstorage.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *TenantStorageFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(tenantstorage.FieldTenantID))
+}
+
+// WhereQuotaBytes applies the entql int64 predicate on the quota_bytes field.
+func (f *TenantStorageFilter) WhereQuotaBytes(p entql.Int64P) {
+	f.Where(p.Field(tenantstorage.FieldQuotaBytes))
+}
+
+// WhereUsedBytes applies the entql int64 predicate on the used_bytes field.
+func (f *TenantStorageFilter) WhereUsedBytes(p entql.Int64P) {
+	f.Where(p.Field(tenantstorage.FieldUsedBytes))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TenantStorageFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(tenantstorage.FieldUpdatedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TenantStorageFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TenantStorageFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
 }
 
 // addPredicate implements the predicateAdder interface.
@@ -1509,7 +2125,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

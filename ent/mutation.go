@@ -19,12 +19,17 @@ import (
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
+	"github.com/dezky/platform/ent/securitypolicy"
+	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantdomain"
+	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 )
 
@@ -45,10 +50,15 @@ const (
 	TypeIngestCursor      = "IngestCursor"
 	TypeMembership        = "Membership"
 	TypePartner           = "Partner"
+	TypePartnerSettings   = "PartnerSettings"
 	TypeProvisioningJob   = "ProvisioningJob"
 	TypeProvisioningState = "ProvisioningState"
+	TypeSecurityPolicy    = "SecurityPolicy"
+	TypeSsoApp            = "SsoApp"
 	TypeTenant            = "Tenant"
+	TypeTenantBranding    = "TenantBranding"
 	TypeTenantDomain      = "TenantDomain"
+	TypeTenantStorage     = "TenantStorage"
 	TypeUser              = "User"
 )
 
@@ -7243,6 +7253,1008 @@ func (m *PartnerMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Partner edge %s", name)
 }
 
+// PartnerSettingsMutation represents an operation that mutates the PartnerSettings nodes in the graph.
+type PartnerSettingsMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	support_email         *string
+	support_url           *string
+	default_plan          *partnersettings.DefaultPlan
+	product_name          *string
+	accent_color          *string
+	logo_url              *string
+	email_templates       *[]schematype.EmailTemplate
+	appendemail_templates []schematype.EmailTemplate
+	clearedFields         map[string]struct{}
+	partner               *int
+	clearedpartner        bool
+	done                  bool
+	oldValue              func(context.Context) (*PartnerSettings, error)
+	predicates            []predicate.PartnerSettings
+}
+
+var _ ent.Mutation = (*PartnerSettingsMutation)(nil)
+
+// partnersettingsOption allows management of the mutation configuration using functional options.
+type partnersettingsOption func(*PartnerSettingsMutation)
+
+// newPartnerSettingsMutation creates new mutation for the PartnerSettings entity.
+func newPartnerSettingsMutation(c config, op Op, opts ...partnersettingsOption) *PartnerSettingsMutation {
+	m := &PartnerSettingsMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePartnerSettings,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPartnerSettingsID sets the ID field of the mutation.
+func withPartnerSettingsID(id int) partnersettingsOption {
+	return func(m *PartnerSettingsMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PartnerSettings
+		)
+		m.oldValue = func(ctx context.Context) (*PartnerSettings, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PartnerSettings.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPartnerSettings sets the old PartnerSettings of the mutation.
+func withPartnerSettings(node *PartnerSettings) partnersettingsOption {
+	return func(m *PartnerSettingsMutation) {
+		m.oldValue = func(context.Context) (*PartnerSettings, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PartnerSettingsMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PartnerSettingsMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PartnerSettingsMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PartnerSettingsMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PartnerSettings.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PartnerSettingsMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PartnerSettingsMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PartnerSettingsMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PartnerSettingsMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PartnerSettingsMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PartnerSettingsMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPartnerID sets the "partner_id" field.
+func (m *PartnerSettingsMutation) SetPartnerID(i int) {
+	m.partner = &i
+}
+
+// PartnerID returns the value of the "partner_id" field in the mutation.
+func (m *PartnerSettingsMutation) PartnerID() (r int, exists bool) {
+	v := m.partner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPartnerID returns the old "partner_id" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldPartnerID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPartnerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPartnerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPartnerID: %w", err)
+	}
+	return oldValue.PartnerID, nil
+}
+
+// ResetPartnerID resets all changes to the "partner_id" field.
+func (m *PartnerSettingsMutation) ResetPartnerID() {
+	m.partner = nil
+}
+
+// SetSupportEmail sets the "support_email" field.
+func (m *PartnerSettingsMutation) SetSupportEmail(s string) {
+	m.support_email = &s
+}
+
+// SupportEmail returns the value of the "support_email" field in the mutation.
+func (m *PartnerSettingsMutation) SupportEmail() (r string, exists bool) {
+	v := m.support_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupportEmail returns the old "support_email" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldSupportEmail(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupportEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupportEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupportEmail: %w", err)
+	}
+	return oldValue.SupportEmail, nil
+}
+
+// ClearSupportEmail clears the value of the "support_email" field.
+func (m *PartnerSettingsMutation) ClearSupportEmail() {
+	m.support_email = nil
+	m.clearedFields[partnersettings.FieldSupportEmail] = struct{}{}
+}
+
+// SupportEmailCleared returns if the "support_email" field was cleared in this mutation.
+func (m *PartnerSettingsMutation) SupportEmailCleared() bool {
+	_, ok := m.clearedFields[partnersettings.FieldSupportEmail]
+	return ok
+}
+
+// ResetSupportEmail resets all changes to the "support_email" field.
+func (m *PartnerSettingsMutation) ResetSupportEmail() {
+	m.support_email = nil
+	delete(m.clearedFields, partnersettings.FieldSupportEmail)
+}
+
+// SetSupportURL sets the "support_url" field.
+func (m *PartnerSettingsMutation) SetSupportURL(s string) {
+	m.support_url = &s
+}
+
+// SupportURL returns the value of the "support_url" field in the mutation.
+func (m *PartnerSettingsMutation) SupportURL() (r string, exists bool) {
+	v := m.support_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupportURL returns the old "support_url" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldSupportURL(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupportURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupportURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupportURL: %w", err)
+	}
+	return oldValue.SupportURL, nil
+}
+
+// ClearSupportURL clears the value of the "support_url" field.
+func (m *PartnerSettingsMutation) ClearSupportURL() {
+	m.support_url = nil
+	m.clearedFields[partnersettings.FieldSupportURL] = struct{}{}
+}
+
+// SupportURLCleared returns if the "support_url" field was cleared in this mutation.
+func (m *PartnerSettingsMutation) SupportURLCleared() bool {
+	_, ok := m.clearedFields[partnersettings.FieldSupportURL]
+	return ok
+}
+
+// ResetSupportURL resets all changes to the "support_url" field.
+func (m *PartnerSettingsMutation) ResetSupportURL() {
+	m.support_url = nil
+	delete(m.clearedFields, partnersettings.FieldSupportURL)
+}
+
+// SetDefaultPlan sets the "default_plan" field.
+func (m *PartnerSettingsMutation) SetDefaultPlan(pp partnersettings.DefaultPlan) {
+	m.default_plan = &pp
+}
+
+// DefaultPlan returns the value of the "default_plan" field in the mutation.
+func (m *PartnerSettingsMutation) DefaultPlan() (r partnersettings.DefaultPlan, exists bool) {
+	v := m.default_plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDefaultPlan returns the old "default_plan" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldDefaultPlan(ctx context.Context) (v *partnersettings.DefaultPlan, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDefaultPlan is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDefaultPlan requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDefaultPlan: %w", err)
+	}
+	return oldValue.DefaultPlan, nil
+}
+
+// ClearDefaultPlan clears the value of the "default_plan" field.
+func (m *PartnerSettingsMutation) ClearDefaultPlan() {
+	m.default_plan = nil
+	m.clearedFields[partnersettings.FieldDefaultPlan] = struct{}{}
+}
+
+// DefaultPlanCleared returns if the "default_plan" field was cleared in this mutation.
+func (m *PartnerSettingsMutation) DefaultPlanCleared() bool {
+	_, ok := m.clearedFields[partnersettings.FieldDefaultPlan]
+	return ok
+}
+
+// ResetDefaultPlan resets all changes to the "default_plan" field.
+func (m *PartnerSettingsMutation) ResetDefaultPlan() {
+	m.default_plan = nil
+	delete(m.clearedFields, partnersettings.FieldDefaultPlan)
+}
+
+// SetProductName sets the "product_name" field.
+func (m *PartnerSettingsMutation) SetProductName(s string) {
+	m.product_name = &s
+}
+
+// ProductName returns the value of the "product_name" field in the mutation.
+func (m *PartnerSettingsMutation) ProductName() (r string, exists bool) {
+	v := m.product_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProductName returns the old "product_name" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldProductName(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProductName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProductName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProductName: %w", err)
+	}
+	return oldValue.ProductName, nil
+}
+
+// ClearProductName clears the value of the "product_name" field.
+func (m *PartnerSettingsMutation) ClearProductName() {
+	m.product_name = nil
+	m.clearedFields[partnersettings.FieldProductName] = struct{}{}
+}
+
+// ProductNameCleared returns if the "product_name" field was cleared in this mutation.
+func (m *PartnerSettingsMutation) ProductNameCleared() bool {
+	_, ok := m.clearedFields[partnersettings.FieldProductName]
+	return ok
+}
+
+// ResetProductName resets all changes to the "product_name" field.
+func (m *PartnerSettingsMutation) ResetProductName() {
+	m.product_name = nil
+	delete(m.clearedFields, partnersettings.FieldProductName)
+}
+
+// SetAccentColor sets the "accent_color" field.
+func (m *PartnerSettingsMutation) SetAccentColor(s string) {
+	m.accent_color = &s
+}
+
+// AccentColor returns the value of the "accent_color" field in the mutation.
+func (m *PartnerSettingsMutation) AccentColor() (r string, exists bool) {
+	v := m.accent_color
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccentColor returns the old "accent_color" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldAccentColor(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccentColor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccentColor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccentColor: %w", err)
+	}
+	return oldValue.AccentColor, nil
+}
+
+// ClearAccentColor clears the value of the "accent_color" field.
+func (m *PartnerSettingsMutation) ClearAccentColor() {
+	m.accent_color = nil
+	m.clearedFields[partnersettings.FieldAccentColor] = struct{}{}
+}
+
+// AccentColorCleared returns if the "accent_color" field was cleared in this mutation.
+func (m *PartnerSettingsMutation) AccentColorCleared() bool {
+	_, ok := m.clearedFields[partnersettings.FieldAccentColor]
+	return ok
+}
+
+// ResetAccentColor resets all changes to the "accent_color" field.
+func (m *PartnerSettingsMutation) ResetAccentColor() {
+	m.accent_color = nil
+	delete(m.clearedFields, partnersettings.FieldAccentColor)
+}
+
+// SetLogoURL sets the "logo_url" field.
+func (m *PartnerSettingsMutation) SetLogoURL(s string) {
+	m.logo_url = &s
+}
+
+// LogoURL returns the value of the "logo_url" field in the mutation.
+func (m *PartnerSettingsMutation) LogoURL() (r string, exists bool) {
+	v := m.logo_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLogoURL returns the old "logo_url" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldLogoURL(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLogoURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLogoURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLogoURL: %w", err)
+	}
+	return oldValue.LogoURL, nil
+}
+
+// ClearLogoURL clears the value of the "logo_url" field.
+func (m *PartnerSettingsMutation) ClearLogoURL() {
+	m.logo_url = nil
+	m.clearedFields[partnersettings.FieldLogoURL] = struct{}{}
+}
+
+// LogoURLCleared returns if the "logo_url" field was cleared in this mutation.
+func (m *PartnerSettingsMutation) LogoURLCleared() bool {
+	_, ok := m.clearedFields[partnersettings.FieldLogoURL]
+	return ok
+}
+
+// ResetLogoURL resets all changes to the "logo_url" field.
+func (m *PartnerSettingsMutation) ResetLogoURL() {
+	m.logo_url = nil
+	delete(m.clearedFields, partnersettings.FieldLogoURL)
+}
+
+// SetEmailTemplates sets the "email_templates" field.
+func (m *PartnerSettingsMutation) SetEmailTemplates(st []schematype.EmailTemplate) {
+	m.email_templates = &st
+	m.appendemail_templates = nil
+}
+
+// EmailTemplates returns the value of the "email_templates" field in the mutation.
+func (m *PartnerSettingsMutation) EmailTemplates() (r []schematype.EmailTemplate, exists bool) {
+	v := m.email_templates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailTemplates returns the old "email_templates" field's value of the PartnerSettings entity.
+// If the PartnerSettings object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PartnerSettingsMutation) OldEmailTemplates(ctx context.Context) (v []schematype.EmailTemplate, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailTemplates is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailTemplates requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailTemplates: %w", err)
+	}
+	return oldValue.EmailTemplates, nil
+}
+
+// AppendEmailTemplates adds st to the "email_templates" field.
+func (m *PartnerSettingsMutation) AppendEmailTemplates(st []schematype.EmailTemplate) {
+	m.appendemail_templates = append(m.appendemail_templates, st...)
+}
+
+// AppendedEmailTemplates returns the list of values that were appended to the "email_templates" field in this mutation.
+func (m *PartnerSettingsMutation) AppendedEmailTemplates() ([]schematype.EmailTemplate, bool) {
+	if len(m.appendemail_templates) == 0 {
+		return nil, false
+	}
+	return m.appendemail_templates, true
+}
+
+// ResetEmailTemplates resets all changes to the "email_templates" field.
+func (m *PartnerSettingsMutation) ResetEmailTemplates() {
+	m.email_templates = nil
+	m.appendemail_templates = nil
+}
+
+// ClearPartner clears the "partner" edge to the Partner entity.
+func (m *PartnerSettingsMutation) ClearPartner() {
+	m.clearedpartner = true
+	m.clearedFields[partnersettings.FieldPartnerID] = struct{}{}
+}
+
+// PartnerCleared reports if the "partner" edge to the Partner entity was cleared.
+func (m *PartnerSettingsMutation) PartnerCleared() bool {
+	return m.clearedpartner
+}
+
+// PartnerIDs returns the "partner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PartnerID instead. It exists only for internal usage by the builders.
+func (m *PartnerSettingsMutation) PartnerIDs() (ids []int) {
+	if id := m.partner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPartner resets all changes to the "partner" edge.
+func (m *PartnerSettingsMutation) ResetPartner() {
+	m.partner = nil
+	m.clearedpartner = false
+}
+
+// Where appends a list predicates to the PartnerSettingsMutation builder.
+func (m *PartnerSettingsMutation) Where(ps ...predicate.PartnerSettings) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PartnerSettingsMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PartnerSettingsMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PartnerSettings, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PartnerSettingsMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PartnerSettingsMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PartnerSettings).
+func (m *PartnerSettingsMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PartnerSettingsMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, partnersettings.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, partnersettings.FieldUpdatedAt)
+	}
+	if m.partner != nil {
+		fields = append(fields, partnersettings.FieldPartnerID)
+	}
+	if m.support_email != nil {
+		fields = append(fields, partnersettings.FieldSupportEmail)
+	}
+	if m.support_url != nil {
+		fields = append(fields, partnersettings.FieldSupportURL)
+	}
+	if m.default_plan != nil {
+		fields = append(fields, partnersettings.FieldDefaultPlan)
+	}
+	if m.product_name != nil {
+		fields = append(fields, partnersettings.FieldProductName)
+	}
+	if m.accent_color != nil {
+		fields = append(fields, partnersettings.FieldAccentColor)
+	}
+	if m.logo_url != nil {
+		fields = append(fields, partnersettings.FieldLogoURL)
+	}
+	if m.email_templates != nil {
+		fields = append(fields, partnersettings.FieldEmailTemplates)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PartnerSettingsMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case partnersettings.FieldCreatedAt:
+		return m.CreatedAt()
+	case partnersettings.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case partnersettings.FieldPartnerID:
+		return m.PartnerID()
+	case partnersettings.FieldSupportEmail:
+		return m.SupportEmail()
+	case partnersettings.FieldSupportURL:
+		return m.SupportURL()
+	case partnersettings.FieldDefaultPlan:
+		return m.DefaultPlan()
+	case partnersettings.FieldProductName:
+		return m.ProductName()
+	case partnersettings.FieldAccentColor:
+		return m.AccentColor()
+	case partnersettings.FieldLogoURL:
+		return m.LogoURL()
+	case partnersettings.FieldEmailTemplates:
+		return m.EmailTemplates()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PartnerSettingsMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case partnersettings.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case partnersettings.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case partnersettings.FieldPartnerID:
+		return m.OldPartnerID(ctx)
+	case partnersettings.FieldSupportEmail:
+		return m.OldSupportEmail(ctx)
+	case partnersettings.FieldSupportURL:
+		return m.OldSupportURL(ctx)
+	case partnersettings.FieldDefaultPlan:
+		return m.OldDefaultPlan(ctx)
+	case partnersettings.FieldProductName:
+		return m.OldProductName(ctx)
+	case partnersettings.FieldAccentColor:
+		return m.OldAccentColor(ctx)
+	case partnersettings.FieldLogoURL:
+		return m.OldLogoURL(ctx)
+	case partnersettings.FieldEmailTemplates:
+		return m.OldEmailTemplates(ctx)
+	}
+	return nil, fmt.Errorf("unknown PartnerSettings field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PartnerSettingsMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case partnersettings.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case partnersettings.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case partnersettings.FieldPartnerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPartnerID(v)
+		return nil
+	case partnersettings.FieldSupportEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupportEmail(v)
+		return nil
+	case partnersettings.FieldSupportURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupportURL(v)
+		return nil
+	case partnersettings.FieldDefaultPlan:
+		v, ok := value.(partnersettings.DefaultPlan)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDefaultPlan(v)
+		return nil
+	case partnersettings.FieldProductName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProductName(v)
+		return nil
+	case partnersettings.FieldAccentColor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccentColor(v)
+		return nil
+	case partnersettings.FieldLogoURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLogoURL(v)
+		return nil
+	case partnersettings.FieldEmailTemplates:
+		v, ok := value.([]schematype.EmailTemplate)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailTemplates(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PartnerSettings field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PartnerSettingsMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PartnerSettingsMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PartnerSettingsMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown PartnerSettings numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PartnerSettingsMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(partnersettings.FieldSupportEmail) {
+		fields = append(fields, partnersettings.FieldSupportEmail)
+	}
+	if m.FieldCleared(partnersettings.FieldSupportURL) {
+		fields = append(fields, partnersettings.FieldSupportURL)
+	}
+	if m.FieldCleared(partnersettings.FieldDefaultPlan) {
+		fields = append(fields, partnersettings.FieldDefaultPlan)
+	}
+	if m.FieldCleared(partnersettings.FieldProductName) {
+		fields = append(fields, partnersettings.FieldProductName)
+	}
+	if m.FieldCleared(partnersettings.FieldAccentColor) {
+		fields = append(fields, partnersettings.FieldAccentColor)
+	}
+	if m.FieldCleared(partnersettings.FieldLogoURL) {
+		fields = append(fields, partnersettings.FieldLogoURL)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PartnerSettingsMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PartnerSettingsMutation) ClearField(name string) error {
+	switch name {
+	case partnersettings.FieldSupportEmail:
+		m.ClearSupportEmail()
+		return nil
+	case partnersettings.FieldSupportURL:
+		m.ClearSupportURL()
+		return nil
+	case partnersettings.FieldDefaultPlan:
+		m.ClearDefaultPlan()
+		return nil
+	case partnersettings.FieldProductName:
+		m.ClearProductName()
+		return nil
+	case partnersettings.FieldAccentColor:
+		m.ClearAccentColor()
+		return nil
+	case partnersettings.FieldLogoURL:
+		m.ClearLogoURL()
+		return nil
+	}
+	return fmt.Errorf("unknown PartnerSettings nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PartnerSettingsMutation) ResetField(name string) error {
+	switch name {
+	case partnersettings.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case partnersettings.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case partnersettings.FieldPartnerID:
+		m.ResetPartnerID()
+		return nil
+	case partnersettings.FieldSupportEmail:
+		m.ResetSupportEmail()
+		return nil
+	case partnersettings.FieldSupportURL:
+		m.ResetSupportURL()
+		return nil
+	case partnersettings.FieldDefaultPlan:
+		m.ResetDefaultPlan()
+		return nil
+	case partnersettings.FieldProductName:
+		m.ResetProductName()
+		return nil
+	case partnersettings.FieldAccentColor:
+		m.ResetAccentColor()
+		return nil
+	case partnersettings.FieldLogoURL:
+		m.ResetLogoURL()
+		return nil
+	case partnersettings.FieldEmailTemplates:
+		m.ResetEmailTemplates()
+		return nil
+	}
+	return fmt.Errorf("unknown PartnerSettings field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PartnerSettingsMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.partner != nil {
+		edges = append(edges, partnersettings.EdgePartner)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PartnerSettingsMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case partnersettings.EdgePartner:
+		if id := m.partner; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PartnerSettingsMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PartnerSettingsMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PartnerSettingsMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpartner {
+		edges = append(edges, partnersettings.EdgePartner)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PartnerSettingsMutation) EdgeCleared(name string) bool {
+	switch name {
+	case partnersettings.EdgePartner:
+		return m.clearedpartner
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PartnerSettingsMutation) ClearEdge(name string) error {
+	switch name {
+	case partnersettings.EdgePartner:
+		m.ClearPartner()
+		return nil
+	}
+	return fmt.Errorf("unknown PartnerSettings unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PartnerSettingsMutation) ResetEdge(name string) error {
+	switch name {
+	case partnersettings.EdgePartner:
+		m.ResetPartner()
+		return nil
+	}
+	return fmt.Errorf("unknown PartnerSettings edge %s", name)
+}
+
 // ProvisioningJobMutation represents an operation that mutates the ProvisioningJob nodes in the graph.
 type ProvisioningJobMutation struct {
 	config
@@ -8692,6 +9704,1588 @@ func (m *ProvisioningStateMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ProvisioningState edge %s", name)
 }
 
+// SecurityPolicyMutation represents an operation that mutates the SecurityPolicy nodes in the graph.
+type SecurityPolicyMutation struct {
+	config
+	op                      Op
+	typ                     string
+	id                      *int
+	created_at              *time.Time
+	updated_at              *time.Time
+	mfa_mode                *securitypolicy.MfaMode
+	session_idle_minutes    *int
+	addsession_idle_minutes *int
+	session_max_hours       *int
+	addsession_max_hours    *int
+	allowed_countries       *[]string
+	appendallowed_countries []string
+	ip_allowlist            *[]string
+	appendip_allowlist      []string
+	clearedFields           map[string]struct{}
+	tenant                  *int
+	clearedtenant           bool
+	done                    bool
+	oldValue                func(context.Context) (*SecurityPolicy, error)
+	predicates              []predicate.SecurityPolicy
+}
+
+var _ ent.Mutation = (*SecurityPolicyMutation)(nil)
+
+// securitypolicyOption allows management of the mutation configuration using functional options.
+type securitypolicyOption func(*SecurityPolicyMutation)
+
+// newSecurityPolicyMutation creates new mutation for the SecurityPolicy entity.
+func newSecurityPolicyMutation(c config, op Op, opts ...securitypolicyOption) *SecurityPolicyMutation {
+	m := &SecurityPolicyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSecurityPolicy,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSecurityPolicyID sets the ID field of the mutation.
+func withSecurityPolicyID(id int) securitypolicyOption {
+	return func(m *SecurityPolicyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SecurityPolicy
+		)
+		m.oldValue = func(ctx context.Context) (*SecurityPolicy, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SecurityPolicy.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSecurityPolicy sets the old SecurityPolicy of the mutation.
+func withSecurityPolicy(node *SecurityPolicy) securitypolicyOption {
+	return func(m *SecurityPolicyMutation) {
+		m.oldValue = func(context.Context) (*SecurityPolicy, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SecurityPolicyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SecurityPolicyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SecurityPolicyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SecurityPolicyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SecurityPolicy.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SecurityPolicyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SecurityPolicyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SecurityPolicyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SecurityPolicyMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SecurityPolicyMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SecurityPolicyMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *SecurityPolicyMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *SecurityPolicyMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *SecurityPolicyMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetMfaMode sets the "mfa_mode" field.
+func (m *SecurityPolicyMutation) SetMfaMode(sm securitypolicy.MfaMode) {
+	m.mfa_mode = &sm
+}
+
+// MfaMode returns the value of the "mfa_mode" field in the mutation.
+func (m *SecurityPolicyMutation) MfaMode() (r securitypolicy.MfaMode, exists bool) {
+	v := m.mfa_mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMfaMode returns the old "mfa_mode" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldMfaMode(ctx context.Context) (v securitypolicy.MfaMode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMfaMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMfaMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMfaMode: %w", err)
+	}
+	return oldValue.MfaMode, nil
+}
+
+// ResetMfaMode resets all changes to the "mfa_mode" field.
+func (m *SecurityPolicyMutation) ResetMfaMode() {
+	m.mfa_mode = nil
+}
+
+// SetSessionIdleMinutes sets the "session_idle_minutes" field.
+func (m *SecurityPolicyMutation) SetSessionIdleMinutes(i int) {
+	m.session_idle_minutes = &i
+	m.addsession_idle_minutes = nil
+}
+
+// SessionIdleMinutes returns the value of the "session_idle_minutes" field in the mutation.
+func (m *SecurityPolicyMutation) SessionIdleMinutes() (r int, exists bool) {
+	v := m.session_idle_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionIdleMinutes returns the old "session_idle_minutes" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldSessionIdleMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionIdleMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionIdleMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionIdleMinutes: %w", err)
+	}
+	return oldValue.SessionIdleMinutes, nil
+}
+
+// AddSessionIdleMinutes adds i to the "session_idle_minutes" field.
+func (m *SecurityPolicyMutation) AddSessionIdleMinutes(i int) {
+	if m.addsession_idle_minutes != nil {
+		*m.addsession_idle_minutes += i
+	} else {
+		m.addsession_idle_minutes = &i
+	}
+}
+
+// AddedSessionIdleMinutes returns the value that was added to the "session_idle_minutes" field in this mutation.
+func (m *SecurityPolicyMutation) AddedSessionIdleMinutes() (r int, exists bool) {
+	v := m.addsession_idle_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSessionIdleMinutes resets all changes to the "session_idle_minutes" field.
+func (m *SecurityPolicyMutation) ResetSessionIdleMinutes() {
+	m.session_idle_minutes = nil
+	m.addsession_idle_minutes = nil
+}
+
+// SetSessionMaxHours sets the "session_max_hours" field.
+func (m *SecurityPolicyMutation) SetSessionMaxHours(i int) {
+	m.session_max_hours = &i
+	m.addsession_max_hours = nil
+}
+
+// SessionMaxHours returns the value of the "session_max_hours" field in the mutation.
+func (m *SecurityPolicyMutation) SessionMaxHours() (r int, exists bool) {
+	v := m.session_max_hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionMaxHours returns the old "session_max_hours" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldSessionMaxHours(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionMaxHours is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionMaxHours requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionMaxHours: %w", err)
+	}
+	return oldValue.SessionMaxHours, nil
+}
+
+// AddSessionMaxHours adds i to the "session_max_hours" field.
+func (m *SecurityPolicyMutation) AddSessionMaxHours(i int) {
+	if m.addsession_max_hours != nil {
+		*m.addsession_max_hours += i
+	} else {
+		m.addsession_max_hours = &i
+	}
+}
+
+// AddedSessionMaxHours returns the value that was added to the "session_max_hours" field in this mutation.
+func (m *SecurityPolicyMutation) AddedSessionMaxHours() (r int, exists bool) {
+	v := m.addsession_max_hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSessionMaxHours resets all changes to the "session_max_hours" field.
+func (m *SecurityPolicyMutation) ResetSessionMaxHours() {
+	m.session_max_hours = nil
+	m.addsession_max_hours = nil
+}
+
+// SetAllowedCountries sets the "allowed_countries" field.
+func (m *SecurityPolicyMutation) SetAllowedCountries(s []string) {
+	m.allowed_countries = &s
+	m.appendallowed_countries = nil
+}
+
+// AllowedCountries returns the value of the "allowed_countries" field in the mutation.
+func (m *SecurityPolicyMutation) AllowedCountries() (r []string, exists bool) {
+	v := m.allowed_countries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAllowedCountries returns the old "allowed_countries" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldAllowedCountries(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAllowedCountries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAllowedCountries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAllowedCountries: %w", err)
+	}
+	return oldValue.AllowedCountries, nil
+}
+
+// AppendAllowedCountries adds s to the "allowed_countries" field.
+func (m *SecurityPolicyMutation) AppendAllowedCountries(s []string) {
+	m.appendallowed_countries = append(m.appendallowed_countries, s...)
+}
+
+// AppendedAllowedCountries returns the list of values that were appended to the "allowed_countries" field in this mutation.
+func (m *SecurityPolicyMutation) AppendedAllowedCountries() ([]string, bool) {
+	if len(m.appendallowed_countries) == 0 {
+		return nil, false
+	}
+	return m.appendallowed_countries, true
+}
+
+// ResetAllowedCountries resets all changes to the "allowed_countries" field.
+func (m *SecurityPolicyMutation) ResetAllowedCountries() {
+	m.allowed_countries = nil
+	m.appendallowed_countries = nil
+}
+
+// SetIPAllowlist sets the "ip_allowlist" field.
+func (m *SecurityPolicyMutation) SetIPAllowlist(s []string) {
+	m.ip_allowlist = &s
+	m.appendip_allowlist = nil
+}
+
+// IPAllowlist returns the value of the "ip_allowlist" field in the mutation.
+func (m *SecurityPolicyMutation) IPAllowlist() (r []string, exists bool) {
+	v := m.ip_allowlist
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIPAllowlist returns the old "ip_allowlist" field's value of the SecurityPolicy entity.
+// If the SecurityPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SecurityPolicyMutation) OldIPAllowlist(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIPAllowlist is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIPAllowlist requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIPAllowlist: %w", err)
+	}
+	return oldValue.IPAllowlist, nil
+}
+
+// AppendIPAllowlist adds s to the "ip_allowlist" field.
+func (m *SecurityPolicyMutation) AppendIPAllowlist(s []string) {
+	m.appendip_allowlist = append(m.appendip_allowlist, s...)
+}
+
+// AppendedIPAllowlist returns the list of values that were appended to the "ip_allowlist" field in this mutation.
+func (m *SecurityPolicyMutation) AppendedIPAllowlist() ([]string, bool) {
+	if len(m.appendip_allowlist) == 0 {
+		return nil, false
+	}
+	return m.appendip_allowlist, true
+}
+
+// ResetIPAllowlist resets all changes to the "ip_allowlist" field.
+func (m *SecurityPolicyMutation) ResetIPAllowlist() {
+	m.ip_allowlist = nil
+	m.appendip_allowlist = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *SecurityPolicyMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[securitypolicy.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *SecurityPolicyMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *SecurityPolicyMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *SecurityPolicyMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the SecurityPolicyMutation builder.
+func (m *SecurityPolicyMutation) Where(ps ...predicate.SecurityPolicy) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SecurityPolicyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SecurityPolicyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SecurityPolicy, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SecurityPolicyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SecurityPolicyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SecurityPolicy).
+func (m *SecurityPolicyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SecurityPolicyMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, securitypolicy.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, securitypolicy.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, securitypolicy.FieldTenantID)
+	}
+	if m.mfa_mode != nil {
+		fields = append(fields, securitypolicy.FieldMfaMode)
+	}
+	if m.session_idle_minutes != nil {
+		fields = append(fields, securitypolicy.FieldSessionIdleMinutes)
+	}
+	if m.session_max_hours != nil {
+		fields = append(fields, securitypolicy.FieldSessionMaxHours)
+	}
+	if m.allowed_countries != nil {
+		fields = append(fields, securitypolicy.FieldAllowedCountries)
+	}
+	if m.ip_allowlist != nil {
+		fields = append(fields, securitypolicy.FieldIPAllowlist)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SecurityPolicyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case securitypolicy.FieldCreatedAt:
+		return m.CreatedAt()
+	case securitypolicy.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case securitypolicy.FieldTenantID:
+		return m.TenantID()
+	case securitypolicy.FieldMfaMode:
+		return m.MfaMode()
+	case securitypolicy.FieldSessionIdleMinutes:
+		return m.SessionIdleMinutes()
+	case securitypolicy.FieldSessionMaxHours:
+		return m.SessionMaxHours()
+	case securitypolicy.FieldAllowedCountries:
+		return m.AllowedCountries()
+	case securitypolicy.FieldIPAllowlist:
+		return m.IPAllowlist()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SecurityPolicyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case securitypolicy.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case securitypolicy.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case securitypolicy.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case securitypolicy.FieldMfaMode:
+		return m.OldMfaMode(ctx)
+	case securitypolicy.FieldSessionIdleMinutes:
+		return m.OldSessionIdleMinutes(ctx)
+	case securitypolicy.FieldSessionMaxHours:
+		return m.OldSessionMaxHours(ctx)
+	case securitypolicy.FieldAllowedCountries:
+		return m.OldAllowedCountries(ctx)
+	case securitypolicy.FieldIPAllowlist:
+		return m.OldIPAllowlist(ctx)
+	}
+	return nil, fmt.Errorf("unknown SecurityPolicy field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SecurityPolicyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case securitypolicy.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case securitypolicy.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case securitypolicy.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case securitypolicy.FieldMfaMode:
+		v, ok := value.(securitypolicy.MfaMode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMfaMode(v)
+		return nil
+	case securitypolicy.FieldSessionIdleMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionIdleMinutes(v)
+		return nil
+	case securitypolicy.FieldSessionMaxHours:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionMaxHours(v)
+		return nil
+	case securitypolicy.FieldAllowedCountries:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAllowedCountries(v)
+		return nil
+	case securitypolicy.FieldIPAllowlist:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIPAllowlist(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SecurityPolicy field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SecurityPolicyMutation) AddedFields() []string {
+	var fields []string
+	if m.addsession_idle_minutes != nil {
+		fields = append(fields, securitypolicy.FieldSessionIdleMinutes)
+	}
+	if m.addsession_max_hours != nil {
+		fields = append(fields, securitypolicy.FieldSessionMaxHours)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SecurityPolicyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case securitypolicy.FieldSessionIdleMinutes:
+		return m.AddedSessionIdleMinutes()
+	case securitypolicy.FieldSessionMaxHours:
+		return m.AddedSessionMaxHours()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SecurityPolicyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case securitypolicy.FieldSessionIdleMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSessionIdleMinutes(v)
+		return nil
+	case securitypolicy.FieldSessionMaxHours:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSessionMaxHours(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SecurityPolicy numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SecurityPolicyMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SecurityPolicyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SecurityPolicyMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SecurityPolicy nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SecurityPolicyMutation) ResetField(name string) error {
+	switch name {
+	case securitypolicy.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case securitypolicy.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case securitypolicy.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case securitypolicy.FieldMfaMode:
+		m.ResetMfaMode()
+		return nil
+	case securitypolicy.FieldSessionIdleMinutes:
+		m.ResetSessionIdleMinutes()
+		return nil
+	case securitypolicy.FieldSessionMaxHours:
+		m.ResetSessionMaxHours()
+		return nil
+	case securitypolicy.FieldAllowedCountries:
+		m.ResetAllowedCountries()
+		return nil
+	case securitypolicy.FieldIPAllowlist:
+		m.ResetIPAllowlist()
+		return nil
+	}
+	return fmt.Errorf("unknown SecurityPolicy field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SecurityPolicyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, securitypolicy.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SecurityPolicyMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case securitypolicy.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SecurityPolicyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SecurityPolicyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SecurityPolicyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, securitypolicy.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SecurityPolicyMutation) EdgeCleared(name string) bool {
+	switch name {
+	case securitypolicy.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SecurityPolicyMutation) ClearEdge(name string) error {
+	switch name {
+	case securitypolicy.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SecurityPolicy unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SecurityPolicyMutation) ResetEdge(name string) error {
+	switch name {
+	case securitypolicy.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SecurityPolicy edge %s", name)
+}
+
+// SsoAppMutation represents an operation that mutates the SsoApp nodes in the graph.
+type SsoAppMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	name                *string
+	upstream_id         *string
+	client_id           *string
+	redirect_uris       *[]string
+	appendredirect_uris []string
+	clearedFields       map[string]struct{}
+	tenant              *int
+	clearedtenant       bool
+	done                bool
+	oldValue            func(context.Context) (*SsoApp, error)
+	predicates          []predicate.SsoApp
+}
+
+var _ ent.Mutation = (*SsoAppMutation)(nil)
+
+// ssoappOption allows management of the mutation configuration using functional options.
+type ssoappOption func(*SsoAppMutation)
+
+// newSsoAppMutation creates new mutation for the SsoApp entity.
+func newSsoAppMutation(c config, op Op, opts ...ssoappOption) *SsoAppMutation {
+	m := &SsoAppMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSsoApp,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSsoAppID sets the ID field of the mutation.
+func withSsoAppID(id int) ssoappOption {
+	return func(m *SsoAppMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SsoApp
+		)
+		m.oldValue = func(ctx context.Context) (*SsoApp, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SsoApp.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSsoApp sets the old SsoApp of the mutation.
+func withSsoApp(node *SsoApp) ssoappOption {
+	return func(m *SsoAppMutation) {
+		m.oldValue = func(context.Context) (*SsoApp, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SsoAppMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SsoAppMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SsoAppMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SsoAppMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SsoApp.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SsoAppMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SsoAppMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SsoAppMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SsoAppMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SsoAppMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SsoAppMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *SsoAppMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *SsoAppMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *SsoAppMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetName sets the "name" field.
+func (m *SsoAppMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *SsoAppMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *SsoAppMutation) ResetName() {
+	m.name = nil
+}
+
+// SetUpstreamID sets the "upstream_id" field.
+func (m *SsoAppMutation) SetUpstreamID(s string) {
+	m.upstream_id = &s
+}
+
+// UpstreamID returns the value of the "upstream_id" field in the mutation.
+func (m *SsoAppMutation) UpstreamID() (r string, exists bool) {
+	v := m.upstream_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpstreamID returns the old "upstream_id" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldUpstreamID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpstreamID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpstreamID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpstreamID: %w", err)
+	}
+	return oldValue.UpstreamID, nil
+}
+
+// ResetUpstreamID resets all changes to the "upstream_id" field.
+func (m *SsoAppMutation) ResetUpstreamID() {
+	m.upstream_id = nil
+}
+
+// SetClientID sets the "client_id" field.
+func (m *SsoAppMutation) SetClientID(s string) {
+	m.client_id = &s
+}
+
+// ClientID returns the value of the "client_id" field in the mutation.
+func (m *SsoAppMutation) ClientID() (r string, exists bool) {
+	v := m.client_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientID returns the old "client_id" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldClientID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientID: %w", err)
+	}
+	return oldValue.ClientID, nil
+}
+
+// ResetClientID resets all changes to the "client_id" field.
+func (m *SsoAppMutation) ResetClientID() {
+	m.client_id = nil
+}
+
+// SetRedirectUris sets the "redirect_uris" field.
+func (m *SsoAppMutation) SetRedirectUris(s []string) {
+	m.redirect_uris = &s
+	m.appendredirect_uris = nil
+}
+
+// RedirectUris returns the value of the "redirect_uris" field in the mutation.
+func (m *SsoAppMutation) RedirectUris() (r []string, exists bool) {
+	v := m.redirect_uris
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRedirectUris returns the old "redirect_uris" field's value of the SsoApp entity.
+// If the SsoApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SsoAppMutation) OldRedirectUris(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRedirectUris is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRedirectUris requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRedirectUris: %w", err)
+	}
+	return oldValue.RedirectUris, nil
+}
+
+// AppendRedirectUris adds s to the "redirect_uris" field.
+func (m *SsoAppMutation) AppendRedirectUris(s []string) {
+	m.appendredirect_uris = append(m.appendredirect_uris, s...)
+}
+
+// AppendedRedirectUris returns the list of values that were appended to the "redirect_uris" field in this mutation.
+func (m *SsoAppMutation) AppendedRedirectUris() ([]string, bool) {
+	if len(m.appendredirect_uris) == 0 {
+		return nil, false
+	}
+	return m.appendredirect_uris, true
+}
+
+// ResetRedirectUris resets all changes to the "redirect_uris" field.
+func (m *SsoAppMutation) ResetRedirectUris() {
+	m.redirect_uris = nil
+	m.appendredirect_uris = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *SsoAppMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[ssoapp.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *SsoAppMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *SsoAppMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *SsoAppMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the SsoAppMutation builder.
+func (m *SsoAppMutation) Where(ps ...predicate.SsoApp) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SsoAppMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SsoAppMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SsoApp, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SsoAppMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SsoAppMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SsoApp).
+func (m *SsoAppMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SsoAppMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, ssoapp.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, ssoapp.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, ssoapp.FieldTenantID)
+	}
+	if m.name != nil {
+		fields = append(fields, ssoapp.FieldName)
+	}
+	if m.upstream_id != nil {
+		fields = append(fields, ssoapp.FieldUpstreamID)
+	}
+	if m.client_id != nil {
+		fields = append(fields, ssoapp.FieldClientID)
+	}
+	if m.redirect_uris != nil {
+		fields = append(fields, ssoapp.FieldRedirectUris)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SsoAppMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ssoapp.FieldCreatedAt:
+		return m.CreatedAt()
+	case ssoapp.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case ssoapp.FieldTenantID:
+		return m.TenantID()
+	case ssoapp.FieldName:
+		return m.Name()
+	case ssoapp.FieldUpstreamID:
+		return m.UpstreamID()
+	case ssoapp.FieldClientID:
+		return m.ClientID()
+	case ssoapp.FieldRedirectUris:
+		return m.RedirectUris()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SsoAppMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ssoapp.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case ssoapp.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case ssoapp.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case ssoapp.FieldName:
+		return m.OldName(ctx)
+	case ssoapp.FieldUpstreamID:
+		return m.OldUpstreamID(ctx)
+	case ssoapp.FieldClientID:
+		return m.OldClientID(ctx)
+	case ssoapp.FieldRedirectUris:
+		return m.OldRedirectUris(ctx)
+	}
+	return nil, fmt.Errorf("unknown SsoApp field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SsoAppMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ssoapp.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case ssoapp.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case ssoapp.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case ssoapp.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case ssoapp.FieldUpstreamID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpstreamID(v)
+		return nil
+	case ssoapp.FieldClientID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientID(v)
+		return nil
+	case ssoapp.FieldRedirectUris:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRedirectUris(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SsoApp field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SsoAppMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SsoAppMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SsoAppMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown SsoApp numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SsoAppMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SsoAppMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SsoAppMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SsoApp nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SsoAppMutation) ResetField(name string) error {
+	switch name {
+	case ssoapp.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case ssoapp.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case ssoapp.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case ssoapp.FieldName:
+		m.ResetName()
+		return nil
+	case ssoapp.FieldUpstreamID:
+		m.ResetUpstreamID()
+		return nil
+	case ssoapp.FieldClientID:
+		m.ResetClientID()
+		return nil
+	case ssoapp.FieldRedirectUris:
+		m.ResetRedirectUris()
+		return nil
+	}
+	return fmt.Errorf("unknown SsoApp field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SsoAppMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, ssoapp.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SsoAppMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case ssoapp.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SsoAppMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SsoAppMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SsoAppMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, ssoapp.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SsoAppMutation) EdgeCleared(name string) bool {
+	switch name {
+	case ssoapp.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SsoAppMutation) ClearEdge(name string) error {
+	switch name {
+	case ssoapp.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SsoApp unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SsoAppMutation) ResetEdge(name string) error {
+	switch name {
+	case ssoapp.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SsoApp edge %s", name)
+}
+
 // TenantMutation represents an operation that mutates the Tenant nodes in the graph.
 type TenantMutation struct {
 	config
@@ -9882,6 +12476,789 @@ func (m *TenantMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Tenant edge %s", name)
 }
 
+// TenantBrandingMutation represents an operation that mutates the TenantBranding nodes in the graph.
+type TenantBrandingMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	product_name          *string
+	accent_color          *string
+	logo_url              *string
+	email_templates       *[]schematype.EmailTemplate
+	appendemail_templates []schematype.EmailTemplate
+	clearedFields         map[string]struct{}
+	tenant                *int
+	clearedtenant         bool
+	done                  bool
+	oldValue              func(context.Context) (*TenantBranding, error)
+	predicates            []predicate.TenantBranding
+}
+
+var _ ent.Mutation = (*TenantBrandingMutation)(nil)
+
+// tenantbrandingOption allows management of the mutation configuration using functional options.
+type tenantbrandingOption func(*TenantBrandingMutation)
+
+// newTenantBrandingMutation creates new mutation for the TenantBranding entity.
+func newTenantBrandingMutation(c config, op Op, opts ...tenantbrandingOption) *TenantBrandingMutation {
+	m := &TenantBrandingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTenantBranding,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTenantBrandingID sets the ID field of the mutation.
+func withTenantBrandingID(id int) tenantbrandingOption {
+	return func(m *TenantBrandingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TenantBranding
+		)
+		m.oldValue = func(ctx context.Context) (*TenantBranding, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TenantBranding.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTenantBranding sets the old TenantBranding of the mutation.
+func withTenantBranding(node *TenantBranding) tenantbrandingOption {
+	return func(m *TenantBrandingMutation) {
+		m.oldValue = func(context.Context) (*TenantBranding, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TenantBrandingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TenantBrandingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TenantBrandingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TenantBrandingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TenantBranding.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *TenantBrandingMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *TenantBrandingMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *TenantBrandingMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TenantBrandingMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TenantBrandingMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TenantBrandingMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *TenantBrandingMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *TenantBrandingMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *TenantBrandingMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetProductName sets the "product_name" field.
+func (m *TenantBrandingMutation) SetProductName(s string) {
+	m.product_name = &s
+}
+
+// ProductName returns the value of the "product_name" field in the mutation.
+func (m *TenantBrandingMutation) ProductName() (r string, exists bool) {
+	v := m.product_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProductName returns the old "product_name" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldProductName(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProductName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProductName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProductName: %w", err)
+	}
+	return oldValue.ProductName, nil
+}
+
+// ClearProductName clears the value of the "product_name" field.
+func (m *TenantBrandingMutation) ClearProductName() {
+	m.product_name = nil
+	m.clearedFields[tenantbranding.FieldProductName] = struct{}{}
+}
+
+// ProductNameCleared returns if the "product_name" field was cleared in this mutation.
+func (m *TenantBrandingMutation) ProductNameCleared() bool {
+	_, ok := m.clearedFields[tenantbranding.FieldProductName]
+	return ok
+}
+
+// ResetProductName resets all changes to the "product_name" field.
+func (m *TenantBrandingMutation) ResetProductName() {
+	m.product_name = nil
+	delete(m.clearedFields, tenantbranding.FieldProductName)
+}
+
+// SetAccentColor sets the "accent_color" field.
+func (m *TenantBrandingMutation) SetAccentColor(s string) {
+	m.accent_color = &s
+}
+
+// AccentColor returns the value of the "accent_color" field in the mutation.
+func (m *TenantBrandingMutation) AccentColor() (r string, exists bool) {
+	v := m.accent_color
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccentColor returns the old "accent_color" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldAccentColor(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccentColor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccentColor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccentColor: %w", err)
+	}
+	return oldValue.AccentColor, nil
+}
+
+// ClearAccentColor clears the value of the "accent_color" field.
+func (m *TenantBrandingMutation) ClearAccentColor() {
+	m.accent_color = nil
+	m.clearedFields[tenantbranding.FieldAccentColor] = struct{}{}
+}
+
+// AccentColorCleared returns if the "accent_color" field was cleared in this mutation.
+func (m *TenantBrandingMutation) AccentColorCleared() bool {
+	_, ok := m.clearedFields[tenantbranding.FieldAccentColor]
+	return ok
+}
+
+// ResetAccentColor resets all changes to the "accent_color" field.
+func (m *TenantBrandingMutation) ResetAccentColor() {
+	m.accent_color = nil
+	delete(m.clearedFields, tenantbranding.FieldAccentColor)
+}
+
+// SetLogoURL sets the "logo_url" field.
+func (m *TenantBrandingMutation) SetLogoURL(s string) {
+	m.logo_url = &s
+}
+
+// LogoURL returns the value of the "logo_url" field in the mutation.
+func (m *TenantBrandingMutation) LogoURL() (r string, exists bool) {
+	v := m.logo_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLogoURL returns the old "logo_url" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldLogoURL(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLogoURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLogoURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLogoURL: %w", err)
+	}
+	return oldValue.LogoURL, nil
+}
+
+// ClearLogoURL clears the value of the "logo_url" field.
+func (m *TenantBrandingMutation) ClearLogoURL() {
+	m.logo_url = nil
+	m.clearedFields[tenantbranding.FieldLogoURL] = struct{}{}
+}
+
+// LogoURLCleared returns if the "logo_url" field was cleared in this mutation.
+func (m *TenantBrandingMutation) LogoURLCleared() bool {
+	_, ok := m.clearedFields[tenantbranding.FieldLogoURL]
+	return ok
+}
+
+// ResetLogoURL resets all changes to the "logo_url" field.
+func (m *TenantBrandingMutation) ResetLogoURL() {
+	m.logo_url = nil
+	delete(m.clearedFields, tenantbranding.FieldLogoURL)
+}
+
+// SetEmailTemplates sets the "email_templates" field.
+func (m *TenantBrandingMutation) SetEmailTemplates(st []schematype.EmailTemplate) {
+	m.email_templates = &st
+	m.appendemail_templates = nil
+}
+
+// EmailTemplates returns the value of the "email_templates" field in the mutation.
+func (m *TenantBrandingMutation) EmailTemplates() (r []schematype.EmailTemplate, exists bool) {
+	v := m.email_templates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailTemplates returns the old "email_templates" field's value of the TenantBranding entity.
+// If the TenantBranding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantBrandingMutation) OldEmailTemplates(ctx context.Context) (v []schematype.EmailTemplate, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailTemplates is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailTemplates requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailTemplates: %w", err)
+	}
+	return oldValue.EmailTemplates, nil
+}
+
+// AppendEmailTemplates adds st to the "email_templates" field.
+func (m *TenantBrandingMutation) AppendEmailTemplates(st []schematype.EmailTemplate) {
+	m.appendemail_templates = append(m.appendemail_templates, st...)
+}
+
+// AppendedEmailTemplates returns the list of values that were appended to the "email_templates" field in this mutation.
+func (m *TenantBrandingMutation) AppendedEmailTemplates() ([]schematype.EmailTemplate, bool) {
+	if len(m.appendemail_templates) == 0 {
+		return nil, false
+	}
+	return m.appendemail_templates, true
+}
+
+// ResetEmailTemplates resets all changes to the "email_templates" field.
+func (m *TenantBrandingMutation) ResetEmailTemplates() {
+	m.email_templates = nil
+	m.appendemail_templates = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *TenantBrandingMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[tenantbranding.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *TenantBrandingMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *TenantBrandingMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *TenantBrandingMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the TenantBrandingMutation builder.
+func (m *TenantBrandingMutation) Where(ps ...predicate.TenantBranding) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TenantBrandingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TenantBrandingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TenantBranding, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TenantBrandingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TenantBrandingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TenantBranding).
+func (m *TenantBrandingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TenantBrandingMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, tenantbranding.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, tenantbranding.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, tenantbranding.FieldTenantID)
+	}
+	if m.product_name != nil {
+		fields = append(fields, tenantbranding.FieldProductName)
+	}
+	if m.accent_color != nil {
+		fields = append(fields, tenantbranding.FieldAccentColor)
+	}
+	if m.logo_url != nil {
+		fields = append(fields, tenantbranding.FieldLogoURL)
+	}
+	if m.email_templates != nil {
+		fields = append(fields, tenantbranding.FieldEmailTemplates)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TenantBrandingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case tenantbranding.FieldCreatedAt:
+		return m.CreatedAt()
+	case tenantbranding.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case tenantbranding.FieldTenantID:
+		return m.TenantID()
+	case tenantbranding.FieldProductName:
+		return m.ProductName()
+	case tenantbranding.FieldAccentColor:
+		return m.AccentColor()
+	case tenantbranding.FieldLogoURL:
+		return m.LogoURL()
+	case tenantbranding.FieldEmailTemplates:
+		return m.EmailTemplates()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TenantBrandingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case tenantbranding.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case tenantbranding.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case tenantbranding.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case tenantbranding.FieldProductName:
+		return m.OldProductName(ctx)
+	case tenantbranding.FieldAccentColor:
+		return m.OldAccentColor(ctx)
+	case tenantbranding.FieldLogoURL:
+		return m.OldLogoURL(ctx)
+	case tenantbranding.FieldEmailTemplates:
+		return m.OldEmailTemplates(ctx)
+	}
+	return nil, fmt.Errorf("unknown TenantBranding field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantBrandingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case tenantbranding.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case tenantbranding.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case tenantbranding.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case tenantbranding.FieldProductName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProductName(v)
+		return nil
+	case tenantbranding.FieldAccentColor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccentColor(v)
+		return nil
+	case tenantbranding.FieldLogoURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLogoURL(v)
+		return nil
+	case tenantbranding.FieldEmailTemplates:
+		v, ok := value.([]schematype.EmailTemplate)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailTemplates(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantBranding field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TenantBrandingMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TenantBrandingMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantBrandingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown TenantBranding numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TenantBrandingMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(tenantbranding.FieldProductName) {
+		fields = append(fields, tenantbranding.FieldProductName)
+	}
+	if m.FieldCleared(tenantbranding.FieldAccentColor) {
+		fields = append(fields, tenantbranding.FieldAccentColor)
+	}
+	if m.FieldCleared(tenantbranding.FieldLogoURL) {
+		fields = append(fields, tenantbranding.FieldLogoURL)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TenantBrandingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TenantBrandingMutation) ClearField(name string) error {
+	switch name {
+	case tenantbranding.FieldProductName:
+		m.ClearProductName()
+		return nil
+	case tenantbranding.FieldAccentColor:
+		m.ClearAccentColor()
+		return nil
+	case tenantbranding.FieldLogoURL:
+		m.ClearLogoURL()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantBranding nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TenantBrandingMutation) ResetField(name string) error {
+	switch name {
+	case tenantbranding.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case tenantbranding.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case tenantbranding.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case tenantbranding.FieldProductName:
+		m.ResetProductName()
+		return nil
+	case tenantbranding.FieldAccentColor:
+		m.ResetAccentColor()
+		return nil
+	case tenantbranding.FieldLogoURL:
+		m.ResetLogoURL()
+		return nil
+	case tenantbranding.FieldEmailTemplates:
+		m.ResetEmailTemplates()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantBranding field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TenantBrandingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, tenantbranding.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TenantBrandingMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case tenantbranding.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TenantBrandingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TenantBrandingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TenantBrandingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, tenantbranding.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TenantBrandingMutation) EdgeCleared(name string) bool {
+	switch name {
+	case tenantbranding.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TenantBrandingMutation) ClearEdge(name string) error {
+	switch name {
+	case tenantbranding.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantBranding unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TenantBrandingMutation) ResetEdge(name string) error {
+	switch name {
+	case tenantbranding.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantBranding edge %s", name)
+}
+
 // TenantDomainMutation represents an operation that mutates the TenantDomain nodes in the graph.
 type TenantDomainMutation struct {
 	config
@@ -10350,6 +13727,617 @@ func (m *TenantDomainMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *TenantDomainMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown TenantDomain edge %s", name)
+}
+
+// TenantStorageMutation represents an operation that mutates the TenantStorage nodes in the graph.
+type TenantStorageMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	quota_bytes    *int64
+	addquota_bytes *int64
+	used_bytes     *int64
+	addused_bytes  *int64
+	updated_at     *time.Time
+	clearedFields  map[string]struct{}
+	tenant         *int
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*TenantStorage, error)
+	predicates     []predicate.TenantStorage
+}
+
+var _ ent.Mutation = (*TenantStorageMutation)(nil)
+
+// tenantstorageOption allows management of the mutation configuration using functional options.
+type tenantstorageOption func(*TenantStorageMutation)
+
+// newTenantStorageMutation creates new mutation for the TenantStorage entity.
+func newTenantStorageMutation(c config, op Op, opts ...tenantstorageOption) *TenantStorageMutation {
+	m := &TenantStorageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTenantStorage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTenantStorageID sets the ID field of the mutation.
+func withTenantStorageID(id int) tenantstorageOption {
+	return func(m *TenantStorageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TenantStorage
+		)
+		m.oldValue = func(ctx context.Context) (*TenantStorage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TenantStorage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTenantStorage sets the old TenantStorage of the mutation.
+func withTenantStorage(node *TenantStorage) tenantstorageOption {
+	return func(m *TenantStorageMutation) {
+		m.oldValue = func(context.Context) (*TenantStorage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TenantStorageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TenantStorageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TenantStorageMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TenantStorageMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TenantStorage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *TenantStorageMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *TenantStorageMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the TenantStorage entity.
+// If the TenantStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantStorageMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *TenantStorageMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetQuotaBytes sets the "quota_bytes" field.
+func (m *TenantStorageMutation) SetQuotaBytes(i int64) {
+	m.quota_bytes = &i
+	m.addquota_bytes = nil
+}
+
+// QuotaBytes returns the value of the "quota_bytes" field in the mutation.
+func (m *TenantStorageMutation) QuotaBytes() (r int64, exists bool) {
+	v := m.quota_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQuotaBytes returns the old "quota_bytes" field's value of the TenantStorage entity.
+// If the TenantStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantStorageMutation) OldQuotaBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQuotaBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQuotaBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQuotaBytes: %w", err)
+	}
+	return oldValue.QuotaBytes, nil
+}
+
+// AddQuotaBytes adds i to the "quota_bytes" field.
+func (m *TenantStorageMutation) AddQuotaBytes(i int64) {
+	if m.addquota_bytes != nil {
+		*m.addquota_bytes += i
+	} else {
+		m.addquota_bytes = &i
+	}
+}
+
+// AddedQuotaBytes returns the value that was added to the "quota_bytes" field in this mutation.
+func (m *TenantStorageMutation) AddedQuotaBytes() (r int64, exists bool) {
+	v := m.addquota_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetQuotaBytes resets all changes to the "quota_bytes" field.
+func (m *TenantStorageMutation) ResetQuotaBytes() {
+	m.quota_bytes = nil
+	m.addquota_bytes = nil
+}
+
+// SetUsedBytes sets the "used_bytes" field.
+func (m *TenantStorageMutation) SetUsedBytes(i int64) {
+	m.used_bytes = &i
+	m.addused_bytes = nil
+}
+
+// UsedBytes returns the value of the "used_bytes" field in the mutation.
+func (m *TenantStorageMutation) UsedBytes() (r int64, exists bool) {
+	v := m.used_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsedBytes returns the old "used_bytes" field's value of the TenantStorage entity.
+// If the TenantStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantStorageMutation) OldUsedBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsedBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsedBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsedBytes: %w", err)
+	}
+	return oldValue.UsedBytes, nil
+}
+
+// AddUsedBytes adds i to the "used_bytes" field.
+func (m *TenantStorageMutation) AddUsedBytes(i int64) {
+	if m.addused_bytes != nil {
+		*m.addused_bytes += i
+	} else {
+		m.addused_bytes = &i
+	}
+}
+
+// AddedUsedBytes returns the value that was added to the "used_bytes" field in this mutation.
+func (m *TenantStorageMutation) AddedUsedBytes() (r int64, exists bool) {
+	v := m.addused_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUsedBytes resets all changes to the "used_bytes" field.
+func (m *TenantStorageMutation) ResetUsedBytes() {
+	m.used_bytes = nil
+	m.addused_bytes = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TenantStorageMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TenantStorageMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TenantStorage entity.
+// If the TenantStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantStorageMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TenantStorageMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *TenantStorageMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[tenantstorage.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *TenantStorageMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *TenantStorageMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *TenantStorageMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the TenantStorageMutation builder.
+func (m *TenantStorageMutation) Where(ps ...predicate.TenantStorage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TenantStorageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TenantStorageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TenantStorage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TenantStorageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TenantStorageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TenantStorage).
+func (m *TenantStorageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TenantStorageMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.tenant != nil {
+		fields = append(fields, tenantstorage.FieldTenantID)
+	}
+	if m.quota_bytes != nil {
+		fields = append(fields, tenantstorage.FieldQuotaBytes)
+	}
+	if m.used_bytes != nil {
+		fields = append(fields, tenantstorage.FieldUsedBytes)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, tenantstorage.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TenantStorageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case tenantstorage.FieldTenantID:
+		return m.TenantID()
+	case tenantstorage.FieldQuotaBytes:
+		return m.QuotaBytes()
+	case tenantstorage.FieldUsedBytes:
+		return m.UsedBytes()
+	case tenantstorage.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TenantStorageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case tenantstorage.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case tenantstorage.FieldQuotaBytes:
+		return m.OldQuotaBytes(ctx)
+	case tenantstorage.FieldUsedBytes:
+		return m.OldUsedBytes(ctx)
+	case tenantstorage.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown TenantStorage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantStorageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case tenantstorage.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case tenantstorage.FieldQuotaBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQuotaBytes(v)
+		return nil
+	case tenantstorage.FieldUsedBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsedBytes(v)
+		return nil
+	case tenantstorage.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantStorage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TenantStorageMutation) AddedFields() []string {
+	var fields []string
+	if m.addquota_bytes != nil {
+		fields = append(fields, tenantstorage.FieldQuotaBytes)
+	}
+	if m.addused_bytes != nil {
+		fields = append(fields, tenantstorage.FieldUsedBytes)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TenantStorageMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case tenantstorage.FieldQuotaBytes:
+		return m.AddedQuotaBytes()
+	case tenantstorage.FieldUsedBytes:
+		return m.AddedUsedBytes()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantStorageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case tenantstorage.FieldQuotaBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddQuotaBytes(v)
+		return nil
+	case tenantstorage.FieldUsedBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUsedBytes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantStorage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TenantStorageMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TenantStorageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TenantStorageMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown TenantStorage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TenantStorageMutation) ResetField(name string) error {
+	switch name {
+	case tenantstorage.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case tenantstorage.FieldQuotaBytes:
+		m.ResetQuotaBytes()
+		return nil
+	case tenantstorage.FieldUsedBytes:
+		m.ResetUsedBytes()
+		return nil
+	case tenantstorage.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantStorage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TenantStorageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, tenantstorage.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TenantStorageMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case tenantstorage.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TenantStorageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TenantStorageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TenantStorageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, tenantstorage.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TenantStorageMutation) EdgeCleared(name string) bool {
+	switch name {
+	case tenantstorage.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TenantStorageMutation) ClearEdge(name string) error {
+	switch name {
+	case tenantstorage.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantStorage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TenantStorageMutation) ResetEdge(name string) error {
+	switch name {
+	case tenantstorage.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantStorage edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

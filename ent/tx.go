@@ -30,14 +30,24 @@ type Tx struct {
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
+	// PartnerSettings is the client for interacting with the PartnerSettings builders.
+	PartnerSettings *PartnerSettingsClient
 	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
 	ProvisioningJob *ProvisioningJobClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
+	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
+	SecurityPolicy *SecurityPolicyClient
+	// SsoApp is the client for interacting with the SsoApp builders.
+	SsoApp *SsoAppClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// TenantBranding is the client for interacting with the TenantBranding builders.
+	TenantBranding *TenantBrandingClient
 	// TenantDomain is the client for interacting with the TenantDomain builders.
 	TenantDomain *TenantDomainClient
+	// TenantStorage is the client for interacting with the TenantStorage builders.
+	TenantStorage *TenantStorageClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -179,10 +189,15 @@ func (tx *Tx) init() {
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
+	tx.PartnerSettings = NewPartnerSettingsClient(tx.config)
 	tx.ProvisioningJob = NewProvisioningJobClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
+	tx.SecurityPolicy = NewSecurityPolicyClient(tx.config)
+	tx.SsoApp = NewSsoAppClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
+	tx.TenantBranding = NewTenantBrandingClient(tx.config)
 	tx.TenantDomain = NewTenantDomainClient(tx.config)
+	tx.TenantStorage = NewTenantStorageClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

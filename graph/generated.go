@@ -31,6 +31,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/tenantadmin"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -150,6 +151,59 @@ type ComplexityRoot struct {
 		PEM       func(childComplexity int) int
 	}
 
+	Branding struct {
+		AccentColor    func(childComplexity int) int
+		EmailTemplates func(childComplexity int) int
+		LogoURL        func(childComplexity int) int
+		ProductName    func(childComplexity int) int
+	}
+
+	BrandingValue struct {
+		Source func(childComplexity int) int
+		Value  func(childComplexity int) int
+	}
+
+	CreateSsoAppPayload struct {
+		App          func(childComplexity int) int
+		ClientSecret func(childComplexity int) int
+	}
+
+	EffectiveBranding struct {
+		AccentColor     func(childComplexity int) int
+		AccentTextColor func(childComplexity int) int
+		EmailTemplates  func(childComplexity int) int
+		LogoURL         func(childComplexity int) int
+		ProductName     func(childComplexity int) int
+	}
+
+	EffectiveEmailTemplate struct {
+		Body    func(childComplexity int) int
+		Key     func(childComplexity int) int
+		Source  func(childComplexity int) int
+		Subject func(childComplexity int) int
+	}
+
+	EmailPreview struct {
+		Body    func(childComplexity int) int
+		Key     func(childComplexity int) int
+		Source  func(childComplexity int) int
+		Subject func(childComplexity int) int
+	}
+
+	EmailTemplate struct {
+		Body    func(childComplexity int) int
+		Key     func(childComplexity int) int
+		Subject func(childComplexity int) int
+	}
+
+	EmailTemplateSpec struct {
+		Body         func(childComplexity int) int
+		Description  func(childComplexity int) int
+		Key          func(childComplexity int) int
+		Placeholders func(childComplexity int) int
+		Subject      func(childComplexity int) int
+	}
+
 	Flag struct {
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -237,18 +291,25 @@ type ComplexityRoot struct {
 		CreateAuditCheckpoint func(childComplexity int) int
 		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
 		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
+		CreateSsoApp          func(childComplexity int, tenantSlug string, input tenantadmin.CreateSsoAppInput) int
 		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
 		DeleteFlag            func(childComplexity int, key string) int
+		DeleteSsoApp          func(childComplexity int, tenantSlug string, id int) int
 		DeleteTenant          func(childComplexity int, slug string) int
 		KillFlag              func(childComplexity int, key string) int
 		ReconcileTenant       func(childComplexity int, slug string) int
+		RefreshTenantStorage  func(childComplexity int, tenantSlug string) int
 		ResumeTenant          func(childComplexity int, slug string) int
 		RunAuditArchive       func(childComplexity int) int
 		SuspendTenant         func(childComplexity int, slug string) int
 		TerminatePartner      func(childComplexity int, slug string) int
 		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
 		UpdatePartner         func(childComplexity int, slug string, input UpdatePartnerInput) int
+		UpdatePartnerBranding func(childComplexity int, slug string, input BrandingInput) int
+		UpdatePartnerSettings func(childComplexity int, slug string, input UpdatePartnerSettingsInput) int
+		UpdateSecurityPolicy  func(childComplexity int, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) int
 		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
+		UpdateTenantBranding  func(childComplexity int, tenantSlug string, input BrandingInput) int
 	}
 
 	PageInfo struct {
@@ -261,6 +322,7 @@ type ComplexityRoot struct {
 	Partner struct {
 		BillingCountry func(childComplexity int) int
 		BillingEmail   func(childComplexity int) int
+		Branding       func(childComplexity int) int
 		ContactEmail   func(childComplexity int) int
 		ContactName    func(childComplexity int) int
 		ContactPhone   func(childComplexity int) int
@@ -270,6 +332,7 @@ type ComplexityRoot struct {
 		ID             func(childComplexity int) int
 		MarginPct      func(childComplexity int) int
 		Name           func(childComplexity int) int
+		Settings       func(childComplexity int) int
 		Slug           func(childComplexity int) int
 		Staff          func(childComplexity int) int
 		Status         func(childComplexity int) int
@@ -290,6 +353,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PartnerSettings struct {
+		DefaultPlan  func(childComplexity int) int
+		SupportEmail func(childComplexity int) int
+		SupportURL   func(childComplexity int) int
+	}
+
 	PlannedService struct {
 		Name func(childComplexity int) int
 	}
@@ -304,6 +373,12 @@ type ComplexityRoot struct {
 		Restarts     func(childComplexity int) int
 		State        func(childComplexity int) int
 		Version      func(childComplexity int) int
+	}
+
+	PolicyEnforcement struct {
+		Reason  func(childComplexity int) int
+		Setting func(childComplexity int) int
+		Status  func(childComplexity int) int
 	}
 
 	ProvisioningPlanItem struct {
@@ -325,6 +400,7 @@ type ComplexityRoot struct {
 		AuditArchives      func(childComplexity int, first *int) int
 		AuditEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		AuditSigningKey    func(childComplexity int) int
+		EmailTemplateKeys  func(childComplexity int) int
 		EvaluateFlags      func(childComplexity int, tenantSlug string, environment *string) int
 		Flag               func(childComplexity int, key string) int
 		Flags              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
@@ -335,12 +411,23 @@ type ComplexityRoot struct {
 		Partner            func(childComplexity int, slug string) int
 		Partners           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
 		Plugins            func(childComplexity int) int
+		PreviewEmail       func(childComplexity int, tenantSlug string, key string) int
 		ProvisioningPlan   func(childComplexity int, slug string) int
 		Tenant             func(childComplexity int, slug string) int
 		TenantStatusCounts func(childComplexity int, where *ent.TenantWhereInput) int
 		Tenants            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		VerifyAuditChain   func(childComplexity int) int
+	}
+
+	SecurityPolicy struct {
+		AllowedCountries   func(childComplexity int) int
+		Enforcement        func(childComplexity int) int
+		IPAllowlist        func(childComplexity int) int
+		MfaMode            func(childComplexity int) int
+		SessionIdleMinutes func(childComplexity int) int
+		SessionMaxHours    func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
 	}
 
 	ServiceHealth struct {
@@ -350,28 +437,41 @@ type ComplexityRoot struct {
 		Status    func(childComplexity int) int
 	}
 
+	SsoApp struct {
+		ClientID     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		RedirectUris func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AuditEvents   func(childComplexity int, afterSeq *int, where *ent.AuditEventWhereInput) int
 		HealthChanged func(childComplexity int) int
 	}
 
 	Tenant struct {
-		BrandColor   func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		DeletedAt    func(childComplexity int) int
-		Domains      func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Industry     func(childComplexity int) int
-		Memberships  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
-		Name         func(childComplexity int) int
-		Partner      func(childComplexity int) int
-		PartnerID    func(childComplexity int) int
-		Plan         func(childComplexity int) int
-		Provisioning func(childComplexity int) int
-		Seats        func(childComplexity int) int
-		Slug         func(childComplexity int) int
-		Status       func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
+		BrandColor        func(childComplexity int) int
+		Branding          func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DeletedAt         func(childComplexity int) int
+		Domains           func(childComplexity int) int
+		EffectiveBranding func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Industry          func(childComplexity int) int
+		Memberships       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
+		Name              func(childComplexity int) int
+		Partner           func(childComplexity int) int
+		PartnerID         func(childComplexity int) int
+		Plan              func(childComplexity int) int
+		Provisioning      func(childComplexity int) int
+		Seats             func(childComplexity int) int
+		SecurityPolicy    func(childComplexity int) int
+		Slug              func(childComplexity int) int
+		SsoApps           func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Storage           func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	TenantConnection struct {
@@ -390,6 +490,12 @@ type ComplexityRoot struct {
 		All       func(childComplexity int) int
 		Pending   func(childComplexity int) int
 		Suspended func(childComplexity int) int
+	}
+
+	TenantStorage struct {
+		QuotaBytes func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+		UsedBytes  func(childComplexity int) int
 	}
 
 	User struct {
@@ -439,9 +545,18 @@ type MutationResolver interface {
 	KillFlag(ctx context.Context, key string) (*ent.Flag, error)
 	CreateAuditCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error)
 	RunAuditArchive(ctx context.Context) (*archive.Result, error)
+	UpdateSecurityPolicy(ctx context.Context, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) (*tenantadmin.SecurityPolicy, error)
+	CreateSsoApp(ctx context.Context, tenantSlug string, input tenantadmin.CreateSsoAppInput) (*tenantadmin.CreateSsoAppPayload, error)
+	DeleteSsoApp(ctx context.Context, tenantSlug string, id int) (*ent.SsoApp, error)
+	UpdateTenantBranding(ctx context.Context, tenantSlug string, input BrandingInput) (*ent.Tenant, error)
+	UpdatePartnerBranding(ctx context.Context, slug string, input BrandingInput) (*ent.Partner, error)
+	UpdatePartnerSettings(ctx context.Context, slug string, input UpdatePartnerSettingsInput) (*ent.Partner, error)
+	RefreshTenantStorage(ctx context.Context, tenantSlug string) (*tenantadmin.TenantStorage, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
+	Branding(ctx context.Context, obj *ent.Partner) (*tenantadmin.Branding, error)
+	Settings(ctx context.Context, obj *ent.Partner) (*tenantadmin.PartnerSettings, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -463,6 +578,8 @@ type QueryResolver interface {
 	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
 	VerifyAuditChain(ctx context.Context) (*audit.Report, error)
 	AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error)
+	EmailTemplateKeys(ctx context.Context) ([]*tenantadmin.EmailTemplateSpec, error)
+	PreviewEmail(ctx context.Context, tenantSlug string, key string) (*tenantadmin.EmailPreview, error)
 }
 type SubscriptionResolver interface {
 	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
@@ -470,6 +587,11 @@ type SubscriptionResolver interface {
 }
 type TenantResolver interface {
 	Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error)
+	SecurityPolicy(ctx context.Context, obj *ent.Tenant) (*tenantadmin.SecurityPolicy, error)
+	SsoApps(ctx context.Context, obj *ent.Tenant) ([]*ent.SsoApp, error)
+	Branding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.Branding, error)
+	EffectiveBranding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.EffectiveBranding, error)
+	Storage(ctx context.Context, obj *ent.Tenant) (*tenantadmin.TenantStorage, error)
 }
 
 type AuditEventWhereInputResolver interface {
@@ -885,6 +1007,188 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditSigningKey.PEM(childComplexity), true
 
+	case "Branding.accentColor":
+		if e.ComplexityRoot.Branding.AccentColor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Branding.AccentColor(childComplexity), true
+	case "Branding.emailTemplates":
+		if e.ComplexityRoot.Branding.EmailTemplates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Branding.EmailTemplates(childComplexity), true
+	case "Branding.logoUrl":
+		if e.ComplexityRoot.Branding.LogoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Branding.LogoURL(childComplexity), true
+	case "Branding.productName":
+		if e.ComplexityRoot.Branding.ProductName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Branding.ProductName(childComplexity), true
+
+	case "BrandingValue.source":
+		if e.ComplexityRoot.BrandingValue.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BrandingValue.Source(childComplexity), true
+	case "BrandingValue.value":
+		if e.ComplexityRoot.BrandingValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BrandingValue.Value(childComplexity), true
+
+	case "CreateSsoAppPayload.app":
+		if e.ComplexityRoot.CreateSsoAppPayload.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateSsoAppPayload.App(childComplexity), true
+	case "CreateSsoAppPayload.clientSecret":
+		if e.ComplexityRoot.CreateSsoAppPayload.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateSsoAppPayload.ClientSecret(childComplexity), true
+
+	case "EffectiveBranding.accentColor":
+		if e.ComplexityRoot.EffectiveBranding.AccentColor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveBranding.AccentColor(childComplexity), true
+	case "EffectiveBranding.accentTextColor":
+		if e.ComplexityRoot.EffectiveBranding.AccentTextColor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveBranding.AccentTextColor(childComplexity), true
+	case "EffectiveBranding.emailTemplates":
+		if e.ComplexityRoot.EffectiveBranding.EmailTemplates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveBranding.EmailTemplates(childComplexity), true
+	case "EffectiveBranding.logoUrl":
+		if e.ComplexityRoot.EffectiveBranding.LogoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveBranding.LogoURL(childComplexity), true
+	case "EffectiveBranding.productName":
+		if e.ComplexityRoot.EffectiveBranding.ProductName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveBranding.ProductName(childComplexity), true
+
+	case "EffectiveEmailTemplate.body":
+		if e.ComplexityRoot.EffectiveEmailTemplate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveEmailTemplate.Body(childComplexity), true
+	case "EffectiveEmailTemplate.key":
+		if e.ComplexityRoot.EffectiveEmailTemplate.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveEmailTemplate.Key(childComplexity), true
+	case "EffectiveEmailTemplate.source":
+		if e.ComplexityRoot.EffectiveEmailTemplate.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveEmailTemplate.Source(childComplexity), true
+	case "EffectiveEmailTemplate.subject":
+		if e.ComplexityRoot.EffectiveEmailTemplate.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectiveEmailTemplate.Subject(childComplexity), true
+
+	case "EmailPreview.body":
+		if e.ComplexityRoot.EmailPreview.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailPreview.Body(childComplexity), true
+	case "EmailPreview.key":
+		if e.ComplexityRoot.EmailPreview.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailPreview.Key(childComplexity), true
+	case "EmailPreview.source":
+		if e.ComplexityRoot.EmailPreview.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailPreview.Source(childComplexity), true
+	case "EmailPreview.subject":
+		if e.ComplexityRoot.EmailPreview.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailPreview.Subject(childComplexity), true
+
+	case "EmailTemplate.body":
+		if e.ComplexityRoot.EmailTemplate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplate.Body(childComplexity), true
+	case "EmailTemplate.key":
+		if e.ComplexityRoot.EmailTemplate.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplate.Key(childComplexity), true
+	case "EmailTemplate.subject":
+		if e.ComplexityRoot.EmailTemplate.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplate.Subject(childComplexity), true
+
+	case "EmailTemplateSpec.body":
+		if e.ComplexityRoot.EmailTemplateSpec.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplateSpec.Body(childComplexity), true
+	case "EmailTemplateSpec.description":
+		if e.ComplexityRoot.EmailTemplateSpec.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplateSpec.Description(childComplexity), true
+	case "EmailTemplateSpec.key":
+		if e.ComplexityRoot.EmailTemplateSpec.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplateSpec.Key(childComplexity), true
+	case "EmailTemplateSpec.placeholders":
+		if e.ComplexityRoot.EmailTemplateSpec.Placeholders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplateSpec.Placeholders(childComplexity), true
+	case "EmailTemplateSpec.subject":
+		if e.ComplexityRoot.EmailTemplateSpec.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplateSpec.Subject(childComplexity), true
+
 	case "Flag.createdAt":
 		if e.ComplexityRoot.Flag.CreatedAt == nil {
 			break
@@ -1224,6 +1528,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePartner(childComplexity, args["input"].(tenancy.CreatePartnerInput)), true
+	case "Mutation.createSsoApp":
+		if e.ComplexityRoot.Mutation.CreateSsoApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSsoApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSsoApp(childComplexity, args["tenantSlug"].(string), args["input"].(tenantadmin.CreateSsoAppInput)), true
 	case "Mutation.createTenant":
 		if e.ComplexityRoot.Mutation.CreateTenant == nil {
 			break
@@ -1246,6 +1561,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteFlag(childComplexity, args["key"].(string)), true
+	case "Mutation.deleteSsoApp":
+		if e.ComplexityRoot.Mutation.DeleteSsoApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSsoApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSsoApp(childComplexity, args["tenantSlug"].(string), args["id"].(int)), true
 	case "Mutation.deleteTenant":
 		if e.ComplexityRoot.Mutation.DeleteTenant == nil {
 			break
@@ -1279,6 +1605,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReconcileTenant(childComplexity, args["slug"].(string)), true
+	case "Mutation.refreshTenantStorage":
+		if e.ComplexityRoot.Mutation.RefreshTenantStorage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refreshTenantStorage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefreshTenantStorage(childComplexity, args["tenantSlug"].(string)), true
 	case "Mutation.resumeTenant":
 		if e.ComplexityRoot.Mutation.ResumeTenant == nil {
 			break
@@ -1340,6 +1677,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePartner(childComplexity, args["slug"].(string), args["input"].(UpdatePartnerInput)), true
+	case "Mutation.updatePartnerBranding":
+		if e.ComplexityRoot.Mutation.UpdatePartnerBranding == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePartnerBranding_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePartnerBranding(childComplexity, args["slug"].(string), args["input"].(BrandingInput)), true
+	case "Mutation.updatePartnerSettings":
+		if e.ComplexityRoot.Mutation.UpdatePartnerSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePartnerSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePartnerSettings(childComplexity, args["slug"].(string), args["input"].(UpdatePartnerSettingsInput)), true
+	case "Mutation.updateSecurityPolicy":
+		if e.ComplexityRoot.Mutation.UpdateSecurityPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSecurityPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSecurityPolicy(childComplexity, args["tenantSlug"].(string), args["input"].(tenantadmin.UpdateSecurityPolicyInput)), true
 	case "Mutation.updateTenant":
 		if e.ComplexityRoot.Mutation.UpdateTenant == nil {
 			break
@@ -1351,6 +1721,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTenant(childComplexity, args["slug"].(string), args["input"].(UpdateTenantInput)), true
+	case "Mutation.updateTenantBranding":
+		if e.ComplexityRoot.Mutation.UpdateTenantBranding == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTenantBranding_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTenantBranding(childComplexity, args["tenantSlug"].(string), args["input"].(BrandingInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1389,6 +1770,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Partner.BillingEmail(childComplexity), true
+	case "Partner.branding":
+		if e.ComplexityRoot.Partner.Branding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Partner.Branding(childComplexity), true
 	case "Partner.contactEmail":
 		if e.ComplexityRoot.Partner.ContactEmail == nil {
 			break
@@ -1443,6 +1830,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Partner.Name(childComplexity), true
+	case "Partner.settings":
+		if e.ComplexityRoot.Partner.Settings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Partner.Settings(childComplexity), true
 	case "Partner.slug":
 		if e.ComplexityRoot.Partner.Slug == nil {
 			break
@@ -1523,6 +1916,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PartnerEdge.Node(childComplexity), true
 
+	case "PartnerSettings.defaultPlan":
+		if e.ComplexityRoot.PartnerSettings.DefaultPlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerSettings.DefaultPlan(childComplexity), true
+	case "PartnerSettings.supportEmail":
+		if e.ComplexityRoot.PartnerSettings.SupportEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerSettings.SupportEmail(childComplexity), true
+	case "PartnerSettings.supportUrl":
+		if e.ComplexityRoot.PartnerSettings.SupportURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerSettings.SupportURL(childComplexity), true
+
 	case "PlannedService.name":
 		if e.ComplexityRoot.PlannedService.Name == nil {
 			break
@@ -1584,6 +1996,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Plugin.Version(childComplexity), true
+
+	case "PolicyEnforcement.reason":
+		if e.ComplexityRoot.PolicyEnforcement.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEnforcement.Reason(childComplexity), true
+	case "PolicyEnforcement.setting":
+		if e.ComplexityRoot.PolicyEnforcement.Setting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEnforcement.Setting(childComplexity), true
+	case "PolicyEnforcement.status":
+		if e.ComplexityRoot.PolicyEnforcement.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEnforcement.Status(childComplexity), true
 
 	case "ProvisioningPlanItem.changes":
 		if e.ComplexityRoot.ProvisioningPlanItem.Changes == nil {
@@ -1669,6 +2100,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditSigningKey(childComplexity), true
+	case "Query.emailTemplateKeys":
+		if e.ComplexityRoot.Query.EmailTemplateKeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.EmailTemplateKeys(childComplexity), true
 	case "Query.evaluateFlags":
 		if e.ComplexityRoot.Query.EvaluateFlags == nil {
 			break
@@ -1765,6 +2202,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Plugins(childComplexity), true
+	case "Query.previewEmail":
+		if e.ComplexityRoot.Query.PreviewEmail == nil {
+			break
+		}
+
+		args, err := ec.field_Query_previewEmail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PreviewEmail(childComplexity, args["tenantSlug"].(string), args["key"].(string)), true
 	case "Query.provisioningPlan":
 		if e.ComplexityRoot.Query.ProvisioningPlan == nil {
 			break
@@ -1827,6 +2275,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.VerifyAuditChain(childComplexity), true
 
+	case "SecurityPolicy.allowedCountries":
+		if e.ComplexityRoot.SecurityPolicy.AllowedCountries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.AllowedCountries(childComplexity), true
+	case "SecurityPolicy.enforcement":
+		if e.ComplexityRoot.SecurityPolicy.Enforcement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.Enforcement(childComplexity), true
+	case "SecurityPolicy.ipAllowlist":
+		if e.ComplexityRoot.SecurityPolicy.IPAllowlist == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.IPAllowlist(childComplexity), true
+	case "SecurityPolicy.mfaMode":
+		if e.ComplexityRoot.SecurityPolicy.MfaMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.MfaMode(childComplexity), true
+	case "SecurityPolicy.sessionIdleMinutes":
+		if e.ComplexityRoot.SecurityPolicy.SessionIdleMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.SessionIdleMinutes(childComplexity), true
+	case "SecurityPolicy.sessionMaxHours":
+		if e.ComplexityRoot.SecurityPolicy.SessionMaxHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.SessionMaxHours(childComplexity), true
+	case "SecurityPolicy.updatedAt":
+		if e.ComplexityRoot.SecurityPolicy.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecurityPolicy.UpdatedAt(childComplexity), true
+
 	case "ServiceHealth.latencyMs":
 		if e.ComplexityRoot.ServiceHealth.LatencyMs == nil {
 			break
@@ -1852,6 +2343,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceHealth.Status(childComplexity), true
 
+	case "SsoApp.clientId":
+		if e.ComplexityRoot.SsoApp.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SsoApp.ClientID(childComplexity), true
+	case "SsoApp.createdAt":
+		if e.ComplexityRoot.SsoApp.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SsoApp.CreatedAt(childComplexity), true
+	case "SsoApp.id":
+		if e.ComplexityRoot.SsoApp.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SsoApp.ID(childComplexity), true
+	case "SsoApp.name":
+		if e.ComplexityRoot.SsoApp.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SsoApp.Name(childComplexity), true
+	case "SsoApp.redirectUris":
+		if e.ComplexityRoot.SsoApp.RedirectUris == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SsoApp.RedirectUris(childComplexity), true
+
 	case "Subscription.auditEvents":
 		if e.ComplexityRoot.Subscription.AuditEvents == nil {
 			break
@@ -1876,6 +2398,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.BrandColor(childComplexity), true
+	case "Tenant.branding":
+		if e.ComplexityRoot.Tenant.Branding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Branding(childComplexity), true
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
 			break
@@ -1894,6 +2422,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Domains(childComplexity), true
+	case "Tenant.effectiveBranding":
+		if e.ComplexityRoot.Tenant.EffectiveBranding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.EffectiveBranding(childComplexity), true
 	case "Tenant.id":
 		if e.ComplexityRoot.Tenant.ID == nil {
 			break
@@ -1953,18 +2487,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Seats(childComplexity), true
+	case "Tenant.securityPolicy":
+		if e.ComplexityRoot.Tenant.SecurityPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.SecurityPolicy(childComplexity), true
 	case "Tenant.slug":
 		if e.ComplexityRoot.Tenant.Slug == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Tenant.Slug(childComplexity), true
+	case "Tenant.ssoApps":
+		if e.ComplexityRoot.Tenant.SsoApps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.SsoApps(childComplexity), true
 	case "Tenant.status":
 		if e.ComplexityRoot.Tenant.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Tenant.Status(childComplexity), true
+	case "Tenant.storage":
+		if e.ComplexityRoot.Tenant.Storage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Storage(childComplexity), true
 	case "Tenant.updatedAt":
 		if e.ComplexityRoot.Tenant.UpdatedAt == nil {
 			break
@@ -2028,6 +2580,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantStatusCounts.Suspended(childComplexity), true
+
+	case "TenantStorage.quotaBytes":
+		if e.ComplexityRoot.TenantStorage.QuotaBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantStorage.QuotaBytes(childComplexity), true
+	case "TenantStorage.updatedAt":
+		if e.ComplexityRoot.TenantStorage.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantStorage.UpdatedAt(childComplexity), true
+	case "TenantStorage.usedBytes":
+		if e.ComplexityRoot.TenantStorage.UsedBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantStorage.UsedBytes(childComplexity), true
 
 	case "User.active":
 		if e.ComplexityRoot.User.Active == nil {
@@ -2145,9 +2716,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
+			graphql.NewInputUnmarshaler("BrandingInput", ec.unmarshalInputBrandingInput),
 			graphql.NewInputUnmarshaler("CreateFlagInput", ec.unmarshalInputCreateFlagInput),
 			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
+			graphql.NewInputUnmarshaler("CreateSsoAppInput", ec.unmarshalInputCreateSsoAppInput),
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
+			graphql.NewInputUnmarshaler("EmailTemplateInput", ec.unmarshalInputEmailTemplateInput),
 			graphql.NewInputUnmarshaler("FlagOrder", ec.unmarshalInputFlagOrder),
 			graphql.NewInputUnmarshaler("FlagScopeInput", ec.unmarshalInputFlagScopeInput),
 			graphql.NewInputUnmarshaler("FlagWhereInput", ec.unmarshalInputFlagWhereInput),
@@ -2159,6 +2733,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TenantWhereInput", ec.unmarshalInputTenantWhereInput),
 			graphql.NewInputUnmarshaler("UpdateFlagInput", ec.unmarshalInputUpdateFlagInput),
 			graphql.NewInputUnmarshaler("UpdatePartnerInput", ec.unmarshalInputUpdatePartnerInput),
+			graphql.NewInputUnmarshaler("UpdatePartnerSettingsInput", ec.unmarshalInputUpdatePartnerSettingsInput),
+			graphql.NewInputUnmarshaler("UpdateSecurityPolicyInput", ec.unmarshalInputUpdateSecurityPolicyInput),
 			graphql.NewInputUnmarshaler("UpdateTenantInput", ec.unmarshalInputUpdateTenantInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
@@ -7033,6 +7609,301 @@ extend type Mutation {
   runAuditArchive: AuditArchiveRun!
 }
 `, BuiltIn: false},
+	{Name: "../tenantadmin.graphql", Input: `# Customer-admin and partner settings: security policy, SSO applications,
+# branding and e-mail templates, partner settings, storage usage.
+
+"How a tenant's members must prove their identity beyond a password."
+enum MfaMode {
+  "No second factor is asked for."
+  OFF
+  "Members may enrol a second factor."
+  OPTIONAL
+  "Every member must use a second factor."
+  REQUIRED
+}
+
+"One setting of a security policy."
+enum SecuritySetting {
+  "mfaMode"
+  MFA_MODE
+  "sessionIdleMinutes"
+  SESSION_IDLE_MINUTES
+  "sessionMaxHours"
+  SESSION_MAX_HOURS
+  "allowedCountries"
+  ALLOWED_COUNTRIES
+  "ipAllowlist"
+  IP_ALLOWLIST
+}
+
+"Whether the identity provider enforces a setting."
+enum EnforcementStatus {
+  "The identity provider enforces the setting now."
+  ENFORCED
+  "The setting is stored and audited, but nothing enforces it yet; reason says why."
+  RECORDED
+}
+
+"How one setting of a security policy takes effect."
+type PolicyEnforcement {
+  "The setting."
+  setting: SecuritySetting!
+  "ENFORCED or RECORDED."
+  status: EnforcementStatus!
+  "Why the setting has that status, in plain words."
+  reason: String!
+}
+
+"A tenant's security policy. A tenant that never changed it has the defaults: MFA OPTIONAL, 60 idle minutes, 12 hours per session, any country, any address."
+type SecurityPolicy {
+  "Whether members must, may or need not use a second factor."
+  mfaMode: MfaMode!
+  "A session unused this many minutes ends (5 to 1440)."
+  sessionIdleMinutes: Int!
+  "A session ends this many hours after sign-in, used or not (1 to 720)."
+  sessionMaxHours: Int!
+  "ISO 3166-1 alpha-2 country codes members may sign in from, sorted; empty: any country."
+  allowedCountries: [String!]!
+  "Canonical CIDR prefixes members may sign in from, sorted; empty: any address."
+  ipAllowlist: [String!]!
+  "Per setting, whether the identity provider enforces it now or it is recorded only, and why."
+  enforcement: [PolicyEnforcement!]!
+  "When the policy last changed; null while it has the defaults."
+  updatedAt: Time
+}
+
+"Changes to a security policy; absent fields are left as they are."
+input UpdateSecurityPolicyInput {
+  "OFF, OPTIONAL or REQUIRED."
+  mfaMode: MfaMode
+  "5 to 1440, and at most sessionMaxHours × 60."
+  sessionIdleMinutes: Int
+  "1 to 720."
+  sessionMaxHours: Int
+  "ISO 3166-1 alpha-2 codes (case-insensitive, at most 250); an empty list allows any country."
+  allowedCountries: [String!]
+  "IPv4 or IPv6 CIDR prefixes or single addresses (at most 100, no host bits set); an empty list allows any address."
+  ipAllowlist: [String!]
+}
+
+"An OIDC application of the tenant at the identity provider; only the tenant's members may sign in to it."
+type SsoApp {
+  "Stable id of the application."
+  id: ID!
+  "Display name."
+  name: String!
+  "The OAuth 2.0 client id."
+  clientId: String!
+  "Where the identity provider may send members back to (matched exactly)."
+  redirectUris: [String!]!
+  "When the application was created."
+  createdAt: Time!
+}
+
+"A new SSO application with its client secret."
+type CreateSsoAppPayload {
+  "The application."
+  app: SsoApp!
+  "The OAuth 2.0 client secret, shown this once: it is not stored by the platform and a replay of the request (same Idempotency-Key) answers null."
+  clientSecret: String
+}
+
+"A new SSO application."
+input CreateSsoAppInput {
+  "Display name, 1-80 characters."
+  name: String!
+  "1-10 absolute https URLs without fragment; http only for loopback hosts (localhost, 127.0.0.1, [::1]) during development."
+  redirectUris: [String!]!
+}
+
+"Where an effective branding value comes from."
+enum BrandingSource {
+  "The tenant's own branding."
+  TENANT
+  "The tenant's partner's white-label branding."
+  PARTNER
+  "The platform default."
+  PLATFORM
+}
+
+"One transactional e-mail template: a text/template subject and body using only its key's placeholders, written {{.Name}}."
+type EmailTemplate {
+  "One of the keys emailTemplateKeys lists."
+  key: String!
+  "Subject template."
+  subject: String!
+  "Body template."
+  body: String!
+}
+
+"A template key with the placeholders its subject and body may use."
+type EmailTemplateSpec {
+  "The key, e.g. member_invite."
+  key: String!
+  "What the e-mail is for."
+  description: String!
+  "Placeholder names, used as {{.Name}}."
+  placeholders: [String!]!
+  "The platform's default subject."
+  subject: String!
+  "The platform's default body."
+  body: String!
+}
+
+"Branding set by a tenant or a partner; null fields fall back (tenant to partner to platform)."
+type Branding {
+  "Product name shown instead of the platform's."
+  productName: String
+  "Accent colour #rrggbb (lower case)."
+  accentColor: String
+  "https URL of the logo."
+  logoUrl: String
+  "Overridden e-mail templates, by key."
+  emailTemplates: [EmailTemplate!]!
+}
+
+"A branding input; absent fields are left, null or blank clears a field."
+input BrandingInput {
+  "1-80 characters; null or blank clears it."
+  productName: String @goField(omittable: true)
+  "Hex colour #rgb or #rrggbb; null or blank clears it."
+  accentColor: String @goField(omittable: true)
+  "Absolute https URL (at most 2048 bytes); null or blank clears it."
+  logoUrl: String @goField(omittable: true)
+  "Replaces every template override; keys must be known and unique, placeholders must be the key's."
+  emailTemplates: [EmailTemplateInput!]
+}
+
+"One e-mail template override."
+input EmailTemplateInput {
+  "A key from emailTemplateKeys."
+  key: String!
+  "Subject template, one line, at most 200 bytes."
+  subject: String!
+  "Body template, multi-line, at most 2048 bytes."
+  body: String!
+}
+
+"One effective branding value and where it comes from."
+type BrandingValue {
+  "The value; null only for a logo nobody set."
+  value: String
+  "TENANT, PARTNER or PLATFORM."
+  source: BrandingSource!
+}
+
+"An effective e-mail template and where it comes from."
+type EffectiveEmailTemplate {
+  "The template key."
+  key: String!
+  "Subject template."
+  subject: String!
+  "Body template."
+  body: String!
+  "TENANT, PARTNER or PLATFORM."
+  source: BrandingSource!
+}
+
+"The branding a tenant's members see: each field from the tenant, else its partner, else the platform."
+type EffectiveBranding {
+  "Product name."
+  productName: BrandingValue!
+  "Accent colour #rrggbb."
+  accentColor: BrandingValue!
+  "Text colour readable on the accent colour: #000000 or #ffffff, by its YIQ brightness (>= 128: black)."
+  accentTextColor: String!
+  "Logo URL."
+  logoUrl: BrandingValue!
+  "Every template key, resolved."
+  emailTemplates: [EffectiveEmailTemplate!]!
+}
+
+"An e-mail rendered with sample data."
+type EmailPreview {
+  "The template key."
+  key: String!
+  "Rendered subject."
+  subject: String!
+  "Rendered body (text)."
+  body: String!
+  "Which branding level the template came from."
+  source: BrandingSource!
+}
+
+"A partner's support contacts and defaults for new customers."
+type PartnerSettings {
+  "Where the partner's customers write for support."
+  supportEmail: String
+  "The partner's support site."
+  supportUrl: String
+  "Plan of a new customer of the partner when createTenant names none; null: the platform default (STARTER)."
+  defaultPlan: TenantPlan
+}
+
+"Changes to partner settings; absent fields are left, null or blank clears."
+input UpdatePartnerSettingsInput {
+  "An e-mail address; null or blank clears it."
+  supportEmail: String @goField(omittable: true)
+  "An absolute https URL; null or blank clears it."
+  supportUrl: String @goField(omittable: true)
+  "The plan; null clears it."
+  defaultPlan: TenantPlan @goField(omittable: true)
+}
+
+"A tenant's storage space usage as last read from the storage provider."
+type TenantStorage {
+  "The space's quota in bytes; 0 means unlimited."
+  quotaBytes: Int!
+  "Bytes used."
+  usedBytes: Int!
+  "When the usage was read."
+  updatedAt: Time!
+}
+
+extend type Tenant {
+  "The tenant's security policy (tenant admins, its partner's staff, operators)."
+  securityPolicy: SecurityPolicy!
+  "The tenant's SSO applications, oldest first (tenant admins, its partner's staff, operators)."
+  ssoApps: [SsoApp!]!
+  "The tenant's own branding (any member)."
+  branding: Branding!
+  "The branding the tenant's members see, with the source of every field (any member)."
+  effectiveBranding: EffectiveBranding!
+  "Storage usage; null until it was first read (tenant admins, its partner's staff, operators)."
+  storage: TenantStorage
+}
+
+extend type Partner {
+  "The partner's white-label branding (its staff, operators)."
+  branding: Branding!
+  "The partner's settings (its staff, operators)."
+  settings: PartnerSettings!
+}
+
+extend type Query {
+  "Every e-mail template key with its placeholders and platform default."
+  emailTemplateKeys: [EmailTemplateSpec!]!
+  "Renders the tenant's effective template for key with sample data (any member of the tenant)."
+  previewEmail("The tenant's slug." tenantSlug: String!, "A key from emailTemplateKeys." key: String!): EmailPreview!
+}
+
+extend type Mutation {
+  "Changes a tenant's security policy (tenant admins, its partner's staff, operators). Audited with a diff."
+  updateSecurityPolicy("The tenant's slug." tenantSlug: String!, "The changes." input: UpdateSecurityPolicyInput!): SecurityPolicy!
+  "Creates an OIDC application at the identity provider for the tenant's group; the client secret is returned this once. Tenant admins, its partner's staff, operators."
+  createSsoApp("The tenant's slug." tenantSlug: String!, "The new application." input: CreateSsoAppInput!): CreateSsoAppPayload!
+  "Deletes an SSO application here and at the identity provider, and returns it as it was."
+  deleteSsoApp("The tenant's slug." tenantSlug: String!, "The application's id." id: ID!): SsoApp!
+  "Changes the tenant's own branding (tenant admins, its partner's staff, operators)."
+  updateTenantBranding("The tenant's slug." tenantSlug: String!, "The changes." input: BrandingInput!): Tenant!
+  "Changes a partner's white-label branding (its staff, operators)."
+  updatePartnerBranding("The partner's slug." slug: String!, "The changes." input: BrandingInput!): Partner!
+  "Changes a partner's settings (its staff, operators)."
+  updatePartnerSettings("The partner's slug." slug: String!, "The changes." input: UpdatePartnerSettingsInput!): Partner!
+  "Reads the tenant's storage usage from the storage provider now (tenant admins, its partner's staff, operators)."
+  refreshTenantStorage("The tenant's slug." tenantSlug: String!): TenantStorage!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -7224,6 +8095,112 @@ func (ec *executionContext) childFields_AuditSigningKey(ctx context.Context, fie
 		return ec.fieldContext_AuditSigningKey_publicKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditSigningKey", field.Name)
+}
+
+func (ec *executionContext) childFields_Branding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "productName":
+		return ec.fieldContext_Branding_productName(ctx, field)
+	case "accentColor":
+		return ec.fieldContext_Branding_accentColor(ctx, field)
+	case "logoUrl":
+		return ec.fieldContext_Branding_logoUrl(ctx, field)
+	case "emailTemplates":
+		return ec.fieldContext_Branding_emailTemplates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Branding", field.Name)
+}
+
+func (ec *executionContext) childFields_BrandingValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_BrandingValue_value(ctx, field)
+	case "source":
+		return ec.fieldContext_BrandingValue_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BrandingValue", field.Name)
+}
+
+func (ec *executionContext) childFields_CreateSsoAppPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "app":
+		return ec.fieldContext_CreateSsoAppPayload_app(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_CreateSsoAppPayload_clientSecret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateSsoAppPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EffectiveBranding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "productName":
+		return ec.fieldContext_EffectiveBranding_productName(ctx, field)
+	case "accentColor":
+		return ec.fieldContext_EffectiveBranding_accentColor(ctx, field)
+	case "accentTextColor":
+		return ec.fieldContext_EffectiveBranding_accentTextColor(ctx, field)
+	case "logoUrl":
+		return ec.fieldContext_EffectiveBranding_logoUrl(ctx, field)
+	case "emailTemplates":
+		return ec.fieldContext_EffectiveBranding_emailTemplates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EffectiveBranding", field.Name)
+}
+
+func (ec *executionContext) childFields_EffectiveEmailTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_EffectiveEmailTemplate_key(ctx, field)
+	case "subject":
+		return ec.fieldContext_EffectiveEmailTemplate_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_EffectiveEmailTemplate_body(ctx, field)
+	case "source":
+		return ec.fieldContext_EffectiveEmailTemplate_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EffectiveEmailTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_EmailPreview_key(ctx, field)
+	case "subject":
+		return ec.fieldContext_EmailPreview_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_EmailPreview_body(ctx, field)
+	case "source":
+		return ec.fieldContext_EmailPreview_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailPreview", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_EmailTemplate_key(ctx, field)
+	case "subject":
+		return ec.fieldContext_EmailTemplate_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_EmailTemplate_body(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailTemplateSpec(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_EmailTemplateSpec_key(ctx, field)
+	case "description":
+		return ec.fieldContext_EmailTemplateSpec_description(ctx, field)
+	case "placeholders":
+		return ec.fieldContext_EmailTemplateSpec_placeholders(ctx, field)
+	case "subject":
+		return ec.fieldContext_EmailTemplateSpec_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_EmailTemplateSpec_body(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailTemplateSpec", field.Name)
 }
 
 func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7444,6 +8421,10 @@ func (ec *executionContext) childFields_Partner(ctx context.Context, field graph
 		return ec.fieldContext_Partner_staff(ctx, field)
 	case "customerCount":
 		return ec.fieldContext_Partner_customerCount(ctx, field)
+	case "branding":
+		return ec.fieldContext_Partner_branding(ctx, field)
+	case "settings":
+		return ec.fieldContext_Partner_settings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Partner", field.Name)
 }
@@ -7468,6 +8449,18 @@ func (ec *executionContext) childFields_PartnerEdge(ctx context.Context, field g
 		return ec.fieldContext_PartnerEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PartnerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "supportEmail":
+		return ec.fieldContext_PartnerSettings_supportEmail(ctx, field)
+	case "supportUrl":
+		return ec.fieldContext_PartnerSettings_supportUrl(ctx, field)
+	case "defaultPlan":
+		return ec.fieldContext_PartnerSettings_defaultPlan(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_PlannedService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7502,6 +8495,18 @@ func (ec *executionContext) childFields_Plugin(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Plugin", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyEnforcement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "setting":
+		return ec.fieldContext_PolicyEnforcement_setting(ctx, field)
+	case "status":
+		return ec.fieldContext_PolicyEnforcement_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_PolicyEnforcement_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyEnforcement", field.Name)
+}
+
 func (ec *executionContext) childFields_ProvisioningPlanItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "integration":
@@ -7532,6 +8537,26 @@ func (ec *executionContext) childFields_ProvisioningStatus(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ProvisioningStatus", field.Name)
 }
 
+func (ec *executionContext) childFields_SecurityPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mfaMode":
+		return ec.fieldContext_SecurityPolicy_mfaMode(ctx, field)
+	case "sessionIdleMinutes":
+		return ec.fieldContext_SecurityPolicy_sessionIdleMinutes(ctx, field)
+	case "sessionMaxHours":
+		return ec.fieldContext_SecurityPolicy_sessionMaxHours(ctx, field)
+	case "allowedCountries":
+		return ec.fieldContext_SecurityPolicy_allowedCountries(ctx, field)
+	case "ipAllowlist":
+		return ec.fieldContext_SecurityPolicy_ipAllowlist(ctx, field)
+	case "enforcement":
+		return ec.fieldContext_SecurityPolicy_enforcement(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SecurityPolicy_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SecurityPolicy", field.Name)
+}
+
 func (ec *executionContext) childFields_ServiceHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -7544,6 +8569,22 @@ func (ec *executionContext) childFields_ServiceHealth(ctx context.Context, field
 		return ec.fieldContext_ServiceHealth_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceHealth", field.Name)
+}
+
+func (ec *executionContext) childFields_SsoApp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SsoApp_id(ctx, field)
+	case "name":
+		return ec.fieldContext_SsoApp_name(ctx, field)
+	case "clientId":
+		return ec.fieldContext_SsoApp_clientId(ctx, field)
+	case "redirectUris":
+		return ec.fieldContext_SsoApp_redirectUris(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SsoApp_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SsoApp", field.Name)
 }
 
 func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7580,6 +8621,16 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_memberships(ctx, field)
 	case "provisioning":
 		return ec.fieldContext_Tenant_provisioning(ctx, field)
+	case "securityPolicy":
+		return ec.fieldContext_Tenant_securityPolicy(ctx, field)
+	case "ssoApps":
+		return ec.fieldContext_Tenant_ssoApps(ctx, field)
+	case "branding":
+		return ec.fieldContext_Tenant_branding(ctx, field)
+	case "effectiveBranding":
+		return ec.fieldContext_Tenant_effectiveBranding(ctx, field)
+	case "storage":
+		return ec.fieldContext_Tenant_storage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -7618,6 +8669,18 @@ func (ec *executionContext) childFields_TenantStatusCounts(ctx context.Context, 
 		return ec.fieldContext_TenantStatusCounts_suspended(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantStatusCounts", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantStorage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "quotaBytes":
+		return ec.fieldContext_TenantStorage_quotaBytes(ctx, field)
+	case "usedBytes":
+		return ec.fieldContext_TenantStorage_usedBytes(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_TenantStorage_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantStorage", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7816,6 +8879,28 @@ func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSsoApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (tenantadmin.CreateSsoAppInput, error) {
+			return ec.unmarshalNCreateSsoAppInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐCreateSsoAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7841,6 +8926,28 @@ func (ec *executionContext) field_Mutation_deleteFlag_args(ctx context.Context, 
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSsoApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -7883,6 +8990,20 @@ func (ec *executionContext) field_Mutation_reconcileTenant_args(ctx context.Cont
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_refreshTenantStorage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
 	return args, nil
 }
 
@@ -7950,6 +9071,50 @@ func (ec *executionContext) field_Mutation_updateFlag_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updatePartnerBranding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BrandingInput, error) {
+			return ec.unmarshalNBrandingInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐBrandingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePartnerSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (UpdatePartnerSettingsInput, error) {
+			return ec.unmarshalNUpdatePartnerSettingsInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updatePartner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7964,6 +9129,50 @@ func (ec *executionContext) field_Mutation_updatePartner_args(ctx context.Contex
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (UpdatePartnerInput, error) {
 			return ec.unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSecurityPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (tenantadmin.UpdateSecurityPolicyInput, error) {
+			return ec.unmarshalNUpdateSecurityPolicyInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐUpdateSecurityPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateTenantBranding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BrandingInput, error) {
+			return ec.unmarshalNBrandingInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐBrandingInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8313,6 +9522,28 @@ func (ec *executionContext) field_Query_partners_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_previewEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg1
 	return args, nil
 }
 
@@ -10094,6 +11325,727 @@ func (ec *executionContext) _AuditSigningKey_publicKey(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_AuditSigningKey_publicKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditSigningKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _Branding_productName(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.Branding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Branding_productName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Branding_productName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Branding", field, false, false, "String")
+}
+
+func (ec *executionContext) _Branding_accentColor(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.Branding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Branding_accentColor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccentColor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Branding_accentColor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Branding", field, false, false, "String")
+}
+
+func (ec *executionContext) _Branding_logoUrl(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.Branding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Branding_logoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogoURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Branding_logoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Branding", field, false, false, "String")
+}
+
+func (ec *executionContext) _Branding_emailTemplates(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.Branding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Branding_emailTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailTemplates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.EmailTemplate) graphql.Marshaler {
+			return ec.marshalNEmailTemplate2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Branding_emailTemplates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Branding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BrandingValue_value(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.BrandingValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BrandingValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BrandingValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BrandingValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _BrandingValue_source(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.BrandingValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BrandingValue_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.BrandingSource) graphql.Marshaler {
+			return ec.marshalNBrandingSource2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BrandingValue_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BrandingValue", field, false, false, "BrandingSource")
+}
+
+func (ec *executionContext) _CreateSsoAppPayload_app(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.CreateSsoAppPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateSsoAppPayload_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.App, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SsoApp) graphql.Marshaler {
+			return ec.marshalNSsoApp2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSsoApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateSsoAppPayload_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateSsoAppPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SsoApp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateSsoAppPayload_clientSecret(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.CreateSsoAppPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateSsoAppPayload_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreateSsoAppPayload_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreateSsoAppPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _EffectiveBranding_productName(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveBranding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveBranding_productName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.BrandingValue) graphql.Marshaler {
+			return ec.marshalNBrandingValue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveBranding_productName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectiveBranding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BrandingValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EffectiveBranding_accentColor(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveBranding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveBranding_accentColor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccentColor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.BrandingValue) graphql.Marshaler {
+			return ec.marshalNBrandingValue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveBranding_accentColor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectiveBranding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BrandingValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EffectiveBranding_accentTextColor(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveBranding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveBranding_accentTextColor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccentTextColor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveBranding_accentTextColor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EffectiveBranding", field, false, false, "String")
+}
+
+func (ec *executionContext) _EffectiveBranding_logoUrl(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveBranding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveBranding_logoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogoURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.BrandingValue) graphql.Marshaler {
+			return ec.marshalNBrandingValue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveBranding_logoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectiveBranding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BrandingValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EffectiveBranding_emailTemplates(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveBranding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveBranding_emailTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailTemplates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenantadmin.EffectiveEmailTemplate) graphql.Marshaler {
+			return ec.marshalNEffectiveEmailTemplate2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveEmailTemplateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveBranding_emailTemplates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectiveBranding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EffectiveEmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EffectiveEmailTemplate_key(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveEmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveEmailTemplate_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveEmailTemplate_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EffectiveEmailTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _EffectiveEmailTemplate_subject(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveEmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveEmailTemplate_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveEmailTemplate_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EffectiveEmailTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _EffectiveEmailTemplate_body(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveEmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveEmailTemplate_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveEmailTemplate_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EffectiveEmailTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _EffectiveEmailTemplate_source(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveEmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectiveEmailTemplate_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.BrandingSource) graphql.Marshaler {
+			return ec.marshalNBrandingSource2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectiveEmailTemplate_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EffectiveEmailTemplate", field, false, false, "BrandingSource")
+}
+
+func (ec *executionContext) _EmailPreview_key(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailPreview_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailPreview_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailPreview", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailPreview_subject(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailPreview_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailPreview_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailPreview", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailPreview_body(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailPreview_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailPreview_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailPreview", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailPreview_source(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailPreview_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.BrandingSource) graphql.Marshaler {
+			return ec.marshalNBrandingSource2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailPreview_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailPreview", field, false, false, "BrandingSource")
+}
+
+func (ec *executionContext) _EmailTemplate_key(ctx context.Context, field graphql.CollectedField, obj *schematype.EmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplate_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplate_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplate_subject(ctx context.Context, field graphql.CollectedField, obj *schematype.EmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplate_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplate_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplate_body(ctx context.Context, field graphql.CollectedField, obj *schematype.EmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplate_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplate_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplateSpec_key(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailTemplateSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplateSpec_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplateSpec_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplateSpec", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplateSpec_description(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailTemplateSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplateSpec_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplateSpec_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplateSpec", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplateSpec_placeholders(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailTemplateSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplateSpec_placeholders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Placeholders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplateSpec_placeholders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplateSpec", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplateSpec_subject(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailTemplateSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplateSpec_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplateSpec_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplateSpec", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailTemplateSpec_body(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EmailTemplateSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplateSpec_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplateSpec_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplateSpec", field, false, false, "String")
 }
 
 func (ec *executionContext) _Flag_id(ctx context.Context, field graphql.CollectedField, obj *ent.Flag) (ret graphql.Marshaler) {
@@ -12017,6 +13969,314 @@ func (ec *executionContext) fieldContext_Mutation_runAuditArchive(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateSecurityPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSecurityPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSecurityPolicy(ctx, fc.Args["tenantSlug"].(string), fc.Args["input"].(tenantadmin.UpdateSecurityPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.SecurityPolicy) graphql.Marshaler {
+			return ec.marshalNSecurityPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecurityPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSecurityPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecurityPolicy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSecurityPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSsoApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSsoApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSsoApp(ctx, fc.Args["tenantSlug"].(string), fc.Args["input"].(tenantadmin.CreateSsoAppInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.CreateSsoAppPayload) graphql.Marshaler {
+			return ec.marshalNCreateSsoAppPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐCreateSsoAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSsoApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateSsoAppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSsoApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSsoApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSsoApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSsoApp(ctx, fc.Args["tenantSlug"].(string), fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SsoApp) graphql.Marshaler {
+			return ec.marshalNSsoApp2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSsoApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSsoApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SsoApp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSsoApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateTenantBranding(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateTenantBranding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateTenantBranding(ctx, fc.Args["tenantSlug"].(string), fc.Args["input"].(BrandingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateTenantBranding(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateTenantBranding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePartnerBranding(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePartnerBranding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePartnerBranding(ctx, fc.Args["slug"].(string), fc.Args["input"].(BrandingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Partner) graphql.Marshaler {
+			return ec.marshalNPartner2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePartnerBranding(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePartnerBranding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePartnerSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePartnerSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePartnerSettings(ctx, fc.Args["slug"].(string), fc.Args["input"].(UpdatePartnerSettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Partner) graphql.Marshaler {
+			return ec.marshalNPartner2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePartnerSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePartnerSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refreshTenantStorage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refreshTenantStorage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefreshTenantStorage(ctx, fc.Args["tenantSlug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.TenantStorage) graphql.Marshaler {
+			return ec.marshalNTenantStorage2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐTenantStorage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refreshTenantStorage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantStorage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refreshTenantStorage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12553,6 +14813,70 @@ func (ec *executionContext) fieldContext_Partner_customerCount(_ context.Context
 	return graphql.NewScalarFieldContext("Partner", field, true, true, "Int")
 }
 
+func (ec *executionContext) _Partner_branding(ctx context.Context, field graphql.CollectedField, obj *ent.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_branding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Partner().Branding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.Branding) graphql.Marshaler {
+			return ec.marshalNBranding2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBranding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_branding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Branding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Partner_settings(ctx context.Context, field graphql.CollectedField, obj *ent.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_settings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Partner().Settings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.PartnerSettings) graphql.Marshaler {
+			return ec.marshalNPartnerSettings2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPartnerSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_settings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PartnerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PartnerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12693,6 +15017,75 @@ func (ec *executionContext) _PartnerEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PartnerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PartnerEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PartnerSettings_supportEmail(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PartnerSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerSettings_supportEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupportEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerSettings_supportEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerSettings", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerSettings_supportUrl(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PartnerSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerSettings_supportUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupportURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerSettings_supportUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerSettings", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerSettings_defaultPlan(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PartnerSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerSettings_defaultPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultPlan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenant.Plan) graphql.Marshaler {
+			return ec.marshalOTenantPlan2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerSettings_defaultPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerSettings", field, false, false, "TenantPlan")
 }
 
 func (ec *executionContext) _PlannedService_name(ctx context.Context, field graphql.CollectedField, obj *health.Planned) (ret graphql.Marshaler) {
@@ -12923,6 +15316,75 @@ func (ec *executionContext) _Plugin_pinned(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Plugin_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Plugin", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PolicyEnforcement_setting(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PolicyEnforcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEnforcement_setting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Setting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.SecuritySetting) graphql.Marshaler {
+			return ec.marshalNSecuritySetting2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecuritySetting(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEnforcement_setting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEnforcement", field, false, false, "SecuritySetting")
+}
+
+func (ec *executionContext) _PolicyEnforcement_status(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PolicyEnforcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEnforcement_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.EnforcementStatus) graphql.Marshaler {
+			return ec.marshalNEnforcementStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEnforcementStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEnforcement_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEnforcement", field, false, false, "EnforcementStatus")
+}
+
+func (ec *executionContext) _PolicyEnforcement_reason(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PolicyEnforcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEnforcement_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEnforcement_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEnforcement", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProvisioningPlanItem_integration(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
@@ -13908,6 +16370,82 @@ func (ec *executionContext) fieldContext_Query_auditArchives(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_emailTemplateKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_emailTemplateKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().EmailTemplateKeys(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenantadmin.EmailTemplateSpec) graphql.Marshaler {
+			return ec.marshalNEmailTemplateSpec2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEmailTemplateSpecᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_emailTemplateKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplateSpec(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_previewEmail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_previewEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PreviewEmail(ctx, fc.Args["tenantSlug"].(string), fc.Args["key"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.EmailPreview) graphql.Marshaler {
+			return ec.marshalNEmailPreview2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEmailPreview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_previewEmail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailPreview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_previewEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13982,6 +16520,176 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SecurityPolicy_mfaMode(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_mfaMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MfaMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantadmin.MfaMode) graphql.Marshaler {
+			return ec.marshalNMfaMode2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_mfaMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecurityPolicy", field, false, false, "MfaMode")
+}
+
+func (ec *executionContext) _SecurityPolicy_sessionIdleMinutes(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_sessionIdleMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SessionIdleMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_sessionIdleMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecurityPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SecurityPolicy_sessionMaxHours(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_sessionMaxHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SessionMaxHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_sessionMaxHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecurityPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SecurityPolicy_allowedCountries(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_allowedCountries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedCountries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_allowedCountries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecurityPolicy", field, false, false, "String")
+}
+
+func (ec *executionContext) _SecurityPolicy_ipAllowlist(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_ipAllowlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IPAllowlist, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_ipAllowlist(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecurityPolicy", field, false, false, "String")
+}
+
+func (ec *executionContext) _SecurityPolicy_enforcement(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_enforcement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enforcement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenantadmin.PolicyEnforcement) graphql.Marshaler {
+			return ec.marshalNPolicyEnforcement2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPolicyEnforcementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_enforcement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecurityPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyEnforcement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecurityPolicy_updatedAt(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecurityPolicy_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SecurityPolicy_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecurityPolicy", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ServiceHealth_name(ctx context.Context, field graphql.CollectedField, obj *health.Service) (ret graphql.Marshaler) {
@@ -14074,6 +16782,121 @@ func (ec *executionContext) _ServiceHealth_message(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_ServiceHealth_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _SsoApp_id(ctx context.Context, field graphql.CollectedField, obj *ent.SsoApp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SsoApp_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SsoApp_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SsoApp", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SsoApp_name(ctx context.Context, field graphql.CollectedField, obj *ent.SsoApp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SsoApp_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SsoApp_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SsoApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _SsoApp_clientId(ctx context.Context, field graphql.CollectedField, obj *ent.SsoApp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SsoApp_clientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SsoApp_clientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SsoApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _SsoApp_redirectUris(ctx context.Context, field graphql.CollectedField, obj *ent.SsoApp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SsoApp_redirectUris(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectUris, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SsoApp_redirectUris(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SsoApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _SsoApp_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SsoApp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SsoApp_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SsoApp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SsoApp", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Subscription_healthChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -14559,6 +17382,166 @@ func (ec *executionContext) fieldContext_Tenant_provisioning(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Tenant_securityPolicy(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_securityPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().SecurityPolicy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.SecurityPolicy) graphql.Marshaler {
+			return ec.marshalNSecurityPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecurityPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_securityPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecurityPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_ssoApps(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_ssoApps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().SsoApps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SsoApp) graphql.Marshaler {
+			return ec.marshalNSsoApp2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSsoAppᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_ssoApps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SsoApp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_branding(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_branding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Branding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.Branding) graphql.Marshaler {
+			return ec.marshalNBranding2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBranding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_branding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Branding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_effectiveBranding(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_effectiveBranding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().EffectiveBranding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.EffectiveBranding) graphql.Marshaler {
+			return ec.marshalNEffectiveBranding2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveBranding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_effectiveBranding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EffectiveBranding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_storage(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_storage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Storage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenantadmin.TenantStorage) graphql.Marshaler {
+			return ec.marshalOTenantStorage2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐTenantStorage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_storage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantStorage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TenantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TenantConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14791,6 +17774,75 @@ func (ec *executionContext) _TenantStatusCounts_suspended(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_TenantStatusCounts_suspended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TenantStatusCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantStorage_quotaBytes(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.TenantStorage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantStorage_quotaBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuotaBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantStorage_quotaBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantStorage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantStorage_usedBytes(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.TenantStorage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantStorage_usedBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantStorage_usedBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantStorage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantStorage_updatedAt(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.TenantStorage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantStorage_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantStorage_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantStorage", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -18211,6 +21263,69 @@ func UnmarshalAuditEventWhereInput(ctx context.Context, raw any) (ent.AuditEvent
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBrandingInput(ctx context.Context, obj any) (BrandingInput, error) {
+	var it BrandingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productName", "accentColor", "logoUrl", "emailTemplates"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductName = graphql.OmittableOf(data)
+		case "accentColor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accentColor"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccentColor = graphql.OmittableOf(data)
+		case "logoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogoURL = graphql.OmittableOf(data)
+		case "emailTemplates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailTemplates"))
+			data, err := ec.unmarshalOEmailTemplateInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmailTemplates = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBrandingInput unmarshals raw into the BrandingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBrandingInput(ctx context.Context, raw any) (BrandingInput, error) {
+	var out BrandingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BrandingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateFlagInput(ctx context.Context, obj any) (flags.CreateFlagInput, error) {
 	var it flags.CreateFlagInput
 	if obj == nil {
@@ -18393,6 +21508,55 @@ func UnmarshalCreatePartnerInput(ctx context.Context, raw any) (tenancy.CreatePa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSsoAppInput(ctx context.Context, obj any) (tenantadmin.CreateSsoAppInput, error) {
+	var it tenantadmin.CreateSsoAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "redirectUris"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "redirectUris":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectUris"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURIs = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSsoAppInput unmarshals raw into the CreateSsoAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSsoAppInput(ctx context.Context, raw any) (tenantadmin.CreateSsoAppInput, error) {
+	var out tenantadmin.CreateSsoAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSsoAppInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateTenantInput(ctx context.Context, obj any) (tenancy.CreateTenantInput, error) {
 	var it tenancy.CreateTenantInput
 	if obj == nil {
@@ -18467,6 +21631,62 @@ func (ec *executionContext) unmarshalInputCreateTenantInput(ctx context.Context,
 func UnmarshalCreateTenantInput(ctx context.Context, raw any) (tenancy.CreateTenantInput, error) {
 	var out tenancy.CreateTenantInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateTenantInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEmailTemplateInput(ctx context.Context, obj any) (schematype.EmailTemplate, error) {
+	var it schematype.EmailTemplate
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "subject", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEmailTemplateInput unmarshals raw into the EmailTemplateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEmailTemplateInput(ctx context.Context, raw any) (schematype.EmailTemplate, error) {
+	var out schematype.EmailTemplate
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EmailTemplateInput", raw, &out)
 	return out, err
 }
 
@@ -21937,6 +25157,132 @@ func UnmarshalUpdatePartnerInput(ctx context.Context, raw any) (UpdatePartnerInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdatePartnerSettingsInput(ctx context.Context, obj any) (UpdatePartnerSettingsInput, error) {
+	var it UpdatePartnerSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"supportEmail", "supportUrl", "defaultPlan"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "supportEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supportEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupportEmail = graphql.OmittableOf(data)
+		case "supportUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supportUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupportURL = graphql.OmittableOf(data)
+		case "defaultPlan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("defaultPlan"))
+			data, err := ec.unmarshalOTenantPlan2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DefaultPlan = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdatePartnerSettingsInput unmarshals raw into the UpdatePartnerSettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePartnerSettingsInput(ctx context.Context, raw any) (UpdatePartnerSettingsInput, error) {
+	var out UpdatePartnerSettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePartnerSettingsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateSecurityPolicyInput(ctx context.Context, obj any) (tenantadmin.UpdateSecurityPolicyInput, error) {
+	var it tenantadmin.UpdateSecurityPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"mfaMode", "sessionIdleMinutes", "sessionMaxHours", "allowedCountries", "ipAllowlist"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "mfaMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mfaMode"))
+			data, err := ec.unmarshalOMfaMode2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MfaMode = data
+		case "sessionIdleMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIdleMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SessionIdleMinutes = data
+		case "sessionMaxHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionMaxHours"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SessionMaxHours = data
+		case "allowedCountries":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedCountries"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedCountries = data
+		case "ipAllowlist":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ipAllowlist"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IPAllowlist = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateSecurityPolicyInput unmarshals raw into the UpdateSecurityPolicyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateSecurityPolicyInput(ctx context.Context, raw any) (tenantadmin.UpdateSecurityPolicyInput, error) {
+	var out tenantadmin.UpdateSecurityPolicyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateSecurityPolicyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context, obj any) (UpdateTenantInput, error) {
 	var it UpdateTenantInput
 	if obj == nil {
@@ -23385,6 +26731,375 @@ func (ec *executionContext) _AuditSigningKey(ctx context.Context, sel ast.Select
 	return out
 }
 
+var brandingImplementors = []string{"Branding"}
+
+func (ec *executionContext) _Branding(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.Branding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, brandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Branding")
+		case "productName":
+			out.Values[i] = ec._Branding_productName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accentColor":
+			out.Values[i] = ec._Branding_accentColor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "logoUrl":
+			out.Values[i] = ec._Branding_logoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "emailTemplates":
+			out.Values[i] = ec._Branding_emailTemplates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var brandingValueImplementors = []string{"BrandingValue"}
+
+func (ec *executionContext) _BrandingValue(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.BrandingValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, brandingValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BrandingValue")
+		case "value":
+			out.Values[i] = ec._BrandingValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._BrandingValue_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createSsoAppPayloadImplementors = []string{"CreateSsoAppPayload"}
+
+func (ec *executionContext) _CreateSsoAppPayload(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.CreateSsoAppPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createSsoAppPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateSsoAppPayload")
+		case "app":
+			out.Values[i] = ec._CreateSsoAppPayload_app(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecret":
+			out.Values[i] = ec._CreateSsoAppPayload_clientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var effectiveBrandingImplementors = []string{"EffectiveBranding"}
+
+func (ec *executionContext) _EffectiveBranding(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.EffectiveBranding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, effectiveBrandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EffectiveBranding")
+		case "productName":
+			out.Values[i] = ec._EffectiveBranding_productName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accentColor":
+			out.Values[i] = ec._EffectiveBranding_accentColor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accentTextColor":
+			out.Values[i] = ec._EffectiveBranding_accentTextColor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logoUrl":
+			out.Values[i] = ec._EffectiveBranding_logoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "emailTemplates":
+			out.Values[i] = ec._EffectiveBranding_emailTemplates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var effectiveEmailTemplateImplementors = []string{"EffectiveEmailTemplate"}
+
+func (ec *executionContext) _EffectiveEmailTemplate(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.EffectiveEmailTemplate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, effectiveEmailTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EffectiveEmailTemplate")
+		case "key":
+			out.Values[i] = ec._EffectiveEmailTemplate_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._EffectiveEmailTemplate_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._EffectiveEmailTemplate_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._EffectiveEmailTemplate_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var emailPreviewImplementors = []string{"EmailPreview"}
+
+func (ec *executionContext) _EmailPreview(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.EmailPreview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailPreviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailPreview")
+		case "key":
+			out.Values[i] = ec._EmailPreview_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._EmailPreview_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._EmailPreview_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._EmailPreview_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var emailTemplateImplementors = []string{"EmailTemplate"}
+
+func (ec *executionContext) _EmailTemplate(ctx context.Context, sel ast.SelectionSet, obj *schematype.EmailTemplate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailTemplate")
+		case "key":
+			out.Values[i] = ec._EmailTemplate_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._EmailTemplate_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._EmailTemplate_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var emailTemplateSpecImplementors = []string{"EmailTemplateSpec"}
+
+func (ec *executionContext) _EmailTemplateSpec(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.EmailTemplateSpec) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailTemplateSpecImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailTemplateSpec")
+		case "key":
+			out.Values[i] = ec._EmailTemplateSpec_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._EmailTemplateSpec_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "placeholders":
+			out.Values[i] = ec._EmailTemplateSpec_placeholders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._EmailTemplateSpec_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._EmailTemplateSpec_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var flagImplementors = []string{"Flag", "Node"}
 
 func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj *ent.Flag) graphql.Marshaler {
@@ -24069,6 +27784,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateSecurityPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSecurityPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSsoApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSsoApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSsoApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSsoApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateTenantBranding":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateTenantBranding(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePartnerBranding":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePartnerBranding(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePartnerSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePartnerSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refreshTenantStorage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refreshTenantStorage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24238,6 +28002,18 @@ func (ec *executionContext) _Partner(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Partner_customerCount(ctx, field, obj)
 				})
+		case "branding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_branding(ctx, field, obj)
+				})
+		case "settings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_settings(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24317,6 +28093,49 @@ func (ec *executionContext) _PartnerEdge(ctx context.Context, sel ast.SelectionS
 		case "cursor":
 			out.Values[i] = ec._PartnerEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerSettingsImplementors = []string{"PartnerSettings"}
+
+func (ec *executionContext) _PartnerSettings(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.PartnerSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerSettings")
+		case "supportEmail":
+			out.Values[i] = ec._PartnerSettings_supportEmail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "supportUrl":
+			out.Values[i] = ec._PartnerSettings_supportUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "defaultPlan":
+			out.Values[i] = ec._PartnerSettings_defaultPlan(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -24422,6 +28241,49 @@ func (ec *executionContext) _Plugin(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "pinned":
 			out.Values[i] = ec._Plugin_pinned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyEnforcementImplementors = []string{"PolicyEnforcement"}
+
+func (ec *executionContext) _PolicyEnforcement(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.PolicyEnforcement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyEnforcementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyEnforcement")
+		case "setting":
+			out.Values[i] = ec._PolicyEnforcement_setting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PolicyEnforcement_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._PolicyEnforcement_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24676,6 +28538,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditArchives(ctx, field)
 				})
+		case "emailTemplateKeys":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_emailTemplateKeys(ctx, field)
+				})
+		case "previewEmail":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_previewEmail(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -24689,6 +28563,69 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var securityPolicyImplementors = []string{"SecurityPolicy"}
+
+func (ec *executionContext) _SecurityPolicy(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.SecurityPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, securityPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecurityPolicy")
+		case "mfaMode":
+			out.Values[i] = ec._SecurityPolicy_mfaMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sessionIdleMinutes":
+			out.Values[i] = ec._SecurityPolicy_sessionIdleMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sessionMaxHours":
+			out.Values[i] = ec._SecurityPolicy_sessionMaxHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowedCountries":
+			out.Values[i] = ec._SecurityPolicy_allowedCountries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ipAllowlist":
+			out.Values[i] = ec._SecurityPolicy_ipAllowlist(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enforcement":
+			out.Values[i] = ec._SecurityPolicy_enforcement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SecurityPolicy_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24735,6 +28672,59 @@ func (ec *executionContext) _ServiceHealth(ctx context.Context, sel ast.Selectio
 			}
 		case "message":
 			out.Values[i] = ec._ServiceHealth_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ssoAppImplementors = []string{"SsoApp"}
+
+func (ec *executionContext) _SsoApp(ctx context.Context, sel ast.SelectionSet, obj *ent.SsoApp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ssoAppImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SsoApp")
+		case "id":
+			out.Values[i] = ec._SsoApp_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SsoApp_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientId":
+			out.Values[i] = ec._SsoApp_clientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redirectUris":
+			out.Values[i] = ec._SsoApp_redirectUris(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SsoApp_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24871,6 +28861,36 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_provisioning(ctx, field, obj)
 				})
+		case "securityPolicy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_securityPolicy(ctx, field, obj)
+				})
+		case "ssoApps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_ssoApps(ctx, field, obj)
+				})
+		case "branding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_branding(ctx, field, obj)
+				})
+		case "effectiveBranding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_effectiveBranding(ctx, field, obj)
+				})
+		case "storage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_storage(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24997,6 +29017,49 @@ func (ec *executionContext) _TenantStatusCounts(ctx context.Context, sel ast.Sel
 			}
 		case "suspended":
 			out.Values[i] = ec._TenantStatusCounts_suspended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantStorageImplementors = []string{"TenantStorage"}
+
+func (ec *executionContext) _TenantStorage(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.TenantStorage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantStorageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantStorage")
+		case "quotaBytes":
+			out.Values[i] = ec._TenantStorage_quotaBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedBytes":
+			out.Values[i] = ec._TenantStorage_usedBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._TenantStorage_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25685,6 +29748,33 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBranding2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBranding(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.Branding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Branding!")
+		return graphql.Null
+	}
+	return ec._Branding(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBrandingInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐBrandingInput(ctx context.Context, v any) (BrandingInput, error) {
+	res, err := ec.unmarshalInputBrandingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBrandingSource2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingSource(ctx context.Context, v any) (tenantadmin.BrandingSource, error) {
+	var res tenantadmin.BrandingSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBrandingSource2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingSource(ctx context.Context, sel ast.SelectionSet, v tenantadmin.BrandingSource) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNBrandingValue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐBrandingValue(ctx context.Context, sel ast.SelectionSet, v tenantadmin.BrandingValue) graphql.Marshaler {
+	return ec._BrandingValue(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐCreateFlagInput(ctx context.Context, v any) (flags.CreateFlagInput, error) {
 	res, err := ec.unmarshalInputCreateFlagInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25693,6 +29783,19 @@ func (ec *executionContext) unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋpla
 func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreatePartnerInput(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
 	res, err := ec.unmarshalInputCreatePartnerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateSsoAppInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐCreateSsoAppInput(ctx context.Context, v any) (tenantadmin.CreateSsoAppInput, error) {
+	res, err := ec.unmarshalInputCreateSsoAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateSsoAppPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐCreateSsoAppPayload(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.CreateSsoAppPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateSsoAppPayload!")
+		return graphql.Null
+	}
+	return ec._CreateSsoAppPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreateTenantInput(ctx context.Context, v any) (tenancy.CreateTenantInput, error) {
@@ -25707,6 +29810,105 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 }
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNEffectiveBranding2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveBranding(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.EffectiveBranding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EffectiveBranding!")
+		return graphql.Null
+	}
+	return ec._EffectiveBranding(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEffectiveEmailTemplate2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveEmailTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenantadmin.EffectiveEmailTemplate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEffectiveEmailTemplate2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveEmailTemplate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEffectiveEmailTemplate2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveEmailTemplate(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.EffectiveEmailTemplate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EffectiveEmailTemplate!")
+		return graphql.Null
+	}
+	return ec._EffectiveEmailTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEmailPreview2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEmailPreview(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.EmailPreview) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EmailPreview!")
+		return graphql.Null
+	}
+	return ec._EmailPreview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEmailTemplate2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplate(ctx context.Context, sel ast.SelectionSet, v schematype.EmailTemplate) graphql.Marshaler {
+	return ec._EmailTemplate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEmailTemplate2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.EmailTemplate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmailTemplate2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNEmailTemplateInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplate(ctx context.Context, v any) (*schematype.EmailTemplate, error) {
+	res, err := ec.unmarshalInputEmailTemplateInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmailTemplateSpec2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEmailTemplateSpecᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenantadmin.EmailTemplateSpec) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmailTemplateSpec2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEmailTemplateSpec(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEmailTemplateSpec2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEmailTemplateSpec(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.EmailTemplateSpec) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EmailTemplateSpec!")
+		return graphql.Null
+	}
+	return ec._EmailTemplateSpec(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEnforcementStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEnforcementStatus(ctx context.Context, v any) (tenantadmin.EnforcementStatus, error) {
+	var res tenantadmin.EnforcementStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEnforcementStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEnforcementStatus(ctx context.Context, sel ast.SelectionSet, v tenantadmin.EnforcementStatus) graphql.Marshaler {
 	return v
 }
 
@@ -25976,6 +30178,16 @@ func (ec *executionContext) unmarshalNMembershipWhereInput2ᚖgithubᚗcomᚋdez
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNMfaMode2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx context.Context, v any) (tenantadmin.MfaMode, error) {
+	var res tenantadmin.MfaMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMfaMode2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx context.Context, sel ast.SelectionSet, v tenantadmin.MfaMode) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -26033,6 +30245,14 @@ func (ec *executionContext) marshalNPartnerOrderField2ᚖgithubᚗcomᚋdezkyᚋ
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNPartnerSettings2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPartnerSettings(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.PartnerSettings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerSettings!")
+		return graphql.Null
+	}
+	return ec._PartnerSettings(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPartnerStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋpartnerᚐStatus(ctx context.Context, v any) (partner.Status, error) {
@@ -26104,6 +30324,30 @@ func (ec *executionContext) marshalNPluginState2githubᚗcomᚋdezkyᚋplatform�
 	return v
 }
 
+func (ec *executionContext) marshalNPolicyEnforcement2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPolicyEnforcementᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenantadmin.PolicyEnforcement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyEnforcement2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPolicyEnforcement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyEnforcement2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPolicyEnforcement(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.PolicyEnforcement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyEnforcement!")
+		return graphql.Null
+	}
+	return ec._PolicyEnforcement(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx context.Context, v any) (provisioningstate.Integration, error) {
 	var res provisioningstate.Integration
 	err := res.UnmarshalGQL(v)
@@ -26172,6 +30416,24 @@ func (ec *executionContext) marshalNProvisioningStatusCode2githubᚗcomᚋdezky�
 	return v
 }
 
+func (ec *executionContext) marshalNSecurityPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecurityPolicy(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.SecurityPolicy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SecurityPolicy!")
+		return graphql.Null
+	}
+	return ec._SecurityPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSecuritySetting2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecuritySetting(ctx context.Context, v any) (tenantadmin.SecuritySetting, error) {
+	var res tenantadmin.SecuritySetting
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSecuritySetting2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecuritySetting(ctx context.Context, sel ast.SelectionSet, v tenantadmin.SecuritySetting) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNServiceHealth2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐService(ctx context.Context, sel ast.SelectionSet, v health.Service) graphql.Marshaler {
 	return ec._ServiceHealth(ctx, sel, &v)
 }
@@ -26190,6 +30452,30 @@ func (ec *executionContext) marshalNServiceHealth2ᚕgithubᚗcomᚋdezkyᚋplat
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNSsoApp2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSsoAppᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SsoApp) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSsoApp2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSsoApp(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSsoApp2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSsoApp(ctx context.Context, sel ast.SelectionSet, v *ent.SsoApp) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SsoApp!")
+		return graphql.Null
+	}
+	return ec._SsoApp(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditarchiveᚐStatus(ctx context.Context, v any) (auditarchive.Status, error) {
@@ -26318,6 +30604,14 @@ func (ec *executionContext) marshalNTenantStatusCounts2ᚖgithubᚗcomᚋdezky�
 	return ec._TenantStatusCounts(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTenantStorage2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐTenantStorage(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.TenantStorage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantStorage!")
+		return graphql.Null
+	}
+	return ec._TenantStorage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNTenantWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantWhereInput(ctx context.Context, v any) (*ent.TenantWhereInput, error) {
 	res, err := ec.unmarshalInputTenantWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -26344,6 +30638,16 @@ func (ec *executionContext) unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋpla
 
 func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerInput(ctx context.Context, v any) (UpdatePartnerInput, error) {
 	res, err := ec.unmarshalInputUpdatePartnerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdatePartnerSettingsInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerSettingsInput(ctx context.Context, v any) (UpdatePartnerSettingsInput, error) {
+	res, err := ec.unmarshalInputUpdatePartnerSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateSecurityPolicyInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐUpdateSecurityPolicyInput(ctx context.Context, v any) (tenantadmin.UpdateSecurityPolicyInput, error) {
+	res, err := ec.unmarshalInputUpdateSecurityPolicyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -26697,6 +31001,23 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOEmailTemplateInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplateᚄ(ctx context.Context, v any) ([]*schematype.EmailTemplate, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*schematype.EmailTemplate, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEmailTemplateInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐEmailTemplate(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOFlag2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐFlag(ctx context.Context, sel ast.SelectionSet, v *ent.Flag) graphql.Marshaler {
@@ -27127,6 +31448,22 @@ func (ec *executionContext) unmarshalOMembershipWhereInput2ᚖgithubᚗcomᚋdez
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOMfaMode2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx context.Context, v any) (*tenantadmin.MfaMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(tenantadmin.MfaMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMfaMode2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.MfaMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalONode2githubᚗcomᚋdezkyᚋplatformᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -27466,6 +31803,13 @@ func (ec *executionContext) marshalOTenantStatus2ᚖgithubᚗcomᚋdezkyᚋplatf
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOTenantStorage2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐTenantStorage(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.TenantStorage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TenantStorage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantWhereInputᚄ(ctx context.Context, v any) ([]*ent.TenantWhereInput, error) {

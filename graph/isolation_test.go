@@ -101,6 +101,8 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = strconv.Quote(w.partner.Slug)
 		case f.Name == "seats":
 			v = "7"
+		case f.Name == "redirectUris":
+			v = `["https://iso.example/cb"]`
 		case !f.Type.NonNull:
 			continue
 		default:

@@ -5,8 +5,21 @@ package graph
 import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
 )
+
+// A branding input; absent fields are left, null or blank clears a field.
+type BrandingInput struct {
+	// 1-80 characters; null or blank clears it.
+	ProductName graphql.Omittable[*string] `json:"productName,omitempty"`
+	// Hex colour #rgb or #rrggbb; null or blank clears it.
+	AccentColor graphql.Omittable[*string] `json:"accentColor,omitempty"`
+	// Absolute https URL (at most 2048 bytes); null or blank clears it.
+	LogoURL graphql.Omittable[*string] `json:"logoUrl,omitempty"`
+	// Replaces every template override; keys must be known and unique, placeholders must be the key's.
+	EmailTemplates []*schematype.EmailTemplate `json:"emailTemplates,omitempty"`
+}
 
 // Live streams over WebSocket (graphql-transport-ws); a connection ends with its token (see the README).
 type Subscription struct {
@@ -34,6 +47,16 @@ type UpdatePartnerInput struct {
 	VatID graphql.Omittable[*string] `json:"vatId,omitempty"`
 	// ISO 3166-1 alpha-2 country code of the billing address.
 	BillingCountry graphql.Omittable[*string] `json:"billingCountry,omitempty"`
+}
+
+// Changes to partner settings; absent fields are left, null or blank clears.
+type UpdatePartnerSettingsInput struct {
+	// An e-mail address; null or blank clears it.
+	SupportEmail graphql.Omittable[*string] `json:"supportEmail,omitempty"`
+	// An absolute https URL; null or blank clears it.
+	SupportURL graphql.Omittable[*string] `json:"supportUrl,omitempty"`
+	// The plan; null clears it.
+	DefaultPlan graphql.Omittable[*tenant.Plan] `json:"defaultPlan,omitempty"`
 }
 
 // Changes to a tenant; absent fields are left as they are.

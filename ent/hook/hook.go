@@ -105,6 +105,18 @@ func (f PartnerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerMutation", m)
 }
 
+// The PartnerSettingsFunc type is an adapter to allow the use of ordinary
+// function as PartnerSettings mutator.
+type PartnerSettingsFunc func(context.Context, *ent.PartnerSettingsMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PartnerSettingsFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PartnerSettingsMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerSettingsMutation", m)
+}
+
 // The ProvisioningJobFunc type is an adapter to allow the use of ordinary
 // function as ProvisioningJob mutator.
 type ProvisioningJobFunc func(context.Context, *ent.ProvisioningJobMutation) (ent.Value, error)
@@ -129,6 +141,30 @@ func (f ProvisioningStateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningStateMutation", m)
 }
 
+// The SecurityPolicyFunc type is an adapter to allow the use of ordinary
+// function as SecurityPolicy mutator.
+type SecurityPolicyFunc func(context.Context, *ent.SecurityPolicyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SecurityPolicyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SecurityPolicyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SecurityPolicyMutation", m)
+}
+
+// The SsoAppFunc type is an adapter to allow the use of ordinary
+// function as SsoApp mutator.
+type SsoAppFunc func(context.Context, *ent.SsoAppMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SsoAppFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SsoAppMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SsoAppMutation", m)
+}
+
 // The TenantFunc type is an adapter to allow the use of ordinary
 // function as Tenant mutator.
 type TenantFunc func(context.Context, *ent.TenantMutation) (ent.Value, error)
@@ -141,6 +177,18 @@ func (f TenantFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantMutation", m)
 }
 
+// The TenantBrandingFunc type is an adapter to allow the use of ordinary
+// function as TenantBranding mutator.
+type TenantBrandingFunc func(context.Context, *ent.TenantBrandingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TenantBrandingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TenantBrandingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantBrandingMutation", m)
+}
+
 // The TenantDomainFunc type is an adapter to allow the use of ordinary
 // function as TenantDomain mutator.
 type TenantDomainFunc func(context.Context, *ent.TenantDomainMutation) (ent.Value, error)
@@ -151,6 +199,18 @@ func (f TenantDomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantDomainMutation", m)
+}
+
+// The TenantStorageFunc type is an adapter to allow the use of ordinary
+// function as TenantStorage mutator.
+type TenantStorageFunc func(context.Context, *ent.TenantStorageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TenantStorageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TenantStorageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantStorageMutation", m)
 }
 
 // The UserFunc type is an adapter to allow the use of ordinary

@@ -245,6 +245,41 @@ var (
 		Columns:    PartnersColumns,
 		PrimaryKey: []*schema.Column{PartnersColumns[0]},
 	}
+	// PartnerSettingsColumns holds the columns for the "partner_settings" table.
+	PartnerSettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "support_email", Type: field.TypeString, Nullable: true},
+		{Name: "support_url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "default_plan", Type: field.TypeEnum, Nullable: true, Enums: []string{"FREE", "STARTER", "BUSINESS", "ENTERPRISE"}},
+		{Name: "product_name", Type: field.TypeString, Nullable: true, Size: 80},
+		{Name: "accent_color", Type: field.TypeString, Nullable: true},
+		{Name: "logo_url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "email_templates", Type: field.TypeJSON},
+		{Name: "partner_id", Type: field.TypeInt},
+	}
+	// PartnerSettingsTable holds the schema information for the "partner_settings" table.
+	PartnerSettingsTable = &schema.Table{
+		Name:       "partner_settings",
+		Columns:    PartnerSettingsColumns,
+		PrimaryKey: []*schema.Column{PartnerSettingsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "partner_settings_partners_partner",
+				Columns:    []*schema.Column{PartnerSettingsColumns[10]},
+				RefColumns: []*schema.Column{PartnersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "partnersettings_partner_id",
+				Unique:  true,
+				Columns: []*schema.Column{PartnerSettingsColumns[10]},
+			},
+		},
+	}
 	// ProvisioningJobsColumns holds the columns for the "provisioning_jobs" table.
 	ProvisioningJobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -298,6 +333,71 @@ var (
 			},
 		},
 	}
+	// SecurityPoliciesColumns holds the columns for the "security_policies" table.
+	SecurityPoliciesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "mfa_mode", Type: field.TypeEnum, Enums: []string{"OFF", "OPTIONAL", "REQUIRED"}, Default: "OPTIONAL"},
+		{Name: "session_idle_minutes", Type: field.TypeInt, Default: 60},
+		{Name: "session_max_hours", Type: field.TypeInt, Default: 12},
+		{Name: "allowed_countries", Type: field.TypeJSON},
+		{Name: "ip_allowlist", Type: field.TypeJSON},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// SecurityPoliciesTable holds the schema information for the "security_policies" table.
+	SecurityPoliciesTable = &schema.Table{
+		Name:       "security_policies",
+		Columns:    SecurityPoliciesColumns,
+		PrimaryKey: []*schema.Column{SecurityPoliciesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "security_policies_tenants_tenant",
+				Columns:    []*schema.Column{SecurityPoliciesColumns[8]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "securitypolicy_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{SecurityPoliciesColumns[8]},
+			},
+		},
+	}
+	// SSOAppsColumns holds the columns for the "sso_apps" table.
+	SSOAppsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 80},
+		{Name: "upstream_id", Type: field.TypeString, Unique: true, Size: 100},
+		{Name: "client_id", Type: field.TypeString, Size: 255},
+		{Name: "redirect_uris", Type: field.TypeJSON},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// SSOAppsTable holds the schema information for the "sso_apps" table.
+	SSOAppsTable = &schema.Table{
+		Name:       "sso_apps",
+		Columns:    SSOAppsColumns,
+		PrimaryKey: []*schema.Column{SSOAppsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "sso_apps_tenants_tenant",
+				Columns:    []*schema.Column{SSOAppsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ssoapp_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{SSOAppsColumns[7]},
+			},
+		},
+	}
 	// TenantsColumns holds the columns for the "tenants" table.
 	TenantsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -340,6 +440,38 @@ var (
 			},
 		},
 	}
+	// TenantBrandingsColumns holds the columns for the "tenant_brandings" table.
+	TenantBrandingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "product_name", Type: field.TypeString, Nullable: true, Size: 80},
+		{Name: "accent_color", Type: field.TypeString, Nullable: true},
+		{Name: "logo_url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "email_templates", Type: field.TypeJSON},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// TenantBrandingsTable holds the schema information for the "tenant_brandings" table.
+	TenantBrandingsTable = &schema.Table{
+		Name:       "tenant_brandings",
+		Columns:    TenantBrandingsColumns,
+		PrimaryKey: []*schema.Column{TenantBrandingsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "tenant_brandings_tenants_tenant",
+				Columns:    []*schema.Column{TenantBrandingsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "tenantbranding_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{TenantBrandingsColumns[7]},
+			},
+		},
+	}
 	// TenantDomainsColumns holds the columns for the "tenant_domains" table.
 	TenantDomainsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -357,6 +489,35 @@ var (
 				Name:    "tenantdomain_tenant_id",
 				Unique:  false,
 				Columns: []*schema.Column{TenantDomainsColumns[2]},
+			},
+		},
+	}
+	// TenantStoragesColumns holds the columns for the "tenant_storages" table.
+	TenantStoragesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "quota_bytes", Type: field.TypeInt64},
+		{Name: "used_bytes", Type: field.TypeInt64},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// TenantStoragesTable holds the schema information for the "tenant_storages" table.
+	TenantStoragesTable = &schema.Table{
+		Name:       "tenant_storages",
+		Columns:    TenantStoragesColumns,
+		PrimaryKey: []*schema.Column{TenantStoragesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "tenant_storages_tenants_tenant",
+				Columns:    []*schema.Column{TenantStoragesColumns[4]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "tenantstorage_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{TenantStoragesColumns[4]},
 			},
 		},
 	}
@@ -397,10 +558,15 @@ var (
 		IngestCursorsTable,
 		MembershipsTable,
 		PartnersTable,
+		PartnerSettingsTable,
 		ProvisioningJobsTable,
 		ProvisioningStatesTable,
+		SecurityPoliciesTable,
+		SSOAppsTable,
 		TenantsTable,
+		TenantBrandingsTable,
 		TenantDomainsTable,
+		TenantStoragesTable,
 		UsersTable,
 	}
 )
@@ -432,18 +598,38 @@ func init() {
 	PartnersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
 	}
+	PartnerSettingsTable.ForeignKeys[0].RefTable = PartnersTable
+	PartnerSettingsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
 	ProvisioningJobsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
 	ProvisioningStatesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}
+	SecurityPoliciesTable.ForeignKeys[0].RefTable = TenantsTable
+	SecurityPoliciesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	SSOAppsTable.ForeignKeys[0].RefTable = TenantsTable
+	SSOAppsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
 	TenantsTable.ForeignKeys[0].RefTable = PartnersTable
 	TenantsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
 	}
+	TenantBrandingsTable.ForeignKeys[0].RefTable = TenantsTable
+	TenantBrandingsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
+	}
 	TenantDomainsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	TenantStoragesTable.ForeignKeys[0].RefTable = TenantsTable
+	TenantStoragesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	UsersTable.ForeignKeys[0].RefTable = PartnersTable
 	UsersTable.Annotation = &entsql.Annotation{

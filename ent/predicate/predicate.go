@@ -30,17 +30,32 @@ type Membership func(*sql.Selector)
 // Partner is the predicate function for partner builders.
 type Partner func(*sql.Selector)
 
+// PartnerSettings is the predicate function for partnersettings builders.
+type PartnerSettings func(*sql.Selector)
+
 // ProvisioningJob is the predicate function for provisioningjob builders.
 type ProvisioningJob func(*sql.Selector)
 
 // ProvisioningState is the predicate function for provisioningstate builders.
 type ProvisioningState func(*sql.Selector)
 
+// SecurityPolicy is the predicate function for securitypolicy builders.
+type SecurityPolicy func(*sql.Selector)
+
+// SsoApp is the predicate function for ssoapp builders.
+type SsoApp func(*sql.Selector)
+
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
 
+// TenantBranding is the predicate function for tenantbranding builders.
+type TenantBranding func(*sql.Selector)
+
 // TenantDomain is the predicate function for tenantdomain builders.
 type TenantDomain func(*sql.Selector)
+
+// TenantStorage is the predicate function for tenantstorage builders.
+type TenantStorage func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -303,6 +303,30 @@ func (f PartnerMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerMutation", m)
 }
 
+// The PartnerSettingsQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PartnerSettingsQueryRuleFunc func(context.Context, *ent.PartnerSettingsQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PartnerSettingsQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PartnerSettingsQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PartnerSettingsQuery", q)
+}
+
+// The PartnerSettingsMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PartnerSettingsMutationRuleFunc func(context.Context, *ent.PartnerSettingsMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PartnerSettingsMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PartnerSettingsMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerSettingsMutation", m)
+}
+
 // The ProvisioningJobQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ProvisioningJobQueryRuleFunc func(context.Context, *ent.ProvisioningJobQuery) error
@@ -351,6 +375,54 @@ func (f ProvisioningStateMutationRuleFunc) EvalMutation(ctx context.Context, m e
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProvisioningStateMutation", m)
 }
 
+// The SecurityPolicyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SecurityPolicyQueryRuleFunc func(context.Context, *ent.SecurityPolicyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SecurityPolicyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SecurityPolicyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SecurityPolicyQuery", q)
+}
+
+// The SecurityPolicyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SecurityPolicyMutationRuleFunc func(context.Context, *ent.SecurityPolicyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SecurityPolicyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SecurityPolicyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SecurityPolicyMutation", m)
+}
+
+// The SsoAppQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SsoAppQueryRuleFunc func(context.Context, *ent.SsoAppQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SsoAppQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SsoAppQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SsoAppQuery", q)
+}
+
+// The SsoAppMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SsoAppMutationRuleFunc func(context.Context, *ent.SsoAppMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SsoAppMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SsoAppMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SsoAppMutation", m)
+}
+
 // The TenantQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type TenantQueryRuleFunc func(context.Context, *ent.TenantQuery) error
@@ -375,6 +447,30 @@ func (f TenantMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantMutation", m)
 }
 
+// The TenantBrandingQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TenantBrandingQueryRuleFunc func(context.Context, *ent.TenantBrandingQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TenantBrandingQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TenantBrandingQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TenantBrandingQuery", q)
+}
+
+// The TenantBrandingMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TenantBrandingMutationRuleFunc func(context.Context, *ent.TenantBrandingMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TenantBrandingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TenantBrandingMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantBrandingMutation", m)
+}
+
 // The TenantDomainQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type TenantDomainQueryRuleFunc func(context.Context, *ent.TenantDomainQuery) error
@@ -397,6 +493,30 @@ func (f TenantDomainMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantDomainMutation", m)
+}
+
+// The TenantStorageQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TenantStorageQueryRuleFunc func(context.Context, *ent.TenantStorageQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TenantStorageQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TenantStorageQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TenantStorageQuery", q)
+}
+
+// The TenantStorageMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TenantStorageMutationRuleFunc func(context.Context, *ent.TenantStorageMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TenantStorageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TenantStorageMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantStorageMutation", m)
 }
 
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -474,13 +594,23 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.PartnerQuery:
 		return q.Filter(), nil
+	case *ent.PartnerSettingsQuery:
+		return q.Filter(), nil
 	case *ent.ProvisioningJobQuery:
 		return q.Filter(), nil
 	case *ent.ProvisioningStateQuery:
 		return q.Filter(), nil
+	case *ent.SecurityPolicyQuery:
+		return q.Filter(), nil
+	case *ent.SsoAppQuery:
+		return q.Filter(), nil
 	case *ent.TenantQuery:
 		return q.Filter(), nil
+	case *ent.TenantBrandingQuery:
+		return q.Filter(), nil
 	case *ent.TenantDomainQuery:
+		return q.Filter(), nil
+	case *ent.TenantStorageQuery:
 		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
@@ -507,13 +637,23 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.PartnerMutation:
 		return m.Filter(), nil
+	case *ent.PartnerSettingsMutation:
+		return m.Filter(), nil
 	case *ent.ProvisioningJobMutation:
 		return m.Filter(), nil
 	case *ent.ProvisioningStateMutation:
 		return m.Filter(), nil
+	case *ent.SecurityPolicyMutation:
+		return m.Filter(), nil
+	case *ent.SsoAppMutation:
+		return m.Filter(), nil
 	case *ent.TenantMutation:
 		return m.Filter(), nil
+	case *ent.TenantBrandingMutation:
+		return m.Filter(), nil
 	case *ent.TenantDomainMutation:
+		return m.Filter(), nil
+	case *ent.TenantStorageMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -14,12 +14,17 @@ import (
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
+	"github.com/dezky/platform/ent/securitypolicy"
+	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantdomain"
+	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 
 	"entgo.io/ent"
@@ -479,6 +484,110 @@ func init() {
 			return nil
 		}
 	}()
+	partnersettingsMixin := schema.PartnerSettings{}.Mixin()
+	partnersettings.Policy = privacy.NewPolicies(partnersettingsMixin[0], schema.PartnerSettings{})
+	partnersettings.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := partnersettings.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	partnersettingsMixinFields1 := partnersettingsMixin[1].Fields()
+	_ = partnersettingsMixinFields1
+	partnersettingsFields := schema.PartnerSettings{}.Fields()
+	_ = partnersettingsFields
+	// partnersettingsDescCreatedAt is the schema descriptor for created_at field.
+	partnersettingsDescCreatedAt := partnersettingsMixinFields1[0].Descriptor()
+	// partnersettings.DefaultCreatedAt holds the default value on creation for the created_at field.
+	partnersettings.DefaultCreatedAt = partnersettingsDescCreatedAt.Default.(func() time.Time)
+	// partnersettingsDescUpdatedAt is the schema descriptor for updated_at field.
+	partnersettingsDescUpdatedAt := partnersettingsMixinFields1[1].Descriptor()
+	// partnersettings.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	partnersettings.DefaultUpdatedAt = partnersettingsDescUpdatedAt.Default.(func() time.Time)
+	// partnersettings.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	partnersettings.UpdateDefaultUpdatedAt = partnersettingsDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// partnersettingsDescSupportEmail is the schema descriptor for support_email field.
+	partnersettingsDescSupportEmail := partnersettingsFields[1].Descriptor()
+	// partnersettings.SupportEmailValidator is a validator for the "support_email" field. It is called by the builders before save.
+	partnersettings.SupportEmailValidator = func() func(string) error {
+		validators := partnersettingsDescSupportEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(support_email string) error {
+			for _, fn := range fns {
+				if err := fn(support_email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// partnersettingsDescSupportURL is the schema descriptor for support_url field.
+	partnersettingsDescSupportURL := partnersettingsFields[2].Descriptor()
+	// partnersettings.SupportURLValidator is a validator for the "support_url" field. It is called by the builders before save.
+	partnersettings.SupportURLValidator = func() func(string) error {
+		validators := partnersettingsDescSupportURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(support_url string) error {
+			for _, fn := range fns {
+				if err := fn(support_url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// partnersettingsDescProductName is the schema descriptor for product_name field.
+	partnersettingsDescProductName := partnersettingsFields[4].Descriptor()
+	// partnersettings.ProductNameValidator is a validator for the "product_name" field. It is called by the builders before save.
+	partnersettings.ProductNameValidator = func() func(string) error {
+		validators := partnersettingsDescProductName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(product_name string) error {
+			for _, fn := range fns {
+				if err := fn(product_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// partnersettingsDescAccentColor is the schema descriptor for accent_color field.
+	partnersettingsDescAccentColor := partnersettingsFields[5].Descriptor()
+	// partnersettings.AccentColorValidator is a validator for the "accent_color" field. It is called by the builders before save.
+	partnersettings.AccentColorValidator = partnersettingsDescAccentColor.Validators[0].(func(string) error)
+	// partnersettingsDescLogoURL is the schema descriptor for logo_url field.
+	partnersettingsDescLogoURL := partnersettingsFields[6].Descriptor()
+	// partnersettings.LogoURLValidator is a validator for the "logo_url" field. It is called by the builders before save.
+	partnersettings.LogoURLValidator = func() func(string) error {
+		validators := partnersettingsDescLogoURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(logo_url string) error {
+			for _, fn := range fns {
+				if err := fn(logo_url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// partnersettingsDescEmailTemplates is the schema descriptor for email_templates field.
+	partnersettingsDescEmailTemplates := partnersettingsFields[7].Descriptor()
+	// partnersettings.DefaultEmailTemplates holds the default value on creation for the email_templates field.
+	partnersettings.DefaultEmailTemplates = partnersettingsDescEmailTemplates.Default.([]schematype.EmailTemplate)
 	provisioningjobMixin := schema.ProvisioningJob{}.Mixin()
 	provisioningjob.Policy = privacy.NewPolicies(provisioningjobMixin[0], schema.ProvisioningJob{})
 	provisioningjob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -533,6 +642,134 @@ func init() {
 	provisioningstate.DefaultUpdatedAt = provisioningstateDescUpdatedAt.Default.(func() time.Time)
 	// provisioningstate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	provisioningstate.UpdateDefaultUpdatedAt = provisioningstateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	securitypolicyMixin := schema.SecurityPolicy{}.Mixin()
+	securitypolicy.Policy = privacy.NewPolicies(securitypolicyMixin[0], schema.SecurityPolicy{})
+	securitypolicy.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := securitypolicy.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	securitypolicyMixinFields1 := securitypolicyMixin[1].Fields()
+	_ = securitypolicyMixinFields1
+	securitypolicyFields := schema.SecurityPolicy{}.Fields()
+	_ = securitypolicyFields
+	// securitypolicyDescCreatedAt is the schema descriptor for created_at field.
+	securitypolicyDescCreatedAt := securitypolicyMixinFields1[0].Descriptor()
+	// securitypolicy.DefaultCreatedAt holds the default value on creation for the created_at field.
+	securitypolicy.DefaultCreatedAt = securitypolicyDescCreatedAt.Default.(func() time.Time)
+	// securitypolicyDescUpdatedAt is the schema descriptor for updated_at field.
+	securitypolicyDescUpdatedAt := securitypolicyMixinFields1[1].Descriptor()
+	// securitypolicy.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	securitypolicy.DefaultUpdatedAt = securitypolicyDescUpdatedAt.Default.(func() time.Time)
+	// securitypolicy.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	securitypolicy.UpdateDefaultUpdatedAt = securitypolicyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// securitypolicyDescSessionIdleMinutes is the schema descriptor for session_idle_minutes field.
+	securitypolicyDescSessionIdleMinutes := securitypolicyFields[2].Descriptor()
+	// securitypolicy.DefaultSessionIdleMinutes holds the default value on creation for the session_idle_minutes field.
+	securitypolicy.DefaultSessionIdleMinutes = securitypolicyDescSessionIdleMinutes.Default.(int)
+	// securitypolicy.SessionIdleMinutesValidator is a validator for the "session_idle_minutes" field. It is called by the builders before save.
+	securitypolicy.SessionIdleMinutesValidator = securitypolicyDescSessionIdleMinutes.Validators[0].(func(int) error)
+	// securitypolicyDescSessionMaxHours is the schema descriptor for session_max_hours field.
+	securitypolicyDescSessionMaxHours := securitypolicyFields[3].Descriptor()
+	// securitypolicy.DefaultSessionMaxHours holds the default value on creation for the session_max_hours field.
+	securitypolicy.DefaultSessionMaxHours = securitypolicyDescSessionMaxHours.Default.(int)
+	// securitypolicy.SessionMaxHoursValidator is a validator for the "session_max_hours" field. It is called by the builders before save.
+	securitypolicy.SessionMaxHoursValidator = securitypolicyDescSessionMaxHours.Validators[0].(func(int) error)
+	// securitypolicyDescAllowedCountries is the schema descriptor for allowed_countries field.
+	securitypolicyDescAllowedCountries := securitypolicyFields[4].Descriptor()
+	// securitypolicy.DefaultAllowedCountries holds the default value on creation for the allowed_countries field.
+	securitypolicy.DefaultAllowedCountries = securitypolicyDescAllowedCountries.Default.([]string)
+	// securitypolicyDescIPAllowlist is the schema descriptor for ip_allowlist field.
+	securitypolicyDescIPAllowlist := securitypolicyFields[5].Descriptor()
+	// securitypolicy.DefaultIPAllowlist holds the default value on creation for the ip_allowlist field.
+	securitypolicy.DefaultIPAllowlist = securitypolicyDescIPAllowlist.Default.([]string)
+	ssoappMixin := schema.SsoApp{}.Mixin()
+	ssoapp.Policy = privacy.NewPolicies(ssoappMixin[0], schema.SsoApp{})
+	ssoapp.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ssoapp.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ssoappMixinFields1 := ssoappMixin[1].Fields()
+	_ = ssoappMixinFields1
+	ssoappFields := schema.SsoApp{}.Fields()
+	_ = ssoappFields
+	// ssoappDescCreatedAt is the schema descriptor for created_at field.
+	ssoappDescCreatedAt := ssoappMixinFields1[0].Descriptor()
+	// ssoapp.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ssoapp.DefaultCreatedAt = ssoappDescCreatedAt.Default.(func() time.Time)
+	// ssoappDescUpdatedAt is the schema descriptor for updated_at field.
+	ssoappDescUpdatedAt := ssoappMixinFields1[1].Descriptor()
+	// ssoapp.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ssoapp.DefaultUpdatedAt = ssoappDescUpdatedAt.Default.(func() time.Time)
+	// ssoapp.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ssoapp.UpdateDefaultUpdatedAt = ssoappDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ssoappDescName is the schema descriptor for name field.
+	ssoappDescName := ssoappFields[1].Descriptor()
+	// ssoapp.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	ssoapp.NameValidator = func() func(string) error {
+		validators := ssoappDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ssoappDescUpstreamID is the schema descriptor for upstream_id field.
+	ssoappDescUpstreamID := ssoappFields[2].Descriptor()
+	// ssoapp.UpstreamIDValidator is a validator for the "upstream_id" field. It is called by the builders before save.
+	ssoapp.UpstreamIDValidator = func() func(string) error {
+		validators := ssoappDescUpstreamID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(upstream_id string) error {
+			for _, fn := range fns {
+				if err := fn(upstream_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ssoappDescClientID is the schema descriptor for client_id field.
+	ssoappDescClientID := ssoappFields[3].Descriptor()
+	// ssoapp.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	ssoapp.ClientIDValidator = func() func(string) error {
+		validators := ssoappDescClientID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(client_id string) error {
+			for _, fn := range fns {
+				if err := fn(client_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ssoappDescRedirectUris is the schema descriptor for redirect_uris field.
+	ssoappDescRedirectUris := ssoappFields[4].Descriptor()
+	// ssoapp.DefaultRedirectUris holds the default value on creation for the redirect_uris field.
+	ssoapp.DefaultRedirectUris = ssoappDescRedirectUris.Default.([]string)
 	tenantMixin := schema.Tenant{}.Mixin()
 	tenant.Policy = privacy.NewPolicies(tenantMixin[0], schema.Tenant{})
 	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -628,6 +865,74 @@ func init() {
 	tenantDescBrandColor := tenantFields[7].Descriptor()
 	// tenant.BrandColorValidator is a validator for the "brand_color" field. It is called by the builders before save.
 	tenant.BrandColorValidator = tenantDescBrandColor.Validators[0].(func(string) error)
+	tenantbrandingMixin := schema.TenantBranding{}.Mixin()
+	tenantbranding.Policy = privacy.NewPolicies(tenantbrandingMixin[0], schema.TenantBranding{})
+	tenantbranding.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenantbranding.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenantbrandingMixinFields1 := tenantbrandingMixin[1].Fields()
+	_ = tenantbrandingMixinFields1
+	tenantbrandingFields := schema.TenantBranding{}.Fields()
+	_ = tenantbrandingFields
+	// tenantbrandingDescCreatedAt is the schema descriptor for created_at field.
+	tenantbrandingDescCreatedAt := tenantbrandingMixinFields1[0].Descriptor()
+	// tenantbranding.DefaultCreatedAt holds the default value on creation for the created_at field.
+	tenantbranding.DefaultCreatedAt = tenantbrandingDescCreatedAt.Default.(func() time.Time)
+	// tenantbrandingDescUpdatedAt is the schema descriptor for updated_at field.
+	tenantbrandingDescUpdatedAt := tenantbrandingMixinFields1[1].Descriptor()
+	// tenantbranding.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	tenantbranding.DefaultUpdatedAt = tenantbrandingDescUpdatedAt.Default.(func() time.Time)
+	// tenantbranding.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	tenantbranding.UpdateDefaultUpdatedAt = tenantbrandingDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// tenantbrandingDescProductName is the schema descriptor for product_name field.
+	tenantbrandingDescProductName := tenantbrandingFields[1].Descriptor()
+	// tenantbranding.ProductNameValidator is a validator for the "product_name" field. It is called by the builders before save.
+	tenantbranding.ProductNameValidator = func() func(string) error {
+		validators := tenantbrandingDescProductName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(product_name string) error {
+			for _, fn := range fns {
+				if err := fn(product_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenantbrandingDescAccentColor is the schema descriptor for accent_color field.
+	tenantbrandingDescAccentColor := tenantbrandingFields[2].Descriptor()
+	// tenantbranding.AccentColorValidator is a validator for the "accent_color" field. It is called by the builders before save.
+	tenantbranding.AccentColorValidator = tenantbrandingDescAccentColor.Validators[0].(func(string) error)
+	// tenantbrandingDescLogoURL is the schema descriptor for logo_url field.
+	tenantbrandingDescLogoURL := tenantbrandingFields[3].Descriptor()
+	// tenantbranding.LogoURLValidator is a validator for the "logo_url" field. It is called by the builders before save.
+	tenantbranding.LogoURLValidator = func() func(string) error {
+		validators := tenantbrandingDescLogoURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(logo_url string) error {
+			for _, fn := range fns {
+				if err := fn(logo_url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenantbrandingDescEmailTemplates is the schema descriptor for email_templates field.
+	tenantbrandingDescEmailTemplates := tenantbrandingFields[4].Descriptor()
+	// tenantbranding.DefaultEmailTemplates holds the default value on creation for the email_templates field.
+	tenantbranding.DefaultEmailTemplates = tenantbrandingDescEmailTemplates.Default.([]schematype.EmailTemplate)
 	tenantdomainMixin := schema.TenantDomain{}.Mixin()
 	tenantdomain.Policy = privacy.NewPolicies(tenantdomainMixin[0], tenantdomainMixin[1], schema.TenantDomain{})
 	tenantdomain.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -663,6 +968,26 @@ func init() {
 	tenantdomainDescCreatedAt := tenantdomainFields[2].Descriptor()
 	// tenantdomain.DefaultCreatedAt holds the default value on creation for the created_at field.
 	tenantdomain.DefaultCreatedAt = tenantdomainDescCreatedAt.Default.(func() time.Time)
+	tenantstorageMixin := schema.TenantStorage{}.Mixin()
+	tenantstorage.Policy = privacy.NewPolicies(tenantstorageMixin[0], schema.TenantStorage{})
+	tenantstorage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenantstorage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenantstorageFields := schema.TenantStorage{}.Fields()
+	_ = tenantstorageFields
+	// tenantstorageDescQuotaBytes is the schema descriptor for quota_bytes field.
+	tenantstorageDescQuotaBytes := tenantstorageFields[1].Descriptor()
+	// tenantstorage.QuotaBytesValidator is a validator for the "quota_bytes" field. It is called by the builders before save.
+	tenantstorage.QuotaBytesValidator = tenantstorageDescQuotaBytes.Validators[0].(func(int64) error)
+	// tenantstorageDescUsedBytes is the schema descriptor for used_bytes field.
+	tenantstorageDescUsedBytes := tenantstorageFields[2].Descriptor()
+	// tenantstorage.UsedBytesValidator is a validator for the "used_bytes" field. It is called by the builders before save.
+	tenantstorage.UsedBytesValidator = tenantstorageDescUsedBytes.Validators[0].(func(int64) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -29,6 +29,7 @@ import (
 	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/tenantadmin"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/web/playground"
@@ -99,6 +100,10 @@ type ServeConfig struct {
 	AuditRetention time.Duration
 	// ArchiveInterval is how often the archiver runs (default 1h).
 	ArchiveInterval time.Duration
+	// StorageRefreshInterval is how often every tenant's storage usage
+	// is read from the storage provider (default
+	// tenantadmin.StorageRefreshInterval).
+	StorageRefreshInterval time.Duration
 }
 
 // Server is a running server.
@@ -111,15 +116,21 @@ type Server struct {
 	// Plugins is the provider plugin host, nil when none is configured.
 	Plugins      *host.Host
 	Provisioning *provisioning.Service
-	Health       *health.Checker
+	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
+	// storage).
+	Admin  *tenantadmin.Service
+	Health *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
 	Audit *audit.Service
 	http  *httpServer
 	// upstreams reports whether the demo upstreams run.
 	upstreams bool
-	parts     components
-	closeOnce sync.Once
-	closeErr  error
+	// seedSsoApp asks the background work to create the demo SSO app
+	// (fresh demo data with upstreams).
+	seedSsoApp bool
+	parts      components
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Start opens the database, seeds, and starts serving in the background.
@@ -192,7 +203,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		hcfg.Plugins = s.Plugins
 	}
 	s.Provisioning = provisioning.New(provCfg)
-	tenants.SetLifecycle(s.Provisioning)
+	adminCfg := tenantadmin.Config{Client: client, Tenancy: tenants, Provisioning: s.Provisioning, Log: log,
+		StorageRefreshInterval: cfg.StorageRefreshInterval}
+	if s.Plugins != nil {
+		adminCfg.Providers = s.Plugins
+	}
+	s.Admin = tenantadmin.New(adminCfg)
+	tenants.SetLifecycle(tenancy.Lifecycles{s.Provisioning, s.Admin})
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -230,12 +247,20 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		}
 	})
 	bg.start(s.Provisioning.Run)
+	if s.seedSsoApp {
+		bg.start(func(ctx context.Context) {
+			if err := demo.SeedSsoApp(ctx, s.Admin, s.Provisioning, tenants); err != nil {
+				log.Warn("demo: SSO app not created", "err", err)
+			}
+		})
+	}
 
 	// The job engine: periodic work, once per period across replicas.
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	s.Admin.RegisterJobs(engine)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
@@ -299,6 +324,14 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 		if seeded {
 			cfg.Log.Info("demo data seeded", "tenants", "acme, globex", "partner", "northwind")
 		}
+		if seeded && s.upstreams {
+			// The full demo (with upstreams, as `make run` starts it) also
+			// shows a security policy, branding and an SSO app.
+			if err := demo.SeedSettings(ctx, s.Admin); err != nil {
+				return err
+			}
+			s.seedSsoApp = true
+		}
 	}
 	if s.upstreams {
 		n, err := s.Provisioning.ReconcileAll(ctx, "demo upstreams started")
@@ -357,6 +390,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Audit:        s.Audit,
 		AuditFeed:    feed,
 		Archive:      archives,
+		Admin:        s.Admin,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {

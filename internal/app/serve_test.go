@@ -22,7 +22,7 @@ import (
 // provider plugins against the in-process simulators (and stripe-mock when
 // installed): a tenant created over GraphQL reaches OK on every integration
 // that has an upstream, and billing is SKIPPED, not faked, without
-// stripe-mock.
+// stripe-mock. It shows a security policy, branding and an SSO app.
 func TestDemoProvisionsThroughPlugins(t *testing.T) {
 	dir := t.TempDir()
 	for _, p := range []string{"authentik", "ocis", "stalwart", "stripe"} {
@@ -84,6 +84,22 @@ func TestDemoProvisionsThroughPlugins(t *testing.T) {
 		}
 		if done || time.Now().After(deadline) {
 			t.Fatalf("provisioning: %v", rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The full demo shows a security policy, branding and an SSO app.
+	for {
+		acme := query(`{ tenant(slug: "acme") { securityPolicy { mfaMode } effectiveBranding { productName { value source } accentColor { value source } } ssoApps { name clientId } } }`)["tenant"].(map[string]any)
+		policy, branding := acme["securityPolicy"].(map[string]any), acme["effectiveBranding"].(map[string]any)
+		if policy["mfaMode"] != "REQUIRED" || branding["productName"].(map[string]any)["source"] != "PARTNER" ||
+			branding["accentColor"].(map[string]any)["source"] != "TENANT" {
+			t.Fatalf("demo settings: %v", acme)
+		}
+		if apps := acme["ssoApps"].([]any); len(apps) == 1 && apps[0].(map[string]any)["clientId"] != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo SSO app: %v", acme)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -25,7 +25,7 @@ import (
 
 // MultiLine names the argument and input fields that may hold several
 // lines of text.
-var MultiLine = map[string]bool{"description": true, "note": true}
+var MultiLine = map[string]bool{"description": true, "note": true, "body": true}
 
 // Extension is the gqlgen handler extension; install it with Use.
 type Extension struct{}

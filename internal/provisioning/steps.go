@@ -30,6 +30,15 @@ const (
 	extDomain         = "domain"
 )
 
+// Keys of the upstream ids other packages read from
+// IntegrationStatus.External.
+const (
+	// ExternalGroupID is the tenant's identity group id (Identity).
+	ExternalGroupID = extGroupID
+	// ExternalSpaceID is the tenant's storage space id (Storage).
+	ExternalSpaceID = extSpaceID
+)
+
 // GroupName is the identity group of a tenant.
 func GroupName(slug string) string { return "tenant-" + slug }
 

@@ -262,3 +262,106 @@ func FilterAuditEvents() privacy.QueryRule {
 func Bypass(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)
 }
+
+// FilterTenantOwned limits queries of a tenant-owned entity (one with a
+// tenant_id field and a "tenant" edge) to rows of tenants the viewer
+// administers (of any tenant the viewer is a member of, with anyMember)
+// and, for partner staff, of the partner's tenants.
+func FilterTenantOwned(anyMember bool) privacy.QueryRule {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
+		f.Where(or(tenantOwnedReach(viewer.FromContext(ctx), anyMember)))
+		return privacy.Skip
+	})
+}
+
+func tenantOwnedReach(v *viewer.Viewer, anyMember bool) []entql.P {
+	roles := []viewer.Role{viewer.RoleAdmin}
+	if anyMember {
+		roles = nil
+	}
+	var ps []entql.P
+	if ids := v.TenantIDs(roles...); len(ids) > 0 {
+		ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
+	}
+	if v.PartnerID != 0 {
+		ps = append(ps, entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID)))
+	}
+	return ps
+}
+
+// TenantOwnedMutation gates changes of a tenant-owned entity by
+// non-operators: tenant admins change their tenant's rows, partner staff
+// the rows of their partner's tenants. A create is checked against the
+// tenant it names; updates and deletes match only rows within reach.
+func TenantOwnedMutation() privacy.MutationRule {
+	return privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		v := viewer.FromContext(ctx)
+		if m.Op().Is(ent.OpCreate) {
+			val, ok := m.Field("tenant_id")
+			id, isInt := val.(int)
+			if !ok || !isInt {
+				return privacy.Denyf("tenant-owned row without a tenant")
+			}
+			if r, ok := v.RoleIn(id); ok && r == viewer.RoleAdmin {
+				return privacy.Skip
+			}
+			if v.PartnerID != 0 {
+				cm, ok := m.(interface{ Client() *ent.Client })
+				if !ok {
+					return privacy.Denyf("unexpected mutation type %T", m)
+				}
+				n, err := cm.Client().Tenant.Query().
+					Where(tenant.ID(id), tenant.PartnerID(v.PartnerID)).Count(ctx)
+				if err != nil {
+					return privacy.Denyf("check the tenant's partner: %v", err)
+				}
+				if n > 0 {
+					return privacy.Skip
+				}
+			}
+			return privacy.Denyf("not allowed to change this tenant's settings")
+		}
+		ps := tenantOwnedReach(v, false)
+		if len(ps) == 0 {
+			return privacy.Denyf("not allowed to change tenant settings")
+		}
+		return privacy.FilterFunc(func(_ context.Context, f privacy.Filter) error {
+			f.Where(or(ps))
+			return privacy.Skip
+		}).EvalMutation(ctx, m)
+	})
+}
+
+// FilterPartnerOwned limits queries of a partner-owned entity (one with a
+// partner_id field) to the viewer's own partner.
+func FilterPartnerOwned() privacy.QueryRule {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
+		var ps []entql.P
+		if v := viewer.FromContext(ctx); v.PartnerID != 0 {
+			ps = append(ps, entql.FieldEQ("partner_id", v.PartnerID))
+		}
+		f.Where(or(ps))
+		return privacy.Skip
+	})
+}
+
+// PartnerOwnedMutation lets partner staff change their own partner's rows
+// of a partner-owned entity, and nothing else.
+func PartnerOwnedMutation() privacy.MutationRule {
+	return privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		v := viewer.FromContext(ctx)
+		if v.PartnerID == 0 {
+			return privacy.Denyf("partner staff only")
+		}
+		if m.Op().Is(ent.OpCreate) {
+			if val, ok := m.Field("partner_id"); ok && val == any(v.PartnerID) {
+				return privacy.Skip
+			}
+			return privacy.Denyf("not allowed to change this partner's settings")
+		}
+		return privacy.FilterFunc(func(_ context.Context, f privacy.Filter) error {
+			f.Where(entql.FieldEQ("partner_id", v.PartnerID))
+			return privacy.Skip
+		}).EvalMutation(ctx, m)
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/rule"
+	"github.com/dezky/platform/internal/shownonce"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -132,6 +133,9 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			return rsp
 		}
 	}
+	// Values shown once (client secrets) are kept out of the stored
+	// replay response.
+	txCtx, shown := shownonce.WithRecorder(txCtx)
 	rsp := next(txCtx)
 	if len(rsp.Errors) > 0 {
 		_ = tx.Rollback()
@@ -139,6 +143,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	}
 	if key != "" {
 		body, err := json.Marshal(rsp)
+		body = shown.Redact(body)
 		if err == nil {
 			// An expired record of this key (not yet removed by
 			// ExpireIdempotencyKeys) no longer counts: the key is new.

@@ -39,6 +39,20 @@ type Lifecycle interface {
 	TenantChanged(ctx context.Context, t *ent.Tenant, changes ...Change) error
 }
 
+// Lifecycles tells several lifecycles about each change, in order; the
+// first error aborts the change.
+type Lifecycles []Lifecycle
+
+// TenantChanged implements Lifecycle.
+func (ls Lifecycles) TenantChanged(ctx context.Context, t *ent.Tenant, changes ...Change) error {
+	for _, l := range ls {
+		if err := l.TenantChanged(ctx, t, changes...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetLifecycle installs l (nil: none). Call it before serving.
 func (s *Service) SetLifecycle(l Lifecycle) { s.lifecycle = l }
 

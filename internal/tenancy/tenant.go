@@ -8,6 +8,7 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
@@ -91,6 +92,16 @@ func (s *Service) CreateTenant(ctx context.Context, in CreateTenantInput) (*ent.
 				return err
 			}
 			create.SetPartnerID(p.ID)
+			if in.Plan == nil {
+				// A partner's customers start on the partner's default plan.
+				ps, err := c.PartnerSettings.Query().Where(partnersettings.PartnerID(p.ID)).Only(ctx)
+				if err != nil && !ent.IsNotFound(err) {
+					return err
+				}
+				if ps != nil && ps.DefaultPlan != nil {
+					create.SetPlan(tenant.Plan(*ps.DefaultPlan))
+				}
+			}
 		}
 		t, err := create.Save(ctx)
 		if err != nil {

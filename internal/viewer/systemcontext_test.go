@@ -26,6 +26,7 @@ var systemContextAllowed = []string{
 	"internal/testing/",            // test harness
 	"internal/provisioning/service.go#ReconcileAll", // start-up reconciliation of every tenant
 	"internal/provisioning/service.go#record",       // audit rows of the worker's provider calls
+	"internal/tenantadmin/storage.go#Work",          // the periodic storage usage refresh
 }
 
 // provisioningBackground reports whether a file of internal/provisioning

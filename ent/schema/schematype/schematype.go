@@ -27,3 +27,12 @@ type FlagChange struct {
 	Pct        int       `json:"pct"`
 	Note       string    `json:"note"`
 }
+
+// EmailTemplate overrides one transactional e-mail: Key is one of the fixed
+// template keys (package tenantadmin lists them), Subject and Body are Go
+// text/template sources using only that key's placeholders.
+type EmailTemplate struct {
+	Key     string `json:"key"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}

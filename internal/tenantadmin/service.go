@@ -1,0 +1,129 @@
+package tenantadmin
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/plugins/sdk"
+)
+
+// Providers are the capabilities the service calls; the plugin host
+// implements them. A capability without a plugin fails with UNSUPPORTED.
+type Providers interface {
+	Identity() (sdk.Identity, error)
+	Storage() (sdk.Storage, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Client  *ent.Client
+	Tenancy *tenancy.Service
+	// Provisioning knows the upstream ids of a tenant (identity group,
+	// storage space).
+	Provisioning *provisioning.Service
+	// Providers may be nil: SSO apps and storage then answer UNAVAILABLE.
+	Providers Providers
+	// Catalog maps plans to their storage quota (default
+	// provisioning.DefaultCatalog).
+	Catalog map[tenant.Plan]provisioning.PlanSpec
+	// StorageRefreshInterval is the period of the job reading every
+	// tenant's storage usage (default StorageRefreshInterval).
+	StorageRefreshInterval time.Duration
+	Log                    *slog.Logger
+}
+
+// Service implements the tenant-admin operations.
+type Service struct {
+	cfg  Config
+	jobs *jobs.Engine
+}
+
+// New returns a Service. Call RegisterJobs before the job engine starts.
+func New(cfg Config) *Service {
+	if cfg.Catalog == nil {
+		cfg.Catalog = provisioning.DefaultCatalog
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.StorageRefreshInterval <= 0 {
+		cfg.StorageRefreshInterval = StorageRefreshInterval
+	}
+	return &Service{cfg: cfg}
+}
+
+// tenantFor loads a tenant the viewer can see (NOT_FOUND otherwise) and
+// requires that the viewer administers it: an operator, an admin of the
+// tenant, or staff of its partner (FORBIDDEN otherwise).
+func (s *Service) tenantFor(ctx context.Context, slug string) (*ent.Tenant, error) {
+	t, err := s.cfg.Tenancy.TenantBySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// requireAdmin answers FORBIDDEN unless the viewer administers t.
+func requireAdmin(ctx context.Context, t *ent.Tenant) error {
+	if !administers(viewer.FromContext(ctx), t) {
+		return apperr.Forbiddenf("only the tenant's admins, its partner's staff and operators may do this")
+	}
+	return nil
+}
+
+// administers reports whether v may manage t's settings.
+func administers(v *viewer.Viewer, t *ent.Tenant) bool {
+	if v.Privileged() {
+		return true
+	}
+	if r, ok := v.RoleIn(t.ID); ok && r == viewer.RoleAdmin {
+		return true
+	}
+	return v != nil && v.PartnerID != 0 && t.PartnerID != nil && *t.PartnerID == v.PartnerID
+}
+
+// writable refuses changes to a deleted tenant.
+func writable(t *ent.Tenant) error {
+	if t.Status == tenant.StatusDeleted {
+		return apperr.Conflictf("tenant %q is deleted", t.Slug)
+	}
+	return nil
+}
+
+// client is the transaction's client when ctx carries one.
+func (s *Service) client(ctx context.Context) *ent.Client { return db.Client(ctx, s.cfg.Client) }
+
+// upstreamID returns one recorded upstream id of a tenant's integration
+// ("" when it was never provisioned).
+func (s *Service) upstreamID(ctx context.Context, t *ent.Tenant, i provisioning.Integration, key string) (string, error) {
+	sts, err := s.cfg.Provisioning.Statuses(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	i2 := slices.IndexFunc(sts, func(st *provisioning.IntegrationStatus) bool { return st.Integration == i })
+	if i2 < 0 {
+		return "", nil
+	}
+	return sts[i2].External[key], nil
+}
+
+// unavailable is the error of a capability without a working plugin.
+func unavailable(what string, err error) error {
+	if sdk.IsUnsupported(err) {
+		return &apperr.Error{Code: apperr.Unavailable, Message: "no " + what + " provider is configured", Err: err}
+	}
+	return &apperr.Error{Code: apperr.Unavailable, Message: "the " + what + " provider is unavailable", Err: err}
+}
