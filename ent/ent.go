@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/provisioningjob"
@@ -84,18 +85,19 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			auditarchive.Table:      auditarchive.ValidColumn,
-			auditcheckpoint.Table:   auditcheckpoint.ValidColumn,
-			auditevent.Table:        auditevent.ValidColumn,
-			flag.Table:              flag.ValidColumn,
-			idempotencykey.Table:    idempotencykey.ValidColumn,
-			ingestcursor.Table:      ingestcursor.ValidColumn,
-			membership.Table:        membership.ValidColumn,
-			partner.Table:           partner.ValidColumn,
-			provisioningjob.Table:   provisioningjob.ValidColumn,
-			provisioningstate.Table: provisioningstate.ValidColumn,
-			tenant.Table:            tenant.ValidColumn,
-			user.Table:              user.ValidColumn,
+			auditarchive.Table:       auditarchive.ValidColumn,
+			auditcheckpoint.Table:    auditcheckpoint.ValidColumn,
+			auditevent.Table:         auditevent.ValidColumn,
+			flag.Table:               flag.ValidColumn,
+			idempotencykey.Table:     idempotencykey.ValidColumn,
+			ingestcursor.Table:       ingestcursor.ValidColumn,
+			memberprovisioning.Table: memberprovisioning.ValidColumn,
+			membership.Table:         membership.ValidColumn,
+			partner.Table:            partner.ValidColumn,
+			provisioningjob.Table:    provisioningjob.ValidColumn,
+			provisioningstate.Table:  provisioningstate.ValidColumn,
+			tenant.Table:             tenant.ValidColumn,
+			user.Table:               user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

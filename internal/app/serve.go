@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
@@ -95,7 +96,9 @@ type Server struct {
 	// Plugins is the provider plugin host, nil when none is configured.
 	Plugins      *host.Host
 	Provisioning *provisioning.Service
-	Health       *health.Checker
+	// Members is the member lifecycle service.
+	Members *members.Service
+	Health  *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
 	Audit *audit.Service
 	http  *httpServer
@@ -220,10 +223,24 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
+	if s.Plugins != nil {
+		memberCfg.Providers = s.Plugins
+	}
+	s.Members = members.New(memberCfg)
+	s.Members.Register(engine)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
 	s.parts.add("jobs", engine.Stop)
+	s.Members.Start(ctx)
+	if s.upstreams {
+		n, err := s.Members.ReconcileAll(ctx, "demo upstreams started")
+		if err != nil {
+			return err
+		}
+		log.Info("demo: provisioning members onto the fresh upstreams", "members", n)
+	}
 
 	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
 	if err != nil {
@@ -333,6 +350,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Audit:        s.Audit,
 		AuditFeed:    feed,
 		Archive:      archives,
+		Members:      s.Members,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {

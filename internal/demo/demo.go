@@ -100,7 +100,7 @@ func Seed(ctx context.Context, client *ent.Client, ts *tenancy.Service, environm
 		for _, u := range Users {
 			create := c.User.Create().SetSubject(u.Subject).SetEmail(u.Email).SetName(u.Name).SetPlatformAdmin(u.PlatformAdmin)
 			if u.Partner != "" {
-				create.SetPartnerID(partner.ID)
+				create.SetPartnerID(partner.ID).SetAccessLevel(user.AccessLevelAdmin)
 			}
 			row, err := create.Save(ctx)
 			if err != nil {
