@@ -16,6 +16,7 @@ import (
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
@@ -429,7 +430,7 @@ func (s *Service) stepMail(ctx context.Context, m *ent.Membership, ext map[strin
 			return skipped("the tenant has no mail domain"), nil
 		}
 		if _, err := mail.GetDomain(ctx, d); sdk.IsNotFound(err) {
-			return skipped("mail domain %s is not provisioned yet: reconcile the member once it is", d), nil
+			return s.domainMissing(ctx, m.Edges.Tenant, d)
 		} else if err != nil {
 			return stepResult{}, err
 		}
@@ -511,4 +512,24 @@ func (s *Service) stepStorage(ctx context.Context, m *ent.Membership, ext map[st
 		return ok("storage user %s kept (access ends with the SSO user)", su.Username), nil
 	}
 	return ok("storage user %s ready", su.Username), nil
+}
+
+// errDomainPending is retried: the tenant's mail domain is being
+// provisioned right now (for example just after the tenant was created).
+var errDomainPending = errors.New("waiting for the tenant's mail domain to be provisioned")
+
+// domainMissing decides about a member mailbox whose domain does not exist
+// at the mail server: while the tenant's own MAIL provisioning is still
+// pending the job waits for it (retried); otherwise the tenant has no
+// usable mail domain and the mailbox is SKIPPED.
+func (s *Service) domainMissing(ctx context.Context, t *ent.Tenant, domain string) (stepResult, error) {
+	st, err := s.client.ProvisioningState.Query().
+		Where(provisioningstate.TenantID(t.ID), provisioningstate.IntegrationEQ(provisioningstate.IntegrationMail)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return stepResult{}, fmt.Errorf("members: tenant mail state: %w", err)
+	}
+	if st != nil && st.Status == provisioningstate.StatusPending {
+		return stepResult{}, errDomainPending
+	}
+	return skipped("mail domain %s is not usable (not provisioned at the mail server): reconcile the member once it is", domain), nil
 }
