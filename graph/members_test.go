@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -361,6 +362,22 @@ func TestCredentialNeverReplayedOrStored(t *testing.T) {
 			if replay.CreateMember.Credential != nil || !replay.CreateMember.CredentialWithheld || replay.CreateMember.Member.ID != first.CreateMember.Member.ID {
 				t.Fatalf("replay: %+v", replay)
 			}
+			// Aliases and fragments select the credential too.
+			aliased := testserver.Request{Token: req.Token, Headers: map[string]string{"Idempotency-Key": "create-aliased"},
+				Query: `mutation { made: createMember(tenantSlug: "globex", input: {email: "alias@globex.example", name: "Alias"}) {
+				  ...P secret: credential { v: value } } }
+				fragment P on MemberCredentialPayload { withheld: credentialWithheld credential { kind } }`}
+			var a1, a2 struct {
+				Made struct {
+					Withheld bool
+					Secret   *struct{ V string }
+				}
+			}
+			s.Do(aliased).Decode(t, &a1)
+			s.Do(aliased).Decode(t, &a2)
+			if a1.Made.Withheld || a1.Made.Secret == nil || !a2.Made.Withheld || a2.Made.Secret != nil {
+				t.Fatalf("aliased: first %+v, replay %+v", a1, a2)
+			}
 			for _, table := range []string{"idempotency_keys", "audit_events", "member_provisionings", "river_job"} {
 				rows, err := s.DB.SQL.Query(`SELECT * FROM ` + table)
 				if err != nil {
@@ -376,9 +393,16 @@ func TestCredentialNeverReplayedOrStored(t *testing.T) {
 					if err := rows.Scan(ptrs...); err != nil {
 						t.Fatal(err)
 					}
-					b, _ := json.Marshal(vals)
-					if strings.Contains(string(b), cred.Value) || strings.Contains(string(b), jsonEscaped(cred.Value)) {
-						t.Fatalf("%s holds the credential", table)
+					for _, v := range vals {
+						raw := fmt.Sprint(v)
+						if b, ok := v.([]byte); ok {
+							raw = string(b)
+						}
+						for _, secret := range []string{cred.Value, a1.Made.Secret.V} {
+							if strings.Contains(raw, secret) || strings.Contains(raw, jsonEscaped(secret)) {
+								t.Fatalf("%s holds the credential", table)
+							}
+						}
 					}
 				}
 				rows.Close()

@@ -144,7 +144,11 @@ func (s *Service) converge(ctx context.Context, membershipID int, i Integration,
 	}
 	s.recordCall(sys, m, i, res, err)
 	if err != nil {
-		if rerr := s.setStatus(sys, m.ID, m.Revision, i, stepResult{status: memberprovisioning.StatusError, msg: err.Error()}, ext); rerr != nil {
+		res := stepResult{status: memberprovisioning.StatusError, msg: err.Error()}
+		if errors.Is(err, errDomainPending) {
+			res.status = memberprovisioning.StatusPending // waiting, not failing
+		}
+		if rerr := s.setStatus(sys, m.ID, m.Revision, i, res, ext); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
