@@ -170,7 +170,7 @@ func TestMemberLifecycle(t *testing.T) {
 			if c.Member.Email != email || c.Member.Status != "PENDING" || c.Member.Role != "MEMBER" || c.CredentialWithheld {
 				t.Fatalf("created: %+v", c)
 			}
-			if c.Credential == nil || c.Credential.Kind != "RECOVERY_LINK" || !strings.Contains(c.Credential.Value, "flow_token=") {
+			if c.Credential == nil || c.Credential.Kind != "RECOVERY_LINK" || !strings.Contains(c.Credential.Value, "flow_token=") || c.Credential.ExpiresAt == nil {
 				t.Fatalf("credential: %+v", c.Credential)
 			}
 			m := settled(t, s, "acme", email)

@@ -106,7 +106,12 @@ func issueCredential(ctx context.Context, idp sdk.Identity, userID string) (*Cre
 		return nil, fmt.Errorf("recovery link: %w", err)
 	}
 	if link.OK {
-		return &Credential{Kind: RecoveryLink, Value: link.URL}, nil
+		c := &Credential{Kind: RecoveryLink, Value: link.URL}
+		if !link.ExpiresAt.IsZero() {
+			at := link.ExpiresAt.UTC()
+			c.ExpiresAt = &at
+		}
+		return c, nil
 	}
 	pw, err := GeneratePassword()
 	if err != nil {

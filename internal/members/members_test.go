@@ -101,7 +101,7 @@ func startUpstreams(t *testing.T) *upstreams {
 	h, err := host.New(host.Config{
 		Dir: plugins(t), Logger: quiet,
 		Capabilities: map[sdk.Capability]host.Binding{
-			sdk.CapabilityIdentity: {Plugin: "authentik", Settings: map[string]string{"url": ak.URL}, Secrets: host.Secrets{"token": token}},
+			sdk.CapabilityIdentity: {Plugin: "authentik", Settings: map[string]string{"url": ak.URL, "recovery_token_duration": "hours=2"}, Secrets: host.Secrets{"token": token}},
 			sdk.CapabilityMail:     {Plugin: "stalwart", Settings: map[string]string{"url": ms.URL}, Secrets: host.Secrets{"token": token}},
 			sdk.CapabilityStorage:  {Plugin: "ocis", Settings: map[string]string{"url": oc.URL}, Secrets: host.Secrets{"token": token}},
 		},
@@ -294,6 +294,9 @@ func TestOneTimePasswordWithoutRecoveryFlow(t *testing.T) {
 		r, err := f.members.ResetPassword(sys, "acme", email)
 		if err != nil || r.Credential.Kind != members.RecoveryLink || !strings.Contains(r.Credential.Value, "flow_token=") {
 			t.Fatalf("reset after the recovery flow exists: %v %v", r, err)
+		}
+		if at := r.Credential.ExpiresAt; at == nil || at.Before(time.Now().Add(time.Hour)) || at.After(time.Now().Add(2*time.Hour)) {
+			t.Fatalf("recovery link expires at %v, want in about two hours (recovery_token_duration)", at)
 		}
 	})
 }
