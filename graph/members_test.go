@@ -188,6 +188,14 @@ func TestMemberLifecycle(t *testing.T) {
 				t.Fatalf("mailbox: %+v %v", mb, err)
 			}
 
+			// A member sees only themself; the tenant's partner sees everyone.
+			if own := members(t, s, "member:acme", "acme"); len(own) != 1 || own["member@acme.example"].Email == "" {
+				t.Fatalf("member:acme sees %v, want only themself", own)
+			}
+			if all := members(t, s, "partner:northwind", "acme"); len(all) != 3 {
+				t.Fatalf("partner:northwind sees %d members of acme, want 3", len(all))
+			}
+
 			// Refusals.
 			for _, c := range []struct {
 				as, query string
@@ -207,11 +215,11 @@ func TestMemberLifecycle(t *testing.T) {
 				{"admin:acme", createMember, map[string]any{"t": "acme", "e": "not-an-address", "n": "X"}, "BAD_USER_INPUT"},
 				{"partner:northwind", memberOp("suspendMember"), vars("globex", "member@globex.example"), "NOT_FOUND"},
 			} {
-				before := countRows(t, s)
+				before := memberState(t, s)
 				if got := s.Query(c.as, c.query, c.vars).Code(); got != c.code {
 					t.Fatalf("%s %s %v: %q, want %s", c.as, strings.Fields(c.query)[3], c.vars, got, c.code)
 				}
-				if countRows(t, s) != before {
+				if memberState(t, s) != before {
 					t.Fatalf("refused %s changed the database", c.query)
 				}
 			}
@@ -495,4 +503,45 @@ func TestOperatorAndPartnerStaffInvites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memberState digests what a member mutation changes: users, memberships,
+// member status rows, idempotency records and the audit events the
+// platform itself writes. (countRows would also see the audit events the
+// ingest of the demo upstreams adds at any time.)
+func memberState(t *testing.T, s *testserver.Server) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT id, email, COALESCE(identity_id, ''), COALESCE(partner_id, 0), platform_admin FROM users ORDER BY id`,
+		`SELECT id, role, status, revision, COALESCE(mailbox, '') FROM memberships ORDER BY id`,
+		`SELECT id, status, message FROM member_provisionings ORDER BY id`,
+		`SELECT id, key FROM idempotency_keys ORDER BY id`,
+		`SELECT id, action FROM audit_events WHERE source = 'platform' ORDER BY id`,
+	} {
+		rows, err := s.DB.SQL.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				if raw, ok := v.([]byte); ok {
+					v = string(raw)
+				}
+				fmt.Fprintf(&b, "%v|", v)
+			}
+			b.WriteString("\n")
+		}
+		rows.Close()
+	}
+	return b.String()
 }
