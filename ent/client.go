@@ -21,6 +21,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
@@ -54,6 +55,8 @@ type Client struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
 	IngestCursor *IngestCursorClient
+	// MemberProvisioning is the client for interacting with the MemberProvisioning builders.
+	MemberProvisioning *MemberProvisioningClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
@@ -95,6 +98,7 @@ func (c *Client) init() {
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.IngestCursor = NewIngestCursorClient(c.config)
+	c.MemberProvisioning = NewMemberProvisioningClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
 	c.PartnerSettings = NewPartnerSettingsClient(c.config)
@@ -197,26 +201,27 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		AuditArchive:      NewAuditArchiveClient(cfg),
-		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
-		AuditEvent:        NewAuditEventClient(cfg),
-		Flag:              NewFlagClient(cfg),
-		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
-		IngestCursor:      NewIngestCursorClient(cfg),
-		Membership:        NewMembershipClient(cfg),
-		Partner:           NewPartnerClient(cfg),
-		PartnerSettings:   NewPartnerSettingsClient(cfg),
-		ProvisioningJob:   NewProvisioningJobClient(cfg),
-		ProvisioningState: NewProvisioningStateClient(cfg),
-		SecurityPolicy:    NewSecurityPolicyClient(cfg),
-		SsoApp:            NewSsoAppClient(cfg),
-		Tenant:            NewTenantClient(cfg),
-		TenantBranding:    NewTenantBrandingClient(cfg),
-		TenantDomain:      NewTenantDomainClient(cfg),
-		TenantStorage:     NewTenantStorageClient(cfg),
-		User:              NewUserClient(cfg),
+		ctx:                ctx,
+		config:             cfg,
+		AuditArchive:       NewAuditArchiveClient(cfg),
+		AuditCheckpoint:    NewAuditCheckpointClient(cfg),
+		AuditEvent:         NewAuditEventClient(cfg),
+		Flag:               NewFlagClient(cfg),
+		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
+		IngestCursor:       NewIngestCursorClient(cfg),
+		MemberProvisioning: NewMemberProvisioningClient(cfg),
+		Membership:         NewMembershipClient(cfg),
+		Partner:            NewPartnerClient(cfg),
+		PartnerSettings:    NewPartnerSettingsClient(cfg),
+		ProvisioningJob:    NewProvisioningJobClient(cfg),
+		ProvisioningState:  NewProvisioningStateClient(cfg),
+		SecurityPolicy:     NewSecurityPolicyClient(cfg),
+		SsoApp:             NewSsoAppClient(cfg),
+		Tenant:             NewTenantClient(cfg),
+		TenantBranding:     NewTenantBrandingClient(cfg),
+		TenantDomain:       NewTenantDomainClient(cfg),
+		TenantStorage:      NewTenantStorageClient(cfg),
+		User:               NewUserClient(cfg),
 	}, nil
 }
 
@@ -234,26 +239,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		AuditArchive:      NewAuditArchiveClient(cfg),
-		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
-		AuditEvent:        NewAuditEventClient(cfg),
-		Flag:              NewFlagClient(cfg),
-		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
-		IngestCursor:      NewIngestCursorClient(cfg),
-		Membership:        NewMembershipClient(cfg),
-		Partner:           NewPartnerClient(cfg),
-		PartnerSettings:   NewPartnerSettingsClient(cfg),
-		ProvisioningJob:   NewProvisioningJobClient(cfg),
-		ProvisioningState: NewProvisioningStateClient(cfg),
-		SecurityPolicy:    NewSecurityPolicyClient(cfg),
-		SsoApp:            NewSsoAppClient(cfg),
-		Tenant:            NewTenantClient(cfg),
-		TenantBranding:    NewTenantBrandingClient(cfg),
-		TenantDomain:      NewTenantDomainClient(cfg),
-		TenantStorage:     NewTenantStorageClient(cfg),
-		User:              NewUserClient(cfg),
+		ctx:                ctx,
+		config:             cfg,
+		AuditArchive:       NewAuditArchiveClient(cfg),
+		AuditCheckpoint:    NewAuditCheckpointClient(cfg),
+		AuditEvent:         NewAuditEventClient(cfg),
+		Flag:               NewFlagClient(cfg),
+		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
+		IngestCursor:       NewIngestCursorClient(cfg),
+		MemberProvisioning: NewMemberProvisioningClient(cfg),
+		Membership:         NewMembershipClient(cfg),
+		Partner:            NewPartnerClient(cfg),
+		PartnerSettings:    NewPartnerSettingsClient(cfg),
+		ProvisioningJob:    NewProvisioningJobClient(cfg),
+		ProvisioningState:  NewProvisioningStateClient(cfg),
+		SecurityPolicy:     NewSecurityPolicyClient(cfg),
+		SsoApp:             NewSsoAppClient(cfg),
+		Tenant:             NewTenantClient(cfg),
+		TenantBranding:     NewTenantBrandingClient(cfg),
+		TenantDomain:       NewTenantDomainClient(cfg),
+		TenantStorage:      NewTenantStorageClient(cfg),
+		User:               NewUserClient(cfg),
 	}, nil
 }
 
@@ -284,9 +290,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.PartnerSettings, c.ProvisioningJob,
-		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
-		c.TenantDomain, c.TenantStorage, c.User,
+		c.IngestCursor, c.MemberProvisioning, c.Membership, c.Partner,
+		c.PartnerSettings, c.ProvisioningJob, c.ProvisioningState, c.SecurityPolicy,
+		c.SsoApp, c.Tenant, c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -297,9 +303,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.PartnerSettings, c.ProvisioningJob,
-		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
-		c.TenantDomain, c.TenantStorage, c.User,
+		c.IngestCursor, c.MemberProvisioning, c.Membership, c.Partner,
+		c.PartnerSettings, c.ProvisioningJob, c.ProvisioningState, c.SecurityPolicy,
+		c.SsoApp, c.Tenant, c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -320,6 +326,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IdempotencyKey.mutate(ctx, m)
 	case *IngestCursorMutation:
 		return c.IngestCursor.mutate(ctx, m)
+	case *MemberProvisioningMutation:
+		return c.MemberProvisioning.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *PartnerMutation:
@@ -1150,6 +1158,140 @@ func (c *IngestCursorClient) mutate(ctx context.Context, m *IngestCursorMutation
 		return (&IngestCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown IngestCursor mutation op: %q", m.Op())
+	}
+}
+
+// MemberProvisioningClient is a client for the MemberProvisioning schema.
+type MemberProvisioningClient struct {
+	config
+}
+
+// NewMemberProvisioningClient returns a client for the MemberProvisioning from the given config.
+func NewMemberProvisioningClient(c config) *MemberProvisioningClient {
+	return &MemberProvisioningClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `memberprovisioning.Hooks(f(g(h())))`.
+func (c *MemberProvisioningClient) Use(hooks ...Hook) {
+	c.hooks.MemberProvisioning = append(c.hooks.MemberProvisioning, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `memberprovisioning.Intercept(f(g(h())))`.
+func (c *MemberProvisioningClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MemberProvisioning = append(c.inters.MemberProvisioning, interceptors...)
+}
+
+// Create returns a builder for creating a MemberProvisioning entity.
+func (c *MemberProvisioningClient) Create() *MemberProvisioningCreate {
+	mutation := newMemberProvisioningMutation(c.config, OpCreate)
+	return &MemberProvisioningCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MemberProvisioning entities.
+func (c *MemberProvisioningClient) CreateBulk(builders ...*MemberProvisioningCreate) *MemberProvisioningCreateBulk {
+	return &MemberProvisioningCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MemberProvisioningClient) MapCreateBulk(slice any, setFunc func(*MemberProvisioningCreate, int)) *MemberProvisioningCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MemberProvisioningCreateBulk{err: fmt.Errorf("calling to MemberProvisioningClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MemberProvisioningCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MemberProvisioningCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MemberProvisioning.
+func (c *MemberProvisioningClient) Update() *MemberProvisioningUpdate {
+	mutation := newMemberProvisioningMutation(c.config, OpUpdate)
+	return &MemberProvisioningUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MemberProvisioningClient) UpdateOne(_m *MemberProvisioning) *MemberProvisioningUpdateOne {
+	mutation := newMemberProvisioningMutation(c.config, OpUpdateOne, withMemberProvisioning(_m))
+	return &MemberProvisioningUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MemberProvisioningClient) UpdateOneID(id int) *MemberProvisioningUpdateOne {
+	mutation := newMemberProvisioningMutation(c.config, OpUpdateOne, withMemberProvisioningID(id))
+	return &MemberProvisioningUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MemberProvisioning.
+func (c *MemberProvisioningClient) Delete() *MemberProvisioningDelete {
+	mutation := newMemberProvisioningMutation(c.config, OpDelete)
+	return &MemberProvisioningDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MemberProvisioningClient) DeleteOne(_m *MemberProvisioning) *MemberProvisioningDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MemberProvisioningClient) DeleteOneID(id int) *MemberProvisioningDeleteOne {
+	builder := c.Delete().Where(memberprovisioning.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MemberProvisioningDeleteOne{builder}
+}
+
+// Query returns a query builder for MemberProvisioning.
+func (c *MemberProvisioningClient) Query() *MemberProvisioningQuery {
+	return &MemberProvisioningQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMemberProvisioning},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MemberProvisioning entity by its id.
+func (c *MemberProvisioningClient) Get(ctx context.Context, id int) (*MemberProvisioning, error) {
+	return c.Query().Where(memberprovisioning.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MemberProvisioningClient) GetX(ctx context.Context, id int) *MemberProvisioning {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MemberProvisioningClient) Hooks() []Hook {
+	hooks := c.hooks.MemberProvisioning
+	return append(hooks[:len(hooks):len(hooks)], memberprovisioning.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MemberProvisioningClient) Interceptors() []Interceptor {
+	return c.inters.MemberProvisioning
+}
+
+func (c *MemberProvisioningClient) mutate(ctx context.Context, m *MemberProvisioningMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MemberProvisioningCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MemberProvisioningUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MemberProvisioningUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MemberProvisioningDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MemberProvisioning mutation op: %q", m.Op())
 	}
 }
 
@@ -2973,15 +3115,15 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, PartnerSettings, ProvisioningJob, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
-		User []ent.Hook
+		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningJob,
+		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
+		TenantDomain, TenantStorage, User []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, PartnerSettings, ProvisioningJob, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
-		User []ent.Interceptor
+		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningJob,
+		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
+		TenantDomain, TenantStorage, User []ent.Interceptor
 	}
 )
 

@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
@@ -90,24 +91,25 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			auditarchive.Table:      auditarchive.ValidColumn,
-			auditcheckpoint.Table:   auditcheckpoint.ValidColumn,
-			auditevent.Table:        auditevent.ValidColumn,
-			flag.Table:              flag.ValidColumn,
-			idempotencykey.Table:    idempotencykey.ValidColumn,
-			ingestcursor.Table:      ingestcursor.ValidColumn,
-			membership.Table:        membership.ValidColumn,
-			partner.Table:           partner.ValidColumn,
-			partnersettings.Table:   partnersettings.ValidColumn,
-			provisioningjob.Table:   provisioningjob.ValidColumn,
-			provisioningstate.Table: provisioningstate.ValidColumn,
-			securitypolicy.Table:    securitypolicy.ValidColumn,
-			ssoapp.Table:            ssoapp.ValidColumn,
-			tenant.Table:            tenant.ValidColumn,
-			tenantbranding.Table:    tenantbranding.ValidColumn,
-			tenantdomain.Table:      tenantdomain.ValidColumn,
-			tenantstorage.Table:     tenantstorage.ValidColumn,
-			user.Table:              user.ValidColumn,
+			auditarchive.Table:       auditarchive.ValidColumn,
+			auditcheckpoint.Table:    auditcheckpoint.ValidColumn,
+			auditevent.Table:         auditevent.ValidColumn,
+			flag.Table:               flag.ValidColumn,
+			idempotencykey.Table:     idempotencykey.ValidColumn,
+			ingestcursor.Table:       ingestcursor.ValidColumn,
+			memberprovisioning.Table: memberprovisioning.ValidColumn,
+			membership.Table:         membership.ValidColumn,
+			partner.Table:            partner.ValidColumn,
+			partnersettings.Table:    partnersettings.ValidColumn,
+			provisioningjob.Table:    provisioningjob.ValidColumn,
+			provisioningstate.Table:  provisioningstate.ValidColumn,
+			securitypolicy.Table:     securitypolicy.ValidColumn,
+			ssoapp.Table:             ssoapp.ValidColumn,
+			tenant.Table:             tenant.ValidColumn,
+			tenantbranding.Table:     tenantbranding.ValidColumn,
+			tenantdomain.Table:       tenantdomain.ValidColumn,
+			tenantstorage.Table:      tenantstorage.ValidColumn,
+			user.Table:               user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

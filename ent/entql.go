@@ -9,6 +9,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
@@ -31,7 +32,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 19)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -165,6 +166,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   memberprovisioning.Table,
+			Columns: memberprovisioning.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: memberprovisioning.FieldID,
+			},
+		},
+		Type: "MemberProvisioning",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			memberprovisioning.FieldMembershipID: {Type: field.TypeInt, Column: memberprovisioning.FieldMembershipID},
+			memberprovisioning.FieldIntegration:  {Type: field.TypeEnum, Column: memberprovisioning.FieldIntegration},
+			memberprovisioning.FieldStatus:       {Type: field.TypeEnum, Column: memberprovisioning.FieldStatus},
+			memberprovisioning.FieldMessage:      {Type: field.TypeString, Column: memberprovisioning.FieldMessage},
+			memberprovisioning.FieldExternal:     {Type: field.TypeJSON, Column: memberprovisioning.FieldExternal},
+			memberprovisioning.FieldUpdatedAt:    {Type: field.TypeTime, Column: memberprovisioning.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -174,14 +194,19 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Membership",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			membership.FieldCreatedAt: {Type: field.TypeTime, Column: membership.FieldCreatedAt},
-			membership.FieldUpdatedAt: {Type: field.TypeTime, Column: membership.FieldUpdatedAt},
-			membership.FieldRole:      {Type: field.TypeEnum, Column: membership.FieldRole},
-			membership.FieldUserID:    {Type: field.TypeInt, Column: membership.FieldUserID},
-			membership.FieldTenantID:  {Type: field.TypeInt, Column: membership.FieldTenantID},
+			membership.FieldCreatedAt:   {Type: field.TypeTime, Column: membership.FieldCreatedAt},
+			membership.FieldUpdatedAt:   {Type: field.TypeTime, Column: membership.FieldUpdatedAt},
+			membership.FieldRole:        {Type: field.TypeEnum, Column: membership.FieldRole},
+			membership.FieldUserID:      {Type: field.TypeInt, Column: membership.FieldUserID},
+			membership.FieldTenantID:    {Type: field.TypeInt, Column: membership.FieldTenantID},
+			membership.FieldStatus:      {Type: field.TypeEnum, Column: membership.FieldStatus},
+			membership.FieldMailbox:     {Type: field.TypeString, Column: membership.FieldMailbox},
+			membership.FieldWantMailbox: {Type: field.TypeBool, Column: membership.FieldWantMailbox},
+			membership.FieldWantStorage: {Type: field.TypeBool, Column: membership.FieldWantStorage},
+			membership.FieldRevision:    {Type: field.TypeInt, Column: membership.FieldRevision},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -208,7 +233,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnersettings.Table,
 			Columns: partnersettings.Columns,
@@ -231,7 +256,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningjob.Table,
 			Columns: provisioningjob.Columns,
@@ -252,7 +277,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -271,7 +296,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -292,7 +317,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -312,7 +337,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -337,7 +362,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -357,7 +382,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantdomain.Table,
 			Columns: tenantdomain.Columns,
@@ -373,7 +398,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantdomain.FieldCreatedAt: {Type: field.TypeTime, Column: tenantdomain.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -390,7 +415,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -410,6 +435,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldActive:        {Type: field.TypeBool, Column: user.FieldActive},
 			user.FieldPartnerID:     {Type: field.TypeInt, Column: user.FieldPartnerID},
 			user.FieldLastLoginAt:   {Type: field.TypeTime, Column: user.FieldLastLoginAt},
+			user.FieldAccessLevel:   {Type: field.TypeEnum, Column: user.FieldAccessLevel},
+			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
 	graph.MustAddE(
@@ -1083,6 +1110,76 @@ func (f *IngestCursorFilter) WhereUpdatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MemberProvisioningQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MemberProvisioningQuery builder.
+func (_q *MemberProvisioningQuery) Filter() *MemberProvisioningFilter {
+	return &MemberProvisioningFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MemberProvisioningMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MemberProvisioningMutation builder.
+func (m *MemberProvisioningMutation) Filter() *MemberProvisioningFilter {
+	return &MemberProvisioningFilter{config: m.config, predicateAdder: m}
+}
+
+// MemberProvisioningFilter provides a generic filtering capability at runtime for MemberProvisioningQuery.
+type MemberProvisioningFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MemberProvisioningFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MemberProvisioningFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(memberprovisioning.FieldID))
+}
+
+// WhereMembershipID applies the entql int predicate on the membership_id field.
+func (f *MemberProvisioningFilter) WhereMembershipID(p entql.IntP) {
+	f.Where(p.Field(memberprovisioning.FieldMembershipID))
+}
+
+// WhereIntegration applies the entql string predicate on the integration field.
+func (f *MemberProvisioningFilter) WhereIntegration(p entql.StringP) {
+	f.Where(p.Field(memberprovisioning.FieldIntegration))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *MemberProvisioningFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(memberprovisioning.FieldStatus))
+}
+
+// WhereMessage applies the entql string predicate on the message field.
+func (f *MemberProvisioningFilter) WhereMessage(p entql.StringP) {
+	f.Where(p.Field(memberprovisioning.FieldMessage))
+}
+
+// WhereExternal applies the entql json.RawMessage predicate on the external field.
+func (f *MemberProvisioningFilter) WhereExternal(p entql.BytesP) {
+	f.Where(p.Field(memberprovisioning.FieldExternal))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *MemberProvisioningFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(memberprovisioning.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1111,7 +1208,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1145,6 +1242,31 @@ func (f *MembershipFilter) WhereUserID(p entql.IntP) {
 // WhereTenantID applies the entql int predicate on the tenant_id field.
 func (f *MembershipFilter) WhereTenantID(p entql.IntP) {
 	f.Where(p.Field(membership.FieldTenantID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *MembershipFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(membership.FieldStatus))
+}
+
+// WhereMailbox applies the entql string predicate on the mailbox field.
+func (f *MembershipFilter) WhereMailbox(p entql.StringP) {
+	f.Where(p.Field(membership.FieldMailbox))
+}
+
+// WhereWantMailbox applies the entql bool predicate on the want_mailbox field.
+func (f *MembershipFilter) WhereWantMailbox(p entql.BoolP) {
+	f.Where(p.Field(membership.FieldWantMailbox))
+}
+
+// WhereWantStorage applies the entql bool predicate on the want_storage field.
+func (f *MembershipFilter) WhereWantStorage(p entql.BoolP) {
+	f.Where(p.Field(membership.FieldWantStorage))
+}
+
+// WhereRevision applies the entql int predicate on the revision field.
+func (f *MembershipFilter) WhereRevision(p entql.IntP) {
+	f.Where(p.Field(membership.FieldRevision))
 }
 
 // WhereHasUser applies a predicate to check if query has an edge user.
@@ -1204,7 +1326,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1342,7 +1464,7 @@ type PartnerSettingsFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerSettingsFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1446,7 +1568,7 @@ type ProvisioningJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1526,7 +1648,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1596,7 +1718,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1690,7 +1812,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1779,7 +1901,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1907,7 +2029,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1996,7 +2118,7 @@ type TenantDomainFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantDomainFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2051,7 +2173,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2125,7 +2247,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2179,6 +2301,16 @@ func (f *UserFilter) WherePartnerID(p entql.IntP) {
 // WhereLastLoginAt applies the entql time.Time predicate on the last_login_at field.
 func (f *UserFilter) WhereLastLoginAt(p entql.TimeP) {
 	f.Where(p.Field(user.FieldLastLoginAt))
+}
+
+// WhereAccessLevel applies the entql string predicate on the access_level field.
+func (f *UserFilter) WhereAccessLevel(p entql.StringP) {
+	f.Where(p.Field(user.FieldAccessLevel))
+}
+
+// WhereIdentityID applies the entql string predicate on the identity_id field.
+func (f *UserFilter) WhereIdentityID(p entql.StringP) {
+	f.Where(p.Field(user.FieldIdentityID))
 }
 
 // WhereHasPartner applies a predicate to check if query has an edge partner.

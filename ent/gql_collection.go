@@ -402,6 +402,16 @@ func (_q *MembershipQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, membership.FieldTenantID)
 				fieldSeen[membership.FieldTenantID] = struct{}{}
 			}
+		case "status":
+			if _, ok := fieldSeen[membership.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, membership.FieldStatus)
+				fieldSeen[membership.FieldStatus] = struct{}{}
+			}
+		case "mailbox":
+			if _, ok := fieldSeen[membership.FieldMailbox]; !ok {
+				selectedFields = append(selectedFields, membership.FieldMailbox)
+				fieldSeen[membership.FieldMailbox] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1074,6 +1084,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if _, ok := fieldSeen[user.FieldLastLoginAt]; !ok {
 				selectedFields = append(selectedFields, user.FieldLastLoginAt)
 				fieldSeen[user.FieldLastLoginAt] = struct{}{}
+			}
+		case "accessLevel":
+			if _, ok := fieldSeen[user.FieldAccessLevel]; !ok {
+				selectedFields = append(selectedFields, user.FieldAccessLevel)
+				fieldSeen[user.FieldAccessLevel] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -287,7 +287,7 @@ func (_m *Membership) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Membership",
-		Fields: make([]*Field, 5),
+		Fields: make([]*Field, 7),
 		Edges:  make([]*Edge, 2),
 	}
 	var buf []byte
@@ -329,6 +329,22 @@ func (_m *Membership) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[4] = &Field{
 		Type:  "int",
 		Name:  "tenant_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Status); err != nil {
+		return nil, err
+	}
+	node.Fields[5] = &Field{
+		Type:  "membership.Status",
+		Name:  "status",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Mailbox); err != nil {
+		return nil, err
+	}
+	node.Fields[6] = &Field{
+		Type:  "string",
+		Name:  "mailbox",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{
@@ -631,7 +647,7 @@ func (_m *User) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "User",
-		Fields: make([]*Field, 9),
+		Fields: make([]*Field, 10),
 		Edges:  make([]*Edge, 2),
 	}
 	var buf []byte
@@ -705,6 +721,14 @@ func (_m *User) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[8] = &Field{
 		Type:  "time.Time",
 		Name:  "last_login_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.AccessLevel); err != nil {
+		return nil, err
+	}
+	node.Fields[9] = &Field{
+		Type:  "user.AccessLevel",
+		Name:  "access_level",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{

@@ -968,6 +968,20 @@ var (
 			}
 		},
 	}
+	// MembershipOrderFieldStatus orders Membership by status.
+	MembershipOrderFieldStatus = &MembershipOrderField{
+		Value: func(_m *Membership) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: membership.FieldStatus,
+		toTerm: membership.ByStatus,
+		toCursor: func(_m *Membership) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -978,6 +992,8 @@ func (f MembershipOrderField) String() string {
 		str = "CREATED_AT"
 	case MembershipOrderFieldUpdatedAt.column:
 		str = "UPDATED_AT"
+	case MembershipOrderFieldStatus.column:
+		str = "STATUS"
 	}
 	return str
 }
@@ -998,6 +1014,8 @@ func (f *MembershipOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *MembershipOrderFieldCreatedAt
 	case "UPDATED_AT":
 		*f = *MembershipOrderFieldUpdatedAt
+	case "STATUS":
+		*f = *MembershipOrderFieldStatus
 	default:
 		return fmt.Errorf("%s is not a valid MembershipOrderField", str)
 	}

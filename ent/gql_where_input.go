@@ -1569,6 +1569,29 @@ type MembershipWhereInput struct {
 	TenantIDIn    []int `json:"tenantIDIn,omitempty"`
 	TenantIDNotIn []int `json:"tenantIDNotIn,omitempty"`
 
+	// "status" field predicates.
+	Status      *membership.Status  `json:"status,omitempty"`
+	StatusNEQ   *membership.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []membership.Status `json:"statusIn,omitempty"`
+	StatusNotIn []membership.Status `json:"statusNotIn,omitempty"`
+
+	// "mailbox" field predicates.
+	Mailbox             *string  `json:"mailbox,omitempty"`
+	MailboxNEQ          *string  `json:"mailboxNEQ,omitempty"`
+	MailboxIn           []string `json:"mailboxIn,omitempty"`
+	MailboxNotIn        []string `json:"mailboxNotIn,omitempty"`
+	MailboxGT           *string  `json:"mailboxGT,omitempty"`
+	MailboxGTE          *string  `json:"mailboxGTE,omitempty"`
+	MailboxLT           *string  `json:"mailboxLT,omitempty"`
+	MailboxLTE          *string  `json:"mailboxLTE,omitempty"`
+	MailboxContains     *string  `json:"mailboxContains,omitempty"`
+	MailboxHasPrefix    *string  `json:"mailboxHasPrefix,omitempty"`
+	MailboxHasSuffix    *string  `json:"mailboxHasSuffix,omitempty"`
+	MailboxIsNil        bool     `json:"mailboxIsNil,omitempty"`
+	MailboxNotNil       bool     `json:"mailboxNotNil,omitempty"`
+	MailboxEqualFold    *string  `json:"mailboxEqualFold,omitempty"`
+	MailboxContainsFold *string  `json:"mailboxContainsFold,omitempty"`
+
 	// "user" edge predicates.
 	HasUser     *bool             `json:"hasUser,omitempty"`
 	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
@@ -1756,6 +1779,63 @@ func (i *MembershipWhereInput) P() (predicate.Membership, error) {
 	}
 	if len(i.TenantIDNotIn) > 0 {
 		predicates = append(predicates, membership.TenantIDNotIn(i.TenantIDNotIn...))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, membership.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, membership.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, membership.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, membership.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Mailbox != nil {
+		predicates = append(predicates, membership.MailboxEQ(*i.Mailbox))
+	}
+	if i.MailboxNEQ != nil {
+		predicates = append(predicates, membership.MailboxNEQ(*i.MailboxNEQ))
+	}
+	if len(i.MailboxIn) > 0 {
+		predicates = append(predicates, membership.MailboxIn(i.MailboxIn...))
+	}
+	if len(i.MailboxNotIn) > 0 {
+		predicates = append(predicates, membership.MailboxNotIn(i.MailboxNotIn...))
+	}
+	if i.MailboxGT != nil {
+		predicates = append(predicates, membership.MailboxGT(*i.MailboxGT))
+	}
+	if i.MailboxGTE != nil {
+		predicates = append(predicates, membership.MailboxGTE(*i.MailboxGTE))
+	}
+	if i.MailboxLT != nil {
+		predicates = append(predicates, membership.MailboxLT(*i.MailboxLT))
+	}
+	if i.MailboxLTE != nil {
+		predicates = append(predicates, membership.MailboxLTE(*i.MailboxLTE))
+	}
+	if i.MailboxContains != nil {
+		predicates = append(predicates, membership.MailboxContains(*i.MailboxContains))
+	}
+	if i.MailboxHasPrefix != nil {
+		predicates = append(predicates, membership.MailboxHasPrefix(*i.MailboxHasPrefix))
+	}
+	if i.MailboxHasSuffix != nil {
+		predicates = append(predicates, membership.MailboxHasSuffix(*i.MailboxHasSuffix))
+	}
+	if i.MailboxIsNil {
+		predicates = append(predicates, membership.MailboxIsNil())
+	}
+	if i.MailboxNotNil {
+		predicates = append(predicates, membership.MailboxNotNil())
+	}
+	if i.MailboxEqualFold != nil {
+		predicates = append(predicates, membership.MailboxEqualFold(*i.MailboxEqualFold))
+	}
+	if i.MailboxContainsFold != nil {
+		predicates = append(predicates, membership.MailboxContainsFold(*i.MailboxContainsFold))
 	}
 
 	if i.HasUser != nil {
@@ -3392,6 +3472,14 @@ type UserWhereInput struct {
 	LastLoginAtIsNil  bool        `json:"lastLoginAtIsNil,omitempty"`
 	LastLoginAtNotNil bool        `json:"lastLoginAtNotNil,omitempty"`
 
+	// "access_level" field predicates.
+	AccessLevel       *user.AccessLevel  `json:"accessLevel,omitempty"`
+	AccessLevelNEQ    *user.AccessLevel  `json:"accessLevelNEQ,omitempty"`
+	AccessLevelIn     []user.AccessLevel `json:"accessLevelIn,omitempty"`
+	AccessLevelNotIn  []user.AccessLevel `json:"accessLevelNotIn,omitempty"`
+	AccessLevelIsNil  bool               `json:"accessLevelIsNil,omitempty"`
+	AccessLevelNotNil bool               `json:"accessLevelNotNil,omitempty"`
+
 	// "partner" edge predicates.
 	HasPartner     *bool                `json:"hasPartner,omitempty"`
 	HasPartnerWith []*PartnerWhereInput `json:"hasPartnerWith,omitempty"`
@@ -3720,6 +3808,24 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	}
 	if i.LastLoginAtNotNil {
 		predicates = append(predicates, user.LastLoginAtNotNil())
+	}
+	if i.AccessLevel != nil {
+		predicates = append(predicates, user.AccessLevelEQ(*i.AccessLevel))
+	}
+	if i.AccessLevelNEQ != nil {
+		predicates = append(predicates, user.AccessLevelNEQ(*i.AccessLevelNEQ))
+	}
+	if len(i.AccessLevelIn) > 0 {
+		predicates = append(predicates, user.AccessLevelIn(i.AccessLevelIn...))
+	}
+	if len(i.AccessLevelNotIn) > 0 {
+		predicates = append(predicates, user.AccessLevelNotIn(i.AccessLevelNotIn...))
+	}
+	if i.AccessLevelIsNil {
+		predicates = append(predicates, user.AccessLevelIsNil())
+	}
+	if i.AccessLevelNotNil {
+		predicates = append(predicates, user.AccessLevelNotNil())
 	}
 
 	if i.HasPartner != nil {

@@ -29,6 +29,16 @@ type Membership struct {
 	UserID int `json:"user_id,omitempty"`
 	// Database id of the tenant.
 	TenantID int `json:"tenant_id,omitempty"`
+	// Lifecycle of the membership: PENDING until every integration was provisioned once, REMOVING while the teardown runs (it grants no access then).
+	Status membership.Status `json:"status,omitempty"`
+	// The member's mailbox address on the tenant's primary mail domain; null until it exists.
+	Mailbox *string `json:"mailbox,omitempty"`
+	// WantMailbox holds the value of the "want_mailbox" field.
+	WantMailbox bool `json:"want_mailbox,omitempty"`
+	// WantStorage holds the value of the "want_storage" field.
+	WantStorage bool `json:"want_storage,omitempty"`
+	// Revision holds the value of the "revision" field.
+	Revision int `json:"revision,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MembershipQuery when eager-loading is set.
 	Edges        MembershipEdges `json:"edges"`
@@ -75,9 +85,11 @@ func (*Membership) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case membership.FieldID, membership.FieldUserID, membership.FieldTenantID:
+		case membership.FieldWantMailbox, membership.FieldWantStorage:
+			values[i] = new(sql.NullBool)
+		case membership.FieldID, membership.FieldUserID, membership.FieldTenantID, membership.FieldRevision:
 			values[i] = new(sql.NullInt64)
-		case membership.FieldRole:
+		case membership.FieldRole, membership.FieldStatus, membership.FieldMailbox:
 			values[i] = new(sql.NullString)
 		case membership.FieldCreatedAt, membership.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -131,6 +143,37 @@ func (_m *Membership) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field tenant_id", values[i])
 			} else if value.Valid {
 				_m.TenantID = int(value.Int64)
+			}
+		case membership.FieldStatus:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field status", values[i])
+			} else if value.Valid {
+				_m.Status = membership.Status(value.String)
+			}
+		case membership.FieldMailbox:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field mailbox", values[i])
+			} else if value.Valid {
+				_m.Mailbox = new(string)
+				*_m.Mailbox = value.String
+			}
+		case membership.FieldWantMailbox:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field want_mailbox", values[i])
+			} else if value.Valid {
+				_m.WantMailbox = value.Bool
+			}
+		case membership.FieldWantStorage:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field want_storage", values[i])
+			} else if value.Valid {
+				_m.WantStorage = value.Bool
+			}
+		case membership.FieldRevision:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field revision", values[i])
+			} else if value.Valid {
+				_m.Revision = int(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -192,6 +235,23 @@ func (_m *Membership) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("tenant_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.TenantID))
+	builder.WriteString(", ")
+	builder.WriteString("status=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Status))
+	builder.WriteString(", ")
+	if v := _m.Mailbox; v != nil {
+		builder.WriteString("mailbox=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("want_mailbox=")
+	builder.WriteString(fmt.Sprintf("%v", _m.WantMailbox))
+	builder.WriteString(", ")
+	builder.WriteString("want_storage=")
+	builder.WriteString(fmt.Sprintf("%v", _m.WantStorage))
+	builder.WriteString(", ")
+	builder.WriteString("revision=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Revision))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -78,6 +78,76 @@ func (_c *MembershipCreate) SetTenantID(v int) *MembershipCreate {
 	return _c
 }
 
+// SetStatus sets the "status" field.
+func (_c *MembershipCreate) SetStatus(v membership.Status) *MembershipCreate {
+	_c.mutation.SetStatus(v)
+	return _c
+}
+
+// SetNillableStatus sets the "status" field if the given value is not nil.
+func (_c *MembershipCreate) SetNillableStatus(v *membership.Status) *MembershipCreate {
+	if v != nil {
+		_c.SetStatus(*v)
+	}
+	return _c
+}
+
+// SetMailbox sets the "mailbox" field.
+func (_c *MembershipCreate) SetMailbox(v string) *MembershipCreate {
+	_c.mutation.SetMailbox(v)
+	return _c
+}
+
+// SetNillableMailbox sets the "mailbox" field if the given value is not nil.
+func (_c *MembershipCreate) SetNillableMailbox(v *string) *MembershipCreate {
+	if v != nil {
+		_c.SetMailbox(*v)
+	}
+	return _c
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (_c *MembershipCreate) SetWantMailbox(v bool) *MembershipCreate {
+	_c.mutation.SetWantMailbox(v)
+	return _c
+}
+
+// SetNillableWantMailbox sets the "want_mailbox" field if the given value is not nil.
+func (_c *MembershipCreate) SetNillableWantMailbox(v *bool) *MembershipCreate {
+	if v != nil {
+		_c.SetWantMailbox(*v)
+	}
+	return _c
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (_c *MembershipCreate) SetWantStorage(v bool) *MembershipCreate {
+	_c.mutation.SetWantStorage(v)
+	return _c
+}
+
+// SetNillableWantStorage sets the "want_storage" field if the given value is not nil.
+func (_c *MembershipCreate) SetNillableWantStorage(v *bool) *MembershipCreate {
+	if v != nil {
+		_c.SetWantStorage(*v)
+	}
+	return _c
+}
+
+// SetRevision sets the "revision" field.
+func (_c *MembershipCreate) SetRevision(v int) *MembershipCreate {
+	_c.mutation.SetRevision(v)
+	return _c
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_c *MembershipCreate) SetNillableRevision(v *int) *MembershipCreate {
+	if v != nil {
+		_c.SetRevision(*v)
+	}
+	return _c
+}
+
 // SetUser sets the "user" edge to the User entity.
 func (_c *MembershipCreate) SetUser(v *User) *MembershipCreate {
 	return _c.SetUserID(v.ID)
@@ -143,6 +213,22 @@ func (_c *MembershipCreate) defaults() error {
 		v := membership.DefaultRole
 		_c.mutation.SetRole(v)
 	}
+	if _, ok := _c.mutation.Status(); !ok {
+		v := membership.DefaultStatus
+		_c.mutation.SetStatus(v)
+	}
+	if _, ok := _c.mutation.WantMailbox(); !ok {
+		v := membership.DefaultWantMailbox
+		_c.mutation.SetWantMailbox(v)
+	}
+	if _, ok := _c.mutation.WantStorage(); !ok {
+		v := membership.DefaultWantStorage
+		_c.mutation.SetWantStorage(v)
+	}
+	if _, ok := _c.mutation.Revision(); !ok {
+		v := membership.DefaultRevision
+		_c.mutation.SetRevision(v)
+	}
 	return nil
 }
 
@@ -167,6 +253,28 @@ func (_c *MembershipCreate) check() error {
 	}
 	if _, ok := _c.mutation.TenantID(); !ok {
 		return &ValidationError{Name: "tenant_id", err: errors.New(`ent: missing required field "Membership.tenant_id"`)}
+	}
+	if _, ok := _c.mutation.Status(); !ok {
+		return &ValidationError{Name: "status", err: errors.New(`ent: missing required field "Membership.status"`)}
+	}
+	if v, ok := _c.mutation.Status(); ok {
+		if err := membership.StatusValidator(v); err != nil {
+			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Membership.status": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.Mailbox(); ok {
+		if err := membership.MailboxValidator(v); err != nil {
+			return &ValidationError{Name: "mailbox", err: fmt.Errorf(`ent: validator failed for field "Membership.mailbox": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.WantMailbox(); !ok {
+		return &ValidationError{Name: "want_mailbox", err: errors.New(`ent: missing required field "Membership.want_mailbox"`)}
+	}
+	if _, ok := _c.mutation.WantStorage(); !ok {
+		return &ValidationError{Name: "want_storage", err: errors.New(`ent: missing required field "Membership.want_storage"`)}
+	}
+	if _, ok := _c.mutation.Revision(); !ok {
+		return &ValidationError{Name: "revision", err: errors.New(`ent: missing required field "Membership.revision"`)}
 	}
 	if len(_c.mutation.UserIDs()) == 0 {
 		return &ValidationError{Name: "user", err: errors.New(`ent: missing required edge "Membership.user"`)}
@@ -212,6 +320,26 @@ func (_c *MembershipCreate) createSpec() (*Membership, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Role(); ok {
 		_spec.SetField(membership.FieldRole, field.TypeEnum, value)
 		_node.Role = value
+	}
+	if value, ok := _c.mutation.Status(); ok {
+		_spec.SetField(membership.FieldStatus, field.TypeEnum, value)
+		_node.Status = value
+	}
+	if value, ok := _c.mutation.Mailbox(); ok {
+		_spec.SetField(membership.FieldMailbox, field.TypeString, value)
+		_node.Mailbox = &value
+	}
+	if value, ok := _c.mutation.WantMailbox(); ok {
+		_spec.SetField(membership.FieldWantMailbox, field.TypeBool, value)
+		_node.WantMailbox = value
+	}
+	if value, ok := _c.mutation.WantStorage(); ok {
+		_spec.SetField(membership.FieldWantStorage, field.TypeBool, value)
+		_node.WantStorage = value
+	}
+	if value, ok := _c.mutation.Revision(); ok {
+		_spec.SetField(membership.FieldRevision, field.TypeInt, value)
+		_node.Revision = value
 	}
 	if nodes := _c.mutation.UserIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -323,6 +451,78 @@ func (u *MembershipUpsert) UpdateRole() *MembershipUpsert {
 	return u
 }
 
+// SetStatus sets the "status" field.
+func (u *MembershipUpsert) SetStatus(v membership.Status) *MembershipUpsert {
+	u.Set(membership.FieldStatus, v)
+	return u
+}
+
+// UpdateStatus sets the "status" field to the value that was provided on create.
+func (u *MembershipUpsert) UpdateStatus() *MembershipUpsert {
+	u.SetExcluded(membership.FieldStatus)
+	return u
+}
+
+// SetMailbox sets the "mailbox" field.
+func (u *MembershipUpsert) SetMailbox(v string) *MembershipUpsert {
+	u.Set(membership.FieldMailbox, v)
+	return u
+}
+
+// UpdateMailbox sets the "mailbox" field to the value that was provided on create.
+func (u *MembershipUpsert) UpdateMailbox() *MembershipUpsert {
+	u.SetExcluded(membership.FieldMailbox)
+	return u
+}
+
+// ClearMailbox clears the value of the "mailbox" field.
+func (u *MembershipUpsert) ClearMailbox() *MembershipUpsert {
+	u.SetNull(membership.FieldMailbox)
+	return u
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (u *MembershipUpsert) SetWantMailbox(v bool) *MembershipUpsert {
+	u.Set(membership.FieldWantMailbox, v)
+	return u
+}
+
+// UpdateWantMailbox sets the "want_mailbox" field to the value that was provided on create.
+func (u *MembershipUpsert) UpdateWantMailbox() *MembershipUpsert {
+	u.SetExcluded(membership.FieldWantMailbox)
+	return u
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (u *MembershipUpsert) SetWantStorage(v bool) *MembershipUpsert {
+	u.Set(membership.FieldWantStorage, v)
+	return u
+}
+
+// UpdateWantStorage sets the "want_storage" field to the value that was provided on create.
+func (u *MembershipUpsert) UpdateWantStorage() *MembershipUpsert {
+	u.SetExcluded(membership.FieldWantStorage)
+	return u
+}
+
+// SetRevision sets the "revision" field.
+func (u *MembershipUpsert) SetRevision(v int) *MembershipUpsert {
+	u.Set(membership.FieldRevision, v)
+	return u
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *MembershipUpsert) UpdateRevision() *MembershipUpsert {
+	u.SetExcluded(membership.FieldRevision)
+	return u
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *MembershipUpsert) AddRevision(v int) *MembershipUpsert {
+	u.Add(membership.FieldRevision, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -399,6 +599,90 @@ func (u *MembershipUpsertOne) SetRole(v membership.Role) *MembershipUpsertOne {
 func (u *MembershipUpsertOne) UpdateRole() *MembershipUpsertOne {
 	return u.Update(func(s *MembershipUpsert) {
 		s.UpdateRole()
+	})
+}
+
+// SetStatus sets the "status" field.
+func (u *MembershipUpsertOne) SetStatus(v membership.Status) *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetStatus(v)
+	})
+}
+
+// UpdateStatus sets the "status" field to the value that was provided on create.
+func (u *MembershipUpsertOne) UpdateStatus() *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateStatus()
+	})
+}
+
+// SetMailbox sets the "mailbox" field.
+func (u *MembershipUpsertOne) SetMailbox(v string) *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetMailbox(v)
+	})
+}
+
+// UpdateMailbox sets the "mailbox" field to the value that was provided on create.
+func (u *MembershipUpsertOne) UpdateMailbox() *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateMailbox()
+	})
+}
+
+// ClearMailbox clears the value of the "mailbox" field.
+func (u *MembershipUpsertOne) ClearMailbox() *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.ClearMailbox()
+	})
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (u *MembershipUpsertOne) SetWantMailbox(v bool) *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetWantMailbox(v)
+	})
+}
+
+// UpdateWantMailbox sets the "want_mailbox" field to the value that was provided on create.
+func (u *MembershipUpsertOne) UpdateWantMailbox() *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateWantMailbox()
+	})
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (u *MembershipUpsertOne) SetWantStorage(v bool) *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetWantStorage(v)
+	})
+}
+
+// UpdateWantStorage sets the "want_storage" field to the value that was provided on create.
+func (u *MembershipUpsertOne) UpdateWantStorage() *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateWantStorage()
+	})
+}
+
+// SetRevision sets the "revision" field.
+func (u *MembershipUpsertOne) SetRevision(v int) *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetRevision(v)
+	})
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *MembershipUpsertOne) AddRevision(v int) *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.AddRevision(v)
+	})
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *MembershipUpsertOne) UpdateRevision() *MembershipUpsertOne {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateRevision()
 	})
 }
 
@@ -644,6 +928,90 @@ func (u *MembershipUpsertBulk) SetRole(v membership.Role) *MembershipUpsertBulk 
 func (u *MembershipUpsertBulk) UpdateRole() *MembershipUpsertBulk {
 	return u.Update(func(s *MembershipUpsert) {
 		s.UpdateRole()
+	})
+}
+
+// SetStatus sets the "status" field.
+func (u *MembershipUpsertBulk) SetStatus(v membership.Status) *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetStatus(v)
+	})
+}
+
+// UpdateStatus sets the "status" field to the value that was provided on create.
+func (u *MembershipUpsertBulk) UpdateStatus() *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateStatus()
+	})
+}
+
+// SetMailbox sets the "mailbox" field.
+func (u *MembershipUpsertBulk) SetMailbox(v string) *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetMailbox(v)
+	})
+}
+
+// UpdateMailbox sets the "mailbox" field to the value that was provided on create.
+func (u *MembershipUpsertBulk) UpdateMailbox() *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateMailbox()
+	})
+}
+
+// ClearMailbox clears the value of the "mailbox" field.
+func (u *MembershipUpsertBulk) ClearMailbox() *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.ClearMailbox()
+	})
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (u *MembershipUpsertBulk) SetWantMailbox(v bool) *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetWantMailbox(v)
+	})
+}
+
+// UpdateWantMailbox sets the "want_mailbox" field to the value that was provided on create.
+func (u *MembershipUpsertBulk) UpdateWantMailbox() *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateWantMailbox()
+	})
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (u *MembershipUpsertBulk) SetWantStorage(v bool) *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetWantStorage(v)
+	})
+}
+
+// UpdateWantStorage sets the "want_storage" field to the value that was provided on create.
+func (u *MembershipUpsertBulk) UpdateWantStorage() *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateWantStorage()
+	})
+}
+
+// SetRevision sets the "revision" field.
+func (u *MembershipUpsertBulk) SetRevision(v int) *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.SetRevision(v)
+	})
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *MembershipUpsertBulk) AddRevision(v int) *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.AddRevision(v)
+	})
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *MembershipUpsertBulk) UpdateRevision() *MembershipUpsertBulk {
+	return u.Update(func(s *MembershipUpsert) {
+		s.UpdateRevision()
 	})
 }
 

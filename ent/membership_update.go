@@ -48,6 +48,89 @@ func (_u *MembershipUpdate) SetNillableRole(v *membership.Role) *MembershipUpdat
 	return _u
 }
 
+// SetStatus sets the "status" field.
+func (_u *MembershipUpdate) SetStatus(v membership.Status) *MembershipUpdate {
+	_u.mutation.SetStatus(v)
+	return _u
+}
+
+// SetNillableStatus sets the "status" field if the given value is not nil.
+func (_u *MembershipUpdate) SetNillableStatus(v *membership.Status) *MembershipUpdate {
+	if v != nil {
+		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetMailbox sets the "mailbox" field.
+func (_u *MembershipUpdate) SetMailbox(v string) *MembershipUpdate {
+	_u.mutation.SetMailbox(v)
+	return _u
+}
+
+// SetNillableMailbox sets the "mailbox" field if the given value is not nil.
+func (_u *MembershipUpdate) SetNillableMailbox(v *string) *MembershipUpdate {
+	if v != nil {
+		_u.SetMailbox(*v)
+	}
+	return _u
+}
+
+// ClearMailbox clears the value of the "mailbox" field.
+func (_u *MembershipUpdate) ClearMailbox() *MembershipUpdate {
+	_u.mutation.ClearMailbox()
+	return _u
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (_u *MembershipUpdate) SetWantMailbox(v bool) *MembershipUpdate {
+	_u.mutation.SetWantMailbox(v)
+	return _u
+}
+
+// SetNillableWantMailbox sets the "want_mailbox" field if the given value is not nil.
+func (_u *MembershipUpdate) SetNillableWantMailbox(v *bool) *MembershipUpdate {
+	if v != nil {
+		_u.SetWantMailbox(*v)
+	}
+	return _u
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (_u *MembershipUpdate) SetWantStorage(v bool) *MembershipUpdate {
+	_u.mutation.SetWantStorage(v)
+	return _u
+}
+
+// SetNillableWantStorage sets the "want_storage" field if the given value is not nil.
+func (_u *MembershipUpdate) SetNillableWantStorage(v *bool) *MembershipUpdate {
+	if v != nil {
+		_u.SetWantStorage(*v)
+	}
+	return _u
+}
+
+// SetRevision sets the "revision" field.
+func (_u *MembershipUpdate) SetRevision(v int) *MembershipUpdate {
+	_u.mutation.ResetRevision()
+	_u.mutation.SetRevision(v)
+	return _u
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_u *MembershipUpdate) SetNillableRevision(v *int) *MembershipUpdate {
+	if v != nil {
+		_u.SetRevision(*v)
+	}
+	return _u
+}
+
+// AddRevision adds value to the "revision" field.
+func (_u *MembershipUpdate) AddRevision(v int) *MembershipUpdate {
+	_u.mutation.AddRevision(v)
+	return _u
+}
+
 // Mutation returns the MembershipMutation object of the builder.
 func (_u *MembershipUpdate) Mutation() *MembershipMutation {
 	return _u.mutation
@@ -102,6 +185,16 @@ func (_u *MembershipUpdate) check() error {
 			return &ValidationError{Name: "role", err: fmt.Errorf(`ent: validator failed for field "Membership.role": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Status(); ok {
+		if err := membership.StatusValidator(v); err != nil {
+			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Membership.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Mailbox(); ok {
+		if err := membership.MailboxValidator(v); err != nil {
+			return &ValidationError{Name: "mailbox", err: fmt.Errorf(`ent: validator failed for field "Membership.mailbox": %w`, err)}
+		}
+	}
 	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Membership.user"`)
 	}
@@ -128,6 +221,27 @@ func (_u *MembershipUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if value, ok := _u.mutation.Role(); ok {
 		_spec.SetField(membership.FieldRole, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Status(); ok {
+		_spec.SetField(membership.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Mailbox(); ok {
+		_spec.SetField(membership.FieldMailbox, field.TypeString, value)
+	}
+	if _u.mutation.MailboxCleared() {
+		_spec.ClearField(membership.FieldMailbox, field.TypeString)
+	}
+	if value, ok := _u.mutation.WantMailbox(); ok {
+		_spec.SetField(membership.FieldWantMailbox, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.WantStorage(); ok {
+		_spec.SetField(membership.FieldWantStorage, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Revision(); ok {
+		_spec.SetField(membership.FieldRevision, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRevision(); ok {
+		_spec.AddField(membership.FieldRevision, field.TypeInt, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -166,6 +280,89 @@ func (_u *MembershipUpdateOne) SetNillableRole(v *membership.Role) *MembershipUp
 	if v != nil {
 		_u.SetRole(*v)
 	}
+	return _u
+}
+
+// SetStatus sets the "status" field.
+func (_u *MembershipUpdateOne) SetStatus(v membership.Status) *MembershipUpdateOne {
+	_u.mutation.SetStatus(v)
+	return _u
+}
+
+// SetNillableStatus sets the "status" field if the given value is not nil.
+func (_u *MembershipUpdateOne) SetNillableStatus(v *membership.Status) *MembershipUpdateOne {
+	if v != nil {
+		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetMailbox sets the "mailbox" field.
+func (_u *MembershipUpdateOne) SetMailbox(v string) *MembershipUpdateOne {
+	_u.mutation.SetMailbox(v)
+	return _u
+}
+
+// SetNillableMailbox sets the "mailbox" field if the given value is not nil.
+func (_u *MembershipUpdateOne) SetNillableMailbox(v *string) *MembershipUpdateOne {
+	if v != nil {
+		_u.SetMailbox(*v)
+	}
+	return _u
+}
+
+// ClearMailbox clears the value of the "mailbox" field.
+func (_u *MembershipUpdateOne) ClearMailbox() *MembershipUpdateOne {
+	_u.mutation.ClearMailbox()
+	return _u
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (_u *MembershipUpdateOne) SetWantMailbox(v bool) *MembershipUpdateOne {
+	_u.mutation.SetWantMailbox(v)
+	return _u
+}
+
+// SetNillableWantMailbox sets the "want_mailbox" field if the given value is not nil.
+func (_u *MembershipUpdateOne) SetNillableWantMailbox(v *bool) *MembershipUpdateOne {
+	if v != nil {
+		_u.SetWantMailbox(*v)
+	}
+	return _u
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (_u *MembershipUpdateOne) SetWantStorage(v bool) *MembershipUpdateOne {
+	_u.mutation.SetWantStorage(v)
+	return _u
+}
+
+// SetNillableWantStorage sets the "want_storage" field if the given value is not nil.
+func (_u *MembershipUpdateOne) SetNillableWantStorage(v *bool) *MembershipUpdateOne {
+	if v != nil {
+		_u.SetWantStorage(*v)
+	}
+	return _u
+}
+
+// SetRevision sets the "revision" field.
+func (_u *MembershipUpdateOne) SetRevision(v int) *MembershipUpdateOne {
+	_u.mutation.ResetRevision()
+	_u.mutation.SetRevision(v)
+	return _u
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_u *MembershipUpdateOne) SetNillableRevision(v *int) *MembershipUpdateOne {
+	if v != nil {
+		_u.SetRevision(*v)
+	}
+	return _u
+}
+
+// AddRevision adds value to the "revision" field.
+func (_u *MembershipUpdateOne) AddRevision(v int) *MembershipUpdateOne {
+	_u.mutation.AddRevision(v)
 	return _u
 }
 
@@ -236,6 +433,16 @@ func (_u *MembershipUpdateOne) check() error {
 			return &ValidationError{Name: "role", err: fmt.Errorf(`ent: validator failed for field "Membership.role": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Status(); ok {
+		if err := membership.StatusValidator(v); err != nil {
+			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Membership.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Mailbox(); ok {
+		if err := membership.MailboxValidator(v); err != nil {
+			return &ValidationError{Name: "mailbox", err: fmt.Errorf(`ent: validator failed for field "Membership.mailbox": %w`, err)}
+		}
+	}
 	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Membership.user"`)
 	}
@@ -279,6 +486,27 @@ func (_u *MembershipUpdateOne) sqlSave(ctx context.Context) (_node *Membership, 
 	}
 	if value, ok := _u.mutation.Role(); ok {
 		_spec.SetField(membership.FieldRole, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Status(); ok {
+		_spec.SetField(membership.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Mailbox(); ok {
+		_spec.SetField(membership.FieldMailbox, field.TypeString, value)
+	}
+	if _u.mutation.MailboxCleared() {
+		_spec.ClearField(membership.FieldMailbox, field.TypeString)
+	}
+	if value, ok := _u.mutation.WantMailbox(); ok {
+		_spec.SetField(membership.FieldWantMailbox, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.WantStorage(); ok {
+		_spec.SetField(membership.FieldWantStorage, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Revision(); ok {
+		_spec.SetField(membership.FieldRevision, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRevision(); ok {
+		_spec.AddField(membership.FieldRevision, field.TypeInt, value)
 	}
 	_node = &Membership{config: _u.config}
 	_spec.Assign = _node.assignValues

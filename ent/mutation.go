@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
@@ -42,24 +43,25 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAuditArchive      = "AuditArchive"
-	TypeAuditCheckpoint   = "AuditCheckpoint"
-	TypeAuditEvent        = "AuditEvent"
-	TypeFlag              = "Flag"
-	TypeIdempotencyKey    = "IdempotencyKey"
-	TypeIngestCursor      = "IngestCursor"
-	TypeMembership        = "Membership"
-	TypePartner           = "Partner"
-	TypePartnerSettings   = "PartnerSettings"
-	TypeProvisioningJob   = "ProvisioningJob"
-	TypeProvisioningState = "ProvisioningState"
-	TypeSecurityPolicy    = "SecurityPolicy"
-	TypeSsoApp            = "SsoApp"
-	TypeTenant            = "Tenant"
-	TypeTenantBranding    = "TenantBranding"
-	TypeTenantDomain      = "TenantDomain"
-	TypeTenantStorage     = "TenantStorage"
-	TypeUser              = "User"
+	TypeAuditArchive       = "AuditArchive"
+	TypeAuditCheckpoint    = "AuditCheckpoint"
+	TypeAuditEvent         = "AuditEvent"
+	TypeFlag               = "Flag"
+	TypeIdempotencyKey     = "IdempotencyKey"
+	TypeIngestCursor       = "IngestCursor"
+	TypeMemberProvisioning = "MemberProvisioning"
+	TypeMembership         = "Membership"
+	TypePartner            = "Partner"
+	TypePartnerSettings    = "PartnerSettings"
+	TypeProvisioningJob    = "ProvisioningJob"
+	TypeProvisioningState  = "ProvisioningState"
+	TypeSecurityPolicy     = "SecurityPolicy"
+	TypeSsoApp             = "SsoApp"
+	TypeTenant             = "Tenant"
+	TypeTenantBranding     = "TenantBranding"
+	TypeTenantDomain       = "TenantDomain"
+	TypeTenantStorage      = "TenantStorage"
+	TypeUser               = "User"
 )
 
 // AuditArchiveMutation represents an operation that mutates the AuditArchive nodes in the graph.
@@ -5213,6 +5215,660 @@ func (m *IngestCursorMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IngestCursor edge %s", name)
 }
 
+// MemberProvisioningMutation represents an operation that mutates the MemberProvisioning nodes in the graph.
+type MemberProvisioningMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	membership_id    *int
+	addmembership_id *int
+	integration      *memberprovisioning.Integration
+	status           *memberprovisioning.Status
+	message          *string
+	external         *map[string]string
+	updated_at       *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*MemberProvisioning, error)
+	predicates       []predicate.MemberProvisioning
+}
+
+var _ ent.Mutation = (*MemberProvisioningMutation)(nil)
+
+// memberprovisioningOption allows management of the mutation configuration using functional options.
+type memberprovisioningOption func(*MemberProvisioningMutation)
+
+// newMemberProvisioningMutation creates new mutation for the MemberProvisioning entity.
+func newMemberProvisioningMutation(c config, op Op, opts ...memberprovisioningOption) *MemberProvisioningMutation {
+	m := &MemberProvisioningMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMemberProvisioning,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMemberProvisioningID sets the ID field of the mutation.
+func withMemberProvisioningID(id int) memberprovisioningOption {
+	return func(m *MemberProvisioningMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MemberProvisioning
+		)
+		m.oldValue = func(ctx context.Context) (*MemberProvisioning, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MemberProvisioning.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMemberProvisioning sets the old MemberProvisioning of the mutation.
+func withMemberProvisioning(node *MemberProvisioning) memberprovisioningOption {
+	return func(m *MemberProvisioningMutation) {
+		m.oldValue = func(context.Context) (*MemberProvisioning, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MemberProvisioningMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MemberProvisioningMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MemberProvisioningMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MemberProvisioningMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MemberProvisioning.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetMembershipID sets the "membership_id" field.
+func (m *MemberProvisioningMutation) SetMembershipID(i int) {
+	m.membership_id = &i
+	m.addmembership_id = nil
+}
+
+// MembershipID returns the value of the "membership_id" field in the mutation.
+func (m *MemberProvisioningMutation) MembershipID() (r int, exists bool) {
+	v := m.membership_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMembershipID returns the old "membership_id" field's value of the MemberProvisioning entity.
+// If the MemberProvisioning object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberProvisioningMutation) OldMembershipID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMembershipID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMembershipID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMembershipID: %w", err)
+	}
+	return oldValue.MembershipID, nil
+}
+
+// AddMembershipID adds i to the "membership_id" field.
+func (m *MemberProvisioningMutation) AddMembershipID(i int) {
+	if m.addmembership_id != nil {
+		*m.addmembership_id += i
+	} else {
+		m.addmembership_id = &i
+	}
+}
+
+// AddedMembershipID returns the value that was added to the "membership_id" field in this mutation.
+func (m *MemberProvisioningMutation) AddedMembershipID() (r int, exists bool) {
+	v := m.addmembership_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMembershipID resets all changes to the "membership_id" field.
+func (m *MemberProvisioningMutation) ResetMembershipID() {
+	m.membership_id = nil
+	m.addmembership_id = nil
+}
+
+// SetIntegration sets the "integration" field.
+func (m *MemberProvisioningMutation) SetIntegration(value memberprovisioning.Integration) {
+	m.integration = &value
+}
+
+// Integration returns the value of the "integration" field in the mutation.
+func (m *MemberProvisioningMutation) Integration() (r memberprovisioning.Integration, exists bool) {
+	v := m.integration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntegration returns the old "integration" field's value of the MemberProvisioning entity.
+// If the MemberProvisioning object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberProvisioningMutation) OldIntegration(ctx context.Context) (v memberprovisioning.Integration, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntegration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntegration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntegration: %w", err)
+	}
+	return oldValue.Integration, nil
+}
+
+// ResetIntegration resets all changes to the "integration" field.
+func (m *MemberProvisioningMutation) ResetIntegration() {
+	m.integration = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *MemberProvisioningMutation) SetStatus(value memberprovisioning.Status) {
+	m.status = &value
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *MemberProvisioningMutation) Status() (r memberprovisioning.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the MemberProvisioning entity.
+// If the MemberProvisioning object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberProvisioningMutation) OldStatus(ctx context.Context) (v memberprovisioning.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *MemberProvisioningMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *MemberProvisioningMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *MemberProvisioningMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the MemberProvisioning entity.
+// If the MemberProvisioning object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberProvisioningMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *MemberProvisioningMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetExternal sets the "external" field.
+func (m *MemberProvisioningMutation) SetExternal(value map[string]string) {
+	m.external = &value
+}
+
+// External returns the value of the "external" field in the mutation.
+func (m *MemberProvisioningMutation) External() (r map[string]string, exists bool) {
+	v := m.external
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternal returns the old "external" field's value of the MemberProvisioning entity.
+// If the MemberProvisioning object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberProvisioningMutation) OldExternal(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternal: %w", err)
+	}
+	return oldValue.External, nil
+}
+
+// ClearExternal clears the value of the "external" field.
+func (m *MemberProvisioningMutation) ClearExternal() {
+	m.external = nil
+	m.clearedFields[memberprovisioning.FieldExternal] = struct{}{}
+}
+
+// ExternalCleared returns if the "external" field was cleared in this mutation.
+func (m *MemberProvisioningMutation) ExternalCleared() bool {
+	_, ok := m.clearedFields[memberprovisioning.FieldExternal]
+	return ok
+}
+
+// ResetExternal resets all changes to the "external" field.
+func (m *MemberProvisioningMutation) ResetExternal() {
+	m.external = nil
+	delete(m.clearedFields, memberprovisioning.FieldExternal)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MemberProvisioningMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MemberProvisioningMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MemberProvisioning entity.
+// If the MemberProvisioning object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberProvisioningMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MemberProvisioningMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the MemberProvisioningMutation builder.
+func (m *MemberProvisioningMutation) Where(ps ...predicate.MemberProvisioning) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MemberProvisioningMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MemberProvisioningMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MemberProvisioning, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MemberProvisioningMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MemberProvisioningMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MemberProvisioning).
+func (m *MemberProvisioningMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MemberProvisioningMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.membership_id != nil {
+		fields = append(fields, memberprovisioning.FieldMembershipID)
+	}
+	if m.integration != nil {
+		fields = append(fields, memberprovisioning.FieldIntegration)
+	}
+	if m.status != nil {
+		fields = append(fields, memberprovisioning.FieldStatus)
+	}
+	if m.message != nil {
+		fields = append(fields, memberprovisioning.FieldMessage)
+	}
+	if m.external != nil {
+		fields = append(fields, memberprovisioning.FieldExternal)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, memberprovisioning.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MemberProvisioningMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case memberprovisioning.FieldMembershipID:
+		return m.MembershipID()
+	case memberprovisioning.FieldIntegration:
+		return m.Integration()
+	case memberprovisioning.FieldStatus:
+		return m.Status()
+	case memberprovisioning.FieldMessage:
+		return m.Message()
+	case memberprovisioning.FieldExternal:
+		return m.External()
+	case memberprovisioning.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MemberProvisioningMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case memberprovisioning.FieldMembershipID:
+		return m.OldMembershipID(ctx)
+	case memberprovisioning.FieldIntegration:
+		return m.OldIntegration(ctx)
+	case memberprovisioning.FieldStatus:
+		return m.OldStatus(ctx)
+	case memberprovisioning.FieldMessage:
+		return m.OldMessage(ctx)
+	case memberprovisioning.FieldExternal:
+		return m.OldExternal(ctx)
+	case memberprovisioning.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown MemberProvisioning field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MemberProvisioningMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case memberprovisioning.FieldMembershipID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMembershipID(v)
+		return nil
+	case memberprovisioning.FieldIntegration:
+		v, ok := value.(memberprovisioning.Integration)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntegration(v)
+		return nil
+	case memberprovisioning.FieldStatus:
+		v, ok := value.(memberprovisioning.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case memberprovisioning.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case memberprovisioning.FieldExternal:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternal(v)
+		return nil
+	case memberprovisioning.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MemberProvisioning field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MemberProvisioningMutation) AddedFields() []string {
+	var fields []string
+	if m.addmembership_id != nil {
+		fields = append(fields, memberprovisioning.FieldMembershipID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MemberProvisioningMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case memberprovisioning.FieldMembershipID:
+		return m.AddedMembershipID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MemberProvisioningMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case memberprovisioning.FieldMembershipID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMembershipID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MemberProvisioning numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MemberProvisioningMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(memberprovisioning.FieldExternal) {
+		fields = append(fields, memberprovisioning.FieldExternal)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MemberProvisioningMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MemberProvisioningMutation) ClearField(name string) error {
+	switch name {
+	case memberprovisioning.FieldExternal:
+		m.ClearExternal()
+		return nil
+	}
+	return fmt.Errorf("unknown MemberProvisioning nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MemberProvisioningMutation) ResetField(name string) error {
+	switch name {
+	case memberprovisioning.FieldMembershipID:
+		m.ResetMembershipID()
+		return nil
+	case memberprovisioning.FieldIntegration:
+		m.ResetIntegration()
+		return nil
+	case memberprovisioning.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case memberprovisioning.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case memberprovisioning.FieldExternal:
+		m.ResetExternal()
+		return nil
+	case memberprovisioning.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MemberProvisioning field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MemberProvisioningMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MemberProvisioningMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MemberProvisioningMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MemberProvisioningMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MemberProvisioningMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MemberProvisioningMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MemberProvisioningMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown MemberProvisioning unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MemberProvisioningMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown MemberProvisioning edge %s", name)
+}
+
 // MembershipMutation represents an operation that mutates the Membership nodes in the graph.
 type MembershipMutation struct {
 	config
@@ -5222,6 +5878,12 @@ type MembershipMutation struct {
 	created_at    *time.Time
 	updated_at    *time.Time
 	role          *membership.Role
+	status        *membership.Status
+	mailbox       *string
+	want_mailbox  *bool
+	want_storage  *bool
+	revision      *int
+	addrevision   *int
 	clearedFields map[string]struct{}
 	user          *int
 	cleareduser   bool
@@ -5510,6 +6172,219 @@ func (m *MembershipMutation) ResetTenantID() {
 	m.tenant = nil
 }
 
+// SetStatus sets the "status" field.
+func (m *MembershipMutation) SetStatus(value membership.Status) {
+	m.status = &value
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *MembershipMutation) Status() (r membership.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Membership entity.
+// If the Membership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MembershipMutation) OldStatus(ctx context.Context) (v membership.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *MembershipMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetMailbox sets the "mailbox" field.
+func (m *MembershipMutation) SetMailbox(s string) {
+	m.mailbox = &s
+}
+
+// Mailbox returns the value of the "mailbox" field in the mutation.
+func (m *MembershipMutation) Mailbox() (r string, exists bool) {
+	v := m.mailbox
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMailbox returns the old "mailbox" field's value of the Membership entity.
+// If the Membership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MembershipMutation) OldMailbox(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMailbox is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMailbox requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMailbox: %w", err)
+	}
+	return oldValue.Mailbox, nil
+}
+
+// ClearMailbox clears the value of the "mailbox" field.
+func (m *MembershipMutation) ClearMailbox() {
+	m.mailbox = nil
+	m.clearedFields[membership.FieldMailbox] = struct{}{}
+}
+
+// MailboxCleared returns if the "mailbox" field was cleared in this mutation.
+func (m *MembershipMutation) MailboxCleared() bool {
+	_, ok := m.clearedFields[membership.FieldMailbox]
+	return ok
+}
+
+// ResetMailbox resets all changes to the "mailbox" field.
+func (m *MembershipMutation) ResetMailbox() {
+	m.mailbox = nil
+	delete(m.clearedFields, membership.FieldMailbox)
+}
+
+// SetWantMailbox sets the "want_mailbox" field.
+func (m *MembershipMutation) SetWantMailbox(b bool) {
+	m.want_mailbox = &b
+}
+
+// WantMailbox returns the value of the "want_mailbox" field in the mutation.
+func (m *MembershipMutation) WantMailbox() (r bool, exists bool) {
+	v := m.want_mailbox
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWantMailbox returns the old "want_mailbox" field's value of the Membership entity.
+// If the Membership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MembershipMutation) OldWantMailbox(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWantMailbox is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWantMailbox requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWantMailbox: %w", err)
+	}
+	return oldValue.WantMailbox, nil
+}
+
+// ResetWantMailbox resets all changes to the "want_mailbox" field.
+func (m *MembershipMutation) ResetWantMailbox() {
+	m.want_mailbox = nil
+}
+
+// SetWantStorage sets the "want_storage" field.
+func (m *MembershipMutation) SetWantStorage(b bool) {
+	m.want_storage = &b
+}
+
+// WantStorage returns the value of the "want_storage" field in the mutation.
+func (m *MembershipMutation) WantStorage() (r bool, exists bool) {
+	v := m.want_storage
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWantStorage returns the old "want_storage" field's value of the Membership entity.
+// If the Membership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MembershipMutation) OldWantStorage(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWantStorage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWantStorage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWantStorage: %w", err)
+	}
+	return oldValue.WantStorage, nil
+}
+
+// ResetWantStorage resets all changes to the "want_storage" field.
+func (m *MembershipMutation) ResetWantStorage() {
+	m.want_storage = nil
+}
+
+// SetRevision sets the "revision" field.
+func (m *MembershipMutation) SetRevision(i int) {
+	m.revision = &i
+	m.addrevision = nil
+}
+
+// Revision returns the value of the "revision" field in the mutation.
+func (m *MembershipMutation) Revision() (r int, exists bool) {
+	v := m.revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevision returns the old "revision" field's value of the Membership entity.
+// If the Membership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MembershipMutation) OldRevision(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevision: %w", err)
+	}
+	return oldValue.Revision, nil
+}
+
+// AddRevision adds i to the "revision" field.
+func (m *MembershipMutation) AddRevision(i int) {
+	if m.addrevision != nil {
+		*m.addrevision += i
+	} else {
+		m.addrevision = &i
+	}
+}
+
+// AddedRevision returns the value that was added to the "revision" field in this mutation.
+func (m *MembershipMutation) AddedRevision() (r int, exists bool) {
+	v := m.addrevision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRevision resets all changes to the "revision" field.
+func (m *MembershipMutation) ResetRevision() {
+	m.revision = nil
+	m.addrevision = nil
+}
+
 // ClearUser clears the "user" edge to the User entity.
 func (m *MembershipMutation) ClearUser() {
 	m.cleareduser = true
@@ -5598,7 +6473,7 @@ func (m *MembershipMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MembershipMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, membership.FieldCreatedAt)
 	}
@@ -5613,6 +6488,21 @@ func (m *MembershipMutation) Fields() []string {
 	}
 	if m.tenant != nil {
 		fields = append(fields, membership.FieldTenantID)
+	}
+	if m.status != nil {
+		fields = append(fields, membership.FieldStatus)
+	}
+	if m.mailbox != nil {
+		fields = append(fields, membership.FieldMailbox)
+	}
+	if m.want_mailbox != nil {
+		fields = append(fields, membership.FieldWantMailbox)
+	}
+	if m.want_storage != nil {
+		fields = append(fields, membership.FieldWantStorage)
+	}
+	if m.revision != nil {
+		fields = append(fields, membership.FieldRevision)
 	}
 	return fields
 }
@@ -5632,6 +6522,16 @@ func (m *MembershipMutation) Field(name string) (ent.Value, bool) {
 		return m.UserID()
 	case membership.FieldTenantID:
 		return m.TenantID()
+	case membership.FieldStatus:
+		return m.Status()
+	case membership.FieldMailbox:
+		return m.Mailbox()
+	case membership.FieldWantMailbox:
+		return m.WantMailbox()
+	case membership.FieldWantStorage:
+		return m.WantStorage()
+	case membership.FieldRevision:
+		return m.Revision()
 	}
 	return nil, false
 }
@@ -5651,6 +6551,16 @@ func (m *MembershipMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldUserID(ctx)
 	case membership.FieldTenantID:
 		return m.OldTenantID(ctx)
+	case membership.FieldStatus:
+		return m.OldStatus(ctx)
+	case membership.FieldMailbox:
+		return m.OldMailbox(ctx)
+	case membership.FieldWantMailbox:
+		return m.OldWantMailbox(ctx)
+	case membership.FieldWantStorage:
+		return m.OldWantStorage(ctx)
+	case membership.FieldRevision:
+		return m.OldRevision(ctx)
 	}
 	return nil, fmt.Errorf("unknown Membership field %s", name)
 }
@@ -5695,6 +6605,41 @@ func (m *MembershipMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTenantID(v)
 		return nil
+	case membership.FieldStatus:
+		v, ok := value.(membership.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case membership.FieldMailbox:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMailbox(v)
+		return nil
+	case membership.FieldWantMailbox:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWantMailbox(v)
+		return nil
+	case membership.FieldWantStorage:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWantStorage(v)
+		return nil
+	case membership.FieldRevision:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevision(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Membership field %s", name)
 }
@@ -5703,6 +6648,9 @@ func (m *MembershipMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *MembershipMutation) AddedFields() []string {
 	var fields []string
+	if m.addrevision != nil {
+		fields = append(fields, membership.FieldRevision)
+	}
 	return fields
 }
 
@@ -5711,6 +6659,8 @@ func (m *MembershipMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *MembershipMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case membership.FieldRevision:
+		return m.AddedRevision()
 	}
 	return nil, false
 }
@@ -5720,6 +6670,13 @@ func (m *MembershipMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *MembershipMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case membership.FieldRevision:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRevision(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Membership numeric field %s", name)
 }
@@ -5727,7 +6684,11 @@ func (m *MembershipMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *MembershipMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(membership.FieldMailbox) {
+		fields = append(fields, membership.FieldMailbox)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -5740,6 +6701,11 @@ func (m *MembershipMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *MembershipMutation) ClearField(name string) error {
+	switch name {
+	case membership.FieldMailbox:
+		m.ClearMailbox()
+		return nil
+	}
 	return fmt.Errorf("unknown Membership nullable field %s", name)
 }
 
@@ -5761,6 +6727,21 @@ func (m *MembershipMutation) ResetField(name string) error {
 		return nil
 	case membership.FieldTenantID:
 		m.ResetTenantID()
+		return nil
+	case membership.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case membership.FieldMailbox:
+		m.ResetMailbox()
+		return nil
+	case membership.FieldWantMailbox:
+		m.ResetWantMailbox()
+		return nil
+	case membership.FieldWantStorage:
+		m.ResetWantStorage()
+		return nil
+	case membership.FieldRevision:
+		m.ResetRevision()
 		return nil
 	}
 	return fmt.Errorf("unknown Membership field %s", name)
@@ -14354,6 +15335,8 @@ type UserMutation struct {
 	platform_admin     *bool
 	active             *bool
 	last_login_at      *time.Time
+	access_level       *user.AccessLevel
+	identity_id        *string
 	clearedFields      map[string]struct{}
 	partner            *int
 	clearedpartner     bool
@@ -14813,6 +15796,104 @@ func (m *UserMutation) ResetLastLoginAt() {
 	delete(m.clearedFields, user.FieldLastLoginAt)
 }
 
+// SetAccessLevel sets the "access_level" field.
+func (m *UserMutation) SetAccessLevel(ul user.AccessLevel) {
+	m.access_level = &ul
+}
+
+// AccessLevel returns the value of the "access_level" field in the mutation.
+func (m *UserMutation) AccessLevel() (r user.AccessLevel, exists bool) {
+	v := m.access_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccessLevel returns the old "access_level" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldAccessLevel(ctx context.Context) (v *user.AccessLevel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccessLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccessLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccessLevel: %w", err)
+	}
+	return oldValue.AccessLevel, nil
+}
+
+// ClearAccessLevel clears the value of the "access_level" field.
+func (m *UserMutation) ClearAccessLevel() {
+	m.access_level = nil
+	m.clearedFields[user.FieldAccessLevel] = struct{}{}
+}
+
+// AccessLevelCleared returns if the "access_level" field was cleared in this mutation.
+func (m *UserMutation) AccessLevelCleared() bool {
+	_, ok := m.clearedFields[user.FieldAccessLevel]
+	return ok
+}
+
+// ResetAccessLevel resets all changes to the "access_level" field.
+func (m *UserMutation) ResetAccessLevel() {
+	m.access_level = nil
+	delete(m.clearedFields, user.FieldAccessLevel)
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (m *UserMutation) SetIdentityID(s string) {
+	m.identity_id = &s
+}
+
+// IdentityID returns the value of the "identity_id" field in the mutation.
+func (m *UserMutation) IdentityID() (r string, exists bool) {
+	v := m.identity_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdentityID returns the old "identity_id" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldIdentityID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdentityID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdentityID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdentityID: %w", err)
+	}
+	return oldValue.IdentityID, nil
+}
+
+// ClearIdentityID clears the value of the "identity_id" field.
+func (m *UserMutation) ClearIdentityID() {
+	m.identity_id = nil
+	m.clearedFields[user.FieldIdentityID] = struct{}{}
+}
+
+// IdentityIDCleared returns if the "identity_id" field was cleared in this mutation.
+func (m *UserMutation) IdentityIDCleared() bool {
+	_, ok := m.clearedFields[user.FieldIdentityID]
+	return ok
+}
+
+// ResetIdentityID resets all changes to the "identity_id" field.
+func (m *UserMutation) ResetIdentityID() {
+	m.identity_id = nil
+	delete(m.clearedFields, user.FieldIdentityID)
+}
+
 // ClearPartner clears the "partner" edge to the Partner entity.
 func (m *UserMutation) ClearPartner() {
 	m.clearedpartner = true
@@ -14928,7 +16009,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -14956,6 +16037,12 @@ func (m *UserMutation) Fields() []string {
 	if m.last_login_at != nil {
 		fields = append(fields, user.FieldLastLoginAt)
 	}
+	if m.access_level != nil {
+		fields = append(fields, user.FieldAccessLevel)
+	}
+	if m.identity_id != nil {
+		fields = append(fields, user.FieldIdentityID)
+	}
 	return fields
 }
 
@@ -14982,6 +16069,10 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.PartnerID()
 	case user.FieldLastLoginAt:
 		return m.LastLoginAt()
+	case user.FieldAccessLevel:
+		return m.AccessLevel()
+	case user.FieldIdentityID:
+		return m.IdentityID()
 	}
 	return nil, false
 }
@@ -15009,6 +16100,10 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPartnerID(ctx)
 	case user.FieldLastLoginAt:
 		return m.OldLastLoginAt(ctx)
+	case user.FieldAccessLevel:
+		return m.OldAccessLevel(ctx)
+	case user.FieldIdentityID:
+		return m.OldIdentityID(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -15081,6 +16176,20 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLastLoginAt(v)
 		return nil
+	case user.FieldAccessLevel:
+		v, ok := value.(user.AccessLevel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccessLevel(v)
+		return nil
+	case user.FieldIdentityID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdentityID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -15120,6 +16229,12 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldLastLoginAt) {
 		fields = append(fields, user.FieldLastLoginAt)
 	}
+	if m.FieldCleared(user.FieldAccessLevel) {
+		fields = append(fields, user.FieldAccessLevel)
+	}
+	if m.FieldCleared(user.FieldIdentityID) {
+		fields = append(fields, user.FieldIdentityID)
+	}
 	return fields
 }
 
@@ -15139,6 +16254,12 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldLastLoginAt:
 		m.ClearLastLoginAt()
+		return nil
+	case user.FieldAccessLevel:
+		m.ClearAccessLevel()
+		return nil
+	case user.FieldIdentityID:
+		m.ClearIdentityID()
 		return nil
 	}
 	return fmt.Errorf("unknown User nullable field %s", name)
@@ -15174,6 +16295,12 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldLastLoginAt:
 		m.ResetLastLoginAt()
+		return nil
+	case user.FieldAccessLevel:
+		m.ResetAccessLevel()
+		return nil
+	case user.FieldIdentityID:
+		m.ResetIdentityID()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

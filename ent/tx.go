@@ -26,6 +26,8 @@ type Tx struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
 	IngestCursor *IngestCursorClient
+	// MemberProvisioning is the client for interacting with the MemberProvisioning builders.
+	MemberProvisioning *MemberProvisioningClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
@@ -187,6 +189,7 @@ func (tx *Tx) init() {
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
+	tx.MemberProvisioning = NewMemberProvisioningClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
 	tx.PartnerSettings = NewPartnerSettingsClient(tx.config)

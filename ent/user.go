@@ -36,6 +36,10 @@ type User struct {
 	PartnerID *int `json:"partner_id,omitempty"`
 	// When the user last signed in to the API; null when never.
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
+	// Partner staff level: ADMIN manages the partner's team; null for users who are not partner staff.
+	AccessLevel *user.AccessLevel `json:"access_level,omitempty"`
+	// IdentityID holds the value of the "identity_id" field.
+	IdentityID *string `json:"identity_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -86,7 +90,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case user.FieldID, user.FieldPartnerID:
 			values[i] = new(sql.NullInt64)
-		case user.FieldSubject, user.FieldEmail, user.FieldName:
+		case user.FieldSubject, user.FieldEmail, user.FieldName, user.FieldAccessLevel, user.FieldIdentityID:
 			values[i] = new(sql.NullString)
 		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastLoginAt:
 			values[i] = new(sql.NullTime)
@@ -167,6 +171,20 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.LastLoginAt = new(time.Time)
 				*_m.LastLoginAt = value.Time
 			}
+		case user.FieldAccessLevel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field access_level", values[i])
+			} else if value.Valid {
+				_m.AccessLevel = new(user.AccessLevel)
+				*_m.AccessLevel = user.AccessLevel(value.String)
+			}
+		case user.FieldIdentityID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field identity_id", values[i])
+			} else if value.Valid {
+				_m.IdentityID = new(string)
+				*_m.IdentityID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -242,6 +260,16 @@ func (_m *User) String() string {
 	if v := _m.LastLoginAt; v != nil {
 		builder.WriteString("last_login_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.AccessLevel; v != nil {
+		builder.WriteString("access_level=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.IdentityID; v != nil {
+		builder.WriteString("identity_id=")
+		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')
 	return builder.String()

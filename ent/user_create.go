@@ -134,6 +134,34 @@ func (_c *UserCreate) SetNillableLastLoginAt(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetAccessLevel sets the "access_level" field.
+func (_c *UserCreate) SetAccessLevel(v user.AccessLevel) *UserCreate {
+	_c.mutation.SetAccessLevel(v)
+	return _c
+}
+
+// SetNillableAccessLevel sets the "access_level" field if the given value is not nil.
+func (_c *UserCreate) SetNillableAccessLevel(v *user.AccessLevel) *UserCreate {
+	if v != nil {
+		_c.SetAccessLevel(*v)
+	}
+	return _c
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (_c *UserCreate) SetIdentityID(v string) *UserCreate {
+	_c.mutation.SetIdentityID(v)
+	return _c
+}
+
+// SetNillableIdentityID sets the "identity_id" field if the given value is not nil.
+func (_c *UserCreate) SetNillableIdentityID(v *string) *UserCreate {
+	if v != nil {
+		_c.SetIdentityID(*v)
+	}
+	return _c
+}
+
 // SetPartner sets the "partner" edge to the Partner entity.
 func (_c *UserCreate) SetPartner(v *Partner) *UserCreate {
 	return _c.SetPartnerID(v.ID)
@@ -258,6 +286,16 @@ func (_c *UserCreate) check() error {
 	if _, ok := _c.mutation.Active(); !ok {
 		return &ValidationError{Name: "active", err: errors.New(`ent: missing required field "User.active"`)}
 	}
+	if v, ok := _c.mutation.AccessLevel(); ok {
+		if err := user.AccessLevelValidator(v); err != nil {
+			return &ValidationError{Name: "access_level", err: fmt.Errorf(`ent: validator failed for field "User.access_level": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.IdentityID(); ok {
+		if err := user.IdentityIDValidator(v); err != nil {
+			return &ValidationError{Name: "identity_id", err: fmt.Errorf(`ent: validator failed for field "User.identity_id": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -316,6 +354,14 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LastLoginAt(); ok {
 		_spec.SetField(user.FieldLastLoginAt, field.TypeTime, value)
 		_node.LastLoginAt = &value
+	}
+	if value, ok := _c.mutation.AccessLevel(); ok {
+		_spec.SetField(user.FieldAccessLevel, field.TypeEnum, value)
+		_node.AccessLevel = &value
+	}
+	if value, ok := _c.mutation.IdentityID(); ok {
+		_spec.SetField(user.FieldIdentityID, field.TypeString, value)
+		_node.IdentityID = &value
 	}
 	if nodes := _c.mutation.PartnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -498,6 +544,42 @@ func (u *UserUpsert) ClearLastLoginAt() *UserUpsert {
 	return u
 }
 
+// SetAccessLevel sets the "access_level" field.
+func (u *UserUpsert) SetAccessLevel(v user.AccessLevel) *UserUpsert {
+	u.Set(user.FieldAccessLevel, v)
+	return u
+}
+
+// UpdateAccessLevel sets the "access_level" field to the value that was provided on create.
+func (u *UserUpsert) UpdateAccessLevel() *UserUpsert {
+	u.SetExcluded(user.FieldAccessLevel)
+	return u
+}
+
+// ClearAccessLevel clears the value of the "access_level" field.
+func (u *UserUpsert) ClearAccessLevel() *UserUpsert {
+	u.SetNull(user.FieldAccessLevel)
+	return u
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (u *UserUpsert) SetIdentityID(v string) *UserUpsert {
+	u.Set(user.FieldIdentityID, v)
+	return u
+}
+
+// UpdateIdentityID sets the "identity_id" field to the value that was provided on create.
+func (u *UserUpsert) UpdateIdentityID() *UserUpsert {
+	u.SetExcluded(user.FieldIdentityID)
+	return u
+}
+
+// ClearIdentityID clears the value of the "identity_id" field.
+func (u *UserUpsert) ClearIdentityID() *UserUpsert {
+	u.SetNull(user.FieldIdentityID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -655,6 +737,48 @@ func (u *UserUpsertOne) UpdateLastLoginAt() *UserUpsertOne {
 func (u *UserUpsertOne) ClearLastLoginAt() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastLoginAt()
+	})
+}
+
+// SetAccessLevel sets the "access_level" field.
+func (u *UserUpsertOne) SetAccessLevel(v user.AccessLevel) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetAccessLevel(v)
+	})
+}
+
+// UpdateAccessLevel sets the "access_level" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateAccessLevel() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateAccessLevel()
+	})
+}
+
+// ClearAccessLevel clears the value of the "access_level" field.
+func (u *UserUpsertOne) ClearAccessLevel() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearAccessLevel()
+	})
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (u *UserUpsertOne) SetIdentityID(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetIdentityID(v)
+	})
+}
+
+// UpdateIdentityID sets the "identity_id" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateIdentityID() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateIdentityID()
+	})
+}
+
+// ClearIdentityID clears the value of the "identity_id" field.
+func (u *UserUpsertOne) ClearIdentityID() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearIdentityID()
 	})
 }
 
@@ -981,6 +1105,48 @@ func (u *UserUpsertBulk) UpdateLastLoginAt() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearLastLoginAt() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastLoginAt()
+	})
+}
+
+// SetAccessLevel sets the "access_level" field.
+func (u *UserUpsertBulk) SetAccessLevel(v user.AccessLevel) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetAccessLevel(v)
+	})
+}
+
+// UpdateAccessLevel sets the "access_level" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateAccessLevel() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateAccessLevel()
+	})
+}
+
+// ClearAccessLevel clears the value of the "access_level" field.
+func (u *UserUpsertBulk) ClearAccessLevel() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearAccessLevel()
+	})
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (u *UserUpsertBulk) SetIdentityID(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetIdentityID(v)
+	})
+}
+
+// UpdateIdentityID sets the "identity_id" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateIdentityID() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateIdentityID()
+	})
+}
+
+// ClearIdentityID clears the value of the "identity_id" field.
+func (u *UserUpsertBulk) ClearIdentityID() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearIdentityID()
 	})
 }
 

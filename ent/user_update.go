@@ -132,6 +132,46 @@ func (_u *UserUpdate) ClearLastLoginAt() *UserUpdate {
 	return _u
 }
 
+// SetAccessLevel sets the "access_level" field.
+func (_u *UserUpdate) SetAccessLevel(v user.AccessLevel) *UserUpdate {
+	_u.mutation.SetAccessLevel(v)
+	return _u
+}
+
+// SetNillableAccessLevel sets the "access_level" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableAccessLevel(v *user.AccessLevel) *UserUpdate {
+	if v != nil {
+		_u.SetAccessLevel(*v)
+	}
+	return _u
+}
+
+// ClearAccessLevel clears the value of the "access_level" field.
+func (_u *UserUpdate) ClearAccessLevel() *UserUpdate {
+	_u.mutation.ClearAccessLevel()
+	return _u
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (_u *UserUpdate) SetIdentityID(v string) *UserUpdate {
+	_u.mutation.SetIdentityID(v)
+	return _u
+}
+
+// SetNillableIdentityID sets the "identity_id" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableIdentityID(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetIdentityID(*v)
+	}
+	return _u
+}
+
+// ClearIdentityID clears the value of the "identity_id" field.
+func (_u *UserUpdate) ClearIdentityID() *UserUpdate {
+	_u.mutation.ClearIdentityID()
+	return _u
+}
+
 // SetPartner sets the "partner" edge to the Partner entity.
 func (_u *UserUpdate) SetPartner(v *Partner) *UserUpdate {
 	return _u.SetPartnerID(v.ID)
@@ -238,6 +278,16 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "User.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AccessLevel(); ok {
+		if err := user.AccessLevelValidator(v); err != nil {
+			return &ValidationError{Name: "access_level", err: fmt.Errorf(`ent: validator failed for field "User.access_level": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.IdentityID(); ok {
+		if err := user.IdentityIDValidator(v); err != nil {
+			return &ValidationError{Name: "identity_id", err: fmt.Errorf(`ent: validator failed for field "User.identity_id": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -273,6 +323,18 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LastLoginAtCleared() {
 		_spec.ClearField(user.FieldLastLoginAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.AccessLevel(); ok {
+		_spec.SetField(user.FieldAccessLevel, field.TypeEnum, value)
+	}
+	if _u.mutation.AccessLevelCleared() {
+		_spec.ClearField(user.FieldAccessLevel, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.IdentityID(); ok {
+		_spec.SetField(user.FieldIdentityID, field.TypeString, value)
+	}
+	if _u.mutation.IdentityIDCleared() {
+		_spec.ClearField(user.FieldIdentityID, field.TypeString)
 	}
 	if _u.mutation.PartnerCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -470,6 +532,46 @@ func (_u *UserUpdateOne) ClearLastLoginAt() *UserUpdateOne {
 	return _u
 }
 
+// SetAccessLevel sets the "access_level" field.
+func (_u *UserUpdateOne) SetAccessLevel(v user.AccessLevel) *UserUpdateOne {
+	_u.mutation.SetAccessLevel(v)
+	return _u
+}
+
+// SetNillableAccessLevel sets the "access_level" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableAccessLevel(v *user.AccessLevel) *UserUpdateOne {
+	if v != nil {
+		_u.SetAccessLevel(*v)
+	}
+	return _u
+}
+
+// ClearAccessLevel clears the value of the "access_level" field.
+func (_u *UserUpdateOne) ClearAccessLevel() *UserUpdateOne {
+	_u.mutation.ClearAccessLevel()
+	return _u
+}
+
+// SetIdentityID sets the "identity_id" field.
+func (_u *UserUpdateOne) SetIdentityID(v string) *UserUpdateOne {
+	_u.mutation.SetIdentityID(v)
+	return _u
+}
+
+// SetNillableIdentityID sets the "identity_id" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableIdentityID(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetIdentityID(*v)
+	}
+	return _u
+}
+
+// ClearIdentityID clears the value of the "identity_id" field.
+func (_u *UserUpdateOne) ClearIdentityID() *UserUpdateOne {
+	_u.mutation.ClearIdentityID()
+	return _u
+}
+
 // SetPartner sets the "partner" edge to the Partner entity.
 func (_u *UserUpdateOne) SetPartner(v *Partner) *UserUpdateOne {
 	return _u.SetPartnerID(v.ID)
@@ -589,6 +691,16 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "User.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AccessLevel(); ok {
+		if err := user.AccessLevelValidator(v); err != nil {
+			return &ValidationError{Name: "access_level", err: fmt.Errorf(`ent: validator failed for field "User.access_level": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.IdentityID(); ok {
+		if err := user.IdentityIDValidator(v); err != nil {
+			return &ValidationError{Name: "identity_id", err: fmt.Errorf(`ent: validator failed for field "User.identity_id": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -641,6 +753,18 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.LastLoginAtCleared() {
 		_spec.ClearField(user.FieldLastLoginAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.AccessLevel(); ok {
+		_spec.SetField(user.FieldAccessLevel, field.TypeEnum, value)
+	}
+	if _u.mutation.AccessLevelCleared() {
+		_spec.ClearField(user.FieldAccessLevel, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.IdentityID(); ok {
+		_spec.SetField(user.FieldIdentityID, field.TypeString, value)
+	}
+	if _u.mutation.IdentityIDCleared() {
+		_spec.ClearField(user.FieldIdentityID, field.TypeString)
 	}
 	if _u.mutation.PartnerCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -65,6 +65,9 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // Tenant returns TenantResolver implementation.
 func (r *Resolver) Tenant() TenantResolver { return &tenantResolver{r} }
 
+// User returns UserResolver implementation.
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
 // AuditEventWhereInput returns AuditEventWhereInputResolver implementation.
 func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 	return &auditEventWhereInputResolver{r}
@@ -74,5 +77,6 @@ type (
 	partnerResolver              struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
 	tenantResolver               struct{ *Resolver }
+	userResolver                 struct{ *Resolver }
 	auditEventWhereInputResolver struct{ *Resolver }
 )

@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
@@ -46,11 +47,13 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Member() MemberResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	Tenant() TenantResolver
+	User() UserResolver
 	AuditEventWhereInput() AuditEventWhereInputResolver
 }
 
@@ -249,6 +252,11 @@ type ComplexityRoot struct {
 		TenantSlugs  func(childComplexity int) int
 	}
 
+	ForceLogoutPayload struct {
+		Member        func(childComplexity int) int
+		SessionsEnded func(childComplexity int) int
+	}
+
 	Health struct {
 		CheckedAt func(childComplexity int) int
 		Planned   func(childComplexity int) int
@@ -265,10 +273,43 @@ type ComplexityRoot struct {
 		User        func(childComplexity int) int
 	}
 
+	Member struct {
+		CreatedAt    func(childComplexity int) int
+		Email        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Mailbox      func(childComplexity int) int
+		MfaEnrolled  func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Provisioning func(childComplexity int) int
+		Role         func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Tenant       func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	MemberConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	MemberCredentialPayload struct {
+		Credential         func(childComplexity int) int
+		CredentialWithheld func(childComplexity int) int
+		Member             func(childComplexity int) int
+	}
+
+	MemberEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Membership struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
+		Mailbox   func(childComplexity int) int
 		Role      func(childComplexity int) int
+		Status    func(childComplexity int) int
 		Tenant    func(childComplexity int) int
 		TenantID  func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
@@ -290,17 +331,28 @@ type ComplexityRoot struct {
 	Mutation struct {
 		CreateAuditCheckpoint func(childComplexity int) int
 		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
+		CreateMember          func(childComplexity int, tenantSlug string, input CreateMemberInput) int
 		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
 		CreateSsoApp          func(childComplexity int, tenantSlug string, input tenantadmin.CreateSsoAppInput) int
 		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
 		DeleteFlag            func(childComplexity int, key string) int
 		DeleteSsoApp          func(childComplexity int, tenantSlug string, id int) int
 		DeleteTenant          func(childComplexity int, slug string) int
+		ForceLogoutMember     func(childComplexity int, tenantSlug string, email string) int
+		InviteOperator        func(childComplexity int, input InviteOperatorInput) int
+		InvitePartnerStaff    func(childComplexity int, partnerSlug string, input InvitePartnerStaffInput) int
 		KillFlag              func(childComplexity int, key string) int
+		ReconcileMember       func(childComplexity int, tenantSlug string, email string) int
 		ReconcileTenant       func(childComplexity int, slug string) int
 		RefreshTenantStorage  func(childComplexity int, tenantSlug string) int
+		RemoveMember          func(childComplexity int, tenantSlug string, email string) int
+		RemovePartnerStaff    func(childComplexity int, partnerSlug string, email string) int
+		ResetMemberPassword   func(childComplexity int, tenantSlug string, email string) int
+		ResumeMember          func(childComplexity int, tenantSlug string, email string) int
 		ResumeTenant          func(childComplexity int, slug string) int
 		RunAuditArchive       func(childComplexity int) int
+		SetMemberRole         func(childComplexity int, tenantSlug string, email string, role membership.Role) int
+		SuspendMember         func(childComplexity int, tenantSlug string, email string) int
 		SuspendTenant         func(childComplexity int, slug string) int
 		TerminatePartner      func(childComplexity int, slug string) int
 		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
@@ -310,6 +362,18 @@ type ComplexityRoot struct {
 		UpdateSecurityPolicy  func(childComplexity int, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) int
 		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
 		UpdateTenantBranding  func(childComplexity int, tenantSlug string, input BrandingInput) int
+	}
+
+	OneTimeCredential struct {
+		ExpiresAt func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	OperatorInvitePayload struct {
+		Credential         func(childComplexity int) int
+		CredentialWithheld func(childComplexity int) int
+		User               func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -408,6 +472,7 @@ type ComplexityRoot struct {
 		Me                 func(childComplexity int) int
 		Node               func(childComplexity int, id int) int
 		Nodes              func(childComplexity int, ids []int) int
+		Operators          func(childComplexity int) int
 		Partner            func(childComplexity int, slug string) int
 		Partners           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
 		Plugins            func(childComplexity int) int
@@ -459,6 +524,7 @@ type ComplexityRoot struct {
 		EffectiveBranding func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Industry          func(childComplexity int) int
+		Members           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Memberships       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Name              func(childComplexity int) int
 		Partner           func(childComplexity int) int
@@ -499,12 +565,14 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
+		AccessLevel   func(childComplexity int) int
 		Active        func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		Email         func(childComplexity int) int
 		ID            func(childComplexity int) int
 		LastLoginAt   func(childComplexity int) int
 		Memberships   func(childComplexity int) int
+		MfaEnrolled   func(childComplexity int) int
 		Name          func(childComplexity int) int
 		Partner       func(childComplexity int) int
 		PartnerID     func(childComplexity int) int
@@ -529,6 +597,14 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type MemberResolver interface {
+	Email(ctx context.Context, obj *ent.Membership) (string, error)
+	Name(ctx context.Context, obj *ent.Membership) (string, error)
+
+	MfaEnrolled(ctx context.Context, obj *ent.Membership) (*bool, error)
+
+	Provisioning(ctx context.Context, obj *ent.Membership) ([]*provisioning.IntegrationStatus, error)
+}
 type MutationResolver interface {
 	CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error)
 	UpdateTenant(ctx context.Context, slug string, input UpdateTenantInput) (*ent.Tenant, error)
@@ -545,6 +621,17 @@ type MutationResolver interface {
 	KillFlag(ctx context.Context, key string) (*ent.Flag, error)
 	CreateAuditCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error)
 	RunAuditArchive(ctx context.Context) (*archive.Result, error)
+	CreateMember(ctx context.Context, tenantSlug string, input CreateMemberInput) (*MemberCredentialPayload, error)
+	SuspendMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error)
+	ResumeMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error)
+	ForceLogoutMember(ctx context.Context, tenantSlug string, email string) (*ForceLogoutPayload, error)
+	ResetMemberPassword(ctx context.Context, tenantSlug string, email string) (*MemberCredentialPayload, error)
+	SetMemberRole(ctx context.Context, tenantSlug string, email string, role membership.Role) (*ent.Membership, error)
+	RemoveMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error)
+	ReconcileMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error)
+	InviteOperator(ctx context.Context, input InviteOperatorInput) (*OperatorInvitePayload, error)
+	InvitePartnerStaff(ctx context.Context, partnerSlug string, input InvitePartnerStaffInput) (*OperatorInvitePayload, error)
+	RemovePartnerStaff(ctx context.Context, partnerSlug string, email string) (*ent.User, error)
 	UpdateSecurityPolicy(ctx context.Context, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) (*tenantadmin.SecurityPolicy, error)
 	CreateSsoApp(ctx context.Context, tenantSlug string, input tenantadmin.CreateSsoAppInput) (*tenantadmin.CreateSsoAppPayload, error)
 	DeleteSsoApp(ctx context.Context, tenantSlug string, id int) (*ent.SsoApp, error)
@@ -578,6 +665,7 @@ type QueryResolver interface {
 	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
 	VerifyAuditChain(ctx context.Context) (*audit.Report, error)
 	AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error)
+	Operators(ctx context.Context) ([]*ent.User, error)
 	EmailTemplateKeys(ctx context.Context) ([]*tenantadmin.EmailTemplateSpec, error)
 	PreviewEmail(ctx context.Context, tenantSlug string, key string) (*tenantadmin.EmailPreview, error)
 }
@@ -587,11 +675,15 @@ type SubscriptionResolver interface {
 }
 type TenantResolver interface {
 	Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error)
+	Members(ctx context.Context, obj *ent.Tenant, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) (*ent.MembershipConnection, error)
 	SecurityPolicy(ctx context.Context, obj *ent.Tenant) (*tenantadmin.SecurityPolicy, error)
 	SsoApps(ctx context.Context, obj *ent.Tenant) ([]*ent.SsoApp, error)
 	Branding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.Branding, error)
 	EffectiveBranding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.EffectiveBranding, error)
 	Storage(ctx context.Context, obj *ent.Tenant) (*tenantadmin.TenantStorage, error)
+}
+type UserResolver interface {
+	MfaEnrolled(ctx context.Context, obj *ent.User) (*bool, error)
 }
 
 type AuditEventWhereInputResolver interface {
@@ -1357,6 +1449,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FlagScope.TenantSlugs(childComplexity), true
 
+	case "ForceLogoutPayload.member":
+		if e.ComplexityRoot.ForceLogoutPayload.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForceLogoutPayload.Member(childComplexity), true
+	case "ForceLogoutPayload.sessionsEnded":
+		if e.ComplexityRoot.ForceLogoutPayload.SessionsEnded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForceLogoutPayload.SessionsEnded(childComplexity), true
+
 	case "Health.checkedAt":
 		if e.ComplexityRoot.Health.CheckedAt == nil {
 			break
@@ -1419,6 +1524,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.User(childComplexity), true
 
+	case "Member.createdAt":
+		if e.ComplexityRoot.Member.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.CreatedAt(childComplexity), true
+	case "Member.email":
+		if e.ComplexityRoot.Member.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Email(childComplexity), true
+	case "Member.id":
+		if e.ComplexityRoot.Member.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.ID(childComplexity), true
+	case "Member.mailbox":
+		if e.ComplexityRoot.Member.Mailbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Mailbox(childComplexity), true
+	case "Member.mfaEnrolled":
+		if e.ComplexityRoot.Member.MfaEnrolled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.MfaEnrolled(childComplexity), true
+	case "Member.name":
+		if e.ComplexityRoot.Member.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Name(childComplexity), true
+	case "Member.provisioning":
+		if e.ComplexityRoot.Member.Provisioning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Provisioning(childComplexity), true
+	case "Member.role":
+		if e.ComplexityRoot.Member.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Role(childComplexity), true
+	case "Member.status":
+		if e.ComplexityRoot.Member.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Status(childComplexity), true
+	case "Member.tenant":
+		if e.ComplexityRoot.Member.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Tenant(childComplexity), true
+	case "Member.updatedAt":
+		if e.ComplexityRoot.Member.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.UpdatedAt(childComplexity), true
+
+	case "MemberConnection.edges":
+		if e.ComplexityRoot.MemberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.Edges(childComplexity), true
+	case "MemberConnection.pageInfo":
+		if e.ComplexityRoot.MemberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.PageInfo(childComplexity), true
+	case "MemberConnection.totalCount":
+		if e.ComplexityRoot.MemberConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.TotalCount(childComplexity), true
+
+	case "MemberCredentialPayload.credential":
+		if e.ComplexityRoot.MemberCredentialPayload.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberCredentialPayload.Credential(childComplexity), true
+	case "MemberCredentialPayload.credentialWithheld":
+		if e.ComplexityRoot.MemberCredentialPayload.CredentialWithheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberCredentialPayload.CredentialWithheld(childComplexity), true
+	case "MemberCredentialPayload.member":
+		if e.ComplexityRoot.MemberCredentialPayload.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberCredentialPayload.Member(childComplexity), true
+
+	case "MemberEdge.cursor":
+		if e.ComplexityRoot.MemberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberEdge.Cursor(childComplexity), true
+	case "MemberEdge.node":
+		if e.ComplexityRoot.MemberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
+
 	case "Membership.createdAt":
 		if e.ComplexityRoot.Membership.CreatedAt == nil {
 			break
@@ -1431,12 +1654,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Membership.ID(childComplexity), true
+	case "Membership.mailbox":
+		if e.ComplexityRoot.Membership.Mailbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Membership.Mailbox(childComplexity), true
 	case "Membership.role":
 		if e.ComplexityRoot.Membership.Role == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Membership.Role(childComplexity), true
+	case "Membership.status":
+		if e.ComplexityRoot.Membership.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Membership.Status(childComplexity), true
 	case "Membership.tenant":
 		if e.ComplexityRoot.Membership.Tenant == nil {
 			break
@@ -1517,6 +1752,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateFlag(childComplexity, args["input"].(flags.CreateFlagInput)), true
+	case "Mutation.createMember":
+		if e.ComplexityRoot.Mutation.CreateMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateMember(childComplexity, args["tenantSlug"].(string), args["input"].(CreateMemberInput)), true
 	case "Mutation.createPartner":
 		if e.ComplexityRoot.Mutation.CreatePartner == nil {
 			break
@@ -1583,6 +1829,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteTenant(childComplexity, args["slug"].(string)), true
+	case "Mutation.forceLogoutMember":
+		if e.ComplexityRoot.Mutation.ForceLogoutMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_forceLogoutMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ForceLogoutMember(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
+	case "Mutation.inviteOperator":
+		if e.ComplexityRoot.Mutation.InviteOperator == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inviteOperator_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InviteOperator(childComplexity, args["input"].(InviteOperatorInput)), true
+	case "Mutation.invitePartnerStaff":
+		if e.ComplexityRoot.Mutation.InvitePartnerStaff == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_invitePartnerStaff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InvitePartnerStaff(childComplexity, args["partnerSlug"].(string), args["input"].(InvitePartnerStaffInput)), true
 	case "Mutation.killFlag":
 		if e.ComplexityRoot.Mutation.KillFlag == nil {
 			break
@@ -1594,6 +1873,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.KillFlag(childComplexity, args["key"].(string)), true
+	case "Mutation.reconcileMember":
+		if e.ComplexityRoot.Mutation.ReconcileMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reconcileMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReconcileMember(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
 	case "Mutation.reconcileTenant":
 		if e.ComplexityRoot.Mutation.ReconcileTenant == nil {
 			break
@@ -1616,6 +1906,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshTenantStorage(childComplexity, args["tenantSlug"].(string)), true
+	case "Mutation.removeMember":
+		if e.ComplexityRoot.Mutation.RemoveMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveMember(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
+	case "Mutation.removePartnerStaff":
+		if e.ComplexityRoot.Mutation.RemovePartnerStaff == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removePartnerStaff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemovePartnerStaff(childComplexity, args["partnerSlug"].(string), args["email"].(string)), true
+	case "Mutation.resetMemberPassword":
+		if e.ComplexityRoot.Mutation.ResetMemberPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetMemberPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetMemberPassword(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
+	case "Mutation.resumeMember":
+		if e.ComplexityRoot.Mutation.ResumeMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeMember(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
 	case "Mutation.resumeTenant":
 		if e.ComplexityRoot.Mutation.ResumeTenant == nil {
 			break
@@ -1633,6 +1967,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunAuditArchive(childComplexity), true
+	case "Mutation.setMemberRole":
+		if e.ComplexityRoot.Mutation.SetMemberRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMemberRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMemberRole(childComplexity, args["tenantSlug"].(string), args["email"].(string), args["role"].(membership.Role)), true
+	case "Mutation.suspendMember":
+		if e.ComplexityRoot.Mutation.SuspendMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_suspendMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SuspendMember(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
 	case "Mutation.suspendTenant":
 		if e.ComplexityRoot.Mutation.SuspendTenant == nil {
 			break
@@ -1732,6 +2088,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTenantBranding(childComplexity, args["tenantSlug"].(string), args["input"].(BrandingInput)), true
+
+	case "OneTimeCredential.expiresAt":
+		if e.ComplexityRoot.OneTimeCredential.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OneTimeCredential.ExpiresAt(childComplexity), true
+	case "OneTimeCredential.kind":
+		if e.ComplexityRoot.OneTimeCredential.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OneTimeCredential.Kind(childComplexity), true
+	case "OneTimeCredential.value":
+		if e.ComplexityRoot.OneTimeCredential.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OneTimeCredential.Value(childComplexity), true
+
+	case "OperatorInvitePayload.credential":
+		if e.ComplexityRoot.OperatorInvitePayload.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorInvitePayload.Credential(childComplexity), true
+	case "OperatorInvitePayload.credentialWithheld":
+		if e.ComplexityRoot.OperatorInvitePayload.CredentialWithheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorInvitePayload.CredentialWithheld(childComplexity), true
+	case "OperatorInvitePayload.user":
+		if e.ComplexityRoot.OperatorInvitePayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorInvitePayload.User(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2174,6 +2568,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.operators":
+		if e.ComplexityRoot.Query.Operators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Operators(childComplexity), true
 	case "Query.partner":
 		if e.ComplexityRoot.Query.Partner == nil {
 			break
@@ -2440,6 +2840,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Industry(childComplexity), true
+	case "Tenant.members":
+		if e.ComplexityRoot.Tenant.Members == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.Members(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.MembershipOrder), args["where"].(*ent.MembershipWhereInput)), true
 	case "Tenant.memberships":
 		if e.ComplexityRoot.Tenant.Memberships == nil {
 			break
@@ -2600,6 +3011,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TenantStorage.UsedBytes(childComplexity), true
 
+	case "User.accessLevel":
+		if e.ComplexityRoot.User.AccessLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.AccessLevel(childComplexity), true
 	case "User.active":
 		if e.ComplexityRoot.User.Active == nil {
 			break
@@ -2636,6 +3053,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Memberships(childComplexity), true
+	case "User.mfaEnrolled":
+		if e.ComplexityRoot.User.MfaEnrolled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.MfaEnrolled(childComplexity), true
 	case "User.name":
 		if e.ComplexityRoot.User.Name == nil {
 			break
@@ -2718,6 +3141,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BrandingInput", ec.unmarshalInputBrandingInput),
 			graphql.NewInputUnmarshaler("CreateFlagInput", ec.unmarshalInputCreateFlagInput),
+			graphql.NewInputUnmarshaler("CreateMemberInput", ec.unmarshalInputCreateMemberInput),
 			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
 			graphql.NewInputUnmarshaler("CreateSsoAppInput", ec.unmarshalInputCreateSsoAppInput),
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
@@ -2725,6 +3149,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FlagOrder", ec.unmarshalInputFlagOrder),
 			graphql.NewInputUnmarshaler("FlagScopeInput", ec.unmarshalInputFlagScopeInput),
 			graphql.NewInputUnmarshaler("FlagWhereInput", ec.unmarshalInputFlagWhereInput),
+			graphql.NewInputUnmarshaler("InviteOperatorInput", ec.unmarshalInputInviteOperatorInput),
+			graphql.NewInputUnmarshaler("InvitePartnerStaffInput", ec.unmarshalInputInvitePartnerStaffInput),
 			graphql.NewInputUnmarshaler("MembershipOrder", ec.unmarshalInputMembershipOrder),
 			graphql.NewInputUnmarshaler("MembershipWhereInput", ec.unmarshalInputMembershipWhereInput),
 			graphql.NewInputUnmarshaler("PartnerOrder", ec.unmarshalInputPartnerOrder),
@@ -4451,6 +4877,14 @@ type Membership implements Node {
   """
   tenantID: ID!
   """
+  Lifecycle of the membership: PENDING until every integration was provisioned once, REMOVING while the teardown runs (it grants no access then).
+  """
+  status: MembershipStatus!
+  """
+  The member's mailbox address on the tenant's primary mail domain; null until it exists.
+  """
+  mailbox: String
+  """
   The member.
   """
   user: User!
@@ -4514,6 +4948,10 @@ enum MembershipOrderField {
   Order by updated at.
   """
   UPDATED_AT
+  """
+  Order by status.
+  """
+  STATUS
 }
 """
 MembershipRole is enum for the field role
@@ -4527,6 +4965,15 @@ enum MembershipRole @goModel(model: "github.com/dezky/platform/ent/membership.Ro
   Uses the tenant's services; sees only their own membership.
   """
   MEMBER
+}
+"""
+MembershipStatus is enum for the field status
+"""
+enum MembershipStatus @goModel(model: "github.com/dezky/platform/ent/membership.Status") {
+  PENDING
+  ACTIVE
+  SUSPENDED
+  REMOVING
 }
 """
 MembershipWhereInput is used for filtering Membership objects.
@@ -4689,6 +5136,82 @@ input MembershipWhereInput {
   Matches when tenantID is none of the values.
   """
   tenantIDNotIn: [ID!]
+  """
+  Matches when status equals the value.
+  """
+  status: MembershipStatus
+  """
+  Matches when status does not equal the value.
+  """
+  statusNEQ: MembershipStatus
+  """
+  Matches when status is one of the values.
+  """
+  statusIn: [MembershipStatus!]
+  """
+  Matches when status is none of the values.
+  """
+  statusNotIn: [MembershipStatus!]
+  """
+  Matches when mailbox equals the value.
+  """
+  mailbox: String
+  """
+  Matches when mailbox does not equal the value.
+  """
+  mailboxNEQ: String
+  """
+  Matches when mailbox is one of the values.
+  """
+  mailboxIn: [String!]
+  """
+  Matches when mailbox is none of the values.
+  """
+  mailboxNotIn: [String!]
+  """
+  Matches when mailbox is greater than the value.
+  """
+  mailboxGT: String
+  """
+  Matches when mailbox is greater than or equal to the value.
+  """
+  mailboxGTE: String
+  """
+  Matches when mailbox is less than the value.
+  """
+  mailboxLT: String
+  """
+  Matches when mailbox is less than or equal to the value.
+  """
+  mailboxLTE: String
+  """
+  Matches when mailbox contains the value.
+  """
+  mailboxContains: String
+  """
+  Matches when mailbox starts with the value.
+  """
+  mailboxHasPrefix: String
+  """
+  Matches when mailbox ends with the value.
+  """
+  mailboxHasSuffix: String
+  """
+  Matches when mailbox is not set.
+  """
+  mailboxIsNil: Boolean
+  """
+  Matches when mailbox is set.
+  """
+  mailboxNotNil: Boolean
+  """
+  Matches when mailbox equals the value, ignoring case.
+  """
+  mailboxEqualFold: String
+  """
+  Matches when mailbox contains the value, ignoring case.
+  """
+  mailboxContainsFold: String
   """
   user edge predicates
   """
@@ -6622,6 +7145,10 @@ type User implements Node {
   """
   lastLoginAt: Time
   """
+  Partner staff level: ADMIN manages the partner's team; null for users who are not partner staff.
+  """
+  accessLevel: UserAccessLevel
+  """
   The partner the user is staff of; null when none.
   """
   partner: Partner
@@ -6629,6 +7156,13 @@ type User implements Node {
   The user's tenant memberships.
   """
   memberships: [Membership!]
+}
+"""
+UserAccessLevel is enum for the field access_level
+"""
+enum UserAccessLevel @goModel(model: "github.com/dezky/platform/ent/user.AccessLevel") {
+  ADMIN
+  STAFF
 }
 """
 A connection to a list of items.
@@ -7043,6 +7577,30 @@ input UserWhereInput {
   Matches when lastLoginAt is set.
   """
   lastLoginAtNotNil: Boolean
+  """
+  Matches when accessLevel equals the value.
+  """
+  accessLevel: UserAccessLevel
+  """
+  Matches when accessLevel does not equal the value.
+  """
+  accessLevelNEQ: UserAccessLevel
+  """
+  Matches when accessLevel is one of the values.
+  """
+  accessLevelIn: [UserAccessLevel!]
+  """
+  Matches when accessLevel is none of the values.
+  """
+  accessLevelNotIn: [UserAccessLevel!]
+  """
+  Matches when accessLevel is not set.
+  """
+  accessLevelIsNil: Boolean
+  """
+  Matches when accessLevel is set.
+  """
+  accessLevelNotNil: Boolean
   """
   partner edge predicates
   """
@@ -7607,6 +8165,163 @@ extend type Query {
 extend type Mutation {
   "Archives the events past the hot retention now (operators). Must be the only field of its mutation."
   runAuditArchive: AuditArchiveRun!
+}
+
+"""
+A tenant member: one person's membership of one tenant, with the SSO user,
+mailbox and storage user provisioned for it.
+"""
+type Member {
+  "The membership's ID."
+  id: ID!
+  email: String!
+  name: String!
+  "The role in this tenant."
+  role: MembershipRole!
+  """
+  PENDING until the first provisioning of every integration settled;
+  SUSPENDED: SSO deactivated and mailbox frozen (the password is kept);
+  REMOVING: the teardown is running and the membership no longer grants access.
+  """
+  status: MembershipStatus!
+  "Whether the member enrolled an MFA authenticator at the identity provider; null when unknown (no SSO user yet, or the provider is unreachable)."
+  mfaEnrolled: Boolean
+  "The member's mail address; null without a mailbox."
+  mailbox: String
+  "Provisioning state per integration (IDENTITY, STORAGE, MAIL) of this member."
+  provisioning: [ProvisioningStatus!]!
+  tenant: Tenant!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+"A page of members."
+type MemberConnection {
+  edges: [MemberEdge]
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type MemberEdge {
+  node: Member
+  cursor: Cursor!
+}
+
+extend type Tenant {
+  """
+  The tenant's members. Its admins, its partner's staff and operators see
+  every member; a member sees only themself.
+  """
+  members(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: MembershipOrder, where: MembershipWhereInput): MemberConnection!
+}
+
+"How a one-time credential is handed over."
+enum CredentialKind {
+  "A link into the identity provider's recovery flow where the person sets their password."
+  RECOVERY_LINK
+  "A generated password (16 characters) that must be changed at the first login."
+  ONE_TIME_PASSWORD
+}
+
+"""
+A credential shown exactly once: it is never stored, logged, audited or
+replayed. Hand it to the person over a trusted channel.
+"""
+type OneTimeCredential {
+  kind: CredentialKind!
+  value: String!
+  "When the credential stops working; null when the identity provider does not say (a ONE_TIME_PASSWORD must be changed at first login)."
+  expiresAt: Time
+}
+
+type MemberCredentialPayload {
+  member: Member!
+  "The one-time credential; null when credentialWithheld."
+  credential: OneTimeCredential
+  "True when this response replays an earlier request with the same Idempotency-Key: the credential was shown once and is not repeated (reset the password for a new one)."
+  credentialWithheld: Boolean!
+}
+
+type ForceLogoutPayload {
+  member: Member!
+  "Sessions of this member's SSO user that were ended."
+  sessionsEnded: Int!
+}
+
+input CreateMemberInput {
+  email: String!
+  name: String!
+  role: MembershipRole = MEMBER
+  "Provision a mailbox on the tenant's primary domain (SKIPPED while the tenant has none)."
+  mailbox: Boolean = true
+  "Provision a storage user."
+  storage: Boolean = true
+}
+
+input InviteOperatorInput {
+  email: String!
+  name: String!
+}
+
+"An invited user and their one-time credential."
+type OperatorInvitePayload {
+  user: User!
+  "The one-time credential; null when credentialWithheld."
+  credential: OneTimeCredential
+  "True when this response replays an earlier request with the same Idempotency-Key: the credential is not repeated."
+  credentialWithheld: Boolean!
+}
+
+input InvitePartnerStaffInput {
+  email: String!
+  name: String!
+  accessLevel: UserAccessLevel = STAFF
+}
+
+extend type User {
+  "Whether the user enrolled an MFA authenticator at the identity provider; null when unknown."
+  mfaEnrolled: Boolean
+}
+
+extend type Query {
+  "Users with platformAdmin (operators only)."
+  operators: [User!]!
+}
+
+extend type Mutation {
+  """
+  Adds a member to a tenant and provisions their SSO user (in the tenant's
+  group), mailbox and storage user as durable jobs (see Member.provisioning).
+  Tenant admins, the tenant's partner staff and operators. CONFLICT when the
+  e-mail already belongs to a member of the tenant.
+  """
+  createMember(tenantSlug: String!, input: CreateMemberInput!): MemberCredentialPayload!
+  "SSO user deactivated and mailbox frozen; the password is kept. Not yourself."
+  suspendMember(tenantSlug: String!, email: String!): Member!
+  "Undoes suspendMember."
+  resumeMember(tenantSlug: String!, email: String!): Member!
+  "Ends every session of this member's SSO user (and no one else's). Not yourself."
+  forceLogoutMember(tenantSlug: String!, email: String!): ForceLogoutPayload!
+  "Issues a new one-time credential for the SSO user (a one-time password is set on the mailbox too)."
+  resetMemberPassword(tenantSlug: String!, email: String!): MemberCredentialPayload!
+  "Changes the role; the last ADMIN cannot be demoted."
+  setMemberRole(tenantSlug: String!, email: String!, role: MembershipRole!): Member!
+  """
+  Tears down the member's mailbox, storage user and SSO identity; a person
+  who is also a member of another tenant keeps the identity and loses only
+  this tenant's group. Not yourself; not the last ADMIN. The membership stops
+  granting access at once and disappears when the teardown finished.
+  """
+  removeMember(tenantSlug: String!, email: String!): Member!
+  "Re-drives every provisioning job of the member."
+  reconcileMember(tenantSlug: String!, email: String!): Member!
+
+  "Invites an operator: SSO user in the platform-admin group, platformAdmin set (operators only)."
+  inviteOperator(input: InviteOperatorInput!): OperatorInvitePayload!
+  "Invites partner staff into the shared partner-staff SSO group (operators and the partner's ADMIN staff)."
+  invitePartnerStaff(partnerSlug: String!, input: InvitePartnerStaffInput!): OperatorInvitePayload!
+  "Removes a staff member from the partner and the partner-staff SSO group (operators and the partner's ADMIN staff)."
+  removePartnerStaff(partnerSlug: String!, email: String!): User!
 }
 `, BuiltIn: false},
 	{Name: "../tenantadmin.graphql", Input: `# Customer-admin and partner settings: security policy, SSO applications,
@@ -8293,6 +9008,16 @@ func (ec *executionContext) childFields_FlagScope(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type FlagScope", field.Name)
 }
 
+func (ec *executionContext) childFields_ForceLogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_ForceLogoutPayload_member(ctx, field)
+	case "sessionsEnded":
+		return ec.fieldContext_ForceLogoutPayload_sessionsEnded(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForceLogoutPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "checkedAt":
@@ -8325,6 +9050,68 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
 }
 
+func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Member_id(ctx, field)
+	case "email":
+		return ec.fieldContext_Member_email(ctx, field)
+	case "name":
+		return ec.fieldContext_Member_name(ctx, field)
+	case "role":
+		return ec.fieldContext_Member_role(ctx, field)
+	case "status":
+		return ec.fieldContext_Member_status(ctx, field)
+	case "mfaEnrolled":
+		return ec.fieldContext_Member_mfaEnrolled(ctx, field)
+	case "mailbox":
+		return ec.fieldContext_Member_mailbox(ctx, field)
+	case "provisioning":
+		return ec.fieldContext_Member_provisioning(ctx, field)
+	case "tenant":
+		return ec.fieldContext_Member_tenant(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Member_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Member_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MemberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MemberConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_MemberConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_MemberCredentialPayload_member(ctx, field)
+	case "credential":
+		return ec.fieldContext_MemberCredentialPayload_credential(ctx, field)
+	case "credentialWithheld":
+		return ec.fieldContext_MemberCredentialPayload_credentialWithheld(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberCredentialPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_MemberEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_MemberEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8339,6 +9126,10 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 		return ec.fieldContext_Membership_userID(ctx, field)
 	case "tenantID":
 		return ec.fieldContext_Membership_tenantID(ctx, field)
+	case "status":
+		return ec.fieldContext_Membership_status(ctx, field)
+	case "mailbox":
+		return ec.fieldContext_Membership_mailbox(ctx, field)
 	case "user":
 		return ec.fieldContext_Membership_user(ctx, field)
 	case "tenant":
@@ -8367,6 +9158,30 @@ func (ec *executionContext) childFields_MembershipEdge(ctx context.Context, fiel
 		return ec.fieldContext_MembershipEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MembershipEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OneTimeCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_OneTimeCredential_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_OneTimeCredential_value(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_OneTimeCredential_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OneTimeCredential", field.Name)
+}
+
+func (ec *executionContext) childFields_OperatorInvitePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_OperatorInvitePayload_user(ctx, field)
+	case "credential":
+		return ec.fieldContext_OperatorInvitePayload_credential(ctx, field)
+	case "credentialWithheld":
+		return ec.fieldContext_OperatorInvitePayload_credentialWithheld(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperatorInvitePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8621,6 +9436,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_memberships(ctx, field)
 	case "provisioning":
 		return ec.fieldContext_Tenant_provisioning(ctx, field)
+	case "members":
+		return ec.fieldContext_Tenant_members(ctx, field)
 	case "securityPolicy":
 		return ec.fieldContext_Tenant_securityPolicy(ctx, field)
 	case "ssoApps":
@@ -8705,10 +9522,14 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_partnerID(ctx, field)
 	case "lastLoginAt":
 		return ec.fieldContext_User_lastLoginAt(ctx, field)
+	case "accessLevel":
+		return ec.fieldContext_User_accessLevel(ctx, field)
 	case "partner":
 		return ec.fieldContext_User_partner(ctx, field)
 	case "memberships":
 		return ec.fieldContext_User_memberships(ctx, field)
+	case "mfaEnrolled":
+		return ec.fieldContext_User_mfaEnrolled(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -8865,6 +9686,28 @@ func (ec *executionContext) field_Mutation_createFlag_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (CreateMemberInput, error) {
+			return ec.unmarshalNCreateMemberInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐCreateMemberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8965,6 +9808,64 @@ func (ec *executionContext) field_Mutation_deleteTenant_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_forceLogoutMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_inviteOperator_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (InviteOperatorInput, error) {
+			return ec.unmarshalNInviteOperatorInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐInviteOperatorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_invitePartnerStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (InvitePartnerStaffInput, error) {
+			return ec.unmarshalNInvitePartnerStaffInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐInvitePartnerStaffInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_killFlag_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8976,6 +9877,28 @@ func (ec *executionContext) field_Mutation_killFlag_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reconcileMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
 	return args, nil
 }
 
@@ -9007,6 +9930,94 @@ func (ec *executionContext) field_Mutation_refreshTenantStorage_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removePartnerStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resetMemberPassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resumeMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_resumeTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9018,6 +10029,58 @@ func (ec *executionContext) field_Mutation_resumeTenant_args(ctx context.Context
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (membership.Role, error) {
+			return ec.unmarshalNMembershipRole2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_suspendMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
 	return args, nil
 }
 
@@ -9716,6 +10779,60 @@ func (ec *executionContext) field_Subscription_auditEvents_args(ctx context.Cont
 		return nil, err
 	}
 	args["where"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.MembershipOrder, error) {
+			return ec.unmarshalOMembershipOrder2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.MembershipWhereInput, error) {
+			return ec.unmarshalOMembershipWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -12714,6 +13831,61 @@ func (ec *executionContext) fieldContext_FlagScope_environments(_ context.Contex
 	return graphql.NewScalarFieldContext("FlagScope", field, false, false, "String")
 }
 
+func (ec *executionContext) _ForceLogoutPayload_member(ctx context.Context, field graphql.CollectedField, obj *ForceLogoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForceLogoutPayload_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Member, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForceLogoutPayload_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForceLogoutPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForceLogoutPayload_sessionsEnded(ctx context.Context, field graphql.CollectedField, obj *ForceLogoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForceLogoutPayload_sessionsEnded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SessionsEnded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForceLogoutPayload_sessionsEnded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForceLogoutPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Health_checkedAt(ctx context.Context, field graphql.CollectedField, obj *health.Report) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12989,6 +14161,506 @@ func (ec *executionContext) fieldContext_Me_partner(_ context.Context, field gra
 	return fc, nil
 }
 
+func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Member_email(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Email(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, true, true, "String")
+}
+
+func (ec *executionContext) _Member_name(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, true, true, "String")
+}
+
+func (ec *executionContext) _Member_role(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v membership.Role) graphql.Marshaler {
+			return ec.marshalNMembershipRole2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "MembershipRole")
+}
+
+func (ec *executionContext) _Member_status(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v membership.Status) graphql.Marshaler {
+			return ec.marshalNMembershipStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "MembershipStatus")
+}
+
+func (ec *executionContext) _Member_mfaEnrolled(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_mfaEnrolled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().MfaEnrolled(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_mfaEnrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Member_mailbox(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_mailbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mailbox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_mailbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "String")
+}
+
+func (ec *executionContext) _Member_provisioning(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_provisioning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Provisioning(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*provisioning.IntegrationStatus) graphql.Marshaler {
+			return ec.marshalNProvisioningStatus2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋprovisioningᚐIntegrationStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_provisioning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProvisioningStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Member_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.MembershipConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.MembershipEdge) graphql.Marshaler {
+			return ec.marshalOMemberEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.MembershipConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.MembershipConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MemberCredentialPayload_member(ctx context.Context, field graphql.CollectedField, obj *MemberCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberCredentialPayload_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Member, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberCredentialPayload_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberCredentialPayload_credential(ctx context.Context, field graphql.CollectedField, obj *MemberCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberCredentialPayload_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *OneTimeCredential) graphql.Marshaler {
+			return ec.marshalOOneTimeCredential2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐOneTimeCredential(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MemberCredentialPayload_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OneTimeCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberCredentialPayload_credentialWithheld(ctx context.Context, field graphql.CollectedField, obj *MemberCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberCredentialPayload_credentialWithheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CredentialWithheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberCredentialPayload_credentialWithheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberCredentialPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.MembershipEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalOMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.MembershipEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberEdge", field, false, false, "Cursor")
+}
+
 func (ec *executionContext) _Membership_id(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13125,6 +14797,52 @@ func (ec *executionContext) _Membership_tenantID(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Membership_tenantID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Membership", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Membership_status(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Membership_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v membership.Status) graphql.Marshaler {
+			return ec.marshalNMembershipStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Membership_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Membership", field, false, false, "MembershipStatus")
+}
+
+func (ec *executionContext) _Membership_mailbox(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Membership_mailbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mailbox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Membership_mailbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Membership", field, false, false, "String")
 }
 
 func (ec *executionContext) _Membership_user(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
@@ -13969,6 +15687,490 @@ func (ec *executionContext) fieldContext_Mutation_runAuditArchive(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateMember(ctx, fc.Args["tenantSlug"].(string), fc.Args["input"].(CreateMemberInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MemberCredentialPayload) graphql.Marshaler {
+			return ec.marshalNMemberCredentialPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐMemberCredentialPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_suspendMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_suspendMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SuspendMember(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_suspendMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_suspendMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeMember(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_forceLogoutMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_forceLogoutMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ForceLogoutMember(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ForceLogoutPayload) graphql.Marshaler {
+			return ec.marshalNForceLogoutPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐForceLogoutPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_forceLogoutMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForceLogoutPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_forceLogoutMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetMemberPassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetMemberPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetMemberPassword(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MemberCredentialPayload) graphql.Marshaler {
+			return ec.marshalNMemberCredentialPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐMemberCredentialPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetMemberPassword(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetMemberPassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setMemberRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMemberRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMemberRole(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string), fc.Args["role"].(membership.Role))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMemberRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMemberRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveMember(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reconcileMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reconcileMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReconcileMember(ctx, fc.Args["tenantSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reconcileMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reconcileMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_inviteOperator(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_inviteOperator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InviteOperator(ctx, fc.Args["input"].(InviteOperatorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *OperatorInvitePayload) graphql.Marshaler {
+			return ec.marshalNOperatorInvitePayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐOperatorInvitePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_inviteOperator(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperatorInvitePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_inviteOperator_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_invitePartnerStaff(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_invitePartnerStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InvitePartnerStaff(ctx, fc.Args["partnerSlug"].(string), fc.Args["input"].(InvitePartnerStaffInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *OperatorInvitePayload) graphql.Marshaler {
+			return ec.marshalNOperatorInvitePayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐOperatorInvitePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_invitePartnerStaff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperatorInvitePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_invitePartnerStaff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removePartnerStaff(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removePartnerStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemovePartnerStaff(ctx, fc.Args["partnerSlug"].(string), fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removePartnerStaff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removePartnerStaff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_updateSecurityPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14275,6 +16477,162 @@ func (ec *executionContext) fieldContext_Mutation_refreshTenantStorage(ctx conte
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OneTimeCredential_kind(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OneTimeCredential_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v CredentialKind) graphql.Marshaler {
+			return ec.marshalNCredentialKind2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐCredentialKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OneTimeCredential_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OneTimeCredential", field, false, false, "CredentialKind")
+}
+
+func (ec *executionContext) _OneTimeCredential_value(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OneTimeCredential_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OneTimeCredential_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OneTimeCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _OneTimeCredential_expiresAt(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OneTimeCredential_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OneTimeCredential_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OneTimeCredential", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperatorInvitePayload_user(ctx context.Context, field graphql.CollectedField, obj *OperatorInvitePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperatorInvitePayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperatorInvitePayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperatorInvitePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperatorInvitePayload_credential(ctx context.Context, field graphql.CollectedField, obj *OperatorInvitePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperatorInvitePayload_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *OneTimeCredential) graphql.Marshaler {
+			return ec.marshalOOneTimeCredential2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐOneTimeCredential(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperatorInvitePayload_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperatorInvitePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OneTimeCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperatorInvitePayload_credentialWithheld(ctx context.Context, field graphql.CollectedField, obj *OperatorInvitePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperatorInvitePayload_credentialWithheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CredentialWithheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperatorInvitePayload_credentialWithheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperatorInvitePayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -16370,6 +18728,38 @@ func (ec *executionContext) fieldContext_Query_auditArchives(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_operators(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_operators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Operators(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_operators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_emailTemplateKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17382,6 +19772,50 @@ func (ec *executionContext) fieldContext_Tenant_provisioning(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Tenant_members(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Tenant().Members(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.MembershipOrder), fc.Args["where"].(*ent.MembershipWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.MembershipConnection) graphql.Marshaler {
+			return ec.marshalNMemberConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Tenant_securityPolicy(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18075,6 +20509,29 @@ func (ec *executionContext) fieldContext_User_lastLoginAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
 }
 
+func (ec *executionContext) _User_accessLevel(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_accessLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *user.AccessLevel) graphql.Marshaler {
+			return ec.marshalOUserAccessLevel2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_accessLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, "UserAccessLevel")
+}
+
 func (ec *executionContext) _User_partner(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18137,6 +20594,29 @@ func (ec *executionContext) fieldContext_User_memberships(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _User_mfaEnrolled(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_mfaEnrolled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().MfaEnrolled(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_mfaEnrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
@@ -21396,6 +23876,86 @@ func UnmarshalCreateFlagInput(ctx context.Context, raw any) (flags.CreateFlagInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateMemberInput(ctx context.Context, obj any) (CreateMemberInput, error) {
+	var it CreateMemberInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["role"]; !present {
+		asMap["role"] = "MEMBER"
+	}
+	if _, present := asMap["mailbox"]; !present {
+		asMap["mailbox"] = true
+	}
+	if _, present := asMap["storage"]; !present {
+		asMap["storage"] = true
+	}
+
+	fieldsInOrder := [...]string{"email", "name", "role", "mailbox", "storage"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalOMembershipRole2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "mailbox":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailbox"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mailbox = data
+		case "storage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storage"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Storage = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateMemberInput unmarshals raw into the CreateMemberInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateMemberInput(ctx context.Context, raw any) (CreateMemberInput, error) {
+	var out CreateMemberInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateMemberInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreatePartnerInput(ctx context.Context, obj any) (tenancy.CreatePartnerInput, error) {
 	var it tenancy.CreatePartnerInput
 	if obj == nil {
@@ -22296,6 +24856,115 @@ func UnmarshalFlagWhereInput(ctx context.Context, raw any) (ent.FlagWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputInviteOperatorInput(ctx context.Context, obj any) (InviteOperatorInput, error) {
+	var it InviteOperatorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"email", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInviteOperatorInput unmarshals raw into the InviteOperatorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInviteOperatorInput(ctx context.Context, raw any) (InviteOperatorInput, error) {
+	var out InviteOperatorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InviteOperatorInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputInvitePartnerStaffInput(ctx context.Context, obj any) (InvitePartnerStaffInput, error) {
+	var it InvitePartnerStaffInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["accessLevel"]; !present {
+		asMap["accessLevel"] = "STAFF"
+	}
+
+	fieldsInOrder := [...]string{"email", "name", "accessLevel"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "accessLevel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevel"))
+			data, err := ec.unmarshalOUserAccessLevel2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevel = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInvitePartnerStaffInput unmarshals raw into the InvitePartnerStaffInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInvitePartnerStaffInput(ctx context.Context, raw any) (InvitePartnerStaffInput, error) {
+	var out InvitePartnerStaffInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InvitePartnerStaffInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMembershipOrder(ctx context.Context, obj any) (ent.MembershipOrder, error) {
 	var it ent.MembershipOrder
 	if obj == nil {
@@ -22360,7 +25029,7 @@ func (ec *executionContext) unmarshalInputMembershipWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "role", "roleNEQ", "roleIn", "roleNotIn", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "hasUser", "hasUserWith", "hasTenant", "hasTenantWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "role", "roleNEQ", "roleIn", "roleNotIn", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "mailbox", "mailboxNEQ", "mailboxIn", "mailboxNotIn", "mailboxGT", "mailboxGTE", "mailboxLT", "mailboxLTE", "mailboxContains", "mailboxHasPrefix", "mailboxHasSuffix", "mailboxIsNil", "mailboxNotNil", "mailboxEqualFold", "mailboxContainsFold", "hasUser", "hasUserWith", "hasTenant", "hasTenantWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22640,6 +25309,139 @@ func (ec *executionContext) unmarshalInputMembershipWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.TenantIDNotIn = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOMembershipStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalOMembershipStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalOMembershipStatus2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalOMembershipStatus2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "mailbox":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailbox"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mailbox = data
+		case "mailboxNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxNEQ = data
+		case "mailboxIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxIn = data
+		case "mailboxNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxNotIn = data
+		case "mailboxGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxGT = data
+		case "mailboxGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxGTE = data
+		case "mailboxLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxLT = data
+		case "mailboxLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxLTE = data
+		case "mailboxContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxContains = data
+		case "mailboxHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxHasPrefix = data
+		case "mailboxHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxHasSuffix = data
+		case "mailboxIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxIsNil = data
+		case "mailboxNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxNotNil = data
+		case "mailboxEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxEqualFold = data
+		case "mailboxContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailboxContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailboxContainsFold = data
 		case "hasUser":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUser"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -25431,7 +28233,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "platformAdmin", "platformAdminNEQ", "active", "activeNEQ", "partnerID", "partnerIDNEQ", "partnerIDIn", "partnerIDNotIn", "partnerIDIsNil", "partnerIDNotNil", "lastLoginAt", "lastLoginAtNEQ", "lastLoginAtIn", "lastLoginAtNotIn", "lastLoginAtGT", "lastLoginAtGTE", "lastLoginAtLT", "lastLoginAtLTE", "lastLoginAtIsNil", "lastLoginAtNotNil", "hasPartner", "hasPartnerWith", "hasMemberships", "hasMembershipsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "platformAdmin", "platformAdminNEQ", "active", "activeNEQ", "partnerID", "partnerIDNEQ", "partnerIDIn", "partnerIDNotIn", "partnerIDIsNil", "partnerIDNotNil", "lastLoginAt", "lastLoginAtNEQ", "lastLoginAtIn", "lastLoginAtNotIn", "lastLoginAtGT", "lastLoginAtGTE", "lastLoginAtLT", "lastLoginAtLTE", "lastLoginAtIsNil", "lastLoginAtNotNil", "accessLevel", "accessLevelNEQ", "accessLevelIn", "accessLevelNotIn", "accessLevelIsNil", "accessLevelNotNil", "hasPartner", "hasPartnerWith", "hasMemberships", "hasMembershipsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26040,6 +28842,48 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.LastLoginAtNotNil = data
+		case "accessLevel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevel"))
+			data, err := ec.unmarshalOUserAccessLevel2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevel = data
+		case "accessLevelNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevelNEQ"))
+			data, err := ec.unmarshalOUserAccessLevel2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevelNEQ = data
+		case "accessLevelIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevelIn"))
+			data, err := ec.unmarshalOUserAccessLevel2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevelIn = data
+		case "accessLevelNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevelNotIn"))
+			data, err := ec.unmarshalOUserAccessLevel2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevelNotIn = data
+		case "accessLevelIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevelIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevelIsNil = data
+		case "accessLevelNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessLevelNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessLevelNotNil = data
 		case "hasPartner":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasPartner"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -27403,6 +30247,44 @@ func (ec *executionContext) _FlagScope(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var forceLogoutPayloadImplementors = []string{"ForceLogoutPayload"}
+
+func (ec *executionContext) _ForceLogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *ForceLogoutPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forceLogoutPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForceLogoutPayload")
+		case "member":
+			out.Values[i] = ec._ForceLogoutPayload_member(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sessionsEnded":
+			out.Values[i] = ec._ForceLogoutPayload_sessionsEnded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var healthImplementors = []string{"Health"}
 
 func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *health.Report) graphql.Marshaler {
@@ -27509,6 +30391,218 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 	return out
 }
 
+var memberImplementors = []string{"Member"}
+
+func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *ent.Membership) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Member")
+		case "id":
+			out.Values[i] = ec._Member_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_email(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_name(ctx, field, obj)
+				})
+		case "role":
+			out.Values[i] = ec._Member_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Member_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mfaEnrolled":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_mfaEnrolled(ctx, field, obj)
+				})
+		case "mailbox":
+			out.Values[i] = ec._Member_mailbox(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "provisioning":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_provisioning(ctx, field, obj)
+				})
+		case "tenant":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_tenant(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Member_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Member_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberConnectionImplementors = []string{"MemberConnection"}
+
+func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.MembershipConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberConnection")
+		case "edges":
+			out.Values[i] = ec._MemberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MemberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._MemberConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberCredentialPayloadImplementors = []string{"MemberCredentialPayload"}
+
+func (ec *executionContext) _MemberCredentialPayload(ctx context.Context, sel ast.SelectionSet, obj *MemberCredentialPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberCredentialPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberCredentialPayload")
+		case "member":
+			out.Values[i] = ec._MemberCredentialPayload_member(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credential":
+			out.Values[i] = ec._MemberCredentialPayload_credential(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "credentialWithheld":
+			out.Values[i] = ec._MemberCredentialPayload_credentialWithheld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberEdgeImplementors = []string{"MemberEdge"}
+
+func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.MembershipEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberEdge")
+		case "node":
+			out.Values[i] = ec._MemberEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._MemberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var membershipImplementors = []string{"Membership", "Node"}
 
 func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSet, obj *ent.Membership) graphql.Marshaler {
@@ -27548,6 +30642,16 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 		case "tenantID":
 			out.Values[i] = ec._Membership_tenantID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Membership_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mailbox":
+			out.Values[i] = ec._Membership_mailbox(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "user":
@@ -27784,6 +30888,83 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suspendMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_suspendMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forceLogoutMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_forceLogoutMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetMemberPassword":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetMemberPassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setMemberRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMemberRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reconcileMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reconcileMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inviteOperator":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_inviteOperator(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitePartnerStaff":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_invitePartnerStaff(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removePartnerStaff":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removePartnerStaff(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "updateSecurityPolicy":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateSecurityPolicy(ctx, field)
@@ -27830,6 +31011,92 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_refreshTenantStorage(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var oneTimeCredentialImplementors = []string{"OneTimeCredential"}
+
+func (ec *executionContext) _OneTimeCredential(ctx context.Context, sel ast.SelectionSet, obj *OneTimeCredential) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oneTimeCredentialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OneTimeCredential")
+		case "kind":
+			out.Values[i] = ec._OneTimeCredential_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._OneTimeCredential_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._OneTimeCredential_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operatorInvitePayloadImplementors = []string{"OperatorInvitePayload"}
+
+func (ec *executionContext) _OperatorInvitePayload(ctx context.Context, sel ast.SelectionSet, obj *OperatorInvitePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operatorInvitePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperatorInvitePayload")
+		case "user":
+			out.Values[i] = ec._OperatorInvitePayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credential":
+			out.Values[i] = ec._OperatorInvitePayload_credential(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "credentialWithheld":
+			out.Values[i] = ec._OperatorInvitePayload_credentialWithheld(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28538,6 +31805,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditArchives(ctx, field)
 				})
+		case "operators":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_operators(ctx, field)
+				})
 		case "emailTemplateKeys":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -28861,6 +32134,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_provisioning(ctx, field, obj)
 				})
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_members(ctx, field, obj)
+				})
 		case "securityPolicy":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -29141,6 +32420,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "accessLevel":
+			out.Values[i] = ec._User_accessLevel(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "partner":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -29152,6 +32436,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_memberships(ctx, field, obj)
+				})
+		case "mfaEnrolled":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_mfaEnrolled(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -29780,6 +33070,11 @@ func (ec *executionContext) unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋpla
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateMemberInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐCreateMemberInput(ctx context.Context, v any) (CreateMemberInput, error) {
+	res, err := ec.unmarshalInputCreateMemberInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreatePartnerInput(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
 	res, err := ec.unmarshalInputCreatePartnerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29801,6 +33096,16 @@ func (ec *executionContext) marshalNCreateSsoAppPayload2ᚖgithubᚗcomᚋdezky�
 func (ec *executionContext) unmarshalNCreateTenantInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreateTenantInput(ctx context.Context, v any) (tenancy.CreateTenantInput, error) {
 	res, err := ec.unmarshalInputCreateTenantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCredentialKind2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐCredentialKind(ctx context.Context, v any) (CredentialKind, error) {
+	var res CredentialKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCredentialKind2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐCredentialKind(ctx context.Context, sel ast.SelectionSet, v CredentialKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
@@ -30020,6 +33325,14 @@ func (ec *executionContext) unmarshalNFlagWhereInput2ᚖgithubᚗcomᚋdezkyᚋp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNForceLogoutPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐForceLogoutPayload(ctx context.Context, sel ast.SelectionSet, v *ForceLogoutPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ForceLogoutPayload!")
+		return graphql.Null
+	}
+	return ec._ForceLogoutPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐReport(ctx context.Context, sel ast.SelectionSet, v *health.Report) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Health!")
@@ -30109,12 +33422,46 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInviteOperatorInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐInviteOperatorInput(ctx context.Context, v any) (InviteOperatorInput, error) {
+	res, err := ec.unmarshalInputInviteOperatorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNInvitePartnerStaffInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐInvitePartnerStaffInput(ctx context.Context, v any) (InvitePartnerStaffInput, error) {
+	res, err := ec.unmarshalInputInvitePartnerStaffInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMe(ctx context.Context, sel ast.SelectionSet, v *tenancy.Me) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Me!")
 		return graphql.Null
 	}
 	return ec._Me(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx context.Context, sel ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Member!")
+		return graphql.Null
+	}
+	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipConnection(ctx context.Context, sel ast.SelectionSet, v *ent.MembershipConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberConnection!")
+		return graphql.Null
+	}
+	return ec._MemberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMemberCredentialPayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐMemberCredentialPayload(ctx context.Context, sel ast.SelectionSet, v *MemberCredentialPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberCredentialPayload!")
+		return graphql.Null
+	}
+	return ec._MemberCredentialPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMembership2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Membership) graphql.Marshaler {
@@ -30173,6 +33520,16 @@ func (ec *executionContext) marshalNMembershipRole2githubᚗcomᚋdezkyᚋplatfo
 	return v
 }
 
+func (ec *executionContext) unmarshalNMembershipStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx context.Context, v any) (membership.Status, error) {
+	var res membership.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMembershipStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx context.Context, sel ast.SelectionSet, v membership.Status) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNMembershipWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipWhereInput(ctx context.Context, v any) (*ent.MembershipWhereInput, error) {
 	res, err := ec.unmarshalInputMembershipWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -30196,6 +33553,14 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋdezkyᚋplatformᚋen
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOperatorInvitePayload2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐOperatorInvitePayload(ctx context.Context, sel ast.SelectionSet, v *OperatorInvitePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperatorInvitePayload!")
+		return graphql.Null
+	}
+	return ec._OperatorInvitePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx context.Context, v any) (entgql.OrderDirection, error) {
@@ -30656,12 +34021,38 @@ func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋdezkyᚋp
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "User!")
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUserAccessLevel2githubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx context.Context, v any) (user.AccessLevel, error) {
+	var res user.AccessLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserAccessLevel2githubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx context.Context, sel ast.SelectionSet, v user.AccessLevel) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUserConnection(ctx context.Context, sel ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
@@ -31317,6 +34708,33 @@ func (ec *executionContext) marshalOMap2map(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembership(ctx context.Context, sel ast.SelectionSet, v *ent.Membership) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMemberEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.MembershipEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOMemberEdge2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOMemberEdge2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipEdge(ctx context.Context, sel ast.SelectionSet, v *ent.MembershipEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MemberEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOMembership2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Membership) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -31423,6 +34841,58 @@ func (ec *executionContext) marshalOMembershipRole2ᚖgithubᚗcomᚋdezkyᚋpla
 	return v
 }
 
+func (ec *executionContext) unmarshalOMembershipStatus2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatusᚄ(ctx context.Context, v any) ([]membership.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]membership.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMembershipStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMembershipStatus2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []membership.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMembershipStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOMembershipStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx context.Context, v any) (*membership.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(membership.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMembershipStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmembershipᚐStatus(ctx context.Context, sel ast.SelectionSet, v *membership.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOMembershipWhereInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipWhereInputᚄ(ctx context.Context, v any) ([]*ent.MembershipWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -31469,6 +34939,13 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋdezkyᚋplatformᚋent�
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOneTimeCredential2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐOneTimeCredential(ctx context.Context, sel ast.SelectionSet, v *OneTimeCredential) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OneTimeCredential(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartner(ctx context.Context, sel ast.SelectionSet, v *ent.Partner) graphql.Marshaler {
@@ -31914,6 +35391,58 @@ func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋdezkyᚋplatformᚋen
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOUserAccessLevel2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevelᚄ(ctx context.Context, v any) ([]user.AccessLevel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]user.AccessLevel, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUserAccessLevel2githubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOUserAccessLevel2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []user.AccessLevel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserAccessLevel2githubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOUserAccessLevel2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx context.Context, v any) (*user.AccessLevel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(user.AccessLevel)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUserAccessLevel2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋuserᚐAccessLevel(ctx context.Context, sel ast.SelectionSet, v *user.AccessLevel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOUserEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐUserEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.UserEdge) graphql.Marshaler {

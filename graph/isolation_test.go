@@ -69,6 +69,12 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 		return strconv.Quote(w.tenant.Slug), true
 	case "tenantSlug":
 		return strconv.Quote(w.tenant.Slug), true
+	case "partnerSlug":
+		return strconv.Quote(w.partner.Slug), true
+	case "email":
+		return strconv.Quote(w.user.Email), true
+	case "role":
+		return "ADMIN", true
 	case "key":
 		return strconv.Quote("jmap_native_v2"), true
 	case "id":
@@ -97,6 +103,8 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = `"iso_flag"`
 		case f.Name == "name":
 			v = `"Isolation"`
+		case f.Name == "email":
+			v = `"iso@initech.example"`
 		case f.Name == "partnerSlug":
 			v = strconv.Quote(w.partner.Slug)
 		case f.Name == "seats":

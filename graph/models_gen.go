@@ -3,10 +3,19 @@
 package graph
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/user"
 )
 
 // A branding input; absent fields are left, null or blank clears a field.
@@ -19,6 +28,59 @@ type BrandingInput struct {
 	LogoURL graphql.Omittable[*string] `json:"logoUrl,omitempty"`
 	// Replaces every template override; keys must be known and unique, placeholders must be the key's.
 	EmailTemplates []*schematype.EmailTemplate `json:"emailTemplates,omitempty"`
+}
+
+type CreateMemberInput struct {
+	Email string           `json:"email"`
+	Name  string           `json:"name"`
+	Role  *membership.Role `json:"role,omitempty"`
+	// Provision a mailbox on the tenant's primary domain (SKIPPED while the tenant has none).
+	Mailbox *bool `json:"mailbox,omitempty"`
+	// Provision a storage user.
+	Storage *bool `json:"storage,omitempty"`
+}
+
+type ForceLogoutPayload struct {
+	Member *ent.Membership `json:"member"`
+	// Sessions of this member's SSO user that were ended.
+	SessionsEnded int `json:"sessionsEnded"`
+}
+
+type InviteOperatorInput struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type InvitePartnerStaffInput struct {
+	Email       string            `json:"email"`
+	Name        string            `json:"name"`
+	AccessLevel *user.AccessLevel `json:"accessLevel,omitempty"`
+}
+
+type MemberCredentialPayload struct {
+	Member *ent.Membership `json:"member"`
+	// The one-time credential; null when credentialWithheld.
+	Credential *OneTimeCredential `json:"credential,omitempty"`
+	// True when this response replays an earlier request with the same Idempotency-Key: the credential was shown once and is not repeated (reset the password for a new one).
+	CredentialWithheld bool `json:"credentialWithheld"`
+}
+
+// A credential shown exactly once: it is never stored, logged, audited or
+// replayed. Hand it to the person over a trusted channel.
+type OneTimeCredential struct {
+	Kind  CredentialKind `json:"kind"`
+	Value string         `json:"value"`
+	// When the credential stops working; null when the identity provider does not say (a ONE_TIME_PASSWORD must be changed at first login).
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// An invited user and their one-time credential.
+type OperatorInvitePayload struct {
+	User *ent.User `json:"user"`
+	// The one-time credential; null when credentialWithheld.
+	Credential *OneTimeCredential `json:"credential,omitempty"`
+	// True when this response replays an earlier request with the same Idempotency-Key: the credential is not repeated.
+	CredentialWithheld bool `json:"credentialWithheld"`
 }
 
 // Live streams over WebSocket (graphql-transport-ws); a connection ends with its token (see the README).
@@ -75,4 +137,62 @@ type UpdateTenantInput struct {
 	BrandColor graphql.Omittable[*string] `json:"brandColor,omitempty"`
 	// Attach to this partner; null detaches.
 	PartnerSlug graphql.Omittable[*string] `json:"partnerSlug,omitempty"`
+}
+
+// How a one-time credential is handed over.
+type CredentialKind string
+
+const (
+	// A link into the identity provider's recovery flow where the person sets their password.
+	CredentialKindRecoveryLink CredentialKind = "RECOVERY_LINK"
+	// A generated password (16 characters) that must be changed at the first login.
+	CredentialKindOneTimePassword CredentialKind = "ONE_TIME_PASSWORD"
+)
+
+var AllCredentialKind = []CredentialKind{
+	CredentialKindRecoveryLink,
+	CredentialKindOneTimePassword,
+}
+
+func (e CredentialKind) IsValid() bool {
+	switch e {
+	case CredentialKindRecoveryLink, CredentialKindOneTimePassword:
+		return true
+	}
+	return false
+}
+
+func (e CredentialKind) String() string {
+	return string(e)
+}
+
+func (e *CredentialKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CredentialKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CredentialKind", str)
+	}
+	return nil
+}
+
+func (e CredentialKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CredentialKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CredentialKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

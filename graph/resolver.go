@@ -1,6 +1,6 @@
 // Package graph is the GraphQL layer: gqlgen resolvers that only translate
 // between GraphQL and the domain services (tenancy, flags, audit,
-// provisioning, health) or the ent client. They hold no business rules and build no SQL; tenancy is enforced
+// provisioning, members, health) or the ent client. They hold no business rules and build no SQL; tenancy is enforced
 // by the ent privacy rules underneath, so a resolver cannot leak.
 package graph
 
@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
@@ -28,6 +29,7 @@ type Resolver struct {
 	auditFeed    *audit.Feed
 	archive      *archive.Service
 	admin        *tenantadmin.Service
+	members      *members.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -41,12 +43,13 @@ type Services struct {
 	AuditFeed    *audit.Feed
 	Archive      *archive.Service
 	Admin        *tenantadmin.Service
+	Members      *members.Service
 }
 
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
-		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive,
+		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, members: c.Members,
 		admin: c.Admin,
 	}})
 }

@@ -9,14 +9,49 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 )
+
+// Email is the resolver for the email field.
+func (r *memberResolver) Email(ctx context.Context, obj *ent.Membership) (string, error) {
+	u, err := memberUser(ctx, obj)
+	if err != nil {
+		return "", err
+	}
+	return u.Email, nil
+}
+
+// Name is the resolver for the name field.
+func (r *memberResolver) Name(ctx context.Context, obj *ent.Membership) (string, error) {
+	u, err := memberUser(ctx, obj)
+	if err != nil {
+		return "", err
+	}
+	return u.Name, nil
+}
+
+// MfaEnrolled is the resolver for the mfaEnrolled field.
+func (r *memberResolver) MfaEnrolled(ctx context.Context, obj *ent.Membership) (*bool, error) {
+	u, err := memberUser(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return r.members.MFAEnrolled(ctx, u), nil
+}
+
+// Provisioning is the resolver for the provisioning field.
+func (r *memberResolver) Provisioning(ctx context.Context, obj *ent.Membership) ([]*provisioning.IntegrationStatus, error) {
+	return r.members.Statuses(ctx, obj)
+}
 
 // CreateTenant is the resolver for the createTenant field.
 func (r *mutationResolver) CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error) {
@@ -93,6 +128,83 @@ func (r *mutationResolver) RunAuditArchive(ctx context.Context) (*archive.Result
 	return r.archive.RunNow(ctx)
 }
 
+// CreateMember is the resolver for the createMember field.
+func (r *mutationResolver) CreateMember(ctx context.Context, tenantSlug string, input CreateMemberInput) (*MemberCredentialPayload, error) {
+	p, err := r.members.CreateMember(ctx, tenantSlug, members.CreateMemberInput{
+		Email: input.Email, Name: input.Name, Role: input.Role, Mailbox: input.Mailbox, Storage: input.Storage,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &MemberCredentialPayload{Member: p.Member, Credential: oneTime(p.Credential)}, nil
+}
+
+// SuspendMember is the resolver for the suspendMember field.
+func (r *mutationResolver) SuspendMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error) {
+	return r.members.SuspendMember(ctx, tenantSlug, email)
+}
+
+// ResumeMember is the resolver for the resumeMember field.
+func (r *mutationResolver) ResumeMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error) {
+	return r.members.ResumeMember(ctx, tenantSlug, email)
+}
+
+// ForceLogoutMember is the resolver for the forceLogoutMember field.
+func (r *mutationResolver) ForceLogoutMember(ctx context.Context, tenantSlug string, email string) (*ForceLogoutPayload, error) {
+	p, err := r.members.ForceLogout(ctx, tenantSlug, email)
+	if err != nil {
+		return nil, err
+	}
+	return &ForceLogoutPayload{Member: p.Member, SessionsEnded: p.SessionsEnded}, nil
+}
+
+// ResetMemberPassword is the resolver for the resetMemberPassword field.
+func (r *mutationResolver) ResetMemberPassword(ctx context.Context, tenantSlug string, email string) (*MemberCredentialPayload, error) {
+	p, err := r.members.ResetPassword(ctx, tenantSlug, email)
+	if err != nil {
+		return nil, err
+	}
+	return &MemberCredentialPayload{Member: p.Member, Credential: oneTime(p.Credential)}, nil
+}
+
+// SetMemberRole is the resolver for the setMemberRole field.
+func (r *mutationResolver) SetMemberRole(ctx context.Context, tenantSlug string, email string, role membership.Role) (*ent.Membership, error) {
+	return r.members.SetMemberRole(ctx, tenantSlug, email, role)
+}
+
+// RemoveMember is the resolver for the removeMember field.
+func (r *mutationResolver) RemoveMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error) {
+	return r.members.RemoveMember(ctx, tenantSlug, email)
+}
+
+// ReconcileMember is the resolver for the reconcileMember field.
+func (r *mutationResolver) ReconcileMember(ctx context.Context, tenantSlug string, email string) (*ent.Membership, error) {
+	return r.members.ReconcileMember(ctx, tenantSlug, email)
+}
+
+// InviteOperator is the resolver for the inviteOperator field.
+func (r *mutationResolver) InviteOperator(ctx context.Context, input InviteOperatorInput) (*OperatorInvitePayload, error) {
+	p, err := r.members.InviteOperator(ctx, input.Email, input.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &OperatorInvitePayload{User: p.User, Credential: oneTime(p.Credential)}, nil
+}
+
+// InvitePartnerStaff is the resolver for the invitePartnerStaff field.
+func (r *mutationResolver) InvitePartnerStaff(ctx context.Context, partnerSlug string, input InvitePartnerStaffInput) (*OperatorInvitePayload, error) {
+	p, err := r.members.InvitePartnerStaff(ctx, partnerSlug, input.Email, input.Name, input.AccessLevel)
+	if err != nil {
+		return nil, err
+	}
+	return &OperatorInvitePayload{User: p.User, Credential: oneTime(p.Credential)}, nil
+}
+
+// RemovePartnerStaff is the resolver for the removePartnerStaff field.
+func (r *mutationResolver) RemovePartnerStaff(ctx context.Context, partnerSlug string, email string) (*ent.User, error) {
+	return r.members.RemovePartnerStaff(ctx, partnerSlug, email)
+}
+
 // CustomerCount is the resolver for the customerCount field.
 func (r *partnerResolver) CustomerCount(ctx context.Context, obj *ent.Partner) (int, error) {
 	return r.tenancy.CustomerCount(ctx, obj)
@@ -158,6 +270,11 @@ func (r *queryResolver) AuditArchives(ctx context.Context, first *int) ([]*ent.A
 	return r.archive.Batches(ctx, derefInt(first))
 }
 
+// Operators is the resolver for the operators field.
+func (r *queryResolver) Operators(ctx context.Context) ([]*ent.User, error) {
+	return r.members.Operators(ctx)
+}
+
 // HealthChanged is the resolver for the healthChanged field.
 func (r *subscriptionResolver) HealthChanged(ctx context.Context) (<-chan *health.Report, error) {
 	return r.health.Subscribe(ctx)
@@ -171,6 +288,16 @@ func (r *subscriptionResolver) AuditEvents(ctx context.Context, afterSeq *int, w
 // Provisioning is the resolver for the provisioning field.
 func (r *tenantResolver) Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error) {
 	return r.provisioning.Statuses(ctx, obj)
+}
+
+// Members is the resolver for the members field.
+func (r *tenantResolver) Members(ctx context.Context, obj *ent.Tenant, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) (*ent.MembershipConnection, error) {
+	return obj.Memberships(ctx, after, first, before, last, orderBy, where)
+}
+
+// MfaEnrolled is the resolver for the mfaEnrolled field.
+func (r *userResolver) MfaEnrolled(ctx context.Context, obj *ent.User) (*bool, error) {
+	return r.members.MFAEnrolled(ctx, obj), nil
 }
 
 // ActionPrefix is the resolver for the actionPrefix field.
@@ -205,6 +332,9 @@ func (r *auditEventWhereInputResolver) Q(ctx context.Context, obj *ent.AuditEven
 	return nil
 }
 
+// Member returns MemberResolver implementation.
+func (r *Resolver) Member() MemberResolver { return &memberResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -212,6 +342,7 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	memberResolver       struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 )

@@ -81,6 +81,18 @@ func (f IngestCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IngestCursorMutation", m)
 }
 
+// The MemberProvisioningFunc type is an adapter to allow the use of ordinary
+// function as MemberProvisioning mutator.
+type MemberProvisioningFunc func(context.Context, *ent.MemberProvisioningMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MemberProvisioningFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MemberProvisioningMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MemberProvisioningMutation", m)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary
 // function as Membership mutator.
 type MembershipFunc func(context.Context, *ent.MembershipMutation) (ent.Value, error)

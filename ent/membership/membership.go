@@ -28,6 +28,16 @@ const (
 	FieldUserID = "user_id"
 	// FieldTenantID holds the string denoting the tenant_id field in the database.
 	FieldTenantID = "tenant_id"
+	// FieldStatus holds the string denoting the status field in the database.
+	FieldStatus = "status"
+	// FieldMailbox holds the string denoting the mailbox field in the database.
+	FieldMailbox = "mailbox"
+	// FieldWantMailbox holds the string denoting the want_mailbox field in the database.
+	FieldWantMailbox = "want_mailbox"
+	// FieldWantStorage holds the string denoting the want_storage field in the database.
+	FieldWantStorage = "want_storage"
+	// FieldRevision holds the string denoting the revision field in the database.
+	FieldRevision = "revision"
 	// EdgeUser holds the string denoting the user edge name in mutations.
 	EdgeUser = "user"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -58,6 +68,11 @@ var Columns = []string{
 	FieldRole,
 	FieldUserID,
 	FieldTenantID,
+	FieldStatus,
+	FieldMailbox,
+	FieldWantMailbox,
+	FieldWantStorage,
+	FieldRevision,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -84,6 +99,14 @@ var (
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
 	UpdateDefaultUpdatedAt func() time.Time
+	// MailboxValidator is a validator for the "mailbox" field. It is called by the builders before save.
+	MailboxValidator func(string) error
+	// DefaultWantMailbox holds the default value on creation for the "want_mailbox" field.
+	DefaultWantMailbox bool
+	// DefaultWantStorage holds the default value on creation for the "want_storage" field.
+	DefaultWantStorage bool
+	// DefaultRevision holds the default value on creation for the "revision" field.
+	DefaultRevision int
 )
 
 // Role defines the type for the "role" enum field.
@@ -109,6 +132,34 @@ func RoleValidator(r Role) error {
 		return nil
 	default:
 		return fmt.Errorf("membership: invalid enum value for role field: %q", r)
+	}
+}
+
+// Status defines the type for the "status" enum field.
+type Status string
+
+// StatusActive is the default value of the Status enum.
+const DefaultStatus = StatusActive
+
+// Status values.
+const (
+	StatusPending   Status = "PENDING"
+	StatusActive    Status = "ACTIVE"
+	StatusSuspended Status = "SUSPENDED"
+	StatusRemoving  Status = "REMOVING"
+)
+
+func (s Status) String() string {
+	return string(s)
+}
+
+// StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
+func StatusValidator(s Status) error {
+	switch s {
+	case StatusPending, StatusActive, StatusSuspended, StatusRemoving:
+		return nil
+	default:
+		return fmt.Errorf("membership: invalid enum value for status field: %q", s)
 	}
 }
 
@@ -143,6 +194,31 @@ func ByUserID(opts ...sql.OrderTermOption) OrderOption {
 // ByTenantID orders the results by the tenant_id field.
 func ByTenantID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTenantID, opts...).ToFunc()
+}
+
+// ByStatus orders the results by the status field.
+func ByStatus(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldStatus, opts...).ToFunc()
+}
+
+// ByMailbox orders the results by the mailbox field.
+func ByMailbox(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMailbox, opts...).ToFunc()
+}
+
+// ByWantMailbox orders the results by the want_mailbox field.
+func ByWantMailbox(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWantMailbox, opts...).ToFunc()
+}
+
+// ByWantStorage orders the results by the want_storage field.
+func ByWantStorage(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWantStorage, opts...).ToFunc()
+}
+
+// ByRevision orders the results by the revision field.
+func ByRevision(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRevision, opts...).ToFunc()
 }
 
 // ByUserField orders the results by user field.
@@ -187,6 +263,24 @@ func (e *Role) UnmarshalGQL(val interface{}) error {
 	*e = Role(str)
 	if err := RoleValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Status) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Status) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Status(str)
+	if err := StatusValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Status", str)
 	}
 	return nil
 }

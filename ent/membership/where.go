@@ -75,6 +75,26 @@ func TenantID(v int) predicate.Membership {
 	return predicate.Membership(sql.FieldEQ(FieldTenantID, v))
 }
 
+// Mailbox applies equality check predicate on the "mailbox" field. It's identical to MailboxEQ.
+func Mailbox(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldMailbox, v))
+}
+
+// WantMailbox applies equality check predicate on the "want_mailbox" field. It's identical to WantMailboxEQ.
+func WantMailbox(v bool) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldWantMailbox, v))
+}
+
+// WantStorage applies equality check predicate on the "want_storage" field. It's identical to WantStorageEQ.
+func WantStorage(v bool) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldWantStorage, v))
+}
+
+// Revision applies equality check predicate on the "revision" field. It's identical to RevisionEQ.
+func Revision(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldRevision, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Membership {
 	return predicate.Membership(sql.FieldEQ(FieldCreatedAt, v))
@@ -213,6 +233,161 @@ func TenantIDIn(vs ...int) predicate.Membership {
 // TenantIDNotIn applies the NotIn predicate on the "tenant_id" field.
 func TenantIDNotIn(vs ...int) predicate.Membership {
 	return predicate.Membership(sql.FieldNotIn(FieldTenantID, vs...))
+}
+
+// StatusEQ applies the EQ predicate on the "status" field.
+func StatusEQ(v Status) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldStatus, v))
+}
+
+// StatusNEQ applies the NEQ predicate on the "status" field.
+func StatusNEQ(v Status) predicate.Membership {
+	return predicate.Membership(sql.FieldNEQ(FieldStatus, v))
+}
+
+// StatusIn applies the In predicate on the "status" field.
+func StatusIn(vs ...Status) predicate.Membership {
+	return predicate.Membership(sql.FieldIn(FieldStatus, vs...))
+}
+
+// StatusNotIn applies the NotIn predicate on the "status" field.
+func StatusNotIn(vs ...Status) predicate.Membership {
+	return predicate.Membership(sql.FieldNotIn(FieldStatus, vs...))
+}
+
+// MailboxEQ applies the EQ predicate on the "mailbox" field.
+func MailboxEQ(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldMailbox, v))
+}
+
+// MailboxNEQ applies the NEQ predicate on the "mailbox" field.
+func MailboxNEQ(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldNEQ(FieldMailbox, v))
+}
+
+// MailboxIn applies the In predicate on the "mailbox" field.
+func MailboxIn(vs ...string) predicate.Membership {
+	return predicate.Membership(sql.FieldIn(FieldMailbox, vs...))
+}
+
+// MailboxNotIn applies the NotIn predicate on the "mailbox" field.
+func MailboxNotIn(vs ...string) predicate.Membership {
+	return predicate.Membership(sql.FieldNotIn(FieldMailbox, vs...))
+}
+
+// MailboxGT applies the GT predicate on the "mailbox" field.
+func MailboxGT(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldGT(FieldMailbox, v))
+}
+
+// MailboxGTE applies the GTE predicate on the "mailbox" field.
+func MailboxGTE(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldGTE(FieldMailbox, v))
+}
+
+// MailboxLT applies the LT predicate on the "mailbox" field.
+func MailboxLT(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldLT(FieldMailbox, v))
+}
+
+// MailboxLTE applies the LTE predicate on the "mailbox" field.
+func MailboxLTE(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldLTE(FieldMailbox, v))
+}
+
+// MailboxContains applies the Contains predicate on the "mailbox" field.
+func MailboxContains(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldContains(FieldMailbox, v))
+}
+
+// MailboxHasPrefix applies the HasPrefix predicate on the "mailbox" field.
+func MailboxHasPrefix(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldHasPrefix(FieldMailbox, v))
+}
+
+// MailboxHasSuffix applies the HasSuffix predicate on the "mailbox" field.
+func MailboxHasSuffix(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldHasSuffix(FieldMailbox, v))
+}
+
+// MailboxIsNil applies the IsNil predicate on the "mailbox" field.
+func MailboxIsNil() predicate.Membership {
+	return predicate.Membership(sql.FieldIsNull(FieldMailbox))
+}
+
+// MailboxNotNil applies the NotNil predicate on the "mailbox" field.
+func MailboxNotNil() predicate.Membership {
+	return predicate.Membership(sql.FieldNotNull(FieldMailbox))
+}
+
+// MailboxEqualFold applies the EqualFold predicate on the "mailbox" field.
+func MailboxEqualFold(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldEqualFold(FieldMailbox, v))
+}
+
+// MailboxContainsFold applies the ContainsFold predicate on the "mailbox" field.
+func MailboxContainsFold(v string) predicate.Membership {
+	return predicate.Membership(sql.FieldContainsFold(FieldMailbox, v))
+}
+
+// WantMailboxEQ applies the EQ predicate on the "want_mailbox" field.
+func WantMailboxEQ(v bool) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldWantMailbox, v))
+}
+
+// WantMailboxNEQ applies the NEQ predicate on the "want_mailbox" field.
+func WantMailboxNEQ(v bool) predicate.Membership {
+	return predicate.Membership(sql.FieldNEQ(FieldWantMailbox, v))
+}
+
+// WantStorageEQ applies the EQ predicate on the "want_storage" field.
+func WantStorageEQ(v bool) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldWantStorage, v))
+}
+
+// WantStorageNEQ applies the NEQ predicate on the "want_storage" field.
+func WantStorageNEQ(v bool) predicate.Membership {
+	return predicate.Membership(sql.FieldNEQ(FieldWantStorage, v))
+}
+
+// RevisionEQ applies the EQ predicate on the "revision" field.
+func RevisionEQ(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldEQ(FieldRevision, v))
+}
+
+// RevisionNEQ applies the NEQ predicate on the "revision" field.
+func RevisionNEQ(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldNEQ(FieldRevision, v))
+}
+
+// RevisionIn applies the In predicate on the "revision" field.
+func RevisionIn(vs ...int) predicate.Membership {
+	return predicate.Membership(sql.FieldIn(FieldRevision, vs...))
+}
+
+// RevisionNotIn applies the NotIn predicate on the "revision" field.
+func RevisionNotIn(vs ...int) predicate.Membership {
+	return predicate.Membership(sql.FieldNotIn(FieldRevision, vs...))
+}
+
+// RevisionGT applies the GT predicate on the "revision" field.
+func RevisionGT(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldGT(FieldRevision, v))
+}
+
+// RevisionGTE applies the GTE predicate on the "revision" field.
+func RevisionGTE(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldGTE(FieldRevision, v))
+}
+
+// RevisionLT applies the LT predicate on the "revision" field.
+func RevisionLT(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldLT(FieldRevision, v))
+}
+
+// RevisionLTE applies the LTE predicate on the "revision" field.
+func RevisionLTE(v int) predicate.Membership {
+	return predicate.Membership(sql.FieldLTE(FieldRevision, v))
 }
 
 // HasUser applies the HasEdge predicate on the "user" edge.

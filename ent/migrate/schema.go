@@ -185,12 +185,40 @@ var (
 		Columns:    IngestCursorsColumns,
 		PrimaryKey: []*schema.Column{IngestCursorsColumns[0]},
 	}
+	// MemberProvisioningsColumns holds the columns for the "member_provisionings" table.
+	MemberProvisioningsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "membership_id", Type: field.TypeInt},
+		{Name: "integration", Type: field.TypeEnum, Enums: []string{"IDENTITY", "STORAGE", "MAIL"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "OK", "ERROR", "SKIPPED"}, Default: "PENDING"},
+		{Name: "message", Type: field.TypeString, Default: ""},
+		{Name: "external", Type: field.TypeJSON, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// MemberProvisioningsTable holds the schema information for the "member_provisionings" table.
+	MemberProvisioningsTable = &schema.Table{
+		Name:       "member_provisionings",
+		Columns:    MemberProvisioningsColumns,
+		PrimaryKey: []*schema.Column{MemberProvisioningsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "memberprovisioning_membership_id_integration",
+				Unique:  true,
+				Columns: []*schema.Column{MemberProvisioningsColumns[1], MemberProvisioningsColumns[2]},
+			},
+		},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"ADMIN", "MEMBER"}, Default: "MEMBER"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "ACTIVE", "SUSPENDED", "REMOVING"}, Default: "ACTIVE"},
+		{Name: "mailbox", Type: field.TypeString, Nullable: true, Size: 254},
+		{Name: "want_mailbox", Type: field.TypeBool, Default: true},
+		{Name: "want_storage", Type: field.TypeBool, Default: true},
+		{Name: "revision", Type: field.TypeInt, Default: 0},
 		{Name: "tenant_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -202,13 +230,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "memberships_tenants_memberships",
-				Columns:    []*schema.Column{MembershipsColumns[4]},
+				Columns:    []*schema.Column{MembershipsColumns[9]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "memberships_users_memberships",
-				Columns:    []*schema.Column{MembershipsColumns[5]},
+				Columns:    []*schema.Column{MembershipsColumns[10]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -217,7 +245,7 @@ var (
 			{
 				Name:    "membership_user_id_tenant_id",
 				Unique:  true,
-				Columns: []*schema.Column{MembershipsColumns[5], MembershipsColumns[4]},
+				Columns: []*schema.Column{MembershipsColumns[10], MembershipsColumns[9]},
 			},
 		},
 	}
@@ -532,6 +560,8 @@ var (
 		{Name: "platform_admin", Type: field.TypeBool, Default: false},
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "last_login_at", Type: field.TypeTime, Nullable: true},
+		{Name: "access_level", Type: field.TypeEnum, Nullable: true, Enums: []string{"ADMIN", "STAFF"}},
+		{Name: "identity_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "partner_id", Type: field.TypeInt, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
@@ -542,7 +572,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_partners_staff",
-				Columns:    []*schema.Column{UsersColumns[9]},
+				Columns:    []*schema.Column{UsersColumns[11]},
 				RefColumns: []*schema.Column{PartnersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -556,6 +586,7 @@ var (
 		FlagsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
+		MemberProvisioningsTable,
 		MembershipsTable,
 		PartnersTable,
 		PartnerSettingsTable,
@@ -589,6 +620,9 @@ func init() {
 	}
 	IngestCursorsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	MemberProvisioningsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	MembershipsTable.ForeignKeys[0].RefTable = TenantsTable
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable

@@ -24,6 +24,9 @@ type IdempotencyKey func(*sql.Selector)
 // IngestCursor is the predicate function for ingestcursor builders.
 type IngestCursor func(*sql.Selector)
 
+// MemberProvisioning is the predicate function for memberprovisioning builders.
+type MemberProvisioning func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
 

@@ -255,6 +255,30 @@ func (f IngestCursorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IngestCursorMutation", m)
 }
 
+// The MemberProvisioningQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MemberProvisioningQueryRuleFunc func(context.Context, *ent.MemberProvisioningQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MemberProvisioningQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MemberProvisioningQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MemberProvisioningQuery", q)
+}
+
+// The MemberProvisioningMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MemberProvisioningMutationRuleFunc func(context.Context, *ent.MemberProvisioningMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MemberProvisioningMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MemberProvisioningMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MemberProvisioningMutation", m)
+}
+
 // The MembershipQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MembershipQueryRuleFunc func(context.Context, *ent.MembershipQuery) error
@@ -590,6 +614,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.IngestCursorQuery:
 		return q.Filter(), nil
+	case *ent.MemberProvisioningQuery:
+		return q.Filter(), nil
 	case *ent.MembershipQuery:
 		return q.Filter(), nil
 	case *ent.PartnerQuery:
@@ -632,6 +658,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.IdempotencyKeyMutation:
 		return m.Filter(), nil
 	case *ent.IngestCursorMutation:
+		return m.Filter(), nil
+	case *ent.MemberProvisioningMutation:
 		return m.Filter(), nil
 	case *ent.MembershipMutation:
 		return m.Filter(), nil

@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
@@ -281,6 +282,28 @@ func init() {
 	ingestcursor.DefaultUpdatedAt = ingestcursorDescUpdatedAt.Default.(func() time.Time)
 	// ingestcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	ingestcursor.UpdateDefaultUpdatedAt = ingestcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
+	memberprovisioningMixin := schema.MemberProvisioning{}.Mixin()
+	memberprovisioning.Policy = privacy.NewPolicies(memberprovisioningMixin[0], schema.MemberProvisioning{})
+	memberprovisioning.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := memberprovisioning.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	memberprovisioningFields := schema.MemberProvisioning{}.Fields()
+	_ = memberprovisioningFields
+	// memberprovisioningDescMessage is the schema descriptor for message field.
+	memberprovisioningDescMessage := memberprovisioningFields[3].Descriptor()
+	// memberprovisioning.DefaultMessage holds the default value on creation for the message field.
+	memberprovisioning.DefaultMessage = memberprovisioningDescMessage.Default.(string)
+	// memberprovisioningDescUpdatedAt is the schema descriptor for updated_at field.
+	memberprovisioningDescUpdatedAt := memberprovisioningFields[5].Descriptor()
+	// memberprovisioning.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	memberprovisioning.DefaultUpdatedAt = memberprovisioningDescUpdatedAt.Default.(func() time.Time)
+	// memberprovisioning.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	memberprovisioning.UpdateDefaultUpdatedAt = memberprovisioningDescUpdatedAt.UpdateDefault.(func() time.Time)
 	membershipMixin := schema.Membership{}.Mixin()
 	membership.Policy = privacy.NewPolicies(membershipMixin[0], schema.Membership{})
 	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -305,6 +328,22 @@ func init() {
 	membership.DefaultUpdatedAt = membershipDescUpdatedAt.Default.(func() time.Time)
 	// membership.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	membership.UpdateDefaultUpdatedAt = membershipDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// membershipDescMailbox is the schema descriptor for mailbox field.
+	membershipDescMailbox := membershipFields[4].Descriptor()
+	// membership.MailboxValidator is a validator for the "mailbox" field. It is called by the builders before save.
+	membership.MailboxValidator = membershipDescMailbox.Validators[0].(func(string) error)
+	// membershipDescWantMailbox is the schema descriptor for want_mailbox field.
+	membershipDescWantMailbox := membershipFields[5].Descriptor()
+	// membership.DefaultWantMailbox holds the default value on creation for the want_mailbox field.
+	membership.DefaultWantMailbox = membershipDescWantMailbox.Default.(bool)
+	// membershipDescWantStorage is the schema descriptor for want_storage field.
+	membershipDescWantStorage := membershipFields[6].Descriptor()
+	// membership.DefaultWantStorage holds the default value on creation for the want_storage field.
+	membership.DefaultWantStorage = membershipDescWantStorage.Default.(bool)
+	// membershipDescRevision is the schema descriptor for revision field.
+	membershipDescRevision := membershipFields[7].Descriptor()
+	// membership.DefaultRevision holds the default value on creation for the revision field.
+	membership.DefaultRevision = membershipDescRevision.Default.(int)
 	partnerMixin := schema.Partner{}.Mixin()
 	partner.Policy = privacy.NewPolicies(partnerMixin[0], schema.Partner{})
 	partner.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1077,6 +1116,10 @@ func init() {
 	userDescActive := userFields[4].Descriptor()
 	// user.DefaultActive holds the default value on creation for the active field.
 	user.DefaultActive = userDescActive.Default.(bool)
+	// userDescIdentityID is the schema descriptor for identity_id field.
+	userDescIdentityID := userFields[8].Descriptor()
+	// user.IdentityIDValidator is a validator for the "identity_id" field. It is called by the builders before save.
+	user.IdentityIDValidator = userDescIdentityID.Validators[0].(func(string) error)
 }
 
 const (

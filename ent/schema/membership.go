@@ -23,6 +23,21 @@ func (Membership) Fields() []ent.Field {
 		field.Enum("role").Comment("The user's role in the tenant.").NamedValues("Admin", "ADMIN", "Member", "MEMBER").Default("MEMBER"),
 		field.Int("user_id").Comment("Database id of the user.").Immutable(),
 		field.Int("tenant_id").Comment("Database id of the tenant.").Immutable(),
+		// status is the member lifecycle: PENDING until the first
+		// provisioning of every integration settled, REMOVING while the
+		// teardown runs (the membership no longer grants access).
+		field.Enum("status").Comment("Lifecycle of the membership: PENDING until every integration was provisioned once, REMOVING while the teardown runs (it grants no access then).").NamedValues("Pending", "PENDING", "Active", "ACTIVE", "Suspended", "SUSPENDED", "Removing", "REMOVING").
+			Default("ACTIVE").
+			Annotations(entgql.OrderField("STATUS")),
+		// mailbox is the member's mail address on the tenant's primary
+		// domain, set once the mailbox exists.
+		field.String("mailbox").Comment("The member's mailbox address on the tenant's primary mail domain; null until it exists.").Optional().Nillable().MaxLen(254),
+		// want_mailbox and want_storage record what createMember asked for.
+		field.Bool("want_mailbox").Default(true).Annotations(entgql.Skip()),
+		field.Bool("want_storage").Default(true).Annotations(entgql.Skip()),
+		// revision counts lifecycle changes; a provisioning job that saw an
+		// older revision runs again.
+		field.Int("revision").Default(0).Annotations(entgql.Skip()),
 	}
 }
 
@@ -51,6 +66,6 @@ func (Membership) Annotations() []schema.Annotation {
 func (Membership) Policy() ent.Policy {
 	return privacy.Policy{
 		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterMemberships()},
-		Mutation: privacy.MutationPolicy{rule.DenyUnlessPrivileged()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfPrivileged(), rule.MembershipMutation()},
 	}
 }

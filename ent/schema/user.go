@@ -30,6 +30,12 @@ func (User) Fields() []ent.Field {
 		field.Bool("active").Comment("False when the account is switched off: its tokens are refused.").Default(true),
 		field.Int("partner_id").Comment("Database id of the partner the user is staff of; null when none.").Optional().Nillable(),
 		field.Time("last_login_at").Comment("When the user last signed in to the API; null when never.").Optional().Nillable(),
+		// access_level is the partner staff level (ADMIN manages the
+		// partner's team); unset for users who are not partner staff.
+		field.Enum("access_level").Comment("Partner staff level: ADMIN manages the partner's team; null for users who are not partner staff.").NamedValues("Admin", "ADMIN", "Staff", "STAFF").Optional().Nillable(),
+		// identity_id is the user's ID at the identity provider, set once
+		// the SSO user exists.
+		field.String("identity_id").Optional().Nillable().MaxLen(255).Annotations(entgql.Skip()),
 	}
 }
 
@@ -55,6 +61,6 @@ func (User) Annotations() []schema.Annotation {
 func (User) Policy() ent.Policy {
 	return privacy.Policy{
 		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterUsers()},
-		Mutation: privacy.MutationPolicy{rule.DenyUnlessPrivileged()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfPrivileged(), rule.UserMutation()},
 	}
 }

@@ -3,6 +3,9 @@
 package user
 
 import (
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"entgo.io/ent"
@@ -33,6 +36,10 @@ const (
 	FieldPartnerID = "partner_id"
 	// FieldLastLoginAt holds the string denoting the last_login_at field in the database.
 	FieldLastLoginAt = "last_login_at"
+	// FieldAccessLevel holds the string denoting the access_level field in the database.
+	FieldAccessLevel = "access_level"
+	// FieldIdentityID holds the string denoting the identity_id field in the database.
+	FieldIdentityID = "identity_id"
 	// EdgePartner holds the string denoting the partner edge name in mutations.
 	EdgePartner = "partner"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
@@ -67,6 +74,8 @@ var Columns = []string{
 	FieldActive,
 	FieldPartnerID,
 	FieldLastLoginAt,
+	FieldAccessLevel,
+	FieldIdentityID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -105,7 +114,32 @@ var (
 	DefaultPlatformAdmin bool
 	// DefaultActive holds the default value on creation for the "active" field.
 	DefaultActive bool
+	// IdentityIDValidator is a validator for the "identity_id" field. It is called by the builders before save.
+	IdentityIDValidator func(string) error
 )
+
+// AccessLevel defines the type for the "access_level" enum field.
+type AccessLevel string
+
+// AccessLevel values.
+const (
+	AccessLevelAdmin AccessLevel = "ADMIN"
+	AccessLevelStaff AccessLevel = "STAFF"
+)
+
+func (al AccessLevel) String() string {
+	return string(al)
+}
+
+// AccessLevelValidator is a validator for the "access_level" field enum values. It is called by the builders before save.
+func AccessLevelValidator(al AccessLevel) error {
+	switch al {
+	case AccessLevelAdmin, AccessLevelStaff:
+		return nil
+	default:
+		return fmt.Errorf("user: invalid enum value for access_level field: %q", al)
+	}
+}
 
 // OrderOption defines the ordering options for the User queries.
 type OrderOption func(*sql.Selector)
@@ -160,6 +194,16 @@ func ByLastLoginAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastLoginAt, opts...).ToFunc()
 }
 
+// ByAccessLevel orders the results by the access_level field.
+func ByAccessLevel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccessLevel, opts...).ToFunc()
+}
+
+// ByIdentityID orders the results by the identity_id field.
+func ByIdentityID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIdentityID, opts...).ToFunc()
+}
+
 // ByPartnerField orders the results by partner field.
 func ByPartnerField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -193,4 +237,22 @@ func newMembershipsStep() *sqlgraph.Step {
 		sqlgraph.To(MembershipsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, MembershipsTable, MembershipsColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e AccessLevel) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *AccessLevel) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = AccessLevel(str)
+	if err := AccessLevelValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid AccessLevel", str)
+	}
+	return nil
 }

@@ -100,6 +100,11 @@ func LastLoginAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldLastLoginAt, v))
 }
 
+// IdentityID applies equality check predicate on the "identity_id" field. It's identical to IdentityIDEQ.
+func IdentityID(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIdentityID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -473,6 +478,111 @@ func LastLoginAtIsNil() predicate.User {
 // LastLoginAtNotNil applies the NotNil predicate on the "last_login_at" field.
 func LastLoginAtNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldLastLoginAt))
+}
+
+// AccessLevelEQ applies the EQ predicate on the "access_level" field.
+func AccessLevelEQ(v AccessLevel) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldAccessLevel, v))
+}
+
+// AccessLevelNEQ applies the NEQ predicate on the "access_level" field.
+func AccessLevelNEQ(v AccessLevel) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldAccessLevel, v))
+}
+
+// AccessLevelIn applies the In predicate on the "access_level" field.
+func AccessLevelIn(vs ...AccessLevel) predicate.User {
+	return predicate.User(sql.FieldIn(FieldAccessLevel, vs...))
+}
+
+// AccessLevelNotIn applies the NotIn predicate on the "access_level" field.
+func AccessLevelNotIn(vs ...AccessLevel) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldAccessLevel, vs...))
+}
+
+// AccessLevelIsNil applies the IsNil predicate on the "access_level" field.
+func AccessLevelIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldAccessLevel))
+}
+
+// AccessLevelNotNil applies the NotNil predicate on the "access_level" field.
+func AccessLevelNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldAccessLevel))
+}
+
+// IdentityIDEQ applies the EQ predicate on the "identity_id" field.
+func IdentityIDEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIdentityID, v))
+}
+
+// IdentityIDNEQ applies the NEQ predicate on the "identity_id" field.
+func IdentityIDNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldIdentityID, v))
+}
+
+// IdentityIDIn applies the In predicate on the "identity_id" field.
+func IdentityIDIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldIdentityID, vs...))
+}
+
+// IdentityIDNotIn applies the NotIn predicate on the "identity_id" field.
+func IdentityIDNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldIdentityID, vs...))
+}
+
+// IdentityIDGT applies the GT predicate on the "identity_id" field.
+func IdentityIDGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldIdentityID, v))
+}
+
+// IdentityIDGTE applies the GTE predicate on the "identity_id" field.
+func IdentityIDGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldIdentityID, v))
+}
+
+// IdentityIDLT applies the LT predicate on the "identity_id" field.
+func IdentityIDLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldIdentityID, v))
+}
+
+// IdentityIDLTE applies the LTE predicate on the "identity_id" field.
+func IdentityIDLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldIdentityID, v))
+}
+
+// IdentityIDContains applies the Contains predicate on the "identity_id" field.
+func IdentityIDContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldIdentityID, v))
+}
+
+// IdentityIDHasPrefix applies the HasPrefix predicate on the "identity_id" field.
+func IdentityIDHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldIdentityID, v))
+}
+
+// IdentityIDHasSuffix applies the HasSuffix predicate on the "identity_id" field.
+func IdentityIDHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldIdentityID, v))
+}
+
+// IdentityIDIsNil applies the IsNil predicate on the "identity_id" field.
+func IdentityIDIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldIdentityID))
+}
+
+// IdentityIDNotNil applies the NotNil predicate on the "identity_id" field.
+func IdentityIDNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldIdentityID))
+}
+
+// IdentityIDEqualFold applies the EqualFold predicate on the "identity_id" field.
+func IdentityIDEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldIdentityID, v))
+}
+
+// IdentityIDContainsFold applies the ContainsFold predicate on the "identity_id" field.
+func IdentityIDContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldIdentityID, v))
 }
 
 // HasPartner applies the HasEdge predicate on the "partner" edge.

@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/server"
@@ -118,8 +119,10 @@ type Server struct {
 	Provisioning *provisioning.Service
 	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
 	// storage).
-	Admin  *tenantadmin.Service
-	Health *health.Checker
+	Admin *tenantadmin.Service
+	// Members is the member lifecycle service.
+	Members *members.Service
+	Health  *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
 	Audit *audit.Service
 	http  *httpServer
@@ -261,10 +264,24 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
 	s.Admin.RegisterJobs(engine)
+	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
+	if s.Plugins != nil {
+		memberCfg.Providers = s.Plugins
+	}
+	s.Members = members.New(memberCfg)
+	s.Members.Register(engine)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
 	s.parts.add("jobs", engine.Stop)
+	s.Members.Start(ctx)
+	if s.upstreams {
+		n, err := s.Members.ReconcileAll(ctx, "demo upstreams started")
+		if err != nil {
+			return err
+		}
+		log.Info("demo: provisioning members onto the fresh upstreams", "members", n)
+	}
 
 	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
 	if err != nil {
@@ -391,6 +408,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		AuditFeed:    feed,
 		Archive:      archives,
 		Admin:        s.Admin,
+		Members:      s.Members,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {

@@ -1,5 +1,5 @@
 // Package demo seeds the embedded default with demo data, once: an
-// operator; partner "northwind" with one staff user; tenants "acme" (partner
+// operator; partner "northwind" with one staff user (access level ADMIN); tenants "acme" (partner
 // northwind) and "globex" (direct), each with an admin and a member; and the
 // ten seed feature flags. Seeding goes through the domain services as the
 // system viewer, so it is audited like any other change. A database that
@@ -100,7 +100,7 @@ func Seed(ctx context.Context, client *ent.Client, ts *tenancy.Service, environm
 		for _, u := range Users {
 			create := c.User.Create().SetSubject(u.Subject).SetEmail(u.Email).SetName(u.Name).SetPlatformAdmin(u.PlatformAdmin)
 			if u.Partner != "" {
-				create.SetPartnerID(partner.ID)
+				create.SetPartnerID(partner.ID).SetAccessLevel(user.AccessLevelAdmin)
 			}
 			row, err := create.Save(ctx)
 			if err != nil {

@@ -345,6 +345,52 @@ func FilterPartnerOwned() privacy.QueryRule {
 	})
 }
 
+// MembershipMutation gates membership changes by non-operators: tenant
+// admins change the memberships of the tenants they administer, partner
+// staff those of their partner's tenants. Creating checks the new row's
+// tenant; updates and deletes are limited to rows in reach (others match
+// nothing). Tenant members change nothing.
+func MembershipMutation() privacy.MutationRule {
+	return privacy.MembershipMutationRuleFunc(func(ctx context.Context, m *ent.MembershipMutation) error {
+		v := viewer.FromContext(ctx)
+		admin := v.TenantIDs(viewer.RoleAdmin)
+		if m.Op().Is(ent.OpCreate) {
+			tid, ok := m.TenantID()
+			if !ok {
+				return privacy.Denyf("membership without tenant")
+			}
+			for _, id := range admin {
+				if id == tid {
+					return privacy.Allow
+				}
+			}
+			if v.PartnerID != 0 {
+				// Reading the new row's tenant to compare partners.
+				n, err := m.Client().Tenant.Query().Where(tenant.ID(tid), tenant.PartnerID(v.PartnerID)).Count(Bypass(ctx))
+				if err != nil {
+					return privacy.Denyf("check tenant: %v", err)
+				}
+				if n > 0 {
+					return privacy.Allow
+				}
+			}
+			return privacy.Denyf("not allowed to add members to this tenant")
+		}
+		var ps []entql.P
+		if len(admin) > 0 {
+			ps = append(ps, entql.FieldIn("tenant_id", ints(admin)...))
+		}
+		if v.PartnerID != 0 {
+			ps = append(ps, entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID)))
+		}
+		if len(ps) == 0 {
+			return privacy.Denyf("not allowed to change memberships")
+		}
+		m.Filter().Where(or(ps))
+		return privacy.Skip
+	})
+}
+
 // PartnerOwnedMutation lets partner staff change their own partner's rows
 // of a partner-owned entity, and nothing else.
 func PartnerOwnedMutation() privacy.MutationRule {
@@ -363,5 +409,48 @@ func PartnerOwnedMutation() privacy.MutationRule {
 			f.Where(entql.FieldEQ("partner_id", v.PartnerID))
 			return privacy.Skip
 		}).EvalMutation(ctx, m)
+	})
+}
+
+// UserMutation gates user changes by non-operators: tenant admins and
+// partner staff may create plain users (never a platform admin; partner
+// staff only for their own partner), and partner staff may attach users of
+// no partner to their own partner, change their staff's access level and
+// detach them. Nothing else. (Whether the viewer is the partner's ADMIN
+// staff is the members service's check: the viewer carries no access
+// level.)
+func UserMutation() privacy.MutationRule {
+	return privacy.UserMutationRuleFunc(func(ctx context.Context, m *ent.UserMutation) error {
+		v := viewer.FromContext(ctx)
+		if admin, ok := m.PlatformAdmin(); ok && admin {
+			return privacy.Denyf("only operators may create platform admins")
+		}
+		pid, hasPartner := m.PartnerID()
+		switch {
+		case m.Op().Is(ent.OpCreate):
+			if hasPartner {
+				if v.PartnerID != 0 && pid == v.PartnerID {
+					return privacy.Allow
+				}
+				return privacy.Denyf("not allowed to add staff to this partner")
+			}
+			if v.PartnerID != 0 || len(v.TenantIDs(viewer.RoleAdmin)) > 0 {
+				return privacy.Allow
+			}
+			return privacy.Denyf("not allowed to create users")
+		case m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) && v.PartnerID != 0 &&
+			subset(append(m.Fields(), m.ClearedFields()...), set("partner_id", "access_level", "updated_at")):
+			if hasPartner {
+				// Joining the viewer's partner: only users of no partner.
+				if pid != v.PartnerID {
+					return privacy.Denyf("not allowed to add staff to this partner")
+				}
+				m.Filter().Where(entql.FieldNil("partner_id"))
+			} else {
+				m.Filter().Where(entql.FieldEQ("partner_id", v.PartnerID))
+			}
+			return privacy.Skip
+		}
+		return privacy.Denyf("operator access required")
 	})
 }

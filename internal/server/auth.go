@@ -81,7 +81,9 @@ func (a *Authenticator) load(ctx context.Context, claims *authn.Claims, ip strin
 		}
 	}
 	ms, err := a.Client.Membership.Query().
-		Where(membership.UserID(u.ID), membership.HasTenantWith(tenant.StatusNEQ(tenant.StatusDeleted))).
+		Where(membership.UserID(u.ID), membership.HasTenantWith(tenant.StatusNEQ(tenant.StatusDeleted)),
+			// A suspended or removed membership grants nothing, from the next request on.
+			membership.StatusNotIn(membership.StatusSuspended, membership.StatusRemoving)).
 		All(sys)
 	if err != nil {
 		return nil, fmt.Errorf("load memberships: %w", err)

@@ -142,7 +142,7 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		return &graphql.Response{Errors: rsp.Errors, Extensions: rsp.Extensions}
 	}
 	if key != "" {
-		body, err := json.Marshal(rsp)
+		body, err := storedResponse(oc, rsp)
 		body = shown.Redact(body)
 		if err == nil {
 			// An expired record of this key (not yet removed by
@@ -171,6 +171,52 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		return errorResponse(dbFailureCode(err))
 	}
 	return rsp
+}
+
+// credentialFields are the mutation fields whose payload carries a
+// one-time credential (field "credential") and says whether it was
+// withheld (field "credentialWithheld").
+var credentialFields = map[string]bool{
+	"createMember": true, "resetMemberPassword": true, "inviteOperator": true, "invitePartnerStaff": true,
+}
+
+// storedResponse is the JSON of rsp as the idempotency record keeps it: a
+// one-time credential is shown once, so in every credential-bearing
+// payload the credential is null and credentialWithheld true (whatever
+// aliases or fragments selected them). A replay then returns the rest of
+// the response and says the credential was withheld.
+func storedResponse(oc *graphql.OperationContext, rsp *graphql.Response) ([]byte, error) {
+	var data map[string]any
+	if len(rsp.Data) > 0 {
+		if err := json.Unmarshal(rsp.Data, &data); err != nil {
+			return nil, err
+		}
+	}
+	changed := false
+	for _, f := range graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Mutation"}) {
+		obj, ok := data[f.Alias].(map[string]any)
+		if !credentialFields[f.Name] || !ok || f.Definition == nil {
+			continue
+		}
+		for _, sub := range graphql.CollectFields(oc, f.Selections, []string{f.Definition.Type.Name()}) {
+			switch sub.Name {
+			case "credential":
+				obj[sub.Alias], changed = nil, true
+			case "credentialWithheld":
+				obj[sub.Alias], changed = true, true
+			}
+		}
+	}
+	if !changed {
+		return json.Marshal(rsp)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	stored := *rsp
+	stored.Data = raw
+	return json.Marshal(&stored)
 }
 
 // replay returns the stored response for (scope, key) if one exists within

@@ -43,7 +43,8 @@ func (s *Service) Me(ctx context.Context) (*Me, error) {
 	if u.Email != "" {
 		me.Email = u.Email
 	}
-	ms, err := c.Membership.Query().Where(membership.UserID(u.ID), membership.HasTenantWith(tenant.StatusNEQ(tenant.StatusDeleted))).WithTenant().All(ctx)
+	ms, err := c.Membership.Query().Where(membership.UserID(u.ID), membership.HasTenantWith(tenant.StatusNEQ(tenant.StatusDeleted)),
+		membership.StatusNEQ(membership.StatusRemoving)).WithTenant().All(ctx)
 	if err != nil {
 		return nil, apperr.About(err, "membership")
 	}

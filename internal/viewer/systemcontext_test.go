@@ -27,6 +27,8 @@ var systemContextAllowed = []string{
 	"internal/provisioning/service.go#ReconcileAll", // start-up reconciliation of every tenant
 	"internal/provisioning/service.go#record",       // audit rows of the worker's provider calls
 	"internal/tenantadmin/storage.go#Work",          // the periodic storage usage refresh
+	"internal/members/worker.go",                    // the member provisioning job worker
+	"internal/members/members.go#ReconcileAll",      // start-up reconciliation of every member
 }
 
 // provisioningBackground reports whether a file of internal/provisioning

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"slices"
+	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -163,6 +164,9 @@ func identitySuite(t T, p sdk.Identity, opts ...Option) {
 			must(t, err, "RecoveryLink with flow")
 			if !link.OK || link.URL == "" {
 				t.Errorf("RecoveryLink after EnsureRecoveryFlow = %+v, want OK with a URL", link)
+			}
+			if !link.ExpiresAt.IsZero() && !link.ExpiresAt.After(time.Now().Add(-time.Minute)) {
+				t.Errorf("RecoveryLink.ExpiresAt = %s, want a time to come (or zero: unknown)", link.ExpiresAt)
 			}
 		})
 	})

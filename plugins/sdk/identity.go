@@ -103,11 +103,14 @@ type SetPasswordRequest struct {
 }
 
 // RecoveryLink is a one-time password recovery link. OK is false (with a
-// Reason) when the upstream has no recovery flow configured.
+// Reason) when the upstream has no recovery flow configured. ExpiresAt is
+// when the link stops working, zero when the provider does not know
+// (plugins built before the field existed leave it zero).
 type RecoveryLink struct {
-	OK     bool
-	URL    string
-	Reason string
+	OK        bool
+	URL       string
+	Reason    string
+	ExpiresAt time.Time
 }
 
 // AuthenticatorCount reports a user's enrolled authenticators (MFA status).

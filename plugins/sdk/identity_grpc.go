@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"time"
 
 	pb "github.com/dezky/platform/plugins/proto/v2"
 )
@@ -64,7 +65,11 @@ func (s *identityServer) RecoveryLink(ctx context.Context, r *pb.IDRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	return &pb.RecoveryLinkResponse{Ok: l.OK, Url: l.URL, Reason: l.Reason}, nil
+	var expires int64
+	if !l.ExpiresAt.IsZero() {
+		expires = l.ExpiresAt.Unix()
+	}
+	return &pb.RecoveryLinkResponse{Ok: l.OK, Url: l.URL, Reason: l.Reason, ExpiresAtUnix: expires}, nil
 }
 
 func (s *identityServer) AddGroupMember(ctx context.Context, r *pb.GroupMemberRequest) (*pb.Empty, error) {
@@ -188,7 +193,11 @@ func (c identityClient) SetPassword(ctx context.Context, req SetPasswordRequest)
 
 func (c identityClient) RecoveryLink(ctx context.Context, userID string) (RecoveryLink, error) {
 	return call(ctx, c.c.RecoveryLink, &pb.IDRequest{Id: userID}, func(r *pb.RecoveryLinkResponse) RecoveryLink {
-		return RecoveryLink{OK: r.GetOk(), URL: r.GetUrl(), Reason: r.GetReason()}
+		l := RecoveryLink{OK: r.GetOk(), URL: r.GetUrl(), Reason: r.GetReason()}
+		if r.GetExpiresAtUnix() > 0 {
+			l.ExpiresAt = time.Unix(r.GetExpiresAtUnix(), 0).UTC()
+		}
+		return l
 	})
 }
 

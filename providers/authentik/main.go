@@ -3,7 +3,9 @@
 // client in providers/authentik/client.
 //
 // Settings: "url" (required; the Authentik instance root or its /api/v3 URL),
-// "recovery_token_duration" (optional authentik duration such as "days=1"),
+// "recovery_token_duration" (optional authentik duration such as "days=1";
+// recovery links are requested with it and report their expiry from it,
+// without it authentik's default applies and the expiry is unknown),
 // "authorization_flow" and "invalidation_flow" (optional flow slugs for OIDC
 // providers; authentik's defaults otherwise). Secrets: "token" (required; an
 // API token with intent "api" of a superuser).
@@ -60,6 +62,9 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 	}
 	if req.Secrets["token"] == "" {
 		return sdk.Invalid("secret token is required")
+	}
+	if _, err := parseDuration(req.Settings["recovery_token_duration"]); err != nil {
+		return sdk.Invalid("setting recovery_token_duration: %v: want for example \"days=1\" or \"hours=12;minutes=30\"", err)
 	}
 	c, err := authentikapi.New(req.Settings["url"], req.Secrets["token"], authentikapi.WithLogger(sdk.Logger()))
 	if err != nil {
@@ -246,6 +251,7 @@ func (p *provider) RecoveryLink(ctx context.Context, userID string) (sdk.Recover
 	if err != nil {
 		return sdk.RecoveryLink{}, err
 	}
+	start := time.Now()
 	link, ok, err := c.RecoveryLink(ctx, pk, c.tokenDuration)
 	if err != nil {
 		return sdk.RecoveryLink{}, toSDK(err)
@@ -253,7 +259,14 @@ func (p *provider) RecoveryLink(ctx context.Context, userID string) (sdk.Recover
 	if !ok {
 		return sdk.RecoveryLink{OK: false, Reason: "authentik has no recovery flow usable for this user (brand flow_recovery unset or not applicable)"}, nil
 	}
-	return sdk.RecoveryLink{OK: true, URL: link}, nil
+	out := sdk.RecoveryLink{OK: true, URL: link}
+	// The token lives for the duration we asked for, counted from the
+	// request; without one authentik applies its own default, which the
+	// response does not state.
+	if d, err := parseDuration(c.tokenDuration); err == nil && d > 0 {
+		out.ExpiresAt = start.Add(d).UTC()
+	}
+	return out, nil
 }
 
 func (p *provider) AddGroupMember(ctx context.Context, groupID, userID string) error {
@@ -446,4 +459,27 @@ func parseCursor(s string) (authentikapi.EventCursor, error) {
 		return authentikapi.EventCursor{}, sdk.Invalid("malformed event cursor %q", s)
 	}
 	return authentikapi.EventCursor{Created: t, PK: pk}, nil
+}
+
+// parseDuration reads an authentik duration ("weeks=1;days=2;hours=3;
+// minutes=4;seconds=5", any subset, ";"-separated); "" is 0.
+func parseDuration(s string) (time.Duration, error) {
+	units := map[string]time.Duration{
+		"weeks": 7 * 24 * time.Hour, "days": 24 * time.Hour, "hours": time.Hour,
+		"minutes": time.Minute, "seconds": time.Second, "milliseconds": time.Millisecond, "microseconds": time.Microsecond,
+	}
+	var d time.Duration
+	for _, part := range strings.Split(s, ";") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		unit, known := units[strings.TrimSpace(k)]
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if !ok || !known || err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		d += time.Duration(n * float64(unit))
+	}
+	return d, nil
 }

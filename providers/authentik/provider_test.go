@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/dezky/platform/plugins/conformance"
 	"github.com/dezky/platform/plugins/sdk"
@@ -81,5 +82,22 @@ func TestHealthFollowsUpstream(t *testing.T) {
 	sim.SetOutage(0)
 	if h, err := p.Health(t.Context()); err != nil || !h.Healthy {
 		t.Fatalf("after outage: %+v %v", h, err)
+	}
+}
+
+// TestParseDuration reads authentik's duration format.
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"": 0, "days=1": 24 * time.Hour, "hours=12;minutes=30": 12*time.Hour + 30*time.Minute,
+		"weeks=1; seconds=5": 7*24*time.Hour + 5*time.Second,
+	} {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"days", "fortnights=1", "days=-1", "days=x"} {
+		if _, err := parseDuration(bad); err == nil {
+			t.Errorf("parseDuration(%q) succeeded", bad)
+		}
 	}
 }

@@ -76,8 +76,10 @@ func (d *upstreams) start(ctx context.Context, found map[string]string, dataDir,
 		return nil, fmt.Errorf("demo upstreams: %w", err)
 	}
 	extra := map[string]app.ProviderBinding{
-		"ocis":     {Settings: map[string]string{"audit_log_path": auditLog}},
-		"stalwart": {Secrets: map[string]string{"webhook_key": webhookKey}},
+		// Recovery links handed out as member credentials live a day.
+		"authentik": {Settings: map[string]string{"recovery_token_duration": "days=1"}},
+		"ocis":      {Settings: map[string]string{"audit_log_path": auditLog}},
+		"stalwart":  {Secrets: map[string]string{"webhook_key": webhookKey}},
 	}
 	sims := []struct {
 		capability sdk.Capability
