@@ -39,10 +39,12 @@ import (
 	"log/slog"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dezky/platform/internal/db"
 )
@@ -55,6 +57,15 @@ type Config struct {
 	Poll time.Duration
 	// Workers is how many jobs this replica works at once (default 4).
 	Workers int
+	// JobTimeout cancels a job's context after it ran that long (default
+	// 1m); a worker's Timeout method overrides it for its kind.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before river's
+	// rescuer (run by the leader) takes its worker for dead (a replica
+	// that crashed or lost its database connection) and retries the job
+	// on its retry schedule (default 5m). It must exceed every job's
+	// timeout, or a job still running would be rescued and run twice.
+	RescueAfter time.Duration
 }
 
 // Engine is the job engine of one replica.
@@ -78,6 +89,12 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
+	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = time.Minute
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = max(5*time.Minute, cfg.JobTimeout)
 	}
 	return &Engine{cfg: cfg, workers: river.NewWorkers()}
 }
@@ -103,14 +120,29 @@ func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart b
 	))
 }
 
-// Start creates river's tables on SQLite and starts working jobs.
-func (e *Engine) Start(ctx context.Context) error {
+// Open prepares the engine for inserting jobs without working any (on
+// SQLite it creates river's tables): a change may then insert its jobs
+// before the replica starts working them. Workers and periodic jobs must
+// be registered before Open. Start opens the engine when Open was not
+// called.
+func (e *Engine) Open(ctx context.Context) error {
+	if e.client != nil {
+		return nil
+	}
 	client, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
 	e.client = client
-	if err := client.Start(ctx); err != nil {
+	return nil
+}
+
+// Start opens the engine (see Open) and starts working jobs.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.Open(ctx); err != nil {
+		return err
+	}
+	if err := e.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	return nil
@@ -119,12 +151,14 @@ func (e *Engine) Start(ctx context.Context) error {
 // open returns the river client over the configured database.
 func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 	cfg := &river.Config{
-		Logger:            e.cfg.Log,
-		FetchPollInterval: e.cfg.Poll,
-		FetchCooldown:     min(e.cfg.Poll, river.FetchCooldownDefault),
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
-		Workers:           e.workers,
-		PeriodicJobs:      e.periodic,
+		Logger:               e.cfg.Log,
+		FetchPollInterval:    e.cfg.Poll,
+		FetchCooldown:        min(e.cfg.Poll, river.FetchCooldownDefault),
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
+		Workers:              e.workers,
+		PeriodicJobs:         e.periodic,
+		JobTimeout:           e.cfg.JobTimeout,
+		RescueStuckJobsAfter: e.cfg.RescueAfter,
 		// Completed jobs are history only; frequent periodic jobs would
 		// otherwise pile up for river's default day.
 		CompletedJobRetentionPeriod: time.Hour,
@@ -166,7 +200,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if e.client == nil {
 		return nil
 	}
-	err := e.client.Stop(ctx)
+	err := e.client.Stop(ctx) // nil when the engine was only opened
 	if err != nil && ctx.Err() != nil {
 		err = e.client.StopAndCancel(context.WithoutCancel(ctx))
 	}
@@ -197,4 +231,63 @@ func (e *Engine) InsertTx(ctx context.Context, args river.JobArgs, opts *river.I
 		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// unfinished are the states of a job that has not finished: waiting to
+// run, running, or waiting to be retried.
+var unfinished = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+// Unfinished counts the jobs of the given kinds that have not finished
+// (queued, scheduled, running or waiting for a retry), on every replica.
+func (e *Engine) Unfinished(ctx context.Context, kinds ...string) (int, error) {
+	states := make([]any, len(unfinished))
+	for i, st := range unfinished {
+		states[i] = string(st)
+	}
+	ks := make([]any, len(kinds))
+	for i, k := range kinds {
+		ks[i] = k
+	}
+	query, args := entsql.Dialect(e.cfg.DB.Dialect).
+		Select(entsql.Count("*")).From(entsql.Table("river_job")).
+		Where(entsql.And(entsql.In("kind", ks...), entsql.In("state", states...))).
+		Query()
+	var n int
+	if err := e.cfg.DB.SQL.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("jobs: count unfinished %v: %w", kinds, err)
+	}
+	return n, nil
+}
+
+// WaitIdle returns when no job of the given kinds is unfinished (see
+// Unfinished), or with ctx's error. It checks again whenever this
+// replica finishes a job, and every Config.Poll for jobs other replicas
+// work. The engine must have been started.
+func (e *Engine) WaitIdle(ctx context.Context, kinds ...string) error {
+	if e.client == nil {
+		return errors.New("jobs: engine not started")
+	}
+	events, cancel := e.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	defer cancel()
+	t := time.NewTicker(e.cfg.Poll)
+	defer t.Stop()
+	for {
+		n, err := e.Unfinished(ctx, kinds...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("jobs: %d jobs of %v unfinished: %w", n, kinds, ctx.Err())
+		case <-events:
+		case <-t.C:
+		}
+	}
 }
