@@ -20,7 +20,6 @@ import (
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
@@ -92,7 +91,6 @@ func checkColumn(t, c string) error {
 			ingestcursor.Table:      ingestcursor.ValidColumn,
 			membership.Table:        membership.ValidColumn,
 			partner.Table:           partner.ValidColumn,
-			provisioningjob.Table:   provisioningjob.ValidColumn,
 			provisioningstate.Table: provisioningstate.ValidColumn,
 			tenant.Table:            tenant.ValidColumn,
 			user.Table:              user.ValidColumn,

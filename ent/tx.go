@@ -30,8 +30,6 @@ type Tx struct {
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
-	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
-	ProvisioningJob *ProvisioningJobClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
 	// Tenant is the client for interacting with the Tenant builders.
@@ -177,7 +175,6 @@ func (tx *Tx) init() {
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
-	tx.ProvisioningJob = NewProvisioningJobClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 	tx.User = NewUserClient(tx.config)

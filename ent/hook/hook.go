@@ -105,18 +105,6 @@ func (f PartnerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerMutation", m)
 }
 
-// The ProvisioningJobFunc type is an adapter to allow the use of ordinary
-// function as ProvisioningJob mutator.
-type ProvisioningJobFunc func(context.Context, *ent.ProvisioningJobMutation) (ent.Value, error)
-
-// Mutate calls f(ctx, m).
-func (f ProvisioningJobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-	if mv, ok := m.(*ent.ProvisioningJobMutation); ok {
-		return f(ctx, mv)
-	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningJobMutation", m)
-}
-
 // The ProvisioningStateFunc type is an adapter to allow the use of ordinary
 // function as ProvisioningState mutator.
 type ProvisioningStateFunc func(context.Context, *ent.ProvisioningStateMutation) (ent.Value, error)

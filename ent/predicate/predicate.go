@@ -30,9 +30,6 @@ type Membership func(*sql.Selector)
 // Partner is the predicate function for partner builders.
 type Partner func(*sql.Selector)
 
-// ProvisioningJob is the predicate function for provisioningjob builders.
-type ProvisioningJob func(*sql.Selector)
-
 // ProvisioningState is the predicate function for provisioningstate builders.
 type ProvisioningState func(*sql.Selector)
 

@@ -195,7 +195,8 @@ func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 
 // Stop stops fetching jobs and waits for the running ones to finish; when
 // ctx ends first, it cancels them (river then retries them later, on any
-// replica). It closes river's own SQLite connection.
+// replica). It closes river's own SQLite connection. A stopped engine
+// stays stopped; Stop may be called again.
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.client == nil {
 		return nil
@@ -206,6 +207,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	if e.pool != nil {
 		err = errors.Join(err, e.pool.Close())
+		e.pool = nil
 	}
 	if err != nil {
 		return fmt.Errorf("jobs: stop: %w", err)
