@@ -3,10 +3,15 @@
 // registration, periodic jobs, and the insertion of jobs in the
 // transaction of the change that causes them.
 //
-// Domain packages register their job kinds before Start: AddWorker for a
-// kind of job, AddPeriodic for work that must run once per period across
-// every replica (river's leader, elected through the database, enqueues
-// each periodic job; any replica may work it).
+// Domain packages register their job kinds before Open (or Start):
+// AddWorker for a kind of job, AddPeriodic for work that must run once per
+// period across every replica (river's leader, elected through the
+// database, enqueues each periodic job; any replica may work it).
+//
+// A job runs on one replica at a time. One whose replica died while
+// working it (a crash, a lost connection) stays running until river's
+// rescuer, on the leader, hands it back after Config.RescueAfter; it is
+// then retried on its worker's retry schedule, on any replica.
 //
 // # Databases
 //
@@ -99,7 +104,7 @@ func New(cfg Config) *Engine {
 	return &Engine{cfg: cfg, workers: river.NewWorkers()}
 }
 
-// AddWorker registers the worker of one job kind. Call before Start.
+// AddWorker registers the worker of one job kind. Call before Open or Start.
 func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
 	river.AddWorker(e.workers, w)
 }
@@ -107,7 +112,8 @@ func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
 // AddPeriodic runs a job with args every period, once per period across
 // every replica sharing the database (the elected leader inserts it, at
 // most once per period window even across a change of leader); with
-// atStart the first run is when the leader starts, else a period later. Its worker must be registered with AddWorker. Call before Start.
+// atStart the first run is when the leader starts, else a period later.
+// Its worker must be registered with AddWorker. Call before Open or Start.
 func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart bool) {
 	e.periodic = append(e.periodic, river.NewPeriodicJob(
 		river.PeriodicInterval(period),
