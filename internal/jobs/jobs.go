@@ -226,14 +226,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 var ErrNoTx = errors.New("jobs: insert needs the transaction of the change (db.WithTx)")
 
 // InsertTx inserts a job in the transaction ctx carries. The engine must
-// have been started.
+// have been opened.
 func (e *Engine) InsertTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	tx, ok := db.SQLTx(ctx)
 	if !ok {
 		return ErrNoTx
 	}
 	if e.client == nil {
-		return errors.New("jobs: engine not started")
+		return errors.New("jobs: engine not opened")
 	}
 	if _, err := e.client.InsertTx(ctx, tx, args, opts); err != nil {
 		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
@@ -298,4 +298,24 @@ func (e *Engine) WaitIdle(ctx context.Context, kinds ...string) error {
 		case <-t.C:
 		}
 	}
+}
+
+// InsertManyTx inserts several jobs in the transaction ctx carries, in one
+// statement (cheaper than one InsertTx each, notably on SQLite). The
+// engine must have been opened.
+func (e *Engine) InsertManyTx(ctx context.Context, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	tx, ok := db.SQLTx(ctx)
+	if !ok {
+		return ErrNoTx
+	}
+	if e.client == nil {
+		return errors.New("jobs: engine not opened")
+	}
+	if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
+	}
+	return nil
 }

@@ -195,7 +195,7 @@ func joinChanges(cs []tenancy.Change) string {
 }
 
 // enqueue marks the integrations PENDING and queues one river job per
-// integration, in ctx's transaction (one is opened when there is none):
+// integration (one insert statement), in ctx's transaction (one is opened when there is none):
 // the change and its jobs commit or roll back together. A job of the
 // integration's current generation that has not started yet is reused
 // (river's unique jobs); it reads the tenant when it runs.
@@ -208,6 +208,7 @@ func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, int
 	sys := rule.Bypass(ctx)
 	return db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error {
 		c := ent.FromContext(ctx)
+		batch := make([]river.InsertManyParams, 0, len(integrations))
 		for _, i := range integrations {
 			// The upsert also locks the state row until the change commits,
 			// so a job cannot start (and move the generation on) between
@@ -225,10 +226,13 @@ func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, int
 			if err != nil {
 				return fmt.Errorf("provisioning: load %s state: %w", i, err)
 			}
-			args := jobArgs{TenantID: t.ID, Integration: i, Generation: st.Generation, Reason: reason}
-			if err := s.cfg.Jobs.InsertTx(ctx, args, &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts, UniqueOpts: jobUniqueness}); err != nil {
-				return fmt.Errorf("provisioning: queue %s job: %w", i, err)
-			}
+			batch = append(batch, river.InsertManyParams{
+				Args:       jobArgs{TenantID: t.ID, Integration: i, Generation: st.Generation, Reason: reason},
+				InsertOpts: &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts, UniqueOpts: jobUniqueness},
+			})
+		}
+		if err := s.cfg.Jobs.InsertManyTx(ctx, batch); err != nil {
+			return fmt.Errorf("provisioning: queue jobs: %w", err)
 		}
 		return nil
 	})
