@@ -195,10 +195,12 @@ func joinChanges(cs []tenancy.Change) string {
 }
 
 // enqueue marks the integrations PENDING and queues one river job per
-// integration (one insert statement), in ctx's transaction (one is opened when there is none):
-// the change and its jobs commit or roll back together. A job of the
-// integration's current generation that has not started yet is reused
-// (river's unique jobs); it reads the tenant when it runs.
+// integration (in one insert statement), in ctx's transaction (one is
+// opened when there is none): the change and its jobs commit or roll back
+// together. A job of the integration's current generation that has not
+// started yet is reused (river's unique jobs); it reads the tenant when it
+// runs. A change to an integration whose job waits for a retry queues the
+// next generation's job, due at once.
 func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, integrations ...Integration) error {
 	if len(integrations) == 0 {
 		return nil
