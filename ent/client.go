@@ -25,7 +25,6 @@ import (
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
@@ -63,8 +62,6 @@ type Client struct {
 	Partner *PartnerClient
 	// PartnerSettings is the client for interacting with the PartnerSettings builders.
 	PartnerSettings *PartnerSettingsClient
-	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
-	ProvisioningJob *ProvisioningJobClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
 	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
@@ -102,7 +99,6 @@ func (c *Client) init() {
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
 	c.PartnerSettings = NewPartnerSettingsClient(c.config)
-	c.ProvisioningJob = NewProvisioningJobClient(c.config)
 	c.ProvisioningState = NewProvisioningStateClient(c.config)
 	c.SecurityPolicy = NewSecurityPolicyClient(c.config)
 	c.SsoApp = NewSsoAppClient(c.config)
@@ -213,7 +209,6 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Membership:         NewMembershipClient(cfg),
 		Partner:            NewPartnerClient(cfg),
 		PartnerSettings:    NewPartnerSettingsClient(cfg),
-		ProvisioningJob:    NewProvisioningJobClient(cfg),
 		ProvisioningState:  NewProvisioningStateClient(cfg),
 		SecurityPolicy:     NewSecurityPolicyClient(cfg),
 		SsoApp:             NewSsoAppClient(cfg),
@@ -251,7 +246,6 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Membership:         NewMembershipClient(cfg),
 		Partner:            NewPartnerClient(cfg),
 		PartnerSettings:    NewPartnerSettingsClient(cfg),
-		ProvisioningJob:    NewProvisioningJobClient(cfg),
 		ProvisioningState:  NewProvisioningStateClient(cfg),
 		SecurityPolicy:     NewSecurityPolicyClient(cfg),
 		SsoApp:             NewSsoAppClient(cfg),
@@ -291,8 +285,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
 		c.IngestCursor, c.MemberProvisioning, c.Membership, c.Partner,
-		c.PartnerSettings, c.ProvisioningJob, c.ProvisioningState, c.SecurityPolicy,
-		c.SsoApp, c.Tenant, c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
+		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
+		c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -304,8 +298,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
 		c.IngestCursor, c.MemberProvisioning, c.Membership, c.Partner,
-		c.PartnerSettings, c.ProvisioningJob, c.ProvisioningState, c.SecurityPolicy,
-		c.SsoApp, c.Tenant, c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
+		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
+		c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -334,8 +328,6 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Partner.mutate(ctx, m)
 	case *PartnerSettingsMutation:
 		return c.PartnerSettings.mutate(ctx, m)
-	case *ProvisioningJobMutation:
-		return c.ProvisioningJob.mutate(ctx, m)
 	case *ProvisioningStateMutation:
 		return c.ProvisioningState.mutate(ctx, m)
 	case *SecurityPolicyMutation:
@@ -1777,140 +1769,6 @@ func (c *PartnerSettingsClient) mutate(ctx context.Context, m *PartnerSettingsMu
 	}
 }
 
-// ProvisioningJobClient is a client for the ProvisioningJob schema.
-type ProvisioningJobClient struct {
-	config
-}
-
-// NewProvisioningJobClient returns a client for the ProvisioningJob from the given config.
-func NewProvisioningJobClient(c config) *ProvisioningJobClient {
-	return &ProvisioningJobClient{config: c}
-}
-
-// Use adds a list of mutation hooks to the hooks stack.
-// A call to `Use(f, g, h)` equals to `provisioningjob.Hooks(f(g(h())))`.
-func (c *ProvisioningJobClient) Use(hooks ...Hook) {
-	c.hooks.ProvisioningJob = append(c.hooks.ProvisioningJob, hooks...)
-}
-
-// Intercept adds a list of query interceptors to the interceptors stack.
-// A call to `Intercept(f, g, h)` equals to `provisioningjob.Intercept(f(g(h())))`.
-func (c *ProvisioningJobClient) Intercept(interceptors ...Interceptor) {
-	c.inters.ProvisioningJob = append(c.inters.ProvisioningJob, interceptors...)
-}
-
-// Create returns a builder for creating a ProvisioningJob entity.
-func (c *ProvisioningJobClient) Create() *ProvisioningJobCreate {
-	mutation := newProvisioningJobMutation(c.config, OpCreate)
-	return &ProvisioningJobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// CreateBulk returns a builder for creating a bulk of ProvisioningJob entities.
-func (c *ProvisioningJobClient) CreateBulk(builders ...*ProvisioningJobCreate) *ProvisioningJobCreateBulk {
-	return &ProvisioningJobCreateBulk{config: c.config, builders: builders}
-}
-
-// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
-// a builder and applies setFunc on it.
-func (c *ProvisioningJobClient) MapCreateBulk(slice any, setFunc func(*ProvisioningJobCreate, int)) *ProvisioningJobCreateBulk {
-	rv := reflect.ValueOf(slice)
-	if rv.Kind() != reflect.Slice {
-		return &ProvisioningJobCreateBulk{err: fmt.Errorf("calling to ProvisioningJobClient.MapCreateBulk with wrong type %T, need slice", slice)}
-	}
-	builders := make([]*ProvisioningJobCreate, rv.Len())
-	for i := 0; i < rv.Len(); i++ {
-		builders[i] = c.Create()
-		setFunc(builders[i], i)
-	}
-	return &ProvisioningJobCreateBulk{config: c.config, builders: builders}
-}
-
-// Update returns an update builder for ProvisioningJob.
-func (c *ProvisioningJobClient) Update() *ProvisioningJobUpdate {
-	mutation := newProvisioningJobMutation(c.config, OpUpdate)
-	return &ProvisioningJobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOne returns an update builder for the given entity.
-func (c *ProvisioningJobClient) UpdateOne(_m *ProvisioningJob) *ProvisioningJobUpdateOne {
-	mutation := newProvisioningJobMutation(c.config, OpUpdateOne, withProvisioningJob(_m))
-	return &ProvisioningJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOneID returns an update builder for the given id.
-func (c *ProvisioningJobClient) UpdateOneID(id int) *ProvisioningJobUpdateOne {
-	mutation := newProvisioningJobMutation(c.config, OpUpdateOne, withProvisioningJobID(id))
-	return &ProvisioningJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// Delete returns a delete builder for ProvisioningJob.
-func (c *ProvisioningJobClient) Delete() *ProvisioningJobDelete {
-	mutation := newProvisioningJobMutation(c.config, OpDelete)
-	return &ProvisioningJobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// DeleteOne returns a builder for deleting the given entity.
-func (c *ProvisioningJobClient) DeleteOne(_m *ProvisioningJob) *ProvisioningJobDeleteOne {
-	return c.DeleteOneID(_m.ID)
-}
-
-// DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *ProvisioningJobClient) DeleteOneID(id int) *ProvisioningJobDeleteOne {
-	builder := c.Delete().Where(provisioningjob.ID(id))
-	builder.mutation.id = &id
-	builder.mutation.op = OpDeleteOne
-	return &ProvisioningJobDeleteOne{builder}
-}
-
-// Query returns a query builder for ProvisioningJob.
-func (c *ProvisioningJobClient) Query() *ProvisioningJobQuery {
-	return &ProvisioningJobQuery{
-		config: c.config,
-		ctx:    &QueryContext{Type: TypeProvisioningJob},
-		inters: c.Interceptors(),
-	}
-}
-
-// Get returns a ProvisioningJob entity by its id.
-func (c *ProvisioningJobClient) Get(ctx context.Context, id int) (*ProvisioningJob, error) {
-	return c.Query().Where(provisioningjob.ID(id)).Only(ctx)
-}
-
-// GetX is like Get, but panics if an error occurs.
-func (c *ProvisioningJobClient) GetX(ctx context.Context, id int) *ProvisioningJob {
-	obj, err := c.Get(ctx, id)
-	if err != nil {
-		panic(err)
-	}
-	return obj
-}
-
-// Hooks returns the client hooks.
-func (c *ProvisioningJobClient) Hooks() []Hook {
-	hooks := c.hooks.ProvisioningJob
-	return append(hooks[:len(hooks):len(hooks)], provisioningjob.Hooks[:]...)
-}
-
-// Interceptors returns the client interceptors.
-func (c *ProvisioningJobClient) Interceptors() []Interceptor {
-	return c.inters.ProvisioningJob
-}
-
-func (c *ProvisioningJobClient) mutate(ctx context.Context, m *ProvisioningJobMutation) (Value, error) {
-	switch m.Op() {
-	case OpCreate:
-		return (&ProvisioningJobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdate:
-		return (&ProvisioningJobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdateOne:
-		return (&ProvisioningJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpDelete, OpDeleteOne:
-		return (&ProvisioningJobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
-	default:
-		return nil, fmt.Errorf("ent: unknown ProvisioningJob mutation op: %q", m.Op())
-	}
-}
-
 // ProvisioningStateClient is a client for the ProvisioningState schema.
 type ProvisioningStateClient struct {
 	config
@@ -3115,15 +2973,15 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningJob,
-		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
-		TenantDomain, TenantStorage, User []ent.Hook
+		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
+		User []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningJob,
-		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
-		TenantDomain, TenantStorage, User []ent.Interceptor
+		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
+		User []ent.Interceptor
 	}
 )
 

@@ -22,7 +22,6 @@ import (
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
@@ -101,7 +100,6 @@ func checkColumn(t, c string) error {
 			membership.Table:         membership.ValidColumn,
 			partner.Table:            partner.ValidColumn,
 			partnersettings.Table:    partnersettings.ValidColumn,
-			provisioningjob.Table:    provisioningjob.ValidColumn,
 			provisioningstate.Table:  provisioningstate.ValidColumn,
 			securitypolicy.Table:     securitypolicy.ValidColumn,
 			ssoapp.Table:             ssoapp.ValidColumn,

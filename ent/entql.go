@@ -14,7 +14,6 @@ import (
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/predicate"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
@@ -32,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 19)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -258,27 +257,6 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
-			Table:   provisioningjob.Table,
-			Columns: provisioningjob.Columns,
-			ID: &sqlgraph.FieldSpec{
-				Type:   field.TypeInt,
-				Column: provisioningjob.FieldID,
-			},
-		},
-		Type: "ProvisioningJob",
-		Fields: map[string]*sqlgraph.FieldSpec{
-			provisioningjob.FieldTenantID:    {Type: field.TypeInt, Column: provisioningjob.FieldTenantID},
-			provisioningjob.FieldIntegration: {Type: field.TypeEnum, Column: provisioningjob.FieldIntegration},
-			provisioningjob.FieldReason:      {Type: field.TypeString, Column: provisioningjob.FieldReason},
-			provisioningjob.FieldRunAt:       {Type: field.TypeTime, Column: provisioningjob.FieldRunAt},
-			provisioningjob.FieldAttempts:    {Type: field.TypeInt, Column: provisioningjob.FieldAttempts},
-			provisioningjob.FieldLockedUntil: {Type: field.TypeTime, Column: provisioningjob.FieldLockedUntil},
-			provisioningjob.FieldLastError:   {Type: field.TypeString, Column: provisioningjob.FieldLastError},
-			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
-		},
-	}
-	graph.Nodes[11] = &sqlgraph.Node{
-		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -293,10 +271,11 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldStatus:      {Type: field.TypeEnum, Column: provisioningstate.FieldStatus},
 			provisioningstate.FieldMessage:     {Type: field.TypeString, Column: provisioningstate.FieldMessage},
 			provisioningstate.FieldExternal:    {Type: field.TypeJSON, Column: provisioningstate.FieldExternal},
+			provisioningstate.FieldGeneration:  {Type: field.TypeInt, Column: provisioningstate.FieldGeneration},
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -317,7 +296,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -337,7 +316,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -362,7 +341,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -382,7 +361,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantdomain.Table,
 			Columns: tenantdomain.Columns,
@@ -398,7 +377,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantdomain.FieldCreatedAt: {Type: field.TypeTime, Column: tenantdomain.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -415,7 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -1540,86 +1519,6 @@ func (f *PartnerSettingsFilter) WhereHasPartnerWith(preds ...predicate.Partner) 
 }
 
 // addPredicate implements the predicateAdder interface.
-func (_q *ProvisioningJobQuery) addPredicate(pred func(s *sql.Selector)) {
-	_q.predicates = append(_q.predicates, pred)
-}
-
-// Filter returns a Filter implementation to apply filters on the ProvisioningJobQuery builder.
-func (_q *ProvisioningJobQuery) Filter() *ProvisioningJobFilter {
-	return &ProvisioningJobFilter{config: _q.config, predicateAdder: _q}
-}
-
-// addPredicate implements the predicateAdder interface.
-func (m *ProvisioningJobMutation) addPredicate(pred func(s *sql.Selector)) {
-	m.predicates = append(m.predicates, pred)
-}
-
-// Filter returns an entql.Where implementation to apply filters on the ProvisioningJobMutation builder.
-func (m *ProvisioningJobMutation) Filter() *ProvisioningJobFilter {
-	return &ProvisioningJobFilter{config: m.config, predicateAdder: m}
-}
-
-// ProvisioningJobFilter provides a generic filtering capability at runtime for ProvisioningJobQuery.
-type ProvisioningJobFilter struct {
-	predicateAdder
-	config
-}
-
-// Where applies the entql predicate on the query filter.
-func (f *ProvisioningJobFilter) Where(p entql.P) {
-	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
-			s.AddError(err)
-		}
-	})
-}
-
-// WhereID applies the entql int predicate on the id field.
-func (f *ProvisioningJobFilter) WhereID(p entql.IntP) {
-	f.Where(p.Field(provisioningjob.FieldID))
-}
-
-// WhereTenantID applies the entql int predicate on the tenant_id field.
-func (f *ProvisioningJobFilter) WhereTenantID(p entql.IntP) {
-	f.Where(p.Field(provisioningjob.FieldTenantID))
-}
-
-// WhereIntegration applies the entql string predicate on the integration field.
-func (f *ProvisioningJobFilter) WhereIntegration(p entql.StringP) {
-	f.Where(p.Field(provisioningjob.FieldIntegration))
-}
-
-// WhereReason applies the entql string predicate on the reason field.
-func (f *ProvisioningJobFilter) WhereReason(p entql.StringP) {
-	f.Where(p.Field(provisioningjob.FieldReason))
-}
-
-// WhereRunAt applies the entql time.Time predicate on the run_at field.
-func (f *ProvisioningJobFilter) WhereRunAt(p entql.TimeP) {
-	f.Where(p.Field(provisioningjob.FieldRunAt))
-}
-
-// WhereAttempts applies the entql int predicate on the attempts field.
-func (f *ProvisioningJobFilter) WhereAttempts(p entql.IntP) {
-	f.Where(p.Field(provisioningjob.FieldAttempts))
-}
-
-// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
-func (f *ProvisioningJobFilter) WhereLockedUntil(p entql.TimeP) {
-	f.Where(p.Field(provisioningjob.FieldLockedUntil))
-}
-
-// WhereLastError applies the entql string predicate on the last_error field.
-func (f *ProvisioningJobFilter) WhereLastError(p entql.StringP) {
-	f.Where(p.Field(provisioningjob.FieldLastError))
-}
-
-// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
-func (f *ProvisioningJobFilter) WhereCreatedAt(p entql.TimeP) {
-	f.Where(p.Field(provisioningjob.FieldCreatedAt))
-}
-
-// addPredicate implements the predicateAdder interface.
 func (_q *ProvisioningStateQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1648,7 +1547,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1682,6 +1581,11 @@ func (f *ProvisioningStateFilter) WhereMessage(p entql.StringP) {
 // WhereExternal applies the entql json.RawMessage predicate on the external field.
 func (f *ProvisioningStateFilter) WhereExternal(p entql.BytesP) {
 	f.Where(p.Field(provisioningstate.FieldExternal))
+}
+
+// WhereGeneration applies the entql int predicate on the generation field.
+func (f *ProvisioningStateFilter) WhereGeneration(p entql.IntP) {
+	f.Where(p.Field(provisioningstate.FieldGeneration))
 }
 
 // WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
@@ -1718,7 +1622,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1812,7 +1716,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1901,7 +1805,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2029,7 +1933,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2118,7 +2022,7 @@ type TenantDomainFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantDomainFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2173,7 +2077,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2247,7 +2151,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

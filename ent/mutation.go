@@ -22,7 +22,6 @@ import (
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/predicate"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/securitypolicy"
@@ -53,7 +52,6 @@ const (
 	TypeMembership         = "Membership"
 	TypePartner            = "Partner"
 	TypePartnerSettings    = "PartnerSettings"
-	TypeProvisioningJob    = "ProvisioningJob"
 	TypeProvisioningState  = "ProvisioningState"
 	TypeSecurityPolicy     = "SecurityPolicy"
 	TypeSsoApp             = "SsoApp"
@@ -9236,801 +9234,6 @@ func (m *PartnerSettingsMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown PartnerSettings edge %s", name)
 }
 
-// ProvisioningJobMutation represents an operation that mutates the ProvisioningJob nodes in the graph.
-type ProvisioningJobMutation struct {
-	config
-	op            Op
-	typ           string
-	id            *int
-	tenant_id     *int
-	addtenant_id  *int
-	integration   *provisioningjob.Integration
-	reason        *string
-	run_at        *time.Time
-	attempts      *int
-	addattempts   *int
-	locked_until  *time.Time
-	last_error    *string
-	created_at    *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*ProvisioningJob, error)
-	predicates    []predicate.ProvisioningJob
-}
-
-var _ ent.Mutation = (*ProvisioningJobMutation)(nil)
-
-// provisioningjobOption allows management of the mutation configuration using functional options.
-type provisioningjobOption func(*ProvisioningJobMutation)
-
-// newProvisioningJobMutation creates new mutation for the ProvisioningJob entity.
-func newProvisioningJobMutation(c config, op Op, opts ...provisioningjobOption) *ProvisioningJobMutation {
-	m := &ProvisioningJobMutation{
-		config:        c,
-		op:            op,
-		typ:           TypeProvisioningJob,
-		clearedFields: make(map[string]struct{}),
-	}
-	for _, opt := range opts {
-		opt(m)
-	}
-	return m
-}
-
-// withProvisioningJobID sets the ID field of the mutation.
-func withProvisioningJobID(id int) provisioningjobOption {
-	return func(m *ProvisioningJobMutation) {
-		var (
-			err   error
-			once  sync.Once
-			value *ProvisioningJob
-		)
-		m.oldValue = func(ctx context.Context) (*ProvisioningJob, error) {
-			once.Do(func() {
-				if m.done {
-					err = errors.New("querying old values post mutation is not allowed")
-				} else {
-					value, err = m.Client().ProvisioningJob.Get(ctx, id)
-				}
-			})
-			return value, err
-		}
-		m.id = &id
-	}
-}
-
-// withProvisioningJob sets the old ProvisioningJob of the mutation.
-func withProvisioningJob(node *ProvisioningJob) provisioningjobOption {
-	return func(m *ProvisioningJobMutation) {
-		m.oldValue = func(context.Context) (*ProvisioningJob, error) {
-			return node, nil
-		}
-		m.id = &node.ID
-	}
-}
-
-// Client returns a new `ent.Client` from the mutation. If the mutation was
-// executed in a transaction (ent.Tx), a transactional client is returned.
-func (m ProvisioningJobMutation) Client() *Client {
-	client := &Client{config: m.config}
-	client.init()
-	return client
-}
-
-// Tx returns an `ent.Tx` for mutations that were executed in transactions;
-// it returns an error otherwise.
-func (m ProvisioningJobMutation) Tx() (*Tx, error) {
-	if _, ok := m.driver.(*txDriver); !ok {
-		return nil, errors.New("ent: mutation is not running in a transaction")
-	}
-	tx := &Tx{config: m.config}
-	tx.init()
-	return tx, nil
-}
-
-// ID returns the ID value in the mutation. Note that the ID is only available
-// if it was provided to the builder or after it was returned from the database.
-func (m *ProvisioningJobMutation) ID() (id int, exists bool) {
-	if m.id == nil {
-		return
-	}
-	return *m.id, true
-}
-
-// IDs queries the database and returns the entity ids that match the mutation's predicate.
-// That means, if the mutation is applied within a transaction with an isolation level such
-// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
-// or updated by the mutation.
-func (m *ProvisioningJobMutation) IDs(ctx context.Context) ([]int, error) {
-	switch {
-	case m.op.Is(OpUpdateOne | OpDeleteOne):
-		id, exists := m.ID()
-		if exists {
-			return []int{id}, nil
-		}
-		fallthrough
-	case m.op.Is(OpUpdate | OpDelete):
-		return m.Client().ProvisioningJob.Query().Where(m.predicates...).IDs(ctx)
-	default:
-		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
-	}
-}
-
-// SetTenantID sets the "tenant_id" field.
-func (m *ProvisioningJobMutation) SetTenantID(i int) {
-	m.tenant_id = &i
-	m.addtenant_id = nil
-}
-
-// TenantID returns the value of the "tenant_id" field in the mutation.
-func (m *ProvisioningJobMutation) TenantID() (r int, exists bool) {
-	v := m.tenant_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldTenantID returns the old "tenant_id" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldTenantID(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldTenantID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
-	}
-	return oldValue.TenantID, nil
-}
-
-// AddTenantID adds i to the "tenant_id" field.
-func (m *ProvisioningJobMutation) AddTenantID(i int) {
-	if m.addtenant_id != nil {
-		*m.addtenant_id += i
-	} else {
-		m.addtenant_id = &i
-	}
-}
-
-// AddedTenantID returns the value that was added to the "tenant_id" field in this mutation.
-func (m *ProvisioningJobMutation) AddedTenantID() (r int, exists bool) {
-	v := m.addtenant_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetTenantID resets all changes to the "tenant_id" field.
-func (m *ProvisioningJobMutation) ResetTenantID() {
-	m.tenant_id = nil
-	m.addtenant_id = nil
-}
-
-// SetIntegration sets the "integration" field.
-func (m *ProvisioningJobMutation) SetIntegration(pr provisioningjob.Integration) {
-	m.integration = &pr
-}
-
-// Integration returns the value of the "integration" field in the mutation.
-func (m *ProvisioningJobMutation) Integration() (r provisioningjob.Integration, exists bool) {
-	v := m.integration
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldIntegration returns the old "integration" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldIntegration(ctx context.Context) (v provisioningjob.Integration, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldIntegration is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldIntegration requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldIntegration: %w", err)
-	}
-	return oldValue.Integration, nil
-}
-
-// ResetIntegration resets all changes to the "integration" field.
-func (m *ProvisioningJobMutation) ResetIntegration() {
-	m.integration = nil
-}
-
-// SetReason sets the "reason" field.
-func (m *ProvisioningJobMutation) SetReason(s string) {
-	m.reason = &s
-}
-
-// Reason returns the value of the "reason" field in the mutation.
-func (m *ProvisioningJobMutation) Reason() (r string, exists bool) {
-	v := m.reason
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldReason returns the old "reason" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldReason(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldReason is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldReason requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldReason: %w", err)
-	}
-	return oldValue.Reason, nil
-}
-
-// ResetReason resets all changes to the "reason" field.
-func (m *ProvisioningJobMutation) ResetReason() {
-	m.reason = nil
-}
-
-// SetRunAt sets the "run_at" field.
-func (m *ProvisioningJobMutation) SetRunAt(t time.Time) {
-	m.run_at = &t
-}
-
-// RunAt returns the value of the "run_at" field in the mutation.
-func (m *ProvisioningJobMutation) RunAt() (r time.Time, exists bool) {
-	v := m.run_at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldRunAt returns the old "run_at" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldRunAt(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRunAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRunAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRunAt: %w", err)
-	}
-	return oldValue.RunAt, nil
-}
-
-// ResetRunAt resets all changes to the "run_at" field.
-func (m *ProvisioningJobMutation) ResetRunAt() {
-	m.run_at = nil
-}
-
-// SetAttempts sets the "attempts" field.
-func (m *ProvisioningJobMutation) SetAttempts(i int) {
-	m.attempts = &i
-	m.addattempts = nil
-}
-
-// Attempts returns the value of the "attempts" field in the mutation.
-func (m *ProvisioningJobMutation) Attempts() (r int, exists bool) {
-	v := m.attempts
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAttempts returns the old "attempts" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldAttempts(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAttempts requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
-	}
-	return oldValue.Attempts, nil
-}
-
-// AddAttempts adds i to the "attempts" field.
-func (m *ProvisioningJobMutation) AddAttempts(i int) {
-	if m.addattempts != nil {
-		*m.addattempts += i
-	} else {
-		m.addattempts = &i
-	}
-}
-
-// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
-func (m *ProvisioningJobMutation) AddedAttempts() (r int, exists bool) {
-	v := m.addattempts
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetAttempts resets all changes to the "attempts" field.
-func (m *ProvisioningJobMutation) ResetAttempts() {
-	m.attempts = nil
-	m.addattempts = nil
-}
-
-// SetLockedUntil sets the "locked_until" field.
-func (m *ProvisioningJobMutation) SetLockedUntil(t time.Time) {
-	m.locked_until = &t
-}
-
-// LockedUntil returns the value of the "locked_until" field in the mutation.
-func (m *ProvisioningJobMutation) LockedUntil() (r time.Time, exists bool) {
-	v := m.locked_until
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldLockedUntil returns the old "locked_until" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldLockedUntil(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldLockedUntil is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldLockedUntil requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldLockedUntil: %w", err)
-	}
-	return oldValue.LockedUntil, nil
-}
-
-// ClearLockedUntil clears the value of the "locked_until" field.
-func (m *ProvisioningJobMutation) ClearLockedUntil() {
-	m.locked_until = nil
-	m.clearedFields[provisioningjob.FieldLockedUntil] = struct{}{}
-}
-
-// LockedUntilCleared returns if the "locked_until" field was cleared in this mutation.
-func (m *ProvisioningJobMutation) LockedUntilCleared() bool {
-	_, ok := m.clearedFields[provisioningjob.FieldLockedUntil]
-	return ok
-}
-
-// ResetLockedUntil resets all changes to the "locked_until" field.
-func (m *ProvisioningJobMutation) ResetLockedUntil() {
-	m.locked_until = nil
-	delete(m.clearedFields, provisioningjob.FieldLockedUntil)
-}
-
-// SetLastError sets the "last_error" field.
-func (m *ProvisioningJobMutation) SetLastError(s string) {
-	m.last_error = &s
-}
-
-// LastError returns the value of the "last_error" field in the mutation.
-func (m *ProvisioningJobMutation) LastError() (r string, exists bool) {
-	v := m.last_error
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldLastError returns the old "last_error" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldLastError(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldLastError requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
-	}
-	return oldValue.LastError, nil
-}
-
-// ResetLastError resets all changes to the "last_error" field.
-func (m *ProvisioningJobMutation) ResetLastError() {
-	m.last_error = nil
-}
-
-// SetCreatedAt sets the "created_at" field.
-func (m *ProvisioningJobMutation) SetCreatedAt(t time.Time) {
-	m.created_at = &t
-}
-
-// CreatedAt returns the value of the "created_at" field in the mutation.
-func (m *ProvisioningJobMutation) CreatedAt() (r time.Time, exists bool) {
-	v := m.created_at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldCreatedAt returns the old "created_at" field's value of the ProvisioningJob entity.
-// If the ProvisioningJob object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProvisioningJobMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
-	}
-	return oldValue.CreatedAt, nil
-}
-
-// ResetCreatedAt resets all changes to the "created_at" field.
-func (m *ProvisioningJobMutation) ResetCreatedAt() {
-	m.created_at = nil
-}
-
-// Where appends a list predicates to the ProvisioningJobMutation builder.
-func (m *ProvisioningJobMutation) Where(ps ...predicate.ProvisioningJob) {
-	m.predicates = append(m.predicates, ps...)
-}
-
-// WhereP appends storage-level predicates to the ProvisioningJobMutation builder. Using this method,
-// users can use type-assertion to append predicates that do not depend on any generated package.
-func (m *ProvisioningJobMutation) WhereP(ps ...func(*sql.Selector)) {
-	p := make([]predicate.ProvisioningJob, len(ps))
-	for i := range ps {
-		p[i] = ps[i]
-	}
-	m.Where(p...)
-}
-
-// Op returns the operation name.
-func (m *ProvisioningJobMutation) Op() Op {
-	return m.op
-}
-
-// SetOp allows setting the mutation operation.
-func (m *ProvisioningJobMutation) SetOp(op Op) {
-	m.op = op
-}
-
-// Type returns the node type of this mutation (ProvisioningJob).
-func (m *ProvisioningJobMutation) Type() string {
-	return m.typ
-}
-
-// Fields returns all fields that were changed during this mutation. Note that in
-// order to get all numeric fields that were incremented/decremented, call
-// AddedFields().
-func (m *ProvisioningJobMutation) Fields() []string {
-	fields := make([]string, 0, 8)
-	if m.tenant_id != nil {
-		fields = append(fields, provisioningjob.FieldTenantID)
-	}
-	if m.integration != nil {
-		fields = append(fields, provisioningjob.FieldIntegration)
-	}
-	if m.reason != nil {
-		fields = append(fields, provisioningjob.FieldReason)
-	}
-	if m.run_at != nil {
-		fields = append(fields, provisioningjob.FieldRunAt)
-	}
-	if m.attempts != nil {
-		fields = append(fields, provisioningjob.FieldAttempts)
-	}
-	if m.locked_until != nil {
-		fields = append(fields, provisioningjob.FieldLockedUntil)
-	}
-	if m.last_error != nil {
-		fields = append(fields, provisioningjob.FieldLastError)
-	}
-	if m.created_at != nil {
-		fields = append(fields, provisioningjob.FieldCreatedAt)
-	}
-	return fields
-}
-
-// Field returns the value of a field with the given name. The second boolean
-// return value indicates that this field was not set, or was not defined in the
-// schema.
-func (m *ProvisioningJobMutation) Field(name string) (ent.Value, bool) {
-	switch name {
-	case provisioningjob.FieldTenantID:
-		return m.TenantID()
-	case provisioningjob.FieldIntegration:
-		return m.Integration()
-	case provisioningjob.FieldReason:
-		return m.Reason()
-	case provisioningjob.FieldRunAt:
-		return m.RunAt()
-	case provisioningjob.FieldAttempts:
-		return m.Attempts()
-	case provisioningjob.FieldLockedUntil:
-		return m.LockedUntil()
-	case provisioningjob.FieldLastError:
-		return m.LastError()
-	case provisioningjob.FieldCreatedAt:
-		return m.CreatedAt()
-	}
-	return nil, false
-}
-
-// OldField returns the old value of the field from the database. An error is
-// returned if the mutation operation is not UpdateOne, or the query to the
-// database failed.
-func (m *ProvisioningJobMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
-	switch name {
-	case provisioningjob.FieldTenantID:
-		return m.OldTenantID(ctx)
-	case provisioningjob.FieldIntegration:
-		return m.OldIntegration(ctx)
-	case provisioningjob.FieldReason:
-		return m.OldReason(ctx)
-	case provisioningjob.FieldRunAt:
-		return m.OldRunAt(ctx)
-	case provisioningjob.FieldAttempts:
-		return m.OldAttempts(ctx)
-	case provisioningjob.FieldLockedUntil:
-		return m.OldLockedUntil(ctx)
-	case provisioningjob.FieldLastError:
-		return m.OldLastError(ctx)
-	case provisioningjob.FieldCreatedAt:
-		return m.OldCreatedAt(ctx)
-	}
-	return nil, fmt.Errorf("unknown ProvisioningJob field %s", name)
-}
-
-// SetField sets the value of a field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *ProvisioningJobMutation) SetField(name string, value ent.Value) error {
-	switch name {
-	case provisioningjob.FieldTenantID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetTenantID(v)
-		return nil
-	case provisioningjob.FieldIntegration:
-		v, ok := value.(provisioningjob.Integration)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetIntegration(v)
-		return nil
-	case provisioningjob.FieldReason:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetReason(v)
-		return nil
-	case provisioningjob.FieldRunAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRunAt(v)
-		return nil
-	case provisioningjob.FieldAttempts:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAttempts(v)
-		return nil
-	case provisioningjob.FieldLockedUntil:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetLockedUntil(v)
-		return nil
-	case provisioningjob.FieldLastError:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetLastError(v)
-		return nil
-	case provisioningjob.FieldCreatedAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetCreatedAt(v)
-		return nil
-	}
-	return fmt.Errorf("unknown ProvisioningJob field %s", name)
-}
-
-// AddedFields returns all numeric fields that were incremented/decremented during
-// this mutation.
-func (m *ProvisioningJobMutation) AddedFields() []string {
-	var fields []string
-	if m.addtenant_id != nil {
-		fields = append(fields, provisioningjob.FieldTenantID)
-	}
-	if m.addattempts != nil {
-		fields = append(fields, provisioningjob.FieldAttempts)
-	}
-	return fields
-}
-
-// AddedField returns the numeric value that was incremented/decremented on a field
-// with the given name. The second boolean return value indicates that this field
-// was not set, or was not defined in the schema.
-func (m *ProvisioningJobMutation) AddedField(name string) (ent.Value, bool) {
-	switch name {
-	case provisioningjob.FieldTenantID:
-		return m.AddedTenantID()
-	case provisioningjob.FieldAttempts:
-		return m.AddedAttempts()
-	}
-	return nil, false
-}
-
-// AddField adds the value to the field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *ProvisioningJobMutation) AddField(name string, value ent.Value) error {
-	switch name {
-	case provisioningjob.FieldTenantID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddTenantID(v)
-		return nil
-	case provisioningjob.FieldAttempts:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddAttempts(v)
-		return nil
-	}
-	return fmt.Errorf("unknown ProvisioningJob numeric field %s", name)
-}
-
-// ClearedFields returns all nullable fields that were cleared during this
-// mutation.
-func (m *ProvisioningJobMutation) ClearedFields() []string {
-	var fields []string
-	if m.FieldCleared(provisioningjob.FieldLockedUntil) {
-		fields = append(fields, provisioningjob.FieldLockedUntil)
-	}
-	return fields
-}
-
-// FieldCleared returns a boolean indicating if a field with the given name was
-// cleared in this mutation.
-func (m *ProvisioningJobMutation) FieldCleared(name string) bool {
-	_, ok := m.clearedFields[name]
-	return ok
-}
-
-// ClearField clears the value of the field with the given name. It returns an
-// error if the field is not defined in the schema.
-func (m *ProvisioningJobMutation) ClearField(name string) error {
-	switch name {
-	case provisioningjob.FieldLockedUntil:
-		m.ClearLockedUntil()
-		return nil
-	}
-	return fmt.Errorf("unknown ProvisioningJob nullable field %s", name)
-}
-
-// ResetField resets all changes in the mutation for the field with the given name.
-// It returns an error if the field is not defined in the schema.
-func (m *ProvisioningJobMutation) ResetField(name string) error {
-	switch name {
-	case provisioningjob.FieldTenantID:
-		m.ResetTenantID()
-		return nil
-	case provisioningjob.FieldIntegration:
-		m.ResetIntegration()
-		return nil
-	case provisioningjob.FieldReason:
-		m.ResetReason()
-		return nil
-	case provisioningjob.FieldRunAt:
-		m.ResetRunAt()
-		return nil
-	case provisioningjob.FieldAttempts:
-		m.ResetAttempts()
-		return nil
-	case provisioningjob.FieldLockedUntil:
-		m.ResetLockedUntil()
-		return nil
-	case provisioningjob.FieldLastError:
-		m.ResetLastError()
-		return nil
-	case provisioningjob.FieldCreatedAt:
-		m.ResetCreatedAt()
-		return nil
-	}
-	return fmt.Errorf("unknown ProvisioningJob field %s", name)
-}
-
-// AddedEdges returns all edge names that were set/added in this mutation.
-func (m *ProvisioningJobMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// AddedIDs returns all IDs (to other nodes) that were added for the given edge
-// name in this mutation.
-func (m *ProvisioningJobMutation) AddedIDs(name string) []ent.Value {
-	return nil
-}
-
-// RemovedEdges returns all edge names that were removed in this mutation.
-func (m *ProvisioningJobMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
-// the given name in this mutation.
-func (m *ProvisioningJobMutation) RemovedIDs(name string) []ent.Value {
-	return nil
-}
-
-// ClearedEdges returns all edge names that were cleared in this mutation.
-func (m *ProvisioningJobMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// EdgeCleared returns a boolean which indicates if the edge with the given name
-// was cleared in this mutation.
-func (m *ProvisioningJobMutation) EdgeCleared(name string) bool {
-	return false
-}
-
-// ClearEdge clears the value of the edge with the given name. It returns an error
-// if that edge is not defined in the schema.
-func (m *ProvisioningJobMutation) ClearEdge(name string) error {
-	return fmt.Errorf("unknown ProvisioningJob unique edge %s", name)
-}
-
-// ResetEdge resets all changes to the edge with the given name in this mutation.
-// It returns an error if the edge is not defined in the schema.
-func (m *ProvisioningJobMutation) ResetEdge(name string) error {
-	return fmt.Errorf("unknown ProvisioningJob edge %s", name)
-}
-
 // ProvisioningStateMutation represents an operation that mutates the ProvisioningState nodes in the graph.
 type ProvisioningStateMutation struct {
 	config
@@ -10043,6 +9246,8 @@ type ProvisioningStateMutation struct {
 	status        *provisioningstate.Status
 	message       *string
 	external      *map[string]string
+	generation    *int
+	addgeneration *int
 	updated_at    *time.Time
 	clearedFields map[string]struct{}
 	done          bool
@@ -10361,6 +9566,62 @@ func (m *ProvisioningStateMutation) ResetExternal() {
 	delete(m.clearedFields, provisioningstate.FieldExternal)
 }
 
+// SetGeneration sets the "generation" field.
+func (m *ProvisioningStateMutation) SetGeneration(i int) {
+	m.generation = &i
+	m.addgeneration = nil
+}
+
+// Generation returns the value of the "generation" field in the mutation.
+func (m *ProvisioningStateMutation) Generation() (r int, exists bool) {
+	v := m.generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeneration returns the old "generation" field's value of the ProvisioningState entity.
+// If the ProvisioningState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningStateMutation) OldGeneration(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeneration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeneration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeneration: %w", err)
+	}
+	return oldValue.Generation, nil
+}
+
+// AddGeneration adds i to the "generation" field.
+func (m *ProvisioningStateMutation) AddGeneration(i int) {
+	if m.addgeneration != nil {
+		*m.addgeneration += i
+	} else {
+		m.addgeneration = &i
+	}
+}
+
+// AddedGeneration returns the value that was added to the "generation" field in this mutation.
+func (m *ProvisioningStateMutation) AddedGeneration() (r int, exists bool) {
+	v := m.addgeneration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetGeneration resets all changes to the "generation" field.
+func (m *ProvisioningStateMutation) ResetGeneration() {
+	m.generation = nil
+	m.addgeneration = nil
+}
+
 // SetUpdatedAt sets the "updated_at" field.
 func (m *ProvisioningStateMutation) SetUpdatedAt(t time.Time) {
 	m.updated_at = &t
@@ -10431,7 +9692,7 @@ func (m *ProvisioningStateMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProvisioningStateMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.tenant_id != nil {
 		fields = append(fields, provisioningstate.FieldTenantID)
 	}
@@ -10446,6 +9707,9 @@ func (m *ProvisioningStateMutation) Fields() []string {
 	}
 	if m.external != nil {
 		fields = append(fields, provisioningstate.FieldExternal)
+	}
+	if m.generation != nil {
+		fields = append(fields, provisioningstate.FieldGeneration)
 	}
 	if m.updated_at != nil {
 		fields = append(fields, provisioningstate.FieldUpdatedAt)
@@ -10468,6 +9732,8 @@ func (m *ProvisioningStateMutation) Field(name string) (ent.Value, bool) {
 		return m.Message()
 	case provisioningstate.FieldExternal:
 		return m.External()
+	case provisioningstate.FieldGeneration:
+		return m.Generation()
 	case provisioningstate.FieldUpdatedAt:
 		return m.UpdatedAt()
 	}
@@ -10489,6 +9755,8 @@ func (m *ProvisioningStateMutation) OldField(ctx context.Context, name string) (
 		return m.OldMessage(ctx)
 	case provisioningstate.FieldExternal:
 		return m.OldExternal(ctx)
+	case provisioningstate.FieldGeneration:
+		return m.OldGeneration(ctx)
 	case provisioningstate.FieldUpdatedAt:
 		return m.OldUpdatedAt(ctx)
 	}
@@ -10535,6 +9803,13 @@ func (m *ProvisioningStateMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetExternal(v)
 		return nil
+	case provisioningstate.FieldGeneration:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeneration(v)
+		return nil
 	case provisioningstate.FieldUpdatedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -10553,6 +9828,9 @@ func (m *ProvisioningStateMutation) AddedFields() []string {
 	if m.addtenant_id != nil {
 		fields = append(fields, provisioningstate.FieldTenantID)
 	}
+	if m.addgeneration != nil {
+		fields = append(fields, provisioningstate.FieldGeneration)
+	}
 	return fields
 }
 
@@ -10563,6 +9841,8 @@ func (m *ProvisioningStateMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case provisioningstate.FieldTenantID:
 		return m.AddedTenantID()
+	case provisioningstate.FieldGeneration:
+		return m.AddedGeneration()
 	}
 	return nil, false
 }
@@ -10578,6 +9858,13 @@ func (m *ProvisioningStateMutation) AddField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddTenantID(v)
+		return nil
+	case provisioningstate.FieldGeneration:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGeneration(v)
 		return nil
 	}
 	return fmt.Errorf("unknown ProvisioningState numeric field %s", name)
@@ -10629,6 +9916,9 @@ func (m *ProvisioningStateMutation) ResetField(name string) error {
 		return nil
 	case provisioningstate.FieldExternal:
 		m.ResetExternal()
+		return nil
+	case provisioningstate.FieldGeneration:
+		m.ResetGeneration()
 		return nil
 	case provisioningstate.FieldUpdatedAt:
 		m.ResetUpdatedAt()

@@ -28,6 +28,8 @@ type ProvisioningState struct {
 	Message string `json:"message,omitempty"`
 	// External holds the value of the "external" field.
 	External map[string]string `json:"external,omitempty"`
+	// Generation holds the value of the "generation" field.
+	Generation int `json:"generation,omitempty"`
 	// UpdatedAt holds the value of the "updated_at" field.
 	UpdatedAt    time.Time `json:"updated_at,omitempty"`
 	selectValues sql.SelectValues
@@ -40,7 +42,7 @@ func (*ProvisioningState) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case provisioningstate.FieldExternal:
 			values[i] = new([]byte)
-		case provisioningstate.FieldID, provisioningstate.FieldTenantID:
+		case provisioningstate.FieldID, provisioningstate.FieldTenantID, provisioningstate.FieldGeneration:
 			values[i] = new(sql.NullInt64)
 		case provisioningstate.FieldIntegration, provisioningstate.FieldStatus, provisioningstate.FieldMessage:
 			values[i] = new(sql.NullString)
@@ -99,6 +101,12 @@ func (_m *ProvisioningState) assignValues(columns []string, values []any) error 
 					return fmt.Errorf("unmarshal field external: %w", err)
 				}
 			}
+		case provisioningstate.FieldGeneration:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field generation", values[i])
+			} else if value.Valid {
+				_m.Generation = int(value.Int64)
+			}
 		case provisioningstate.FieldUpdatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field updated_at", values[i])
@@ -155,6 +163,9 @@ func (_m *ProvisioningState) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("external=")
 	builder.WriteString(fmt.Sprintf("%v", _m.External))
+	builder.WriteString(", ")
+	builder.WriteString("generation=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Generation))
 	builder.WriteString(", ")
 	builder.WriteString("updated_at=")
 	builder.WriteString(_m.UpdatedAt.Format(time.ANSIC))

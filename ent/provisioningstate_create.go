@@ -68,6 +68,20 @@ func (_c *ProvisioningStateCreate) SetExternal(v map[string]string) *Provisionin
 	return _c
 }
 
+// SetGeneration sets the "generation" field.
+func (_c *ProvisioningStateCreate) SetGeneration(v int) *ProvisioningStateCreate {
+	_c.mutation.SetGeneration(v)
+	return _c
+}
+
+// SetNillableGeneration sets the "generation" field if the given value is not nil.
+func (_c *ProvisioningStateCreate) SetNillableGeneration(v *int) *ProvisioningStateCreate {
+	if v != nil {
+		_c.SetGeneration(*v)
+	}
+	return _c
+}
+
 // SetUpdatedAt sets the "updated_at" field.
 func (_c *ProvisioningStateCreate) SetUpdatedAt(v time.Time) *ProvisioningStateCreate {
 	_c.mutation.SetUpdatedAt(v)
@@ -127,6 +141,10 @@ func (_c *ProvisioningStateCreate) defaults() error {
 		v := provisioningstate.DefaultMessage
 		_c.mutation.SetMessage(v)
 	}
+	if _, ok := _c.mutation.Generation(); !ok {
+		v := provisioningstate.DefaultGeneration
+		_c.mutation.SetGeneration(v)
+	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		if provisioningstate.DefaultUpdatedAt == nil {
 			return fmt.Errorf("ent: uninitialized provisioningstate.DefaultUpdatedAt (forgotten import ent/runtime?)")
@@ -160,6 +178,14 @@ func (_c *ProvisioningStateCreate) check() error {
 	}
 	if _, ok := _c.mutation.Message(); !ok {
 		return &ValidationError{Name: "message", err: errors.New(`ent: missing required field "ProvisioningState.message"`)}
+	}
+	if _, ok := _c.mutation.Generation(); !ok {
+		return &ValidationError{Name: "generation", err: errors.New(`ent: missing required field "ProvisioningState.generation"`)}
+	}
+	if v, ok := _c.mutation.Generation(); ok {
+		if err := provisioningstate.GenerationValidator(v); err != nil {
+			return &ValidationError{Name: "generation", err: fmt.Errorf(`ent: validator failed for field "ProvisioningState.generation": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "ProvisioningState.updated_at"`)}
@@ -210,6 +236,10 @@ func (_c *ProvisioningStateCreate) createSpec() (*ProvisioningState, *sqlgraph.C
 	if value, ok := _c.mutation.External(); ok {
 		_spec.SetField(provisioningstate.FieldExternal, field.TypeJSON, value)
 		_node.External = value
+	}
+	if value, ok := _c.mutation.Generation(); ok {
+		_spec.SetField(provisioningstate.FieldGeneration, field.TypeInt, value)
+		_node.Generation = value
 	}
 	if value, ok := _c.mutation.UpdatedAt(); ok {
 		_spec.SetField(provisioningstate.FieldUpdatedAt, field.TypeTime, value)
@@ -306,6 +336,24 @@ func (u *ProvisioningStateUpsert) UpdateExternal() *ProvisioningStateUpsert {
 // ClearExternal clears the value of the "external" field.
 func (u *ProvisioningStateUpsert) ClearExternal() *ProvisioningStateUpsert {
 	u.SetNull(provisioningstate.FieldExternal)
+	return u
+}
+
+// SetGeneration sets the "generation" field.
+func (u *ProvisioningStateUpsert) SetGeneration(v int) *ProvisioningStateUpsert {
+	u.Set(provisioningstate.FieldGeneration, v)
+	return u
+}
+
+// UpdateGeneration sets the "generation" field to the value that was provided on create.
+func (u *ProvisioningStateUpsert) UpdateGeneration() *ProvisioningStateUpsert {
+	u.SetExcluded(provisioningstate.FieldGeneration)
+	return u
+}
+
+// AddGeneration adds v to the "generation" field.
+func (u *ProvisioningStateUpsert) AddGeneration(v int) *ProvisioningStateUpsert {
+	u.Add(provisioningstate.FieldGeneration, v)
 	return u
 }
 
@@ -415,6 +463,27 @@ func (u *ProvisioningStateUpsertOne) UpdateExternal() *ProvisioningStateUpsertOn
 func (u *ProvisioningStateUpsertOne) ClearExternal() *ProvisioningStateUpsertOne {
 	return u.Update(func(s *ProvisioningStateUpsert) {
 		s.ClearExternal()
+	})
+}
+
+// SetGeneration sets the "generation" field.
+func (u *ProvisioningStateUpsertOne) SetGeneration(v int) *ProvisioningStateUpsertOne {
+	return u.Update(func(s *ProvisioningStateUpsert) {
+		s.SetGeneration(v)
+	})
+}
+
+// AddGeneration adds v to the "generation" field.
+func (u *ProvisioningStateUpsertOne) AddGeneration(v int) *ProvisioningStateUpsertOne {
+	return u.Update(func(s *ProvisioningStateUpsert) {
+		s.AddGeneration(v)
+	})
+}
+
+// UpdateGeneration sets the "generation" field to the value that was provided on create.
+func (u *ProvisioningStateUpsertOne) UpdateGeneration() *ProvisioningStateUpsertOne {
+	return u.Update(func(s *ProvisioningStateUpsert) {
+		s.UpdateGeneration()
 	})
 }
 
@@ -692,6 +761,27 @@ func (u *ProvisioningStateUpsertBulk) UpdateExternal() *ProvisioningStateUpsertB
 func (u *ProvisioningStateUpsertBulk) ClearExternal() *ProvisioningStateUpsertBulk {
 	return u.Update(func(s *ProvisioningStateUpsert) {
 		s.ClearExternal()
+	})
+}
+
+// SetGeneration sets the "generation" field.
+func (u *ProvisioningStateUpsertBulk) SetGeneration(v int) *ProvisioningStateUpsertBulk {
+	return u.Update(func(s *ProvisioningStateUpsert) {
+		s.SetGeneration(v)
+	})
+}
+
+// AddGeneration adds v to the "generation" field.
+func (u *ProvisioningStateUpsertBulk) AddGeneration(v int) *ProvisioningStateUpsertBulk {
+	return u.Update(func(s *ProvisioningStateUpsert) {
+		s.AddGeneration(v)
+	})
+}
+
+// UpdateGeneration sets the "generation" field to the value that was provided on create.
+func (u *ProvisioningStateUpsertBulk) UpdateGeneration() *ProvisioningStateUpsertBulk {
+	return u.Update(func(s *ProvisioningStateUpsert) {
+		s.UpdateGeneration()
 	})
 }
 

@@ -68,6 +68,27 @@ func (_u *ProvisioningStateUpdate) ClearExternal() *ProvisioningStateUpdate {
 	return _u
 }
 
+// SetGeneration sets the "generation" field.
+func (_u *ProvisioningStateUpdate) SetGeneration(v int) *ProvisioningStateUpdate {
+	_u.mutation.ResetGeneration()
+	_u.mutation.SetGeneration(v)
+	return _u
+}
+
+// SetNillableGeneration sets the "generation" field if the given value is not nil.
+func (_u *ProvisioningStateUpdate) SetNillableGeneration(v *int) *ProvisioningStateUpdate {
+	if v != nil {
+		_u.SetGeneration(*v)
+	}
+	return _u
+}
+
+// AddGeneration adds value to the "generation" field.
+func (_u *ProvisioningStateUpdate) AddGeneration(v int) *ProvisioningStateUpdate {
+	_u.mutation.AddGeneration(v)
+	return _u
+}
+
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *ProvisioningStateUpdate) SetUpdatedAt(v time.Time) *ProvisioningStateUpdate {
 	_u.mutation.SetUpdatedAt(v)
@@ -128,6 +149,11 @@ func (_u *ProvisioningStateUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "ProvisioningState.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Generation(); ok {
+		if err := provisioningstate.GenerationValidator(v); err != nil {
+			return &ValidationError{Name: "generation", err: fmt.Errorf(`ent: validator failed for field "ProvisioningState.generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -154,6 +180,12 @@ func (_u *ProvisioningStateUpdate) sqlSave(ctx context.Context) (_node int, err 
 	}
 	if _u.mutation.ExternalCleared() {
 		_spec.ClearField(provisioningstate.FieldExternal, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Generation(); ok {
+		_spec.SetField(provisioningstate.FieldGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedGeneration(); ok {
+		_spec.AddField(provisioningstate.FieldGeneration, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(provisioningstate.FieldUpdatedAt, field.TypeTime, value)
@@ -215,6 +247,27 @@ func (_u *ProvisioningStateUpdateOne) SetExternal(v map[string]string) *Provisio
 // ClearExternal clears the value of the "external" field.
 func (_u *ProvisioningStateUpdateOne) ClearExternal() *ProvisioningStateUpdateOne {
 	_u.mutation.ClearExternal()
+	return _u
+}
+
+// SetGeneration sets the "generation" field.
+func (_u *ProvisioningStateUpdateOne) SetGeneration(v int) *ProvisioningStateUpdateOne {
+	_u.mutation.ResetGeneration()
+	_u.mutation.SetGeneration(v)
+	return _u
+}
+
+// SetNillableGeneration sets the "generation" field if the given value is not nil.
+func (_u *ProvisioningStateUpdateOne) SetNillableGeneration(v *int) *ProvisioningStateUpdateOne {
+	if v != nil {
+		_u.SetGeneration(*v)
+	}
+	return _u
+}
+
+// AddGeneration adds value to the "generation" field.
+func (_u *ProvisioningStateUpdateOne) AddGeneration(v int) *ProvisioningStateUpdateOne {
+	_u.mutation.AddGeneration(v)
 	return _u
 }
 
@@ -291,6 +344,11 @@ func (_u *ProvisioningStateUpdateOne) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "ProvisioningState.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Generation(); ok {
+		if err := provisioningstate.GenerationValidator(v); err != nil {
+			return &ValidationError{Name: "generation", err: fmt.Errorf(`ent: validator failed for field "ProvisioningState.generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -334,6 +392,12 @@ func (_u *ProvisioningStateUpdateOne) sqlSave(ctx context.Context) (_node *Provi
 	}
 	if _u.mutation.ExternalCleared() {
 		_spec.ClearField(provisioningstate.FieldExternal, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Generation(); ok {
+		_spec.SetField(provisioningstate.FieldGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedGeneration(); ok {
+		_spec.AddField(provisioningstate.FieldGeneration, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(provisioningstate.FieldUpdatedAt, field.TypeTime, value)

@@ -34,8 +34,6 @@ type Tx struct {
 	Partner *PartnerClient
 	// PartnerSettings is the client for interacting with the PartnerSettings builders.
 	PartnerSettings *PartnerSettingsClient
-	// ProvisioningJob is the client for interacting with the ProvisioningJob builders.
-	ProvisioningJob *ProvisioningJobClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
 	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
@@ -193,7 +191,6 @@ func (tx *Tx) init() {
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
 	tx.PartnerSettings = NewPartnerSettingsClient(tx.config)
-	tx.ProvisioningJob = NewProvisioningJobClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.SecurityPolicy = NewSecurityPolicyClient(tx.config)
 	tx.SsoApp = NewSsoAppClient(tx.config)

@@ -129,18 +129,6 @@ func (f PartnerSettingsFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerSettingsMutation", m)
 }
 
-// The ProvisioningJobFunc type is an adapter to allow the use of ordinary
-// function as ProvisioningJob mutator.
-type ProvisioningJobFunc func(context.Context, *ent.ProvisioningJobMutation) (ent.Value, error)
-
-// Mutate calls f(ctx, m).
-func (f ProvisioningJobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-	if mv, ok := m.(*ent.ProvisioningJobMutation); ok {
-		return f(ctx, mv)
-	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningJobMutation", m)
-}
-
 // The ProvisioningStateFunc type is an adapter to allow the use of ordinary
 // function as ProvisioningState mutator.
 type ProvisioningStateFunc func(context.Context, *ent.ProvisioningStateMutation) (ent.Value, error)

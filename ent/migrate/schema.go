@@ -308,36 +308,6 @@ var (
 			},
 		},
 	}
-	// ProvisioningJobsColumns holds the columns for the "provisioning_jobs" table.
-	ProvisioningJobsColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "tenant_id", Type: field.TypeInt},
-		{Name: "integration", Type: field.TypeEnum, Enums: []string{"IDENTITY", "STORAGE", "BILLING", "MAIL"}},
-		{Name: "reason", Type: field.TypeString, Default: ""},
-		{Name: "run_at", Type: field.TypeTime},
-		{Name: "attempts", Type: field.TypeInt, Default: 0},
-		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
-		{Name: "last_error", Type: field.TypeString, Default: ""},
-		{Name: "created_at", Type: field.TypeTime},
-	}
-	// ProvisioningJobsTable holds the schema information for the "provisioning_jobs" table.
-	ProvisioningJobsTable = &schema.Table{
-		Name:       "provisioning_jobs",
-		Columns:    ProvisioningJobsColumns,
-		PrimaryKey: []*schema.Column{ProvisioningJobsColumns[0]},
-		Indexes: []*schema.Index{
-			{
-				Name:    "provisioningjob_run_at",
-				Unique:  false,
-				Columns: []*schema.Column{ProvisioningJobsColumns[4]},
-			},
-			{
-				Name:    "provisioningjob_tenant_id_integration",
-				Unique:  false,
-				Columns: []*schema.Column{ProvisioningJobsColumns[1], ProvisioningJobsColumns[2]},
-			},
-		},
-	}
 	// ProvisioningStatesColumns holds the columns for the "provisioning_states" table.
 	ProvisioningStatesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -346,6 +316,7 @@ var (
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "OK", "ERROR", "SKIPPED"}, Default: "PENDING"},
 		{Name: "message", Type: field.TypeString, Default: ""},
 		{Name: "external", Type: field.TypeJSON, Nullable: true},
+		{Name: "generation", Type: field.TypeInt, Default: 0},
 		{Name: "updated_at", Type: field.TypeTime},
 	}
 	// ProvisioningStatesTable holds the schema information for the "provisioning_states" table.
@@ -590,7 +561,6 @@ var (
 		MembershipsTable,
 		PartnersTable,
 		PartnerSettingsTable,
-		ProvisioningJobsTable,
 		ProvisioningStatesTable,
 		SecurityPoliciesTable,
 		SSOAppsTable,
@@ -635,9 +605,6 @@ func init() {
 	PartnerSettingsTable.ForeignKeys[0].RefTable = PartnersTable
 	PartnerSettingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),
-	}
-	ProvisioningJobsTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
 	ProvisioningStatesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),

@@ -36,9 +36,6 @@ type Partner func(*sql.Selector)
 // PartnerSettings is the predicate function for partnersettings builders.
 type PartnerSettings func(*sql.Selector)
 
-// ProvisioningJob is the predicate function for provisioningjob builders.
-type ProvisioningJob func(*sql.Selector)
-
 // ProvisioningState is the predicate function for provisioningstate builders.
 type ProvisioningState func(*sql.Selector)
 

@@ -351,30 +351,6 @@ func (f PartnerSettingsMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerSettingsMutation", m)
 }
 
-// The ProvisioningJobQueryRuleFunc type is an adapter to allow the use of ordinary
-// functions as a query rule.
-type ProvisioningJobQueryRuleFunc func(context.Context, *ent.ProvisioningJobQuery) error
-
-// EvalQuery return f(ctx, q).
-func (f ProvisioningJobQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
-	if q, ok := q.(*ent.ProvisioningJobQuery); ok {
-		return f(ctx, q)
-	}
-	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ProvisioningJobQuery", q)
-}
-
-// The ProvisioningJobMutationRuleFunc type is an adapter to allow the use of ordinary
-// functions as a mutation rule.
-type ProvisioningJobMutationRuleFunc func(context.Context, *ent.ProvisioningJobMutation) error
-
-// EvalMutation calls f(ctx, m).
-func (f ProvisioningJobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
-	if m, ok := m.(*ent.ProvisioningJobMutation); ok {
-		return f(ctx, m)
-	}
-	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProvisioningJobMutation", m)
-}
-
 // The ProvisioningStateQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ProvisioningStateQueryRuleFunc func(context.Context, *ent.ProvisioningStateQuery) error
@@ -622,8 +598,6 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.PartnerSettingsQuery:
 		return q.Filter(), nil
-	case *ent.ProvisioningJobQuery:
-		return q.Filter(), nil
 	case *ent.ProvisioningStateQuery:
 		return q.Filter(), nil
 	case *ent.SecurityPolicyQuery:
@@ -666,8 +640,6 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.PartnerMutation:
 		return m.Filter(), nil
 	case *ent.PartnerSettingsMutation:
-		return m.Filter(), nil
-	case *ent.ProvisioningJobMutation:
 		return m.Filter(), nil
 	case *ent.ProvisioningStateMutation:
 		return m.Filter(), nil

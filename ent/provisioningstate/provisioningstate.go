@@ -27,6 +27,8 @@ const (
 	FieldMessage = "message"
 	// FieldExternal holds the string denoting the external field in the database.
 	FieldExternal = "external"
+	// FieldGeneration holds the string denoting the generation field in the database.
+	FieldGeneration = "generation"
 	// FieldUpdatedAt holds the string denoting the updated_at field in the database.
 	FieldUpdatedAt = "updated_at"
 	// Table holds the table name of the provisioningstate in the database.
@@ -41,6 +43,7 @@ var Columns = []string{
 	FieldStatus,
 	FieldMessage,
 	FieldExternal,
+	FieldGeneration,
 	FieldUpdatedAt,
 }
 
@@ -64,6 +67,10 @@ var (
 	Policy ent.Policy
 	// DefaultMessage holds the default value on creation for the "message" field.
 	DefaultMessage string
+	// DefaultGeneration holds the default value on creation for the "generation" field.
+	DefaultGeneration int
+	// GenerationValidator is a validator for the "generation" field. It is called by the builders before save.
+	GenerationValidator func(int) error
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
@@ -149,6 +156,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByMessage orders the results by the message field.
 func ByMessage(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMessage, opts...).ToFunc()
+}
+
+// ByGeneration orders the results by the generation field.
+func ByGeneration(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGeneration, opts...).ToFunc()
 }
 
 // ByUpdatedAt orders the results by the updated_at field.

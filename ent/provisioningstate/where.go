@@ -64,6 +64,11 @@ func Message(v string) predicate.ProvisioningState {
 	return predicate.ProvisioningState(sql.FieldEQ(FieldMessage, v))
 }
 
+// Generation applies equality check predicate on the "generation" field. It's identical to GenerationEQ.
+func Generation(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldEQ(FieldGeneration, v))
+}
+
 // UpdatedAt applies equality check predicate on the "updated_at" field. It's identical to UpdatedAtEQ.
 func UpdatedAt(v time.Time) predicate.ProvisioningState {
 	return predicate.ProvisioningState(sql.FieldEQ(FieldUpdatedAt, v))
@@ -222,6 +227,46 @@ func ExternalIsNil() predicate.ProvisioningState {
 // ExternalNotNil applies the NotNil predicate on the "external" field.
 func ExternalNotNil() predicate.ProvisioningState {
 	return predicate.ProvisioningState(sql.FieldNotNull(FieldExternal))
+}
+
+// GenerationEQ applies the EQ predicate on the "generation" field.
+func GenerationEQ(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldEQ(FieldGeneration, v))
+}
+
+// GenerationNEQ applies the NEQ predicate on the "generation" field.
+func GenerationNEQ(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldNEQ(FieldGeneration, v))
+}
+
+// GenerationIn applies the In predicate on the "generation" field.
+func GenerationIn(vs ...int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldIn(FieldGeneration, vs...))
+}
+
+// GenerationNotIn applies the NotIn predicate on the "generation" field.
+func GenerationNotIn(vs ...int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldNotIn(FieldGeneration, vs...))
+}
+
+// GenerationGT applies the GT predicate on the "generation" field.
+func GenerationGT(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldGT(FieldGeneration, v))
+}
+
+// GenerationGTE applies the GTE predicate on the "generation" field.
+func GenerationGTE(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldGTE(FieldGeneration, v))
+}
+
+// GenerationLT applies the LT predicate on the "generation" field.
+func GenerationLT(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldLT(FieldGeneration, v))
+}
+
+// GenerationLTE applies the LTE predicate on the "generation" field.
+func GenerationLTE(v int) predicate.ProvisioningState {
+	return predicate.ProvisioningState(sql.FieldLTE(FieldGeneration, v))
 }
 
 // UpdatedAtEQ applies the EQ predicate on the "updated_at" field.

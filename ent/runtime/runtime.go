@@ -16,7 +16,6 @@ import (
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
@@ -627,38 +626,6 @@ func init() {
 	partnersettingsDescEmailTemplates := partnersettingsFields[7].Descriptor()
 	// partnersettings.DefaultEmailTemplates holds the default value on creation for the email_templates field.
 	partnersettings.DefaultEmailTemplates = partnersettingsDescEmailTemplates.Default.([]schematype.EmailTemplate)
-	provisioningjobMixin := schema.ProvisioningJob{}.Mixin()
-	provisioningjob.Policy = privacy.NewPolicies(provisioningjobMixin[0], schema.ProvisioningJob{})
-	provisioningjob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
-		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-			if err := provisioningjob.Policy.EvalMutation(ctx, m); err != nil {
-				return nil, err
-			}
-			return next.Mutate(ctx, m)
-		})
-	}
-	provisioningjobFields := schema.ProvisioningJob{}.Fields()
-	_ = provisioningjobFields
-	// provisioningjobDescReason is the schema descriptor for reason field.
-	provisioningjobDescReason := provisioningjobFields[2].Descriptor()
-	// provisioningjob.DefaultReason holds the default value on creation for the reason field.
-	provisioningjob.DefaultReason = provisioningjobDescReason.Default.(string)
-	// provisioningjobDescRunAt is the schema descriptor for run_at field.
-	provisioningjobDescRunAt := provisioningjobFields[3].Descriptor()
-	// provisioningjob.DefaultRunAt holds the default value on creation for the run_at field.
-	provisioningjob.DefaultRunAt = provisioningjobDescRunAt.Default.(func() time.Time)
-	// provisioningjobDescAttempts is the schema descriptor for attempts field.
-	provisioningjobDescAttempts := provisioningjobFields[4].Descriptor()
-	// provisioningjob.DefaultAttempts holds the default value on creation for the attempts field.
-	provisioningjob.DefaultAttempts = provisioningjobDescAttempts.Default.(int)
-	// provisioningjobDescLastError is the schema descriptor for last_error field.
-	provisioningjobDescLastError := provisioningjobFields[6].Descriptor()
-	// provisioningjob.DefaultLastError holds the default value on creation for the last_error field.
-	provisioningjob.DefaultLastError = provisioningjobDescLastError.Default.(string)
-	// provisioningjobDescCreatedAt is the schema descriptor for created_at field.
-	provisioningjobDescCreatedAt := provisioningjobFields[7].Descriptor()
-	// provisioningjob.DefaultCreatedAt holds the default value on creation for the created_at field.
-	provisioningjob.DefaultCreatedAt = provisioningjobDescCreatedAt.Default.(func() time.Time)
 	provisioningstateMixin := schema.ProvisioningState{}.Mixin()
 	provisioningstate.Policy = privacy.NewPolicies(provisioningstateMixin[0], schema.ProvisioningState{})
 	provisioningstate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -675,8 +642,14 @@ func init() {
 	provisioningstateDescMessage := provisioningstateFields[3].Descriptor()
 	// provisioningstate.DefaultMessage holds the default value on creation for the message field.
 	provisioningstate.DefaultMessage = provisioningstateDescMessage.Default.(string)
+	// provisioningstateDescGeneration is the schema descriptor for generation field.
+	provisioningstateDescGeneration := provisioningstateFields[5].Descriptor()
+	// provisioningstate.DefaultGeneration holds the default value on creation for the generation field.
+	provisioningstate.DefaultGeneration = provisioningstateDescGeneration.Default.(int)
+	// provisioningstate.GenerationValidator is a validator for the "generation" field. It is called by the builders before save.
+	provisioningstate.GenerationValidator = provisioningstateDescGeneration.Validators[0].(func(int) error)
 	// provisioningstateDescUpdatedAt is the schema descriptor for updated_at field.
-	provisioningstateDescUpdatedAt := provisioningstateFields[5].Descriptor()
+	provisioningstateDescUpdatedAt := provisioningstateFields[6].Descriptor()
 	// provisioningstate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	provisioningstate.DefaultUpdatedAt = provisioningstateDescUpdatedAt.Default.(func() time.Time)
 	// provisioningstate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.

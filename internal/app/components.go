@@ -15,10 +15,11 @@ import (
 // background workers, the HTTP listener...), each started by one step of
 // Start and each knowing only how to stop itself. components stops them in
 // the reverse order of their start, so the one shutdown order is the start
-// order backwards: drain HTTP requests, stop the background work (the
-// live audit feed, the audit chainer and checkpointer, ingest, the archiver,
-// the health probes; a provisioning job in flight finishes its step or its
-// lease lapses for another replica), stop the plugins and the demo
+// order backwards: drain HTTP requests, stop the job engine (a job in
+// flight, such as a provisioning step, finishes, or past the shutdown
+// deadline is cancelled and retried by river later, on any replica), stop
+// the background loops (the live audit feed, the audit chainer and
+// checkpointer, the health probes), stop the plugins and the demo
 // upstreams, close the database.
 type components struct {
 	log   *slog.Logger

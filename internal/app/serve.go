@@ -192,7 +192,9 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	client := d.Client
 	tenants := tenancy.New(client)
-	provCfg := provisioning.Config{Client: client, Dialect: d.Dialect, Log: log}
+	// The job engine: provisioning and the periodic work, on river.
+	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	provCfg := provisioning.Config{Client: client, Jobs: engine, Log: log}
 	ingestCfg := ingest.Config{Client: client, Log: log}
 	dbName := "SQLite"
 	if d.IsPostgres() {
@@ -232,15 +234,15 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if archives.Configured() {
 		s.Audit.SetVerifier(archives.Verify)
 	}
-	if err := s.seed(ctx, cfg, tenants); err != nil {
-		return err
-	}
 	ingestor := ingest.New(ingestCfg)
 
-	// The background work: one component, stopped before the plugins and
-	// the database it uses.
+	// The background loops: one component, stopped after the job engine
+	// and before the plugins and the database they use.
 	bg := newLoops(ctx)
 	s.parts.addCloser("background work", bg.stop)
+	// The health probes stay a loop on every replica, not a job: each
+	// replica probes its own plugin processes and database connection
+	// for its own readiness, which no other replica can do for it.
 	bg.start(s.Health.Run)
 	bg.start(func(ctx context.Context) { _ = chainer.Run(ctx) })
 	bg.start(func(ctx context.Context) { _ = checkpoints.Run(ctx) })
@@ -249,19 +251,12 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 			log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
 		}
 	})
-	bg.start(s.Provisioning.Run)
-	if s.seedSsoApp {
-		bg.start(func(ctx context.Context) {
-			if err := demo.SeedSsoApp(ctx, s.Admin, s.Provisioning, tenants); err != nil {
-				log.Warn("demo: SSO app not created", "err", err)
-			}
-		})
-	}
 
-	// The job engine: periodic work, once per period across replicas.
-	// Stopped before the loops, after HTTP: running jobs finish (or, past
-	// the shutdown deadline, are cancelled and retried later).
-	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	// The job engine opens before the seed, whose tenants queue their
+	// provisioning jobs in their own transactions, and works them once
+	// started. Stopped after HTTP and before the loops: running jobs
+	// finish (or, past the shutdown deadline, are cancelled and retried
+	// later, on any replica).
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
 	s.Admin.RegisterJobs(engine)
 	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
@@ -270,11 +265,24 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.Members = members.New(memberCfg)
 	s.Members.Register(engine)
-	if err := engine.Start(ctx); err != nil {
+	if err := engine.Open(ctx); err != nil {
 		return err
 	}
 	s.parts.add("jobs", engine.Stop)
+	if err := s.seed(ctx, cfg, tenants); err != nil {
+		return err
+	}
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
 	s.Members.Start(ctx)
+	if s.seedSsoApp {
+		bg.start(func(ctx context.Context) {
+			if err := demo.SeedSsoApp(ctx, s.Admin, s.Provisioning, tenants); err != nil {
+				log.Warn("demo: SSO app not created", "err", err)
+			}
+		})
+	}
 	if s.upstreams {
 		n, err := s.Members.ReconcileAll(ctx, "demo upstreams started")
 		if err != nil {

@@ -3,10 +3,15 @@
 // registration, periodic jobs, and the insertion of jobs in the
 // transaction of the change that causes them.
 //
-// Domain packages register their job kinds before Start: AddWorker for a
-// kind of job, AddPeriodic for work that must run once per period across
-// every replica (river's leader, elected through the database, enqueues
-// each periodic job; any replica may work it).
+// Domain packages register their job kinds before Open (or Start):
+// AddWorker for a kind of job, AddPeriodic for work that must run once per
+// period across every replica (river's leader, elected through the
+// database, enqueues each periodic job; any replica may work it).
+//
+// A job runs on one replica at a time. One whose replica died while
+// working it (a crash, a lost connection) stays running until river's
+// rescuer, on the leader, hands it back after Config.RescueAfter; it is
+// then retried on its worker's retry schedule, on any replica.
 //
 // # Databases
 //
@@ -39,10 +44,12 @@ import (
 	"log/slog"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dezky/platform/internal/db"
 )
@@ -55,6 +62,15 @@ type Config struct {
 	Poll time.Duration
 	// Workers is how many jobs this replica works at once (default 4).
 	Workers int
+	// JobTimeout cancels a job's context after it ran that long (default
+	// 1m); a worker's Timeout method overrides it for its kind.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before river's
+	// rescuer (run by the leader) takes its worker for dead (a replica
+	// that crashed or lost its database connection) and retries the job
+	// on its retry schedule (default 5m). It must exceed every job's
+	// timeout, or a job still running would be rescued and run twice.
+	RescueAfter time.Duration
 }
 
 // Engine is the job engine of one replica.
@@ -79,10 +95,16 @@ func New(cfg Config) *Engine {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = time.Minute
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = max(5*time.Minute, cfg.JobTimeout)
+	}
 	return &Engine{cfg: cfg, workers: river.NewWorkers()}
 }
 
-// AddWorker registers the worker of one job kind. Call before Start.
+// AddWorker registers the worker of one job kind. Call before Open or Start.
 func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
 	river.AddWorker(e.workers, w)
 }
@@ -90,7 +112,8 @@ func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
 // AddPeriodic runs a job with args every period, once per period across
 // every replica sharing the database (the elected leader inserts it, at
 // most once per period window even across a change of leader); with
-// atStart the first run is when the leader starts, else a period later. Its worker must be registered with AddWorker. Call before Start.
+// atStart the first run is when the leader starts, else a period later.
+// Its worker must be registered with AddWorker. Call before Open or Start.
 func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart bool) {
 	e.periodic = append(e.periodic, river.NewPeriodicJob(
 		river.PeriodicInterval(period),
@@ -103,14 +126,29 @@ func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart b
 	))
 }
 
-// Start creates river's tables on SQLite and starts working jobs.
-func (e *Engine) Start(ctx context.Context) error {
+// Open prepares the engine for inserting jobs without working any (on
+// SQLite it creates river's tables): a change may then insert its jobs
+// before the replica starts working them. Workers and periodic jobs must
+// be registered before Open. Start opens the engine when Open was not
+// called.
+func (e *Engine) Open(ctx context.Context) error {
+	if e.client != nil {
+		return nil
+	}
 	client, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
 	e.client = client
-	if err := client.Start(ctx); err != nil {
+	return nil
+}
+
+// Start opens the engine (see Open) and starts working jobs.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.Open(ctx); err != nil {
+		return err
+	}
+	if err := e.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	return nil
@@ -119,12 +157,14 @@ func (e *Engine) Start(ctx context.Context) error {
 // open returns the river client over the configured database.
 func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 	cfg := &river.Config{
-		Logger:            e.cfg.Log,
-		FetchPollInterval: e.cfg.Poll,
-		FetchCooldown:     min(e.cfg.Poll, river.FetchCooldownDefault),
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
-		Workers:           e.workers,
-		PeriodicJobs:      e.periodic,
+		Logger:               e.cfg.Log,
+		FetchPollInterval:    e.cfg.Poll,
+		FetchCooldown:        min(e.cfg.Poll, river.FetchCooldownDefault),
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
+		Workers:              e.workers,
+		PeriodicJobs:         e.periodic,
+		JobTimeout:           e.cfg.JobTimeout,
+		RescueStuckJobsAfter: e.cfg.RescueAfter,
 		// Completed jobs are history only; frequent periodic jobs would
 		// otherwise pile up for river's default day.
 		CompletedJobRetentionPeriod: time.Hour,
@@ -161,17 +201,19 @@ func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 
 // Stop stops fetching jobs and waits for the running ones to finish; when
 // ctx ends first, it cancels them (river then retries them later, on any
-// replica). It closes river's own SQLite connection.
+// replica). It closes river's own SQLite connection. A stopped engine
+// stays stopped; Stop may be called again.
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.client == nil {
 		return nil
 	}
-	err := e.client.Stop(ctx)
+	err := e.client.Stop(ctx) // nil when the engine was only opened
 	if err != nil && ctx.Err() != nil {
 		err = e.client.StopAndCancel(context.WithoutCancel(ctx))
 	}
 	if e.pool != nil {
 		err = errors.Join(err, e.pool.Close())
+		e.pool = nil
 	}
 	if err != nil {
 		return fmt.Errorf("jobs: stop: %w", err)
@@ -184,17 +226,96 @@ func (e *Engine) Stop(ctx context.Context) error {
 var ErrNoTx = errors.New("jobs: insert needs the transaction of the change (db.WithTx)")
 
 // InsertTx inserts a job in the transaction ctx carries. The engine must
-// have been started.
+// have been opened.
 func (e *Engine) InsertTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	tx, ok := db.SQLTx(ctx)
 	if !ok {
 		return ErrNoTx
 	}
 	if e.client == nil {
-		return errors.New("jobs: engine not started")
+		return errors.New("jobs: engine not opened")
 	}
 	if _, err := e.client.InsertTx(ctx, tx, args, opts); err != nil {
 		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// unfinished are the states of a job that has not finished: waiting to
+// run, running, or waiting to be retried.
+var unfinished = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+// Unfinished counts the jobs of the given kinds that have not finished
+// (queued, scheduled, running or waiting for a retry), on every replica.
+func (e *Engine) Unfinished(ctx context.Context, kinds ...string) (int, error) {
+	states := make([]any, len(unfinished))
+	for i, st := range unfinished {
+		states[i] = string(st)
+	}
+	ks := make([]any, len(kinds))
+	for i, k := range kinds {
+		ks[i] = k
+	}
+	query, args := entsql.Dialect(e.cfg.DB.Dialect).
+		Select(entsql.Count("*")).From(entsql.Table("river_job")).
+		Where(entsql.And(entsql.In("kind", ks...), entsql.In("state", states...))).
+		Query()
+	var n int
+	if err := e.cfg.DB.SQL.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("jobs: count unfinished %v: %w", kinds, err)
+	}
+	return n, nil
+}
+
+// WaitIdle returns when no job of the given kinds is unfinished (see
+// Unfinished), or with ctx's error. It checks again whenever this
+// replica finishes a job, and every Config.Poll for jobs other replicas
+// work. The engine must have been started.
+func (e *Engine) WaitIdle(ctx context.Context, kinds ...string) error {
+	if e.client == nil {
+		return errors.New("jobs: engine not started")
+	}
+	events, cancel := e.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	defer cancel()
+	t := time.NewTicker(e.cfg.Poll)
+	defer t.Stop()
+	for {
+		n, err := e.Unfinished(ctx, kinds...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("jobs: %d jobs of %v unfinished: %w", n, kinds, ctx.Err())
+		case <-events:
+		case <-t.C:
+		}
+	}
+}
+
+// InsertManyTx inserts several jobs in the transaction ctx carries, in one
+// statement (cheaper than one InsertTx each, notably on SQLite). The
+// engine must have been opened.
+func (e *Engine) InsertManyTx(ctx context.Context, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	tx, ok := db.SQLTx(ctx)
+	if !ok {
+		return ErrNoTx
+	}
+	if e.client == nil {
+		return errors.New("jobs: engine not opened")
+	}
+	if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
 	}
 	return nil
 }

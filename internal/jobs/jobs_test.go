@@ -1,9 +1,15 @@
 package jobs_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
+	"os/exec"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +24,12 @@ import (
 	"github.com/dezky/platform/internal/testing/testdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+func TestMain(m *testing.M) {
+	if url := os.Getenv(crashChildEnv); url != "" {
+		os.Exit(crashChild(url))
+	}
+	os.Exit(testdb.Main(m))
+}
 
 type pingArgs struct {
 	N int `json:"n"`
@@ -144,4 +155,186 @@ func TestRiverSchemaIsCurrent(t *testing.T) {
 	if !res.OK {
 		t.Fatalf("river migrations pending after `dezky migrate`: %v", res.Messages)
 	}
+}
+
+// countWorker records how often each test_count job ran and how many runs
+// of one job overlapped.
+type countWorker struct {
+	river.WorkerDefaults[countArgs]
+	mu       sync.Mutex
+	runs     map[int64]int
+	running  map[int64]int
+	overlaps int
+	attempts map[int64]int
+}
+
+type countArgs struct{}
+
+func (countArgs) Kind() string { return "test_count" }
+
+func newCountWorker() *countWorker {
+	return &countWorker{runs: map[int64]int{}, running: map[int64]int{}, attempts: map[int64]int{}}
+}
+
+func (w *countWorker) Work(_ context.Context, j *river.Job[countArgs]) error {
+	w.mu.Lock()
+	w.runs[j.ID]++
+	w.attempts[j.ID] = j.Attempt
+	w.running[j.ID]++
+	if w.running[j.ID] > 1 {
+		w.overlaps++
+	}
+	w.mu.Unlock()
+	// Yield, so a second engine that had fetched the same job would
+	// overlap with this run.
+	time.Sleep(time.Millisecond)
+	w.mu.Lock()
+	w.running[j.ID]--
+	w.mu.Unlock()
+	return nil
+}
+
+func insertCounts(t *testing.T, d *db.DB, e *jobs.Engine, n int) {
+	t.Helper()
+	err := db.WithTx(context.Background(), d.Client, func(ctx context.Context) error {
+		for range n {
+			if err := e.InsertTx(ctx, countArgs{}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitIdle(t *testing.T, e *jobs.Engine, kinds ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := e.WaitIdle(ctx, kinds...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTwoEnginesNeverRunAJobTwice shares one queue between two engines
+// (two replicas): every job runs exactly once, on one of them.
+func TestTwoEnginesNeverRunAJobTwice(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		w := newCountWorker()
+		var engines []*jobs.Engine
+		for range 2 {
+			e := jobs.New(jobs.Config{DB: d, Poll: 20 * time.Millisecond, Workers: 8})
+			jobs.AddWorker(e, w)
+			if err := e.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = e.Stop(context.Background()) })
+			engines = append(engines, e)
+		}
+		const n = 60
+		insertCounts(t, d, engines[0], n)
+		waitIdle(t, engines[1], "test_count")
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if len(w.runs) != n || w.overlaps != 0 {
+			t.Fatalf("%d jobs ran, %d overlapping runs; want %d and 0", len(w.runs), w.overlaps, n)
+		}
+		for id, runs := range w.runs {
+			if runs != 1 {
+				t.Fatalf("job %d ran %d times", id, runs)
+			}
+		}
+	})
+}
+
+// crashChildEnv names the database a crash child process works on.
+const crashChildEnv = "DEZKY_JOBS_CRASH_CHILD"
+
+// crashChild is a replica that takes a job and dies while working it: its
+// worker prints the job's ID and blocks until the test kills the process.
+func crashChild(url string) int {
+	ctx := context.Background()
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	e := jobs.New(jobs.Config{DB: d, Poll: 20 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	jobs.AddWorker(e, &hangWorker{})
+	if err := e.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	select {}
+}
+
+type hangWorker struct {
+	river.WorkerDefaults[countArgs]
+}
+
+func (hangWorker) Work(ctx context.Context, j *river.Job[countArgs]) error {
+	fmt.Printf("working %d\n", j.ID)
+	<-ctx.Done()
+	select {}
+}
+
+// TestCrashedWorkersJobIsRescued kills (SIGKILL) a replica while it works
+// a job: the job stays running in the database until river's rescuer, on
+// the replica elected leader next, hands it back; it then runs again, on
+// its second attempt.
+func TestCrashedWorkersJobIsRescued(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		e := jobs.New(jobs.Config{DB: d, Poll: 20 * time.Millisecond, JobTimeout: time.Second, RescueAfter: time.Second})
+		w := newCountWorker()
+		jobs.AddWorker(e, w)
+		if err := e.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.Stop(context.Background()) })
+		insertCounts(t, d, e, 1)
+
+		child := exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), crashChildEnv+"="+d.URL())
+		child.Stderr = os.Stderr
+		out, err := child.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if !strings.HasPrefix(line, "working ") {
+			_ = child.Process.Kill()
+			t.Fatalf("child: %q, %v", line, err)
+		}
+		if err := child.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = child.Wait()
+		var state string
+		if err := d.SQL.QueryRow(`SELECT state FROM river_job WHERE kind = 'test_count'`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state != "running" {
+			t.Fatalf("job of the killed replica is %s, want running", state)
+		}
+
+		if err := e.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitIdle(t, e, "test_count")
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if len(w.runs) != 1 {
+			t.Fatalf("rescued job ran %d times here, want 1", len(w.runs))
+		}
+		for _, a := range w.attempts {
+			if a != 2 {
+				t.Fatalf("rescued job ran as attempt %d, want 2", a)
+			}
+		}
+	})
 }

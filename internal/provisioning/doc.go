@@ -29,39 +29,40 @@
 // SKIPPED (no plugin is configured for the capability). The upstream IDs a
 // step produced are stored with the status.
 //
-// # Durable jobs
+// # Jobs on river
 //
-// A change that needs provisioning (tenant created, plan, seats, domains,
-// name or status changed, reconcile requested) inserts one job row per
-// affected integration in the same transaction as the change, through the
-// tenancy.Lifecycle hook: the change and its jobs commit or roll back
-// together, so no crash can lose them. An unclaimed job for the same
-// tenant and integration is reused instead of duplicated (steps read the
-// tenant's current state when they run).
+// Provisioning runs as river jobs (package jobs, kind JobKind), one per
+// tenant and integration, so each integration's status stays its own. A
+// change that needs provisioning (tenant created, plan, seats, domains,
+// name or status changed, reconcile requested) marks the affected
+// integrations PENDING and inserts their jobs with jobs.Engine.InsertTx in
+// the same transaction as the change, through the tenancy.Lifecycle hook:
+// the change and its jobs commit or roll back together, so no crash can
+// lose them and a rolled-back change never runs anything.
 //
-// Worker (Run) claims one due job at a time: on PostgreSQL with SELECT …
-// FOR UPDATE SKIP LOCKED, so any number of replicas share the queue and
-// each job runs on exactly one of them; on SQLite the database has a single
-// writer (the embedded deployment is one process). A claim is a lease
-// (Config.Lease): a job whose worker died becomes claimable again when the
-// lease expires (on SQLite, Run releases every claim at start: the one
-// process that could hold them is gone). A step is cancelled before its
-// lease ends, so a slow step is retried rather than run twice at once. A
-// successful job is deleted; a failed one is rescheduled with exponential
-// backoff (Config.Backoff) and dropped after Config.MaxAttempts, leaving
-// the integration in ERROR until the next change or reconcile. A request
-// the provider rejects as INVALID is not retried (the same request cannot
-// succeed): ERROR until the next change or reconcile. Committed jobs wake
-// the local worker at once; other replicas find them by polling
-// (Config.Poll).
+// Deduplication is river's unique jobs, keyed by tenant, integration and
+// generation. Each status row carries the integration's generation: a
+// change queues the job of the current generation, merging with it while
+// it exists unfinished (steps read the tenant's current state when they
+// run), and a job moves the generation on when it starts. A change
+// committed while a job runs (which may have read the tenant already)
+// therefore queues a job of the next generation instead of merging into
+// the running one. The status row is locked by the change's upsert until
+// it commits, so a job cannot start between reading the generation and
+// committing the job. A retry of a job that a later generation's job has
+// started since is superseded and ends without calling the provider.
 //
-// A maintained queue (river, which serves PostgreSQL and SQLite) was
-// evaluated first and not adopted: its jobs can only be inserted in the
-// same transaction through its own driver transaction (pgx or
-// database/sql), not through an ent transaction, and its tables are
-// managed by its own migrator outside the versioned migration files that
-// db.Migrate applies and that the schema test checks. The queue here is
-// two ent tables (ProvisioningJob, ProvisioningState) and one claim query.
+// River runs each job on exactly one replica at a time. A failed step is
+// retried by river at Config.Backoff (exponential, NextRetry) up to
+// Config.MaxAttempts; then river discards the job and the integration
+// stays in ERROR, with the provider's message, until the next change or a
+// reconcile re-drives it. A request the provider rejects as INVALID is not
+// retried (the same request cannot succeed): the job is cancelled, ERROR
+// until the next change or reconcile. A step runs at most
+// Config.StepTimeout; a job whose replica died mid-step is handed back by
+// river's rescuer after the engine's RescueAfter and retried on any
+// replica. Steps are idempotent (see above), so a step cut short by a
+// crash converges on its retry.
 //
 // # Audit
 //

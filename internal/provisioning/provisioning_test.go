@@ -2,6 +2,7 @@ package provisioning_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/testing/testdb"
@@ -89,48 +91,82 @@ func inMemory(t *testing.T) *host.Host {
 }
 
 type fixture struct {
-	d       *db.DB
-	tenants *tenancy.Service
-	prov    *provisioning.Service
+	d         *db.DB
+	providers provisioning.Providers
+	tenants   *tenancy.Service
+	// prov queues provisioning jobs; its engine is opened for inserts and
+	// never works them (drain starts a replica that does).
+	prov *provisioning.Service
+	// maxAttempts of the jobs queued (0: the default).
+	maxAttempts int
 }
 
 func newFixture(t *testing.T, d *db.DB, p provisioning.Providers) *fixture {
 	t.Helper()
-	f := &fixture{d: d, tenants: tenancy.New(d.Client)}
-	f.prov = f.service(p)
+	f := &fixture{d: d, providers: p, tenants: tenancy.New(d.Client)}
+	f.prov, _ = f.replica(t)
 	f.tenants.SetLifecycle(f.prov)
 	return f
 }
 
-func (f *fixture) service(p provisioning.Providers) *provisioning.Service {
-	return provisioning.New(provisioning.Config{
-		Client: f.d.Client, Dialect: f.d.Dialect, Providers: p, Log: quiet,
-		Backoff: provisioning.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+// replica returns a provisioning service with a job engine of its own on
+// the fixture's database, like another replica of the server: opened for
+// inserts, not started; it is stopped when the test ends.
+func (f *fixture) replica(t *testing.T) (*provisioning.Service, *jobs.Engine) {
+	t.Helper()
+	e := jobs.New(jobs.Config{DB: f.d, Log: quiet, Poll: 20 * time.Millisecond})
+	s := provisioning.New(provisioning.Config{
+		Client: f.d.Client, Jobs: e, Providers: f.providers, Log: quiet,
+		Backoff:     provisioning.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		MaxAttempts: f.maxAttempts,
 	})
+	if err := e.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop(context.Background()) })
+	return s, e
+}
+
+// start starts a replica working provisioning jobs.
+func (f *fixture) start(t *testing.T) *jobs.Engine {
+	t.Helper()
+	_, e := f.replica(t)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 var sys = viewer.SystemContext(context.Background())
 
-// drain runs due jobs until the tenant has none queued.
-func drain(t *testing.T, s *provisioning.Service, tenantID int) {
+// waitIdle waits until no provisioning job is unfinished.
+func waitIdle(t *testing.T, e *jobs.Engine) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(sys, 2*time.Minute)
 	defer cancel()
-	for {
-		n, err := s.Pending(ctx, tenantID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			t.Logf("run: %v", err)
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("jobs of tenant %d did not finish", tenantID)
-		}
+	if err := e.WaitIdle(ctx, provisioning.JobKind); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// drain works every queued provisioning job on a replica started for it,
+// and stops the replica once none is unfinished.
+func drain(t *testing.T, f *fixture) {
+	t.Helper()
+	e := f.start(t)
+	waitIdle(t, e)
+	if err := e.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func queued(t *testing.T, f *fixture) int {
+	t.Helper()
+	n, err := f.prov.Queued(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func statuses(t *testing.T, f *fixture, slug string) map[provisioning.Integration]*provisioning.IntegrationStatus {
@@ -197,7 +233,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 				t.Fatalf("%s right after create: %s, want PENDING", i, s.Status)
 			}
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		st := statuses(t, f, tn.Slug)
 		for _, i := range provisioning.Integrations {
 			if st[i].Status != provisioning.StatusOK {
@@ -246,7 +282,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 		if s := sub(); s.Quantity != 5 {
 			t.Fatalf("plan changed the subscription: %+v", s)
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		if s := sub(); s.Quantity != 8 {
 			t.Fatalf("subscription quantity %d, want 8", s.Quantity)
 		}
@@ -257,21 +293,21 @@ func TestProvisioningLifecycle(t *testing.T) {
 		if _, err := f.tenants.SuspendTenant(sys, tn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		if s := sub(); !s.Paused {
 			t.Fatalf("suspended tenant's subscription not paused: %+v", s)
 		}
 		if _, err := f.tenants.ResumeTenant(sys, tn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		if s := sub(); s.Paused {
 			t.Fatalf("resumed tenant's subscription still paused: %+v", s)
 		}
 		if _, err := f.tenants.DeleteTenant(sys, tn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		if s := sub(); s.Status != "canceled" {
 			t.Fatalf("deleted tenant's subscription: %+v, want canceled", s)
 		}
@@ -283,7 +319,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 		if _, err := f.prov.ReconcileTenant(sys, f.tenants, tn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		if after := auditCount(t, f, tn.Slug, "provider.billing.subscription_canceled", auditevent.OutcomeSuccess); after != before {
 			t.Fatalf("reconcile of a deleted tenant canceled again (%d → %d)", before, after)
 		}
@@ -299,7 +335,7 @@ func TestFreePlanHasNoSubscription(t *testing.T) {
 		free := createTenant(t, f, "free-"+d.Dialect, tenant.PlanFree, 3)
 		zero := createTenant(t, f, "zero-"+d.Dialect, tenant.PlanStarter, 0)
 		for _, tn := range []*ent.Tenant{free, zero} {
-			drain(t, f.prov, tn.ID)
+			drain(t, f)
 			st := statuses(t, f, tn.Slug)[provisioning.Billing]
 			if st.Status != provisioning.StatusOK || st.External["customer_id"] == "" || st.External["subscription_id"] != "" {
 				t.Fatalf("%s billing: %+v", tn.Slug, st)
@@ -317,7 +353,7 @@ func TestSkippedWithoutPlugins(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d, nil)
 		tn := createTenant(t, f, "skipped", tenant.PlanStarter, 2, "skipped.example")
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		for i, s := range statuses(t, f, tn.Slug) {
 			if s.Status != provisioning.StatusSkipped {
 				t.Fatalf("%s: %s, want SKIPPED", i, s.Status)
@@ -336,45 +372,161 @@ func TestSkippedWithoutPlugins(t *testing.T) {
 }
 
 // TestJobsSurviveRestartAndRunOnce: jobs committed with the tenant run
-// after the process that enqueued them is gone, and two workers sharing
+// after the process that queued them is gone, and two replicas sharing
 // the queue run every job exactly once.
 func TestJobsSurviveRestartAndRunOnce(t *testing.T) {
 	h := inMemory(t)
 	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d, h)
-		var ids []int
-		for _, slug := range []string{"one", "two", "three", "four"} {
-			ids = append(ids, createTenant(t, f, slug+"-"+d.Dialect, tenant.PlanStarter, 1).ID)
+		slugs := []string{"one", "two", "three", "four"}
+		for _, slug := range slugs {
+			createTenant(t, f, slug+"-"+d.Dialect, tenant.PlanStarter, 1)
 		}
-		// "Restart": the enqueuing service is dropped without running a
-		// job; two fresh workers (two replicas) share the queue.
-		workers := []*provisioning.Service{f.service(h), f.service(h)}
-		ctx, cancel := context.WithTimeout(sys, 2*time.Minute)
-		defer cancel()
-		var wg sync.WaitGroup
-		for _, w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					ran, err := w.RunOnce(ctx)
-					if err == nil && !ran {
-						return
-					}
-				}
-			}()
+		if n := queued(t, f); n != 4*len(slugs) {
+			t.Fatalf("%d jobs queued, want one per tenant and integration", n)
 		}
-		wg.Wait()
-		for _, id := range ids {
-			drain(t, f.prov, id)
-		}
-		for _, slug := range []string{"one", "two", "three", "four"} {
+		// "Restart": the queuing service is dropped without running a
+		// job; two fresh replicas share the queue.
+		f.start(t)
+		waitIdle(t, f.start(t))
+		for _, slug := range slugs {
 			slug += "-" + d.Dialect
 			for _, a := range []string{"provider.identity.group_ensured", "provider.storage.space_ensured", "provider.billing.subscription_created"} {
 				if n := auditCount(t, f, slug, a, auditevent.OutcomeSuccess); n != 1 {
 					t.Fatalf("%s: %d × %s, want exactly one run per job", slug, n, a)
 				}
 			}
+		}
+	})
+}
+
+// TestRolledBackChangeQueuesNothing: a tenant change whose transaction
+// rolls back leaves no job and no status behind; nothing runs upstream.
+func TestRolledBackChangeQueuesNothing(t *testing.T) {
+	h := inMemory(t)
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, h)
+		boom := errors.New("later step of the change failed")
+		err := db.WithTx(sys, d.Client, func(ctx context.Context) error {
+			plan, seats := tenant.PlanStarter, 2
+			if _, err := f.tenants.CreateTenant(ctx, tenancy.CreateTenantInput{Slug: "ghost", Name: "Ghost", Plan: &plan, Seats: &seats}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("change: %v", err)
+		}
+		if n := queued(t, f); n != 0 {
+			t.Fatalf("%d jobs queued by a rolled-back change", n)
+		}
+		n, err := d.Client.ProvisioningState.Query().Count(sys)
+		if err != nil || n != 0 {
+			t.Fatalf("%d statuses (%v) left by a rolled-back change", n, err)
+		}
+		drain(t, f)
+		if n := auditCount(t, f, "ghost", "provider.identity.group_ensured", auditevent.OutcomeSuccess); n != 0 {
+			t.Fatalf("rolled-back tenant provisioned upstream (%d groups)", n)
+		}
+	})
+}
+
+// TestChangesMergeUntilTheJobStarts: changes queued before a job starts
+// merge into it (river unique jobs); a job that already ran is never
+// reused, so a later change queues a new one.
+func TestChangesMergeUntilTheJobStarts(t *testing.T) {
+	h := inMemory(t)
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, h)
+		tn := createTenant(t, f, "merge-"+d.Dialect, tenant.PlanStarter, 1)
+		for seats := 2; seats <= 4; seats++ {
+			if _, err := f.tenants.UpdateTenant(sys, tn.Slug, tenancy.UpdateTenantInput{Seats: ptr(seats)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := queued(t, f); n != 4 {
+			t.Fatalf("%d jobs queued, want 4 (seat changes merge into the queued billing job)", n)
+		}
+		drain(t, f)
+		billing, _ := h.Billing()
+		subID := statuses(t, f, tn.Slug)[provisioning.Billing].External["subscription_id"]
+		if sub, err := billing.GetSubscription(context.Background(), subID); err != nil || sub.Quantity != 4 {
+			t.Fatalf("subscription %+v (%v), want 4 seats", sub, err)
+		}
+		if _, err := f.tenants.UpdateTenant(sys, tn.Slug, tenancy.UpdateTenantInput{Seats: ptr(5)}); err != nil {
+			t.Fatal(err)
+		}
+		if n := queued(t, f); n != 1 {
+			t.Fatalf("%d jobs queued after a change to a provisioned tenant, want 1", n)
+		}
+		drain(t, f)
+		if sub, _ := billing.GetSubscription(context.Background(), subID); sub.Quantity != 5 {
+			t.Fatalf("subscription quantity %d, want 5", sub.Quantity)
+		}
+	})
+}
+
+// gate holds the first matching request until released, then passes it
+// (and every other request) to next.
+type gate struct {
+	next    http.Handler
+	method  string
+	suffix  string
+	armed   atomic.Bool
+	hit     chan struct{}
+	release chan struct{}
+}
+
+func newGate(next http.Handler, method, suffix string) *gate {
+	g := &gate{next: next, method: method, suffix: suffix, hit: make(chan struct{}), release: make(chan struct{})}
+	g.armed.Store(true)
+	return g
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == g.method && strings.HasSuffix(r.URL.Path, g.suffix) && g.armed.CompareAndSwap(true, false) {
+		close(g.hit)
+		<-g.release
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// TestChangeDuringARunningStepIsNotLost renames a tenant while its
+// identity step is running (the step read the old name): the rename
+// queues a job of its own instead of merging into the running one, and
+// the group ends with the new name.
+func TestChangeDuringARunningStepIsNotLost(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		const token = "sim-token"
+		ak := authentiksim.New(authentiksim.Options{Token: token})
+		g := newGate(ak, http.MethodPost, "/core/groups/")
+		srv := httptest.NewServer(g)
+		defer srv.Close()
+		h := startHost(t, map[sdk.Capability]host.Binding{
+			sdk.CapabilityIdentity: {Plugin: "authentik", Settings: map[string]string{"url": srv.URL}, Secrets: host.Secrets{"token": token}},
+		})
+		groupsBefore := ak.Counts().Groups
+		f := newFixture(t, d, h)
+		tn := createTenant(t, f, "renamed", tenant.PlanFree, 1)
+		e := f.start(t)
+		select {
+		case <-g.hit:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("the identity step never reached the upstream")
+		}
+		if _, err := f.tenants.UpdateTenant(sys, tn.Slug, tenancy.UpdateTenantInput{Name: ptr("Renamed Corp")}); err != nil {
+			t.Fatal(err)
+		}
+		close(g.release)
+		waitIdle(t, e)
+		if n := auditCount(t, f, tn.Slug, "provider.identity.group_ensured", auditevent.OutcomeSuccess); n != 2 {
+			t.Fatalf("group ensured %d times, want 2 (the running step, then the rename)", n)
+		}
+		if got := ak.Counts().Groups - groupsBefore; got != 1 {
+			t.Fatalf("%d groups upstream, want 1", got)
+		}
+		if st := statuses(t, f, tn.Slug)[provisioning.Identity]; st.Status != provisioning.StatusOK {
+			t.Fatalf("identity: %s %q", st.Status, st.Message)
 		}
 	})
 }
@@ -460,12 +612,9 @@ func TestCrashMidProvisioningConverges(t *testing.T) {
 		f := newFixture(t, d, h)
 		tn := createTenant(t, f, "crashy", tenant.PlanStarter, 3)
 
-		// Run the worker; kill each plugin once its create reached the
+		// Run a replica; kill each plugin once its create reached the
 		// upstream.
-		ctx, cancel := context.WithCancel(sys)
-		defer cancel()
-		done := make(chan struct{})
-		go func() { defer close(done); f.prov.Run(ctx) }()
+		e := f.start(t)
 		for _, c := range []struct {
 			tr     *trap
 			plugin string
@@ -479,8 +628,9 @@ func TestCrashMidProvisioningConverges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cancel()
-		<-done
+		if err := e.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 
 		// Whatever the worker got to, the failure is recorded, and the
 		// plugins come back.
@@ -493,7 +643,7 @@ func TestCrashMidProvisioningConverges(t *testing.T) {
 		if _, err := f.prov.ReconcileTenant(sys, f.tenants, tn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		drain(t, f.prov, tn.ID)
+		drain(t, f)
 		st := statuses(t, f, tn.Slug)
 		for _, i := range []provisioning.Integration{provisioning.Identity, provisioning.Storage, provisioning.Billing} {
 			if st[i].Status != provisioning.StatusOK {
@@ -522,54 +672,54 @@ func TestCrashMidProvisioningConverges(t *testing.T) {
 	})
 }
 
-// TestAbandonedClaimIsRetaken: a job claimed by a worker that died is run
-// once its lease expires (and at once by a restarted embedded server).
-func TestAbandonedClaimIsRetaken(t *testing.T) {
-	h := inMemory(t)
-	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
-		f := newFixture(t, d, h)
-		tn := createTenant(t, f, "abandoned", tenant.PlanStarter, 1)
-		lease := time.Now().Add(200 * time.Millisecond)
-		if d.Dialect == "sqlite3" {
-			lease = time.Now().Add(time.Hour)
-		}
-		// The dead worker's claim.
-		if err := d.Client.ProvisioningJob.Update().SetLockedUntil(lease).Exec(sys); err != nil {
-			t.Fatal(err)
-		}
-		if d.Dialect == "sqlite3" {
-			ctx, cancel := context.WithCancel(sys)
-			done := make(chan struct{})
-			go func() { defer close(done); f.service(h).Run(ctx) }()
-			waitIdle(t, f, tn.ID)
-			cancel()
-			<-done
-		} else {
-			drain(t, f.prov, tn.ID)
-		}
-		for i, s := range statuses(t, f, tn.Slug) {
-			if s.Status != provisioning.StatusOK {
-				t.Fatalf("%s: %s %q", i, s.Status, s.Message)
-			}
-		}
-	})
+// outage answers 503 to every request while down is set.
+type outage struct {
+	next http.Handler
+	down atomic.Bool
 }
 
-// waitIdle waits until the tenant has no queued job.
-func waitIdle(t *testing.T, f *fixture, tenantID int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		n, err := f.prov.Pending(sys, tenantID)
-		if err != nil {
+func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if o.down.Load() {
+		http.Error(w, "upstream down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	o.next.ServeHTTP(w, r)
+}
+
+// TestExhaustedJobLeavesErrorUntilReconcile: a step failing on every
+// attempt is given up after MaxAttempts with the integration in ERROR and
+// the upstream's message; reconcileTenant re-drives it once the upstream
+// is back.
+func TestExhaustedJobLeavesErrorUntilReconcile(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
+		const token = "sim-token"
+		o := &outage{next: authentiksim.New(authentiksim.Options{Token: token})}
+		o.down.Store(true)
+		srv := httptest.NewServer(o)
+		defer srv.Close()
+		h := startHost(t, map[sdk.Capability]host.Binding{
+			sdk.CapabilityIdentity: {Plugin: "authentik", Settings: map[string]string{"url": srv.URL}, Secrets: host.Secrets{"token": token}},
+		})
+		f := &fixture{d: d, providers: h, tenants: tenancy.New(d.Client), maxAttempts: 3}
+		f.prov, _ = f.replica(t)
+		f.tenants.SetLifecycle(f.prov)
+		tn := createTenant(t, f, "outage", tenant.PlanFree, 1)
+		drain(t, f)
+		st := statuses(t, f, tn.Slug)[provisioning.Identity]
+		if st.Status != provisioning.StatusError || !strings.HasPrefix(st.Message, "gave up after 3 attempts: ") || !strings.Contains(st.Message, "status 503") {
+			t.Fatalf("identity after 3 failed attempts: %s %q", st.Status, st.Message)
+		}
+		if n := auditCount(t, f, tn.Slug, "provider.identity.group_ensured", auditevent.OutcomeFailure); n != 3 {
+			t.Fatalf("%d failed attempts audited, want 3", n)
+		}
+
+		o.down.Store(false)
+		if _, err := f.prov.ReconcileTenant(sys, f.tenants, tn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			return
+		drain(t, f)
+		if st := statuses(t, f, tn.Slug)[provisioning.Identity]; st.Status != provisioning.StatusOK {
+			t.Fatalf("identity after reconcile: %s %q", st.Status, st.Message)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still queued", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
 }

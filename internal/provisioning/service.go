@@ -10,16 +10,16 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
+	"github.com/riverqueue/river"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/auditevent"
-	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/viewer"
@@ -76,8 +76,12 @@ type Providers interface {
 
 // Config configures a Service.
 type Config struct {
-	Client  *ent.Client
-	Dialect string // dialect.Postgres or dialect.SQLite
+	Client *ent.Client
+	// Jobs is the job engine provisioning jobs are inserted into, in the
+	// transaction of the change that needs them, and worked by (required).
+	// New registers the provisioning worker with it: create the Service
+	// before the engine opens.
+	Jobs *jobs.Engine
 	// Providers may be nil: every integration is then SKIPPED.
 	Providers Providers
 	// Plugins names the plugin bound to each capability; the name is
@@ -86,17 +90,14 @@ type Config struct {
 	// Catalog maps plans to what they provision (default DefaultCatalog).
 	Catalog map[tenant.Plan]PlanSpec
 	Log     *slog.Logger
-	// Poll is how often the worker looks for due jobs besides being woken
-	// by local commits (default 2s).
-	Poll time.Duration
-	// Lease is how long a claimed job stays claimed (default 2m); a job
-	// whose worker died is claimable again after it. A step running longer
-	// than nine tenths of it is cancelled and retried like a failure.
-	Lease time.Duration
+	// StepTimeout bounds one run of a step (default 2m); a step running
+	// longer is cancelled and retried like a failure. It must stay below
+	// the engine's RescueAfter.
+	StepTimeout time.Duration
 	// Backoff paces the retries of a failed job: Initial, doubled per
 	// attempt, capped at Max (defaults 2s and 5m).
 	Backoff Backoff
-	// MaxAttempts drops a job after that many failed runs (default 20).
+	// MaxAttempts gives a job up after that many failed runs (default 20).
 	MaxAttempts int
 }
 
@@ -116,17 +117,17 @@ func (b Backoff) Delay(attempts int) time.Duration {
 	return min(d, b.Max)
 }
 
-// Service is the provisioning domain service and its worker.
+// Service is the provisioning domain service and its job worker.
 type Service struct {
-	cfg  Config
-	wake chan struct{}
+	cfg Config
 	// plugins names the plugin bound to each integration's capability.
 	plugins map[Integration]string
 }
 
 var _ tenancy.Lifecycle = (*Service)(nil)
 
-// New returns a Service; call Run to start its worker.
+// New returns a Service and registers its job worker with cfg.Jobs; the
+// engine works provisioning jobs once started.
 func New(cfg Config) *Service {
 	if cfg.Catalog == nil {
 		cfg.Catalog = DefaultCatalog
@@ -134,11 +135,8 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = 2 * time.Second
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 2 * time.Minute
 	}
 	if cfg.Backoff.Initial <= 0 {
 		cfg.Backoff.Initial = 2 * time.Second
@@ -149,7 +147,9 @@ func New(cfg Config) *Service {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 20
 	}
-	return &Service{cfg: cfg, wake: make(chan struct{}, 1), plugins: pluginNames(cfg.Plugins)}
+	s := &Service{cfg: cfg, plugins: pluginNames(cfg.Plugins)}
+	s.register(cfg.Jobs)
+	return s
 }
 
 // integrationsFor maps tenant changes to the integrations they affect.
@@ -194,32 +194,27 @@ func joinChanges(cs []tenancy.Change) string {
 	return strings.Join(names, ",")
 }
 
-// enqueue inserts (or makes due) one job per integration and marks the
-// integrations PENDING, in ctx's transaction (one is opened when there is
-// none). The local worker is woken when the transaction commits.
+// enqueue marks the integrations PENDING and queues one river job per
+// integration (in one insert statement), in ctx's transaction (one is
+// opened when there is none): the change and its jobs commit or roll back
+// together. A job of the integration's current generation that has not
+// started yet is reused (river's unique jobs); it reads the tenant when it
+// runs. A change to an integration whose job waits for a retry queues the
+// next generation's job, due at once.
 func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, integrations ...Integration) error {
 	if len(integrations) == 0 {
 		return nil
 	}
-	// Jobs and states are system-owned rows; the change that needs them is
-	// the caller's, who stays the actor of the transaction.
+	// States are system-owned rows; the change that needs them is the
+	// caller's, who stays the actor of the transaction.
 	sys := rule.Bypass(ctx)
 	return db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error {
 		c := ent.FromContext(ctx)
-		now := time.Now().UTC()
+		batch := make([]river.InsertManyParams, 0, len(integrations))
 		for _, i := range integrations {
-			n, err := c.ProvisioningJob.Update().
-				Where(provisioningjob.TenantID(t.ID), provisioningjob.IntegrationEQ(provisioningjob.Integration(i)), unclaimed(now)).
-				SetRunAt(now).SetReason(reason).Save(ctx)
-			if err != nil {
-				return fmt.Errorf("provisioning: reschedule %s job: %w", i, err)
-			}
-			if n == 0 {
-				if err := c.ProvisioningJob.Create().SetTenantID(t.ID).SetIntegration(provisioningjob.Integration(i)).
-					SetReason(reason).SetRunAt(now).Exec(ctx); err != nil {
-					return fmt.Errorf("provisioning: enqueue %s job: %w", i, err)
-				}
-			}
+			// The upsert also locks the state row until the change commits,
+			// so a job cannot start (and move the generation on) between
+			// reading the generation and committing the job.
 			if err := c.ProvisioningState.Create().SetTenantID(t.ID).SetIntegration(i).
 				SetStatus(StatusPending).SetMessage("queued: "+reason).
 				OnConflictColumns(provisioningstate.FieldTenantID, provisioningstate.FieldIntegration).
@@ -228,28 +223,21 @@ func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, int
 				}).Exec(ctx); err != nil {
 				return fmt.Errorf("provisioning: mark %s pending: %w", i, err)
 			}
-		}
-		if tx := ent.TxFromContext(ctx); tx != nil {
-			tx.OnCommit(func(next ent.Committer) ent.Committer {
-				return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-					err := next.Commit(ctx, tx)
-					if err == nil {
-						s.Wake()
-					}
-					return err
-				})
+			st, err := c.ProvisioningState.Query().
+				Where(provisioningstate.TenantID(t.ID), provisioningstate.IntegrationEQ(i)).Only(ctx)
+			if err != nil {
+				return fmt.Errorf("provisioning: load %s state: %w", i, err)
+			}
+			batch = append(batch, river.InsertManyParams{
+				Args:       jobArgs{TenantID: t.ID, Integration: i, Generation: st.Generation, Reason: reason},
+				InsertOpts: &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts, UniqueOpts: jobUniqueness},
 			})
+		}
+		if err := s.cfg.Jobs.InsertManyTx(ctx, batch); err != nil {
+			return fmt.Errorf("provisioning: queue jobs: %w", err)
 		}
 		return nil
 	})
-}
-
-// Wake makes the worker look for due jobs now.
-func (s *Service) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }
 
 // ReconcileTenant re-drives every integration of a tenant: it enqueues all
@@ -400,9 +388,6 @@ func (s *Service) record(ctx context.Context, t *ent.Tenant, i Integration, what
 		s.cfg.Log.ErrorContext(ctx, "provisioning: audit provider call", "action", ev.Action, "tenant", t.Slug, "err", err)
 	}
 }
-
-// isPostgres reports whether the queue runs on PostgreSQL.
-func (s *Service) isPostgres() bool { return s.cfg.Dialect == dialect.Postgres }
 
 // errSkipped marks a step whose capability has no plugin.
 var errSkipped = errors.New("not configured")

@@ -6,125 +6,135 @@ import (
 	"fmt"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dezky/platform/ent"
-	"github.com/dezky/platform/ent/predicate"
-	"github.com/dezky/platform/ent/provisioningjob"
-	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// unclaimed matches jobs nobody holds a live lease on.
-func unclaimed(now time.Time) predicate.ProvisioningJob {
-	return provisioningjob.Or(provisioningjob.LockedUntilIsNil(), provisioningjob.LockedUntilLT(now))
+// JobKind is the river job kind converging one integration of one
+// tenant.
+const JobKind = "provision_integration"
+
+// jobArgs is a provisioning job: converge Integration of TenantID to the
+// tenant's state when the job runs. TenantID, Integration and Generation
+// make it unique (see jobUniqueness).
+type jobArgs struct {
+	TenantID    int         `json:"tenant_id" river:"unique"`
+	Integration Integration `json:"integration" river:"unique"`
+	Generation  int         `json:"generation" river:"unique"`
+	// Reason is the change that queued the job (for operators).
+	Reason string `json:"reason"`
 }
 
-// Run works the queue until ctx ends: it runs due jobs one at a time,
-// waking on local commits (Wake) and every Config.Poll.
-func (s *Service) Run(ctx context.Context) {
-	if !s.isPostgres() {
-		// The embedded database serves one process: a lease still held
-		// belongs to a previous run of it that died.
-		n, err := s.cfg.Client.ProvisioningJob.Update().Where(provisioningjob.LockedUntilNotNil()).
-			ClearLockedUntil().Save(viewer.SystemContext(ctx))
-		if err != nil {
-			s.cfg.Log.ErrorContext(ctx, "provisioning: release stale claims", "err", err)
-		} else if n > 0 {
-			s.cfg.Log.InfoContext(ctx, "provisioning: released claims of a previous run", "jobs", n)
-		}
-	}
-	t := time.NewTicker(s.cfg.Poll)
-	defer t.Stop()
-	for {
-		for {
-			ran, err := s.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.cfg.Log.ErrorContext(ctx, "provisioning: worker", "err", err)
-			}
-			if !ran || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-t.C:
-		}
-	}
+// Kind names the job kind.
+func (jobArgs) Kind() string { return JobKind }
+
+// jobUniqueness merges a change into the job of the same tenant,
+// integration and generation while that job exists unfinished (completed
+// jobs do not count: their generation is never queued again).
+var jobUniqueness = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	},
 }
 
-// RunOnce claims and runs one due job. It reports whether there was one.
-func (s *Service) RunOnce(ctx context.Context) (bool, error) {
+// worker works provisioning jobs.
+type worker struct {
+	river.WorkerDefaults[jobArgs]
+	s *Service
+}
+
+// Timeout bounds one run of a step (Config.StepTimeout).
+func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return w.s.cfg.StepTimeout }
+
+// NextRetry paces the retries of a failed step by Config.Backoff (river's
+// rescuer uses it too, for a job whose replica died).
+func (w *worker) NextRetry(j *river.Job[jobArgs]) time.Time {
+	return time.Now().Add(w.s.cfg.Backoff.Delay(j.Attempt))
+}
+
+// Work runs one attempt of a job.
+func (w *worker) Work(ctx context.Context, j *river.Job[jobArgs]) error { return w.s.work(ctx, j) }
+
+// register adds the provisioning worker to the engine.
+func (s *Service) register(e *jobs.Engine) { jobs.AddWorker(e, &worker{s: s}) }
+
+// work runs one attempt of a job: it moves the integration's generation
+// past the job's, loads the tenant, runs the step and records its outcome.
+// The returned error makes river retry the job (Config.Backoff) until
+// Config.MaxAttempts, or, for a request the provider rejected as invalid,
+// cancels it.
+func (s *Service) work(ctx context.Context, j *river.Job[jobArgs]) error {
 	sys := viewer.SystemContext(ctx)
-	job, err := s.claim(sys)
-	if err != nil || job == nil {
-		return false, err
+	a := j.Args
+	superseded, err := s.begin(sys, a)
+	if err != nil {
+		return err
 	}
-	t, err := s.cfg.Client.Tenant.Get(sys, job.TenantID)
+	if superseded {
+		// A job queued later has started since this one last ran: it read
+		// a tenant at least as new as any change this one stands for.
+		s.cfg.Log.DebugContext(ctx, "provisioning: job superseded", "tenant", a.TenantID, "integration", a.Integration, "generation", a.Generation)
+		return nil
+	}
+	t, err := s.cfg.Client.Tenant.Get(sys, a.TenantID)
 	if ent.IsNotFound(err) {
 		// The tenant row is gone (never happens through the API, which
 		// soft-deletes): nothing left to converge.
-		return true, s.cfg.Client.ProvisioningJob.DeleteOneID(job.ID).Exec(sys)
+		return nil
 	}
 	if err != nil {
-		return true, s.release(context.WithoutCancel(sys), job, err)
+		return fmt.Errorf("provisioning: load tenant %d: %w", a.TenantID, err)
 	}
-	// A step ends before its claim's lease does (with a tenth of the lease
-	// left to record the outcome), so no other worker can take the job
-	// while it still runs.
-	stepCtx, cancel := context.WithDeadline(ctx, job.LockedUntil.Add(-s.cfg.Lease/10))
-	defer cancel()
-	result, ext, stepErr := s.step(stepCtx, t, Integration(job.Integration))
+	result, ext, stepErr := s.step(ctx, t, a.Integration)
 	// The outcome is recorded even when ctx ended during the step (a
-	// shutdown), so the job is released rather than left claimed.
-	return true, s.finish(context.WithoutCancel(sys), job, t, result, ext, stepErr)
+	// shutdown or the step's timeout); river then retries the job.
+	return s.finish(context.WithoutCancel(sys), j, t, result, ext, stepErr)
 }
 
-// claim leases the oldest due job, or returns nil when none is due.
-func (s *Service) claim(ctx context.Context) (*ent.ProvisioningJob, error) {
-	var out *ent.ProvisioningJob
-	err := db.WithTx(ctx, s.cfg.Client, func(ctx context.Context) error {
-		now := time.Now().UTC()
-		q := ent.FromContext(ctx).ProvisioningJob.Query().
-			Where(provisioningjob.RunAtLTE(now), unclaimed(now)).
-			Order(ent.Asc(provisioningjob.FieldRunAt), ent.Asc(provisioningjob.FieldID))
-		if s.isPostgres() {
-			q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
-		}
-		j, err := q.First(ctx)
-		if ent.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		out, err = j.Update().SetLockedUntil(now.Add(s.cfg.Lease)).AddAttempts(1).Save(ctx)
-		return err
-	})
+// begin starts a run of job a: when the integration is still at the job's
+// generation, it moves it to the next, so a change committed from now on
+// queues a new job rather than merging into this one, which may already
+// have read the tenant. It reports whether the job is superseded: a job of
+// a later generation has started already.
+func (s *Service) begin(ctx context.Context, a jobArgs) (bool, error) {
+	n, err := s.cfg.Client.ProvisioningState.Update().
+		Where(provisioningstate.TenantID(a.TenantID), provisioningstate.IntegrationEQ(a.Integration),
+			provisioningstate.Generation(a.Generation)).
+		AddGeneration(1).Save(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("provisioning: claim job: %w", err)
+		return false, fmt.Errorf("provisioning: start %s job: %w", a.Integration, err)
 	}
-	return out, nil
+	if n > 0 {
+		return false, nil
+	}
+	st, err := s.cfg.Client.ProvisioningState.Query().
+		Where(provisioningstate.TenantID(a.TenantID), provisioningstate.IntegrationEQ(a.Integration)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("provisioning: load %s state: %w", a.Integration, err)
+	}
+	return st.Generation > a.Generation+1, nil
 }
 
 // finish records a step's outcome (its result message or its error, with
-// the upstream IDs in ext) and completes or reschedules its job.
-func (s *Service) finish(ctx context.Context, job *ent.ProvisioningJob, t *ent.Tenant, result string, ext map[string]string, stepErr error) error {
-	i := Integration(job.Integration)
+// the upstream IDs in ext) and tells river what to do with the job.
+func (s *Service) finish(ctx context.Context, j *river.Job[jobArgs], t *ent.Tenant, result string, ext map[string]string, stepErr error) error {
+	i := j.Args.Integration
 	switch {
 	case stepErr == nil:
-		if err := s.setState(ctx, t, i, StatusOK, result, ext); err != nil {
-			return err
-		}
-		return s.complete(ctx, job)
+		return s.setState(ctx, t, i, StatusOK, result, ext)
 	case errors.Is(stepErr, errSkipped):
-		if err := s.setState(ctx, t, i, StatusSkipped, "not configured", nil); err != nil {
-			return err
-		}
-		return s.complete(ctx, job)
+		return s.setState(ctx, t, i, StatusSkipped, "not configured", nil)
 	case sdk.IsInvalid(stepErr):
 		// The upstream rejected the request itself: retrying the same
 		// request cannot succeed. The next change or reconcile re-drives.
@@ -132,58 +142,29 @@ func (s *Service) finish(ctx context.Context, job *ent.ProvisioningJob, t *ent.T
 		if err := s.setState(ctx, t, i, StatusError, msg, ext); err != nil {
 			return err
 		}
-		return s.complete(ctx, job)
-	case job.Attempts >= s.cfg.MaxAttempts:
-		msg := fmt.Sprintf("gave up after %d attempts: %v", job.Attempts, stepErr)
+		return river.JobCancel(stepErr)
+	case j.Attempt >= j.MaxAttempts:
+		// River discards the job after this attempt: ERROR until the next
+		// change or reconcile.
+		msg := fmt.Sprintf("gave up after %d attempts: %v", j.Attempt, stepErr)
 		if err := s.setState(ctx, t, i, StatusError, msg, ext); err != nil {
 			return err
 		}
 		s.cfg.Log.WarnContext(ctx, "provisioning: giving up", "tenant", t.Slug, "integration", i, "err", stepErr)
-		return s.complete(ctx, job)
+		return stepErr
 	default:
-		delay := s.cfg.Backoff.Delay(job.Attempts)
-		msg := fmt.Sprintf("%v (attempt %d, retrying in %s)", stepErr, job.Attempts, delay.Round(time.Millisecond))
+		delay := s.cfg.Backoff.Delay(j.Attempt)
+		msg := fmt.Sprintf("%v (attempt %d, retrying in %s)", stepErr, j.Attempt, delay.Round(time.Millisecond))
 		if err := s.setState(ctx, t, i, StatusError, msg, ext); err != nil {
 			return err
 		}
-		s.cfg.Log.InfoContext(ctx, "provisioning: step failed", "tenant", t.Slug, "integration", i, "attempt", job.Attempts, "err", stepErr)
-		return s.reschedule(ctx, job, delay, stepErr)
+		s.cfg.Log.InfoContext(ctx, "provisioning: step failed", "tenant", t.Slug, "integration", i, "attempt", j.Attempt, "err", stepErr)
+		return stepErr
 	}
 }
 
-// complete deletes a finished job. A change that arrived while it ran
-// inserted a job of its own (a claimed job is never reused), so nothing is
-// lost.
-func (s *Service) complete(ctx context.Context, job *ent.ProvisioningJob) error {
-	if err := s.cfg.Client.ProvisioningJob.DeleteOneID(job.ID).Exec(ctx); err != nil && !ent.IsNotFound(err) {
-		return fmt.Errorf("provisioning: complete job: %w", err)
-	}
-	return nil
-}
-
-// release gives a job back without counting it as a step failure.
-func (s *Service) release(ctx context.Context, job *ent.ProvisioningJob, cause error) error {
-	if err := s.reschedule(ctx, job, s.cfg.Backoff.Delay(job.Attempts), cause); err != nil {
-		return err
-	}
-	return cause
-}
-
-func (s *Service) reschedule(ctx context.Context, job *ent.ProvisioningJob, delay time.Duration, cause error) error {
-	err := s.cfg.Client.ProvisioningJob.UpdateOneID(job.ID).
-		SetRunAt(time.Now().UTC().Add(delay)).ClearLockedUntil().SetLastError(cause.Error()).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("provisioning: reschedule job: %w", err)
-	}
-	return nil
-}
-
-// Queued counts every queued job.
+// Queued counts the provisioning jobs not finished yet (queued, running or
+// waiting for a retry), on every replica.
 func (s *Service) Queued(ctx context.Context) (int, error) {
-	return s.cfg.Client.ProvisioningJob.Query().Count(viewer.SystemContext(ctx))
-}
-
-// Pending counts the queued jobs of a tenant (for tests and operators).
-func (s *Service) Pending(ctx context.Context, tenantID int) (int, error) {
-	return s.cfg.Client.ProvisioningJob.Query().Where(provisioningjob.TenantID(tenantID)).Count(viewer.SystemContext(ctx))
+	return s.cfg.Jobs.Unfinished(ctx, JobKind)
 }

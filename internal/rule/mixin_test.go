@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/ent/provisioningjob"
+	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/demo"
 	"github.com/dezky/platform/internal/rule"
@@ -35,7 +35,6 @@ func TestBasePolicyOnEverySchema(t *testing.T) {
 			"IngestCursor":      c.IngestCursor.Query().Count,
 			"Membership":        c.Membership.Query().Count,
 			"Partner":           c.Partner.Query().Count,
-			"ProvisioningJob":   c.ProvisioningJob.Query().Count,
 			"ProvisioningState": c.ProvisioningState.Query().Count,
 			"Tenant":            c.Tenant.Query().Count,
 			"User":              c.User.Query().Count,
@@ -67,8 +66,8 @@ func TestBasePolicyOnEverySchema(t *testing.T) {
 			{"admin reads idempotency keys through rule.Bypass", errOf(c.IdempotencyKey.Query().Count(rule.Bypass(adminCtx))), true},
 			{"system updates audit events", errOf(c.AuditEvent.Update().SetPrevHash("x").Save(sys)), false},
 			{"operator reads checkpoints", errOf(c.AuditCheckpoint.Query().Count(operator)), true},
-			{"admin writes a provisioning job", c.ProvisioningJob.Create().SetTenantID(admin.TenantIDs()[0]).
-				SetIntegration(provisioningjob.IntegrationIdentity).SetReason("x").Exec(adminCtx), false},
+			{"admin writes a provisioning state", c.ProvisioningState.Create().SetTenantID(admin.TenantIDs()[0]).
+				SetIntegration(provisioningstate.IntegrationIdentity).SetMessage("x").Exec(adminCtx), false},
 		} {
 			if (tc.err == nil) != tc.ok {
 				t.Errorf("%s: err = %v, want ok=%v", tc.name, tc.err, tc.ok)
