@@ -18,12 +18,12 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 )
 
@@ -91,12 +91,12 @@ func checkColumn(t, c string) error {
 			flag.Table:              flag.ValidColumn,
 			idempotencykey.Table:    idempotencykey.ValidColumn,
 			ingestcursor.Table:      ingestcursor.ValidColumn,
+			maildomain.Table:        maildomain.ValidColumn,
 			membership.Table:        membership.ValidColumn,
 			partner.Table:           partner.ValidColumn,
 			provisioningjob.Table:   provisioningjob.ValidColumn,
 			provisioningstate.Table: provisioningstate.ValidColumn,
 			tenant.Table:            tenant.ValidColumn,
-			tenantdomain.Table:      tenantdomain.ValidColumn,
 			user.Table:              user.ValidColumn,
 		})
 	})

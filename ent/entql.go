@@ -9,13 +9,13 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/provisioningjob"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -160,6 +160,33 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   maildomain.Table,
+			Columns: maildomain.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: maildomain.FieldID,
+			},
+		},
+		Type: "MailDomain",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			maildomain.FieldCreatedAt:        {Type: field.TypeTime, Column: maildomain.FieldCreatedAt},
+			maildomain.FieldUpdatedAt:        {Type: field.TypeTime, Column: maildomain.FieldUpdatedAt},
+			maildomain.FieldName:             {Type: field.TypeString, Column: maildomain.FieldName},
+			maildomain.FieldTenantID:         {Type: field.TypeInt, Column: maildomain.FieldTenantID},
+			maildomain.FieldStatus:           {Type: field.TypeEnum, Column: maildomain.FieldStatus},
+			maildomain.FieldPrimary:          {Type: field.TypeBool, Column: maildomain.FieldPrimary},
+			maildomain.FieldOwnershipToken:   {Type: field.TypeString, Column: maildomain.FieldOwnershipToken},
+			maildomain.FieldRecords:          {Type: field.TypeJSON, Column: maildomain.FieldRecords},
+			maildomain.FieldDmarcPolicy:      {Type: field.TypeEnum, Column: maildomain.FieldDmarcPolicy},
+			maildomain.FieldDmarcReportEmail: {Type: field.TypeString, Column: maildomain.FieldDmarcReportEmail},
+			maildomain.FieldManagedDNS:       {Type: field.TypeBool, Column: maildomain.FieldManagedDNS},
+			maildomain.FieldMessage:          {Type: field.TypeString, Column: maildomain.FieldMessage},
+			maildomain.FieldCheckedAt:        {Type: field.TypeTime, Column: maildomain.FieldCheckedAt},
+			maildomain.FieldVerifiedAt:       {Type: field.TypeTime, Column: maildomain.FieldVerifiedAt},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -176,7 +203,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldTenantID:  {Type: field.TypeInt, Column: membership.FieldTenantID},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -203,7 +230,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningjob.Table,
 			Columns: provisioningjob.Columns,
@@ -224,7 +251,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -243,7 +270,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -268,22 +295,6 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
-		NodeSpec: sqlgraph.NodeSpec{
-			Table:   tenantdomain.Table,
-			Columns: tenantdomain.Columns,
-			ID: &sqlgraph.FieldSpec{
-				Type:   field.TypeInt,
-				Column: tenantdomain.FieldID,
-			},
-		},
-		Type: "TenantDomain",
-		Fields: map[string]*sqlgraph.FieldSpec{
-			tenantdomain.FieldName:      {Type: field.TypeString, Column: tenantdomain.FieldName},
-			tenantdomain.FieldTenantID:  {Type: field.TypeInt, Column: tenantdomain.FieldTenantID},
-			tenantdomain.FieldCreatedAt: {Type: field.TypeTime, Column: tenantdomain.FieldCreatedAt},
-		},
-	}
 	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
@@ -306,6 +317,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:   {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   maildomain.TenantTable,
+			Columns: []string{maildomain.TenantColumn},
+			Bidi:    false,
+		},
+		"MailDomain",
+		"Tenant",
+	)
 	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
@@ -917,6 +940,130 @@ func (f *IngestCursorFilter) WhereUpdatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MailDomainQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MailDomainQuery builder.
+func (_q *MailDomainQuery) Filter() *MailDomainFilter {
+	return &MailDomainFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MailDomainMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MailDomainMutation builder.
+func (m *MailDomainMutation) Filter() *MailDomainFilter {
+	return &MailDomainFilter{config: m.config, predicateAdder: m}
+}
+
+// MailDomainFilter provides a generic filtering capability at runtime for MailDomainQuery.
+type MailDomainFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MailDomainFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MailDomainFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(maildomain.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MailDomainFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *MailDomainFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *MailDomainFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldName))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *MailDomainFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(maildomain.FieldTenantID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *MailDomainFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldStatus))
+}
+
+// WherePrimary applies the entql bool predicate on the primary field.
+func (f *MailDomainFilter) WherePrimary(p entql.BoolP) {
+	f.Where(p.Field(maildomain.FieldPrimary))
+}
+
+// WhereOwnershipToken applies the entql string predicate on the ownership_token field.
+func (f *MailDomainFilter) WhereOwnershipToken(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldOwnershipToken))
+}
+
+// WhereRecords applies the entql json.RawMessage predicate on the records field.
+func (f *MailDomainFilter) WhereRecords(p entql.BytesP) {
+	f.Where(p.Field(maildomain.FieldRecords))
+}
+
+// WhereDmarcPolicy applies the entql string predicate on the dmarc_policy field.
+func (f *MailDomainFilter) WhereDmarcPolicy(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldDmarcPolicy))
+}
+
+// WhereDmarcReportEmail applies the entql string predicate on the dmarc_report_email field.
+func (f *MailDomainFilter) WhereDmarcReportEmail(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldDmarcReportEmail))
+}
+
+// WhereManagedDNS applies the entql bool predicate on the managed_dns field.
+func (f *MailDomainFilter) WhereManagedDNS(p entql.BoolP) {
+	f.Where(p.Field(maildomain.FieldManagedDNS))
+}
+
+// WhereMessage applies the entql string predicate on the message field.
+func (f *MailDomainFilter) WhereMessage(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldMessage))
+}
+
+// WhereCheckedAt applies the entql time.Time predicate on the checked_at field.
+func (f *MailDomainFilter) WhereCheckedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldCheckedAt))
+}
+
+// WhereVerifiedAt applies the entql time.Time predicate on the verified_at field.
+func (f *MailDomainFilter) WhereVerifiedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldVerifiedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *MailDomainFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *MailDomainFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -945,7 +1092,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1038,7 +1185,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1176,7 +1323,7 @@ type ProvisioningJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1256,7 +1403,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1326,7 +1473,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1423,61 +1570,6 @@ func (f *TenantFilter) WhereHasMembershipsWith(preds ...predicate.Membership) {
 			p(s)
 		}
 	})))
-}
-
-// addPredicate implements the predicateAdder interface.
-func (_q *TenantDomainQuery) addPredicate(pred func(s *sql.Selector)) {
-	_q.predicates = append(_q.predicates, pred)
-}
-
-// Filter returns a Filter implementation to apply filters on the TenantDomainQuery builder.
-func (_q *TenantDomainQuery) Filter() *TenantDomainFilter {
-	return &TenantDomainFilter{config: _q.config, predicateAdder: _q}
-}
-
-// addPredicate implements the predicateAdder interface.
-func (m *TenantDomainMutation) addPredicate(pred func(s *sql.Selector)) {
-	m.predicates = append(m.predicates, pred)
-}
-
-// Filter returns an entql.Where implementation to apply filters on the TenantDomainMutation builder.
-func (m *TenantDomainMutation) Filter() *TenantDomainFilter {
-	return &TenantDomainFilter{config: m.config, predicateAdder: m}
-}
-
-// TenantDomainFilter provides a generic filtering capability at runtime for TenantDomainQuery.
-type TenantDomainFilter struct {
-	predicateAdder
-	config
-}
-
-// Where applies the entql predicate on the query filter.
-func (f *TenantDomainFilter) Where(p entql.P) {
-	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
-			s.AddError(err)
-		}
-	})
-}
-
-// WhereID applies the entql int predicate on the id field.
-func (f *TenantDomainFilter) WhereID(p entql.IntP) {
-	f.Where(p.Field(tenantdomain.FieldID))
-}
-
-// WhereName applies the entql string predicate on the name field.
-func (f *TenantDomainFilter) WhereName(p entql.StringP) {
-	f.Where(p.Field(tenantdomain.FieldName))
-}
-
-// WhereTenantID applies the entql int predicate on the tenant_id field.
-func (f *TenantDomainFilter) WhereTenantID(p entql.IntP) {
-	f.Where(p.Field(tenantdomain.FieldTenantID))
-}
-
-// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
-func (f *TenantDomainFilter) WhereCreatedAt(p entql.TimeP) {
-	f.Where(p.Field(tenantdomain.FieldCreatedAt))
 }
 
 // addPredicate implements the predicateAdder interface.

@@ -26,6 +26,8 @@ type Tx struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
 	IngestCursor *IngestCursorClient
+	// MailDomain is the client for interacting with the MailDomain builders.
+	MailDomain *MailDomainClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
@@ -36,8 +38,6 @@ type Tx struct {
 	ProvisioningState *ProvisioningStateClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
-	// TenantDomain is the client for interacting with the TenantDomain builders.
-	TenantDomain *TenantDomainClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -177,12 +177,12 @@ func (tx *Tx) init() {
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
+	tx.MailDomain = NewMailDomainClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
 	tx.ProvisioningJob = NewProvisioningJobClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
-	tx.TenantDomain = NewTenantDomainClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

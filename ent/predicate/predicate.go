@@ -24,6 +24,9 @@ type IdempotencyKey func(*sql.Selector)
 // IngestCursor is the predicate function for ingestcursor builders.
 type IngestCursor func(*sql.Selector)
 
+// MailDomain is the predicate function for maildomain builders.
+type MailDomain func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
 
@@ -38,9 +41,6 @@ type ProvisioningState func(*sql.Selector)
 
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
-
-// TenantDomain is the predicate function for tenantdomain builders.
-type TenantDomain func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
