@@ -20,6 +20,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/provisioningstate"
@@ -29,6 +30,7 @@ import (
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -150,6 +152,15 @@ type ComplexityRoot struct {
 		PEM       func(childComplexity int) int
 	}
 
+	DnsRecordCheck struct {
+		Expected func(childComplexity int) int
+		Found    func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Purpose  func(childComplexity int) int
+		Status   func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	Flag struct {
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -200,6 +211,19 @@ type ComplexityRoot struct {
 		Services  func(childComplexity int) int
 	}
 
+	MailDomain struct {
+		CheckedAt        func(childComplexity int) int
+		DmarcPolicy      func(childComplexity int) int
+		DmarcReportEmail func(childComplexity int) int
+		ManagedDNS       func(childComplexity int) int
+		Message          func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Primary          func(childComplexity int) int
+		Records          func(childComplexity int) int
+		Status           func(childComplexity int) int
+		VerifiedAt       func(childComplexity int) int
+	}
+
 	Me struct {
 		Email       func(childComplexity int) int
 		IsOperator  func(childComplexity int) int
@@ -233,6 +257,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddMailDomain         func(childComplexity int, tenantSlug string, name string) int
 		CreateAuditCheckpoint func(childComplexity int) int
 		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
 		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
@@ -241,13 +266,17 @@ type ComplexityRoot struct {
 		DeleteTenant          func(childComplexity int, slug string) int
 		KillFlag              func(childComplexity int, key string) int
 		ReconcileTenant       func(childComplexity int, slug string) int
+		RemoveMailDomain      func(childComplexity int, tenantSlug string, name string) int
 		ResumeTenant          func(childComplexity int, slug string) int
 		RunAuditArchive       func(childComplexity int) int
+		SetMailDomainDmarc    func(childComplexity int, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) int
+		SetPrimaryMailDomain  func(childComplexity int, tenantSlug string, name string) int
 		SuspendTenant         func(childComplexity int, slug string) int
 		TerminatePartner      func(childComplexity int, slug string) int
 		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
 		UpdatePartner         func(childComplexity int, slug string, input UpdatePartnerInput) int
 		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
+		VerifyMailDomain      func(childComplexity int, tenantSlug string, name string) int
 	}
 
 	PageInfo struct {
@@ -336,6 +365,7 @@ type ComplexityRoot struct {
 		Plugins            func(childComplexity int) int
 		ProvisioningPlan   func(childComplexity int, slug string) int
 		Tenant             func(childComplexity int, slug string) int
+		TenantAttention    func(childComplexity int, tenantSlug string) int
 		TenantStatusCounts func(childComplexity int, where *ent.TenantWhereInput) int
 		Tenants            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
@@ -361,6 +391,7 @@ type ComplexityRoot struct {
 		Domains      func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Industry     func(childComplexity int) int
+		MailDomains  func(childComplexity int) int
 		Memberships  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Name         func(childComplexity int) int
 		Partner      func(childComplexity int) int
@@ -371,6 +402,10 @@ type ComplexityRoot struct {
 		Slug         func(childComplexity int) int
 		Status       func(childComplexity int) int
 		UpdatedAt    func(childComplexity int) int
+	}
+
+	TenantAttention struct {
+		MailDomains func(childComplexity int) int
 	}
 
 	TenantConnection struct {
@@ -438,6 +473,11 @@ type MutationResolver interface {
 	KillFlag(ctx context.Context, key string) (*ent.Flag, error)
 	CreateAuditCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error)
 	RunAuditArchive(ctx context.Context) (*archive.Result, error)
+	AddMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	VerifyMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	SetMailDomainDmarc(ctx context.Context, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) (*maildomains.Domain, error)
+	SetPrimaryMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	RemoveMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
@@ -462,6 +502,7 @@ type QueryResolver interface {
 	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
 	VerifyAuditChain(ctx context.Context) (*audit.Report, error)
 	AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error)
+	TenantAttention(ctx context.Context, tenantSlug string) (*TenantAttention, error)
 }
 type SubscriptionResolver interface {
 	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
@@ -469,6 +510,7 @@ type SubscriptionResolver interface {
 }
 type TenantResolver interface {
 	Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error)
+	MailDomains(ctx context.Context, obj *ent.Tenant) ([]*maildomains.Domain, error)
 }
 
 type AuditEventWhereInputResolver interface {
@@ -884,6 +926,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditSigningKey.PEM(childComplexity), true
 
+	case "DnsRecordCheck.expected":
+		if e.ComplexityRoot.DnsRecordCheck.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Expected(childComplexity), true
+	case "DnsRecordCheck.found":
+		if e.ComplexityRoot.DnsRecordCheck.Found == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Found(childComplexity), true
+	case "DnsRecordCheck.name":
+		if e.ComplexityRoot.DnsRecordCheck.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Name(childComplexity), true
+	case "DnsRecordCheck.purpose":
+		if e.ComplexityRoot.DnsRecordCheck.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Purpose(childComplexity), true
+	case "DnsRecordCheck.status":
+		if e.ComplexityRoot.DnsRecordCheck.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Status(childComplexity), true
+	case "DnsRecordCheck.type":
+		if e.ComplexityRoot.DnsRecordCheck.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Type(childComplexity), true
+
 	case "Flag.createdAt":
 		if e.ComplexityRoot.Flag.CreatedAt == nil {
 			break
@@ -1065,6 +1144,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Health.Services(childComplexity), true
 
+	case "MailDomain.checkedAt":
+		if e.ComplexityRoot.MailDomain.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.CheckedAt(childComplexity), true
+	case "MailDomain.dmarcPolicy":
+		if e.ComplexityRoot.MailDomain.DmarcPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.DmarcPolicy(childComplexity), true
+	case "MailDomain.dmarcReportEmail":
+		if e.ComplexityRoot.MailDomain.DmarcReportEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.DmarcReportEmail(childComplexity), true
+	case "MailDomain.managedDns":
+		if e.ComplexityRoot.MailDomain.ManagedDNS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.ManagedDNS(childComplexity), true
+	case "MailDomain.message":
+		if e.ComplexityRoot.MailDomain.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Message(childComplexity), true
+	case "MailDomain.name":
+		if e.ComplexityRoot.MailDomain.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Name(childComplexity), true
+	case "MailDomain.primary":
+		if e.ComplexityRoot.MailDomain.Primary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Primary(childComplexity), true
+	case "MailDomain.records":
+		if e.ComplexityRoot.MailDomain.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Records(childComplexity), true
+	case "MailDomain.status":
+		if e.ComplexityRoot.MailDomain.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Status(childComplexity), true
+	case "MailDomain.verifiedAt":
+		if e.ComplexityRoot.MailDomain.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.VerifiedAt(childComplexity), true
+
 	case "Me.email":
 		if e.ComplexityRoot.Me.Email == nil {
 			break
@@ -1189,6 +1329,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
 
+	case "Mutation.addMailDomain":
+		if e.ComplexityRoot.Mutation.AddMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 	case "Mutation.createAuditCheckpoint":
 		if e.ComplexityRoot.Mutation.CreateAuditCheckpoint == nil {
 			break
@@ -1272,6 +1423,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReconcileTenant(childComplexity, args["slug"].(string)), true
+	case "Mutation.removeMailDomain":
+		if e.ComplexityRoot.Mutation.RemoveMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 	case "Mutation.resumeTenant":
 		if e.ComplexityRoot.Mutation.ResumeTenant == nil {
 			break
@@ -1289,6 +1451,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunAuditArchive(childComplexity), true
+	case "Mutation.setMailDomainDmarc":
+		if e.ComplexityRoot.Mutation.SetMailDomainDmarc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMailDomainDmarc_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMailDomainDmarc(childComplexity, args["tenantSlug"].(string), args["name"].(string), args["policy"].(maildomain.DmarcPolicy), args["reportEmail"].(*string)), true
+	case "Mutation.setPrimaryMailDomain":
+		if e.ComplexityRoot.Mutation.SetPrimaryMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPrimaryMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPrimaryMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 	case "Mutation.suspendTenant":
 		if e.ComplexityRoot.Mutation.SuspendTenant == nil {
 			break
@@ -1344,6 +1528,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTenant(childComplexity, args["slug"].(string), args["input"].(UpdateTenantInput)), true
+	case "Mutation.verifyMailDomain":
+		if e.ComplexityRoot.Mutation.VerifyMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1780,6 +1975,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tenant(childComplexity, args["slug"].(string)), true
+	case "Query.tenantAttention":
+		if e.ComplexityRoot.Query.TenantAttention == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tenantAttention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TenantAttention(childComplexity, args["tenantSlug"].(string)), true
 	case "Query.tenantStatusCounts":
 		if e.ComplexityRoot.Query.TenantStatusCounts == nil {
 			break
@@ -1899,6 +2105,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Industry(childComplexity), true
+	case "Tenant.mailDomains":
+		if e.ComplexityRoot.Tenant.MailDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.MailDomains(childComplexity), true
 	case "Tenant.memberships":
 		if e.ComplexityRoot.Tenant.Memberships == nil {
 			break
@@ -1964,6 +2176,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.UpdatedAt(childComplexity), true
+
+	case "TenantAttention.mailDomains":
+		if e.ComplexityRoot.TenantAttention.MailDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantAttention.MailDomains(childComplexity), true
 
 	case "TenantConnection.edges":
 		if e.ComplexityRoot.TenantConnection.Edges == nil {
@@ -3546,7 +3765,7 @@ type Tenant implements Node {
   plan: TenantPlan!
   seats: Int!
   status: TenantStatus!
-  domains: [String!]!
+  domains: [String!]! @deprecated(reason: "Use mailDomains: domains are verified objects now. The list still names them (primary first), and the domains input adds pending mail domains.")
   industry: String
   brandColor: String
   partnerID: ID
@@ -4228,6 +4447,7 @@ input CreateTenantInput {
   plan: TenantPlan
   seats: Int
   partnerSlug: String
+  "Each name becomes a PENDING mail domain (see addMailDomain); public mail providers' domains and names another tenant verified are refused."
   domains: [String!]
 }
 
@@ -4235,6 +4455,7 @@ input UpdateTenantInput {
   name: String
   plan: TenantPlan
   seats: Int
+  "The tenant's domain names: new ones become PENDING mail domains, unlisted ones never verified are dropped; unlisting a verified one is CONFLICT (use removeMailDomain)."
   domains: [String!]
   "Blank or null clears it."
   industry: String @goField(omittable: true)
@@ -4410,6 +4631,169 @@ extend type Query {
 extend type Mutation {
   "Archives the events past the hot retention now (operators). Must be the only field of its mutation."
   runAuditArchive: AuditArchiveRun!
+}
+`, BuiltIn: false},
+	{Name: "../maildomains.graphql", Input: `# Mail domains with DNS verification (hand-written; extends ent.graphql).
+
+"Verification state of a mail domain."
+enum MailDomainStatus {
+  "Not verified yet: the ownership or MX record is not published (or another tenant verified the name first)."
+  PENDING
+  "The ownership and MX records check out; the tenant owns the name."
+  VERIFIED
+  "Verified before, but a recheck found the ownership or MX record gone; the tenant still owns the name."
+  FAILING
+}
+
+"What a DNS record is for."
+enum DnsRecordPurpose {
+  "TXT record proving control of the domain, with a token of this tenant's claim."
+  OWNERSHIP
+  "Mail exchanger pointing at the mail server."
+  MX
+  "Sender Policy Framework TXT record at the domain."
+  SPF
+  "DomainKeys Identified Mail public key, generated by the mail server."
+  DKIM
+  "DMARC policy TXT record."
+  DMARC
+}
+
+"Result of checking one DNS record."
+enum DnsCheckStatus {
+  "A published value equals the expected one."
+  OK
+  "Nothing of the kind is published at the name."
+  MISSING
+  "Records of the kind are published, but none has the expected value."
+  MISMATCH
+}
+
+"DMARC policy (p=) for mail failing authentication."
+enum DmarcPolicy {
+  "Monitor only."
+  NONE
+  "Deliver to spam."
+  QUARANTINE
+  "Refuse delivery."
+  REJECT
+}
+
+"One DNS record a mail domain needs and what the last check found."
+type DnsRecordCheck {
+  "What the record is for."
+  purpose: DnsRecordPurpose!
+  "Record type (TXT or MX)."
+  type: String!
+  "Owner name of the record, without the final dot."
+  name: String!
+  "The value to publish."
+  expected: String!
+  "The values of this kind found at the name by the last check."
+  found: [String!]!
+  "Result of the last check."
+  status: DnsCheckStatus!
+}
+
+"A tenant's mail domain."
+type MailDomain {
+  "Domain name: lower-case ASCII (IDNA A-labels), no final dot."
+  name: String!
+  "Verification state."
+  status: MailDomainStatus!
+  "Whether new mailboxes are created in this domain; one per tenant."
+  primary: Boolean!
+  "The records to publish (ownership, MX, SPF, DKIM, DMARC) with the last check's result."
+  records: [DnsRecordCheck!]!
+  "The DMARC policy the DMARC record carries; null when unknown."
+  dmarcPolicy: DmarcPolicy
+  "Where DMARC aggregate reports go; null when not set."
+  dmarcReportEmail: String
+  "When the records were last checked; null before the first check."
+  checkedAt: Time
+  "When the tenant verified the domain (and so owns it); null while never verified."
+  verifiedAt: Time
+  "Whether the records were published through the DNS provider's dynamic updates."
+  managedDns: Boolean!
+  "Why the domain is in its state, when that needs saying (another tenant verified the name first, publishing or a lookup failed); null otherwise."
+  message: String
+}
+
+"What needs a tenant admin's attention."
+type TenantAttention {
+  "Mail domains not verified, or with a record that does not check out."
+  mailDomains: Int!
+}
+
+extend type Tenant {
+  "The tenant's mail domains, primary first, then by name."
+  mailDomains: [MailDomain!]!
+}
+
+extend type Query {
+  "Counts of what needs attention in a tenant the caller can see; NOT_FOUND otherwise."
+  tenantAttention(
+    "Slug of the tenant."
+    tenantSlug: String!
+  ): TenantAttention!
+}
+
+extend type Mutation {
+  """
+  Adds a mail domain to a tenant (its admins, its partner's staff, operators):
+  created at the mail provider (DKIM generated there) and returned with the
+  records to publish, including an ownership TXT record with a token of this
+  claim. Where the DNS provider can update the zone, the records are published
+  and checked at once. BAD_USER_INPUT for an invalid name or a public mail
+  provider's domain; CONFLICT when the tenant has it already or another tenant
+  verified it.
+  """
+  addMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name; internationalised names are accepted."
+    name: String!
+  ): MailDomain!
+  """
+  Resolves the domain's records now and updates its status: VERIFIED when the
+  ownership and MX records check out (the first tenant to verify a name owns it;
+  CONFLICT when another tenant verified it concurrently).
+  """
+  verifyMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+  ): MailDomain!
+  "Sets the DMARC policy at the mail provider and the DMARC record to publish (published where the DNS is managed)."
+  setMailDomainDmarc(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+    "The policy for mail failing authentication."
+    policy: DmarcPolicy!
+    "Address for aggregate reports (rua); blank or null: none."
+    reportEmail: String
+  ): MailDomain!
+  "Makes a verified domain the tenant's primary mail domain; CONFLICT when it is not verified."
+  setPrimaryMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+  ): MailDomain!
+  """
+  Removes the domain from the tenant and, unless another tenant still claims
+  it, from the mail provider. CONFLICT, with the provider's reason, while
+  mailboxes or aliases use it. Returns the domain as it was.
+  """
+  removeMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+  ): MailDomain!
 }
 `, BuiltIn: false},
 }
@@ -4605,6 +4989,24 @@ func (ec *executionContext) childFields_AuditSigningKey(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AuditSigningKey", field.Name)
 }
 
+func (ec *executionContext) childFields_DnsRecordCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "purpose":
+		return ec.fieldContext_DnsRecordCheck_purpose(ctx, field)
+	case "type":
+		return ec.fieldContext_DnsRecordCheck_type(ctx, field)
+	case "name":
+		return ec.fieldContext_DnsRecordCheck_name(ctx, field)
+	case "expected":
+		return ec.fieldContext_DnsRecordCheck_expected(ctx, field)
+	case "found":
+		return ec.fieldContext_DnsRecordCheck_found(ctx, field)
+	case "status":
+		return ec.fieldContext_DnsRecordCheck_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DnsRecordCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4703,6 +5105,32 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 		return ec.fieldContext_Health_planned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
+}
+
+func (ec *executionContext) childFields_MailDomain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MailDomain_name(ctx, field)
+	case "status":
+		return ec.fieldContext_MailDomain_status(ctx, field)
+	case "primary":
+		return ec.fieldContext_MailDomain_primary(ctx, field)
+	case "records":
+		return ec.fieldContext_MailDomain_records(ctx, field)
+	case "dmarcPolicy":
+		return ec.fieldContext_MailDomain_dmarcPolicy(ctx, field)
+	case "dmarcReportEmail":
+		return ec.fieldContext_MailDomain_dmarcReportEmail(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_MailDomain_checkedAt(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_MailDomain_verifiedAt(ctx, field)
+	case "managedDns":
+		return ec.fieldContext_MailDomain_managedDns(ctx, field)
+	case "message":
+		return ec.fieldContext_MailDomain_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MailDomain", field.Name)
 }
 
 func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4957,8 +5385,18 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_memberships(ctx, field)
 	case "provisioning":
 		return ec.fieldContext_Tenant_provisioning(ctx, field)
+	case "mailDomains":
+		return ec.fieldContext_Tenant_mailDomains(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantAttention(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mailDomains":
+		return ec.fieldContext_TenantAttention_mailDomains(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantAttention", field.Name)
 }
 
 func (ec *executionContext) childFields_TenantConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5165,6 +5603,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_addMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createFlag_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5263,6 +5723,28 @@ func (ec *executionContext) field_Mutation_reconcileTenant_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_resumeTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5274,6 +5756,66 @@ func (ec *executionContext) field_Mutation_resumeTenant_args(ctx context.Context
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMailDomainDmarc_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (maildomain.DmarcPolicy, error) {
+			return ec.unmarshalNDmarcPolicy2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reportEmail",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reportEmail"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setPrimaryMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
 	return args, nil
 }
 
@@ -5368,6 +5910,28 @@ func (ec *executionContext) field_Mutation_updateTenant_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_verifyMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
 	return args, nil
 }
 
@@ -5704,6 +6268,20 @@ func (ec *executionContext) field_Query_provisioningPlan_args(ctx context.Contex
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_tenantAttention_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
 	return args, nil
 }
 
@@ -7473,6 +8051,144 @@ func (ec *executionContext) fieldContext_AuditSigningKey_publicKey(_ context.Con
 	return graphql.NewScalarFieldContext("AuditSigningKey", field, false, false, "String")
 }
 
+func (ec *executionContext) _DnsRecordCheck_purpose(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v maildomains.Purpose) graphql.Marshaler {
+			return ec.marshalNDnsRecordPurpose2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐPurpose(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "DnsRecordPurpose")
+}
+
+func (ec *executionContext) _DnsRecordCheck_type(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_name(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_expected(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_found(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_found(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Found, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_found(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_status(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v maildomains.CheckStatus) graphql.Marshaler {
+			return ec.marshalNDnsCheckStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐCheckStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "DnsCheckStatus")
+}
+
 func (ec *executionContext) _Flag_id(ctx context.Context, field graphql.CollectedField, obj *ent.Flag) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8201,6 +8917,245 @@ func (ec *executionContext) fieldContext_Health_planned(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MailDomain_name(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "String")
+}
+
+func (ec *executionContext) _MailDomain_status(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v maildomain.Status) graphql.Marshaler {
+			return ec.marshalNMailDomainStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "MailDomainStatus")
+}
+
+func (ec *executionContext) _MailDomain_primary(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_primary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Primary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_primary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MailDomain_records(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []maildomains.RecordCheck) graphql.Marshaler {
+			return ec.marshalNDnsRecordCheck2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MailDomain",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DnsRecordCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MailDomain_dmarcPolicy(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_dmarcPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DmarcPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomain.DmarcPolicy) graphql.Marshaler {
+			return ec.marshalODmarcPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_dmarcPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "DmarcPolicy")
+}
+
+func (ec *executionContext) _MailDomain_dmarcReportEmail(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_dmarcReportEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DmarcReportEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_dmarcReportEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "String")
+}
+
+func (ec *executionContext) _MailDomain_checkedAt(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MailDomain_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MailDomain_managedDns(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_managedDns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManagedDNS, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_managedDns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MailDomain_message(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "String")
 }
 
 func (ec *executionContext) _Me_subject(ctx context.Context, field graphql.CollectedField, obj *tenancy.Me) (ret graphql.Marshaler) {
@@ -9367,6 +10322,226 @@ func (ec *executionContext) fieldContext_Mutation_runAuditArchive(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditArchiveRun(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_verifyMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setMailDomainDmarc(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMailDomainDmarc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMailDomainDmarc(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string), fc.Args["policy"].(maildomain.DmarcPolicy), fc.Args["reportEmail"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMailDomainDmarc(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMailDomainDmarc_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setPrimaryMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPrimaryMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPrimaryMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPrimaryMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPrimaryMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11262,6 +12437,50 @@ func (ec *executionContext) fieldContext_Query_auditArchives(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_tenantAttention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tenantAttention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TenantAttention(ctx, fc.Args["tenantSlug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *TenantAttention) graphql.Marshaler {
+			return ec.marshalNTenantAttention2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐTenantAttention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tenantAttention(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantAttention(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_tenantAttention_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11911,6 +13130,61 @@ func (ec *executionContext) fieldContext_Tenant_provisioning(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_mailDomains(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_mailDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().MailDomains(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomainᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_mailDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantAttention_mailDomains(ctx context.Context, field graphql.CollectedField, obj *TenantAttention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantAttention_mailDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MailDomains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantAttention_mailDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantAttention", field, false, false, "Int")
 }
 
 func (ec *executionContext) _TenantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TenantConnection) (ret graphql.Marshaler) {
@@ -20739,6 +22013,64 @@ func (ec *executionContext) _AuditSigningKey(ctx context.Context, sel ast.Select
 	return out
 }
 
+var dnsRecordCheckImplementors = []string{"DnsRecordCheck"}
+
+func (ec *executionContext) _DnsRecordCheck(ctx context.Context, sel ast.SelectionSet, obj *maildomains.RecordCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dnsRecordCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DnsRecordCheck")
+		case "purpose":
+			out.Values[i] = ec._DnsRecordCheck_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._DnsRecordCheck_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DnsRecordCheck_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._DnsRecordCheck_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "found":
+			out.Values[i] = ec._DnsRecordCheck_found(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._DnsRecordCheck_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var flagImplementors = []string{"Flag", "Node"}
 
 func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj *ent.Flag) graphql.Marshaler {
@@ -21061,6 +22393,84 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 		case "planned":
 			out.Values[i] = ec._Health_planned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mailDomainImplementors = []string{"MailDomain"}
+
+func (ec *executionContext) _MailDomain(ctx context.Context, sel ast.SelectionSet, obj *maildomains.Domain) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mailDomainImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MailDomain")
+		case "name":
+			out.Values[i] = ec._MailDomain_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._MailDomain_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "primary":
+			out.Values[i] = ec._MailDomain_primary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._MailDomain_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dmarcPolicy":
+			out.Values[i] = ec._MailDomain_dmarcPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dmarcReportEmail":
+			out.Values[i] = ec._MailDomain_dmarcReportEmail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "checkedAt":
+			out.Values[i] = ec._MailDomain_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._MailDomain_verifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "managedDns":
+			out.Values[i] = ec._MailDomain_managedDns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._MailDomain_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -21414,6 +22824,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "runAuditArchive":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_runAuditArchive(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setMailDomainDmarc":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMailDomainDmarc(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setPrimaryMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPrimaryMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeMailDomain(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22025,6 +23470,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditArchives(ctx, field)
 				})
+		case "tenantAttention":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_tenantAttention(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -22220,6 +23671,45 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_provisioning(ctx, field, obj)
 				})
+		case "mailDomains":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_mailDomains(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantAttentionImplementors = []string{"TenantAttention"}
+
+func (ec *executionContext) _TenantAttention(ctx context.Context, sel ast.SelectionSet, obj *TenantAttention) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantAttentionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantAttention")
+		case "mailDomains":
+			out.Values[i] = ec._TenantAttention_mailDomains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23059,6 +24549,56 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) unmarshalNDmarcPolicy2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, v any) (maildomain.DmarcPolicy, error) {
+	var res maildomain.DmarcPolicy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDmarcPolicy2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, sel ast.SelectionSet, v maildomain.DmarcPolicy) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNDnsCheckStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐCheckStatus(ctx context.Context, v any) (maildomains.CheckStatus, error) {
+	var res maildomains.CheckStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDnsCheckStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐCheckStatus(ctx context.Context, sel ast.SelectionSet, v maildomains.CheckStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNDnsRecordCheck2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheck(ctx context.Context, sel ast.SelectionSet, v maildomains.RecordCheck) graphql.Marshaler {
+	return ec._DnsRecordCheck(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDnsRecordCheck2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []maildomains.RecordCheck) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDnsRecordCheck2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDnsRecordPurpose2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐPurpose(ctx context.Context, v any) (maildomains.Purpose, error) {
+	var res maildomains.Purpose
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDnsRecordPurpose2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐPurpose(ctx context.Context, sel ast.SelectionSet, v maildomains.Purpose) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNFlag2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐFlag(ctx context.Context, sel ast.SelectionSet, v *ent.Flag) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Flag!")
@@ -23239,6 +24779,40 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNMailDomain2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []*maildomains.Domain) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx context.Context, sel ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MailDomain!")
+		return graphql.Null
+	}
+	return ec._MailDomain(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMailDomainStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐStatus(ctx context.Context, v any) (maildomain.Status, error) {
+	var res maildomain.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMailDomainStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐStatus(ctx context.Context, sel ast.SelectionSet, v maildomain.Status) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMe(ctx context.Context, sel ast.SelectionSet, v *tenancy.Me) graphql.Marshaler {
@@ -23595,6 +25169,14 @@ func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋ
 		return graphql.Null
 	}
 	return ec._Tenant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTenantAttention2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐTenantAttention(ctx context.Context, sel ast.SelectionSet, v *TenantAttention) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantAttention!")
+		return graphql.Null
+	}
+	return ec._TenantAttention(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTenantConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantConnection(ctx context.Context, sel ast.SelectionSet, v *ent.TenantConnection) graphql.Marshaler {
@@ -24027,6 +25609,22 @@ func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐ
 }
 
 func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v *entgql.Cursor[int]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODmarcPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, v any) (*maildomain.DmarcPolicy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(maildomain.DmarcPolicy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODmarcPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, sel ast.SelectionSet, v *maildomain.DmarcPolicy) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -11,6 +11,12 @@ import (
 type Subscription struct {
 }
 
+// What needs a tenant admin's attention.
+type TenantAttention struct {
+	// Mail domains not verified, or with a record that does not check out.
+	MailDomains int `json:"mailDomains"`
+}
+
 // Optional strings: absent leaves the field; blank or null unsets it.
 type UpdatePartnerInput struct {
 	Name           *string                    `json:"name,omitempty"`
@@ -26,10 +32,11 @@ type UpdatePartnerInput struct {
 }
 
 type UpdateTenantInput struct {
-	Name    *string      `json:"name,omitempty"`
-	Plan    *tenant.Plan `json:"plan,omitempty"`
-	Seats   *int         `json:"seats,omitempty"`
-	Domains []string     `json:"domains,omitempty"`
+	Name  *string      `json:"name,omitempty"`
+	Plan  *tenant.Plan `json:"plan,omitempty"`
+	Seats *int         `json:"seats,omitempty"`
+	// The tenant's domain names: new ones become PENDING mail domains, unlisted ones never verified are dropped; unlisting a verified one is CONFLICT (use removeMailDomain).
+	Domains []string `json:"domains,omitempty"`
 	// Blank or null clears it.
 	Industry graphql.Omittable[*string] `json:"industry,omitempty"`
 	// Hex colour #rrggbb; blank or null clears it.

@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 )
@@ -26,6 +27,7 @@ type Resolver struct {
 	audit        *audit.Service
 	auditFeed    *audit.Feed
 	archive      *archive.Service
+	mailDomains  *maildomains.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -38,11 +40,12 @@ type Services struct {
 	Audit        *audit.Service
 	AuditFeed    *audit.Feed
 	Archive      *archive.Service
+	MailDomains  *maildomains.Service
 }
 
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
-		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive,
+		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, mailDomains: c.MailDomains,
 	}})
 }

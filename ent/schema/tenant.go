@@ -41,7 +41,10 @@ func (Tenant) Fields() []ent.Field {
 			NamedValues("Pending", "PENDING", "Active", "ACTIVE", "Suspended", "SUSPENDED", "Deleted", "DELETED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Strings("domains").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)),
+		// domains mirrors the names of the tenant's mail domains (the
+		// primary first); the MailDomain rows are the source of truth.
+		field.Strings("domains").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)).
+			Annotations(entgql.Directives(entgql.Deprecated("Use mailDomains: domains are verified objects now. The list still names them (primary first), and the domains input adds pending mail domains."))),
 		field.String("industry").Optional().Nillable().MaxLen(80).Validate(line(0)),
 		field.String("brand_color").Optional().Nillable().Match(regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)),
 		field.Int("partner_id").Optional().Nillable(),

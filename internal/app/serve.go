@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
@@ -85,6 +86,9 @@ type ServeConfig struct {
 	AuditRetention time.Duration
 	// ArchiveInterval is how often the archiver runs (default 1h).
 	ArchiveInterval time.Duration
+	// MailDomainRecheckInterval is how often every mail domain's DNS
+	// records are checked again (default DefaultMailDomainRecheckInterval).
+	MailDomainRecheckInterval time.Duration
 }
 
 // Server is a running server.
@@ -149,6 +153,9 @@ func (cfg *ServeConfig) defaults() {
 	if cfg.ArchiveInterval <= 0 {
 		cfg.ArchiveInterval = time.Hour
 	}
+	if cfg.MailDomainRecheckInterval <= 0 {
+		cfg.MailDomainRecheckInterval = DefaultMailDomainRecheckInterval
+	}
 }
 
 // start starts the components in order, registering each in s.parts.
@@ -177,6 +184,11 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		ingestCfg.Providers = s.Plugins
 		hcfg.Plugins = s.Plugins
 	}
+	mailCfg := maildomains.Config{Client: client, Tenancy: tenants, Log: log}
+	if s.Plugins != nil {
+		mailCfg.Providers = s.Plugins
+	}
+	mailDomains := maildomains.New(mailCfg)
 	s.Provisioning = provisioning.New(provCfg)
 	tenants.SetLifecycle(s.Provisioning)
 	s.Health = health.New(hcfg)
@@ -222,12 +234,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	registerMailDomainRecheck(engine, cfg, mailDomains)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
 	s.parts.add("jobs", engine.Stop)
 
-	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
+	h, err := s.handler(cfg, ln, tenants, mailDomains, feed, archives, key, ingestor)
 	if err != nil {
 		return err
 	}
@@ -298,7 +311,7 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 
 // handler builds the HTTP handler: the GraphQL server, the audit key, the
 // mail webhook and (without external issuers) the development issuer.
-func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, feed *audit.Feed,
+func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, mailDomains *maildomains.Service, feed *audit.Feed,
 	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor) (http.Handler, error) {
 	client := s.DB.Client
 	mount := map[string]http.Handler{
@@ -335,6 +348,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Audit:        s.Audit,
 		AuditFeed:    feed,
 		Archive:      archives,
+		MailDomains:  mailDomains,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {
