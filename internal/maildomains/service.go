@@ -394,10 +394,9 @@ func (s *Service) publish(ctx context.Context, d *ent.MailDomain, recs []schemat
 			}
 			continue
 		}
-		// Find the zone: the domain itself, then each parent with at
-		// least two labels.
+		// Find the zone: the domain itself, then each parent.
 		var lastErr error
-		for z := d.Name; strings.Contains(z, "."); z = z[strings.Index(z, ".")+1:] {
+		for _, z := range zonesOf(d.Name) {
 			lastErr = dns.UpsertRecord(ctx, sdk.RecordChange{Zone: z, Record: rec})
 			if lastErr == nil {
 				zone = z
@@ -413,6 +412,18 @@ func (s *Service) publish(ctx context.Context, d *ent.MailDomain, recs []schemat
 		}
 	}
 	return true, ""
+}
+
+// zonesOf lists the zones that may hold name's records, closest first:
+// name itself, then each parent down to the top-level domain.
+func zonesOf(name string) []string {
+	out := []string{name}
+	for i, c := range name {
+		if c == '.' {
+			out = append(out, name[i+1:])
+		}
+	}
+	return out
 }
 
 // check resolves d's records, stores the result and the status it implies
@@ -800,7 +811,7 @@ func (s *Service) unpublish(ctx context.Context, d *ent.MailDomain) {
 	for _, r := range d.Records {
 		rec := sdk.DNSRecord{Name: r.Name, Type: r.Type, Value: r.Expected}
 		var err error
-		for z := d.Name; strings.Contains(z, "."); z = z[strings.Index(z, ".")+1:] {
+		for _, z := range zonesOf(d.Name) {
 			if err = dns.DeleteRecord(ctx, sdk.RecordChange{Zone: z, Record: rec}); err == nil || sdk.IsNotFound(err) {
 				break
 			}

@@ -107,11 +107,18 @@ func claimDomains(ctx context.Context, c *ent.Client, tenantID int, domains []st
 			return err
 		}
 	}
+	hasPrimary := false
+	for _, d := range mine {
+		hasPrimary = hasPrimary || (d.Primary && slices.Contains(domains, d.Name))
+	}
 	var creates []*ent.MailDomainCreate
 	for _, d := range domains {
 		if !have[d] {
+			// The first listed domain is the primary one when the tenant
+			// has none.
 			creates = append(creates, c.MailDomain.Create().SetName(d).SetTenantID(tenantID).
-				SetOwnershipToken(domainname.NewToken()))
+				SetOwnershipToken(domainname.NewToken()).SetPrimary(!hasPrimary))
+			hasPrimary = true
 		}
 	}
 	if len(creates) == 0 {

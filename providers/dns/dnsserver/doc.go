@@ -19,6 +19,9 @@
 //     for other zones NOTAUTH and records outside the zone NOTZONE. Answers
 //     to signed requests are signed. Applied updates change what later
 //     queries return.
+//   - Config.UpdateZones, when set, limits updates to those zones (the
+//     others answer NOTAUTH, as a zone hosted elsewhere would).
+//   - Add and Delete change records directly, as a zone's owner would.
 //   - Config.Rcode, when non-zero, makes the server answer every query with
 //     that code (e.g. SERVFAIL) to exercise resolver fallback.
 package dnsserver

@@ -22,6 +22,9 @@ type Config struct {
 	// TSIGKeys maps key names to base64 secrets accepted for updates
 	// (hmac-sha256).
 	TSIGKeys map[string]string
+	// UpdateZones, when set, limits RFC 2136 updates to these zones (of
+	// Zones); updates for the other zones get NOTAUTH. Empty: every zone.
+	UpdateZones []string
 	// MaxUDPSize caps UDP answers below the requester's advertised size.
 	MaxUDPSize int
 	// Rcode, if non-zero, is returned for every query.
@@ -131,6 +134,48 @@ func accept(dh dns.Header) dns.MsgAcceptAction {
 		return dns.MsgAccept
 	}
 	return dns.DefaultMsgAcceptFunc(dh)
+}
+
+// updatable reports whether updates to zone are accepted.
+func (s *Server) updatable(zone string) bool {
+	if len(s.cfg.UpdateZones) == 0 {
+		return true
+	}
+	for _, z := range s.cfg.UpdateZones {
+		if dns.CanonicalName(z) == zone {
+			return true
+		}
+	}
+	return false
+}
+
+// Add adds records given as zone-file lines (as the owner of a zone
+// publishing them would), e.g. "example.test. 300 IN MX 10 mx.example.test.".
+func (s *Server) Add(records ...string) error {
+	var rrs []dns.RR
+	for _, line := range records {
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			return fmt.Errorf("dnsserver: record %q: %w", line, err)
+		}
+		if rr != nil {
+			rrs = append(rrs, rr)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rr := range rrs {
+		s.filter(dns.CanonicalName(rr.Header().Name), func(x dns.RR) bool { return !sameRdata(x, rr) })
+		s.add(rr)
+	}
+	return nil
+}
+
+// Delete removes every record of type t at name.
+func (s *Server) Delete(name string, t uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.filter(dns.CanonicalName(name), func(x dns.RR) bool { return x.Header().Rrtype != t })
 }
 
 // Queries returns the messages received so far.
@@ -272,7 +317,7 @@ func (s *Server) update(w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
 	zone := dns.CanonicalName(r.Question[0].Name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !contains(s.zones, zone) {
+	if !contains(s.zones, zone) || !s.updatable(zone) {
 		m.Rcode = dns.RcodeNotAuth
 		return m
 	}
