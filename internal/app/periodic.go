@@ -168,5 +168,5 @@ func (w *recheckMailDomainsWorker) Work(ctx context.Context, _ *river.Job[rechec
 // registerMailDomainRecheck registers the periodic recheck of mail domains.
 func registerMailDomainRecheck(e *jobs.Engine, cfg *ServeConfig, domains *maildomains.Service) {
 	jobs.AddWorker(e, &recheckMailDomainsWorker{domains: domains, log: cfg.Log})
-	e.AddPeriodic(cfg.MailDomainRecheckInterval, recheckMailDomainsArgs{}, false)
+	e.AddPeriodic(cfg.MailDomainRecheckInterval, recheckMailDomainsArgs{}, true)
 }

@@ -822,7 +822,20 @@ func (s *Service) unpublish(ctx context.Context, d *ent.MailDomain) {
 	}
 }
 
-// RecheckAll checks every mail domain again, each in its own audited
+// hasProviderRecords reports whether recs hold the mail provider's
+// records (an MX record), not only the ownership record.
+func hasProviderRecords(recs []schematype.DNSRecordCheck) bool {
+	for _, r := range recs {
+		if r.Purpose == string(PurposeMX) {
+			return true
+		}
+	}
+	return false
+}
+
+// RecheckAll checks every mail domain again (first creating at the mail
+// provider, and publishing where the DNS is managed, those that came in
+// through the tenants' domains list), each in its own audited
 // transaction when its status changes, as the system viewer ctx must
 // carry. It returns how many domains changed status; a domain whose check
 // fails is logged and skipped.
@@ -866,6 +879,21 @@ func (s *Service) recheck(ctx context.Context, id int) (bool, error) {
 			return err
 		}
 		before := d.Status
+		if !hasProviderRecords(d.Records) {
+			// Added through the tenants' domains list: the records the mail
+			// provider proposes are not known yet, and nothing was
+			// published. Ensure the domain there and publish where the DNS
+			// is managed, as Add does.
+			if _, err := s.mail(); err == nil {
+				if d, err = s.refreshExpected(ctx, c, d); err != nil {
+					return err
+				}
+				managed, msg := s.publish(ctx, d, d.Records)
+				if d, err = c.MailDomain.UpdateOne(d).SetManagedDNS(managed).SetMessage(msg).Save(ctx); err != nil {
+					return err
+				}
+			}
+		}
 		d, changed, err = s.check(ctx, c, d)
 		if err != nil || !changed {
 			return err

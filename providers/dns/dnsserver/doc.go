@@ -19,8 +19,9 @@
 //     for other zones NOTAUTH and records outside the zone NOTZONE. Answers
 //     to signed requests are signed. Applied updates change what later
 //     queries return.
-//   - Config.UpdateZones, when set, limits updates to those zones (the
-//     others answer NOTAUTH, as a zone hosted elsewhere would).
+//   - Config.UpdateZones, when set, lists the zones updates may change
+//     (served zones or parts of them); the others answer NOTAUTH, as a zone
+//     hosted elsewhere would.
 //   - Add and Delete change records directly, as a zone's owner would.
 //   - Config.Rcode, when non-zero, makes the server answer every query with
 //     that code (e.g. SERVFAIL) to exercise resolver fallback.

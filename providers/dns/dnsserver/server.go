@@ -22,8 +22,9 @@ type Config struct {
 	// TSIGKeys maps key names to base64 secrets accepted for updates
 	// (hmac-sha256).
 	TSIGKeys map[string]string
-	// UpdateZones, when set, limits RFC 2136 updates to these zones (of
-	// Zones); updates for the other zones get NOTAUTH. Empty: every zone.
+	// UpdateZones, when set, lists the zones RFC 2136 updates may change
+	// (each a served zone or a part of one); updates for other zones get
+	// NOTAUTH. Empty: every served zone.
 	UpdateZones []string
 	// MaxUDPSize caps UDP answers below the requester's advertised size.
 	MaxUDPSize int
@@ -136,13 +137,15 @@ func accept(dh dns.Header) dns.MsgAcceptAction {
 	return dns.DefaultMsgAcceptFunc(dh)
 }
 
-// updatable reports whether updates to zone are accepted.
+// updatable reports whether updates to zone are accepted: a served zone,
+// or with UpdateZones one of those (which may be a subzone of a served
+// zone).
 func (s *Server) updatable(zone string) bool {
 	if len(s.cfg.UpdateZones) == 0 {
-		return true
+		return contains(s.zones, zone)
 	}
 	for _, z := range s.cfg.UpdateZones {
-		if dns.CanonicalName(z) == zone {
+		if dns.CanonicalName(z) == zone && s.zoneOf(zone) != "" {
 			return true
 		}
 	}
@@ -317,7 +320,7 @@ func (s *Server) update(w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
 	zone := dns.CanonicalName(r.Question[0].Name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !contains(s.zones, zone) || !s.updatable(zone) {
+	if !s.updatable(zone) {
 		m.Rcode = dns.RcodeNotAuth
 		return m
 	}
