@@ -263,7 +263,7 @@ func (s *Service) dns() (sdk.DNS, error) {
 // Add adds name to the tenant's mail domains: created at the mail provider
 // (DKIM generated there), the records to publish listed with an ownership
 // record of its own, published through the dns capability where it can
-// change the zone, and checked at once.
+// change the zone, and checked at once when a dns capability is configured.
 func (s *Service) Add(ctx context.Context, slug, name string) (*Domain, error) {
 	var out *Domain
 	err := db.WithTx(ctx, s.cfg.Client, func(ctx context.Context) error {
@@ -319,7 +319,7 @@ func (s *Service) Add(ctx context.Context, slug, name string) (*Domain, error) {
 		if d, err = upd.Save(ctx); err != nil {
 			return apperr.About(err, "mail domain")
 		}
-		if managed {
+		if _, err := s.dns(); err == nil {
 			if d, _, err = s.check(ctx, c, d); err != nil {
 				return err
 			}

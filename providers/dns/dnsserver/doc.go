@@ -9,7 +9,8 @@
 //   - Queries are answered authoritatively from memory: NXDOMAIN for names
 //     without records, NOERROR with an empty answer (and the SOA) for a name
 //     that exists without the asked type, CNAMEs inside the zone are
-//     followed, and names outside every zone are REFUSED.
+//     followed, and names outside every zone are REFUSED (NXDOMAIN with
+//     Config.NXDomainOutside).
 //   - UDP answers larger than the requester's EDNS0 size (512 without EDNS0)
 //     or Config.MaxUDPSize are truncated with the TC bit, so clients must
 //     retry over TCP.

@@ -26,6 +26,11 @@ type Config struct {
 	// (each a served zone or a part of one); updates for other zones get
 	// NOTAUTH. Empty: every served zone.
 	UpdateZones []string
+	// NXDomainOutside answers queries for names outside every zone with
+	// NXDOMAIN instead of REFUSED: the server stands in for the whole DNS
+	// (what it does not hold does not exist), as a recursive resolver
+	// would answer for unregistered names.
+	NXDomainOutside bool
 	// MaxUDPSize caps UDP answers below the requester's advertised size.
 	MaxUDPSize int
 	// Rcode, if non-zero, is returned for every query.
@@ -267,6 +272,9 @@ func (s *Server) query(r *dns.Msg) *dns.Msg {
 	zone := s.zoneOf(name)
 	if zone == "" {
 		m.Rcode = dns.RcodeRefused
+		if s.cfg.NXDomainOutside {
+			m.Rcode = dns.RcodeNameError
+		}
 		return m
 	}
 	m.Authoritative = true
