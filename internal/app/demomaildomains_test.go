@@ -70,7 +70,9 @@ func TestDemoVerifiesMailDomains(t *testing.T) {
 
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var out struct{ Tenant struct{ MailDomains []domain } }
+		var out struct {
+			Tenant struct{ MailDomains []domain }
+		}
 		query(`{ tenant(slug: "acme") { mailDomains { `+fields+` } } }`, &out)
 		if len(out.Tenant.MailDomains) == 1 && out.Tenant.MailDomains[0].Status == "VERIFIED" && out.Tenant.MailDomains[0].ManagedDns {
 			break
