@@ -208,6 +208,22 @@ func TestMailDomainsEndToEnd(t *testing.T) {
 				}
 			}
 
+			// An Idempotency-Key replay returns the first answer and adds
+			// nothing (not CONFLICT for a domain already added).
+			replay := testserver.Request{Token: w.s.Token("admin:acme"), Headers: map[string]string{"Idempotency-Key": "add-again-1"},
+				Query: `mutation { addMailDomain(tenantSlug: "acme", name: "again.owner.test") { name status records { expected } } }`}
+			first, second := w.s.Do(replay), w.s.Do(replay)
+			if first.Code() != "" || second.Code() != "" || string(first.Data) != string(second.Data) {
+				t.Fatalf("idempotent replay: %s / %s", first.Body, second.Body)
+			}
+			var copies int
+			if err := w.s.DB.SQL.QueryRow(`SELECT COUNT(*) FROM mail_domains WHERE name = 'again.owner.test'`).Scan(&copies); err != nil || copies != 1 {
+				t.Fatalf("replayed add: %d rows, %v", copies, err)
+			}
+			if _, code, _ := w.mutate(t, "admin:acme", "removeMailDomain", `tenantSlug: "acme", name: "again.owner.test"`); code != "" {
+				t.Fatalf("remove again.owner.test: %q", code)
+			}
+
 			// Unmanaged: PENDING with every record missing until published.
 			d, code, msg = w.mutate(t, "partner:northwind", "addMailDomain", `tenantSlug: "acme", name: "shop.owner.test"`)
 			if code != "" {
