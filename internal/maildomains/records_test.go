@@ -3,6 +3,7 @@ package maildomains
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -70,4 +71,15 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("MX not lower-case: %q", n)
 		}
 	})
+}
+
+func TestSDKMessageIsStorable(t *testing.T) {
+	long := sdk.Unavailable("%s", strings.Repeat("é", 400)+"\x00\n\u202e")
+	m := sdkMessage(long)
+	if len(m) > 510 || strings.ContainsAny(m, "\x00\n\u202e") || !utf8.ValidString(m) {
+		t.Fatalf("sdkMessage = %q", m)
+	}
+	if got := sdkMessage(sdk.InUse("Domain is linked to account %q", "jane")); got != `Domain is linked to account "jane"` {
+		t.Fatalf("sdkMessage = %q", got)
+	}
 }

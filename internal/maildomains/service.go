@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/maildomain"
@@ -237,13 +239,29 @@ func providerError(what string, err error) error {
 	return fmt.Errorf("%s provider: %w", what, err)
 }
 
-// sdkMessage is the message of a plugin error, without its code.
+// sdkMessage is the message of a plugin error, without its code, made
+// fit for a stored one-line message: control characters become spaces
+// and it is cut to 500 bytes.
 func sdkMessage(err error) string {
+	msg := err.Error()
 	var e *sdk.Error
 	if errors.As(err, &e) && e.Message != "" {
-		return e.Message
+		msg = e.Message
 	}
-	return err.Error()
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, msg)
+	if len(msg) > 500 {
+		cut := 500
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
 }
 
 func (s *Service) mail() (sdk.Mail, error) {
