@@ -21,6 +21,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -30,7 +31,6 @@ import (
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 
@@ -54,6 +54,8 @@ type Client struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
 	IngestCursor *IngestCursorClient
+	// MailDomain is the client for interacting with the MailDomain builders.
+	MailDomain *MailDomainClient
 	// MemberProvisioning is the client for interacting with the MemberProvisioning builders.
 	MemberProvisioning *MemberProvisioningClient
 	// Membership is the client for interacting with the Membership builders.
@@ -72,8 +74,6 @@ type Client struct {
 	Tenant *TenantClient
 	// TenantBranding is the client for interacting with the TenantBranding builders.
 	TenantBranding *TenantBrandingClient
-	// TenantDomain is the client for interacting with the TenantDomain builders.
-	TenantDomain *TenantDomainClient
 	// TenantStorage is the client for interacting with the TenantStorage builders.
 	TenantStorage *TenantStorageClient
 	// User is the client for interacting with the User builders.
@@ -95,6 +95,7 @@ func (c *Client) init() {
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.IngestCursor = NewIngestCursorClient(c.config)
+	c.MailDomain = NewMailDomainClient(c.config)
 	c.MemberProvisioning = NewMemberProvisioningClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
@@ -104,7 +105,6 @@ func (c *Client) init() {
 	c.SsoApp = NewSsoAppClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
 	c.TenantBranding = NewTenantBrandingClient(c.config)
-	c.TenantDomain = NewTenantDomainClient(c.config)
 	c.TenantStorage = NewTenantStorageClient(c.config)
 	c.User = NewUserClient(c.config)
 }
@@ -205,6 +205,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Flag:               NewFlagClient(cfg),
 		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
 		IngestCursor:       NewIngestCursorClient(cfg),
+		MailDomain:         NewMailDomainClient(cfg),
 		MemberProvisioning: NewMemberProvisioningClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		Partner:            NewPartnerClient(cfg),
@@ -214,7 +215,6 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		SsoApp:             NewSsoAppClient(cfg),
 		Tenant:             NewTenantClient(cfg),
 		TenantBranding:     NewTenantBrandingClient(cfg),
-		TenantDomain:       NewTenantDomainClient(cfg),
 		TenantStorage:      NewTenantStorageClient(cfg),
 		User:               NewUserClient(cfg),
 	}, nil
@@ -242,6 +242,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Flag:               NewFlagClient(cfg),
 		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
 		IngestCursor:       NewIngestCursorClient(cfg),
+		MailDomain:         NewMailDomainClient(cfg),
 		MemberProvisioning: NewMemberProvisioningClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		Partner:            NewPartnerClient(cfg),
@@ -251,7 +252,6 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		SsoApp:             NewSsoAppClient(cfg),
 		Tenant:             NewTenantClient(cfg),
 		TenantBranding:     NewTenantBrandingClient(cfg),
-		TenantDomain:       NewTenantDomainClient(cfg),
 		TenantStorage:      NewTenantStorageClient(cfg),
 		User:               NewUserClient(cfg),
 	}, nil
@@ -284,9 +284,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.MemberProvisioning, c.Membership, c.Partner,
+		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
 		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
-		c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
+		c.TenantBranding, c.TenantStorage, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -297,9 +297,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.MemberProvisioning, c.Membership, c.Partner,
+		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
 		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
-		c.TenantBranding, c.TenantDomain, c.TenantStorage, c.User,
+		c.TenantBranding, c.TenantStorage, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -320,6 +320,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IdempotencyKey.mutate(ctx, m)
 	case *IngestCursorMutation:
 		return c.IngestCursor.mutate(ctx, m)
+	case *MailDomainMutation:
+		return c.MailDomain.mutate(ctx, m)
 	case *MemberProvisioningMutation:
 		return c.MemberProvisioning.mutate(ctx, m)
 	case *MembershipMutation:
@@ -338,8 +340,6 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Tenant.mutate(ctx, m)
 	case *TenantBrandingMutation:
 		return c.TenantBranding.mutate(ctx, m)
-	case *TenantDomainMutation:
-		return c.TenantDomain.mutate(ctx, m)
 	case *TenantStorageMutation:
 		return c.TenantStorage.mutate(ctx, m)
 	case *UserMutation:
@@ -1150,6 +1150,156 @@ func (c *IngestCursorClient) mutate(ctx context.Context, m *IngestCursorMutation
 		return (&IngestCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown IngestCursor mutation op: %q", m.Op())
+	}
+}
+
+// MailDomainClient is a client for the MailDomain schema.
+type MailDomainClient struct {
+	config
+}
+
+// NewMailDomainClient returns a client for the MailDomain from the given config.
+func NewMailDomainClient(c config) *MailDomainClient {
+	return &MailDomainClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `maildomain.Hooks(f(g(h())))`.
+func (c *MailDomainClient) Use(hooks ...Hook) {
+	c.hooks.MailDomain = append(c.hooks.MailDomain, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `maildomain.Intercept(f(g(h())))`.
+func (c *MailDomainClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MailDomain = append(c.inters.MailDomain, interceptors...)
+}
+
+// Create returns a builder for creating a MailDomain entity.
+func (c *MailDomainClient) Create() *MailDomainCreate {
+	mutation := newMailDomainMutation(c.config, OpCreate)
+	return &MailDomainCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MailDomain entities.
+func (c *MailDomainClient) CreateBulk(builders ...*MailDomainCreate) *MailDomainCreateBulk {
+	return &MailDomainCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MailDomainClient) MapCreateBulk(slice any, setFunc func(*MailDomainCreate, int)) *MailDomainCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MailDomainCreateBulk{err: fmt.Errorf("calling to MailDomainClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MailDomainCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MailDomainCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MailDomain.
+func (c *MailDomainClient) Update() *MailDomainUpdate {
+	mutation := newMailDomainMutation(c.config, OpUpdate)
+	return &MailDomainUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MailDomainClient) UpdateOne(_m *MailDomain) *MailDomainUpdateOne {
+	mutation := newMailDomainMutation(c.config, OpUpdateOne, withMailDomain(_m))
+	return &MailDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MailDomainClient) UpdateOneID(id int) *MailDomainUpdateOne {
+	mutation := newMailDomainMutation(c.config, OpUpdateOne, withMailDomainID(id))
+	return &MailDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MailDomain.
+func (c *MailDomainClient) Delete() *MailDomainDelete {
+	mutation := newMailDomainMutation(c.config, OpDelete)
+	return &MailDomainDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MailDomainClient) DeleteOne(_m *MailDomain) *MailDomainDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MailDomainClient) DeleteOneID(id int) *MailDomainDeleteOne {
+	builder := c.Delete().Where(maildomain.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MailDomainDeleteOne{builder}
+}
+
+// Query returns a query builder for MailDomain.
+func (c *MailDomainClient) Query() *MailDomainQuery {
+	return &MailDomainQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMailDomain},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MailDomain entity by its id.
+func (c *MailDomainClient) Get(ctx context.Context, id int) (*MailDomain, error) {
+	return c.Query().Where(maildomain.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MailDomainClient) GetX(ctx context.Context, id int) *MailDomain {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a MailDomain.
+func (c *MailDomainClient) QueryTenant(_m *MailDomain) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(maildomain.Table, maildomain.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, maildomain.TenantTable, maildomain.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MailDomainClient) Hooks() []Hook {
+	hooks := c.hooks.MailDomain
+	return append(hooks[:len(hooks):len(hooks)], maildomain.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MailDomainClient) Interceptors() []Interceptor {
+	return c.inters.MailDomain
+}
+
+func (c *MailDomainClient) mutate(ctx context.Context, m *MailDomainMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MailDomainCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MailDomainUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MailDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MailDomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MailDomain mutation op: %q", m.Op())
 	}
 }
 
@@ -2519,140 +2669,6 @@ func (c *TenantBrandingClient) mutate(ctx context.Context, m *TenantBrandingMuta
 	}
 }
 
-// TenantDomainClient is a client for the TenantDomain schema.
-type TenantDomainClient struct {
-	config
-}
-
-// NewTenantDomainClient returns a client for the TenantDomain from the given config.
-func NewTenantDomainClient(c config) *TenantDomainClient {
-	return &TenantDomainClient{config: c}
-}
-
-// Use adds a list of mutation hooks to the hooks stack.
-// A call to `Use(f, g, h)` equals to `tenantdomain.Hooks(f(g(h())))`.
-func (c *TenantDomainClient) Use(hooks ...Hook) {
-	c.hooks.TenantDomain = append(c.hooks.TenantDomain, hooks...)
-}
-
-// Intercept adds a list of query interceptors to the interceptors stack.
-// A call to `Intercept(f, g, h)` equals to `tenantdomain.Intercept(f(g(h())))`.
-func (c *TenantDomainClient) Intercept(interceptors ...Interceptor) {
-	c.inters.TenantDomain = append(c.inters.TenantDomain, interceptors...)
-}
-
-// Create returns a builder for creating a TenantDomain entity.
-func (c *TenantDomainClient) Create() *TenantDomainCreate {
-	mutation := newTenantDomainMutation(c.config, OpCreate)
-	return &TenantDomainCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// CreateBulk returns a builder for creating a bulk of TenantDomain entities.
-func (c *TenantDomainClient) CreateBulk(builders ...*TenantDomainCreate) *TenantDomainCreateBulk {
-	return &TenantDomainCreateBulk{config: c.config, builders: builders}
-}
-
-// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
-// a builder and applies setFunc on it.
-func (c *TenantDomainClient) MapCreateBulk(slice any, setFunc func(*TenantDomainCreate, int)) *TenantDomainCreateBulk {
-	rv := reflect.ValueOf(slice)
-	if rv.Kind() != reflect.Slice {
-		return &TenantDomainCreateBulk{err: fmt.Errorf("calling to TenantDomainClient.MapCreateBulk with wrong type %T, need slice", slice)}
-	}
-	builders := make([]*TenantDomainCreate, rv.Len())
-	for i := 0; i < rv.Len(); i++ {
-		builders[i] = c.Create()
-		setFunc(builders[i], i)
-	}
-	return &TenantDomainCreateBulk{config: c.config, builders: builders}
-}
-
-// Update returns an update builder for TenantDomain.
-func (c *TenantDomainClient) Update() *TenantDomainUpdate {
-	mutation := newTenantDomainMutation(c.config, OpUpdate)
-	return &TenantDomainUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOne returns an update builder for the given entity.
-func (c *TenantDomainClient) UpdateOne(_m *TenantDomain) *TenantDomainUpdateOne {
-	mutation := newTenantDomainMutation(c.config, OpUpdateOne, withTenantDomain(_m))
-	return &TenantDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOneID returns an update builder for the given id.
-func (c *TenantDomainClient) UpdateOneID(id int) *TenantDomainUpdateOne {
-	mutation := newTenantDomainMutation(c.config, OpUpdateOne, withTenantDomainID(id))
-	return &TenantDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// Delete returns a delete builder for TenantDomain.
-func (c *TenantDomainClient) Delete() *TenantDomainDelete {
-	mutation := newTenantDomainMutation(c.config, OpDelete)
-	return &TenantDomainDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// DeleteOne returns a builder for deleting the given entity.
-func (c *TenantDomainClient) DeleteOne(_m *TenantDomain) *TenantDomainDeleteOne {
-	return c.DeleteOneID(_m.ID)
-}
-
-// DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *TenantDomainClient) DeleteOneID(id int) *TenantDomainDeleteOne {
-	builder := c.Delete().Where(tenantdomain.ID(id))
-	builder.mutation.id = &id
-	builder.mutation.op = OpDeleteOne
-	return &TenantDomainDeleteOne{builder}
-}
-
-// Query returns a query builder for TenantDomain.
-func (c *TenantDomainClient) Query() *TenantDomainQuery {
-	return &TenantDomainQuery{
-		config: c.config,
-		ctx:    &QueryContext{Type: TypeTenantDomain},
-		inters: c.Interceptors(),
-	}
-}
-
-// Get returns a TenantDomain entity by its id.
-func (c *TenantDomainClient) Get(ctx context.Context, id int) (*TenantDomain, error) {
-	return c.Query().Where(tenantdomain.ID(id)).Only(ctx)
-}
-
-// GetX is like Get, but panics if an error occurs.
-func (c *TenantDomainClient) GetX(ctx context.Context, id int) *TenantDomain {
-	obj, err := c.Get(ctx, id)
-	if err != nil {
-		panic(err)
-	}
-	return obj
-}
-
-// Hooks returns the client hooks.
-func (c *TenantDomainClient) Hooks() []Hook {
-	hooks := c.hooks.TenantDomain
-	return append(hooks[:len(hooks):len(hooks)], tenantdomain.Hooks[:]...)
-}
-
-// Interceptors returns the client interceptors.
-func (c *TenantDomainClient) Interceptors() []Interceptor {
-	return c.inters.TenantDomain
-}
-
-func (c *TenantDomainClient) mutate(ctx context.Context, m *TenantDomainMutation) (Value, error) {
-	switch m.Op() {
-	case OpCreate:
-		return (&TenantDomainCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdate:
-		return (&TenantDomainUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdateOne:
-		return (&TenantDomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpDelete, OpDeleteOne:
-		return (&TenantDomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
-	default:
-		return nil, fmt.Errorf("ent: unknown TenantDomain mutation op: %q", m.Op())
-	}
-}
-
 // TenantStorageClient is a client for the TenantStorage schema.
 type TenantStorageClient struct {
 	config
@@ -2973,15 +2989,15 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
-		User []ent.Hook
+		MailDomain, MemberProvisioning, Membership, Partner, PartnerSettings,
+		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
+		TenantStorage, User []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantDomain, TenantStorage,
-		User []ent.Interceptor
+		MailDomain, MemberProvisioning, Membership, Partner, PartnerSettings,
+		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
+		TenantStorage, User []ent.Interceptor
 	}
 )
 

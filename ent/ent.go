@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -27,7 +28,6 @@ import (
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 )
@@ -96,6 +96,7 @@ func checkColumn(t, c string) error {
 			flag.Table:               flag.ValidColumn,
 			idempotencykey.Table:     idempotencykey.ValidColumn,
 			ingestcursor.Table:       ingestcursor.ValidColumn,
+			maildomain.Table:         maildomain.ValidColumn,
 			memberprovisioning.Table: memberprovisioning.ValidColumn,
 			membership.Table:         membership.ValidColumn,
 			partner.Table:            partner.ValidColumn,
@@ -105,7 +106,6 @@ func checkColumn(t, c string) error {
 			ssoapp.Table:             ssoapp.ValidColumn,
 			tenant.Table:             tenant.ValidColumn,
 			tenantbranding.Table:     tenantbranding.ValidColumn,
-			tenantdomain.Table:       tenantdomain.ValidColumn,
 			tenantstorage.Table:      tenantstorage.ValidColumn,
 			user.Table:               user.ValidColumn,
 		})

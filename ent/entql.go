@@ -9,6 +9,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -19,7 +20,6 @@ import (
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 
@@ -165,6 +165,33 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   maildomain.Table,
+			Columns: maildomain.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: maildomain.FieldID,
+			},
+		},
+		Type: "MailDomain",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			maildomain.FieldCreatedAt:        {Type: field.TypeTime, Column: maildomain.FieldCreatedAt},
+			maildomain.FieldUpdatedAt:        {Type: field.TypeTime, Column: maildomain.FieldUpdatedAt},
+			maildomain.FieldName:             {Type: field.TypeString, Column: maildomain.FieldName},
+			maildomain.FieldTenantID:         {Type: field.TypeInt, Column: maildomain.FieldTenantID},
+			maildomain.FieldStatus:           {Type: field.TypeEnum, Column: maildomain.FieldStatus},
+			maildomain.FieldPrimary:          {Type: field.TypeBool, Column: maildomain.FieldPrimary},
+			maildomain.FieldOwnershipToken:   {Type: field.TypeString, Column: maildomain.FieldOwnershipToken},
+			maildomain.FieldRecords:          {Type: field.TypeJSON, Column: maildomain.FieldRecords},
+			maildomain.FieldDmarcPolicy:      {Type: field.TypeEnum, Column: maildomain.FieldDmarcPolicy},
+			maildomain.FieldDmarcReportEmail: {Type: field.TypeString, Column: maildomain.FieldDmarcReportEmail},
+			maildomain.FieldManagedDNS:       {Type: field.TypeBool, Column: maildomain.FieldManagedDNS},
+			maildomain.FieldMessage:          {Type: field.TypeString, Column: maildomain.FieldMessage},
+			maildomain.FieldCheckedAt:        {Type: field.TypeTime, Column: maildomain.FieldCheckedAt},
+			maildomain.FieldVerifiedAt:       {Type: field.TypeTime, Column: maildomain.FieldVerifiedAt},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberprovisioning.Table,
 			Columns: memberprovisioning.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -182,7 +209,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberprovisioning.FieldUpdatedAt:    {Type: field.TypeTime, Column: memberprovisioning.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -205,7 +232,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRevision:    {Type: field.TypeInt, Column: membership.FieldRevision},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -232,7 +259,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnersettings.Table,
 			Columns: partnersettings.Columns,
@@ -255,7 +282,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -275,7 +302,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -296,7 +323,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -316,7 +343,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -341,7 +368,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -359,22 +386,6 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldAccentColor:    {Type: field.TypeString, Column: tenantbranding.FieldAccentColor},
 			tenantbranding.FieldLogoURL:        {Type: field.TypeString, Column: tenantbranding.FieldLogoURL},
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
-		},
-	}
-	graph.Nodes[15] = &sqlgraph.Node{
-		NodeSpec: sqlgraph.NodeSpec{
-			Table:   tenantdomain.Table,
-			Columns: tenantdomain.Columns,
-			ID: &sqlgraph.FieldSpec{
-				Type:   field.TypeInt,
-				Column: tenantdomain.FieldID,
-			},
-		},
-		Type: "TenantDomain",
-		Fields: map[string]*sqlgraph.FieldSpec{
-			tenantdomain.FieldName:      {Type: field.TypeString, Column: tenantdomain.FieldName},
-			tenantdomain.FieldTenantID:  {Type: field.TypeInt, Column: tenantdomain.FieldTenantID},
-			tenantdomain.FieldCreatedAt: {Type: field.TypeTime, Column: tenantdomain.FieldCreatedAt},
 		},
 	}
 	graph.Nodes[16] = &sqlgraph.Node{
@@ -418,6 +429,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   maildomain.TenantTable,
+			Columns: []string{maildomain.TenantColumn},
+			Bidi:    false,
+		},
+		"MailDomain",
+		"Tenant",
+	)
 	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
@@ -1089,6 +1112,130 @@ func (f *IngestCursorFilter) WhereUpdatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MailDomainQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MailDomainQuery builder.
+func (_q *MailDomainQuery) Filter() *MailDomainFilter {
+	return &MailDomainFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MailDomainMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MailDomainMutation builder.
+func (m *MailDomainMutation) Filter() *MailDomainFilter {
+	return &MailDomainFilter{config: m.config, predicateAdder: m}
+}
+
+// MailDomainFilter provides a generic filtering capability at runtime for MailDomainQuery.
+type MailDomainFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MailDomainFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MailDomainFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(maildomain.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MailDomainFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *MailDomainFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *MailDomainFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldName))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *MailDomainFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(maildomain.FieldTenantID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *MailDomainFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldStatus))
+}
+
+// WherePrimary applies the entql bool predicate on the primary field.
+func (f *MailDomainFilter) WherePrimary(p entql.BoolP) {
+	f.Where(p.Field(maildomain.FieldPrimary))
+}
+
+// WhereOwnershipToken applies the entql string predicate on the ownership_token field.
+func (f *MailDomainFilter) WhereOwnershipToken(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldOwnershipToken))
+}
+
+// WhereRecords applies the entql json.RawMessage predicate on the records field.
+func (f *MailDomainFilter) WhereRecords(p entql.BytesP) {
+	f.Where(p.Field(maildomain.FieldRecords))
+}
+
+// WhereDmarcPolicy applies the entql string predicate on the dmarc_policy field.
+func (f *MailDomainFilter) WhereDmarcPolicy(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldDmarcPolicy))
+}
+
+// WhereDmarcReportEmail applies the entql string predicate on the dmarc_report_email field.
+func (f *MailDomainFilter) WhereDmarcReportEmail(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldDmarcReportEmail))
+}
+
+// WhereManagedDNS applies the entql bool predicate on the managed_dns field.
+func (f *MailDomainFilter) WhereManagedDNS(p entql.BoolP) {
+	f.Where(p.Field(maildomain.FieldManagedDNS))
+}
+
+// WhereMessage applies the entql string predicate on the message field.
+func (f *MailDomainFilter) WhereMessage(p entql.StringP) {
+	f.Where(p.Field(maildomain.FieldMessage))
+}
+
+// WhereCheckedAt applies the entql time.Time predicate on the checked_at field.
+func (f *MailDomainFilter) WhereCheckedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldCheckedAt))
+}
+
+// WhereVerifiedAt applies the entql time.Time predicate on the verified_at field.
+func (f *MailDomainFilter) WhereVerifiedAt(p entql.TimeP) {
+	f.Where(p.Field(maildomain.FieldVerifiedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *MailDomainFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *MailDomainFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MemberProvisioningQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1117,7 +1264,7 @@ type MemberProvisioningFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberProvisioningFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1187,7 +1334,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1305,7 +1452,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1443,7 +1590,7 @@ type PartnerSettingsFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerSettingsFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1547,7 +1694,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1622,7 +1769,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1716,7 +1863,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1805,7 +1952,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1933,7 +2080,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1991,61 +2138,6 @@ func (f *TenantBrandingFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 			p(s)
 		}
 	})))
-}
-
-// addPredicate implements the predicateAdder interface.
-func (_q *TenantDomainQuery) addPredicate(pred func(s *sql.Selector)) {
-	_q.predicates = append(_q.predicates, pred)
-}
-
-// Filter returns a Filter implementation to apply filters on the TenantDomainQuery builder.
-func (_q *TenantDomainQuery) Filter() *TenantDomainFilter {
-	return &TenantDomainFilter{config: _q.config, predicateAdder: _q}
-}
-
-// addPredicate implements the predicateAdder interface.
-func (m *TenantDomainMutation) addPredicate(pred func(s *sql.Selector)) {
-	m.predicates = append(m.predicates, pred)
-}
-
-// Filter returns an entql.Where implementation to apply filters on the TenantDomainMutation builder.
-func (m *TenantDomainMutation) Filter() *TenantDomainFilter {
-	return &TenantDomainFilter{config: m.config, predicateAdder: m}
-}
-
-// TenantDomainFilter provides a generic filtering capability at runtime for TenantDomainQuery.
-type TenantDomainFilter struct {
-	predicateAdder
-	config
-}
-
-// Where applies the entql predicate on the query filter.
-func (f *TenantDomainFilter) Where(p entql.P) {
-	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
-			s.AddError(err)
-		}
-	})
-}
-
-// WhereID applies the entql int predicate on the id field.
-func (f *TenantDomainFilter) WhereID(p entql.IntP) {
-	f.Where(p.Field(tenantdomain.FieldID))
-}
-
-// WhereName applies the entql string predicate on the name field.
-func (f *TenantDomainFilter) WhereName(p entql.StringP) {
-	f.Where(p.Field(tenantdomain.FieldName))
-}
-
-// WhereTenantID applies the entql int predicate on the tenant_id field.
-func (f *TenantDomainFilter) WhereTenantID(p entql.IntP) {
-	f.Where(p.Field(tenantdomain.FieldTenantID))
-}
-
-// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
-func (f *TenantDomainFilter) WhereCreatedAt(p entql.TimeP) {
-	f.Where(p.Field(tenantdomain.FieldCreatedAt))
 }
 
 // addPredicate implements the predicateAdder interface.

@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -28,7 +29,6 @@ import (
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 )
@@ -48,6 +48,7 @@ const (
 	TypeFlag               = "Flag"
 	TypeIdempotencyKey     = "IdempotencyKey"
 	TypeIngestCursor       = "IngestCursor"
+	TypeMailDomain         = "MailDomain"
 	TypeMemberProvisioning = "MemberProvisioning"
 	TypeMembership         = "Membership"
 	TypePartner            = "Partner"
@@ -57,7 +58,6 @@ const (
 	TypeSsoApp             = "SsoApp"
 	TypeTenant             = "Tenant"
 	TypeTenantBranding     = "TenantBranding"
-	TypeTenantDomain       = "TenantDomain"
 	TypeTenantStorage      = "TenantStorage"
 	TypeUser               = "User"
 )
@@ -5211,6 +5211,1205 @@ func (m *IngestCursorMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *IngestCursorMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IngestCursor edge %s", name)
+}
+
+// MailDomainMutation represents an operation that mutates the MailDomain nodes in the graph.
+type MailDomainMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	name               *string
+	status             *maildomain.Status
+	primary            *bool
+	ownership_token    *string
+	records            *[]schematype.DNSRecordCheck
+	appendrecords      []schematype.DNSRecordCheck
+	dmarc_policy       *maildomain.DmarcPolicy
+	dmarc_report_email *string
+	managed_dns        *bool
+	message            *string
+	checked_at         *time.Time
+	verified_at        *time.Time
+	clearedFields      map[string]struct{}
+	tenant             *int
+	clearedtenant      bool
+	done               bool
+	oldValue           func(context.Context) (*MailDomain, error)
+	predicates         []predicate.MailDomain
+}
+
+var _ ent.Mutation = (*MailDomainMutation)(nil)
+
+// maildomainOption allows management of the mutation configuration using functional options.
+type maildomainOption func(*MailDomainMutation)
+
+// newMailDomainMutation creates new mutation for the MailDomain entity.
+func newMailDomainMutation(c config, op Op, opts ...maildomainOption) *MailDomainMutation {
+	m := &MailDomainMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMailDomain,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMailDomainID sets the ID field of the mutation.
+func withMailDomainID(id int) maildomainOption {
+	return func(m *MailDomainMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MailDomain
+		)
+		m.oldValue = func(ctx context.Context) (*MailDomain, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MailDomain.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMailDomain sets the old MailDomain of the mutation.
+func withMailDomain(node *MailDomain) maildomainOption {
+	return func(m *MailDomainMutation) {
+		m.oldValue = func(context.Context) (*MailDomain, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MailDomainMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MailDomainMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MailDomainMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MailDomainMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MailDomain.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MailDomainMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MailDomainMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MailDomainMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MailDomainMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MailDomainMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MailDomainMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *MailDomainMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *MailDomainMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *MailDomainMutation) ResetName() {
+	m.name = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *MailDomainMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *MailDomainMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *MailDomainMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *MailDomainMutation) SetStatus(value maildomain.Status) {
+	m.status = &value
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *MailDomainMutation) Status() (r maildomain.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldStatus(ctx context.Context) (v maildomain.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *MailDomainMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetPrimary sets the "primary" field.
+func (m *MailDomainMutation) SetPrimary(b bool) {
+	m.primary = &b
+}
+
+// Primary returns the value of the "primary" field in the mutation.
+func (m *MailDomainMutation) Primary() (r bool, exists bool) {
+	v := m.primary
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrimary returns the old "primary" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldPrimary(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrimary is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrimary requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrimary: %w", err)
+	}
+	return oldValue.Primary, nil
+}
+
+// ResetPrimary resets all changes to the "primary" field.
+func (m *MailDomainMutation) ResetPrimary() {
+	m.primary = nil
+}
+
+// SetOwnershipToken sets the "ownership_token" field.
+func (m *MailDomainMutation) SetOwnershipToken(s string) {
+	m.ownership_token = &s
+}
+
+// OwnershipToken returns the value of the "ownership_token" field in the mutation.
+func (m *MailDomainMutation) OwnershipToken() (r string, exists bool) {
+	v := m.ownership_token
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnershipToken returns the old "ownership_token" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldOwnershipToken(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnershipToken is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnershipToken requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnershipToken: %w", err)
+	}
+	return oldValue.OwnershipToken, nil
+}
+
+// ResetOwnershipToken resets all changes to the "ownership_token" field.
+func (m *MailDomainMutation) ResetOwnershipToken() {
+	m.ownership_token = nil
+}
+
+// SetRecords sets the "records" field.
+func (m *MailDomainMutation) SetRecords(src []schematype.DNSRecordCheck) {
+	m.records = &src
+	m.appendrecords = nil
+}
+
+// Records returns the value of the "records" field in the mutation.
+func (m *MailDomainMutation) Records() (r []schematype.DNSRecordCheck, exists bool) {
+	v := m.records
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecords returns the old "records" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldRecords(ctx context.Context) (v []schematype.DNSRecordCheck, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecords is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecords requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecords: %w", err)
+	}
+	return oldValue.Records, nil
+}
+
+// AppendRecords adds src to the "records" field.
+func (m *MailDomainMutation) AppendRecords(src []schematype.DNSRecordCheck) {
+	m.appendrecords = append(m.appendrecords, src...)
+}
+
+// AppendedRecords returns the list of values that were appended to the "records" field in this mutation.
+func (m *MailDomainMutation) AppendedRecords() ([]schematype.DNSRecordCheck, bool) {
+	if len(m.appendrecords) == 0 {
+		return nil, false
+	}
+	return m.appendrecords, true
+}
+
+// ResetRecords resets all changes to the "records" field.
+func (m *MailDomainMutation) ResetRecords() {
+	m.records = nil
+	m.appendrecords = nil
+}
+
+// SetDmarcPolicy sets the "dmarc_policy" field.
+func (m *MailDomainMutation) SetDmarcPolicy(mp maildomain.DmarcPolicy) {
+	m.dmarc_policy = &mp
+}
+
+// DmarcPolicy returns the value of the "dmarc_policy" field in the mutation.
+func (m *MailDomainMutation) DmarcPolicy() (r maildomain.DmarcPolicy, exists bool) {
+	v := m.dmarc_policy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDmarcPolicy returns the old "dmarc_policy" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldDmarcPolicy(ctx context.Context) (v *maildomain.DmarcPolicy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDmarcPolicy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDmarcPolicy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDmarcPolicy: %w", err)
+	}
+	return oldValue.DmarcPolicy, nil
+}
+
+// ClearDmarcPolicy clears the value of the "dmarc_policy" field.
+func (m *MailDomainMutation) ClearDmarcPolicy() {
+	m.dmarc_policy = nil
+	m.clearedFields[maildomain.FieldDmarcPolicy] = struct{}{}
+}
+
+// DmarcPolicyCleared returns if the "dmarc_policy" field was cleared in this mutation.
+func (m *MailDomainMutation) DmarcPolicyCleared() bool {
+	_, ok := m.clearedFields[maildomain.FieldDmarcPolicy]
+	return ok
+}
+
+// ResetDmarcPolicy resets all changes to the "dmarc_policy" field.
+func (m *MailDomainMutation) ResetDmarcPolicy() {
+	m.dmarc_policy = nil
+	delete(m.clearedFields, maildomain.FieldDmarcPolicy)
+}
+
+// SetDmarcReportEmail sets the "dmarc_report_email" field.
+func (m *MailDomainMutation) SetDmarcReportEmail(s string) {
+	m.dmarc_report_email = &s
+}
+
+// DmarcReportEmail returns the value of the "dmarc_report_email" field in the mutation.
+func (m *MailDomainMutation) DmarcReportEmail() (r string, exists bool) {
+	v := m.dmarc_report_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDmarcReportEmail returns the old "dmarc_report_email" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldDmarcReportEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDmarcReportEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDmarcReportEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDmarcReportEmail: %w", err)
+	}
+	return oldValue.DmarcReportEmail, nil
+}
+
+// ClearDmarcReportEmail clears the value of the "dmarc_report_email" field.
+func (m *MailDomainMutation) ClearDmarcReportEmail() {
+	m.dmarc_report_email = nil
+	m.clearedFields[maildomain.FieldDmarcReportEmail] = struct{}{}
+}
+
+// DmarcReportEmailCleared returns if the "dmarc_report_email" field was cleared in this mutation.
+func (m *MailDomainMutation) DmarcReportEmailCleared() bool {
+	_, ok := m.clearedFields[maildomain.FieldDmarcReportEmail]
+	return ok
+}
+
+// ResetDmarcReportEmail resets all changes to the "dmarc_report_email" field.
+func (m *MailDomainMutation) ResetDmarcReportEmail() {
+	m.dmarc_report_email = nil
+	delete(m.clearedFields, maildomain.FieldDmarcReportEmail)
+}
+
+// SetManagedDNS sets the "managed_dns" field.
+func (m *MailDomainMutation) SetManagedDNS(b bool) {
+	m.managed_dns = &b
+}
+
+// ManagedDNS returns the value of the "managed_dns" field in the mutation.
+func (m *MailDomainMutation) ManagedDNS() (r bool, exists bool) {
+	v := m.managed_dns
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldManagedDNS returns the old "managed_dns" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldManagedDNS(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldManagedDNS is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldManagedDNS requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldManagedDNS: %w", err)
+	}
+	return oldValue.ManagedDNS, nil
+}
+
+// ResetManagedDNS resets all changes to the "managed_dns" field.
+func (m *MailDomainMutation) ResetManagedDNS() {
+	m.managed_dns = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *MailDomainMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *MailDomainMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ClearMessage clears the value of the "message" field.
+func (m *MailDomainMutation) ClearMessage() {
+	m.message = nil
+	m.clearedFields[maildomain.FieldMessage] = struct{}{}
+}
+
+// MessageCleared returns if the "message" field was cleared in this mutation.
+func (m *MailDomainMutation) MessageCleared() bool {
+	_, ok := m.clearedFields[maildomain.FieldMessage]
+	return ok
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *MailDomainMutation) ResetMessage() {
+	m.message = nil
+	delete(m.clearedFields, maildomain.FieldMessage)
+}
+
+// SetCheckedAt sets the "checked_at" field.
+func (m *MailDomainMutation) SetCheckedAt(t time.Time) {
+	m.checked_at = &t
+}
+
+// CheckedAt returns the value of the "checked_at" field in the mutation.
+func (m *MailDomainMutation) CheckedAt() (r time.Time, exists bool) {
+	v := m.checked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckedAt returns the old "checked_at" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldCheckedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckedAt: %w", err)
+	}
+	return oldValue.CheckedAt, nil
+}
+
+// ClearCheckedAt clears the value of the "checked_at" field.
+func (m *MailDomainMutation) ClearCheckedAt() {
+	m.checked_at = nil
+	m.clearedFields[maildomain.FieldCheckedAt] = struct{}{}
+}
+
+// CheckedAtCleared returns if the "checked_at" field was cleared in this mutation.
+func (m *MailDomainMutation) CheckedAtCleared() bool {
+	_, ok := m.clearedFields[maildomain.FieldCheckedAt]
+	return ok
+}
+
+// ResetCheckedAt resets all changes to the "checked_at" field.
+func (m *MailDomainMutation) ResetCheckedAt() {
+	m.checked_at = nil
+	delete(m.clearedFields, maildomain.FieldCheckedAt)
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (m *MailDomainMutation) SetVerifiedAt(t time.Time) {
+	m.verified_at = &t
+}
+
+// VerifiedAt returns the value of the "verified_at" field in the mutation.
+func (m *MailDomainMutation) VerifiedAt() (r time.Time, exists bool) {
+	v := m.verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifiedAt returns the old "verified_at" field's value of the MailDomain entity.
+// If the MailDomain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailDomainMutation) OldVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifiedAt: %w", err)
+	}
+	return oldValue.VerifiedAt, nil
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (m *MailDomainMutation) ClearVerifiedAt() {
+	m.verified_at = nil
+	m.clearedFields[maildomain.FieldVerifiedAt] = struct{}{}
+}
+
+// VerifiedAtCleared returns if the "verified_at" field was cleared in this mutation.
+func (m *MailDomainMutation) VerifiedAtCleared() bool {
+	_, ok := m.clearedFields[maildomain.FieldVerifiedAt]
+	return ok
+}
+
+// ResetVerifiedAt resets all changes to the "verified_at" field.
+func (m *MailDomainMutation) ResetVerifiedAt() {
+	m.verified_at = nil
+	delete(m.clearedFields, maildomain.FieldVerifiedAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *MailDomainMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[maildomain.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *MailDomainMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *MailDomainMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *MailDomainMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the MailDomainMutation builder.
+func (m *MailDomainMutation) Where(ps ...predicate.MailDomain) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MailDomainMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MailDomainMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MailDomain, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MailDomainMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MailDomainMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MailDomain).
+func (m *MailDomainMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MailDomainMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.created_at != nil {
+		fields = append(fields, maildomain.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, maildomain.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, maildomain.FieldName)
+	}
+	if m.tenant != nil {
+		fields = append(fields, maildomain.FieldTenantID)
+	}
+	if m.status != nil {
+		fields = append(fields, maildomain.FieldStatus)
+	}
+	if m.primary != nil {
+		fields = append(fields, maildomain.FieldPrimary)
+	}
+	if m.ownership_token != nil {
+		fields = append(fields, maildomain.FieldOwnershipToken)
+	}
+	if m.records != nil {
+		fields = append(fields, maildomain.FieldRecords)
+	}
+	if m.dmarc_policy != nil {
+		fields = append(fields, maildomain.FieldDmarcPolicy)
+	}
+	if m.dmarc_report_email != nil {
+		fields = append(fields, maildomain.FieldDmarcReportEmail)
+	}
+	if m.managed_dns != nil {
+		fields = append(fields, maildomain.FieldManagedDNS)
+	}
+	if m.message != nil {
+		fields = append(fields, maildomain.FieldMessage)
+	}
+	if m.checked_at != nil {
+		fields = append(fields, maildomain.FieldCheckedAt)
+	}
+	if m.verified_at != nil {
+		fields = append(fields, maildomain.FieldVerifiedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MailDomainMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case maildomain.FieldCreatedAt:
+		return m.CreatedAt()
+	case maildomain.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case maildomain.FieldName:
+		return m.Name()
+	case maildomain.FieldTenantID:
+		return m.TenantID()
+	case maildomain.FieldStatus:
+		return m.Status()
+	case maildomain.FieldPrimary:
+		return m.Primary()
+	case maildomain.FieldOwnershipToken:
+		return m.OwnershipToken()
+	case maildomain.FieldRecords:
+		return m.Records()
+	case maildomain.FieldDmarcPolicy:
+		return m.DmarcPolicy()
+	case maildomain.FieldDmarcReportEmail:
+		return m.DmarcReportEmail()
+	case maildomain.FieldManagedDNS:
+		return m.ManagedDNS()
+	case maildomain.FieldMessage:
+		return m.Message()
+	case maildomain.FieldCheckedAt:
+		return m.CheckedAt()
+	case maildomain.FieldVerifiedAt:
+		return m.VerifiedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MailDomainMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case maildomain.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case maildomain.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case maildomain.FieldName:
+		return m.OldName(ctx)
+	case maildomain.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case maildomain.FieldStatus:
+		return m.OldStatus(ctx)
+	case maildomain.FieldPrimary:
+		return m.OldPrimary(ctx)
+	case maildomain.FieldOwnershipToken:
+		return m.OldOwnershipToken(ctx)
+	case maildomain.FieldRecords:
+		return m.OldRecords(ctx)
+	case maildomain.FieldDmarcPolicy:
+		return m.OldDmarcPolicy(ctx)
+	case maildomain.FieldDmarcReportEmail:
+		return m.OldDmarcReportEmail(ctx)
+	case maildomain.FieldManagedDNS:
+		return m.OldManagedDNS(ctx)
+	case maildomain.FieldMessage:
+		return m.OldMessage(ctx)
+	case maildomain.FieldCheckedAt:
+		return m.OldCheckedAt(ctx)
+	case maildomain.FieldVerifiedAt:
+		return m.OldVerifiedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown MailDomain field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailDomainMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case maildomain.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case maildomain.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case maildomain.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case maildomain.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case maildomain.FieldStatus:
+		v, ok := value.(maildomain.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case maildomain.FieldPrimary:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrimary(v)
+		return nil
+	case maildomain.FieldOwnershipToken:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnershipToken(v)
+		return nil
+	case maildomain.FieldRecords:
+		v, ok := value.([]schematype.DNSRecordCheck)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecords(v)
+		return nil
+	case maildomain.FieldDmarcPolicy:
+		v, ok := value.(maildomain.DmarcPolicy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDmarcPolicy(v)
+		return nil
+	case maildomain.FieldDmarcReportEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDmarcReportEmail(v)
+		return nil
+	case maildomain.FieldManagedDNS:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetManagedDNS(v)
+		return nil
+	case maildomain.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case maildomain.FieldCheckedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckedAt(v)
+		return nil
+	case maildomain.FieldVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifiedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MailDomain field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MailDomainMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MailDomainMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailDomainMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown MailDomain numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MailDomainMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(maildomain.FieldDmarcPolicy) {
+		fields = append(fields, maildomain.FieldDmarcPolicy)
+	}
+	if m.FieldCleared(maildomain.FieldDmarcReportEmail) {
+		fields = append(fields, maildomain.FieldDmarcReportEmail)
+	}
+	if m.FieldCleared(maildomain.FieldMessage) {
+		fields = append(fields, maildomain.FieldMessage)
+	}
+	if m.FieldCleared(maildomain.FieldCheckedAt) {
+		fields = append(fields, maildomain.FieldCheckedAt)
+	}
+	if m.FieldCleared(maildomain.FieldVerifiedAt) {
+		fields = append(fields, maildomain.FieldVerifiedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MailDomainMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MailDomainMutation) ClearField(name string) error {
+	switch name {
+	case maildomain.FieldDmarcPolicy:
+		m.ClearDmarcPolicy()
+		return nil
+	case maildomain.FieldDmarcReportEmail:
+		m.ClearDmarcReportEmail()
+		return nil
+	case maildomain.FieldMessage:
+		m.ClearMessage()
+		return nil
+	case maildomain.FieldCheckedAt:
+		m.ClearCheckedAt()
+		return nil
+	case maildomain.FieldVerifiedAt:
+		m.ClearVerifiedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MailDomain nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MailDomainMutation) ResetField(name string) error {
+	switch name {
+	case maildomain.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case maildomain.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case maildomain.FieldName:
+		m.ResetName()
+		return nil
+	case maildomain.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case maildomain.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case maildomain.FieldPrimary:
+		m.ResetPrimary()
+		return nil
+	case maildomain.FieldOwnershipToken:
+		m.ResetOwnershipToken()
+		return nil
+	case maildomain.FieldRecords:
+		m.ResetRecords()
+		return nil
+	case maildomain.FieldDmarcPolicy:
+		m.ResetDmarcPolicy()
+		return nil
+	case maildomain.FieldDmarcReportEmail:
+		m.ResetDmarcReportEmail()
+		return nil
+	case maildomain.FieldManagedDNS:
+		m.ResetManagedDNS()
+		return nil
+	case maildomain.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case maildomain.FieldCheckedAt:
+		m.ResetCheckedAt()
+		return nil
+	case maildomain.FieldVerifiedAt:
+		m.ResetVerifiedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MailDomain field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MailDomainMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, maildomain.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MailDomainMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case maildomain.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MailDomainMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MailDomainMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MailDomainMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, maildomain.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MailDomainMutation) EdgeCleared(name string) bool {
+	switch name {
+	case maildomain.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MailDomainMutation) ClearEdge(name string) error {
+	switch name {
+	case maildomain.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown MailDomain unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MailDomainMutation) ResetEdge(name string) error {
+	switch name {
+	case maildomain.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown MailDomain edge %s", name)
 }
 
 // MemberProvisioningMutation represents an operation that mutates the MemberProvisioning nodes in the graph.
@@ -13528,476 +14727,6 @@ func (m *TenantBrandingMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown TenantBranding edge %s", name)
-}
-
-// TenantDomainMutation represents an operation that mutates the TenantDomain nodes in the graph.
-type TenantDomainMutation struct {
-	config
-	op            Op
-	typ           string
-	id            *int
-	name          *string
-	tenant_id     *int
-	addtenant_id  *int
-	created_at    *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*TenantDomain, error)
-	predicates    []predicate.TenantDomain
-}
-
-var _ ent.Mutation = (*TenantDomainMutation)(nil)
-
-// tenantdomainOption allows management of the mutation configuration using functional options.
-type tenantdomainOption func(*TenantDomainMutation)
-
-// newTenantDomainMutation creates new mutation for the TenantDomain entity.
-func newTenantDomainMutation(c config, op Op, opts ...tenantdomainOption) *TenantDomainMutation {
-	m := &TenantDomainMutation{
-		config:        c,
-		op:            op,
-		typ:           TypeTenantDomain,
-		clearedFields: make(map[string]struct{}),
-	}
-	for _, opt := range opts {
-		opt(m)
-	}
-	return m
-}
-
-// withTenantDomainID sets the ID field of the mutation.
-func withTenantDomainID(id int) tenantdomainOption {
-	return func(m *TenantDomainMutation) {
-		var (
-			err   error
-			once  sync.Once
-			value *TenantDomain
-		)
-		m.oldValue = func(ctx context.Context) (*TenantDomain, error) {
-			once.Do(func() {
-				if m.done {
-					err = errors.New("querying old values post mutation is not allowed")
-				} else {
-					value, err = m.Client().TenantDomain.Get(ctx, id)
-				}
-			})
-			return value, err
-		}
-		m.id = &id
-	}
-}
-
-// withTenantDomain sets the old TenantDomain of the mutation.
-func withTenantDomain(node *TenantDomain) tenantdomainOption {
-	return func(m *TenantDomainMutation) {
-		m.oldValue = func(context.Context) (*TenantDomain, error) {
-			return node, nil
-		}
-		m.id = &node.ID
-	}
-}
-
-// Client returns a new `ent.Client` from the mutation. If the mutation was
-// executed in a transaction (ent.Tx), a transactional client is returned.
-func (m TenantDomainMutation) Client() *Client {
-	client := &Client{config: m.config}
-	client.init()
-	return client
-}
-
-// Tx returns an `ent.Tx` for mutations that were executed in transactions;
-// it returns an error otherwise.
-func (m TenantDomainMutation) Tx() (*Tx, error) {
-	if _, ok := m.driver.(*txDriver); !ok {
-		return nil, errors.New("ent: mutation is not running in a transaction")
-	}
-	tx := &Tx{config: m.config}
-	tx.init()
-	return tx, nil
-}
-
-// ID returns the ID value in the mutation. Note that the ID is only available
-// if it was provided to the builder or after it was returned from the database.
-func (m *TenantDomainMutation) ID() (id int, exists bool) {
-	if m.id == nil {
-		return
-	}
-	return *m.id, true
-}
-
-// IDs queries the database and returns the entity ids that match the mutation's predicate.
-// That means, if the mutation is applied within a transaction with an isolation level such
-// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
-// or updated by the mutation.
-func (m *TenantDomainMutation) IDs(ctx context.Context) ([]int, error) {
-	switch {
-	case m.op.Is(OpUpdateOne | OpDeleteOne):
-		id, exists := m.ID()
-		if exists {
-			return []int{id}, nil
-		}
-		fallthrough
-	case m.op.Is(OpUpdate | OpDelete):
-		return m.Client().TenantDomain.Query().Where(m.predicates...).IDs(ctx)
-	default:
-		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
-	}
-}
-
-// SetName sets the "name" field.
-func (m *TenantDomainMutation) SetName(s string) {
-	m.name = &s
-}
-
-// Name returns the value of the "name" field in the mutation.
-func (m *TenantDomainMutation) Name() (r string, exists bool) {
-	v := m.name
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldName returns the old "name" field's value of the TenantDomain entity.
-// If the TenantDomain object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *TenantDomainMutation) OldName(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldName is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldName requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldName: %w", err)
-	}
-	return oldValue.Name, nil
-}
-
-// ResetName resets all changes to the "name" field.
-func (m *TenantDomainMutation) ResetName() {
-	m.name = nil
-}
-
-// SetTenantID sets the "tenant_id" field.
-func (m *TenantDomainMutation) SetTenantID(i int) {
-	m.tenant_id = &i
-	m.addtenant_id = nil
-}
-
-// TenantID returns the value of the "tenant_id" field in the mutation.
-func (m *TenantDomainMutation) TenantID() (r int, exists bool) {
-	v := m.tenant_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldTenantID returns the old "tenant_id" field's value of the TenantDomain entity.
-// If the TenantDomain object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *TenantDomainMutation) OldTenantID(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldTenantID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
-	}
-	return oldValue.TenantID, nil
-}
-
-// AddTenantID adds i to the "tenant_id" field.
-func (m *TenantDomainMutation) AddTenantID(i int) {
-	if m.addtenant_id != nil {
-		*m.addtenant_id += i
-	} else {
-		m.addtenant_id = &i
-	}
-}
-
-// AddedTenantID returns the value that was added to the "tenant_id" field in this mutation.
-func (m *TenantDomainMutation) AddedTenantID() (r int, exists bool) {
-	v := m.addtenant_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetTenantID resets all changes to the "tenant_id" field.
-func (m *TenantDomainMutation) ResetTenantID() {
-	m.tenant_id = nil
-	m.addtenant_id = nil
-}
-
-// SetCreatedAt sets the "created_at" field.
-func (m *TenantDomainMutation) SetCreatedAt(t time.Time) {
-	m.created_at = &t
-}
-
-// CreatedAt returns the value of the "created_at" field in the mutation.
-func (m *TenantDomainMutation) CreatedAt() (r time.Time, exists bool) {
-	v := m.created_at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldCreatedAt returns the old "created_at" field's value of the TenantDomain entity.
-// If the TenantDomain object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *TenantDomainMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
-	}
-	return oldValue.CreatedAt, nil
-}
-
-// ResetCreatedAt resets all changes to the "created_at" field.
-func (m *TenantDomainMutation) ResetCreatedAt() {
-	m.created_at = nil
-}
-
-// Where appends a list predicates to the TenantDomainMutation builder.
-func (m *TenantDomainMutation) Where(ps ...predicate.TenantDomain) {
-	m.predicates = append(m.predicates, ps...)
-}
-
-// WhereP appends storage-level predicates to the TenantDomainMutation builder. Using this method,
-// users can use type-assertion to append predicates that do not depend on any generated package.
-func (m *TenantDomainMutation) WhereP(ps ...func(*sql.Selector)) {
-	p := make([]predicate.TenantDomain, len(ps))
-	for i := range ps {
-		p[i] = ps[i]
-	}
-	m.Where(p...)
-}
-
-// Op returns the operation name.
-func (m *TenantDomainMutation) Op() Op {
-	return m.op
-}
-
-// SetOp allows setting the mutation operation.
-func (m *TenantDomainMutation) SetOp(op Op) {
-	m.op = op
-}
-
-// Type returns the node type of this mutation (TenantDomain).
-func (m *TenantDomainMutation) Type() string {
-	return m.typ
-}
-
-// Fields returns all fields that were changed during this mutation. Note that in
-// order to get all numeric fields that were incremented/decremented, call
-// AddedFields().
-func (m *TenantDomainMutation) Fields() []string {
-	fields := make([]string, 0, 3)
-	if m.name != nil {
-		fields = append(fields, tenantdomain.FieldName)
-	}
-	if m.tenant_id != nil {
-		fields = append(fields, tenantdomain.FieldTenantID)
-	}
-	if m.created_at != nil {
-		fields = append(fields, tenantdomain.FieldCreatedAt)
-	}
-	return fields
-}
-
-// Field returns the value of a field with the given name. The second boolean
-// return value indicates that this field was not set, or was not defined in the
-// schema.
-func (m *TenantDomainMutation) Field(name string) (ent.Value, bool) {
-	switch name {
-	case tenantdomain.FieldName:
-		return m.Name()
-	case tenantdomain.FieldTenantID:
-		return m.TenantID()
-	case tenantdomain.FieldCreatedAt:
-		return m.CreatedAt()
-	}
-	return nil, false
-}
-
-// OldField returns the old value of the field from the database. An error is
-// returned if the mutation operation is not UpdateOne, or the query to the
-// database failed.
-func (m *TenantDomainMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
-	switch name {
-	case tenantdomain.FieldName:
-		return m.OldName(ctx)
-	case tenantdomain.FieldTenantID:
-		return m.OldTenantID(ctx)
-	case tenantdomain.FieldCreatedAt:
-		return m.OldCreatedAt(ctx)
-	}
-	return nil, fmt.Errorf("unknown TenantDomain field %s", name)
-}
-
-// SetField sets the value of a field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *TenantDomainMutation) SetField(name string, value ent.Value) error {
-	switch name {
-	case tenantdomain.FieldName:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetName(v)
-		return nil
-	case tenantdomain.FieldTenantID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetTenantID(v)
-		return nil
-	case tenantdomain.FieldCreatedAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetCreatedAt(v)
-		return nil
-	}
-	return fmt.Errorf("unknown TenantDomain field %s", name)
-}
-
-// AddedFields returns all numeric fields that were incremented/decremented during
-// this mutation.
-func (m *TenantDomainMutation) AddedFields() []string {
-	var fields []string
-	if m.addtenant_id != nil {
-		fields = append(fields, tenantdomain.FieldTenantID)
-	}
-	return fields
-}
-
-// AddedField returns the numeric value that was incremented/decremented on a field
-// with the given name. The second boolean return value indicates that this field
-// was not set, or was not defined in the schema.
-func (m *TenantDomainMutation) AddedField(name string) (ent.Value, bool) {
-	switch name {
-	case tenantdomain.FieldTenantID:
-		return m.AddedTenantID()
-	}
-	return nil, false
-}
-
-// AddField adds the value to the field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *TenantDomainMutation) AddField(name string, value ent.Value) error {
-	switch name {
-	case tenantdomain.FieldTenantID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddTenantID(v)
-		return nil
-	}
-	return fmt.Errorf("unknown TenantDomain numeric field %s", name)
-}
-
-// ClearedFields returns all nullable fields that were cleared during this
-// mutation.
-func (m *TenantDomainMutation) ClearedFields() []string {
-	return nil
-}
-
-// FieldCleared returns a boolean indicating if a field with the given name was
-// cleared in this mutation.
-func (m *TenantDomainMutation) FieldCleared(name string) bool {
-	_, ok := m.clearedFields[name]
-	return ok
-}
-
-// ClearField clears the value of the field with the given name. It returns an
-// error if the field is not defined in the schema.
-func (m *TenantDomainMutation) ClearField(name string) error {
-	return fmt.Errorf("unknown TenantDomain nullable field %s", name)
-}
-
-// ResetField resets all changes in the mutation for the field with the given name.
-// It returns an error if the field is not defined in the schema.
-func (m *TenantDomainMutation) ResetField(name string) error {
-	switch name {
-	case tenantdomain.FieldName:
-		m.ResetName()
-		return nil
-	case tenantdomain.FieldTenantID:
-		m.ResetTenantID()
-		return nil
-	case tenantdomain.FieldCreatedAt:
-		m.ResetCreatedAt()
-		return nil
-	}
-	return fmt.Errorf("unknown TenantDomain field %s", name)
-}
-
-// AddedEdges returns all edge names that were set/added in this mutation.
-func (m *TenantDomainMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// AddedIDs returns all IDs (to other nodes) that were added for the given edge
-// name in this mutation.
-func (m *TenantDomainMutation) AddedIDs(name string) []ent.Value {
-	return nil
-}
-
-// RemovedEdges returns all edge names that were removed in this mutation.
-func (m *TenantDomainMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
-// the given name in this mutation.
-func (m *TenantDomainMutation) RemovedIDs(name string) []ent.Value {
-	return nil
-}
-
-// ClearedEdges returns all edge names that were cleared in this mutation.
-func (m *TenantDomainMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// EdgeCleared returns a boolean which indicates if the edge with the given name
-// was cleared in this mutation.
-func (m *TenantDomainMutation) EdgeCleared(name string) bool {
-	return false
-}
-
-// ClearEdge clears the value of the edge with the given name. It returns an error
-// if that edge is not defined in the schema.
-func (m *TenantDomainMutation) ClearEdge(name string) error {
-	return fmt.Errorf("unknown TenantDomain unique edge %s", name)
-}
-
-// ResetEdge resets all changes to the edge with the given name in this mutation.
-// It returns an error if the edge is not defined in the schema.
-func (m *TenantDomainMutation) ResetEdge(name string) error {
-	return fmt.Errorf("unknown TenantDomain edge %s", name)
 }
 
 // TenantStorageMutation represents an operation that mutates the TenantStorage nodes in the graph.

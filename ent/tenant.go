@@ -33,7 +33,7 @@ type Tenant struct {
 	Seats int `json:"seats,omitempty"`
 	// Lifecycle state.
 	Status tenant.Status `json:"status,omitempty"`
-	// Mail domains; each belongs to at most one tenant (normalised: lower-case, IDNA to ASCII).
+	// The names of the tenant's mail domains, primary first (see mailDomains).
 	Domains []string `json:"domains,omitempty"`
 	// Free-text industry, for reporting.
 	Industry *string `json:"industry,omitempty"`

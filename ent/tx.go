@@ -26,6 +26,8 @@ type Tx struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
 	IngestCursor *IngestCursorClient
+	// MailDomain is the client for interacting with the MailDomain builders.
+	MailDomain *MailDomainClient
 	// MemberProvisioning is the client for interacting with the MemberProvisioning builders.
 	MemberProvisioning *MemberProvisioningClient
 	// Membership is the client for interacting with the Membership builders.
@@ -44,8 +46,6 @@ type Tx struct {
 	Tenant *TenantClient
 	// TenantBranding is the client for interacting with the TenantBranding builders.
 	TenantBranding *TenantBrandingClient
-	// TenantDomain is the client for interacting with the TenantDomain builders.
-	TenantDomain *TenantDomainClient
 	// TenantStorage is the client for interacting with the TenantStorage builders.
 	TenantStorage *TenantStorageClient
 	// User is the client for interacting with the User builders.
@@ -187,6 +187,7 @@ func (tx *Tx) init() {
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
+	tx.MailDomain = NewMailDomainClient(tx.config)
 	tx.MemberProvisioning = NewMemberProvisioningClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
@@ -196,7 +197,6 @@ func (tx *Tx) init() {
 	tx.SsoApp = NewSsoAppClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 	tx.TenantBranding = NewTenantBrandingClient(tx.config)
-	tx.TenantDomain = NewTenantDomainClient(tx.config)
 	tx.TenantStorage = NewTenantStorageClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }

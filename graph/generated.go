@@ -20,6 +20,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/provisioningstate"
@@ -30,6 +31,7 @@ import (
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
@@ -171,6 +173,15 @@ type ComplexityRoot struct {
 		ClientSecret func(childComplexity int) int
 	}
 
+	DnsRecordCheck struct {
+		Expected func(childComplexity int) int
+		Found    func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Purpose  func(childComplexity int) int
+		Status   func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	EffectiveBranding struct {
 		AccentColor     func(childComplexity int) int
 		AccentTextColor func(childComplexity int) int
@@ -263,6 +274,19 @@ type ComplexityRoot struct {
 		Services  func(childComplexity int) int
 	}
 
+	MailDomain struct {
+		CheckedAt        func(childComplexity int) int
+		DmarcPolicy      func(childComplexity int) int
+		DmarcReportEmail func(childComplexity int) int
+		ManagedDNS       func(childComplexity int) int
+		Message          func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Primary          func(childComplexity int) int
+		Records          func(childComplexity int) int
+		Status           func(childComplexity int) int
+		VerifiedAt       func(childComplexity int) int
+	}
+
 	Me struct {
 		Email       func(childComplexity int) int
 		IsOperator  func(childComplexity int) int
@@ -329,6 +353,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddMailDomain         func(childComplexity int, tenantSlug string, name string) int
 		CreateAuditCheckpoint func(childComplexity int) int
 		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
 		CreateMember          func(childComplexity int, tenantSlug string, input CreateMemberInput) int
@@ -345,13 +370,16 @@ type ComplexityRoot struct {
 		ReconcileMember       func(childComplexity int, tenantSlug string, email string) int
 		ReconcileTenant       func(childComplexity int, slug string) int
 		RefreshTenantStorage  func(childComplexity int, tenantSlug string) int
+		RemoveMailDomain      func(childComplexity int, tenantSlug string, name string) int
 		RemoveMember          func(childComplexity int, tenantSlug string, email string) int
 		RemovePartnerStaff    func(childComplexity int, partnerSlug string, email string) int
 		ResetMemberPassword   func(childComplexity int, tenantSlug string, email string) int
 		ResumeMember          func(childComplexity int, tenantSlug string, email string) int
 		ResumeTenant          func(childComplexity int, slug string) int
 		RunAuditArchive       func(childComplexity int) int
+		SetMailDomainDmarc    func(childComplexity int, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) int
 		SetMemberRole         func(childComplexity int, tenantSlug string, email string, role membership.Role) int
+		SetPrimaryMailDomain  func(childComplexity int, tenantSlug string, name string) int
 		SuspendMember         func(childComplexity int, tenantSlug string, email string) int
 		SuspendTenant         func(childComplexity int, slug string) int
 		TerminatePartner      func(childComplexity int, slug string) int
@@ -362,6 +390,7 @@ type ComplexityRoot struct {
 		UpdateSecurityPolicy  func(childComplexity int, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) int
 		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
 		UpdateTenantBranding  func(childComplexity int, tenantSlug string, input BrandingInput) int
+		VerifyMailDomain      func(childComplexity int, tenantSlug string, name string) int
 	}
 
 	OneTimeCredential struct {
@@ -479,6 +508,7 @@ type ComplexityRoot struct {
 		PreviewEmail       func(childComplexity int, tenantSlug string, key string) int
 		ProvisioningPlan   func(childComplexity int, slug string) int
 		Tenant             func(childComplexity int, slug string) int
+		TenantAttention    func(childComplexity int, tenantSlug string) int
 		TenantStatusCounts func(childComplexity int, where *ent.TenantWhereInput) int
 		Tenants            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
@@ -524,6 +554,7 @@ type ComplexityRoot struct {
 		EffectiveBranding func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Industry          func(childComplexity int) int
+		MailDomains       func(childComplexity int) int
 		Members           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Memberships       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Name              func(childComplexity int) int
@@ -538,6 +569,10 @@ type ComplexityRoot struct {
 		Status            func(childComplexity int) int
 		Storage           func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
+	}
+
+	TenantAttention struct {
+		MailDomains func(childComplexity int) int
 	}
 
 	TenantConnection struct {
@@ -639,6 +674,11 @@ type MutationResolver interface {
 	UpdatePartnerBranding(ctx context.Context, slug string, input BrandingInput) (*ent.Partner, error)
 	UpdatePartnerSettings(ctx context.Context, slug string, input UpdatePartnerSettingsInput) (*ent.Partner, error)
 	RefreshTenantStorage(ctx context.Context, tenantSlug string) (*tenantadmin.TenantStorage, error)
+	AddMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	VerifyMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	SetMailDomainDmarc(ctx context.Context, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) (*maildomains.Domain, error)
+	SetPrimaryMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	RemoveMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
@@ -668,6 +708,7 @@ type QueryResolver interface {
 	Operators(ctx context.Context) ([]*ent.User, error)
 	EmailTemplateKeys(ctx context.Context) ([]*tenantadmin.EmailTemplateSpec, error)
 	PreviewEmail(ctx context.Context, tenantSlug string, key string) (*tenantadmin.EmailPreview, error)
+	TenantAttention(ctx context.Context, tenantSlug string) (*TenantAttention, error)
 }
 type SubscriptionResolver interface {
 	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
@@ -681,6 +722,7 @@ type TenantResolver interface {
 	Branding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.Branding, error)
 	EffectiveBranding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.EffectiveBranding, error)
 	Storage(ctx context.Context, obj *ent.Tenant) (*tenantadmin.TenantStorage, error)
+	MailDomains(ctx context.Context, obj *ent.Tenant) ([]*maildomains.Domain, error)
 }
 type UserResolver interface {
 	MfaEnrolled(ctx context.Context, obj *ent.User) (*bool, error)
@@ -1150,6 +1192,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateSsoAppPayload.ClientSecret(childComplexity), true
 
+	case "DnsRecordCheck.expected":
+		if e.ComplexityRoot.DnsRecordCheck.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Expected(childComplexity), true
+	case "DnsRecordCheck.found":
+		if e.ComplexityRoot.DnsRecordCheck.Found == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Found(childComplexity), true
+	case "DnsRecordCheck.name":
+		if e.ComplexityRoot.DnsRecordCheck.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Name(childComplexity), true
+	case "DnsRecordCheck.purpose":
+		if e.ComplexityRoot.DnsRecordCheck.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Purpose(childComplexity), true
+	case "DnsRecordCheck.status":
+		if e.ComplexityRoot.DnsRecordCheck.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Status(childComplexity), true
+	case "DnsRecordCheck.type":
+		if e.ComplexityRoot.DnsRecordCheck.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecordCheck.Type(childComplexity), true
+
 	case "EffectiveBranding.accentColor":
 		if e.ComplexityRoot.EffectiveBranding.AccentColor == nil {
 			break
@@ -1481,6 +1560,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Health.Services(childComplexity), true
 
+	case "MailDomain.checkedAt":
+		if e.ComplexityRoot.MailDomain.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.CheckedAt(childComplexity), true
+	case "MailDomain.dmarcPolicy":
+		if e.ComplexityRoot.MailDomain.DmarcPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.DmarcPolicy(childComplexity), true
+	case "MailDomain.dmarcReportEmail":
+		if e.ComplexityRoot.MailDomain.DmarcReportEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.DmarcReportEmail(childComplexity), true
+	case "MailDomain.managedDns":
+		if e.ComplexityRoot.MailDomain.ManagedDNS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.ManagedDNS(childComplexity), true
+	case "MailDomain.message":
+		if e.ComplexityRoot.MailDomain.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Message(childComplexity), true
+	case "MailDomain.name":
+		if e.ComplexityRoot.MailDomain.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Name(childComplexity), true
+	case "MailDomain.primary":
+		if e.ComplexityRoot.MailDomain.Primary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Primary(childComplexity), true
+	case "MailDomain.records":
+		if e.ComplexityRoot.MailDomain.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Records(childComplexity), true
+	case "MailDomain.status":
+		if e.ComplexityRoot.MailDomain.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.Status(childComplexity), true
+	case "MailDomain.verifiedAt":
+		if e.ComplexityRoot.MailDomain.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MailDomain.VerifiedAt(childComplexity), true
+
 	case "Me.email":
 		if e.ComplexityRoot.Me.Email == nil {
 			break
@@ -1735,6 +1875,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
 
+	case "Mutation.addMailDomain":
+		if e.ComplexityRoot.Mutation.AddMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 	case "Mutation.createAuditCheckpoint":
 		if e.ComplexityRoot.Mutation.CreateAuditCheckpoint == nil {
 			break
@@ -1906,6 +2057,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshTenantStorage(childComplexity, args["tenantSlug"].(string)), true
+	case "Mutation.removeMailDomain":
+		if e.ComplexityRoot.Mutation.RemoveMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -1967,6 +2129,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunAuditArchive(childComplexity), true
+	case "Mutation.setMailDomainDmarc":
+		if e.ComplexityRoot.Mutation.SetMailDomainDmarc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMailDomainDmarc_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMailDomainDmarc(childComplexity, args["tenantSlug"].(string), args["name"].(string), args["policy"].(maildomain.DmarcPolicy), args["reportEmail"].(*string)), true
 	case "Mutation.setMemberRole":
 		if e.ComplexityRoot.Mutation.SetMemberRole == nil {
 			break
@@ -1978,6 +2151,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetMemberRole(childComplexity, args["tenantSlug"].(string), args["email"].(string), args["role"].(membership.Role)), true
+	case "Mutation.setPrimaryMailDomain":
+		if e.ComplexityRoot.Mutation.SetPrimaryMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPrimaryMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPrimaryMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 	case "Mutation.suspendMember":
 		if e.ComplexityRoot.Mutation.SuspendMember == nil {
 			break
@@ -2088,6 +2272,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTenantBranding(childComplexity, args["tenantSlug"].(string), args["input"].(BrandingInput)), true
+	case "Mutation.verifyMailDomain":
+		if e.ComplexityRoot.Mutation.VerifyMailDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyMailDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
 
 	case "OneTimeCredential.expiresAt":
 		if e.ComplexityRoot.OneTimeCredential.ExpiresAt == nil {
@@ -2635,6 +2830,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tenant(childComplexity, args["slug"].(string)), true
+	case "Query.tenantAttention":
+		if e.ComplexityRoot.Query.TenantAttention == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tenantAttention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TenantAttention(childComplexity, args["tenantSlug"].(string)), true
 	case "Query.tenantStatusCounts":
 		if e.ComplexityRoot.Query.TenantStatusCounts == nil {
 			break
@@ -2840,6 +3046,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Industry(childComplexity), true
+	case "Tenant.mailDomains":
+		if e.ComplexityRoot.Tenant.MailDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.MailDomains(childComplexity), true
 	case "Tenant.members":
 		if e.ComplexityRoot.Tenant.Members == nil {
 			break
@@ -2934,6 +3146,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.UpdatedAt(childComplexity), true
+
+	case "TenantAttention.mailDomains":
+		if e.ComplexityRoot.TenantAttention.MailDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantAttention.MailDomains(childComplexity), true
 
 	case "TenantConnection.edges":
 		if e.ComplexityRoot.TenantConnection.Edges == nil {
@@ -3259,13 +3478,7 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
-"""
-One append-only audit record, chained by hash in seq order and covered by signed checkpoints.
-"""
 type AuditEvent implements Node {
-  """
-  Global object id: pass it to node(id:) to fetch the object again.
-  """
   id: ID!
   """
   When it happened (UTC, microseconds).
@@ -3395,26 +3608,14 @@ input AuditEventOrder {
 Properties by which AuditEvent connections can be ordered.
 """
 enum AuditEventOrderField {
-  """
-  Order by at.
-  """
   AT
 }
 """
 AuditEventOutcome is enum for the field outcome
 """
 enum AuditEventOutcome @goModel(model: "github.com/dezky/platform/ent/auditevent.Outcome") {
-  """
-  The action succeeded.
-  """
   SUCCESS
-  """
-  The action failed.
-  """
   FAILURE
-  """
-  The action was refused (authentication or authorisation).
-  """
   DENIED
 }
 """
@@ -3422,1033 +3623,322 @@ AuditEventWhereInput is used for filtering AuditEvent objects.
 Input was generated by ent.
 """
 input AuditEventWhereInput {
-  """
-  Matches a AuditEvent the given condition does not match.
-  """
   not: AuditEventWhereInput
-  """
-  Matches a AuditEvent every given condition matches.
-  """
   and: [AuditEventWhereInput!]
-  """
-  Matches a AuditEvent at least one given condition matches.
-  """
   or: [AuditEventWhereInput!]
   """
-  Matches when id equals the value.
+  id field predicates
   """
   id: ID
-  """
-  Matches when id does not equal the value.
-  """
   idNEQ: ID
-  """
-  Matches when id is one of the values.
-  """
   idIn: [ID!]
-  """
-  Matches when id is none of the values.
-  """
   idNotIn: [ID!]
-  """
-  Matches when id is greater than the value.
-  """
   idGT: ID
-  """
-  Matches when id is greater than or equal to the value.
-  """
   idGTE: ID
-  """
-  Matches when id is less than the value.
-  """
   idLT: ID
-  """
-  Matches when id is less than or equal to the value.
-  """
   idLTE: ID
   """
-  Matches when at equals the value.
+  at field predicates
   """
   at: Time
-  """
-  Matches when at does not equal the value.
-  """
   atNEQ: Time
-  """
-  Matches when at is one of the values.
-  """
   atIn: [Time!]
-  """
-  Matches when at is none of the values.
-  """
   atNotIn: [Time!]
-  """
-  Matches when at is greater than the value.
-  """
   atGT: Time
-  """
-  Matches when at is greater than or equal to the value.
-  """
   atGTE: Time
-  """
-  Matches when at is less than the value.
-  """
   atLT: Time
-  """
-  Matches when at is less than or equal to the value.
-  """
   atLTE: Time
   """
-  Matches when seq equals the value.
+  seq field predicates
   """
   seq: Int
-  """
-  Matches when seq does not equal the value.
-  """
   seqNEQ: Int
-  """
-  Matches when seq is one of the values.
-  """
   seqIn: [Int!]
-  """
-  Matches when seq is none of the values.
-  """
   seqNotIn: [Int!]
-  """
-  Matches when seq is greater than the value.
-  """
   seqGT: Int
-  """
-  Matches when seq is greater than or equal to the value.
-  """
   seqGTE: Int
-  """
-  Matches when seq is less than the value.
-  """
   seqLT: Int
-  """
-  Matches when seq is less than or equal to the value.
-  """
   seqLTE: Int
-  """
-  Matches when seq is not set.
-  """
   seqIsNil: Boolean
-  """
-  Matches when seq is set.
-  """
   seqNotNil: Boolean
   """
-  Matches when prevHash equals the value.
+  prev_hash field predicates
   """
   prevHash: String
-  """
-  Matches when prevHash does not equal the value.
-  """
   prevHashNEQ: String
-  """
-  Matches when prevHash is one of the values.
-  """
   prevHashIn: [String!]
-  """
-  Matches when prevHash is none of the values.
-  """
   prevHashNotIn: [String!]
-  """
-  Matches when prevHash is greater than the value.
-  """
   prevHashGT: String
-  """
-  Matches when prevHash is greater than or equal to the value.
-  """
   prevHashGTE: String
-  """
-  Matches when prevHash is less than the value.
-  """
   prevHashLT: String
-  """
-  Matches when prevHash is less than or equal to the value.
-  """
   prevHashLTE: String
-  """
-  Matches when prevHash contains the value.
-  """
   prevHashContains: String
-  """
-  Matches when prevHash starts with the value.
-  """
   prevHashHasPrefix: String
-  """
-  Matches when prevHash ends with the value.
-  """
   prevHashHasSuffix: String
-  """
-  Matches when prevHash is not set.
-  """
   prevHashIsNil: Boolean
-  """
-  Matches when prevHash is set.
-  """
   prevHashNotNil: Boolean
-  """
-  Matches when prevHash equals the value, ignoring case.
-  """
   prevHashEqualFold: String
-  """
-  Matches when prevHash contains the value, ignoring case.
-  """
   prevHashContainsFold: String
   """
-  Matches when hash equals the value.
+  hash field predicates
   """
   hash: String
-  """
-  Matches when hash does not equal the value.
-  """
   hashNEQ: String
-  """
-  Matches when hash is one of the values.
-  """
   hashIn: [String!]
-  """
-  Matches when hash is none of the values.
-  """
   hashNotIn: [String!]
-  """
-  Matches when hash is greater than the value.
-  """
   hashGT: String
-  """
-  Matches when hash is greater than or equal to the value.
-  """
   hashGTE: String
-  """
-  Matches when hash is less than the value.
-  """
   hashLT: String
-  """
-  Matches when hash is less than or equal to the value.
-  """
   hashLTE: String
-  """
-  Matches when hash contains the value.
-  """
   hashContains: String
-  """
-  Matches when hash starts with the value.
-  """
   hashHasPrefix: String
-  """
-  Matches when hash ends with the value.
-  """
   hashHasSuffix: String
-  """
-  Matches when hash is not set.
-  """
   hashIsNil: Boolean
-  """
-  Matches when hash is set.
-  """
   hashNotNil: Boolean
-  """
-  Matches when hash equals the value, ignoring case.
-  """
   hashEqualFold: String
-  """
-  Matches when hash contains the value, ignoring case.
-  """
   hashContainsFold: String
   """
-  Matches when source equals the value.
+  source field predicates
   """
   source: String
-  """
-  Matches when source does not equal the value.
-  """
   sourceNEQ: String
-  """
-  Matches when source is one of the values.
-  """
   sourceIn: [String!]
-  """
-  Matches when source is none of the values.
-  """
   sourceNotIn: [String!]
-  """
-  Matches when source is greater than the value.
-  """
   sourceGT: String
-  """
-  Matches when source is greater than or equal to the value.
-  """
   sourceGTE: String
-  """
-  Matches when source is less than the value.
-  """
   sourceLT: String
-  """
-  Matches when source is less than or equal to the value.
-  """
   sourceLTE: String
-  """
-  Matches when source contains the value.
-  """
   sourceContains: String
-  """
-  Matches when source starts with the value.
-  """
   sourceHasPrefix: String
-  """
-  Matches when source ends with the value.
-  """
   sourceHasSuffix: String
-  """
-  Matches when source equals the value, ignoring case.
-  """
   sourceEqualFold: String
-  """
-  Matches when source contains the value, ignoring case.
-  """
   sourceContainsFold: String
   """
-  Matches when externalID equals the value.
+  external_id field predicates
   """
   externalID: String
-  """
-  Matches when externalID does not equal the value.
-  """
   externalIDNEQ: String
-  """
-  Matches when externalID is one of the values.
-  """
   externalIDIn: [String!]
-  """
-  Matches when externalID is none of the values.
-  """
   externalIDNotIn: [String!]
-  """
-  Matches when externalID is greater than the value.
-  """
   externalIDGT: String
-  """
-  Matches when externalID is greater than or equal to the value.
-  """
   externalIDGTE: String
-  """
-  Matches when externalID is less than the value.
-  """
   externalIDLT: String
-  """
-  Matches when externalID is less than or equal to the value.
-  """
   externalIDLTE: String
-  """
-  Matches when externalID contains the value.
-  """
   externalIDContains: String
-  """
-  Matches when externalID starts with the value.
-  """
   externalIDHasPrefix: String
-  """
-  Matches when externalID ends with the value.
-  """
   externalIDHasSuffix: String
-  """
-  Matches when externalID is not set.
-  """
   externalIDIsNil: Boolean
-  """
-  Matches when externalID is set.
-  """
   externalIDNotNil: Boolean
-  """
-  Matches when externalID equals the value, ignoring case.
-  """
   externalIDEqualFold: String
-  """
-  Matches when externalID contains the value, ignoring case.
-  """
   externalIDContainsFold: String
   """
-  Matches when actorType equals the value.
+  actor_type field predicates
   """
   actorType: String
-  """
-  Matches when actorType does not equal the value.
-  """
   actorTypeNEQ: String
-  """
-  Matches when actorType is one of the values.
-  """
   actorTypeIn: [String!]
-  """
-  Matches when actorType is none of the values.
-  """
   actorTypeNotIn: [String!]
-  """
-  Matches when actorType is greater than the value.
-  """
   actorTypeGT: String
-  """
-  Matches when actorType is greater than or equal to the value.
-  """
   actorTypeGTE: String
-  """
-  Matches when actorType is less than the value.
-  """
   actorTypeLT: String
-  """
-  Matches when actorType is less than or equal to the value.
-  """
   actorTypeLTE: String
-  """
-  Matches when actorType contains the value.
-  """
   actorTypeContains: String
-  """
-  Matches when actorType starts with the value.
-  """
   actorTypeHasPrefix: String
-  """
-  Matches when actorType ends with the value.
-  """
   actorTypeHasSuffix: String
-  """
-  Matches when actorType equals the value, ignoring case.
-  """
   actorTypeEqualFold: String
-  """
-  Matches when actorType contains the value, ignoring case.
-  """
   actorTypeContainsFold: String
   """
-  Matches when actorID equals the value.
+  actor_id field predicates
   """
   actorID: String
-  """
-  Matches when actorID does not equal the value.
-  """
   actorIDNEQ: String
-  """
-  Matches when actorID is one of the values.
-  """
   actorIDIn: [String!]
-  """
-  Matches when actorID is none of the values.
-  """
   actorIDNotIn: [String!]
-  """
-  Matches when actorID is greater than the value.
-  """
   actorIDGT: String
-  """
-  Matches when actorID is greater than or equal to the value.
-  """
   actorIDGTE: String
-  """
-  Matches when actorID is less than the value.
-  """
   actorIDLT: String
-  """
-  Matches when actorID is less than or equal to the value.
-  """
   actorIDLTE: String
-  """
-  Matches when actorID contains the value.
-  """
   actorIDContains: String
-  """
-  Matches when actorID starts with the value.
-  """
   actorIDHasPrefix: String
-  """
-  Matches when actorID ends with the value.
-  """
   actorIDHasSuffix: String
-  """
-  Matches when actorID is not set.
-  """
   actorIDIsNil: Boolean
-  """
-  Matches when actorID is set.
-  """
   actorIDNotNil: Boolean
-  """
-  Matches when actorID equals the value, ignoring case.
-  """
   actorIDEqualFold: String
-  """
-  Matches when actorID contains the value, ignoring case.
-  """
   actorIDContainsFold: String
   """
-  Matches when actorEmail equals the value.
+  actor_email field predicates
   """
   actorEmail: String
-  """
-  Matches when actorEmail does not equal the value.
-  """
   actorEmailNEQ: String
-  """
-  Matches when actorEmail is one of the values.
-  """
   actorEmailIn: [String!]
-  """
-  Matches when actorEmail is none of the values.
-  """
   actorEmailNotIn: [String!]
-  """
-  Matches when actorEmail is greater than the value.
-  """
   actorEmailGT: String
-  """
-  Matches when actorEmail is greater than or equal to the value.
-  """
   actorEmailGTE: String
-  """
-  Matches when actorEmail is less than the value.
-  """
   actorEmailLT: String
-  """
-  Matches when actorEmail is less than or equal to the value.
-  """
   actorEmailLTE: String
-  """
-  Matches when actorEmail contains the value.
-  """
   actorEmailContains: String
-  """
-  Matches when actorEmail starts with the value.
-  """
   actorEmailHasPrefix: String
-  """
-  Matches when actorEmail ends with the value.
-  """
   actorEmailHasSuffix: String
-  """
-  Matches when actorEmail is not set.
-  """
   actorEmailIsNil: Boolean
-  """
-  Matches when actorEmail is set.
-  """
   actorEmailNotNil: Boolean
-  """
-  Matches when actorEmail equals the value, ignoring case.
-  """
   actorEmailEqualFold: String
-  """
-  Matches when actorEmail contains the value, ignoring case.
-  """
   actorEmailContainsFold: String
   """
-  Matches when actorIP equals the value.
+  actor_ip field predicates
   """
   actorIP: String
-  """
-  Matches when actorIP does not equal the value.
-  """
   actorIPNEQ: String
-  """
-  Matches when actorIP is one of the values.
-  """
   actorIPIn: [String!]
-  """
-  Matches when actorIP is none of the values.
-  """
   actorIPNotIn: [String!]
-  """
-  Matches when actorIP is greater than the value.
-  """
   actorIPGT: String
-  """
-  Matches when actorIP is greater than or equal to the value.
-  """
   actorIPGTE: String
-  """
-  Matches when actorIP is less than the value.
-  """
   actorIPLT: String
-  """
-  Matches when actorIP is less than or equal to the value.
-  """
   actorIPLTE: String
-  """
-  Matches when actorIP contains the value.
-  """
   actorIPContains: String
-  """
-  Matches when actorIP starts with the value.
-  """
   actorIPHasPrefix: String
-  """
-  Matches when actorIP ends with the value.
-  """
   actorIPHasSuffix: String
-  """
-  Matches when actorIP is not set.
-  """
   actorIPIsNil: Boolean
-  """
-  Matches when actorIP is set.
-  """
   actorIPNotNil: Boolean
-  """
-  Matches when actorIP equals the value, ignoring case.
-  """
   actorIPEqualFold: String
-  """
-  Matches when actorIP contains the value, ignoring case.
-  """
   actorIPContainsFold: String
   """
-  Matches when action equals the value.
+  action field predicates
   """
   action: String
-  """
-  Matches when action does not equal the value.
-  """
   actionNEQ: String
-  """
-  Matches when action is one of the values.
-  """
   actionIn: [String!]
-  """
-  Matches when action is none of the values.
-  """
   actionNotIn: [String!]
-  """
-  Matches when action is greater than the value.
-  """
   actionGT: String
-  """
-  Matches when action is greater than or equal to the value.
-  """
   actionGTE: String
-  """
-  Matches when action is less than the value.
-  """
   actionLT: String
-  """
-  Matches when action is less than or equal to the value.
-  """
   actionLTE: String
-  """
-  Matches when action contains the value.
-  """
   actionContains: String
-  """
-  Matches when action starts with the value.
-  """
   actionHasPrefix: String
-  """
-  Matches when action ends with the value.
-  """
   actionHasSuffix: String
-  """
-  Matches when action equals the value, ignoring case.
-  """
   actionEqualFold: String
-  """
-  Matches when action contains the value, ignoring case.
-  """
   actionContainsFold: String
   """
-  Matches when outcome equals the value.
+  outcome field predicates
   """
   outcome: AuditEventOutcome
-  """
-  Matches when outcome does not equal the value.
-  """
   outcomeNEQ: AuditEventOutcome
-  """
-  Matches when outcome is one of the values.
-  """
   outcomeIn: [AuditEventOutcome!]
-  """
-  Matches when outcome is none of the values.
-  """
   outcomeNotIn: [AuditEventOutcome!]
   """
-  Matches when resourceType equals the value.
+  resource_type field predicates
   """
   resourceType: String
-  """
-  Matches when resourceType does not equal the value.
-  """
   resourceTypeNEQ: String
-  """
-  Matches when resourceType is one of the values.
-  """
   resourceTypeIn: [String!]
-  """
-  Matches when resourceType is none of the values.
-  """
   resourceTypeNotIn: [String!]
-  """
-  Matches when resourceType is greater than the value.
-  """
   resourceTypeGT: String
-  """
-  Matches when resourceType is greater than or equal to the value.
-  """
   resourceTypeGTE: String
-  """
-  Matches when resourceType is less than the value.
-  """
   resourceTypeLT: String
-  """
-  Matches when resourceType is less than or equal to the value.
-  """
   resourceTypeLTE: String
-  """
-  Matches when resourceType contains the value.
-  """
   resourceTypeContains: String
-  """
-  Matches when resourceType starts with the value.
-  """
   resourceTypeHasPrefix: String
-  """
-  Matches when resourceType ends with the value.
-  """
   resourceTypeHasSuffix: String
-  """
-  Matches when resourceType is not set.
-  """
   resourceTypeIsNil: Boolean
-  """
-  Matches when resourceType is set.
-  """
   resourceTypeNotNil: Boolean
-  """
-  Matches when resourceType equals the value, ignoring case.
-  """
   resourceTypeEqualFold: String
-  """
-  Matches when resourceType contains the value, ignoring case.
-  """
   resourceTypeContainsFold: String
   """
-  Matches when resourceID equals the value.
+  resource_id field predicates
   """
   resourceID: String
-  """
-  Matches when resourceID does not equal the value.
-  """
   resourceIDNEQ: String
-  """
-  Matches when resourceID is one of the values.
-  """
   resourceIDIn: [String!]
-  """
-  Matches when resourceID is none of the values.
-  """
   resourceIDNotIn: [String!]
-  """
-  Matches when resourceID is greater than the value.
-  """
   resourceIDGT: String
-  """
-  Matches when resourceID is greater than or equal to the value.
-  """
   resourceIDGTE: String
-  """
-  Matches when resourceID is less than the value.
-  """
   resourceIDLT: String
-  """
-  Matches when resourceID is less than or equal to the value.
-  """
   resourceIDLTE: String
-  """
-  Matches when resourceID contains the value.
-  """
   resourceIDContains: String
-  """
-  Matches when resourceID starts with the value.
-  """
   resourceIDHasPrefix: String
-  """
-  Matches when resourceID ends with the value.
-  """
   resourceIDHasSuffix: String
-  """
-  Matches when resourceID is not set.
-  """
   resourceIDIsNil: Boolean
-  """
-  Matches when resourceID is set.
-  """
   resourceIDNotNil: Boolean
-  """
-  Matches when resourceID equals the value, ignoring case.
-  """
   resourceIDEqualFold: String
-  """
-  Matches when resourceID contains the value, ignoring case.
-  """
   resourceIDContainsFold: String
   """
-  Matches when resourceName equals the value.
+  resource_name field predicates
   """
   resourceName: String
-  """
-  Matches when resourceName does not equal the value.
-  """
   resourceNameNEQ: String
-  """
-  Matches when resourceName is one of the values.
-  """
   resourceNameIn: [String!]
-  """
-  Matches when resourceName is none of the values.
-  """
   resourceNameNotIn: [String!]
-  """
-  Matches when resourceName is greater than the value.
-  """
   resourceNameGT: String
-  """
-  Matches when resourceName is greater than or equal to the value.
-  """
   resourceNameGTE: String
-  """
-  Matches when resourceName is less than the value.
-  """
   resourceNameLT: String
-  """
-  Matches when resourceName is less than or equal to the value.
-  """
   resourceNameLTE: String
-  """
-  Matches when resourceName contains the value.
-  """
   resourceNameContains: String
-  """
-  Matches when resourceName starts with the value.
-  """
   resourceNameHasPrefix: String
-  """
-  Matches when resourceName ends with the value.
-  """
   resourceNameHasSuffix: String
-  """
-  Matches when resourceName is not set.
-  """
   resourceNameIsNil: Boolean
-  """
-  Matches when resourceName is set.
-  """
   resourceNameNotNil: Boolean
-  """
-  Matches when resourceName equals the value, ignoring case.
-  """
   resourceNameEqualFold: String
-  """
-  Matches when resourceName contains the value, ignoring case.
-  """
   resourceNameContainsFold: String
   """
-  Matches when tenantID equals the value.
+  tenant_id field predicates
   """
   tenantID: Int
-  """
-  Matches when tenantID does not equal the value.
-  """
   tenantIDNEQ: Int
-  """
-  Matches when tenantID is one of the values.
-  """
   tenantIDIn: [Int!]
-  """
-  Matches when tenantID is none of the values.
-  """
   tenantIDNotIn: [Int!]
-  """
-  Matches when tenantID is greater than the value.
-  """
   tenantIDGT: Int
-  """
-  Matches when tenantID is greater than or equal to the value.
-  """
   tenantIDGTE: Int
-  """
-  Matches when tenantID is less than the value.
-  """
   tenantIDLT: Int
-  """
-  Matches when tenantID is less than or equal to the value.
-  """
   tenantIDLTE: Int
-  """
-  Matches when tenantID is not set.
-  """
   tenantIDIsNil: Boolean
-  """
-  Matches when tenantID is set.
-  """
   tenantIDNotNil: Boolean
   """
-  Matches when tenantSlug equals the value.
+  tenant_slug field predicates
   """
   tenantSlug: String
-  """
-  Matches when tenantSlug does not equal the value.
-  """
   tenantSlugNEQ: String
-  """
-  Matches when tenantSlug is one of the values.
-  """
   tenantSlugIn: [String!]
-  """
-  Matches when tenantSlug is none of the values.
-  """
   tenantSlugNotIn: [String!]
-  """
-  Matches when tenantSlug is greater than the value.
-  """
   tenantSlugGT: String
-  """
-  Matches when tenantSlug is greater than or equal to the value.
-  """
   tenantSlugGTE: String
-  """
-  Matches when tenantSlug is less than the value.
-  """
   tenantSlugLT: String
-  """
-  Matches when tenantSlug is less than or equal to the value.
-  """
   tenantSlugLTE: String
-  """
-  Matches when tenantSlug contains the value.
-  """
   tenantSlugContains: String
-  """
-  Matches when tenantSlug starts with the value.
-  """
   tenantSlugHasPrefix: String
-  """
-  Matches when tenantSlug ends with the value.
-  """
   tenantSlugHasSuffix: String
-  """
-  Matches when tenantSlug is not set.
-  """
   tenantSlugIsNil: Boolean
-  """
-  Matches when tenantSlug is set.
-  """
   tenantSlugNotNil: Boolean
-  """
-  Matches when tenantSlug equals the value, ignoring case.
-  """
   tenantSlugEqualFold: String
-  """
-  Matches when tenantSlug contains the value, ignoring case.
-  """
   tenantSlugContainsFold: String
   """
-  Matches when partnerID equals the value.
+  partner_id field predicates
   """
   partnerID: Int
-  """
-  Matches when partnerID does not equal the value.
-  """
   partnerIDNEQ: Int
-  """
-  Matches when partnerID is one of the values.
-  """
   partnerIDIn: [Int!]
-  """
-  Matches when partnerID is none of the values.
-  """
   partnerIDNotIn: [Int!]
-  """
-  Matches when partnerID is greater than the value.
-  """
   partnerIDGT: Int
-  """
-  Matches when partnerID is greater than or equal to the value.
-  """
   partnerIDGTE: Int
-  """
-  Matches when partnerID is less than the value.
-  """
   partnerIDLT: Int
-  """
-  Matches when partnerID is less than or equal to the value.
-  """
   partnerIDLTE: Int
-  """
-  Matches when partnerID is not set.
-  """
   partnerIDIsNil: Boolean
-  """
-  Matches when partnerID is set.
-  """
   partnerIDNotNil: Boolean
   """
-  Matches when partnerSlug equals the value.
+  partner_slug field predicates
   """
   partnerSlug: String
-  """
-  Matches when partnerSlug does not equal the value.
-  """
   partnerSlugNEQ: String
-  """
-  Matches when partnerSlug is one of the values.
-  """
   partnerSlugIn: [String!]
-  """
-  Matches when partnerSlug is none of the values.
-  """
   partnerSlugNotIn: [String!]
-  """
-  Matches when partnerSlug is greater than the value.
-  """
   partnerSlugGT: String
-  """
-  Matches when partnerSlug is greater than or equal to the value.
-  """
   partnerSlugGTE: String
-  """
-  Matches when partnerSlug is less than the value.
-  """
   partnerSlugLT: String
-  """
-  Matches when partnerSlug is less than or equal to the value.
-  """
   partnerSlugLTE: String
-  """
-  Matches when partnerSlug contains the value.
-  """
   partnerSlugContains: String
-  """
-  Matches when partnerSlug starts with the value.
-  """
   partnerSlugHasPrefix: String
-  """
-  Matches when partnerSlug ends with the value.
-  """
   partnerSlugHasSuffix: String
-  """
-  Matches when partnerSlug is not set.
-  """
   partnerSlugIsNil: Boolean
-  """
-  Matches when partnerSlug is set.
-  """
   partnerSlugNotNil: Boolean
-  """
-  Matches when partnerSlug equals the value, ignoring case.
-  """
   partnerSlugEqualFold: String
-  """
-  Matches when partnerSlug contains the value, ignoring case.
-  """
   partnerSlugContainsFold: String
 }
 """
@@ -4456,13 +3946,7 @@ Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
-"""
-A feature flag, evaluated per tenant (operators only; everybody evaluates through evaluateFlags or OFREP).
-"""
 type Flag implements Node {
-  """
-  Global object id: pass it to node(id:) to fetch the object again.
-  """
   id: ID!
   """
   When the object was created (UTC).
@@ -4544,38 +4028,17 @@ input FlagOrder {
 Properties by which Flag connections can be ordered.
 """
 enum FlagOrderField {
-  """
-  Order by created at.
-  """
   CREATED_AT
-  """
-  Order by updated at.
-  """
   UPDATED_AT
-  """
-  Order by key.
-  """
   KEY
 }
 """
 FlagState is enum for the field state
 """
 enum FlagState @goModel(model: "github.com/dezky/platform/ent/flag.State") {
-  """
-  Off for everyone.
-  """
   OFF
-  """
-  On for everyone.
-  """
   ON
-  """
-  On for tenants in the flag's scope (which must not be empty).
-  """
   TARGETED
-  """
-  On for pct percent of the tenants in scope, chosen by a stable per-tenant bucket.
-  """
   ROLLOUT
 }
 """
@@ -4583,278 +4046,98 @@ FlagWhereInput is used for filtering Flag objects.
 Input was generated by ent.
 """
 input FlagWhereInput {
-  """
-  Matches a Flag the given condition does not match.
-  """
   not: FlagWhereInput
-  """
-  Matches a Flag every given condition matches.
-  """
   and: [FlagWhereInput!]
-  """
-  Matches a Flag at least one given condition matches.
-  """
   or: [FlagWhereInput!]
   """
-  Matches when id equals the value.
+  id field predicates
   """
   id: ID
-  """
-  Matches when id does not equal the value.
-  """
   idNEQ: ID
-  """
-  Matches when id is one of the values.
-  """
   idIn: [ID!]
-  """
-  Matches when id is none of the values.
-  """
   idNotIn: [ID!]
-  """
-  Matches when id is greater than the value.
-  """
   idGT: ID
-  """
-  Matches when id is greater than or equal to the value.
-  """
   idGTE: ID
-  """
-  Matches when id is less than the value.
-  """
   idLT: ID
-  """
-  Matches when id is less than or equal to the value.
-  """
   idLTE: ID
   """
-  Matches when createdAt equals the value.
+  created_at field predicates
   """
   createdAt: Time
-  """
-  Matches when createdAt does not equal the value.
-  """
   createdAtNEQ: Time
-  """
-  Matches when createdAt is one of the values.
-  """
   createdAtIn: [Time!]
-  """
-  Matches when createdAt is none of the values.
-  """
   createdAtNotIn: [Time!]
-  """
-  Matches when createdAt is greater than the value.
-  """
   createdAtGT: Time
-  """
-  Matches when createdAt is greater than or equal to the value.
-  """
   createdAtGTE: Time
-  """
-  Matches when createdAt is less than the value.
-  """
   createdAtLT: Time
-  """
-  Matches when createdAt is less than or equal to the value.
-  """
   createdAtLTE: Time
   """
-  Matches when updatedAt equals the value.
+  updated_at field predicates
   """
   updatedAt: Time
-  """
-  Matches when updatedAt does not equal the value.
-  """
   updatedAtNEQ: Time
-  """
-  Matches when updatedAt is one of the values.
-  """
   updatedAtIn: [Time!]
-  """
-  Matches when updatedAt is none of the values.
-  """
   updatedAtNotIn: [Time!]
-  """
-  Matches when updatedAt is greater than the value.
-  """
   updatedAtGT: Time
-  """
-  Matches when updatedAt is greater than or equal to the value.
-  """
   updatedAtGTE: Time
-  """
-  Matches when updatedAt is less than the value.
-  """
   updatedAtLT: Time
-  """
-  Matches when updatedAt is less than or equal to the value.
-  """
   updatedAtLTE: Time
   """
-  Matches when key equals the value.
+  key field predicates
   """
   key: String
-  """
-  Matches when key does not equal the value.
-  """
   keyNEQ: String
-  """
-  Matches when key is one of the values.
-  """
   keyIn: [String!]
-  """
-  Matches when key is none of the values.
-  """
   keyNotIn: [String!]
-  """
-  Matches when key is greater than the value.
-  """
   keyGT: String
-  """
-  Matches when key is greater than or equal to the value.
-  """
   keyGTE: String
-  """
-  Matches when key is less than the value.
-  """
   keyLT: String
-  """
-  Matches when key is less than or equal to the value.
-  """
   keyLTE: String
-  """
-  Matches when key contains the value.
-  """
   keyContains: String
-  """
-  Matches when key starts with the value.
-  """
   keyHasPrefix: String
-  """
-  Matches when key ends with the value.
-  """
   keyHasSuffix: String
-  """
-  Matches when key equals the value, ignoring case.
-  """
   keyEqualFold: String
-  """
-  Matches when key contains the value, ignoring case.
-  """
   keyContainsFold: String
   """
-  Matches when description equals the value.
+  description field predicates
   """
   description: String
-  """
-  Matches when description does not equal the value.
-  """
   descriptionNEQ: String
-  """
-  Matches when description is one of the values.
-  """
   descriptionIn: [String!]
-  """
-  Matches when description is none of the values.
-  """
   descriptionNotIn: [String!]
-  """
-  Matches when description is greater than the value.
-  """
   descriptionGT: String
-  """
-  Matches when description is greater than or equal to the value.
-  """
   descriptionGTE: String
-  """
-  Matches when description is less than the value.
-  """
   descriptionLT: String
-  """
-  Matches when description is less than or equal to the value.
-  """
   descriptionLTE: String
-  """
-  Matches when description contains the value.
-  """
   descriptionContains: String
-  """
-  Matches when description starts with the value.
-  """
   descriptionHasPrefix: String
-  """
-  Matches when description ends with the value.
-  """
   descriptionHasSuffix: String
-  """
-  Matches when description equals the value, ignoring case.
-  """
   descriptionEqualFold: String
-  """
-  Matches when description contains the value, ignoring case.
-  """
   descriptionContainsFold: String
   """
-  Matches when state equals the value.
+  state field predicates
   """
   state: FlagState
-  """
-  Matches when state does not equal the value.
-  """
   stateNEQ: FlagState
-  """
-  Matches when state is one of the values.
-  """
   stateIn: [FlagState!]
-  """
-  Matches when state is none of the values.
-  """
   stateNotIn: [FlagState!]
   """
-  Matches when pct equals the value.
+  pct field predicates
   """
   pct: Int
-  """
-  Matches when pct does not equal the value.
-  """
   pctNEQ: Int
-  """
-  Matches when pct is one of the values.
-  """
   pctIn: [Int!]
-  """
-  Matches when pct is none of the values.
-  """
   pctNotIn: [Int!]
-  """
-  Matches when pct is greater than the value.
-  """
   pctGT: Int
-  """
-  Matches when pct is greater than or equal to the value.
-  """
   pctGTE: Int
-  """
-  Matches when pct is less than the value.
-  """
   pctLT: Int
-  """
-  Matches when pct is less than or equal to the value.
-  """
   pctLTE: Int
 }
 """
 The builtin Map type
 """
 scalar Map
-"""
-A user's membership of a tenant, with their role there.
-"""
 type Membership implements Node {
-  """
-  Global object id: pass it to node(id:) to fetch the object again.
-  """
   id: ID!
   """
   When the object was created (UTC).
@@ -4940,30 +4223,15 @@ input MembershipOrder {
 Properties by which Membership connections can be ordered.
 """
 enum MembershipOrderField {
-  """
-  Order by created at.
-  """
   CREATED_AT
-  """
-  Order by updated at.
-  """
   UPDATED_AT
-  """
-  Order by status.
-  """
   STATUS
 }
 """
 MembershipRole is enum for the field role
 """
 enum MembershipRole @goModel(model: "github.com/dezky/platform/ent/membership.Role") {
-  """
-  Administers the tenant: its settings, members and audit trail.
-  """
   ADMIN
-  """
-  Uses the tenant's services; sees only their own membership.
-  """
   MEMBER
 }
 """
@@ -4980,253 +4248,97 @@ MembershipWhereInput is used for filtering Membership objects.
 Input was generated by ent.
 """
 input MembershipWhereInput {
-  """
-  Matches a Membership the given condition does not match.
-  """
   not: MembershipWhereInput
-  """
-  Matches a Membership every given condition matches.
-  """
   and: [MembershipWhereInput!]
-  """
-  Matches a Membership at least one given condition matches.
-  """
   or: [MembershipWhereInput!]
   """
-  Matches when id equals the value.
+  id field predicates
   """
   id: ID
-  """
-  Matches when id does not equal the value.
-  """
   idNEQ: ID
-  """
-  Matches when id is one of the values.
-  """
   idIn: [ID!]
-  """
-  Matches when id is none of the values.
-  """
   idNotIn: [ID!]
-  """
-  Matches when id is greater than the value.
-  """
   idGT: ID
-  """
-  Matches when id is greater than or equal to the value.
-  """
   idGTE: ID
-  """
-  Matches when id is less than the value.
-  """
   idLT: ID
-  """
-  Matches when id is less than or equal to the value.
-  """
   idLTE: ID
   """
-  Matches when createdAt equals the value.
+  created_at field predicates
   """
   createdAt: Time
-  """
-  Matches when createdAt does not equal the value.
-  """
   createdAtNEQ: Time
-  """
-  Matches when createdAt is one of the values.
-  """
   createdAtIn: [Time!]
-  """
-  Matches when createdAt is none of the values.
-  """
   createdAtNotIn: [Time!]
-  """
-  Matches when createdAt is greater than the value.
-  """
   createdAtGT: Time
-  """
-  Matches when createdAt is greater than or equal to the value.
-  """
   createdAtGTE: Time
-  """
-  Matches when createdAt is less than the value.
-  """
   createdAtLT: Time
-  """
-  Matches when createdAt is less than or equal to the value.
-  """
   createdAtLTE: Time
   """
-  Matches when updatedAt equals the value.
+  updated_at field predicates
   """
   updatedAt: Time
-  """
-  Matches when updatedAt does not equal the value.
-  """
   updatedAtNEQ: Time
-  """
-  Matches when updatedAt is one of the values.
-  """
   updatedAtIn: [Time!]
-  """
-  Matches when updatedAt is none of the values.
-  """
   updatedAtNotIn: [Time!]
-  """
-  Matches when updatedAt is greater than the value.
-  """
   updatedAtGT: Time
-  """
-  Matches when updatedAt is greater than or equal to the value.
-  """
   updatedAtGTE: Time
-  """
-  Matches when updatedAt is less than the value.
-  """
   updatedAtLT: Time
-  """
-  Matches when updatedAt is less than or equal to the value.
-  """
   updatedAtLTE: Time
   """
-  Matches when role equals the value.
+  role field predicates
   """
   role: MembershipRole
-  """
-  Matches when role does not equal the value.
-  """
   roleNEQ: MembershipRole
-  """
-  Matches when role is one of the values.
-  """
   roleIn: [MembershipRole!]
-  """
-  Matches when role is none of the values.
-  """
   roleNotIn: [MembershipRole!]
   """
-  Matches when userID equals the value.
+  user_id field predicates
   """
   userID: ID
-  """
-  Matches when userID does not equal the value.
-  """
   userIDNEQ: ID
-  """
-  Matches when userID is one of the values.
-  """
   userIDIn: [ID!]
-  """
-  Matches when userID is none of the values.
-  """
   userIDNotIn: [ID!]
   """
-  Matches when tenantID equals the value.
+  tenant_id field predicates
   """
   tenantID: ID
-  """
-  Matches when tenantID does not equal the value.
-  """
   tenantIDNEQ: ID
-  """
-  Matches when tenantID is one of the values.
-  """
   tenantIDIn: [ID!]
-  """
-  Matches when tenantID is none of the values.
-  """
   tenantIDNotIn: [ID!]
   """
-  Matches when status equals the value.
+  status field predicates
   """
   status: MembershipStatus
-  """
-  Matches when status does not equal the value.
-  """
   statusNEQ: MembershipStatus
-  """
-  Matches when status is one of the values.
-  """
   statusIn: [MembershipStatus!]
-  """
-  Matches when status is none of the values.
-  """
   statusNotIn: [MembershipStatus!]
   """
-  Matches when mailbox equals the value.
+  mailbox field predicates
   """
   mailbox: String
-  """
-  Matches when mailbox does not equal the value.
-  """
   mailboxNEQ: String
-  """
-  Matches when mailbox is one of the values.
-  """
   mailboxIn: [String!]
-  """
-  Matches when mailbox is none of the values.
-  """
   mailboxNotIn: [String!]
-  """
-  Matches when mailbox is greater than the value.
-  """
   mailboxGT: String
-  """
-  Matches when mailbox is greater than or equal to the value.
-  """
   mailboxGTE: String
-  """
-  Matches when mailbox is less than the value.
-  """
   mailboxLT: String
-  """
-  Matches when mailbox is less than or equal to the value.
-  """
   mailboxLTE: String
-  """
-  Matches when mailbox contains the value.
-  """
   mailboxContains: String
-  """
-  Matches when mailbox starts with the value.
-  """
   mailboxHasPrefix: String
-  """
-  Matches when mailbox ends with the value.
-  """
   mailboxHasSuffix: String
-  """
-  Matches when mailbox is not set.
-  """
   mailboxIsNil: Boolean
-  """
-  Matches when mailbox is set.
-  """
   mailboxNotNil: Boolean
-  """
-  Matches when mailbox equals the value, ignoring case.
-  """
   mailboxEqualFold: String
-  """
-  Matches when mailbox contains the value, ignoring case.
-  """
   mailboxContainsFold: String
   """
   user edge predicates
   """
   hasUser: Boolean
-  """
-  Matches a Membership with at least one user edge matching every given condition.
-  """
   hasUserWith: [UserWhereInput!]
   """
   tenant edge predicates
   """
   hasTenant: Boolean
-  """
-  Matches a Membership with at least one tenant edge matching every given condition.
-  """
   hasTenantWith: [TenantWhereInput!]
 }
 """
@@ -5274,13 +4386,7 @@ type PageInfo {
   """
   endCursor: Cursor
 }
-"""
-A reseller that sells Dezky to its own customers (tenants).
-"""
 type Partner implements Node {
-  """
-  Global object id: pass it to node(id:) to fetch the object again.
-  """
   id: ID!
   """
   When the object was created (UTC).
@@ -5338,9 +4444,6 @@ type Partner implements Node {
   When the partner was terminated; null unless status is TERMINATED.
   """
   terminatedAt: Time
-  """
-  The partner's customers.
-  """
   tenants(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5424,46 +4527,19 @@ input PartnerOrder {
 Properties by which Partner connections can be ordered.
 """
 enum PartnerOrderField {
-  """
-  Order by created at.
-  """
   CREATED_AT
-  """
-  Order by updated at.
-  """
   UPDATED_AT
-  """
-  Order by slug.
-  """
   SLUG
-  """
-  Order by name.
-  """
   NAME
-  """
-  Order by status.
-  """
   STATUS
 }
 """
 PartnerStatus is enum for the field status
 """
 enum PartnerStatus @goModel(model: "github.com/dezky/platform/ent/partner.Status") {
-  """
-  Selling and serving customers.
-  """
   ACTIVE
-  """
-  Being set up; not selling yet.
-  """
   ONBOARDING
-  """
-  Suspended by the platform.
-  """
   SUSPENDED
-  """
-  Terminated (soft delete): the partnership ended.
-  """
   TERMINATED
 }
 """
@@ -5471,746 +4547,242 @@ PartnerWhereInput is used for filtering Partner objects.
 Input was generated by ent.
 """
 input PartnerWhereInput {
-  """
-  Matches a Partner the given condition does not match.
-  """
   not: PartnerWhereInput
-  """
-  Matches a Partner every given condition matches.
-  """
   and: [PartnerWhereInput!]
-  """
-  Matches a Partner at least one given condition matches.
-  """
   or: [PartnerWhereInput!]
   """
-  Matches when id equals the value.
+  id field predicates
   """
   id: ID
-  """
-  Matches when id does not equal the value.
-  """
   idNEQ: ID
-  """
-  Matches when id is one of the values.
-  """
   idIn: [ID!]
-  """
-  Matches when id is none of the values.
-  """
   idNotIn: [ID!]
-  """
-  Matches when id is greater than the value.
-  """
   idGT: ID
-  """
-  Matches when id is greater than or equal to the value.
-  """
   idGTE: ID
-  """
-  Matches when id is less than the value.
-  """
   idLT: ID
-  """
-  Matches when id is less than or equal to the value.
-  """
   idLTE: ID
   """
-  Matches when createdAt equals the value.
+  created_at field predicates
   """
   createdAt: Time
-  """
-  Matches when createdAt does not equal the value.
-  """
   createdAtNEQ: Time
-  """
-  Matches when createdAt is one of the values.
-  """
   createdAtIn: [Time!]
-  """
-  Matches when createdAt is none of the values.
-  """
   createdAtNotIn: [Time!]
-  """
-  Matches when createdAt is greater than the value.
-  """
   createdAtGT: Time
-  """
-  Matches when createdAt is greater than or equal to the value.
-  """
   createdAtGTE: Time
-  """
-  Matches when createdAt is less than the value.
-  """
   createdAtLT: Time
-  """
-  Matches when createdAt is less than or equal to the value.
-  """
   createdAtLTE: Time
   """
-  Matches when updatedAt equals the value.
+  updated_at field predicates
   """
   updatedAt: Time
-  """
-  Matches when updatedAt does not equal the value.
-  """
   updatedAtNEQ: Time
-  """
-  Matches when updatedAt is one of the values.
-  """
   updatedAtIn: [Time!]
-  """
-  Matches when updatedAt is none of the values.
-  """
   updatedAtNotIn: [Time!]
-  """
-  Matches when updatedAt is greater than the value.
-  """
   updatedAtGT: Time
-  """
-  Matches when updatedAt is greater than or equal to the value.
-  """
   updatedAtGTE: Time
-  """
-  Matches when updatedAt is less than the value.
-  """
   updatedAtLT: Time
-  """
-  Matches when updatedAt is less than or equal to the value.
-  """
   updatedAtLTE: Time
   """
-  Matches when slug equals the value.
+  slug field predicates
   """
   slug: String
-  """
-  Matches when slug does not equal the value.
-  """
   slugNEQ: String
-  """
-  Matches when slug is one of the values.
-  """
   slugIn: [String!]
-  """
-  Matches when slug is none of the values.
-  """
   slugNotIn: [String!]
-  """
-  Matches when slug is greater than the value.
-  """
   slugGT: String
-  """
-  Matches when slug is greater than or equal to the value.
-  """
   slugGTE: String
-  """
-  Matches when slug is less than the value.
-  """
   slugLT: String
-  """
-  Matches when slug is less than or equal to the value.
-  """
   slugLTE: String
-  """
-  Matches when slug contains the value.
-  """
   slugContains: String
-  """
-  Matches when slug starts with the value.
-  """
   slugHasPrefix: String
-  """
-  Matches when slug ends with the value.
-  """
   slugHasSuffix: String
-  """
-  Matches when slug equals the value, ignoring case.
-  """
   slugEqualFold: String
-  """
-  Matches when slug contains the value, ignoring case.
-  """
   slugContainsFold: String
   """
-  Matches when name equals the value.
+  name field predicates
   """
   name: String
-  """
-  Matches when name does not equal the value.
-  """
   nameNEQ: String
-  """
-  Matches when name is one of the values.
-  """
   nameIn: [String!]
-  """
-  Matches when name is none of the values.
-  """
   nameNotIn: [String!]
-  """
-  Matches when name is greater than the value.
-  """
   nameGT: String
-  """
-  Matches when name is greater than or equal to the value.
-  """
   nameGTE: String
-  """
-  Matches when name is less than the value.
-  """
   nameLT: String
-  """
-  Matches when name is less than or equal to the value.
-  """
   nameLTE: String
-  """
-  Matches when name contains the value.
-  """
   nameContains: String
-  """
-  Matches when name starts with the value.
-  """
   nameHasPrefix: String
-  """
-  Matches when name ends with the value.
-  """
   nameHasSuffix: String
-  """
-  Matches when name equals the value, ignoring case.
-  """
   nameEqualFold: String
-  """
-  Matches when name contains the value, ignoring case.
-  """
   nameContainsFold: String
   """
-  Matches when domain equals the value.
+  domain field predicates
   """
   domain: String
-  """
-  Matches when domain does not equal the value.
-  """
   domainNEQ: String
-  """
-  Matches when domain is one of the values.
-  """
   domainIn: [String!]
-  """
-  Matches when domain is none of the values.
-  """
   domainNotIn: [String!]
-  """
-  Matches when domain is greater than the value.
-  """
   domainGT: String
-  """
-  Matches when domain is greater than or equal to the value.
-  """
   domainGTE: String
-  """
-  Matches when domain is less than the value.
-  """
   domainLT: String
-  """
-  Matches when domain is less than or equal to the value.
-  """
   domainLTE: String
-  """
-  Matches when domain contains the value.
-  """
   domainContains: String
-  """
-  Matches when domain starts with the value.
-  """
   domainHasPrefix: String
-  """
-  Matches when domain ends with the value.
-  """
   domainHasSuffix: String
-  """
-  Matches when domain is not set.
-  """
   domainIsNil: Boolean
-  """
-  Matches when domain is set.
-  """
   domainNotNil: Boolean
-  """
-  Matches when domain equals the value, ignoring case.
-  """
   domainEqualFold: String
-  """
-  Matches when domain contains the value, ignoring case.
-  """
   domainContainsFold: String
   """
-  Matches when status equals the value.
+  status field predicates
   """
   status: PartnerStatus
-  """
-  Matches when status does not equal the value.
-  """
   statusNEQ: PartnerStatus
-  """
-  Matches when status is one of the values.
-  """
   statusIn: [PartnerStatus!]
-  """
-  Matches when status is none of the values.
-  """
   statusNotIn: [PartnerStatus!]
   """
-  Matches when marginPct equals the value.
+  margin_pct field predicates
   """
   marginPct: Int
-  """
-  Matches when marginPct does not equal the value.
-  """
   marginPctNEQ: Int
-  """
-  Matches when marginPct is one of the values.
-  """
   marginPctIn: [Int!]
-  """
-  Matches when marginPct is none of the values.
-  """
   marginPctNotIn: [Int!]
-  """
-  Matches when marginPct is greater than the value.
-  """
   marginPctGT: Int
-  """
-  Matches when marginPct is greater than or equal to the value.
-  """
   marginPctGTE: Int
-  """
-  Matches when marginPct is less than the value.
-  """
   marginPctLT: Int
-  """
-  Matches when marginPct is less than or equal to the value.
-  """
   marginPctLTE: Int
   """
-  Matches when contactName equals the value.
+  contact_name field predicates
   """
   contactName: String
-  """
-  Matches when contactName does not equal the value.
-  """
   contactNameNEQ: String
-  """
-  Matches when contactName is one of the values.
-  """
   contactNameIn: [String!]
-  """
-  Matches when contactName is none of the values.
-  """
   contactNameNotIn: [String!]
-  """
-  Matches when contactName is greater than the value.
-  """
   contactNameGT: String
-  """
-  Matches when contactName is greater than or equal to the value.
-  """
   contactNameGTE: String
-  """
-  Matches when contactName is less than the value.
-  """
   contactNameLT: String
-  """
-  Matches when contactName is less than or equal to the value.
-  """
   contactNameLTE: String
-  """
-  Matches when contactName contains the value.
-  """
   contactNameContains: String
-  """
-  Matches when contactName starts with the value.
-  """
   contactNameHasPrefix: String
-  """
-  Matches when contactName ends with the value.
-  """
   contactNameHasSuffix: String
-  """
-  Matches when contactName is not set.
-  """
   contactNameIsNil: Boolean
-  """
-  Matches when contactName is set.
-  """
   contactNameNotNil: Boolean
-  """
-  Matches when contactName equals the value, ignoring case.
-  """
   contactNameEqualFold: String
-  """
-  Matches when contactName contains the value, ignoring case.
-  """
   contactNameContainsFold: String
   """
-  Matches when contactEmail equals the value.
+  contact_email field predicates
   """
   contactEmail: String
-  """
-  Matches when contactEmail does not equal the value.
-  """
   contactEmailNEQ: String
-  """
-  Matches when contactEmail is one of the values.
-  """
   contactEmailIn: [String!]
-  """
-  Matches when contactEmail is none of the values.
-  """
   contactEmailNotIn: [String!]
-  """
-  Matches when contactEmail is greater than the value.
-  """
   contactEmailGT: String
-  """
-  Matches when contactEmail is greater than or equal to the value.
-  """
   contactEmailGTE: String
-  """
-  Matches when contactEmail is less than the value.
-  """
   contactEmailLT: String
-  """
-  Matches when contactEmail is less than or equal to the value.
-  """
   contactEmailLTE: String
-  """
-  Matches when contactEmail contains the value.
-  """
   contactEmailContains: String
-  """
-  Matches when contactEmail starts with the value.
-  """
   contactEmailHasPrefix: String
-  """
-  Matches when contactEmail ends with the value.
-  """
   contactEmailHasSuffix: String
-  """
-  Matches when contactEmail is not set.
-  """
   contactEmailIsNil: Boolean
-  """
-  Matches when contactEmail is set.
-  """
   contactEmailNotNil: Boolean
-  """
-  Matches when contactEmail equals the value, ignoring case.
-  """
   contactEmailEqualFold: String
-  """
-  Matches when contactEmail contains the value, ignoring case.
-  """
   contactEmailContainsFold: String
   """
-  Matches when contactPhone equals the value.
+  contact_phone field predicates
   """
   contactPhone: String
-  """
-  Matches when contactPhone does not equal the value.
-  """
   contactPhoneNEQ: String
-  """
-  Matches when contactPhone is one of the values.
-  """
   contactPhoneIn: [String!]
-  """
-  Matches when contactPhone is none of the values.
-  """
   contactPhoneNotIn: [String!]
-  """
-  Matches when contactPhone is greater than the value.
-  """
   contactPhoneGT: String
-  """
-  Matches when contactPhone is greater than or equal to the value.
-  """
   contactPhoneGTE: String
-  """
-  Matches when contactPhone is less than the value.
-  """
   contactPhoneLT: String
-  """
-  Matches when contactPhone is less than or equal to the value.
-  """
   contactPhoneLTE: String
-  """
-  Matches when contactPhone contains the value.
-  """
   contactPhoneContains: String
-  """
-  Matches when contactPhone starts with the value.
-  """
   contactPhoneHasPrefix: String
-  """
-  Matches when contactPhone ends with the value.
-  """
   contactPhoneHasSuffix: String
-  """
-  Matches when contactPhone is not set.
-  """
   contactPhoneIsNil: Boolean
-  """
-  Matches when contactPhone is set.
-  """
   contactPhoneNotNil: Boolean
-  """
-  Matches when contactPhone equals the value, ignoring case.
-  """
   contactPhoneEqualFold: String
-  """
-  Matches when contactPhone contains the value, ignoring case.
-  """
   contactPhoneContainsFold: String
   """
-  Matches when billingEmail equals the value.
+  billing_email field predicates
   """
   billingEmail: String
-  """
-  Matches when billingEmail does not equal the value.
-  """
   billingEmailNEQ: String
-  """
-  Matches when billingEmail is one of the values.
-  """
   billingEmailIn: [String!]
-  """
-  Matches when billingEmail is none of the values.
-  """
   billingEmailNotIn: [String!]
-  """
-  Matches when billingEmail is greater than the value.
-  """
   billingEmailGT: String
-  """
-  Matches when billingEmail is greater than or equal to the value.
-  """
   billingEmailGTE: String
-  """
-  Matches when billingEmail is less than the value.
-  """
   billingEmailLT: String
-  """
-  Matches when billingEmail is less than or equal to the value.
-  """
   billingEmailLTE: String
-  """
-  Matches when billingEmail contains the value.
-  """
   billingEmailContains: String
-  """
-  Matches when billingEmail starts with the value.
-  """
   billingEmailHasPrefix: String
-  """
-  Matches when billingEmail ends with the value.
-  """
   billingEmailHasSuffix: String
-  """
-  Matches when billingEmail is not set.
-  """
   billingEmailIsNil: Boolean
-  """
-  Matches when billingEmail is set.
-  """
   billingEmailNotNil: Boolean
-  """
-  Matches when billingEmail equals the value, ignoring case.
-  """
   billingEmailEqualFold: String
-  """
-  Matches when billingEmail contains the value, ignoring case.
-  """
   billingEmailContainsFold: String
   """
-  Matches when vatID equals the value.
+  vat_id field predicates
   """
   vatID: String
-  """
-  Matches when vatID does not equal the value.
-  """
   vatIDNEQ: String
-  """
-  Matches when vatID is one of the values.
-  """
   vatIDIn: [String!]
-  """
-  Matches when vatID is none of the values.
-  """
   vatIDNotIn: [String!]
-  """
-  Matches when vatID is greater than the value.
-  """
   vatIDGT: String
-  """
-  Matches when vatID is greater than or equal to the value.
-  """
   vatIDGTE: String
-  """
-  Matches when vatID is less than the value.
-  """
   vatIDLT: String
-  """
-  Matches when vatID is less than or equal to the value.
-  """
   vatIDLTE: String
-  """
-  Matches when vatID contains the value.
-  """
   vatIDContains: String
-  """
-  Matches when vatID starts with the value.
-  """
   vatIDHasPrefix: String
-  """
-  Matches when vatID ends with the value.
-  """
   vatIDHasSuffix: String
-  """
-  Matches when vatID is not set.
-  """
   vatIDIsNil: Boolean
-  """
-  Matches when vatID is set.
-  """
   vatIDNotNil: Boolean
-  """
-  Matches when vatID equals the value, ignoring case.
-  """
   vatIDEqualFold: String
-  """
-  Matches when vatID contains the value, ignoring case.
-  """
   vatIDContainsFold: String
   """
-  Matches when billingCountry equals the value.
+  billing_country field predicates
   """
   billingCountry: String
-  """
-  Matches when billingCountry does not equal the value.
-  """
   billingCountryNEQ: String
-  """
-  Matches when billingCountry is one of the values.
-  """
   billingCountryIn: [String!]
-  """
-  Matches when billingCountry is none of the values.
-  """
   billingCountryNotIn: [String!]
-  """
-  Matches when billingCountry is greater than the value.
-  """
   billingCountryGT: String
-  """
-  Matches when billingCountry is greater than or equal to the value.
-  """
   billingCountryGTE: String
-  """
-  Matches when billingCountry is less than the value.
-  """
   billingCountryLT: String
-  """
-  Matches when billingCountry is less than or equal to the value.
-  """
   billingCountryLTE: String
-  """
-  Matches when billingCountry contains the value.
-  """
   billingCountryContains: String
-  """
-  Matches when billingCountry starts with the value.
-  """
   billingCountryHasPrefix: String
-  """
-  Matches when billingCountry ends with the value.
-  """
   billingCountryHasSuffix: String
-  """
-  Matches when billingCountry is not set.
-  """
   billingCountryIsNil: Boolean
-  """
-  Matches when billingCountry is set.
-  """
   billingCountryNotNil: Boolean
-  """
-  Matches when billingCountry equals the value, ignoring case.
-  """
   billingCountryEqualFold: String
-  """
-  Matches when billingCountry contains the value, ignoring case.
-  """
   billingCountryContainsFold: String
   """
-  Matches when terminatedAt equals the value.
+  terminated_at field predicates
   """
   terminatedAt: Time
-  """
-  Matches when terminatedAt does not equal the value.
-  """
   terminatedAtNEQ: Time
-  """
-  Matches when terminatedAt is one of the values.
-  """
   terminatedAtIn: [Time!]
-  """
-  Matches when terminatedAt is none of the values.
-  """
   terminatedAtNotIn: [Time!]
-  """
-  Matches when terminatedAt is greater than the value.
-  """
   terminatedAtGT: Time
-  """
-  Matches when terminatedAt is greater than or equal to the value.
-  """
   terminatedAtGTE: Time
-  """
-  Matches when terminatedAt is less than the value.
-  """
   terminatedAtLT: Time
-  """
-  Matches when terminatedAt is less than or equal to the value.
-  """
   terminatedAtLTE: Time
-  """
-  Matches when terminatedAt is not set.
-  """
   terminatedAtIsNil: Boolean
-  """
-  Matches when terminatedAt is set.
-  """
   terminatedAtNotNil: Boolean
   """
   tenants edge predicates
   """
   hasTenants: Boolean
-  """
-  Matches a Partner with at least one tenants edge matching every given condition.
-  """
   hasTenantsWith: [TenantWhereInput!]
   """
   staff edge predicates
   """
   hasStaff: Boolean
-  """
-  Matches a Partner with at least one staff edge matching every given condition.
-  """
   hasStaffWith: [UserWhereInput!]
 }
-"""
-Reads. Everything is filtered by the caller's visibility: what you cannot see does not exist for you.
-"""
 type Query {
   """
   Fetches an object given its ID.
@@ -6401,13 +4973,7 @@ type Query {
     where: UserWhereInput
   ): UserConnection!
 }
-"""
-A customer organisation. Its slug is the stable public handle.
-"""
 type Tenant implements Node {
-  """
-  Global object id: pass it to node(id:) to fetch the object again.
-  """
   id: ID!
   """
   When the object was created (UTC).
@@ -6438,9 +5004,9 @@ type Tenant implements Node {
   """
   status: TenantStatus!
   """
-  Mail domains; each belongs to at most one tenant (normalised: lower-case, IDNA to ASCII).
+  The names of the tenant's mail domains, primary first (see mailDomains).
   """
-  domains: [String!]!
+  domains: [String!]! @deprecated(reason: "Use mailDomains: domains are verified objects now. The list still names them (primary first), and the domains input adds pending mail domains.")
   """
   Free-text industry, for reporting.
   """
@@ -6461,9 +5027,6 @@ type Tenant implements Node {
   The partner (reseller) the tenant belongs to; null for direct customers.
   """
   partner: Partner
-  """
-  The tenant's members with their roles.
-  """
   memberships(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6543,75 +5106,30 @@ input TenantOrder {
 Properties by which Tenant connections can be ordered.
 """
 enum TenantOrderField {
-  """
-  Order by created at.
-  """
   CREATED_AT
-  """
-  Order by updated at.
-  """
   UPDATED_AT
-  """
-  Order by slug.
-  """
   SLUG
-  """
-  Order by name.
-  """
   NAME
-  """
-  Order by plan.
-  """
   PLAN
-  """
-  Order by seats.
-  """
   SEATS
-  """
-  Order by status.
-  """
   STATUS
 }
 """
 TenantPlan is enum for the field plan
 """
 enum TenantPlan @goModel(model: "github.com/dezky/platform/ent/tenant.Plan") {
-  """
-  Free plan: no billing subscription.
-  """
   FREE
-  """
-  Starter plan.
-  """
   STARTER
-  """
-  Business plan.
-  """
   BUSINESS
-  """
-  Enterprise plan.
-  """
   ENTERPRISE
 }
 """
 TenantStatus is enum for the field status
 """
 enum TenantStatus @goModel(model: "github.com/dezky/platform/ent/tenant.Status") {
-  """
-  Created and not yet in service.
-  """
   PENDING
-  """
-  In service.
-  """
   ACTIVE
-  """
-  Suspended: its services are paused upstream until resumed.
-  """
   SUSPENDED
-  """
-  Deleted (soft): hidden from lists; the slug stays reserved.
-  """
   DELETED
 }
 """
@@ -6619,494 +5137,173 @@ TenantWhereInput is used for filtering Tenant objects.
 Input was generated by ent.
 """
 input TenantWhereInput {
-  """
-  Matches a Tenant the given condition does not match.
-  """
   not: TenantWhereInput
-  """
-  Matches a Tenant every given condition matches.
-  """
   and: [TenantWhereInput!]
-  """
-  Matches a Tenant at least one given condition matches.
-  """
   or: [TenantWhereInput!]
   """
-  Matches when id equals the value.
+  id field predicates
   """
   id: ID
-  """
-  Matches when id does not equal the value.
-  """
   idNEQ: ID
-  """
-  Matches when id is one of the values.
-  """
   idIn: [ID!]
-  """
-  Matches when id is none of the values.
-  """
   idNotIn: [ID!]
-  """
-  Matches when id is greater than the value.
-  """
   idGT: ID
-  """
-  Matches when id is greater than or equal to the value.
-  """
   idGTE: ID
-  """
-  Matches when id is less than the value.
-  """
   idLT: ID
-  """
-  Matches when id is less than or equal to the value.
-  """
   idLTE: ID
   """
-  Matches when createdAt equals the value.
+  created_at field predicates
   """
   createdAt: Time
-  """
-  Matches when createdAt does not equal the value.
-  """
   createdAtNEQ: Time
-  """
-  Matches when createdAt is one of the values.
-  """
   createdAtIn: [Time!]
-  """
-  Matches when createdAt is none of the values.
-  """
   createdAtNotIn: [Time!]
-  """
-  Matches when createdAt is greater than the value.
-  """
   createdAtGT: Time
-  """
-  Matches when createdAt is greater than or equal to the value.
-  """
   createdAtGTE: Time
-  """
-  Matches when createdAt is less than the value.
-  """
   createdAtLT: Time
-  """
-  Matches when createdAt is less than or equal to the value.
-  """
   createdAtLTE: Time
   """
-  Matches when updatedAt equals the value.
+  updated_at field predicates
   """
   updatedAt: Time
-  """
-  Matches when updatedAt does not equal the value.
-  """
   updatedAtNEQ: Time
-  """
-  Matches when updatedAt is one of the values.
-  """
   updatedAtIn: [Time!]
-  """
-  Matches when updatedAt is none of the values.
-  """
   updatedAtNotIn: [Time!]
-  """
-  Matches when updatedAt is greater than the value.
-  """
   updatedAtGT: Time
-  """
-  Matches when updatedAt is greater than or equal to the value.
-  """
   updatedAtGTE: Time
-  """
-  Matches when updatedAt is less than the value.
-  """
   updatedAtLT: Time
-  """
-  Matches when updatedAt is less than or equal to the value.
-  """
   updatedAtLTE: Time
   """
-  Matches when slug equals the value.
+  slug field predicates
   """
   slug: String
-  """
-  Matches when slug does not equal the value.
-  """
   slugNEQ: String
-  """
-  Matches when slug is one of the values.
-  """
   slugIn: [String!]
-  """
-  Matches when slug is none of the values.
-  """
   slugNotIn: [String!]
-  """
-  Matches when slug is greater than the value.
-  """
   slugGT: String
-  """
-  Matches when slug is greater than or equal to the value.
-  """
   slugGTE: String
-  """
-  Matches when slug is less than the value.
-  """
   slugLT: String
-  """
-  Matches when slug is less than or equal to the value.
-  """
   slugLTE: String
-  """
-  Matches when slug contains the value.
-  """
   slugContains: String
-  """
-  Matches when slug starts with the value.
-  """
   slugHasPrefix: String
-  """
-  Matches when slug ends with the value.
-  """
   slugHasSuffix: String
-  """
-  Matches when slug equals the value, ignoring case.
-  """
   slugEqualFold: String
-  """
-  Matches when slug contains the value, ignoring case.
-  """
   slugContainsFold: String
   """
-  Matches when name equals the value.
+  name field predicates
   """
   name: String
-  """
-  Matches when name does not equal the value.
-  """
   nameNEQ: String
-  """
-  Matches when name is one of the values.
-  """
   nameIn: [String!]
-  """
-  Matches when name is none of the values.
-  """
   nameNotIn: [String!]
-  """
-  Matches when name is greater than the value.
-  """
   nameGT: String
-  """
-  Matches when name is greater than or equal to the value.
-  """
   nameGTE: String
-  """
-  Matches when name is less than the value.
-  """
   nameLT: String
-  """
-  Matches when name is less than or equal to the value.
-  """
   nameLTE: String
-  """
-  Matches when name contains the value.
-  """
   nameContains: String
-  """
-  Matches when name starts with the value.
-  """
   nameHasPrefix: String
-  """
-  Matches when name ends with the value.
-  """
   nameHasSuffix: String
-  """
-  Matches when name equals the value, ignoring case.
-  """
   nameEqualFold: String
-  """
-  Matches when name contains the value, ignoring case.
-  """
   nameContainsFold: String
   """
-  Matches when plan equals the value.
+  plan field predicates
   """
   plan: TenantPlan
-  """
-  Matches when plan does not equal the value.
-  """
   planNEQ: TenantPlan
-  """
-  Matches when plan is one of the values.
-  """
   planIn: [TenantPlan!]
-  """
-  Matches when plan is none of the values.
-  """
   planNotIn: [TenantPlan!]
   """
-  Matches when seats equals the value.
+  seats field predicates
   """
   seats: Int
-  """
-  Matches when seats does not equal the value.
-  """
   seatsNEQ: Int
-  """
-  Matches when seats is one of the values.
-  """
   seatsIn: [Int!]
-  """
-  Matches when seats is none of the values.
-  """
   seatsNotIn: [Int!]
-  """
-  Matches when seats is greater than the value.
-  """
   seatsGT: Int
-  """
-  Matches when seats is greater than or equal to the value.
-  """
   seatsGTE: Int
-  """
-  Matches when seats is less than the value.
-  """
   seatsLT: Int
-  """
-  Matches when seats is less than or equal to the value.
-  """
   seatsLTE: Int
   """
-  Matches when status equals the value.
+  status field predicates
   """
   status: TenantStatus
-  """
-  Matches when status does not equal the value.
-  """
   statusNEQ: TenantStatus
-  """
-  Matches when status is one of the values.
-  """
   statusIn: [TenantStatus!]
-  """
-  Matches when status is none of the values.
-  """
   statusNotIn: [TenantStatus!]
   """
-  Matches when industry equals the value.
+  industry field predicates
   """
   industry: String
-  """
-  Matches when industry does not equal the value.
-  """
   industryNEQ: String
-  """
-  Matches when industry is one of the values.
-  """
   industryIn: [String!]
-  """
-  Matches when industry is none of the values.
-  """
   industryNotIn: [String!]
-  """
-  Matches when industry is greater than the value.
-  """
   industryGT: String
-  """
-  Matches when industry is greater than or equal to the value.
-  """
   industryGTE: String
-  """
-  Matches when industry is less than the value.
-  """
   industryLT: String
-  """
-  Matches when industry is less than or equal to the value.
-  """
   industryLTE: String
-  """
-  Matches when industry contains the value.
-  """
   industryContains: String
-  """
-  Matches when industry starts with the value.
-  """
   industryHasPrefix: String
-  """
-  Matches when industry ends with the value.
-  """
   industryHasSuffix: String
-  """
-  Matches when industry is not set.
-  """
   industryIsNil: Boolean
-  """
-  Matches when industry is set.
-  """
   industryNotNil: Boolean
-  """
-  Matches when industry equals the value, ignoring case.
-  """
   industryEqualFold: String
-  """
-  Matches when industry contains the value, ignoring case.
-  """
   industryContainsFold: String
   """
-  Matches when brandColor equals the value.
+  brand_color field predicates
   """
   brandColor: String
-  """
-  Matches when brandColor does not equal the value.
-  """
   brandColorNEQ: String
-  """
-  Matches when brandColor is one of the values.
-  """
   brandColorIn: [String!]
-  """
-  Matches when brandColor is none of the values.
-  """
   brandColorNotIn: [String!]
-  """
-  Matches when brandColor is greater than the value.
-  """
   brandColorGT: String
-  """
-  Matches when brandColor is greater than or equal to the value.
-  """
   brandColorGTE: String
-  """
-  Matches when brandColor is less than the value.
-  """
   brandColorLT: String
-  """
-  Matches when brandColor is less than or equal to the value.
-  """
   brandColorLTE: String
-  """
-  Matches when brandColor contains the value.
-  """
   brandColorContains: String
-  """
-  Matches when brandColor starts with the value.
-  """
   brandColorHasPrefix: String
-  """
-  Matches when brandColor ends with the value.
-  """
   brandColorHasSuffix: String
-  """
-  Matches when brandColor is not set.
-  """
   brandColorIsNil: Boolean
-  """
-  Matches when brandColor is set.
-  """
   brandColorNotNil: Boolean
-  """
-  Matches when brandColor equals the value, ignoring case.
-  """
   brandColorEqualFold: String
-  """
-  Matches when brandColor contains the value, ignoring case.
-  """
   brandColorContainsFold: String
   """
-  Matches when partnerID equals the value.
+  partner_id field predicates
   """
   partnerID: ID
-  """
-  Matches when partnerID does not equal the value.
-  """
   partnerIDNEQ: ID
-  """
-  Matches when partnerID is one of the values.
-  """
   partnerIDIn: [ID!]
-  """
-  Matches when partnerID is none of the values.
-  """
   partnerIDNotIn: [ID!]
-  """
-  Matches when partnerID is not set.
-  """
   partnerIDIsNil: Boolean
-  """
-  Matches when partnerID is set.
-  """
   partnerIDNotNil: Boolean
   """
-  Matches when deletedAt equals the value.
+  deleted_at field predicates
   """
   deletedAt: Time
-  """
-  Matches when deletedAt does not equal the value.
-  """
   deletedAtNEQ: Time
-  """
-  Matches when deletedAt is one of the values.
-  """
   deletedAtIn: [Time!]
-  """
-  Matches when deletedAt is none of the values.
-  """
   deletedAtNotIn: [Time!]
-  """
-  Matches when deletedAt is greater than the value.
-  """
   deletedAtGT: Time
-  """
-  Matches when deletedAt is greater than or equal to the value.
-  """
   deletedAtGTE: Time
-  """
-  Matches when deletedAt is less than the value.
-  """
   deletedAtLT: Time
-  """
-  Matches when deletedAt is less than or equal to the value.
-  """
   deletedAtLTE: Time
-  """
-  Matches when deletedAt is not set.
-  """
   deletedAtIsNil: Boolean
-  """
-  Matches when deletedAt is set.
-  """
   deletedAtNotNil: Boolean
   """
   partner edge predicates
   """
   hasPartner: Boolean
-  """
-  Matches a Tenant with at least one partner edge matching every given condition.
-  """
   hasPartnerWith: [PartnerWhereInput!]
   """
   memberships edge predicates
   """
   hasMemberships: Boolean
-  """
-  Matches a Tenant with at least one memberships edge matching every given condition.
-  """
   hasMembershipsWith: [MembershipWhereInput!]
 }
 """
 The builtin Time type
 """
 scalar Time
-"""
-A person known to the platform, keyed by the OIDC subject of their tokens.
-"""
 type User implements Node {
-  """
-  Global object id: pass it to node(id:) to fetch the object again.
-  """
   id: ID!
   """
   When the object was created (UTC).
@@ -7211,21 +5408,9 @@ input UserOrder {
 Properties by which User connections can be ordered.
 """
 enum UserOrderField {
-  """
-  Order by created at.
-  """
   CREATED_AT
-  """
-  Order by updated at.
-  """
   UPDATED_AT
-  """
-  Order by email.
-  """
   EMAIL
-  """
-  Order by name.
-  """
   NAME
 }
 """
@@ -7233,389 +5418,140 @@ UserWhereInput is used for filtering User objects.
 Input was generated by ent.
 """
 input UserWhereInput {
-  """
-  Matches a User the given condition does not match.
-  """
   not: UserWhereInput
-  """
-  Matches a User every given condition matches.
-  """
   and: [UserWhereInput!]
-  """
-  Matches a User at least one given condition matches.
-  """
   or: [UserWhereInput!]
   """
-  Matches when id equals the value.
+  id field predicates
   """
   id: ID
-  """
-  Matches when id does not equal the value.
-  """
   idNEQ: ID
-  """
-  Matches when id is one of the values.
-  """
   idIn: [ID!]
-  """
-  Matches when id is none of the values.
-  """
   idNotIn: [ID!]
-  """
-  Matches when id is greater than the value.
-  """
   idGT: ID
-  """
-  Matches when id is greater than or equal to the value.
-  """
   idGTE: ID
-  """
-  Matches when id is less than the value.
-  """
   idLT: ID
-  """
-  Matches when id is less than or equal to the value.
-  """
   idLTE: ID
   """
-  Matches when createdAt equals the value.
+  created_at field predicates
   """
   createdAt: Time
-  """
-  Matches when createdAt does not equal the value.
-  """
   createdAtNEQ: Time
-  """
-  Matches when createdAt is one of the values.
-  """
   createdAtIn: [Time!]
-  """
-  Matches when createdAt is none of the values.
-  """
   createdAtNotIn: [Time!]
-  """
-  Matches when createdAt is greater than the value.
-  """
   createdAtGT: Time
-  """
-  Matches when createdAt is greater than or equal to the value.
-  """
   createdAtGTE: Time
-  """
-  Matches when createdAt is less than the value.
-  """
   createdAtLT: Time
-  """
-  Matches when createdAt is less than or equal to the value.
-  """
   createdAtLTE: Time
   """
-  Matches when updatedAt equals the value.
+  updated_at field predicates
   """
   updatedAt: Time
-  """
-  Matches when updatedAt does not equal the value.
-  """
   updatedAtNEQ: Time
-  """
-  Matches when updatedAt is one of the values.
-  """
   updatedAtIn: [Time!]
-  """
-  Matches when updatedAt is none of the values.
-  """
   updatedAtNotIn: [Time!]
-  """
-  Matches when updatedAt is greater than the value.
-  """
   updatedAtGT: Time
-  """
-  Matches when updatedAt is greater than or equal to the value.
-  """
   updatedAtGTE: Time
-  """
-  Matches when updatedAt is less than the value.
-  """
   updatedAtLT: Time
-  """
-  Matches when updatedAt is less than or equal to the value.
-  """
   updatedAtLTE: Time
   """
-  Matches when subject equals the value.
+  subject field predicates
   """
   subject: String
-  """
-  Matches when subject does not equal the value.
-  """
   subjectNEQ: String
-  """
-  Matches when subject is one of the values.
-  """
   subjectIn: [String!]
-  """
-  Matches when subject is none of the values.
-  """
   subjectNotIn: [String!]
-  """
-  Matches when subject is greater than the value.
-  """
   subjectGT: String
-  """
-  Matches when subject is greater than or equal to the value.
-  """
   subjectGTE: String
-  """
-  Matches when subject is less than the value.
-  """
   subjectLT: String
-  """
-  Matches when subject is less than or equal to the value.
-  """
   subjectLTE: String
-  """
-  Matches when subject contains the value.
-  """
   subjectContains: String
-  """
-  Matches when subject starts with the value.
-  """
   subjectHasPrefix: String
-  """
-  Matches when subject ends with the value.
-  """
   subjectHasSuffix: String
-  """
-  Matches when subject equals the value, ignoring case.
-  """
   subjectEqualFold: String
-  """
-  Matches when subject contains the value, ignoring case.
-  """
   subjectContainsFold: String
   """
-  Matches when email equals the value.
+  email field predicates
   """
   email: String
-  """
-  Matches when email does not equal the value.
-  """
   emailNEQ: String
-  """
-  Matches when email is one of the values.
-  """
   emailIn: [String!]
-  """
-  Matches when email is none of the values.
-  """
   emailNotIn: [String!]
-  """
-  Matches when email is greater than the value.
-  """
   emailGT: String
-  """
-  Matches when email is greater than or equal to the value.
-  """
   emailGTE: String
-  """
-  Matches when email is less than the value.
-  """
   emailLT: String
-  """
-  Matches when email is less than or equal to the value.
-  """
   emailLTE: String
-  """
-  Matches when email contains the value.
-  """
   emailContains: String
-  """
-  Matches when email starts with the value.
-  """
   emailHasPrefix: String
-  """
-  Matches when email ends with the value.
-  """
   emailHasSuffix: String
-  """
-  Matches when email equals the value, ignoring case.
-  """
   emailEqualFold: String
-  """
-  Matches when email contains the value, ignoring case.
-  """
   emailContainsFold: String
   """
-  Matches when name equals the value.
+  name field predicates
   """
   name: String
-  """
-  Matches when name does not equal the value.
-  """
   nameNEQ: String
-  """
-  Matches when name is one of the values.
-  """
   nameIn: [String!]
-  """
-  Matches when name is none of the values.
-  """
   nameNotIn: [String!]
-  """
-  Matches when name is greater than the value.
-  """
   nameGT: String
-  """
-  Matches when name is greater than or equal to the value.
-  """
   nameGTE: String
-  """
-  Matches when name is less than the value.
-  """
   nameLT: String
-  """
-  Matches when name is less than or equal to the value.
-  """
   nameLTE: String
-  """
-  Matches when name contains the value.
-  """
   nameContains: String
-  """
-  Matches when name starts with the value.
-  """
   nameHasPrefix: String
-  """
-  Matches when name ends with the value.
-  """
   nameHasSuffix: String
-  """
-  Matches when name equals the value, ignoring case.
-  """
   nameEqualFold: String
-  """
-  Matches when name contains the value, ignoring case.
-  """
   nameContainsFold: String
   """
-  Matches when platformAdmin equals the value.
+  platform_admin field predicates
   """
   platformAdmin: Boolean
-  """
-  Matches when platformAdmin does not equal the value.
-  """
   platformAdminNEQ: Boolean
   """
-  Matches when active equals the value.
+  active field predicates
   """
   active: Boolean
-  """
-  Matches when active does not equal the value.
-  """
   activeNEQ: Boolean
   """
-  Matches when partnerID equals the value.
+  partner_id field predicates
   """
   partnerID: ID
-  """
-  Matches when partnerID does not equal the value.
-  """
   partnerIDNEQ: ID
-  """
-  Matches when partnerID is one of the values.
-  """
   partnerIDIn: [ID!]
-  """
-  Matches when partnerID is none of the values.
-  """
   partnerIDNotIn: [ID!]
-  """
-  Matches when partnerID is not set.
-  """
   partnerIDIsNil: Boolean
-  """
-  Matches when partnerID is set.
-  """
   partnerIDNotNil: Boolean
   """
-  Matches when lastLoginAt equals the value.
+  last_login_at field predicates
   """
   lastLoginAt: Time
-  """
-  Matches when lastLoginAt does not equal the value.
-  """
   lastLoginAtNEQ: Time
-  """
-  Matches when lastLoginAt is one of the values.
-  """
   lastLoginAtIn: [Time!]
-  """
-  Matches when lastLoginAt is none of the values.
-  """
   lastLoginAtNotIn: [Time!]
-  """
-  Matches when lastLoginAt is greater than the value.
-  """
   lastLoginAtGT: Time
-  """
-  Matches when lastLoginAt is greater than or equal to the value.
-  """
   lastLoginAtGTE: Time
-  """
-  Matches when lastLoginAt is less than the value.
-  """
   lastLoginAtLT: Time
-  """
-  Matches when lastLoginAt is less than or equal to the value.
-  """
   lastLoginAtLTE: Time
-  """
-  Matches when lastLoginAt is not set.
-  """
   lastLoginAtIsNil: Boolean
-  """
-  Matches when lastLoginAt is set.
-  """
   lastLoginAtNotNil: Boolean
   """
-  Matches when accessLevel equals the value.
+  access_level field predicates
   """
   accessLevel: UserAccessLevel
-  """
-  Matches when accessLevel does not equal the value.
-  """
   accessLevelNEQ: UserAccessLevel
-  """
-  Matches when accessLevel is one of the values.
-  """
   accessLevelIn: [UserAccessLevel!]
-  """
-  Matches when accessLevel is none of the values.
-  """
   accessLevelNotIn: [UserAccessLevel!]
-  """
-  Matches when accessLevel is not set.
-  """
   accessLevelIsNil: Boolean
-  """
-  Matches when accessLevel is set.
-  """
   accessLevelNotNil: Boolean
   """
   partner edge predicates
   """
   hasPartner: Boolean
-  """
-  Matches a User with at least one partner edge matching every given condition.
-  """
   hasPartnerWith: [PartnerWhereInput!]
   """
   memberships edge predicates
   """
   hasMemberships: Boolean
-  """
-  Matches a User with at least one memberships edge matching every given condition.
-  """
   hasMembershipsWith: [MembershipWhereInput!]
 }
 `, BuiltIn: false},
@@ -7901,7 +5837,7 @@ input CreateTenantInput {
   seats: Int
   "The partner (reseller) the tenant belongs to; partner staff can only create tenants of their own partner."
   partnerSlug: String
-  "Mail domains (at most 50); each belongs to at most one tenant."
+  "Each name becomes a PENDING mail domain (see addMailDomain); public mail providers' domains and names another tenant verified are refused."
   domains: [String!]
 }
 
@@ -7913,7 +5849,7 @@ input UpdateTenantInput {
   plan: TenantPlan
   "New number of licensed seats."
   seats: Int
-  "Replaces the mail domains (at most 50); each belongs to at most one tenant."
+  "The tenant's domain names: new ones become PENDING mail domains, unlisted ones never verified are dropped; unlisting a verified one is CONFLICT (use removeMailDomain)."
   domains: [String!]
   "Blank or null clears it."
   industry: String @goField(omittable: true)
@@ -8619,6 +6555,169 @@ extend type Mutation {
   refreshTenantStorage("The tenant's slug." tenantSlug: String!): TenantStorage!
 }
 `, BuiltIn: false},
+	{Name: "../maildomains.graphql", Input: `# Mail domains with DNS verification (hand-written; extends ent.graphql).
+
+"Verification state of a mail domain."
+enum MailDomainStatus {
+  "Not verified yet: the ownership or MX record is not published (or another tenant verified the name first)."
+  PENDING
+  "The ownership and MX records check out; the tenant owns the name."
+  VERIFIED
+  "Verified before, but a recheck found the ownership or MX record gone; the tenant still owns the name."
+  FAILING
+}
+
+"What a DNS record is for."
+enum DnsRecordPurpose {
+  "TXT record proving control of the domain, with a token of this tenant's claim."
+  OWNERSHIP
+  "Mail exchanger pointing at the mail server."
+  MX
+  "Sender Policy Framework TXT record at the domain."
+  SPF
+  "DomainKeys Identified Mail public key, generated by the mail server."
+  DKIM
+  "DMARC policy TXT record."
+  DMARC
+}
+
+"Result of checking one DNS record."
+enum DnsCheckStatus {
+  "A published value equals the expected one."
+  OK
+  "Nothing of the kind is published at the name."
+  MISSING
+  "Records of the kind are published, but none has the expected value."
+  MISMATCH
+}
+
+"DMARC policy (p=) for mail failing authentication."
+enum DmarcPolicy {
+  "Monitor only."
+  NONE
+  "Deliver to spam."
+  QUARANTINE
+  "Refuse delivery."
+  REJECT
+}
+
+"One DNS record a mail domain needs and what the last check found."
+type DnsRecordCheck {
+  "What the record is for."
+  purpose: DnsRecordPurpose!
+  "Record type (TXT or MX)."
+  type: String!
+  "Owner name of the record, without the final dot."
+  name: String!
+  "The value to publish."
+  expected: String!
+  "The values of this kind found at the name by the last check."
+  found: [String!]!
+  "Result of the last check."
+  status: DnsCheckStatus!
+}
+
+"A tenant's mail domain."
+type MailDomain {
+  "Domain name: lower-case ASCII (IDNA A-labels), no final dot."
+  name: String!
+  "Verification state."
+  status: MailDomainStatus!
+  "Whether new mailboxes are created in this domain; one per tenant."
+  primary: Boolean!
+  "The records to publish (ownership, MX, SPF, DKIM, DMARC) with the last check's result."
+  records: [DnsRecordCheck!]!
+  "The DMARC policy the DMARC record carries; null when unknown."
+  dmarcPolicy: DmarcPolicy
+  "Where DMARC aggregate reports go; null when not set."
+  dmarcReportEmail: String
+  "When the records were last checked; null before the first check."
+  checkedAt: Time
+  "When the tenant verified the domain (and so owns it); null while never verified."
+  verifiedAt: Time
+  "Whether the records were published through the DNS provider's dynamic updates."
+  managedDns: Boolean!
+  "Why the domain is in its state, when that needs saying (another tenant verified the name first, publishing or a lookup failed); null otherwise."
+  message: String
+}
+
+"What needs a tenant admin's attention."
+type TenantAttention {
+  "Mail domains not verified, or with a record that does not check out."
+  mailDomains: Int!
+}
+
+extend type Tenant {
+  "The tenant's mail domains, primary first, then by name."
+  mailDomains: [MailDomain!]!
+}
+
+extend type Query {
+  "Counts of what needs attention in a tenant the caller can see; NOT_FOUND otherwise."
+  tenantAttention(
+    "Slug of the tenant."
+    tenantSlug: String!
+  ): TenantAttention!
+}
+
+extend type Mutation {
+  """
+  Adds a mail domain to a tenant (its admins, its partner's staff, operators):
+  created at the mail provider (DKIM generated there) and returned with the
+  records to publish, including an ownership TXT record with a token of this
+  claim. Where the DNS provider can update the zone, the records are published
+  and checked at once. BAD_USER_INPUT for an invalid name or a public mail
+  provider's domain; CONFLICT when the tenant has it already or another tenant
+  verified it.
+  """
+  addMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name; internationalised names are accepted."
+    name: String!
+  ): MailDomain!
+  """
+  Resolves the domain's records now and updates its status: VERIFIED when the
+  ownership and MX records check out (the first tenant to verify a name owns it;
+  CONFLICT when another tenant verified it concurrently).
+  """
+  verifyMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+  ): MailDomain!
+  "Sets the DMARC policy at the mail provider and the DMARC record to publish (published where the DNS is managed)."
+  setMailDomainDmarc(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+    "The policy for mail failing authentication."
+    policy: DmarcPolicy!
+    "Address for aggregate reports (rua); blank or null: none."
+    reportEmail: String
+  ): MailDomain!
+  "Makes a verified domain the tenant's primary mail domain; CONFLICT when it is not verified."
+  setPrimaryMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+  ): MailDomain!
+  """
+  Removes the domain from the tenant and, unless another tenant still claims
+  it, from the mail provider. CONFLICT, with the provider's reason, while
+  mailboxes or aliases use it. Returns the domain as it was.
+  """
+  removeMailDomain(
+    "Slug of the tenant."
+    tenantSlug: String!
+    "The domain name."
+    name: String!
+  ): MailDomain!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -8846,6 +6945,24 @@ func (ec *executionContext) childFields_CreateSsoAppPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type CreateSsoAppPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DnsRecordCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "purpose":
+		return ec.fieldContext_DnsRecordCheck_purpose(ctx, field)
+	case "type":
+		return ec.fieldContext_DnsRecordCheck_type(ctx, field)
+	case "name":
+		return ec.fieldContext_DnsRecordCheck_name(ctx, field)
+	case "expected":
+		return ec.fieldContext_DnsRecordCheck_expected(ctx, field)
+	case "found":
+		return ec.fieldContext_DnsRecordCheck_found(ctx, field)
+	case "status":
+		return ec.fieldContext_DnsRecordCheck_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DnsRecordCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_EffectiveBranding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "productName":
@@ -9028,6 +7145,32 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 		return ec.fieldContext_Health_planned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
+}
+
+func (ec *executionContext) childFields_MailDomain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MailDomain_name(ctx, field)
+	case "status":
+		return ec.fieldContext_MailDomain_status(ctx, field)
+	case "primary":
+		return ec.fieldContext_MailDomain_primary(ctx, field)
+	case "records":
+		return ec.fieldContext_MailDomain_records(ctx, field)
+	case "dmarcPolicy":
+		return ec.fieldContext_MailDomain_dmarcPolicy(ctx, field)
+	case "dmarcReportEmail":
+		return ec.fieldContext_MailDomain_dmarcReportEmail(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_MailDomain_checkedAt(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_MailDomain_verifiedAt(ctx, field)
+	case "managedDns":
+		return ec.fieldContext_MailDomain_managedDns(ctx, field)
+	case "message":
+		return ec.fieldContext_MailDomain_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MailDomain", field.Name)
 }
 
 func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9448,8 +7591,18 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_effectiveBranding(ctx, field)
 	case "storage":
 		return ec.fieldContext_Tenant_storage(ctx, field)
+	case "mailDomains":
+		return ec.fieldContext_Tenant_mailDomains(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantAttention(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mailDomains":
+		return ec.fieldContext_TenantAttention_mailDomains(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantAttention", field.Name)
 }
 
 func (ec *executionContext) childFields_TenantConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9671,6 +7824,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_addMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_createFlag_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -9930,6 +8105,28 @@ func (ec *executionContext) field_Mutation_refreshTenantStorage_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10032,6 +8229,44 @@ func (ec *executionContext) field_Mutation_resumeTenant_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setMailDomainDmarc_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (maildomain.DmarcPolicy, error) {
+			return ec.unmarshalNDmarcPolicy2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reportEmail",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reportEmail"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10059,6 +8294,28 @@ func (ec *executionContext) field_Mutation_setMemberRole_args(ctx context.Contex
 		return nil, err
 	}
 	args["role"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setPrimaryMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
 	return args, nil
 }
 
@@ -10263,6 +8520,28 @@ func (ec *executionContext) field_Mutation_updateTenant_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_verifyMailDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
 	return args, nil
 }
 
@@ -10621,6 +8900,20 @@ func (ec *executionContext) field_Query_provisioningPlan_args(ctx context.Contex
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_tenantAttention_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
 	return args, nil
 }
 
@@ -12646,6 +10939,144 @@ func (ec *executionContext) fieldContext_CreateSsoAppPayload_clientSecret(_ cont
 	return graphql.NewScalarFieldContext("CreateSsoAppPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _DnsRecordCheck_purpose(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v maildomains.Purpose) graphql.Marshaler {
+			return ec.marshalNDnsRecordPurpose2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐPurpose(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "DnsRecordPurpose")
+}
+
+func (ec *executionContext) _DnsRecordCheck_type(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_name(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_expected(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_found(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_found(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Found, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_found(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _DnsRecordCheck_status(ctx context.Context, field graphql.CollectedField, obj *maildomains.RecordCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecordCheck_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v maildomains.CheckStatus) graphql.Marshaler {
+			return ec.marshalNDnsCheckStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐCheckStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecordCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecordCheck", field, false, false, "DnsCheckStatus")
+}
+
 func (ec *executionContext) _EffectiveBranding_productName(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.EffectiveBranding) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13971,6 +12402,245 @@ func (ec *executionContext) fieldContext_Health_planned(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MailDomain_name(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "String")
+}
+
+func (ec *executionContext) _MailDomain_status(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v maildomain.Status) graphql.Marshaler {
+			return ec.marshalNMailDomainStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "MailDomainStatus")
+}
+
+func (ec *executionContext) _MailDomain_primary(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_primary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Primary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_primary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MailDomain_records(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []maildomains.RecordCheck) graphql.Marshaler {
+			return ec.marshalNDnsRecordCheck2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MailDomain",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DnsRecordCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MailDomain_dmarcPolicy(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_dmarcPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DmarcPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomain.DmarcPolicy) graphql.Marshaler {
+			return ec.marshalODmarcPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_dmarcPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "DmarcPolicy")
+}
+
+func (ec *executionContext) _MailDomain_dmarcReportEmail(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_dmarcReportEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DmarcReportEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_dmarcReportEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "String")
+}
+
+func (ec *executionContext) _MailDomain_checkedAt(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MailDomain_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MailDomain_managedDns(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_managedDns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManagedDNS, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_managedDns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MailDomain_message(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MailDomain_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MailDomain_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MailDomain", field, false, false, "String")
 }
 
 func (ec *executionContext) _Me_subject(ctx context.Context, field graphql.CollectedField, obj *tenancy.Me) (ret graphql.Marshaler) {
@@ -16479,6 +15149,226 @@ func (ec *executionContext) fieldContext_Mutation_refreshTenantStorage(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_verifyMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setMailDomainDmarc(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMailDomainDmarc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMailDomainDmarc(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string), fc.Args["policy"].(maildomain.DmarcPolicy), fc.Args["reportEmail"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMailDomainDmarc(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMailDomainDmarc_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setPrimaryMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPrimaryMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPrimaryMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPrimaryMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPrimaryMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeMailDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeMailDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveMailDomain(ctx, fc.Args["tenantSlug"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeMailDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeMailDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OneTimeCredential_kind(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18836,6 +17726,50 @@ func (ec *executionContext) fieldContext_Query_previewEmail(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_tenantAttention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tenantAttention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TenantAttention(ctx, fc.Args["tenantSlug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *TenantAttention) graphql.Marshaler {
+			return ec.marshalNTenantAttention2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐTenantAttention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tenantAttention(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantAttention(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_tenantAttention_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19974,6 +18908,61 @@ func (ec *executionContext) fieldContext_Tenant_storage(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_mailDomains(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_mailDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().MailDomains(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*maildomains.Domain) graphql.Marshaler {
+			return ec.marshalNMailDomain2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomainᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_mailDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MailDomain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantAttention_mailDomains(ctx context.Context, field graphql.CollectedField, obj *TenantAttention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantAttention_mailDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MailDomains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantAttention_mailDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantAttention", field, false, false, "Int")
 }
 
 func (ec *executionContext) _TenantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TenantConnection) (ret graphql.Marshaler) {
@@ -29699,6 +28688,64 @@ func (ec *executionContext) _CreateSsoAppPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var dnsRecordCheckImplementors = []string{"DnsRecordCheck"}
+
+func (ec *executionContext) _DnsRecordCheck(ctx context.Context, sel ast.SelectionSet, obj *maildomains.RecordCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dnsRecordCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DnsRecordCheck")
+		case "purpose":
+			out.Values[i] = ec._DnsRecordCheck_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._DnsRecordCheck_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DnsRecordCheck_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._DnsRecordCheck_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "found":
+			out.Values[i] = ec._DnsRecordCheck_found(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._DnsRecordCheck_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var effectiveBrandingImplementors = []string{"EffectiveBranding"}
 
 func (ec *executionContext) _EffectiveBranding(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.EffectiveBranding) graphql.Marshaler {
@@ -30309,6 +29356,84 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 		case "planned":
 			out.Values[i] = ec._Health_planned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mailDomainImplementors = []string{"MailDomain"}
+
+func (ec *executionContext) _MailDomain(ctx context.Context, sel ast.SelectionSet, obj *maildomains.Domain) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mailDomainImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MailDomain")
+		case "name":
+			out.Values[i] = ec._MailDomain_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._MailDomain_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "primary":
+			out.Values[i] = ec._MailDomain_primary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._MailDomain_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dmarcPolicy":
+			out.Values[i] = ec._MailDomain_dmarcPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dmarcReportEmail":
+			out.Values[i] = ec._MailDomain_dmarcReportEmail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "checkedAt":
+			out.Values[i] = ec._MailDomain_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._MailDomain_verifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "managedDns":
+			out.Values[i] = ec._MailDomain_managedDns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._MailDomain_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -31010,6 +30135,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "refreshTenantStorage":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_refreshTenantStorage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setMailDomainDmarc":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMailDomainDmarc(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setPrimaryMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPrimaryMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeMailDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeMailDomain(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -31823,6 +30983,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_previewEmail(ctx, field)
 				})
+		case "tenantAttention":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_tenantAttention(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -32170,6 +31336,45 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_storage(ctx, field, obj)
 				})
+		case "mailDomains":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_mailDomains(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantAttentionImplementors = []string{"TenantAttention"}
+
+func (ec *executionContext) _TenantAttention(ctx context.Context, sel ast.SelectionSet, obj *TenantAttention) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantAttentionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantAttention")
+		case "mailDomains":
+			out.Values[i] = ec._TenantAttention_mailDomains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33118,6 +32323,56 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) unmarshalNDmarcPolicy2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, v any) (maildomain.DmarcPolicy, error) {
+	var res maildomain.DmarcPolicy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDmarcPolicy2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, sel ast.SelectionSet, v maildomain.DmarcPolicy) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNDnsCheckStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐCheckStatus(ctx context.Context, v any) (maildomains.CheckStatus, error) {
+	var res maildomains.CheckStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDnsCheckStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐCheckStatus(ctx context.Context, sel ast.SelectionSet, v maildomains.CheckStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNDnsRecordCheck2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheck(ctx context.Context, sel ast.SelectionSet, v maildomains.RecordCheck) graphql.Marshaler {
+	return ec._DnsRecordCheck(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDnsRecordCheck2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []maildomains.RecordCheck) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDnsRecordCheck2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐRecordCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDnsRecordPurpose2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐPurpose(ctx context.Context, v any) (maildomains.Purpose, error) {
+	var res maildomains.Purpose
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDnsRecordPurpose2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐPurpose(ctx context.Context, sel ast.SelectionSet, v maildomains.Purpose) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNEffectiveBranding2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐEffectiveBranding(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.EffectiveBranding) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EffectiveBranding!")
@@ -33430,6 +32685,40 @@ func (ec *executionContext) unmarshalNInviteOperatorInput2githubᚗcomᚋdezky�
 func (ec *executionContext) unmarshalNInvitePartnerStaffInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐInvitePartnerStaffInput(ctx context.Context, v any) (InvitePartnerStaffInput, error) {
 	res, err := ec.unmarshalInputInvitePartnerStaffInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMailDomain2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []*maildomains.Domain) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMailDomain2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomain(ctx context.Context, sel ast.SelectionSet, v *maildomains.Domain) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MailDomain!")
+		return graphql.Null
+	}
+	return ec._MailDomain(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMailDomainStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐStatus(ctx context.Context, v any) (maildomain.Status, error) {
+	var res maildomain.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMailDomainStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐStatus(ctx context.Context, sel ast.SelectionSet, v maildomain.Status) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMe(ctx context.Context, sel ast.SelectionSet, v *tenancy.Me) graphql.Marshaler {
@@ -33914,6 +33203,14 @@ func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋ
 	return ec._Tenant(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTenantAttention2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐTenantAttention(ctx context.Context, sel ast.SelectionSet, v *TenantAttention) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantAttention!")
+		return graphql.Null
+	}
+	return ec._TenantAttention(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNTenantConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantConnection(ctx context.Context, sel ast.SelectionSet, v *ent.TenantConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TenantConnection!")
@@ -34388,6 +33685,22 @@ func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐ
 }
 
 func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v *entgql.Cursor[int]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODmarcPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, v any) (*maildomain.DmarcPolicy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(maildomain.DmarcPolicy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODmarcPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋmaildomainᚐDmarcPolicy(ctx context.Context, sel ast.SelectionSet, v *maildomain.DmarcPolicy) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/testing/testdb"
@@ -25,6 +27,7 @@ type foreignWorld struct {
 	tenant  *ent.Tenant
 	user    *ent.User
 	member  *ent.Membership
+	domain  string
 	markers []string
 }
 
@@ -36,6 +39,8 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	tn := c.Tenant.Create().SetSlug("initech").SetName("Initech Corp").SetPartnerID(p.ID).SetDomains([]string{"initech.example"}).SaveX(ctx)
 	u := c.User.Create().SetSubject("initech-admin").SetEmail("peter@initech.example").SetName("Peter Gibbons").SaveX(ctx)
 	m := c.Membership.Create().SetUserID(u.ID).SetTenantID(tn.ID).SetRole(membership.RoleAdmin).SaveX(ctx)
+	c.MailDomain.Create().SetTenantID(tn.ID).SetName("initech.example").SetOwnershipToken("initech0token").
+		SetStatus(maildomain.StatusVerified).SetVerifiedAt(time.Now()).SetPrimary(true).SaveX(ctx)
 	staff := c.User.Create().SetSubject("contoso-staff").SetEmail("staff@contoso.example").SetPartnerID(p.ID).SaveX(ctx)
 	// Audit events of the foreign world, so the audit listing has
 	// something to leak.
@@ -48,7 +53,7 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m}
+	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, domain: "initech.example"}
 	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons"}
 	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
@@ -75,6 +80,10 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 		return strconv.Quote(w.user.Email), true
 	case "role":
 		return "ADMIN", true
+	case "name":
+		return strconv.Quote(w.domain), true
+	case "policy":
+		return "REJECT", true
 	case "key":
 		return strconv.Quote("jmap_native_v2"), true
 	case "id":

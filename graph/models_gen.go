@@ -87,6 +87,12 @@ type OperatorInvitePayload struct {
 type Subscription struct {
 }
 
+// What needs a tenant admin's attention.
+type TenantAttention struct {
+	// Mail domains not verified, or with a record that does not check out.
+	MailDomains int `json:"mailDomains"`
+}
+
 // Optional strings: absent leaves the field; blank or null unsets it.
 type UpdatePartnerInput struct {
 	// New display name.
@@ -129,7 +135,7 @@ type UpdateTenantInput struct {
 	Plan *tenant.Plan `json:"plan,omitempty"`
 	// New number of licensed seats.
 	Seats *int `json:"seats,omitempty"`
-	// Replaces the mail domains (at most 50); each belongs to at most one tenant.
+	// The tenant's domain names: new ones become PENDING mail domains, unlisted ones never verified are dropped; unlisting a verified one is CONFLICT (use removeMailDomain).
 	Domains []string `json:"domains,omitempty"`
 	// Blank or null clears it.
 	Industry graphql.Omittable[*string] `json:"industry,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
@@ -30,6 +31,7 @@ type Resolver struct {
 	archive      *archive.Service
 	admin        *tenantadmin.Service
 	members      *members.Service
+	mailDomains  *maildomains.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -44,12 +46,14 @@ type Services struct {
 	Archive      *archive.Service
 	Admin        *tenantadmin.Service
 	Members      *members.Service
+	MailDomains  *maildomains.Service
 }
 
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, members: c.Members,
-		admin: c.Admin,
+		admin:       c.Admin,
+		mailDomains: c.MailDomains,
 	}})
 }

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/inputcheck"
 	"github.com/dezky/platform/internal/rule"
@@ -208,7 +210,7 @@ func TestEntValidatorsRefuseControlCharacters(t *testing.T) {
 			"partner.email":   c.Partner.Create().SetSlug("fresh").SetName("x").SetContactEmail("a\x00@b.example").Exec(ctx),
 			"flag.desc":       c.Flag.Create().SetKey("fresh_flag").SetDescription("a\x00b").Exec(ctx),
 			"user.name":       c.User.Create().SetSubject("s").SetEmail("e@x.example").SetName("a\u2028b").Exec(ctx),
-			"domain.name":     c.TenantDomain.Create().SetName("a\x00.example").SetTenantID(1).Exec(ctx),
+			"domain.name":     c.MailDomain.Create().SetName("a\x00.example").SetTenantID(1).SetOwnershipToken("t").Exec(ctx),
 		}
 		for name, err := range checks {
 			if !ent.IsValidationError(err) {
@@ -222,8 +224,9 @@ func TestEntValidatorsRefuseControlCharacters(t *testing.T) {
 	})
 }
 
-// TestDomainBelongsToOneTenant: a domain another tenant holds is CONFLICT,
-// whatever its spelling, and the answer does not name the holder.
+// TestDomainBelongsToOneTenant: pending claims block nobody, but a domain
+// another tenant has verified is CONFLICT, whatever its spelling, and the
+// answer does not name the holder.
 func TestDomainBelongsToOneTenant(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(d, func(t *testing.T) {
@@ -235,8 +238,19 @@ func TestDomainBelongsToOneTenant(t *testing.T) {
 				t.Fatalf("normalised domains = %s", got)
 			}
 			s.WaitProvisioned() // background provisioning of the new tenant settles first
-			before := countRows(t, s)
 			update := `mutation($d: [String!]) { updateTenant(slug: "acme", input: {domains: $d}) { domains } }`
+			// Pending: another tenant may claim it too.
+			s.Query("admin:acme", update, map[string]any{"d": []string{"acme.example", "shared.example"}}).Decode(t, &struct{}{})
+			s.Query("admin:acme", update, map[string]any{"d": []string{"acme.example"}}).Decode(t, &struct{}{})
+			s.WaitProvisioned()
+			// The holder verifies both (the state verifyMailDomain leaves a
+			// domain in when its records check out).
+			ctx := rule.Bypass(context.Background())
+			if n, err := s.DB.Client.MailDomain.Update().Where(maildomain.NameIn("shared.example", "xn--bcher-kva.example")).
+				SetStatus(maildomain.StatusVerified).SetVerifiedAt(time.Now()).Save(ctx); err != nil || n != 2 {
+				t.Fatalf("verify the holder's domains: %d, %v", n, err)
+			}
+			before := countRows(t, s)
 			for _, as := range []string{"admin:acme", "partner:northwind", "operator"} {
 				for _, spelling := range []string{"shared.example", "SHARED.EXAMPLE", " shared.example. ", "xn--bcher-kva.example", "BÜCHER.example", "Bu\u0308cher.example"} {
 					rsp := s.Query(as, update, map[string]any{"d": []string{"acme.example", spelling}})
@@ -250,30 +264,32 @@ func TestDomainBelongsToOneTenant(t *testing.T) {
 			}
 			rsp := s.Query("operator", create, map[string]any{"s": "second", "d": []string{"SHARED.example"}})
 			if rsp.Code() != "CONFLICT" {
-				t.Fatalf("create with a held domain: %s", rsp.Body)
+				t.Fatalf("create with a verified domain: %s", rsp.Body)
 			}
 			if after := countRows(t, s); after != before {
 				t.Fatal("refused claims changed the database")
 			}
-			// Re-saving one's own domains is no conflict.
+			// Re-saving one's own domains is no conflict; unlisting a
+			// verified one is (removeMailDomain checks it is unused).
 			s.Query("operator", `mutation { updateTenant(slug: "holder", input: {domains: ["shared.example", "xn--bcher-kva.example"]}) { id } }`, nil).Decode(t, &struct{}{})
-			// A removed domain is free again.
-			s.Query("operator", `mutation { updateTenant(slug: "holder", input: {domains: ["xn--bcher-kva.example"]}) { id } }`, nil).Decode(t, &struct{}{})
-			s.Query("admin:acme", update, map[string]any{"d": []string{"acme.example", "shared.example"}}).Decode(t, &struct{}{})
+			if code := s.Query("operator", `mutation { updateTenant(slug: "holder", input: {domains: ["xn--bcher-kva.example"]}) { id } }`, nil).Code(); code != "CONFLICT" {
+				t.Fatalf("unlisting a verified domain: code %q, want CONFLICT", code)
+			}
 			// A deleted tenant's domains are free again.
 			s.Query("operator", `mutation { deleteTenant(slug: "holder") { id } }`, nil).Decode(t, &struct{}{})
 			s.Query("admin:acme", update, map[string]any{"d": []string{"acme.example", "shared.example", "bücher.example"}}).Decode(t, &struct{}{})
-			// The claims equal the tenants' lists.
+			// The mail domains follow the tenants' lists.
 			var n int
-			if err := s.DB.SQL.QueryRow(`SELECT COUNT(*) FROM tenant_domains WHERE name IN ('shared.example', 'xn--bcher-kva.example', 'acme.example')`).Scan(&n); err != nil || n != 3 {
-				t.Fatalf("claims = %d, %v; want 3", n, err)
+			if err := s.DB.SQL.QueryRow(`SELECT COUNT(*) FROM mail_domains WHERE name IN ('shared.example', 'xn--bcher-kva.example', 'acme.example')`).Scan(&n); err != nil || n != 3 {
+				t.Fatalf("mail domains = %d, %v; want 3", n, err)
 			}
 		})
 	}
 }
 
 // TestConcurrentDomainClaims: two tenants claim the same domain at once,
-// many times over; each time exactly one wins and the other is CONFLICT.
+// many times over; pending claims block nobody, so both succeed, each
+// with its own pending domain and ownership token.
 func TestConcurrentDomainClaims(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(d, func(t *testing.T) {
@@ -302,21 +318,12 @@ func TestConcurrentDomainClaims(t *testing.T) {
 					}()
 				}
 				wg.Wait()
-				ok, conflict := 0, 0
-				for _, c := range codes {
-					switch c {
-					case "":
-						ok++
-					case "CONFLICT":
-						conflict++
-					}
+				if codes[0] != "" || codes[1] != "" {
+					t.Fatalf("round %d: codes %q, want two successes", i, codes)
 				}
-				if ok != 1 || conflict != 1 {
-					t.Fatalf("round %d: codes %q, want one success and one CONFLICT", i, codes)
-				}
-				var n int
-				if err := s.DB.SQL.QueryRow(`SELECT COUNT(*) FROM tenant_domains WHERE name = '` + domain + `'`).Scan(&n); err != nil || n != 1 {
-					t.Fatalf("round %d: %d claims, %v", i, n, err)
+				var n, tokens int
+				if err := s.DB.SQL.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT ownership_token) FROM mail_domains WHERE status = 'PENDING' AND name = '`+domain+`'`).Scan(&n, &tokens); err != nil || n != 2 || tokens != 2 {
+					t.Fatalf("round %d: %d pending claims with %d tokens, %v", i, n, tokens, err)
 				}
 			}
 		})

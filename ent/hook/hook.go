@@ -81,6 +81,18 @@ func (f IngestCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IngestCursorMutation", m)
 }
 
+// The MailDomainFunc type is an adapter to allow the use of ordinary
+// function as MailDomain mutator.
+type MailDomainFunc func(context.Context, *ent.MailDomainMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MailDomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MailDomainMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MailDomainMutation", m)
+}
+
 // The MemberProvisioningFunc type is an adapter to allow the use of ordinary
 // function as MemberProvisioning mutator.
 type MemberProvisioningFunc func(context.Context, *ent.MemberProvisioningMutation) (ent.Value, error)
@@ -187,18 +199,6 @@ func (f TenantBrandingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantBrandingMutation", m)
-}
-
-// The TenantDomainFunc type is an adapter to allow the use of ordinary
-// function as TenantDomain mutator.
-type TenantDomainFunc func(context.Context, *ent.TenantDomainMutation) (ent.Value, error)
-
-// Mutate calls f(ctx, m).
-func (f TenantDomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-	if mv, ok := m.(*ent.TenantDomainMutation); ok {
-		return f(ctx, mv)
-	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantDomainMutation", m)
 }
 
 // The TenantStorageFunc type is an adapter to allow the use of ordinary

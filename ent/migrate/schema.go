@@ -185,6 +185,58 @@ var (
 		Columns:    IngestCursorsColumns,
 		PrimaryKey: []*schema.Column{IngestCursorsColumns[0]},
 	}
+	// MailDomainsColumns holds the columns for the "mail_domains" table.
+	MailDomainsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 253},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "VERIFIED", "FAILING"}, Default: "PENDING"},
+		{Name: "primary", Type: field.TypeBool, Default: false},
+		{Name: "ownership_token", Type: field.TypeString, Size: 64},
+		{Name: "records", Type: field.TypeJSON},
+		{Name: "dmarc_policy", Type: field.TypeEnum, Nullable: true, Enums: []string{"NONE", "QUARANTINE", "REJECT"}},
+		{Name: "dmarc_report_email", Type: field.TypeString, Nullable: true, Size: 254},
+		{Name: "managed_dns", Type: field.TypeBool, Default: false},
+		{Name: "message", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "checked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "verified_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// MailDomainsTable holds the schema information for the "mail_domains" table.
+	MailDomainsTable = &schema.Table{
+		Name:       "mail_domains",
+		Columns:    MailDomainsColumns,
+		PrimaryKey: []*schema.Column{MailDomainsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "mail_domains_tenants_tenant",
+				Columns:    []*schema.Column{MailDomainsColumns[14]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "maildomain_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{MailDomainsColumns[14], MailDomainsColumns[3]},
+			},
+			{
+				Name:    "maildomain_owned_name",
+				Unique:  true,
+				Columns: []*schema.Column{MailDomainsColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "verified_at IS NOT NULL",
+				},
+			},
+			{
+				Name:    "maildomain_status",
+				Unique:  false,
+				Columns: []*schema.Column{MailDomainsColumns[4]},
+			},
+		},
+	}
 	// MemberProvisioningsColumns holds the columns for the "member_provisionings" table.
 	MemberProvisioningsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -471,26 +523,6 @@ var (
 			},
 		},
 	}
-	// TenantDomainsColumns holds the columns for the "tenant_domains" table.
-	TenantDomainsColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString, Unique: true, Size: 253},
-		{Name: "tenant_id", Type: field.TypeInt},
-		{Name: "created_at", Type: field.TypeTime},
-	}
-	// TenantDomainsTable holds the schema information for the "tenant_domains" table.
-	TenantDomainsTable = &schema.Table{
-		Name:       "tenant_domains",
-		Columns:    TenantDomainsColumns,
-		PrimaryKey: []*schema.Column{TenantDomainsColumns[0]},
-		Indexes: []*schema.Index{
-			{
-				Name:    "tenantdomain_tenant_id",
-				Unique:  false,
-				Columns: []*schema.Column{TenantDomainsColumns[2]},
-			},
-		},
-	}
 	// TenantStoragesColumns holds the columns for the "tenant_storages" table.
 	TenantStoragesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -557,6 +589,7 @@ var (
 		FlagsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
+		MailDomainsTable,
 		MemberProvisioningsTable,
 		MembershipsTable,
 		PartnersTable,
@@ -566,7 +599,6 @@ var (
 		SSOAppsTable,
 		TenantsTable,
 		TenantBrandingsTable,
-		TenantDomainsTable,
 		TenantStoragesTable,
 		UsersTable,
 	}
@@ -590,6 +622,10 @@ func init() {
 	}
 	IngestCursorsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	MailDomainsTable.ForeignKeys[0].RefTable = TenantsTable
+	MailDomainsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	MemberProvisioningsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(77309411328),
@@ -624,9 +660,6 @@ func init() {
 	TenantBrandingsTable.ForeignKeys[0].RefTable = TenantsTable
 	TenantBrandingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(68719476736),
-	}
-	TenantDomainsTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	TenantStoragesTable.ForeignKeys[0].RefTable = TenantsTable
 	TenantStoragesTable.Annotation = &entsql.Annotation{

@@ -24,6 +24,9 @@ type IdempotencyKey func(*sql.Selector)
 // IngestCursor is the predicate function for ingestcursor builders.
 type IngestCursor func(*sql.Selector)
 
+// MailDomain is the predicate function for maildomain builders.
+type MailDomain func(*sql.Selector)
+
 // MemberProvisioning is the predicate function for memberprovisioning builders.
 type MemberProvisioning func(*sql.Selector)
 
@@ -50,9 +53,6 @@ type Tenant func(*sql.Selector)
 
 // TenantBranding is the predicate function for tenantbranding builders.
 type TenantBranding func(*sql.Selector)
-
-// TenantDomain is the predicate function for tenantdomain builders.
-type TenantDomain func(*sql.Selector)
 
 // TenantStorage is the predicate function for tenantstorage builders.
 type TenantStorage func(*sql.Selector)

@@ -255,6 +255,30 @@ func (f IngestCursorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IngestCursorMutation", m)
 }
 
+// The MailDomainQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MailDomainQueryRuleFunc func(context.Context, *ent.MailDomainQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MailDomainQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MailDomainQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MailDomainQuery", q)
+}
+
+// The MailDomainMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MailDomainMutationRuleFunc func(context.Context, *ent.MailDomainMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MailDomainMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MailDomainMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MailDomainMutation", m)
+}
+
 // The MemberProvisioningQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MemberProvisioningQueryRuleFunc func(context.Context, *ent.MemberProvisioningQuery) error
@@ -471,30 +495,6 @@ func (f TenantBrandingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantBrandingMutation", m)
 }
 
-// The TenantDomainQueryRuleFunc type is an adapter to allow the use of ordinary
-// functions as a query rule.
-type TenantDomainQueryRuleFunc func(context.Context, *ent.TenantDomainQuery) error
-
-// EvalQuery return f(ctx, q).
-func (f TenantDomainQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
-	if q, ok := q.(*ent.TenantDomainQuery); ok {
-		return f(ctx, q)
-	}
-	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TenantDomainQuery", q)
-}
-
-// The TenantDomainMutationRuleFunc type is an adapter to allow the use of ordinary
-// functions as a mutation rule.
-type TenantDomainMutationRuleFunc func(context.Context, *ent.TenantDomainMutation) error
-
-// EvalMutation calls f(ctx, m).
-func (f TenantDomainMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
-	if m, ok := m.(*ent.TenantDomainMutation); ok {
-		return f(ctx, m)
-	}
-	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantDomainMutation", m)
-}
-
 // The TenantStorageQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type TenantStorageQueryRuleFunc func(context.Context, *ent.TenantStorageQuery) error
@@ -590,6 +590,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.IngestCursorQuery:
 		return q.Filter(), nil
+	case *ent.MailDomainQuery:
+		return q.Filter(), nil
 	case *ent.MemberProvisioningQuery:
 		return q.Filter(), nil
 	case *ent.MembershipQuery:
@@ -607,8 +609,6 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.TenantQuery:
 		return q.Filter(), nil
 	case *ent.TenantBrandingQuery:
-		return q.Filter(), nil
-	case *ent.TenantDomainQuery:
 		return q.Filter(), nil
 	case *ent.TenantStorageQuery:
 		return q.Filter(), nil
@@ -633,6 +633,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.IngestCursorMutation:
 		return m.Filter(), nil
+	case *ent.MailDomainMutation:
+		return m.Filter(), nil
 	case *ent.MemberProvisioningMutation:
 		return m.Filter(), nil
 	case *ent.MembershipMutation:
@@ -650,8 +652,6 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.TenantMutation:
 		return m.Filter(), nil
 	case *ent.TenantBrandingMutation:
-		return m.Filter(), nil
-	case *ent.TenantDomainMutation:
 		return m.Filter(), nil
 	case *ent.TenantStorageMutation:
 		return m.Filter(), nil

@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -23,7 +24,6 @@ import (
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
 
@@ -281,6 +281,116 @@ func init() {
 	ingestcursor.DefaultUpdatedAt = ingestcursorDescUpdatedAt.Default.(func() time.Time)
 	// ingestcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	ingestcursor.UpdateDefaultUpdatedAt = ingestcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
+	maildomainMixin := schema.MailDomain{}.Mixin()
+	maildomain.Policy = privacy.NewPolicies(maildomainMixin[0], schema.MailDomain{})
+	maildomain.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := maildomain.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	maildomainMixinFields1 := maildomainMixin[1].Fields()
+	_ = maildomainMixinFields1
+	maildomainFields := schema.MailDomain{}.Fields()
+	_ = maildomainFields
+	// maildomainDescCreatedAt is the schema descriptor for created_at field.
+	maildomainDescCreatedAt := maildomainMixinFields1[0].Descriptor()
+	// maildomain.DefaultCreatedAt holds the default value on creation for the created_at field.
+	maildomain.DefaultCreatedAt = maildomainDescCreatedAt.Default.(func() time.Time)
+	// maildomainDescUpdatedAt is the schema descriptor for updated_at field.
+	maildomainDescUpdatedAt := maildomainMixinFields1[1].Descriptor()
+	// maildomain.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	maildomain.DefaultUpdatedAt = maildomainDescUpdatedAt.Default.(func() time.Time)
+	// maildomain.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	maildomain.UpdateDefaultUpdatedAt = maildomainDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// maildomainDescName is the schema descriptor for name field.
+	maildomainDescName := maildomainFields[0].Descriptor()
+	// maildomain.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	maildomain.NameValidator = func() func(string) error {
+		validators := maildomainDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// maildomainDescPrimary is the schema descriptor for primary field.
+	maildomainDescPrimary := maildomainFields[3].Descriptor()
+	// maildomain.DefaultPrimary holds the default value on creation for the primary field.
+	maildomain.DefaultPrimary = maildomainDescPrimary.Default.(bool)
+	// maildomainDescOwnershipToken is the schema descriptor for ownership_token field.
+	maildomainDescOwnershipToken := maildomainFields[4].Descriptor()
+	// maildomain.OwnershipTokenValidator is a validator for the "ownership_token" field. It is called by the builders before save.
+	maildomain.OwnershipTokenValidator = func() func(string) error {
+		validators := maildomainDescOwnershipToken.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(ownership_token string) error {
+			for _, fn := range fns {
+				if err := fn(ownership_token); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// maildomainDescRecords is the schema descriptor for records field.
+	maildomainDescRecords := maildomainFields[5].Descriptor()
+	// maildomain.DefaultRecords holds the default value on creation for the records field.
+	maildomain.DefaultRecords = maildomainDescRecords.Default.([]schematype.DNSRecordCheck)
+	// maildomainDescDmarcReportEmail is the schema descriptor for dmarc_report_email field.
+	maildomainDescDmarcReportEmail := maildomainFields[7].Descriptor()
+	// maildomain.DmarcReportEmailValidator is a validator for the "dmarc_report_email" field. It is called by the builders before save.
+	maildomain.DmarcReportEmailValidator = func() func(string) error {
+		validators := maildomainDescDmarcReportEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(dmarc_report_email string) error {
+			for _, fn := range fns {
+				if err := fn(dmarc_report_email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// maildomainDescManagedDNS is the schema descriptor for managed_dns field.
+	maildomainDescManagedDNS := maildomainFields[8].Descriptor()
+	// maildomain.DefaultManagedDNS holds the default value on creation for the managed_dns field.
+	maildomain.DefaultManagedDNS = maildomainDescManagedDNS.Default.(bool)
+	// maildomainDescMessage is the schema descriptor for message field.
+	maildomainDescMessage := maildomainFields[9].Descriptor()
+	// maildomain.MessageValidator is a validator for the "message" field. It is called by the builders before save.
+	maildomain.MessageValidator = func() func(string) error {
+		validators := maildomainDescMessage.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(message string) error {
+			for _, fn := range fns {
+				if err := fn(message); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	memberprovisioningMixin := schema.MemberProvisioning{}.Mixin()
 	memberprovisioning.Policy = privacy.NewPolicies(memberprovisioningMixin[0], schema.MemberProvisioning{})
 	memberprovisioning.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -945,41 +1055,6 @@ func init() {
 	tenantbrandingDescEmailTemplates := tenantbrandingFields[4].Descriptor()
 	// tenantbranding.DefaultEmailTemplates holds the default value on creation for the email_templates field.
 	tenantbranding.DefaultEmailTemplates = tenantbrandingDescEmailTemplates.Default.([]schematype.EmailTemplate)
-	tenantdomainMixin := schema.TenantDomain{}.Mixin()
-	tenantdomain.Policy = privacy.NewPolicies(tenantdomainMixin[0], tenantdomainMixin[1], schema.TenantDomain{})
-	tenantdomain.Hooks[0] = func(next ent.Mutator) ent.Mutator {
-		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-			if err := tenantdomain.Policy.EvalMutation(ctx, m); err != nil {
-				return nil, err
-			}
-			return next.Mutate(ctx, m)
-		})
-	}
-	tenantdomainFields := schema.TenantDomain{}.Fields()
-	_ = tenantdomainFields
-	// tenantdomainDescName is the schema descriptor for name field.
-	tenantdomainDescName := tenantdomainFields[0].Descriptor()
-	// tenantdomain.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	tenantdomain.NameValidator = func() func(string) error {
-		validators := tenantdomainDescName.Validators
-		fns := [...]func(string) error{
-			validators[0].(func(string) error),
-			validators[1].(func(string) error),
-			validators[2].(func(string) error),
-		}
-		return func(name string) error {
-			for _, fn := range fns {
-				if err := fn(name); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}()
-	// tenantdomainDescCreatedAt is the schema descriptor for created_at field.
-	tenantdomainDescCreatedAt := tenantdomainFields[2].Descriptor()
-	// tenantdomain.DefaultCreatedAt holds the default value on creation for the created_at field.
-	tenantdomain.DefaultCreatedAt = tenantdomainDescCreatedAt.Default.(func() time.Time)
 	tenantstorageMixin := schema.TenantStorage{}.Mixin()
 	tenantstorage.Policy = privacy.NewPolicies(tenantstorageMixin[0], schema.TenantStorage{})
 	tenantstorage.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -41,7 +41,10 @@ func (Tenant) Fields() []ent.Field {
 			NamedValues("Pending", "PENDING", "Active", "ACTIVE", "Suspended", "SUSPENDED", "Deleted", "DELETED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Strings("domains").Comment("Mail domains; each belongs to at most one tenant (normalised: lower-case, IDNA to ASCII).").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)),
+		// domains mirrors the names of the tenant's mail domains (the
+		// primary first); the MailDomain rows are the source of truth.
+		field.Strings("domains").Comment("The names of the tenant's mail domains, primary first (see mailDomains).").Default([]string{}).Validate(inputcheck.MaxLen(inputcheck.MaxDomains)).
+			Annotations(entgql.Directives(entgql.Deprecated("Use mailDomains: domains are verified objects now. The list still names them (primary first), and the domains input adds pending mail domains."))),
 		field.String("industry").Comment("Free-text industry, for reporting.").Optional().Nillable().MaxLen(80).Validate(line(0)),
 		field.String("brand_color").Comment("Brand colour as #rrggbb.").Optional().Nillable().Match(regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)),
 		field.Int("partner_id").Comment("Database id of the partner (reseller) the tenant belongs to; null for direct customers.").Optional().Nillable(),

@@ -13,6 +13,7 @@ import (
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
@@ -132,4 +133,40 @@ func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, chec
 		jobs.AddWorker(e, &archiveAuditWorker{archives: archives})
 		e.AddPeriodic(cfg.ArchiveInterval, archiveAuditArgs{}, false)
 	}
+}
+
+// DefaultMailDomainRecheckInterval is how often every mail domain's DNS
+// records are checked again when ServeConfig sets no interval.
+const DefaultMailDomainRecheckInterval = 10 * time.Minute
+
+// recheckMailDomainsArgs is the periodic job checking every mail domain's
+// DNS records again (a verified domain whose records went away turns
+// FAILING; a pending one whose records appeared, VERIFIED).
+type recheckMailDomainsArgs struct{}
+
+// Kind names the job kind.
+func (recheckMailDomainsArgs) Kind() string { return "recheck_mail_domains" }
+
+type recheckMailDomainsWorker struct {
+	river.WorkerDefaults[recheckMailDomainsArgs]
+	domains *maildomains.Service
+	log     *slog.Logger
+}
+
+// Work rechecks every mail domain.
+func (w *recheckMailDomainsWorker) Work(ctx context.Context, _ *river.Job[recheckMailDomainsArgs]) error {
+	n, err := w.domains.RecheckAll(viewer.SystemContext(ctx))
+	if err != nil {
+		return fmt.Errorf("recheck mail domains: %w", err)
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "mail domains changed status", "domains", n)
+	}
+	return nil
+}
+
+// registerMailDomainRecheck registers the periodic recheck of mail domains.
+func registerMailDomainRecheck(e *jobs.Engine, cfg *ServeConfig, domains *maildomains.Service) {
+	jobs.AddWorker(e, &recheckMailDomainsWorker{domains: domains, log: cfg.Log})
+	e.AddPeriodic(cfg.MailDomainRecheckInterval, recheckMailDomainsArgs{}, true)
 }

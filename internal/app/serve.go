@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/ratelimit"
@@ -105,6 +106,9 @@ type ServeConfig struct {
 	// is read from the storage provider (default
 	// tenantadmin.StorageRefreshInterval).
 	StorageRefreshInterval time.Duration
+	// MailDomainRecheckInterval is how often every mail domain's DNS
+	// records are checked again (default DefaultMailDomainRecheckInterval).
+	MailDomainRecheckInterval time.Duration
 }
 
 // Server is a running server.
@@ -177,6 +181,9 @@ func (cfg *ServeConfig) defaults() {
 	if cfg.ArchiveInterval <= 0 {
 		cfg.ArchiveInterval = time.Hour
 	}
+	if cfg.MailDomainRecheckInterval <= 0 {
+		cfg.MailDomainRecheckInterval = DefaultMailDomainRecheckInterval
+	}
 }
 
 // start starts the components in order, registering each in s.parts.
@@ -207,6 +214,11 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		ingestCfg.Providers = s.Plugins
 		hcfg.Plugins = s.Plugins
 	}
+	mailCfg := maildomains.Config{Client: client, Tenancy: tenants, Log: log}
+	if s.Plugins != nil {
+		mailCfg.Providers = s.Plugins
+	}
+	mailDomains := maildomains.New(mailCfg)
 	s.Provisioning = provisioning.New(provCfg)
 	adminCfg := tenantadmin.Config{Client: client, Tenancy: tenants, Provisioning: s.Provisioning, Log: log,
 		StorageRefreshInterval: cfg.StorageRefreshInterval}
@@ -259,6 +271,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// later, on any replica).
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
 	s.Admin.RegisterJobs(engine)
+	registerMailDomainRecheck(engine, cfg, mailDomains)
 	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
 	if s.Plugins != nil {
 		memberCfg.Providers = s.Plugins
@@ -291,7 +304,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		log.Info("demo: provisioning members onto the fresh upstreams", "members", n)
 	}
 
-	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
+	h, err := s.handler(cfg, ln, tenants, mailDomains, feed, archives, key, ingestor)
 	if err != nil {
 		return err
 	}
@@ -370,7 +383,7 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 
 // handler builds the HTTP handler: the GraphQL server, the audit key, the
 // mail webhook and (without external issuers) the development issuer.
-func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, feed *audit.Feed,
+func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, mailDomains *maildomains.Service, feed *audit.Feed,
 	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor) (http.Handler, error) {
 	client := s.DB.Client
 	mount := map[string]http.Handler{
@@ -417,6 +430,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Archive:      archives,
 		Admin:        s.Admin,
 		Members:      s.Members,
+		MailDomains:  mailDomains,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {

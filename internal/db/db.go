@@ -96,20 +96,18 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	drv := entsql.OpenDB(dialect.SQLite, sdb)
 	d := &DB{Client: newClient(drv), SQL: sdb, Dialect: dialect.SQLite, url: "sqlite://" + path}
-	hadClaims, err := sqliteTableExists(ctx, sdb, "tenant_domains")
+	hadDomains, err := sqliteTableExists(ctx, sdb, "mail_domains")
+	if err == nil && !hadDomains {
+		err = d.Client.Schema.Create(ctx)
+		if err == nil {
+			err = carrySQLiteDomainClaims(ctx, sdb)
+		}
+	} else if err == nil {
+		err = d.Client.Schema.Create(ctx)
+	}
 	if err != nil {
 		d.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	if err := d.Client.Schema.Create(ctx); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("migrate sqlite schema: %w", err)
-	}
-	if !hadClaims {
-		if err := backfillSQLiteDomainClaims(ctx, sdb); err != nil {
-			d.Close()
-			return nil, err
-		}
+		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
 	return d, nil
 }

@@ -24,10 +24,11 @@ const legacyTenants = `INSERT INTO tenants (id, created_at, updated_at, slug, na
  (%[1]s3, %[2]s, %[2]s, 'gone', 'Gone', 'STARTER', 0, 'DELETED', '["gone.example"]'),
  (%[1]s4, %[2]s, %[2]s, 'plain', 'Plain', 'STARTER', 0, 'ACTIVE', 'null')`
 
-// claims returns "domain=tenant slug" for every claim, sorted.
+// claims returns "domain=tenant slug" for every claim, sorted: the claims
+// end up as PENDING mail domains with an ownership token each.
 func claims(t *testing.T, sdb *sql.DB) string {
 	t.Helper()
-	rows, err := sdb.Query(`SELECT d.name, t.slug FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id`)
+	rows, err := sdb.Query(`SELECT d.name, t.slug FROM mail_domains d JOIN tenants t ON t.id = d.tenant_id WHERE d.status = 'PENDING' AND length(d.ownership_token) = 32`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestDomainClaimsBackfillSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.SQL.Exec(`DROP TABLE tenant_domains`); err != nil {
+	if _, err := d.SQL.Exec(`DROP TABLE mail_domains`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.SQL.Exec(fmtSQL(legacyTenants, "2147483648", "'2026-01-01 00:00:00+00:00'", "'2026-02-01 00:00:00+00:00'")); err != nil {
@@ -104,7 +105,7 @@ func TestDomainClaimsBackfillSQLite(t *testing.T) {
 		t.Fatalf("claims = %s, want %s", got, wantClaims)
 	}
 	// Opened again, nothing is claimed twice or anew.
-	if _, err := d.SQL.Exec(`DELETE FROM tenant_domains WHERE name = 'older.example'`); err != nil {
+	if _, err := d.SQL.Exec(`DELETE FROM mail_domains WHERE name = 'older.example'`); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
@@ -119,3 +120,41 @@ func TestDomainClaimsBackfillSQLite(t *testing.T) {
 }
 
 func fmtSQL(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// TestDomainClaimsCarriedOverSQLite: a SQLite database of the release with
+// the tenant_domains claims table gets each claim as a PENDING mail domain
+// with its own token when it is opened, and loses the old table.
+func TestDomainClaimsCarriedOverSQLite(t *testing.T) {
+	ctx := context.Background()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "claims.db")
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DROP TABLE mail_domains`,
+		`CREATE TABLE tenant_domains (id integer PRIMARY KEY AUTOINCREMENT, name text NOT NULL UNIQUE, tenant_id integer NOT NULL, created_at datetime NOT NULL)`,
+		fmtSQL(legacyTenants, "2147483648", "'2026-01-01 00:00:00+00:00'", "'2026-02-01 00:00:00+00:00'"),
+		`INSERT INTO tenant_domains (name, tenant_id, created_at) VALUES ('dup.example', 21474836482, '2026-03-01 00:00:00+00:00'), ('older.example', 21474836481, '2026-03-01 00:00:00+00:00')`,
+	} {
+		if _, err := d.SQL.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	d.Close()
+	d, err = db.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer d.Close()
+	if got := claims(t, d.SQL); got != "dup.example=newer,older.example=older" {
+		t.Fatalf("claims = %s, want the claims table's", got)
+	}
+	var tokens int
+	if err := d.SQL.QueryRow(`SELECT COUNT(DISTINCT ownership_token) FROM mail_domains`).Scan(&tokens); err != nil || tokens != 2 {
+		t.Fatalf("distinct tokens = %d, %v", tokens, err)
+	}
+	if _, err := d.SQL.Exec(`SELECT 1 FROM tenant_domains`); err == nil {
+		t.Fatal("tenant_domains still exists")
+	}
+}

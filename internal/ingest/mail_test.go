@@ -65,7 +65,7 @@ func serveWebhook(t *testing.T, in *ingest.Ingestor) string {
 func TestMailWebhook(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, d *db.DB) {
 		h := mailHost(t)
-		newTenant(t, d, "acme", "Acme Corp", "acme.test")
+		verifiedDomain(t, d, newTenant(t, d, "acme", "Acme Corp", "acme.test"), "acme.test")
 		in := ingest.New(ingest.Config{Client: d.Client, Providers: h, MaxWebhookBody: 4096, Log: quiet})
 		url := serveWebhook(t, in)
 

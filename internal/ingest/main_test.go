@@ -11,6 +11,7 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
@@ -84,6 +85,25 @@ func newTenant(t *testing.T, d *db.DB, slug, name string, domains ...string) *en
 		t.Fatal(err)
 	}
 	return tn
+}
+
+// verifiedDomain gives tn the mail domain name, verified (the state
+// verifyMailDomain leaves it in when its DNS records check out).
+func verifiedDomain(t *testing.T, d *db.DB, tn *ent.Tenant, name string) {
+	t.Helper()
+	now := time.Now()
+	if err := d.Client.MailDomain.Create().SetTenantID(tn.ID).SetName(name).SetOwnershipToken(name + "-token").
+		SetStatus(maildomain.StatusVerified).SetVerifiedAt(now).SetCheckedAt(now).Exec(sys); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pendingDomain gives tn the mail domain name, not verified.
+func pendingDomain(t *testing.T, d *db.DB, tn *ent.Tenant, name string) {
+	t.Helper()
+	if err := d.Client.MailDomain.Create().SetTenantID(tn.ID).SetName(name).SetOwnershipToken(name + "-" + tn.Slug).Exec(sys); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // newMember creates a platform user who is a member of tn.

@@ -8,9 +8,9 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/provisioningstate"
-	"github.com/dezky/platform/ent/tenantdomain"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/internal/provisioning"
 )
@@ -76,7 +76,10 @@ func (r *resolver) byGroup(ctx context.Context, name string) (*ent.Tenant, error
 	return nil, nil
 }
 
-// byDomain returns the tenant owning the mail domain d.
+// byDomain returns the tenant owning the mail domain d: the tenant that
+// verified it (it keeps it while its records are FAILING). Pending claims
+// and the tenants' free-form domains lists attribute nothing: anybody may
+// claim or list any name.
 func (r *resolver) byDomain(ctx context.Context, d string) (*ent.Tenant, error) {
 	if d == "" {
 		return nil, nil
@@ -84,28 +87,19 @@ func (r *resolver) byDomain(ctx context.Context, d string) (*ent.Tenant, error) 
 	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
-	// The claim decides (a domain belongs to at most one tenant); tenants
-	// that list a domain without holding its claim (a deleted tenant, the
-	// later of two that listed it before claims existed) come second.
 	name := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
 	if a, err := idna.Lookup.ToASCII(name); err == nil {
 		name = a
 	}
-	claim, err := r.client.TenantDomain.Query().Where(tenantdomain.Name(name)).Only(system(ctx))
+	owned, err := r.client.MailDomain.Query().
+		Where(maildomain.Name(name), maildomain.VerifiedAtNotNil()).Only(system(ctx))
 	switch {
-	case err == nil && r.byID[claim.TenantID] != nil:
-		return r.byID[claim.TenantID], nil
-	case err != nil && !ent.IsNotFound(err):
-		return nil, fmt.Errorf("ingest: look up domain claim: %w", err)
+	case ent.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("ingest: look up verified domain: %w", err)
 	}
-	for _, t := range r.tenants {
-		for _, td := range t.Domains {
-			if strings.EqualFold(strings.TrimSuffix(td, "."), strings.TrimSuffix(d, ".")) {
-				return t, nil
-			}
-		}
-	}
-	return nil, nil
+	return r.byID[owned.TenantID], nil
 }
 
 // bySpace returns the tenant of a storage space, by the space id recorded

@@ -454,3 +454,66 @@ func UserMutation() privacy.MutationRule {
 		return privacy.Denyf("operator access required")
 	})
 }
+
+// FilterMailDomains limits mail domain queries to the domains of the
+// viewer's tenants (any role) and, for partner staff, of the partner's
+// tenants.
+func FilterMailDomains() privacy.QueryRule {
+	return filterBy[*ent.MailDomainFilter](func(v *viewer.Viewer) []entql.P {
+		var ps []entql.P
+		if ids := v.TenantIDs(); len(ids) > 0 {
+			ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
+		}
+		if v.PartnerID != 0 {
+			ps = append(ps, entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID)))
+		}
+		return ps
+	})
+}
+
+// MailDomainMutation lets tenant admins and the staff of the tenant's
+// partner add, change and remove the tenant's mail domains; members and
+// everybody else are denied. Changes to existing rows are limited to the
+// rows in reach; a new row must name a tenant in reach.
+func MailDomainMutation() privacy.MutationRule {
+	return privacy.MailDomainMutationRuleFunc(func(ctx context.Context, m *ent.MailDomainMutation) error {
+		v := viewer.FromContext(ctx)
+		admin := v.TenantIDs(viewer.RoleAdmin)
+		if m.Op().Is(ent.OpCreate) {
+			tid, ok := m.TenantID()
+			if !ok {
+				return privacy.Denyf("mail domain without a tenant")
+			}
+			for _, id := range admin {
+				if id == tid {
+					return privacy.Skip
+				}
+			}
+			if v.PartnerID != 0 {
+				// The tenant's partner decides; the viewer may not see the
+				// tenant row itself through its own filter here.
+				ok, err := m.Client().Tenant.Query().Where(tenant.ID(tid), tenant.PartnerID(v.PartnerID)).
+					Exist(privacy.DecisionContext(ctx, privacy.Allow))
+				if err != nil {
+					return privacy.Denyf("look up the tenant's partner: %v", err)
+				}
+				if ok {
+					return privacy.Skip
+				}
+			}
+			return privacy.Denyf("not allowed to add mail domains to this tenant")
+		}
+		var ps []entql.P
+		if len(admin) > 0 {
+			ps = append(ps, entql.FieldIn("tenant_id", ints(admin)...))
+		}
+		if v.PartnerID != 0 {
+			ps = append(ps, entql.HasEdgeWith("tenant", entql.FieldEQ(tenant.FieldPartnerID, v.PartnerID)))
+		}
+		if len(ps) == 0 {
+			return privacy.Denyf("not allowed to change mail domains")
+		}
+		m.Filter().Where(or(ps))
+		return privacy.Skip
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dezky/platform/internal/domainname"
 	"github.com/dezky/platform/internal/inputcheck"
 )
 
@@ -47,7 +48,7 @@ func FuzzNormalizeDomains(f *testing.F) {
 			t.Fatalf("duplicates kept: %v", out)
 		}
 		for _, x := range out {
-			if x != strings.ToLower(x) || !hostnamePattern.MatchString(x) {
+			if x != strings.ToLower(x) || !domainname.Valid(x) {
 				t.Fatalf("normalizeDomains(%q) = %q is not a normalised hostname", d, x)
 			}
 			again, err := normalizeDomains([]string{x})

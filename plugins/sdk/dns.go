@@ -11,7 +11,10 @@ import "context"
 //     name or unknown type is INVALID.
 //   - UpsertRecord replaces the records of (Name, Type) in the zone;
 //     DeleteRecord removes a record and fails with NOT_FOUND when it does
-//     not exist. Providers without dynamic updates return UNSUPPORTED.
+//     not exist. Providers without dynamic updates return UNSUPPORTED; an
+//     update the server refuses for that zone (it does not host it, or
+//     the key may not change it) is UNAUTHENTICATED, so a caller can try
+//     the enclosing zones of a name to find the one it may update.
 type DNS interface {
 	Lookup(ctx context.Context, req LookupRequest) (LookupResult, error)
 	UpsertRecord(ctx context.Context, req RecordChange) error

@@ -11,7 +11,11 @@
 //
 // UpsertRecord replaces the record set of (name, type) with the given record,
 // as the sdk contract requires; DeleteRecord fails with NOT_FOUND when the
-// update server does not hold the record.
+// update server does not hold the record. An update the server refuses
+// (NOTAUTH or REFUSED: it does not hold the zone, or the key may not change
+// it) is UNAUTHENTICATED, not UNAVAILABLE: it is a definite answer about
+// that zone, so callers probing for the zone that holds a name do not
+// trip the host's circuit breaker.
 package main
 
 import (
@@ -122,7 +126,7 @@ func (p *provider) UpsertRecord(ctx context.Context, req sdk.RecordChange) error
 	if err != nil {
 		return err
 	}
-	return toSDK(c.ReplaceRecords(ctx, req.Zone, rec.Name, rec.Type, []dnsclient.Record{rec}))
+	return updateErr(c.ReplaceRecords(ctx, req.Zone, rec.Name, rec.Type, []dnsclient.Record{rec}))
 }
 
 func (p *provider) DeleteRecord(ctx context.Context, req sdk.RecordChange) error {
@@ -141,7 +145,7 @@ func (p *provider) DeleteRecord(ctx context.Context, req sdk.RecordChange) error
 	if !ok {
 		return sdk.NotFound("record %s %s not found in zone %s", rec.Name, rec.Type, req.Zone)
 	}
-	return toSDK(c.DeleteRecord(ctx, req.Zone, rec))
+	return updateErr(c.DeleteRecord(ctx, req.Zone, rec))
 }
 
 func (p *provider) updater() (*dnsclient.Client, error) {
@@ -179,6 +183,15 @@ func fromSDKRecord(r sdk.DNSRecord) (dnsclient.Record, error) {
 		rec.Priority, rec.Value = uint16(n), strings.TrimSpace(host)
 	}
 	return rec, nil
+}
+
+// updateErr maps the error of a dynamic update: refused updates are
+// UNAUTHENTICATED (see the package doc), the rest as toSDK.
+func updateErr(err error) error {
+	if errors.Is(err, dnsclient.ErrRefused) {
+		return &sdk.Error{Code: sdk.CodeUnauthenticated, Message: err.Error(), Cause: err}
+	}
+	return toSDK(err)
 }
 
 // toSDK maps dnsclient error kinds to sdk codes.

@@ -48,3 +48,28 @@ func TestConformance_InProcess(t *testing.T) {
 	conformance.RunProvider(t, p)
 	conformance.RunDNS(t, p, conformance.WithDNSZone("conformance.test"))
 }
+
+// TestRefusedUpdateIsUnauthenticated: an update for a zone the server
+// does not let the key change is a definite UNAUTHENTICATED answer, not
+// an outage.
+func TestRefusedUpdateIsUnauthenticated(t *testing.T) {
+	srv := dnstest.Start(t, dnstest.Config{Zones: []string{"held.test.", "elsewhere.test."}, UpdateZones: []string{"held.test."},
+		TSIGKeys: map[string]string{testKeyName: testSecret}})
+	p := &provider{}
+	if err := p.Configure(t.Context(), sdk.ConfigureRequest{
+		Settings: map[string]string{"resolvers": srv.Addr, "update_server": srv.Addr, "tsig_key_name": testKeyName},
+		Secrets:  map[string]string{"tsig_secret": testSecret}}); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	rec := sdk.DNSRecord{Name: "x.elsewhere.test", Type: "TXT", Value: "v", TTL: 60}
+	for _, zone := range []string{"elsewhere.test", "unknown.test"} {
+		rec.Name = "x." + zone
+		if err := p.UpsertRecord(t.Context(), sdk.RecordChange{Zone: zone, Record: rec}); sdk.ErrorCode(err) != sdk.CodeUnauthenticated {
+			t.Errorf("update of zone %s: %v, want UNAUTHENTICATED", zone, err)
+		}
+	}
+	rec.Name = "x.held.test"
+	if err := p.UpsertRecord(t.Context(), sdk.RecordChange{Zone: "held.test", Record: rec}); err != nil {
+		t.Fatalf("update of the held zone: %v", err)
+	}
+}

@@ -36,3 +36,17 @@ type EmailTemplate struct {
 	Subject string `json:"subject"`
 	Body    string `json:"body"`
 }
+
+// DNSRecordCheck is one DNS record a mail domain needs, with what the last
+// check found: Purpose is OWNERSHIP, MX, SPF, DKIM or DMARC; Expected the
+// value to publish at Name (type Type); Found the values the resolver
+// answered; Status OK, MISSING (nothing of the kind published) or MISMATCH
+// (published, but not the expected value).
+type DNSRecordCheck struct {
+	Purpose  string   `json:"purpose"`
+	Type     string   `json:"type"`
+	Name     string   `json:"name"`
+	Expected string   `json:"expected"`
+	Found    []string `json:"found"`
+	Status   string   `json:"status"`
+}

@@ -1,6 +1,7 @@
 // Package demoupstreams runs the upstreams of the embedded demo: the
-// Authentik, oCIS and Stalwart simulators in-process and stripe-mock as a
-// process, and binds the provider plugins to them. It is linked only into
+// Authentik, oCIS and Stalwart simulators and a loopback authoritative DNS
+// server for the demo zones in-process, stripe-mock as a process, and binds
+// the provider plugins to them. It is linked only into
 // the demo binary (cmd/dezky-demo, what `make run` starts) and tests; the
 // production binary cmd/dezky carries no simulator.
 package demoupstreams
@@ -9,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/authentik/authentiksim"
+	"github.com/dezky/platform/providers/dns/dnsserver"
 	"github.com/dezky/platform/providers/ocis/ocissim"
 	"github.com/dezky/platform/providers/stalwart/stalwartsim"
 )
@@ -40,6 +43,7 @@ const (
 // upstreams are the in-process simulators and the stripe-mock process
 // the embedded demo points its provider plugins at.
 type upstreams struct {
+	dns     *dnsserver.Server
 	servers []*http.Server
 	closers []func() error
 	mock    *exec.Cmd
@@ -133,6 +137,9 @@ func (d *upstreams) start(ctx context.Context, found map[string]string, dataDir,
 		cfg[s.capability] = b
 		log.Info("demo: simulator started", "capability", s.capability, "plugin", s.plugin, "url", url)
 	}
+	if err := d.startDNS(found, cfg, log); err != nil {
+		return nil, err
+	}
 	if _, ok := found["stripe"]; !ok {
 		log.Warn("demo: stripe provider plugin not found; billing not configured")
 		return cfg, nil
@@ -152,6 +159,35 @@ func (d *upstreams) start(ctx context.Context, found map[string]string, dataDir,
 		Secrets: map[string]string{"api_key": stripeMockAPIKey}}
 	log.Info("demo: stripe-mock started", "url", url, "binary", bin)
 	return cfg, nil
+}
+
+// DemoZones are the zones the demo's loopback DNS server is authoritative
+// for, accepting dynamic updates from the dns plugin: a mail domain added
+// under one of them has its records published and is verified in
+// seconds. Names elsewhere resolve to nothing, so such a domain stays
+// PENDING with every record missing.
+var DemoZones = []string{"example."}
+
+// startDNS runs the loopback DNS server for DemoZones and binds the dns
+// plugin to it (resolver and RFC 2136 update server, TSIG-signed).
+func (d *upstreams) startDNS(found map[string]string, cfg app.ProvidersConfig, log *slog.Logger) error {
+	if _, ok := found["dns"]; !ok {
+		log.Warn("demo: provider plugin not found; capability not configured", "capability", sdk.CapabilityDNS, "plugin", "dns")
+		return nil
+	}
+	const keyName = "dezky-demo."
+	secret := base64.StdEncoding.EncodeToString([]byte(randomHex(32)))
+	srv, err := dnsserver.Start(dnsserver.Config{Zones: DemoZones, NXDomainOutside: true,
+		TSIGKeys: map[string]string{keyName: secret}})
+	if err != nil {
+		return fmt.Errorf("demo dns server: %w", err)
+	}
+	d.dns = srv
+	cfg[sdk.CapabilityDNS] = app.ProviderBinding{Plugin: "dns",
+		Settings: map[string]string{"resolvers": srv.Addr, "update_server": srv.Addr, "tsig_key_name": keyName, "timeout": "2s"},
+		Secrets:  map[string]string{"tsig_secret": secret}}
+	log.Info("demo: loopback DNS server started", "capability", sdk.CapabilityDNS, "plugin", "dns", "addr", srv.Addr, "zones", DemoZones)
+	return nil
 }
 
 // serve serves h on a loopback port and returns its base URL.
@@ -262,6 +298,9 @@ func (d *upstreams) Close() {
 	}
 	for _, s := range d.servers {
 		_ = s.Close()
+	}
+	if d.dns != nil {
+		d.dns.Close()
 	}
 	for _, c := range d.closers {
 		_ = c()

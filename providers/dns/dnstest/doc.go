@@ -1,22 +1,4 @@
-// Package dnstest runs an in-process authoritative DNS server for tests.
-//
-// # Contract
-//
-//   - Start serves one or more zones over UDP and TCP on the same loopback
-//     ephemeral port and shuts down when the test ends.
-//   - Queries are answered authoritatively from memory: NXDOMAIN for names
-//     without records, NOERROR with an empty answer (and the SOA) for a name
-//     that exists without the asked type, CNAMEs inside the zone are
-//     followed, and names outside every zone are REFUSED.
-//   - UDP answers larger than the requester's EDNS0 size (512 without EDNS0)
-//     or Config.MaxUDPSize are truncated with the TC bit, so clients must
-//     retry over TCP.
-//   - RFC 2136 updates are applied (add, delete RR, delete RRset, delete
-//     name) when they carry a valid TSIG signature from one of
-//     Config.TSIGKeys; unsigned or badly signed updates get NOTAUTH, updates
-//     for other zones NOTAUTH and records outside the zone NOTZONE. Answers
-//     to signed requests are signed. Applied updates change what later
-//     queries return.
-//   - Config.Rcode, when non-zero, makes the server answer every query with
-//     that code (e.g. SERVFAIL) to exercise resolver fallback.
+// Package dnstest runs an in-process authoritative DNS server for tests:
+// package dnsserver's server, stopped when the test ends. See dnsserver
+// for its behaviour.
 package dnstest

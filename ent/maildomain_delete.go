@@ -8,30 +8,30 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/predicate"
-	"github.com/dezky/platform/ent/tenantdomain"
 )
 
-// TenantDomainDelete is the builder for deleting a TenantDomain entity.
-type TenantDomainDelete struct {
+// MailDomainDelete is the builder for deleting a MailDomain entity.
+type MailDomainDelete struct {
 	config
 	hooks    []Hook
-	mutation *TenantDomainMutation
+	mutation *MailDomainMutation
 }
 
-// Where appends a list predicates to the TenantDomainDelete builder.
-func (_d *TenantDomainDelete) Where(ps ...predicate.TenantDomain) *TenantDomainDelete {
+// Where appends a list predicates to the MailDomainDelete builder.
+func (_d *MailDomainDelete) Where(ps ...predicate.MailDomain) *MailDomainDelete {
 	_d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query and returns how many vertices were deleted.
-func (_d *TenantDomainDelete) Exec(ctx context.Context) (int, error) {
+func (_d *MailDomainDelete) Exec(ctx context.Context) (int, error) {
 	return withHooks(ctx, _d.sqlExec, _d.mutation, _d.hooks)
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *TenantDomainDelete) ExecX(ctx context.Context) int {
+func (_d *MailDomainDelete) ExecX(ctx context.Context) int {
 	n, err := _d.Exec(ctx)
 	if err != nil {
 		panic(err)
@@ -39,8 +39,8 @@ func (_d *TenantDomainDelete) ExecX(ctx context.Context) int {
 	return n
 }
 
-func (_d *TenantDomainDelete) sqlExec(ctx context.Context) (int, error) {
-	_spec := sqlgraph.NewDeleteSpec(tenantdomain.Table, sqlgraph.NewFieldSpec(tenantdomain.FieldID, field.TypeInt))
+func (_d *MailDomainDelete) sqlExec(ctx context.Context) (int, error) {
+	_spec := sqlgraph.NewDeleteSpec(maildomain.Table, sqlgraph.NewFieldSpec(maildomain.FieldID, field.TypeInt))
 	if ps := _d.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {
@@ -56,32 +56,32 @@ func (_d *TenantDomainDelete) sqlExec(ctx context.Context) (int, error) {
 	return affected, err
 }
 
-// TenantDomainDeleteOne is the builder for deleting a single TenantDomain entity.
-type TenantDomainDeleteOne struct {
-	_d *TenantDomainDelete
+// MailDomainDeleteOne is the builder for deleting a single MailDomain entity.
+type MailDomainDeleteOne struct {
+	_d *MailDomainDelete
 }
 
-// Where appends a list predicates to the TenantDomainDelete builder.
-func (_d *TenantDomainDeleteOne) Where(ps ...predicate.TenantDomain) *TenantDomainDeleteOne {
+// Where appends a list predicates to the MailDomainDelete builder.
+func (_d *MailDomainDeleteOne) Where(ps ...predicate.MailDomain) *MailDomainDeleteOne {
 	_d._d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query.
-func (_d *TenantDomainDeleteOne) Exec(ctx context.Context) error {
+func (_d *MailDomainDeleteOne) Exec(ctx context.Context) error {
 	n, err := _d._d.Exec(ctx)
 	switch {
 	case err != nil:
 		return err
 	case n == 0:
-		return &NotFoundError{tenantdomain.Label}
+		return &NotFoundError{maildomain.Label}
 	default:
 		return nil
 	}
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *TenantDomainDeleteOne) ExecX(ctx context.Context) {
+func (_d *MailDomainDeleteOne) ExecX(ctx context.Context) {
 	if err := _d.Exec(ctx); err != nil {
 		panic(err)
 	}

@@ -13,70 +13,94 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/predicate"
-	"github.com/dezky/platform/ent/tenantdomain"
+	"github.com/dezky/platform/ent/tenant"
 )
 
-// TenantDomainQuery is the builder for querying TenantDomain entities.
-type TenantDomainQuery struct {
+// MailDomainQuery is the builder for querying MailDomain entities.
+type MailDomainQuery struct {
 	config
 	ctx        *QueryContext
-	order      []tenantdomain.OrderOption
+	order      []maildomain.OrderOption
 	inters     []Interceptor
-	predicates []predicate.TenantDomain
-	loadTotal  []func(context.Context, []*TenantDomain) error
+	predicates []predicate.MailDomain
+	withTenant *TenantQuery
+	loadTotal  []func(context.Context, []*MailDomain) error
 	modifiers  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
 }
 
-// Where adds a new predicate for the TenantDomainQuery builder.
-func (_q *TenantDomainQuery) Where(ps ...predicate.TenantDomain) *TenantDomainQuery {
+// Where adds a new predicate for the MailDomainQuery builder.
+func (_q *MailDomainQuery) Where(ps ...predicate.MailDomain) *MailDomainQuery {
 	_q.predicates = append(_q.predicates, ps...)
 	return _q
 }
 
 // Limit the number of records to be returned by this query.
-func (_q *TenantDomainQuery) Limit(limit int) *TenantDomainQuery {
+func (_q *MailDomainQuery) Limit(limit int) *MailDomainQuery {
 	_q.ctx.Limit = &limit
 	return _q
 }
 
 // Offset to start from.
-func (_q *TenantDomainQuery) Offset(offset int) *TenantDomainQuery {
+func (_q *MailDomainQuery) Offset(offset int) *MailDomainQuery {
 	_q.ctx.Offset = &offset
 	return _q
 }
 
 // Unique configures the query builder to filter duplicate records on query.
 // By default, unique is set to true, and can be disabled using this method.
-func (_q *TenantDomainQuery) Unique(unique bool) *TenantDomainQuery {
+func (_q *MailDomainQuery) Unique(unique bool) *MailDomainQuery {
 	_q.ctx.Unique = &unique
 	return _q
 }
 
 // Order specifies how the records should be ordered.
-func (_q *TenantDomainQuery) Order(o ...tenantdomain.OrderOption) *TenantDomainQuery {
+func (_q *MailDomainQuery) Order(o ...maildomain.OrderOption) *MailDomainQuery {
 	_q.order = append(_q.order, o...)
 	return _q
 }
 
-// First returns the first TenantDomain entity from the query.
-// Returns a *NotFoundError when no TenantDomain was found.
-func (_q *TenantDomainQuery) First(ctx context.Context) (*TenantDomain, error) {
+// QueryTenant chains the current query on the "tenant" edge.
+func (_q *MailDomainQuery) QueryTenant() *TenantQuery {
+	query := (&TenantClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(maildomain.Table, maildomain.FieldID, selector),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, maildomain.TenantTable, maildomain.TenantColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// First returns the first MailDomain entity from the query.
+// Returns a *NotFoundError when no MailDomain was found.
+func (_q *MailDomainQuery) First(ctx context.Context) (*MailDomain, error) {
 	nodes, err := _q.Limit(1).All(setContextOp(ctx, _q.ctx, ent.OpQueryFirst))
 	if err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {
-		return nil, &NotFoundError{tenantdomain.Label}
+		return nil, &NotFoundError{maildomain.Label}
 	}
 	return nodes[0], nil
 }
 
 // FirstX is like First, but panics if an error occurs.
-func (_q *TenantDomainQuery) FirstX(ctx context.Context) *TenantDomain {
+func (_q *MailDomainQuery) FirstX(ctx context.Context) *MailDomain {
 	node, err := _q.First(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -84,22 +108,22 @@ func (_q *TenantDomainQuery) FirstX(ctx context.Context) *TenantDomain {
 	return node
 }
 
-// FirstID returns the first TenantDomain ID from the query.
-// Returns a *NotFoundError when no TenantDomain ID was found.
-func (_q *TenantDomainQuery) FirstID(ctx context.Context) (id int, err error) {
+// FirstID returns the first MailDomain ID from the query.
+// Returns a *NotFoundError when no MailDomain ID was found.
+func (_q *MailDomainQuery) FirstID(ctx context.Context) (id int, err error) {
 	var ids []int
 	if ids, err = _q.Limit(1).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryFirstID)); err != nil {
 		return
 	}
 	if len(ids) == 0 {
-		err = &NotFoundError{tenantdomain.Label}
+		err = &NotFoundError{maildomain.Label}
 		return
 	}
 	return ids[0], nil
 }
 
 // FirstIDX is like FirstID, but panics if an error occurs.
-func (_q *TenantDomainQuery) FirstIDX(ctx context.Context) int {
+func (_q *MailDomainQuery) FirstIDX(ctx context.Context) int {
 	id, err := _q.FirstID(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -107,10 +131,10 @@ func (_q *TenantDomainQuery) FirstIDX(ctx context.Context) int {
 	return id
 }
 
-// Only returns a single TenantDomain entity found by the query, ensuring it only returns one.
-// Returns a *NotSingularError when more than one TenantDomain entity is found.
-// Returns a *NotFoundError when no TenantDomain entities are found.
-func (_q *TenantDomainQuery) Only(ctx context.Context) (*TenantDomain, error) {
+// Only returns a single MailDomain entity found by the query, ensuring it only returns one.
+// Returns a *NotSingularError when more than one MailDomain entity is found.
+// Returns a *NotFoundError when no MailDomain entities are found.
+func (_q *MailDomainQuery) Only(ctx context.Context) (*MailDomain, error) {
 	nodes, err := _q.Limit(2).All(setContextOp(ctx, _q.ctx, ent.OpQueryOnly))
 	if err != nil {
 		return nil, err
@@ -119,14 +143,14 @@ func (_q *TenantDomainQuery) Only(ctx context.Context) (*TenantDomain, error) {
 	case 1:
 		return nodes[0], nil
 	case 0:
-		return nil, &NotFoundError{tenantdomain.Label}
+		return nil, &NotFoundError{maildomain.Label}
 	default:
-		return nil, &NotSingularError{tenantdomain.Label}
+		return nil, &NotSingularError{maildomain.Label}
 	}
 }
 
 // OnlyX is like Only, but panics if an error occurs.
-func (_q *TenantDomainQuery) OnlyX(ctx context.Context) *TenantDomain {
+func (_q *MailDomainQuery) OnlyX(ctx context.Context) *MailDomain {
 	node, err := _q.Only(ctx)
 	if err != nil {
 		panic(err)
@@ -134,10 +158,10 @@ func (_q *TenantDomainQuery) OnlyX(ctx context.Context) *TenantDomain {
 	return node
 }
 
-// OnlyID is like Only, but returns the only TenantDomain ID in the query.
-// Returns a *NotSingularError when more than one TenantDomain ID is found.
+// OnlyID is like Only, but returns the only MailDomain ID in the query.
+// Returns a *NotSingularError when more than one MailDomain ID is found.
 // Returns a *NotFoundError when no entities are found.
-func (_q *TenantDomainQuery) OnlyID(ctx context.Context) (id int, err error) {
+func (_q *MailDomainQuery) OnlyID(ctx context.Context) (id int, err error) {
 	var ids []int
 	if ids, err = _q.Limit(2).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryOnlyID)); err != nil {
 		return
@@ -146,15 +170,15 @@ func (_q *TenantDomainQuery) OnlyID(ctx context.Context) (id int, err error) {
 	case 1:
 		id = ids[0]
 	case 0:
-		err = &NotFoundError{tenantdomain.Label}
+		err = &NotFoundError{maildomain.Label}
 	default:
-		err = &NotSingularError{tenantdomain.Label}
+		err = &NotSingularError{maildomain.Label}
 	}
 	return
 }
 
 // OnlyIDX is like OnlyID, but panics if an error occurs.
-func (_q *TenantDomainQuery) OnlyIDX(ctx context.Context) int {
+func (_q *MailDomainQuery) OnlyIDX(ctx context.Context) int {
 	id, err := _q.OnlyID(ctx)
 	if err != nil {
 		panic(err)
@@ -162,18 +186,18 @@ func (_q *TenantDomainQuery) OnlyIDX(ctx context.Context) int {
 	return id
 }
 
-// All executes the query and returns a list of TenantDomains.
-func (_q *TenantDomainQuery) All(ctx context.Context) ([]*TenantDomain, error) {
+// All executes the query and returns a list of MailDomains.
+func (_q *MailDomainQuery) All(ctx context.Context) ([]*MailDomain, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryAll)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
 	}
-	qr := querierAll[[]*TenantDomain, *TenantDomainQuery]()
-	return withInterceptors[[]*TenantDomain](ctx, _q, qr, _q.inters)
+	qr := querierAll[[]*MailDomain, *MailDomainQuery]()
+	return withInterceptors[[]*MailDomain](ctx, _q, qr, _q.inters)
 }
 
 // AllX is like All, but panics if an error occurs.
-func (_q *TenantDomainQuery) AllX(ctx context.Context) []*TenantDomain {
+func (_q *MailDomainQuery) AllX(ctx context.Context) []*MailDomain {
 	nodes, err := _q.All(ctx)
 	if err != nil {
 		panic(err)
@@ -181,20 +205,20 @@ func (_q *TenantDomainQuery) AllX(ctx context.Context) []*TenantDomain {
 	return nodes
 }
 
-// IDs executes the query and returns a list of TenantDomain IDs.
-func (_q *TenantDomainQuery) IDs(ctx context.Context) (ids []int, err error) {
+// IDs executes the query and returns a list of MailDomain IDs.
+func (_q *MailDomainQuery) IDs(ctx context.Context) (ids []int, err error) {
 	if _q.ctx.Unique == nil && _q.path != nil {
 		_q.Unique(true)
 	}
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryIDs)
-	if err = _q.Select(tenantdomain.FieldID).Scan(ctx, &ids); err != nil {
+	if err = _q.Select(maildomain.FieldID).Scan(ctx, &ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
 // IDsX is like IDs, but panics if an error occurs.
-func (_q *TenantDomainQuery) IDsX(ctx context.Context) []int {
+func (_q *MailDomainQuery) IDsX(ctx context.Context) []int {
 	ids, err := _q.IDs(ctx)
 	if err != nil {
 		panic(err)
@@ -203,16 +227,16 @@ func (_q *TenantDomainQuery) IDsX(ctx context.Context) []int {
 }
 
 // Count returns the count of the given query.
-func (_q *TenantDomainQuery) Count(ctx context.Context) (int, error) {
+func (_q *MailDomainQuery) Count(ctx context.Context) (int, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryCount)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return 0, err
 	}
-	return withInterceptors[int](ctx, _q, querierCount[*TenantDomainQuery](), _q.inters)
+	return withInterceptors[int](ctx, _q, querierCount[*MailDomainQuery](), _q.inters)
 }
 
 // CountX is like Count, but panics if an error occurs.
-func (_q *TenantDomainQuery) CountX(ctx context.Context) int {
+func (_q *MailDomainQuery) CountX(ctx context.Context) int {
 	count, err := _q.Count(ctx)
 	if err != nil {
 		panic(err)
@@ -221,7 +245,7 @@ func (_q *TenantDomainQuery) CountX(ctx context.Context) int {
 }
 
 // Exist returns true if the query has elements in the graph.
-func (_q *TenantDomainQuery) Exist(ctx context.Context) (bool, error) {
+func (_q *MailDomainQuery) Exist(ctx context.Context) (bool, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryExist)
 	switch _, err := _q.FirstID(ctx); {
 	case IsNotFound(err):
@@ -234,7 +258,7 @@ func (_q *TenantDomainQuery) Exist(ctx context.Context) (bool, error) {
 }
 
 // ExistX is like Exist, but panics if an error occurs.
-func (_q *TenantDomainQuery) ExistX(ctx context.Context) bool {
+func (_q *MailDomainQuery) ExistX(ctx context.Context) bool {
 	exist, err := _q.Exist(ctx)
 	if err != nil {
 		panic(err)
@@ -242,22 +266,34 @@ func (_q *TenantDomainQuery) ExistX(ctx context.Context) bool {
 	return exist
 }
 
-// Clone returns a duplicate of the TenantDomainQuery builder, including all associated steps. It can be
+// Clone returns a duplicate of the MailDomainQuery builder, including all associated steps. It can be
 // used to prepare common query builders and use them differently after the clone is made.
-func (_q *TenantDomainQuery) Clone() *TenantDomainQuery {
+func (_q *MailDomainQuery) Clone() *MailDomainQuery {
 	if _q == nil {
 		return nil
 	}
-	return &TenantDomainQuery{
+	return &MailDomainQuery{
 		config:     _q.config,
 		ctx:        _q.ctx.Clone(),
-		order:      append([]tenantdomain.OrderOption{}, _q.order...),
+		order:      append([]maildomain.OrderOption{}, _q.order...),
 		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.TenantDomain{}, _q.predicates...),
+		predicates: append([]predicate.MailDomain{}, _q.predicates...),
+		withTenant: _q.withTenant.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
 	}
+}
+
+// WithTenant tells the query-builder to eager-load the nodes that are connected to
+// the "tenant" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MailDomainQuery) WithTenant(opts ...func(*TenantQuery)) *MailDomainQuery {
+	query := (&TenantClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTenant = query
+	return _q
 }
 
 // GroupBy is used to group vertices by one or more fields/columns.
@@ -266,19 +302,19 @@ func (_q *TenantDomainQuery) Clone() *TenantDomainQuery {
 // Example:
 //
 //	var v []struct {
-//		Name string `json:"name,omitempty"`
+//		CreatedAt time.Time `json:"created_at,omitempty"`
 //		Count int `json:"count,omitempty"`
 //	}
 //
-//	client.TenantDomain.Query().
-//		GroupBy(tenantdomain.FieldName).
+//	client.MailDomain.Query().
+//		GroupBy(maildomain.FieldCreatedAt).
 //		Aggregate(ent.Count()).
 //		Scan(ctx, &v)
-func (_q *TenantDomainQuery) GroupBy(field string, fields ...string) *TenantDomainGroupBy {
+func (_q *MailDomainQuery) GroupBy(field string, fields ...string) *MailDomainGroupBy {
 	_q.ctx.Fields = append([]string{field}, fields...)
-	grbuild := &TenantDomainGroupBy{build: _q}
+	grbuild := &MailDomainGroupBy{build: _q}
 	grbuild.flds = &_q.ctx.Fields
-	grbuild.label = tenantdomain.Label
+	grbuild.label = maildomain.Label
 	grbuild.scan = grbuild.Scan
 	return grbuild
 }
@@ -289,26 +325,26 @@ func (_q *TenantDomainQuery) GroupBy(field string, fields ...string) *TenantDoma
 // Example:
 //
 //	var v []struct {
-//		Name string `json:"name,omitempty"`
+//		CreatedAt time.Time `json:"created_at,omitempty"`
 //	}
 //
-//	client.TenantDomain.Query().
-//		Select(tenantdomain.FieldName).
+//	client.MailDomain.Query().
+//		Select(maildomain.FieldCreatedAt).
 //		Scan(ctx, &v)
-func (_q *TenantDomainQuery) Select(fields ...string) *TenantDomainSelect {
+func (_q *MailDomainQuery) Select(fields ...string) *MailDomainSelect {
 	_q.ctx.Fields = append(_q.ctx.Fields, fields...)
-	sbuild := &TenantDomainSelect{TenantDomainQuery: _q}
-	sbuild.label = tenantdomain.Label
+	sbuild := &MailDomainSelect{MailDomainQuery: _q}
+	sbuild.label = maildomain.Label
 	sbuild.flds, sbuild.scan = &_q.ctx.Fields, sbuild.Scan
 	return sbuild
 }
 
-// Aggregate returns a TenantDomainSelect configured with the given aggregations.
-func (_q *TenantDomainQuery) Aggregate(fns ...AggregateFunc) *TenantDomainSelect {
+// Aggregate returns a MailDomainSelect configured with the given aggregations.
+func (_q *MailDomainQuery) Aggregate(fns ...AggregateFunc) *MailDomainSelect {
 	return _q.Select().Aggregate(fns...)
 }
 
-func (_q *TenantDomainQuery) prepareQuery(ctx context.Context) error {
+func (_q *MailDomainQuery) prepareQuery(ctx context.Context) error {
 	for _, inter := range _q.inters {
 		if inter == nil {
 			return fmt.Errorf("ent: uninitialized interceptor (forgotten import ent/runtime?)")
@@ -320,7 +356,7 @@ func (_q *TenantDomainQuery) prepareQuery(ctx context.Context) error {
 		}
 	}
 	for _, f := range _q.ctx.Fields {
-		if !tenantdomain.ValidColumn(f) {
+		if !maildomain.ValidColumn(f) {
 			return &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 		}
 	}
@@ -331,26 +367,30 @@ func (_q *TenantDomainQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
-	if tenantdomain.Policy == nil {
-		return errors.New("ent: uninitialized tenantdomain.Policy (forgotten import ent/runtime?)")
+	if maildomain.Policy == nil {
+		return errors.New("ent: uninitialized maildomain.Policy (forgotten import ent/runtime?)")
 	}
-	if err := tenantdomain.Policy.EvalQuery(ctx, _q); err != nil {
+	if err := maildomain.Policy.EvalQuery(ctx, _q); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (_q *TenantDomainQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*TenantDomain, error) {
+func (_q *MailDomainQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*MailDomain, error) {
 	var (
-		nodes = []*TenantDomain{}
-		_spec = _q.querySpec()
+		nodes       = []*MailDomain{}
+		_spec       = _q.querySpec()
+		loadedTypes = [1]bool{
+			_q.withTenant != nil,
+		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*TenantDomain).scanValues(nil, columns)
+		return (*MailDomain).scanValues(nil, columns)
 	}
 	_spec.Assign = func(columns []string, values []any) error {
-		node := &TenantDomain{config: _q.config}
+		node := &MailDomain{config: _q.config}
 		nodes = append(nodes, node)
+		node.Edges.loadedTypes = loadedTypes
 		return node.assignValues(columns, values)
 	}
 	if len(_q.modifiers) > 0 {
@@ -365,6 +405,12 @@ func (_q *TenantDomainQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	if len(nodes) == 0 {
 		return nodes, nil
 	}
+	if query := _q.withTenant; query != nil {
+		if err := _q.loadTenant(ctx, query, nodes, nil,
+			func(n *MailDomain, e *Tenant) { n.Edges.Tenant = e }); err != nil {
+			return nil, err
+		}
+	}
 	for i := range _q.loadTotal {
 		if err := _q.loadTotal[i](ctx, nodes); err != nil {
 			return nil, err
@@ -373,7 +419,37 @@ func (_q *TenantDomainQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	return nodes, nil
 }
 
-func (_q *TenantDomainQuery) sqlCount(ctx context.Context) (int, error) {
+func (_q *MailDomainQuery) loadTenant(ctx context.Context, query *TenantQuery, nodes []*MailDomain, init func(*MailDomain), assign func(*MailDomain, *Tenant)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*MailDomain)
+	for i := range nodes {
+		fk := nodes[i].TenantID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(tenant.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "tenant_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+
+func (_q *MailDomainQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
@@ -385,8 +461,8 @@ func (_q *TenantDomainQuery) sqlCount(ctx context.Context) (int, error) {
 	return sqlgraph.CountNodes(ctx, _q.driver, _spec)
 }
 
-func (_q *TenantDomainQuery) querySpec() *sqlgraph.QuerySpec {
-	_spec := sqlgraph.NewQuerySpec(tenantdomain.Table, tenantdomain.Columns, sqlgraph.NewFieldSpec(tenantdomain.FieldID, field.TypeInt))
+func (_q *MailDomainQuery) querySpec() *sqlgraph.QuerySpec {
+	_spec := sqlgraph.NewQuerySpec(maildomain.Table, maildomain.Columns, sqlgraph.NewFieldSpec(maildomain.FieldID, field.TypeInt))
 	_spec.From = _q.sql
 	if unique := _q.ctx.Unique; unique != nil {
 		_spec.Unique = *unique
@@ -395,11 +471,14 @@ func (_q *TenantDomainQuery) querySpec() *sqlgraph.QuerySpec {
 	}
 	if fields := _q.ctx.Fields; len(fields) > 0 {
 		_spec.Node.Columns = make([]string, 0, len(fields))
-		_spec.Node.Columns = append(_spec.Node.Columns, tenantdomain.FieldID)
+		_spec.Node.Columns = append(_spec.Node.Columns, maildomain.FieldID)
 		for i := range fields {
-			if fields[i] != tenantdomain.FieldID {
+			if fields[i] != maildomain.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, fields[i])
 			}
+		}
+		if _q.withTenant != nil {
+			_spec.Node.AddColumnOnce(maildomain.FieldTenantID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {
@@ -425,12 +504,12 @@ func (_q *TenantDomainQuery) querySpec() *sqlgraph.QuerySpec {
 	return _spec
 }
 
-func (_q *TenantDomainQuery) sqlQuery(ctx context.Context) *sql.Selector {
+func (_q *MailDomainQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	builder := sql.Dialect(_q.driver.Dialect())
-	t1 := builder.Table(tenantdomain.Table)
+	t1 := builder.Table(maildomain.Table)
 	columns := _q.ctx.Fields
 	if len(columns) == 0 {
-		columns = tenantdomain.Columns
+		columns = maildomain.Columns
 	}
 	selector := builder.Select(t1.Columns(columns...)...).From(t1)
 	if _q.sql != nil {
@@ -463,7 +542,7 @@ func (_q *TenantDomainQuery) sqlQuery(ctx context.Context) *sql.Selector {
 // ForUpdate locks the selected rows against concurrent updates, and prevent them from being
 // updated, deleted or "selected ... for update" by other sessions, until the transaction is
 // either committed or rolled-back.
-func (_q *TenantDomainQuery) ForUpdate(opts ...sql.LockOption) *TenantDomainQuery {
+func (_q *MailDomainQuery) ForUpdate(opts ...sql.LockOption) *MailDomainQuery {
 	if _q.driver.Dialect() == dialect.Postgres {
 		_q.Unique(false)
 	}
@@ -476,7 +555,7 @@ func (_q *TenantDomainQuery) ForUpdate(opts ...sql.LockOption) *TenantDomainQuer
 // ForShare behaves similarly to ForUpdate, except that it acquires a shared mode lock
 // on any rows that are read. Other sessions can read the rows, but cannot modify them
 // until your transaction commits.
-func (_q *TenantDomainQuery) ForShare(opts ...sql.LockOption) *TenantDomainQuery {
+func (_q *MailDomainQuery) ForShare(opts ...sql.LockOption) *MailDomainQuery {
 	if _q.driver.Dialect() == dialect.Postgres {
 		_q.Unique(false)
 	}
@@ -486,28 +565,28 @@ func (_q *TenantDomainQuery) ForShare(opts ...sql.LockOption) *TenantDomainQuery
 	return _q
 }
 
-// TenantDomainGroupBy is the group-by builder for TenantDomain entities.
-type TenantDomainGroupBy struct {
+// MailDomainGroupBy is the group-by builder for MailDomain entities.
+type MailDomainGroupBy struct {
 	selector
-	build *TenantDomainQuery
+	build *MailDomainQuery
 }
 
 // Aggregate adds the given aggregation functions to the group-by query.
-func (_g *TenantDomainGroupBy) Aggregate(fns ...AggregateFunc) *TenantDomainGroupBy {
+func (_g *MailDomainGroupBy) Aggregate(fns ...AggregateFunc) *MailDomainGroupBy {
 	_g.fns = append(_g.fns, fns...)
 	return _g
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_g *TenantDomainGroupBy) Scan(ctx context.Context, v any) error {
+func (_g *MailDomainGroupBy) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _g.build.ctx, ent.OpQueryGroupBy)
 	if err := _g.build.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*TenantDomainQuery, *TenantDomainGroupBy](ctx, _g.build, _g, _g.build.inters, v)
+	return scanWithInterceptors[*MailDomainQuery, *MailDomainGroupBy](ctx, _g.build, _g, _g.build.inters, v)
 }
 
-func (_g *TenantDomainGroupBy) sqlScan(ctx context.Context, root *TenantDomainQuery, v any) error {
+func (_g *MailDomainGroupBy) sqlScan(ctx context.Context, root *MailDomainQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
 	aggregation := make([]string, 0, len(_g.fns))
 	for _, fn := range _g.fns {
@@ -534,28 +613,28 @@ func (_g *TenantDomainGroupBy) sqlScan(ctx context.Context, root *TenantDomainQu
 	return sql.ScanSlice(rows, v)
 }
 
-// TenantDomainSelect is the builder for selecting fields of TenantDomain entities.
-type TenantDomainSelect struct {
-	*TenantDomainQuery
+// MailDomainSelect is the builder for selecting fields of MailDomain entities.
+type MailDomainSelect struct {
+	*MailDomainQuery
 	selector
 }
 
 // Aggregate adds the given aggregation functions to the selector query.
-func (_s *TenantDomainSelect) Aggregate(fns ...AggregateFunc) *TenantDomainSelect {
+func (_s *MailDomainSelect) Aggregate(fns ...AggregateFunc) *MailDomainSelect {
 	_s.fns = append(_s.fns, fns...)
 	return _s
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_s *TenantDomainSelect) Scan(ctx context.Context, v any) error {
+func (_s *MailDomainSelect) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _s.ctx, ent.OpQuerySelect)
 	if err := _s.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*TenantDomainQuery, *TenantDomainSelect](ctx, _s.TenantDomainQuery, _s, _s.inters, v)
+	return scanWithInterceptors[*MailDomainQuery, *MailDomainSelect](ctx, _s.MailDomainQuery, _s, _s.inters, v)
 }
 
-func (_s *TenantDomainSelect) sqlScan(ctx context.Context, root *TenantDomainQuery, v any) error {
+func (_s *MailDomainSelect) sqlScan(ctx context.Context, root *MailDomainQuery, v any) error {
 	selector := root.sqlQuery(ctx)
 	aggregation := make([]string, 0, len(_s.fns))
 	for _, fn := range _s.fns {
