@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -42,6 +43,8 @@ type Client struct {
 	AuditCheckpoint *AuditCheckpointClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
+	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -74,6 +77,7 @@ func (c *Client) init() {
 	c.AuditArchive = NewAuditArchiveClient(c.config)
 	c.AuditCheckpoint = NewAuditCheckpointClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuditTreeHash = NewAuditTreeHashClient(c.config)
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.IngestCursor = NewIngestCursorClient(c.config)
@@ -178,6 +182,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditArchive:      NewAuditArchiveClient(cfg),
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuditTreeHash:     NewAuditTreeHashClient(cfg),
 		Flag:              NewFlagClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
 		IngestCursor:      NewIngestCursorClient(cfg),
@@ -209,6 +214,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditArchive:      NewAuditArchiveClient(cfg),
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuditTreeHash:     NewAuditTreeHashClient(cfg),
 		Flag:              NewFlagClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
 		IngestCursor:      NewIngestCursorClient(cfg),
@@ -247,8 +253,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.AuditTreeHash, c.Flag,
+		c.IdempotencyKey, c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
 		c.ProvisioningState, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
@@ -259,8 +265,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.AuditTreeHash, c.Flag,
+		c.IdempotencyKey, c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
 		c.ProvisioningState, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
@@ -276,6 +282,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditCheckpoint.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuditTreeHashMutation:
+		return c.AuditTreeHash.mutate(ctx, m)
 	case *FlagMutation:
 		return c.Flag.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
@@ -698,6 +706,140 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuditTreeHashClient is a client for the AuditTreeHash schema.
+type AuditTreeHashClient struct {
+	config
+}
+
+// NewAuditTreeHashClient returns a client for the AuditTreeHash from the given config.
+func NewAuditTreeHashClient(c config) *AuditTreeHashClient {
+	return &AuditTreeHashClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `audittreehash.Hooks(f(g(h())))`.
+func (c *AuditTreeHashClient) Use(hooks ...Hook) {
+	c.hooks.AuditTreeHash = append(c.hooks.AuditTreeHash, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `audittreehash.Intercept(f(g(h())))`.
+func (c *AuditTreeHashClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditTreeHash = append(c.inters.AuditTreeHash, interceptors...)
+}
+
+// Create returns a builder for creating a AuditTreeHash entity.
+func (c *AuditTreeHashClient) Create() *AuditTreeHashCreate {
+	mutation := newAuditTreeHashMutation(c.config, OpCreate)
+	return &AuditTreeHashCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditTreeHash entities.
+func (c *AuditTreeHashClient) CreateBulk(builders ...*AuditTreeHashCreate) *AuditTreeHashCreateBulk {
+	return &AuditTreeHashCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditTreeHashClient) MapCreateBulk(slice any, setFunc func(*AuditTreeHashCreate, int)) *AuditTreeHashCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditTreeHashCreateBulk{err: fmt.Errorf("calling to AuditTreeHashClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditTreeHashCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditTreeHashCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditTreeHash.
+func (c *AuditTreeHashClient) Update() *AuditTreeHashUpdate {
+	mutation := newAuditTreeHashMutation(c.config, OpUpdate)
+	return &AuditTreeHashUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditTreeHashClient) UpdateOne(_m *AuditTreeHash) *AuditTreeHashUpdateOne {
+	mutation := newAuditTreeHashMutation(c.config, OpUpdateOne, withAuditTreeHash(_m))
+	return &AuditTreeHashUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditTreeHashClient) UpdateOneID(id int64) *AuditTreeHashUpdateOne {
+	mutation := newAuditTreeHashMutation(c.config, OpUpdateOne, withAuditTreeHashID(id))
+	return &AuditTreeHashUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditTreeHash.
+func (c *AuditTreeHashClient) Delete() *AuditTreeHashDelete {
+	mutation := newAuditTreeHashMutation(c.config, OpDelete)
+	return &AuditTreeHashDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditTreeHashClient) DeleteOne(_m *AuditTreeHash) *AuditTreeHashDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditTreeHashClient) DeleteOneID(id int64) *AuditTreeHashDeleteOne {
+	builder := c.Delete().Where(audittreehash.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditTreeHashDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditTreeHash.
+func (c *AuditTreeHashClient) Query() *AuditTreeHashQuery {
+	return &AuditTreeHashQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditTreeHash},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditTreeHash entity by its id.
+func (c *AuditTreeHashClient) Get(ctx context.Context, id int64) (*AuditTreeHash, error) {
+	return c.Query().Where(audittreehash.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditTreeHashClient) GetX(ctx context.Context, id int64) *AuditTreeHash {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditTreeHashClient) Hooks() []Hook {
+	hooks := c.hooks.AuditTreeHash
+	return append(hooks[:len(hooks):len(hooks)], audittreehash.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditTreeHashClient) Interceptors() []Interceptor {
+	return c.inters.AuditTreeHash
+}
+
+func (c *AuditTreeHashClient) mutate(ctx context.Context, m *AuditTreeHashMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditTreeHashCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditTreeHashUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditTreeHashUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditTreeHashDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditTreeHash mutation op: %q", m.Op())
 	}
 }
 
@@ -2038,13 +2180,13 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		AuditArchive, AuditCheckpoint, AuditEvent, AuditTreeHash, Flag, IdempotencyKey,
+		IngestCursor, Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
 		User []ent.Hook
 	}
 	inters struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		AuditArchive, AuditCheckpoint, AuditEvent, AuditTreeHash, Flag, IdempotencyKey,
+		IngestCursor, Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
 		User []ent.Interceptor
 	}
 )

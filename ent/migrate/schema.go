@@ -127,6 +127,17 @@ var (
 			},
 		},
 	}
+	// AuditTreeHashesColumns holds the columns for the "audit_tree_hashes" table.
+	AuditTreeHashesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "hash", Type: field.TypeBytes, Size: 32},
+	}
+	// AuditTreeHashesTable holds the schema information for the "audit_tree_hashes" table.
+	AuditTreeHashesTable = &schema.Table{
+		Name:       "audit_tree_hashes",
+		Columns:    AuditTreeHashesColumns,
+		PrimaryKey: []*schema.Column{AuditTreeHashesColumns[0]},
+	}
 	// FlagsColumns holds the columns for the "flags" table.
 	FlagsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -372,6 +383,7 @@ var (
 		AuditArchivesTable,
 		AuditCheckpointsTable,
 		AuditEventsTable,
+		AuditTreeHashesTable,
 		FlagsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
@@ -393,6 +405,9 @@ func init() {
 	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuditTreeHashesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	FlagsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),

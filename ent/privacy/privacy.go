@@ -183,6 +183,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The AuditTreeHashQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditTreeHashQueryRuleFunc func(context.Context, *ent.AuditTreeHashQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditTreeHashQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditTreeHashQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditTreeHashQuery", q)
+}
+
+// The AuditTreeHashMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditTreeHashMutationRuleFunc func(context.Context, *ent.AuditTreeHashMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditTreeHashMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditTreeHashMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditTreeHashMutation", m)
+}
+
 // The FlagQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type FlagQueryRuleFunc func(context.Context, *ent.FlagQuery) error
@@ -440,6 +464,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.AuditTreeHashQuery:
+		return q.Filter(), nil
 	case *ent.FlagQuery:
 		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
@@ -470,6 +496,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditCheckpointMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.AuditTreeHashMutation:
 		return m.Filter(), nil
 	case *ent.FlagMutation:
 		return m.Filter(), nil

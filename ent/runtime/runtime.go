@@ -9,6 +9,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -134,6 +135,40 @@ func init() {
 	auditeventDescAction := auditeventFields[10].Descriptor()
 	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	audittreehashMixin := schema.AuditTreeHash{}.Mixin()
+	audittreehash.Policy = privacy.NewPolicies(audittreehashMixin[0], schema.AuditTreeHash{})
+	audittreehash.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := audittreehash.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	audittreehashFields := schema.AuditTreeHash{}.Fields()
+	_ = audittreehashFields
+	// audittreehashDescHash is the schema descriptor for hash field.
+	audittreehashDescHash := audittreehashFields[1].Descriptor()
+	// audittreehash.HashValidator is a validator for the "hash" field. It is called by the builders before save.
+	audittreehash.HashValidator = func() func([]byte) error {
+		validators := audittreehashDescHash.Validators
+		fns := [...]func([]byte) error{
+			validators[0].(func([]byte) error),
+			validators[1].(func([]byte) error),
+		}
+		return func(hash []byte) error {
+			for _, fn := range fns {
+				if err := fn(hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// audittreehashDescID is the schema descriptor for id field.
+	audittreehashDescID := audittreehashFields[0].Descriptor()
+	// audittreehash.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	audittreehash.IDValidator = audittreehashDescID.Validators[0].(func(int64) error)
 	flagMixin := schema.Flag{}.Mixin()
 	flag.Policy = privacy.NewPolicies(flagMixin[0], flagMixin[1], schema.Flag{})
 	flag.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -68,6 +68,19 @@
 // An export line (MarshalLine, ParseLine) is the same object with the
 // member "hash" added between externalId and metadata.
 //
+// # Merkle tree
+//
+// The chained events also form an RFC 6962 Merkle tree in seq order: leaf
+// n (0-based) is the event with seq n+1 and its leaf hash is
+// sha256(0x00 || canonical JSON), the bytes the chain hash covers
+// (LeafHash). The tree's hashes are stored in audit_tree_hashes in the
+// layout of golang.org/x/mod/sumdb/tlog and appended by the chainer in the
+// transaction that links the events (O(log n) per event), so the tree's
+// size is always the chain head's seq. A chain linked before the tree
+// existed is added to it by the next chaining round. ProveInclusion and
+// ProveConsistency return proofs that tlog.CheckRecord and tlog.CheckTree
+// accept.
+//
 // # Checkpoints
 //
 // A Checkpointer signs the head with ed25519 on startup, every 5 minutes,

@@ -2,7 +2,9 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/db"
@@ -137,6 +140,17 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 	if err != nil {
 		return 0, 0, err
 	}
+	size, err := treeSize(ctx, tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	tree, err := newTreeAppender(ctx, tx, c.db.Dialect, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err = catchUpTree(ctx, tx, c.db, tree, head); err != nil {
+		return 0, 0, err
+	}
 	q, args := selectEntries(c.db).Where(entsql.IsNull("seq")).OrderBy("id").Limit(c.opts.Batch).Query()
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -156,8 +170,14 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		}
 		head++
 		e.Seq, e.PrevHash = head, headHash
-		h, err := HashEntry(e)
+		canon, err := Canonical(e)
 		if err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		sum := sha256.Sum256(canon)
+		h := hex.EncodeToString(sum[:])
+		if err := tree.add(tlog.RecordHash(canon)); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -171,6 +191,15 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		return 0, 0, fmt.Errorf("audit: chain: read pending: %w", err)
 	}
 	if len(links) == 0 {
+		if len(tree.rows) > 0 { // the tree caught up with events chained before it existed
+			if err = tree.flush(); err != nil {
+				return 0, 0, err
+			}
+			if err = tx.Commit(); err != nil {
+				return 0, 0, fmt.Errorf("audit: chain: commit: %w", err)
+			}
+			return 0, head, nil
+		}
 		return 0, head, tx.Rollback()
 	}
 	for _, l := range links {
@@ -184,6 +213,9 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		if k, err := res.RowsAffected(); err != nil || k != 1 {
 			return 0, 0, fmt.Errorf("audit: chain: link seq %d: row %d changed under the chain lock", l.seq, l.id)
 		}
+	}
+	if err = tree.flush(); err != nil {
+		return 0, 0, err
 	}
 	if err = tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("audit: chain: commit: %w", err)
