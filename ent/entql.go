@@ -68,6 +68,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditcheckpoint.FieldAlgorithm: {Type: field.TypeString, Column: auditcheckpoint.FieldAlgorithm},
 			auditcheckpoint.FieldSignature: {Type: field.TypeString, Column: auditcheckpoint.FieldSignature},
 			auditcheckpoint.FieldReason:    {Type: field.TypeEnum, Column: auditcheckpoint.FieldReason},
+			auditcheckpoint.FieldNote:      {Type: field.TypeString, Column: auditcheckpoint.FieldNote},
 		},
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
@@ -572,6 +573,11 @@ func (f *AuditCheckpointFilter) WhereSignature(p entql.StringP) {
 // WhereReason applies the entql string predicate on the reason field.
 func (f *AuditCheckpointFilter) WhereReason(p entql.StringP) {
 	f.Where(p.Field(auditcheckpoint.FieldReason))
+}
+
+// WhereNote applies the entql string predicate on the note field.
+func (f *AuditCheckpointFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldNote))
 }
 
 // addPredicate implements the predicateAdder interface.

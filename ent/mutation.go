@@ -1054,6 +1054,7 @@ type AuditCheckpointMutation struct {
 	algorithm     *string
 	signature     *string
 	reason        *auditcheckpoint.Reason
+	note          *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*AuditCheckpoint, error)
@@ -1430,6 +1431,55 @@ func (m *AuditCheckpointMutation) ResetReason() {
 	m.reason = nil
 }
 
+// SetNote sets the "note" field.
+func (m *AuditCheckpointMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *AuditCheckpointMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ClearNote clears the value of the "note" field.
+func (m *AuditCheckpointMutation) ClearNote() {
+	m.note = nil
+	m.clearedFields[auditcheckpoint.FieldNote] = struct{}{}
+}
+
+// NoteCleared returns if the "note" field was cleared in this mutation.
+func (m *AuditCheckpointMutation) NoteCleared() bool {
+	_, ok := m.clearedFields[auditcheckpoint.FieldNote]
+	return ok
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *AuditCheckpointMutation) ResetNote() {
+	m.note = nil
+	delete(m.clearedFields, auditcheckpoint.FieldNote)
+}
+
 // Where appends a list predicates to the AuditCheckpointMutation builder.
 func (m *AuditCheckpointMutation) Where(ps ...predicate.AuditCheckpoint) {
 	m.predicates = append(m.predicates, ps...)
@@ -1464,7 +1514,7 @@ func (m *AuditCheckpointMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditCheckpointMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.head_seq != nil {
 		fields = append(fields, auditcheckpoint.FieldHeadSeq)
 	}
@@ -1485,6 +1535,9 @@ func (m *AuditCheckpointMutation) Fields() []string {
 	}
 	if m.reason != nil {
 		fields = append(fields, auditcheckpoint.FieldReason)
+	}
+	if m.note != nil {
+		fields = append(fields, auditcheckpoint.FieldNote)
 	}
 	return fields
 }
@@ -1508,6 +1561,8 @@ func (m *AuditCheckpointMutation) Field(name string) (ent.Value, bool) {
 		return m.Signature()
 	case auditcheckpoint.FieldReason:
 		return m.Reason()
+	case auditcheckpoint.FieldNote:
+		return m.Note()
 	}
 	return nil, false
 }
@@ -1531,6 +1586,8 @@ func (m *AuditCheckpointMutation) OldField(ctx context.Context, name string) (en
 		return m.OldSignature(ctx)
 	case auditcheckpoint.FieldReason:
 		return m.OldReason(ctx)
+	case auditcheckpoint.FieldNote:
+		return m.OldNote(ctx)
 	}
 	return nil, fmt.Errorf("unknown AuditCheckpoint field %s", name)
 }
@@ -1589,6 +1646,13 @@ func (m *AuditCheckpointMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReason(v)
 		return nil
+	case auditcheckpoint.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditCheckpoint field %s", name)
 }
@@ -1633,7 +1697,11 @@ func (m *AuditCheckpointMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *AuditCheckpointMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(auditcheckpoint.FieldNote) {
+		fields = append(fields, auditcheckpoint.FieldNote)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -1646,6 +1714,11 @@ func (m *AuditCheckpointMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *AuditCheckpointMutation) ClearField(name string) error {
+	switch name {
+	case auditcheckpoint.FieldNote:
+		m.ClearNote()
+		return nil
+	}
 	return fmt.Errorf("unknown AuditCheckpoint nullable field %s", name)
 }
 
@@ -1673,6 +1746,9 @@ func (m *AuditCheckpointMutation) ResetField(name string) error {
 		return nil
 	case auditcheckpoint.FieldReason:
 		m.ResetReason()
+		return nil
+	case auditcheckpoint.FieldNote:
+		m.ResetNote()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditCheckpoint field %s", name)

@@ -4222,7 +4222,7 @@ type AuditCheckpoint {
 
 "The first place the audit chain or a checkpoint does not hold."
 type AuditChainBreak {
-  "event-hash-mismatch, prev-hash-mismatch, sequence-gap or checkpoint-signature-mismatch."
+  "event-hash-mismatch, prev-hash-mismatch, sequence-gap, checkpoint-signature-mismatch or checkpoint-note-mismatch."
   kind: String!
   seq: Int!
   expected: String!

@@ -51,6 +51,7 @@ var (
 		{Name: "algorithm", Type: field.TypeString},
 		{Name: "signature", Type: field.TypeString},
 		{Name: "reason", Type: field.TypeEnum, Enums: []string{"startup", "interval", "threshold", "manual"}},
+		{Name: "note", Type: field.TypeString, Nullable: true, Size: 2147483647},
 	}
 	// AuditCheckpointsTable holds the schema information for the "audit_checkpoints" table.
 	AuditCheckpointsTable = &schema.Table{

@@ -90,7 +90,11 @@
 // decimal and at in the form above. The key id is the hex of the first 16
 // bytes of sha256 of the raw public key; the key is generated at first use
 // into the data dir (LoadOrCreateKey, mode 0600) or loaded from a configured
-// file (LoadKey), and its public key is published beside it as PEM.
+// file (LoadKey), and its public key is published beside it as PEM. Each
+// checkpoint also carries its head as a C2SP tlog-checkpoint signed note
+// (origin Origin(public key), tree size = headSeq, base64 Merkle root,
+// ed25519 note signature by the same key; see SignTreeHead), which
+// transparency-log tools and witnesses understand.
 //
 // # Verification
 //
@@ -111,6 +115,10 @@
 //     signed head is not the chain's (the chain was rewritten or lost its
 //     tail; expected is the signed hash, actual the chain's hash at that
 //     seq, empty when the chain has no such seq).
+//   - checkpoint-note-mismatch (seq = the checkpoint's head): the
+//     checkpoint's signed note does not verify under the public key, or its
+//     tree size or Merkle root is not that of the events up to its head
+//     (expected is the recomputed value, actual the note's).
 //
 // Events chained after the last checkpoint are protected by the chain only;
 // an attacker with database access can append or rewrite them undetected

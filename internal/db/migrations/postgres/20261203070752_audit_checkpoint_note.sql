@@ -1,0 +1,2 @@
+-- Modify "audit_checkpoints" table
+ALTER TABLE "audit_checkpoints" ADD COLUMN "note" text NULL;
