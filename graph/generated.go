@@ -109,6 +109,14 @@ type ComplexityRoot struct {
 		Signature func(childComplexity int) int
 	}
 
+	AuditConsistencyProof struct {
+		FromRoot func(childComplexity int) int
+		FromSize func(childComplexity int) int
+		Hashes   func(childComplexity int) int
+		ToRoot   func(childComplexity int) int
+		ToSize   func(childComplexity int) int
+	}
+
 	AuditEvent struct {
 		Action       func(childComplexity int) int
 		ActorEmail   func(childComplexity int) int
@@ -142,6 +150,15 @@ type ComplexityRoot struct {
 	AuditEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AuditInclusionProof struct {
+		Checkpoint func(childComplexity int) int
+		Hashes     func(childComplexity int) int
+		LeafHash   func(childComplexity int) int
+		RootHash   func(childComplexity int) int
+		Seq        func(childComplexity int) int
+		TreeSize   func(childComplexity int) int
 	}
 
 	AuditSigningKey struct {
@@ -309,24 +326,26 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditArchives      func(childComplexity int, first *int) int
-		AuditEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		AuditSigningKey    func(childComplexity int) int
-		EvaluateFlags      func(childComplexity int, tenantSlug string, environment *string) int
-		Flag               func(childComplexity int, key string) int
-		Flags              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
-		Health             func(childComplexity int) int
-		Me                 func(childComplexity int) int
-		Node               func(childComplexity int, id int) int
-		Nodes              func(childComplexity int, ids []int) int
-		Partner            func(childComplexity int, slug string) int
-		Partners           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
-		ProvisioningPlan   func(childComplexity int, slug string) int
-		Tenant             func(childComplexity int, slug string) int
-		TenantStatusCounts func(childComplexity int, where *ent.TenantWhereInput) int
-		Tenants            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
-		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		VerifyAuditChain   func(childComplexity int) int
+		AuditArchives         func(childComplexity int, first *int) int
+		AuditConsistencyProof func(childComplexity int, fromSize int, toSize int) int
+		AuditEvents           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		AuditInclusionProof   func(childComplexity int, seq int, treeSize *int) int
+		AuditSigningKey       func(childComplexity int) int
+		EvaluateFlags         func(childComplexity int, tenantSlug string, environment *string) int
+		Flag                  func(childComplexity int, key string) int
+		Flags                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
+		Health                func(childComplexity int) int
+		Me                    func(childComplexity int) int
+		Node                  func(childComplexity int, id int) int
+		Nodes                 func(childComplexity int, ids []int) int
+		Partner               func(childComplexity int, slug string) int
+		Partners              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
+		ProvisioningPlan      func(childComplexity int, slug string) int
+		Tenant                func(childComplexity int, slug string) int
+		TenantStatusCounts    func(childComplexity int, where *ent.TenantWhereInput) int
+		Tenants               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
+		Users                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		VerifyAuditChain      func(childComplexity int) int
 	}
 
 	ServiceHealth struct {
@@ -446,6 +465,8 @@ type QueryResolver interface {
 	ProvisioningPlan(ctx context.Context, slug string) ([]*provisioning.PlanItem, error)
 	Health(ctx context.Context) (*health.Report, error)
 	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
+	AuditInclusionProof(ctx context.Context, seq int, treeSize *int) (*audit.InclusionProof, error)
+	AuditConsistencyProof(ctx context.Context, fromSize int, toSize int) (*audit.ConsistencyProof, error)
 	VerifyAuditChain(ctx context.Context) (*audit.Report, error)
 	AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error)
 }
@@ -692,6 +713,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditCheckpoint.Signature(childComplexity), true
 
+	case "AuditConsistencyProof.fromRoot":
+		if e.ComplexityRoot.AuditConsistencyProof.FromRoot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.FromRoot(childComplexity), true
+	case "AuditConsistencyProof.fromSize":
+		if e.ComplexityRoot.AuditConsistencyProof.FromSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.FromSize(childComplexity), true
+	case "AuditConsistencyProof.hashes":
+		if e.ComplexityRoot.AuditConsistencyProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.Hashes(childComplexity), true
+	case "AuditConsistencyProof.toRoot":
+		if e.ComplexityRoot.AuditConsistencyProof.ToRoot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.ToRoot(childComplexity), true
+	case "AuditConsistencyProof.toSize":
+		if e.ComplexityRoot.AuditConsistencyProof.ToSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.ToSize(childComplexity), true
+
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
 			break
@@ -850,6 +902,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
+	case "AuditInclusionProof.checkpoint":
+		if e.ComplexityRoot.AuditInclusionProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Checkpoint(childComplexity), true
+	case "AuditInclusionProof.hashes":
+		if e.ComplexityRoot.AuditInclusionProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Hashes(childComplexity), true
+	case "AuditInclusionProof.leafHash":
+		if e.ComplexityRoot.AuditInclusionProof.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.LeafHash(childComplexity), true
+	case "AuditInclusionProof.rootHash":
+		if e.ComplexityRoot.AuditInclusionProof.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.RootHash(childComplexity), true
+	case "AuditInclusionProof.seq":
+		if e.ComplexityRoot.AuditInclusionProof.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Seq(childComplexity), true
+	case "AuditInclusionProof.treeSize":
+		if e.ComplexityRoot.AuditInclusionProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.TreeSize(childComplexity), true
 
 	case "AuditSigningKey.algorithm":
 		if e.ComplexityRoot.AuditSigningKey.Algorithm == nil {
@@ -1576,6 +1665,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditArchives(childComplexity, args["first"].(*int)), true
+	case "Query.auditConsistencyProof":
+		if e.ComplexityRoot.Query.AuditConsistencyProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditConsistencyProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditConsistencyProof(childComplexity, args["fromSize"].(int), args["toSize"].(int)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1587,6 +1687,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
+	case "Query.auditInclusionProof":
+		if e.ComplexityRoot.Query.AuditInclusionProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditInclusionProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditInclusionProof(childComplexity, args["seq"].(int), args["treeSize"].(*int)), true
 	case "Query.auditSigningKey":
 		if e.ComplexityRoot.Query.AuditSigningKey == nil {
 			break
@@ -4236,9 +4347,65 @@ type AuditChainVerification {
   break: AuditChainBreak
 }
 
+"""
+An RFC 6962 inclusion proof that one audit event is a leaf of the audit
+log's Merkle tree. Check it with tlog.CheckRecord(hashes, treeSize, root,
+seq - 1, leafHash), or verify a bundle from /audit/events/{seq}/proof with
+'dezky audit verify-proof'.
+"""
+type AuditInclusionProof {
+  "The event's seq; its leaf index is seq - 1."
+  seq: Int!
+  "The number of leaves of the tree the proof is for."
+  treeSize: Int!
+  "Standard base64 leaf hash: sha256 of a 0x00 byte followed by the event's canonical JSON."
+  leafHash: String!
+  "Standard base64 root hash of the tree of treeSize leaves."
+  rootHash: String!
+  "The proof's node hashes, standard base64, in RFC 6962 order."
+  hashes: [String!]!
+  "The C2SP signed checkpoint note of the tree of treeSize leaves, or null when that size was never checkpointed."
+  checkpoint: String
+}
+
+"""
+An RFC 6962 consistency proof that the audit log's tree of fromSize leaves is
+a prefix of its tree of toSize leaves. Check it with tlog.CheckTree(hashes,
+toSize, toRoot, fromSize, fromRoot).
+"""
+type AuditConsistencyProof {
+  "The number of leaves of the older tree."
+  fromSize: Int!
+  "The number of leaves of the newer tree."
+  toSize: Int!
+  "Standard base64 root hash of the older tree."
+  fromRoot: String!
+  "Standard base64 root hash of the newer tree."
+  toRoot: String!
+  "The proof's node hashes, standard base64, in RFC 6962 order."
+  hashes: [String!]!
+}
+
 extend type Query {
   "The audit checkpoint signing key (any signed-in caller)."
   auditSigningKey: AuditSigningKey!
+  """
+  The inclusion proof of the audit event with seq, for whoever may see that
+  event (NOT_FOUND otherwise, as for the event itself).
+  """
+  auditInclusionProof(
+    "The event's seq."
+    seq: Int!
+    "The size of the tree to prove it in (seq ≤ treeSize ≤ the current size); default: the newest checkpointed tree containing the event, else the current tree."
+    treeSize: Int
+  ): AuditInclusionProof!
+  "The consistency proof between two sizes of the audit log's Merkle tree (any signed-in caller: hashes only)."
+  auditConsistencyProof(
+    "The older tree size (1 ≤ fromSize ≤ toSize)."
+    fromSize: Int!
+    "The newer tree size (at most the current size)."
+    toSize: Int!
+  ): AuditConsistencyProof!
   "Walks the whole audit chain and its checkpoints (operators)."
   verifyAuditChain: AuditChainVerification!
 }
@@ -4410,6 +4577,22 @@ func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AuditCheckpoint", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromSize":
+		return ec.fieldContext_AuditConsistencyProof_fromSize(ctx, field)
+	case "toSize":
+		return ec.fieldContext_AuditConsistencyProof_toSize(ctx, field)
+	case "fromRoot":
+		return ec.fieldContext_AuditConsistencyProof_fromRoot(ctx, field)
+	case "toRoot":
+		return ec.fieldContext_AuditConsistencyProof_toRoot(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AuditConsistencyProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditConsistencyProof", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4478,6 +4661,24 @@ func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditInclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_AuditInclusionProof_seq(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AuditInclusionProof_treeSize(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_AuditInclusionProof_leafHash(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_AuditInclusionProof_rootHash(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AuditInclusionProof_hashes(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AuditInclusionProof_checkpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditInclusionProof", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditSigningKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5316,6 +5517,28 @@ func (ec *executionContext) field_Query_auditArchives_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_auditConsistencyProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fromSize",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromSize"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "toSize",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toSize"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5367,6 +5590,28 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditInclusionProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "seq",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seq"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "treeSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["treeSize"] = arg1
 	return args, nil
 }
 
@@ -6642,6 +6887,121 @@ func (ec *executionContext) fieldContext_AuditCheckpoint_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditConsistencyProof_fromSize(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_fromSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_fromSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_toSize(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_toSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_toSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_fromRoot(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_fromRoot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromRoot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_fromRoot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_toRoot(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_toRoot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToRoot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_toRoot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_hashes(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7265,6 +7625,144 @@ func (ec *executionContext) _AuditEventEdge_cursor(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AuditInclusionProof_seq(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditInclusionProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditInclusionProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_rootHash(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_hashes(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_checkpoint(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditSigningKey_keyId(ctx context.Context, field graphql.CollectedField, obj *audit.KeyInfo) (ret graphql.Marshaler) {
@@ -10806,6 +11304,94 @@ func (ec *executionContext) fieldContext_Query_auditSigningKey(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditSigningKey(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditInclusionProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditInclusionProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditInclusionProof(ctx, fc.Args["seq"].(int), fc.Args["treeSize"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.InclusionProof) graphql.Marshaler {
+			return ec.marshalNAuditInclusionProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐInclusionProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditInclusionProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditInclusionProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditInclusionProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditConsistencyProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditConsistencyProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditConsistencyProof(ctx, fc.Args["fromSize"].(int), fc.Args["toSize"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.ConsistencyProof) graphql.Marshaler {
+			return ec.marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐConsistencyProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditConsistencyProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditConsistencyProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditConsistencyProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -20106,6 +20692,59 @@ func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.Select
 	return out
 }
 
+var auditConsistencyProofImplementors = []string{"AuditConsistencyProof"}
+
+func (ec *executionContext) _AuditConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *audit.ConsistencyProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditConsistencyProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditConsistencyProof")
+		case "fromSize":
+			out.Values[i] = ec._AuditConsistencyProof_fromSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toSize":
+			out.Values[i] = ec._AuditConsistencyProof_toSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromRoot":
+			out.Values[i] = ec._AuditConsistencyProof_fromRoot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toRoot":
+			out.Values[i] = ec._AuditConsistencyProof_toRoot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._AuditConsistencyProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
@@ -20301,6 +20940,64 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 		case "cursor":
 			out.Values[i] = ec._AuditEventEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditInclusionProofImplementors = []string{"AuditInclusionProof"}
+
+func (ec *executionContext) _AuditInclusionProof(ctx context.Context, sel ast.SelectionSet, obj *audit.InclusionProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditInclusionProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditInclusionProof")
+		case "seq":
+			out.Values[i] = ec._AuditInclusionProof_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._AuditInclusionProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._AuditInclusionProof_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootHash":
+			out.Values[i] = ec._AuditInclusionProof_rootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._AuditInclusionProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoint":
+			out.Values[i] = ec._AuditInclusionProof_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -21558,6 +22255,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditSigningKey(ctx, field)
 				})
+		case "auditInclusionProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditInclusionProof(ctx, field)
+				})
+		case "auditConsistencyProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditConsistencyProof(ctx, field)
+				})
 		case "verifyAuditChain":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -22512,6 +23221,14 @@ func (ec *executionContext) marshalNAuditCheckpoint2ᚖgithubᚗcomᚋdezkyᚋpl
 	return ec._AuditCheckpoint(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *audit.ConsistencyProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditConsistencyProof!")
+		return graphql.Null
+	}
+	return ec._AuditConsistencyProof(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEvent!")
@@ -22555,6 +23272,14 @@ func (ec *executionContext) marshalNAuditEventOutcome2githubᚗcomᚋdezkyᚋpla
 func (ec *executionContext) unmarshalNAuditEventWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventWhereInput(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditInclusionProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐInclusionProof(ctx context.Context, sel ast.SelectionSet, v *audit.InclusionProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditInclusionProof!")
+		return graphql.Null
+	}
+	return ec._AuditInclusionProof(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐKeyInfo(ctx context.Context, sel ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {

@@ -143,6 +143,21 @@ func (r *queryResolver) AuditSigningKey(ctx context.Context) (*audit.KeyInfo, er
 	return r.audit.SigningKey(ctx)
 }
 
+// AuditInclusionProof is the resolver for the auditInclusionProof field.
+func (r *queryResolver) AuditInclusionProof(ctx context.Context, seq int, treeSize *int) (*audit.InclusionProof, error) {
+	var size *int64
+	if treeSize != nil {
+		n := int64(*treeSize)
+		size = &n
+	}
+	return r.audit.InclusionProof(ctx, int64(seq), size)
+}
+
+// AuditConsistencyProof is the resolver for the auditConsistencyProof field.
+func (r *queryResolver) AuditConsistencyProof(ctx context.Context, fromSize int, toSize int) (*audit.ConsistencyProof, error) {
+	return r.audit.ConsistencyProof(ctx, int64(fromSize), int64(toSize))
+}
+
 // VerifyAuditChain is the resolver for the verifyAuditChain field.
 func (r *queryResolver) VerifyAuditChain(ctx context.Context) (*audit.Report, error) {
 	return r.audit.VerifyChain(ctx)

@@ -288,6 +288,10 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 			return s.Health.Ready(ctx)
 		},
 		Mount: mount,
+		AuthMount: map[string]http.Handler{
+			// An event's self-contained inclusion proof, for whoever may see it.
+			"GET /audit/events/{seq}/proof": audit.ProofHandler(s.Audit),
+		},
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -41,6 +41,9 @@ type Config struct {
 	// Extra handlers mounted on the mux (path pattern → handler), such as
 	// the development OIDC issuer.
 	Mount map[string]http.Handler
+	// AuthMount are extra handlers mounted behind the authentication
+	// middleware (the viewer is in the request context).
+	AuthMount map[string]http.Handler
 }
 
 // GraphQL returns the GraphQL handler (without the HTTP auth middleware;
@@ -116,6 +119,9 @@ func Handler(c Config) http.Handler {
 	})
 	for pattern, h := range c.Mount {
 		mux.Handle(pattern, h)
+	}
+	for pattern, h := range c.AuthMount {
+		mux.Handle(pattern, authenticate(c, h))
 	}
 	return mux
 }
