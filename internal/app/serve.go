@@ -232,6 +232,8 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	mount := map[string]http.Handler{
 		// Anyone may fetch the key that verifies audit checkpoints.
 		"GET /audit/signing-key.pub": publicKeyHandler(key),
+		// The Merkle tree as C2SP tlog-tiles: checkpoint and hash tiles.
+		"GET /audit/log/": http.StripPrefix("/audit/log", audit.LogHandler(d)),
 		// The mail server's signed event webhook; the mail plugin
 		// verifies the signature.
 		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
