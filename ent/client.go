@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
@@ -41,6 +42,8 @@ type Client struct {
 	AuditArchive *AuditArchiveClient
 	// AuditCheckpoint is the client for interacting with the AuditCheckpoint builders.
 	AuditCheckpoint *AuditCheckpointClient
+	// AuditCosignature is the client for interacting with the AuditCosignature builders.
+	AuditCosignature *AuditCosignatureClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
@@ -76,6 +79,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AuditArchive = NewAuditArchiveClient(c.config)
 	c.AuditCheckpoint = NewAuditCheckpointClient(c.config)
+	c.AuditCosignature = NewAuditCosignatureClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuditTreeHash = NewAuditTreeHashClient(c.config)
 	c.Flag = NewFlagClient(c.config)
@@ -181,6 +185,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:            cfg,
 		AuditArchive:      NewAuditArchiveClient(cfg),
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
+		AuditCosignature:  NewAuditCosignatureClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
 		AuditTreeHash:     NewAuditTreeHashClient(cfg),
 		Flag:              NewFlagClient(cfg),
@@ -213,6 +218,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:            cfg,
 		AuditArchive:      NewAuditArchiveClient(cfg),
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
+		AuditCosignature:  NewAuditCosignatureClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
 		AuditTreeHash:     NewAuditTreeHashClient(cfg),
 		Flag:              NewFlagClient(cfg),
@@ -253,9 +259,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.AuditTreeHash, c.Flag,
-		c.IdempotencyKey, c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
-		c.ProvisioningState, c.Tenant, c.User,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
+		c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Membership,
+		c.Partner, c.ProvisioningJob, c.ProvisioningState, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -265,9 +271,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.AuditTreeHash, c.Flag,
-		c.IdempotencyKey, c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
-		c.ProvisioningState, c.Tenant, c.User,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
+		c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Membership,
+		c.Partner, c.ProvisioningJob, c.ProvisioningState, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -280,6 +286,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditArchive.mutate(ctx, m)
 	case *AuditCheckpointMutation:
 		return c.AuditCheckpoint.mutate(ctx, m)
+	case *AuditCosignatureMutation:
+		return c.AuditCosignature.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuditTreeHashMutation:
@@ -572,6 +580,140 @@ func (c *AuditCheckpointClient) mutate(ctx context.Context, m *AuditCheckpointMu
 		return (&AuditCheckpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditCheckpoint mutation op: %q", m.Op())
+	}
+}
+
+// AuditCosignatureClient is a client for the AuditCosignature schema.
+type AuditCosignatureClient struct {
+	config
+}
+
+// NewAuditCosignatureClient returns a client for the AuditCosignature from the given config.
+func NewAuditCosignatureClient(c config) *AuditCosignatureClient {
+	return &AuditCosignatureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditcosignature.Hooks(f(g(h())))`.
+func (c *AuditCosignatureClient) Use(hooks ...Hook) {
+	c.hooks.AuditCosignature = append(c.hooks.AuditCosignature, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditcosignature.Intercept(f(g(h())))`.
+func (c *AuditCosignatureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditCosignature = append(c.inters.AuditCosignature, interceptors...)
+}
+
+// Create returns a builder for creating a AuditCosignature entity.
+func (c *AuditCosignatureClient) Create() *AuditCosignatureCreate {
+	mutation := newAuditCosignatureMutation(c.config, OpCreate)
+	return &AuditCosignatureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditCosignature entities.
+func (c *AuditCosignatureClient) CreateBulk(builders ...*AuditCosignatureCreate) *AuditCosignatureCreateBulk {
+	return &AuditCosignatureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditCosignatureClient) MapCreateBulk(slice any, setFunc func(*AuditCosignatureCreate, int)) *AuditCosignatureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditCosignatureCreateBulk{err: fmt.Errorf("calling to AuditCosignatureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditCosignatureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditCosignatureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditCosignature.
+func (c *AuditCosignatureClient) Update() *AuditCosignatureUpdate {
+	mutation := newAuditCosignatureMutation(c.config, OpUpdate)
+	return &AuditCosignatureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditCosignatureClient) UpdateOne(_m *AuditCosignature) *AuditCosignatureUpdateOne {
+	mutation := newAuditCosignatureMutation(c.config, OpUpdateOne, withAuditCosignature(_m))
+	return &AuditCosignatureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditCosignatureClient) UpdateOneID(id int) *AuditCosignatureUpdateOne {
+	mutation := newAuditCosignatureMutation(c.config, OpUpdateOne, withAuditCosignatureID(id))
+	return &AuditCosignatureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditCosignature.
+func (c *AuditCosignatureClient) Delete() *AuditCosignatureDelete {
+	mutation := newAuditCosignatureMutation(c.config, OpDelete)
+	return &AuditCosignatureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditCosignatureClient) DeleteOne(_m *AuditCosignature) *AuditCosignatureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditCosignatureClient) DeleteOneID(id int) *AuditCosignatureDeleteOne {
+	builder := c.Delete().Where(auditcosignature.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditCosignatureDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditCosignature.
+func (c *AuditCosignatureClient) Query() *AuditCosignatureQuery {
+	return &AuditCosignatureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditCosignature},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditCosignature entity by its id.
+func (c *AuditCosignatureClient) Get(ctx context.Context, id int) (*AuditCosignature, error) {
+	return c.Query().Where(auditcosignature.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditCosignatureClient) GetX(ctx context.Context, id int) *AuditCosignature {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditCosignatureClient) Hooks() []Hook {
+	hooks := c.hooks.AuditCosignature
+	return append(hooks[:len(hooks):len(hooks)], auditcosignature.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditCosignatureClient) Interceptors() []Interceptor {
+	return c.inters.AuditCosignature
+}
+
+func (c *AuditCosignatureClient) mutate(ctx context.Context, m *AuditCosignatureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditCosignatureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditCosignatureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditCosignatureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditCosignatureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditCosignature mutation op: %q", m.Op())
 	}
 }
 
@@ -2180,14 +2322,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, AuditTreeHash, Flag, IdempotencyKey,
-		IngestCursor, Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
-		User []ent.Hook
+		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditTreeHash,
+		Flag, IdempotencyKey, IngestCursor, Membership, Partner, ProvisioningJob,
+		ProvisioningState, Tenant, User []ent.Hook
 	}
 	inters struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, AuditTreeHash, Flag, IdempotencyKey,
-		IngestCursor, Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
-		User []ent.Interceptor
+		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditTreeHash,
+		Flag, IdempotencyKey, IngestCursor, Membership, Partner, ProvisioningJob,
+		ProvisioningState, Tenant, User []ent.Interceptor
 	}
 )
 

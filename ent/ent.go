@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
@@ -87,6 +88,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			auditarchive.Table:      auditarchive.ValidColumn,
 			auditcheckpoint.Table:   auditcheckpoint.ValidColumn,
+			auditcosignature.Table:  auditcosignature.ValidColumn,
 			auditevent.Table:        auditevent.ValidColumn,
 			audittreehash.Table:     audittreehash.ValidColumn,
 			flag.Table:              flag.ValidColumn,

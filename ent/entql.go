@@ -5,6 +5,7 @@ package ent
 import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
@@ -26,7 +27,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 14)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -73,6 +74,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditcosignature.Table,
+			Columns: auditcosignature.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditcosignature.FieldID,
+			},
+		},
+		Type: "AuditCosignature",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditcosignature.FieldHeadSeq: {Type: field.TypeInt64, Column: auditcosignature.FieldHeadSeq},
+			auditcosignature.FieldWitness: {Type: field.TypeString, Column: auditcosignature.FieldWitness},
+			auditcosignature.FieldName:    {Type: field.TypeString, Column: auditcosignature.FieldName},
+			auditcosignature.FieldLine:    {Type: field.TypeString, Column: auditcosignature.FieldLine},
+			auditcosignature.FieldAt:      {Type: field.TypeTime, Column: auditcosignature.FieldAt},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -104,7 +123,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldMetadata:     {Type: field.TypeJSON, Column: auditevent.FieldMetadata},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   audittreehash.Table,
 			Columns: audittreehash.Columns,
@@ -118,7 +137,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			audittreehash.FieldHash: {Type: field.TypeBytes, Column: audittreehash.FieldHash},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   flag.Table,
 			Columns: flag.Columns,
@@ -139,7 +158,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			flag.FieldHistory:     {Type: field.TypeJSON, Column: flag.FieldHistory},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -157,7 +176,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ingestcursor.Table,
 			Columns: ingestcursor.Columns,
@@ -173,7 +192,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ingestcursor.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestcursor.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -191,7 +210,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldTenantID:  {Type: field.TypeInt, Column: membership.FieldTenantID},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -218,7 +237,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningjob.Table,
 			Columns: provisioningjob.Columns,
@@ -239,7 +258,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -258,7 +277,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -283,7 +302,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -581,6 +600,71 @@ func (f *AuditCheckpointFilter) WhereNote(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AuditCosignatureQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditCosignatureQuery builder.
+func (_q *AuditCosignatureQuery) Filter() *AuditCosignatureFilter {
+	return &AuditCosignatureFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditCosignatureMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditCosignatureMutation builder.
+func (m *AuditCosignatureMutation) Filter() *AuditCosignatureFilter {
+	return &AuditCosignatureFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditCosignatureFilter provides a generic filtering capability at runtime for AuditCosignatureQuery.
+type AuditCosignatureFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditCosignatureFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditCosignatureFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditcosignature.FieldID))
+}
+
+// WhereHeadSeq applies the entql int64 predicate on the head_seq field.
+func (f *AuditCosignatureFilter) WhereHeadSeq(p entql.Int64P) {
+	f.Where(p.Field(auditcosignature.FieldHeadSeq))
+}
+
+// WhereWitness applies the entql string predicate on the witness field.
+func (f *AuditCosignatureFilter) WhereWitness(p entql.StringP) {
+	f.Where(p.Field(auditcosignature.FieldWitness))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *AuditCosignatureFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(auditcosignature.FieldName))
+}
+
+// WhereLine applies the entql string predicate on the line field.
+func (f *AuditCosignatureFilter) WhereLine(p entql.StringP) {
+	f.Where(p.Field(auditcosignature.FieldLine))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *AuditCosignatureFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(auditcosignature.FieldAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AuditEventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -609,7 +693,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -749,7 +833,7 @@ type AuditTreeHashFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditTreeHashFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -794,7 +878,7 @@ type FlagFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FlagFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -874,7 +958,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -939,7 +1023,7 @@ type IngestCursorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IngestCursorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -994,7 +1078,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1087,7 +1171,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1225,7 +1309,7 @@ type ProvisioningJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1305,7 +1389,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1375,7 +1459,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1503,7 +1587,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
@@ -39,6 +40,7 @@ const (
 	// Node types.
 	TypeAuditArchive      = "AuditArchive"
 	TypeAuditCheckpoint   = "AuditCheckpoint"
+	TypeAuditCosignature  = "AuditCosignature"
 	TypeAuditEvent        = "AuditEvent"
 	TypeAuditTreeHash     = "AuditTreeHash"
 	TypeFlag              = "Flag"
@@ -1800,6 +1802,584 @@ func (m *AuditCheckpointMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditCheckpointMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditCheckpoint edge %s", name)
+}
+
+// AuditCosignatureMutation represents an operation that mutates the AuditCosignature nodes in the graph.
+type AuditCosignatureMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	head_seq      *int64
+	addhead_seq   *int64
+	witness       *string
+	name          *string
+	line          *string
+	at            *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditCosignature, error)
+	predicates    []predicate.AuditCosignature
+}
+
+var _ ent.Mutation = (*AuditCosignatureMutation)(nil)
+
+// auditcosignatureOption allows management of the mutation configuration using functional options.
+type auditcosignatureOption func(*AuditCosignatureMutation)
+
+// newAuditCosignatureMutation creates new mutation for the AuditCosignature entity.
+func newAuditCosignatureMutation(c config, op Op, opts ...auditcosignatureOption) *AuditCosignatureMutation {
+	m := &AuditCosignatureMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditCosignature,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditCosignatureID sets the ID field of the mutation.
+func withAuditCosignatureID(id int) auditcosignatureOption {
+	return func(m *AuditCosignatureMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditCosignature
+		)
+		m.oldValue = func(ctx context.Context) (*AuditCosignature, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditCosignature.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditCosignature sets the old AuditCosignature of the mutation.
+func withAuditCosignature(node *AuditCosignature) auditcosignatureOption {
+	return func(m *AuditCosignatureMutation) {
+		m.oldValue = func(context.Context) (*AuditCosignature, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditCosignatureMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditCosignatureMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditCosignatureMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditCosignatureMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditCosignature.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetHeadSeq sets the "head_seq" field.
+func (m *AuditCosignatureMutation) SetHeadSeq(i int64) {
+	m.head_seq = &i
+	m.addhead_seq = nil
+}
+
+// HeadSeq returns the value of the "head_seq" field in the mutation.
+func (m *AuditCosignatureMutation) HeadSeq() (r int64, exists bool) {
+	v := m.head_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeadSeq returns the old "head_seq" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldHeadSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeadSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeadSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeadSeq: %w", err)
+	}
+	return oldValue.HeadSeq, nil
+}
+
+// AddHeadSeq adds i to the "head_seq" field.
+func (m *AuditCosignatureMutation) AddHeadSeq(i int64) {
+	if m.addhead_seq != nil {
+		*m.addhead_seq += i
+	} else {
+		m.addhead_seq = &i
+	}
+}
+
+// AddedHeadSeq returns the value that was added to the "head_seq" field in this mutation.
+func (m *AuditCosignatureMutation) AddedHeadSeq() (r int64, exists bool) {
+	v := m.addhead_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHeadSeq resets all changes to the "head_seq" field.
+func (m *AuditCosignatureMutation) ResetHeadSeq() {
+	m.head_seq = nil
+	m.addhead_seq = nil
+}
+
+// SetWitness sets the "witness" field.
+func (m *AuditCosignatureMutation) SetWitness(s string) {
+	m.witness = &s
+}
+
+// Witness returns the value of the "witness" field in the mutation.
+func (m *AuditCosignatureMutation) Witness() (r string, exists bool) {
+	v := m.witness
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWitness returns the old "witness" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldWitness(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWitness is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWitness requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWitness: %w", err)
+	}
+	return oldValue.Witness, nil
+}
+
+// ResetWitness resets all changes to the "witness" field.
+func (m *AuditCosignatureMutation) ResetWitness() {
+	m.witness = nil
+}
+
+// SetName sets the "name" field.
+func (m *AuditCosignatureMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *AuditCosignatureMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *AuditCosignatureMutation) ResetName() {
+	m.name = nil
+}
+
+// SetLine sets the "line" field.
+func (m *AuditCosignatureMutation) SetLine(s string) {
+	m.line = &s
+}
+
+// Line returns the value of the "line" field in the mutation.
+func (m *AuditCosignatureMutation) Line() (r string, exists bool) {
+	v := m.line
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLine returns the old "line" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldLine(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLine is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLine requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLine: %w", err)
+	}
+	return oldValue.Line, nil
+}
+
+// ResetLine resets all changes to the "line" field.
+func (m *AuditCosignatureMutation) ResetLine() {
+	m.line = nil
+}
+
+// SetAt sets the "at" field.
+func (m *AuditCosignatureMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *AuditCosignatureMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *AuditCosignatureMutation) ResetAt() {
+	m.at = nil
+}
+
+// Where appends a list predicates to the AuditCosignatureMutation builder.
+func (m *AuditCosignatureMutation) Where(ps ...predicate.AuditCosignature) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditCosignatureMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditCosignatureMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditCosignature, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditCosignatureMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditCosignatureMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditCosignature).
+func (m *AuditCosignatureMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditCosignatureMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.head_seq != nil {
+		fields = append(fields, auditcosignature.FieldHeadSeq)
+	}
+	if m.witness != nil {
+		fields = append(fields, auditcosignature.FieldWitness)
+	}
+	if m.name != nil {
+		fields = append(fields, auditcosignature.FieldName)
+	}
+	if m.line != nil {
+		fields = append(fields, auditcosignature.FieldLine)
+	}
+	if m.at != nil {
+		fields = append(fields, auditcosignature.FieldAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditCosignatureMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		return m.HeadSeq()
+	case auditcosignature.FieldWitness:
+		return m.Witness()
+	case auditcosignature.FieldName:
+		return m.Name()
+	case auditcosignature.FieldLine:
+		return m.Line()
+	case auditcosignature.FieldAt:
+		return m.At()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditCosignatureMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		return m.OldHeadSeq(ctx)
+	case auditcosignature.FieldWitness:
+		return m.OldWitness(ctx)
+	case auditcosignature.FieldName:
+		return m.OldName(ctx)
+	case auditcosignature.FieldLine:
+		return m.OldLine(ctx)
+	case auditcosignature.FieldAt:
+		return m.OldAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditCosignature field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditCosignatureMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeadSeq(v)
+		return nil
+	case auditcosignature.FieldWitness:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWitness(v)
+		return nil
+	case auditcosignature.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case auditcosignature.FieldLine:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLine(v)
+		return nil
+	case auditcosignature.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCosignature field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditCosignatureMutation) AddedFields() []string {
+	var fields []string
+	if m.addhead_seq != nil {
+		fields = append(fields, auditcosignature.FieldHeadSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditCosignatureMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		return m.AddedHeadSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditCosignatureMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeadSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCosignature numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditCosignatureMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditCosignatureMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditCosignatureMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditCosignature nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditCosignatureMutation) ResetField(name string) error {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		m.ResetHeadSeq()
+		return nil
+	case auditcosignature.FieldWitness:
+		m.ResetWitness()
+		return nil
+	case auditcosignature.FieldName:
+		m.ResetName()
+		return nil
+	case auditcosignature.FieldLine:
+		m.ResetLine()
+		return nil
+	case auditcosignature.FieldAt:
+		m.ResetAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCosignature field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditCosignatureMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditCosignatureMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditCosignatureMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditCosignatureMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditCosignatureMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditCosignatureMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditCosignatureMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditCosignature unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditCosignatureMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditCosignature edge %s", name)
 }
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.

@@ -18,6 +18,8 @@ type Tx struct {
 	AuditArchive *AuditArchiveClient
 	// AuditCheckpoint is the client for interacting with the AuditCheckpoint builders.
 	AuditCheckpoint *AuditCheckpointClient
+	// AuditCosignature is the client for interacting with the AuditCosignature builders.
+	AuditCosignature *AuditCosignatureClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
@@ -173,6 +175,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.AuditArchive = NewAuditArchiveClient(tx.config)
 	tx.AuditCheckpoint = NewAuditCheckpointClient(tx.config)
+	tx.AuditCosignature = NewAuditCosignatureClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuditTreeHash = NewAuditTreeHashClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)

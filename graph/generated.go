@@ -45,6 +45,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditCheckpoint() AuditCheckpointResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	Query() QueryResolver
@@ -100,13 +101,15 @@ type ComplexityRoot struct {
 	}
 
 	AuditCheckpoint struct {
-		Algorithm func(childComplexity int) int
-		At        func(childComplexity int) int
-		HeadHash  func(childComplexity int) int
-		HeadSeq   func(childComplexity int) int
-		KeyID     func(childComplexity int) int
-		Reason    func(childComplexity int) int
-		Signature func(childComplexity int) int
+		Algorithm    func(childComplexity int) int
+		At           func(childComplexity int) int
+		Cosignatures func(childComplexity int) int
+		HeadHash     func(childComplexity int) int
+		HeadSeq      func(childComplexity int) int
+		KeyID        func(childComplexity int) int
+		Note         func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		Signature    func(childComplexity int) int
 	}
 
 	AuditConsistencyProof struct {
@@ -115,6 +118,14 @@ type ComplexityRoot struct {
 		Hashes   func(childComplexity int) int
 		ToRoot   func(childComplexity int) int
 		ToSize   func(childComplexity int) int
+	}
+
+	AuditCosignature struct {
+		At      func(childComplexity int) int
+		HeadSeq func(childComplexity int) int
+		Line    func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Witness func(childComplexity int) int
 	}
 
 	AuditEvent struct {
@@ -428,6 +439,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditCheckpointResolver interface {
+	Cosignatures(ctx context.Context, obj *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error)
+}
 type MutationResolver interface {
 	CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error)
 	UpdateTenant(ctx context.Context, slug string, input UpdateTenantInput) (*ent.Tenant, error)
@@ -682,6 +696,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditCheckpoint.At(childComplexity), true
+	case "AuditCheckpoint.cosignatures":
+		if e.ComplexityRoot.AuditCheckpoint.Cosignatures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Cosignatures(childComplexity), true
 	case "AuditCheckpoint.headHash":
 		if e.ComplexityRoot.AuditCheckpoint.HeadHash == nil {
 			break
@@ -700,6 +720,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditCheckpoint.KeyID(childComplexity), true
+	case "AuditCheckpoint.note":
+		if e.ComplexityRoot.AuditCheckpoint.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Note(childComplexity), true
 	case "AuditCheckpoint.reason":
 		if e.ComplexityRoot.AuditCheckpoint.Reason == nil {
 			break
@@ -743,6 +769,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditConsistencyProof.ToSize(childComplexity), true
+
+	case "AuditCosignature.at":
+		if e.ComplexityRoot.AuditCosignature.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.At(childComplexity), true
+	case "AuditCosignature.headSeq":
+		if e.ComplexityRoot.AuditCosignature.HeadSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.HeadSeq(childComplexity), true
+	case "AuditCosignature.line":
+		if e.ComplexityRoot.AuditCosignature.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.Line(childComplexity), true
+	case "AuditCosignature.name":
+		if e.ComplexityRoot.AuditCosignature.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.Name(childComplexity), true
+	case "AuditCosignature.witness":
+		if e.ComplexityRoot.AuditCosignature.Witness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.Witness(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -4329,6 +4386,24 @@ type AuditCheckpoint {
   signature: String!
   "startup, interval, threshold or manual."
   reason: String!
+  "The same head as a C2SP signed checkpoint note (tree size headSeq, Merkle root); null for checkpoints made before the Merkle tree."
+  note: String
+  "The witness cosignatures of this checkpoint, one per witness that verified it consistent with what it saw before."
+  cosignatures: [AuditCosignature!]!
+}
+
+"A witness's C2SP tlog-cosignature of an audit checkpoint."
+type AuditCosignature {
+  "The checkpoint's head seq (its tree size)."
+  headSeq: Int!
+  "The add-checkpoint URL the checkpoint was submitted to."
+  witness: String!
+  "The witness key name."
+  name: String!
+  "The note signature line, to append to the checkpoint note."
+  line: String!
+  "When it was received."
+  at: Time!
 }
 
 "The first place the audit chain or a checkpoint does not hold."
@@ -4573,6 +4648,10 @@ func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, fie
 		return ec.fieldContext_AuditCheckpoint_signature(ctx, field)
 	case "reason":
 		return ec.fieldContext_AuditCheckpoint_reason(ctx, field)
+	case "note":
+		return ec.fieldContext_AuditCheckpoint_note(ctx, field)
+	case "cosignatures":
+		return ec.fieldContext_AuditCheckpoint_cosignatures(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditCheckpoint", field.Name)
 }
@@ -4591,6 +4670,22 @@ func (ec *executionContext) childFields_AuditConsistencyProof(ctx context.Contex
 		return ec.fieldContext_AuditConsistencyProof_hashes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditConsistencyProof", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditCosignature(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "headSeq":
+		return ec.fieldContext_AuditCosignature_headSeq(ctx, field)
+	case "witness":
+		return ec.fieldContext_AuditCosignature_witness(ctx, field)
+	case "name":
+		return ec.fieldContext_AuditCosignature_name(ctx, field)
+	case "line":
+		return ec.fieldContext_AuditCosignature_line(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditCosignature_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditCosignature", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6887,6 +6982,61 @@ func (ec *executionContext) fieldContext_AuditCheckpoint_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_cosignatures(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_cosignatures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditCheckpoint().Cosignatures(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditCosignature) graphql.Marshaler {
+			return ec.marshalNAuditCosignature2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignatureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_cosignatures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditCheckpoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCosignature(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AuditConsistencyProof_fromSize(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7000,6 +7150,121 @@ func (ec *executionContext) _AuditConsistencyProof_hashes(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_AuditConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_headSeq(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_headSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeadSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_headSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditCosignature_witness(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_witness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Witness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_witness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_name(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_line(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_at(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -20643,38 +20908,49 @@ func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.Select
 		case "headSeq":
 			out.Values[i] = ec._AuditCheckpoint_headSeq(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "headHash":
 			out.Values[i] = ec._AuditCheckpoint_headHash(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._AuditCheckpoint_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "keyId":
 			out.Values[i] = ec._AuditCheckpoint_keyId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "algorithm":
 			out.Values[i] = ec._AuditCheckpoint_algorithm(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "signature":
 			out.Values[i] = ec._AuditCheckpoint_signature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reason":
 			out.Values[i] = ec._AuditCheckpoint_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "note":
+			out.Values[i] = ec._AuditCheckpoint_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cosignatures":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditCheckpoint_cosignatures(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20725,6 +21001,59 @@ func (ec *executionContext) _AuditConsistencyProof(ctx context.Context, sel ast.
 			}
 		case "hashes":
 			out.Values[i] = ec._AuditConsistencyProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditCosignatureImplementors = []string{"AuditCosignature"}
+
+func (ec *executionContext) _AuditCosignature(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditCosignature) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditCosignatureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditCosignature")
+		case "headSeq":
+			out.Values[i] = ec._AuditCosignature_headSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "witness":
+			out.Values[i] = ec._AuditCosignature_witness(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._AuditCosignature_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line":
+			out.Values[i] = ec._AuditCosignature_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AuditCosignature_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23227,6 +23556,30 @@ func (ec *executionContext) marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋdezk
 		return graphql.Null
 	}
 	return ec._AuditConsistencyProof(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditCosignature2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignatureᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AuditCosignature) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditCosignature2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignature(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditCosignature2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignature(ctx context.Context, sel ast.SelectionSet, v *ent.AuditCosignature) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditCosignature!")
+		return graphql.Null
+	}
+	return ec._AuditCosignature(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {

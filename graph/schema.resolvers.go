@@ -18,6 +18,11 @@ import (
 	"github.com/dezky/platform/internal/tenancy"
 )
 
+// Cosignatures is the resolver for the cosignatures field.
+func (r *auditCheckpointResolver) Cosignatures(ctx context.Context, obj *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error) {
+	return r.audit.Cosignatures(ctx, obj)
+}
+
 // CreateTenant is the resolver for the createTenant field.
 func (r *mutationResolver) CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error) {
 	return r.tenancy.CreateTenant(ctx, input)
@@ -215,6 +220,9 @@ func (r *auditEventWhereInputResolver) Q(ctx context.Context, obj *ent.AuditEven
 	return nil
 }
 
+// AuditCheckpoint returns AuditCheckpointResolver implementation.
+func (r *Resolver) AuditCheckpoint() AuditCheckpointResolver { return &auditCheckpointResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -222,6 +230,7 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	mutationResolver     struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
+	auditCheckpointResolver struct{ *Resolver }
+	mutationResolver        struct{ *Resolver }
+	subscriptionResolver    struct{ *Resolver }
 )

@@ -71,6 +71,33 @@ var (
 			},
 		},
 	}
+	// AuditCosignaturesColumns holds the columns for the "audit_cosignatures" table.
+	AuditCosignaturesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "head_seq", Type: field.TypeInt64},
+		{Name: "witness", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString},
+		{Name: "line", Type: field.TypeString, Size: 2147483647},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// AuditCosignaturesTable holds the schema information for the "audit_cosignatures" table.
+	AuditCosignaturesTable = &schema.Table{
+		Name:       "audit_cosignatures",
+		Columns:    AuditCosignaturesColumns,
+		PrimaryKey: []*schema.Column{AuditCosignaturesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditcosignature_head_seq_witness_name",
+				Unique:  true,
+				Columns: []*schema.Column{AuditCosignaturesColumns[1], AuditCosignaturesColumns[2], AuditCosignaturesColumns[3]},
+			},
+			{
+				Name:    "auditcosignature_witness_head_seq",
+				Unique:  false,
+				Columns: []*schema.Column{AuditCosignaturesColumns[2], AuditCosignaturesColumns[1]},
+			},
+		},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -383,6 +410,7 @@ var (
 	Tables = []*schema.Table{
 		AuditArchivesTable,
 		AuditCheckpointsTable,
+		AuditCosignaturesTable,
 		AuditEventsTable,
 		AuditTreeHashesTable,
 		FlagsTable,
@@ -403,6 +431,9 @@ func init() {
 	}
 	AuditCheckpointsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
+	AuditCosignaturesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),

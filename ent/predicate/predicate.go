@@ -12,6 +12,9 @@ type AuditArchive func(*sql.Selector)
 // AuditCheckpoint is the predicate function for auditcheckpoint builders.
 type AuditCheckpoint func(*sql.Selector)
 
+// AuditCosignature is the predicate function for auditcosignature builders.
+type AuditCosignature func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 

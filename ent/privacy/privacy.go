@@ -159,6 +159,30 @@ func (f AuditCheckpointMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditCheckpointMutation", m)
 }
 
+// The AuditCosignatureQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditCosignatureQueryRuleFunc func(context.Context, *ent.AuditCosignatureQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditCosignatureQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditCosignatureQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditCosignatureQuery", q)
+}
+
+// The AuditCosignatureMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditCosignatureMutationRuleFunc func(context.Context, *ent.AuditCosignatureMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditCosignatureMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditCosignatureMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditCosignatureMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -462,6 +486,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditCheckpointQuery:
 		return q.Filter(), nil
+	case *ent.AuditCosignatureQuery:
+		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
 	case *ent.AuditTreeHashQuery:
@@ -494,6 +520,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditArchiveMutation:
 		return m.Filter(), nil
 	case *ent.AuditCheckpointMutation:
+		return m.Filter(), nil
+	case *ent.AuditCosignatureMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
@@ -108,6 +109,38 @@ func init() {
 	auditcheckpointDescSignature := auditcheckpointFields[5].Descriptor()
 	// auditcheckpoint.SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
 	auditcheckpoint.SignatureValidator = auditcheckpointDescSignature.Validators[0].(func(string) error)
+	auditcosignatureMixin := schema.AuditCosignature{}.Mixin()
+	auditcosignature.Policy = privacy.NewPolicies(auditcosignatureMixin[0], schema.AuditCosignature{})
+	auditcosignature.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditcosignature.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditcosignatureFields := schema.AuditCosignature{}.Fields()
+	_ = auditcosignatureFields
+	// auditcosignatureDescHeadSeq is the schema descriptor for head_seq field.
+	auditcosignatureDescHeadSeq := auditcosignatureFields[0].Descriptor()
+	// auditcosignature.HeadSeqValidator is a validator for the "head_seq" field. It is called by the builders before save.
+	auditcosignature.HeadSeqValidator = auditcosignatureDescHeadSeq.Validators[0].(func(int64) error)
+	// auditcosignatureDescWitness is the schema descriptor for witness field.
+	auditcosignatureDescWitness := auditcosignatureFields[1].Descriptor()
+	// auditcosignature.WitnessValidator is a validator for the "witness" field. It is called by the builders before save.
+	auditcosignature.WitnessValidator = auditcosignatureDescWitness.Validators[0].(func(string) error)
+	// auditcosignatureDescName is the schema descriptor for name field.
+	auditcosignatureDescName := auditcosignatureFields[2].Descriptor()
+	// auditcosignature.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	auditcosignature.NameValidator = auditcosignatureDescName.Validators[0].(func(string) error)
+	// auditcosignatureDescLine is the schema descriptor for line field.
+	auditcosignatureDescLine := auditcosignatureFields[3].Descriptor()
+	// auditcosignature.LineValidator is a validator for the "line" field. It is called by the builders before save.
+	auditcosignature.LineValidator = auditcosignatureDescLine.Validators[0].(func(string) error)
+	// auditcosignatureDescAt is the schema descriptor for at field.
+	auditcosignatureDescAt := auditcosignatureFields[4].Descriptor()
+	// auditcosignature.DefaultAt holds the default value on creation for the at field.
+	auditcosignature.DefaultAt = auditcosignatureDescAt.Default.(func() time.Time)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditevent.Policy = privacy.NewPolicies(auditeventMixin[0], schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -64,6 +64,8 @@ func (c Command) run(ctx context.Context, args []string, stdout, stderr io.Write
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "witness":
+		return runWitness(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -81,6 +83,7 @@ commands:
   migrate   apply the versioned PostgreSQL migrations
   token     print a development OIDC token for a demo user (embedded issuer only)
   audit     export, verify (offline) or archive the audit trail
+  witness   run a C2SP tlog-witness that cosigns audit checkpoints of trusted logs
 
 Run 'dezky <command> -h' for the flags of a command.
 `)

@@ -71,6 +71,9 @@ type ServeConfig struct {
 	// AuditKeyFile is the ed25519 key signing audit checkpoints (PKCS#8
 	// PEM). Empty: generated at first start in DataDir.
 	AuditKeyFile string
+	// AuditWitnesses are C2SP tlog-witness add-checkpoint URLs each new
+	// checkpoint is submitted to; their cosignatures are stored.
+	AuditWitnesses []string
 	// Archive is where audit events past AuditRetention go (nil: not
 	// configured; ArchiveS3 builds one).
 	Archive        archive.Store
@@ -178,7 +181,11 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		cleanup()
 		return fail(err)
 	}
-	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log})
+	cpOpts := audit.CheckpointerOptions{Logger: log}
+	if len(cfg.AuditWitnesses) > 0 {
+		cpOpts.OnCheckpoint = audit.NewWitnesses(d, cfg.AuditWitnesses, nil, log).OnCheckpoint
+	}
+	checkpoints := audit.NewCheckpointer(d, key, cpOpts)
 	feed := audit.NewFeed(d, log)
 	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
 		checkpoints.Observe(head)
@@ -443,8 +450,13 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
+	var witnesses fileList
+	fs.Var(&witnesses, "audit-witness", "C2SP tlog-witness add-checkpoint URL that cosigns each new audit checkpoint (repeatable; the variable is comma-separated) (env DEZKY_AUDIT_WITNESSES)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if len(witnesses) == 0 {
+		witnesses = splitList(env("DEZKY_AUDIT_WITNESSES", ""))
 	}
 	if err := envOverride(fs, "health-interval", "DEZKY_HEALTH_INTERVAL"); err != nil {
 		return err
@@ -487,7 +499,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
-		ArchiveS3: archiveS3, AuditRetention: ret,
+		ArchiveS3: archiveS3, AuditRetention: ret, AuditWitnesses: witnesses,
 	})
 	if err != nil {
 		return err

@@ -153,6 +153,9 @@ type CheckpointerOptions struct {
 	Interval  time.Duration
 	Threshold int64
 	Logger    *slog.Logger
+	// OnCheckpoint, when set, is called with every checkpoint written (for
+	// example Witnesses.OnCheckpoint).
+	OnCheckpoint func(ctx context.Context, cp Checkpoint)
 }
 
 // Checkpointer writes signed checkpoints of the chain head: on startup,
@@ -282,6 +285,9 @@ func (c *Checkpointer) checkpoint(ctx context.Context, reason string) (latest in
 		return 0, Checkpoint{}, false, fmt.Errorf("audit: store checkpoint of seq %d: %w", head, err)
 	}
 	c.opts.Logger.InfoContext(ctx, "audit checkpoint", "head_seq", head, "reason", reason, "key_id", cp.KeyID)
+	if c.opts.OnCheckpoint != nil {
+		c.opts.OnCheckpoint(ctx, cp)
+	}
 	return head, cp, true, nil
 }
 

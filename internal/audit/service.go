@@ -104,3 +104,9 @@ func (s *Service) VerifyChain(ctx context.Context) (*Report, error) {
 	}
 	return &r, nil
 }
+
+// Cosignatures returns the witness cosignatures of cp (readable by whoever
+// may read cp: the checkpoint policy already admitted the viewer).
+func (s *Service) Cosignatures(ctx context.Context, cp *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error) {
+	return Cosignatures(ctx, s.db, cp.HeadSeq)
+}

@@ -19,8 +19,9 @@ import (
 // hashes per full tile).
 const TileHeight = 8
 
-// LatestNote returns the newest signed checkpoint note and its tree size
-// ("" and 0 when no checkpoint has a note yet).
+// LatestNote returns the newest signed checkpoint note, with the witness
+// cosignatures stored for it appended, and its tree size ("" and 0 when
+// no checkpoint has a note yet).
 func LatestNote(ctx context.Context, d *db.DB) (int64, string, error) {
 	cps, err := d.Client.AuditCheckpoint.Query().Where(auditcheckpoint.NoteNotNil(), auditcheckpoint.NoteNEQ("")).
 		Order(ent.Desc(auditcheckpoint.FieldHeadSeq)).Limit(1).All(viewer.SystemContext(ctx))
@@ -30,7 +31,15 @@ func LatestNote(ctx context.Context, d *db.DB) (int64, string, error) {
 	if len(cps) == 0 {
 		return 0, "", nil
 	}
-	return cps[0].HeadSeq, cps[0].Note, nil
+	cos, err := Cosignatures(ctx, d, cps[0].HeadSeq)
+	if err != nil {
+		return 0, "", err
+	}
+	msg := cps[0].Note
+	for _, c := range cos {
+		msg += c.Line
+	}
+	return cps[0].HeadSeq, msg, nil
 }
 
 // LogHandler serves the Merkle tree as C2SP tlog-tiles

@@ -22,7 +22,7 @@ type httpTiles struct {
 	url string
 }
 
-func (h httpTiles) Height() int { return audit.TileHeight }
+func (h httpTiles) Height() int                     { return audit.TileHeight }
 func (h httpTiles) SaveTiles([]tlog.Tile, [][]byte) {}
 func (h httpTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
