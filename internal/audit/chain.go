@@ -148,7 +148,12 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err = catchUpTree(ctx, tx, c.db, tree, head); err != nil {
+	withTree := true
+	if err = catchUpTree(ctx, tx, c.db, tree, head); errors.Is(err, errTreeGap) {
+		c.opts.Logger.WarnContext(ctx, "audit chain continues without the Merkle tree", "err", err)
+		withTree, tree.rows, err = false, nil, nil
+	}
+	if err != nil {
 		return 0, 0, err
 	}
 	q, args := selectEntries(c.db).Where(entsql.IsNull("seq")).OrderBy("id").Limit(c.opts.Batch).Query()
@@ -177,9 +182,11 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		}
 		sum := sha256.Sum256(canon)
 		h := hex.EncodeToString(sum[:])
-		if err := tree.add(tlog.RecordHash(canon)); err != nil {
-			rows.Close()
-			return 0, 0, err
+		if withTree {
+			if err := tree.add(tlog.RecordHash(canon)); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
 		}
 		links = append(links, link{id: id, prev: headHash, hash: h, seq: head})
 		headHash = h

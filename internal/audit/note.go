@@ -184,8 +184,16 @@ func (c *compactRange) root() tlog.Hash {
 }
 
 // signedNote returns the signed checkpoint note, by key, of the first size
-// leaves of d's tree (which the chainer keeps as long as the chain).
+// leaves of d's tree (which the chainer keeps as long as the chain), or ""
+// when the tree is shorter (it could not be built: see errTreeGap).
 func signedNote(ctx context.Context, d *db.DB, key *SigningKey, size int64) (string, error) {
+	n, err := TreeSize(ctx, d)
+	if err != nil {
+		return "", err
+	}
+	if n < size {
+		return "", nil
+	}
 	root, err := TreeRoot(ctx, d, size)
 	if err != nil {
 		return "", fmt.Errorf("audit: checkpoint note of seq %d: %w", size, err)

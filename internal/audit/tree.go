@@ -213,7 +213,7 @@ func catchUpTree(ctx context.Context, tx execQuerier, d *db.DB, a *treeAppender,
 			return fmt.Errorf("audit: tree: %w", err)
 		}
 		if e.Seq != a.size+1 {
-			return fmt.Errorf("audit: tree: event seq %d is not in the hot table (archived before the tree was built)", a.size+1)
+			return fmt.Errorf("%w: event seq %d is not in the hot table", errTreeGap, a.size+1)
 		}
 		leaf, err := LeafHash(e)
 		if err != nil {
@@ -227,10 +227,16 @@ func catchUpTree(ctx context.Context, tx execQuerier, d *db.DB, a *treeAppender,
 		return fmt.Errorf("audit: tree: read chained events: %w", err)
 	}
 	if a.size != head {
-		return fmt.Errorf("audit: tree: event seq %d is not in the hot table", a.size+1)
+		return fmt.Errorf("%w: event seq %d is not in the hot table", errTreeGap, a.size+1)
 	}
 	return nil
 }
+
+// errTreeGap reports that the tree cannot catch up with the chain because
+// events chained before the tree existed were archived (deleted from the
+// hot table) first. The chain goes on without the tree then, and
+// checkpoints carry no note.
+var errTreeGap = errors.New("audit: tree: cannot be built from the hot table")
 
 // ErrTreeSize reports a tree size or leaf out of range of the stored tree.
 var ErrTreeSize = errors.New("audit: tree size out of range")
