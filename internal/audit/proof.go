@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -85,7 +86,7 @@ func (s *Service) checkpointNote(ctx context.Context, minSize, size int64) (int6
 	} else {
 		q = q.Where(auditcheckpoint.HeadSeqGTE(minSize))
 	}
-	cps, err := q.Order(ent.Desc(auditcheckpoint.FieldHeadSeq)).Limit(1).All(viewer.SystemContext(ctx))
+	cps, err := q.Order(ent.Desc(auditcheckpoint.FieldHeadSeq)).Limit(1).All(rule.Bypass(ctx))
 	if err != nil {
 		return 0, "", fmt.Errorf("audit: read checkpoint notes: %w", err)
 	}
