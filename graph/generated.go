@@ -321,6 +321,18 @@ type ComplexityRoot struct {
 		Name func(childComplexity int) int
 	}
 
+	Plugin struct {
+		Capabilities func(childComplexity int) int
+		Checksum     func(childComplexity int) int
+		LastError    func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Pinned       func(childComplexity int) int
+		Protocol     func(childComplexity int) int
+		Restarts     func(childComplexity int) int
+		State        func(childComplexity int) int
+		Version      func(childComplexity int) int
+	}
+
 	ProvisioningPlanItem struct {
 		Changes     func(childComplexity int) int
 		Configured  func(childComplexity int) int
@@ -351,6 +363,7 @@ type ComplexityRoot struct {
 		Nodes                 func(childComplexity int, ids []int) int
 		Partner               func(childComplexity int, slug string) int
 		Partners              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
+		Plugins               func(childComplexity int) int
 		ProvisioningPlan      func(childComplexity int, slug string) int
 		Tenant                func(childComplexity int, slug string) int
 		TenantStatusCounts    func(childComplexity int, where *ent.TenantWhereInput) int
@@ -478,6 +491,7 @@ type QueryResolver interface {
 	EvaluateFlags(ctx context.Context, tenantSlug string, environment *string) ([]*flags.Evaluation, error)
 	ProvisioningPlan(ctx context.Context, slug string) ([]*provisioning.PlanItem, error)
 	Health(ctx context.Context) (*health.Report, error)
+	Plugins(ctx context.Context) ([]*health.Plugin, error)
 	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
 	AuditInclusionProof(ctx context.Context, seq int, treeSize *int) (*audit.InclusionProof, error)
 	AuditConsistencyProof(ctx context.Context, fromSize int, toSize int) (*audit.ConsistencyProof, error)
@@ -1655,6 +1669,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlannedService.Name(childComplexity), true
 
+	case "Plugin.capabilities":
+		if e.ComplexityRoot.Plugin.Capabilities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Capabilities(childComplexity), true
+	case "Plugin.checksum":
+		if e.ComplexityRoot.Plugin.Checksum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Checksum(childComplexity), true
+	case "Plugin.lastError":
+		if e.ComplexityRoot.Plugin.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.LastError(childComplexity), true
+	case "Plugin.name":
+		if e.ComplexityRoot.Plugin.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Name(childComplexity), true
+	case "Plugin.pinned":
+		if e.ComplexityRoot.Plugin.Pinned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Pinned(childComplexity), true
+	case "Plugin.protocol":
+		if e.ComplexityRoot.Plugin.Protocol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Protocol(childComplexity), true
+	case "Plugin.restarts":
+		if e.ComplexityRoot.Plugin.Restarts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Restarts(childComplexity), true
+	case "Plugin.state":
+		if e.ComplexityRoot.Plugin.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.State(childComplexity), true
+	case "Plugin.version":
+		if e.ComplexityRoot.Plugin.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plugin.Version(childComplexity), true
+
 	case "ProvisioningPlanItem.changes":
 		if e.ComplexityRoot.ProvisioningPlanItem.Changes == nil {
 			break
@@ -1851,6 +1920,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Partners(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.PartnerOrder), args["where"].(*ent.PartnerWhereInput)), true
+	case "Query.plugins":
+		if e.ComplexityRoot.Query.Plugins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Plugins(childComplexity), true
 	case "Query.provisioningPlan":
 		if e.ComplexityRoot.Query.ProvisioningPlan == nil {
 			break
@@ -4229,6 +4304,42 @@ type PlannedService {
   name: String!
 }
 
+"Lifecycle state of a supervised provider plugin."
+enum PluginState {
+  "Launching, handshake or Configure in progress."
+  STARTING
+  "Serving calls."
+  RUNNING
+  "Crashed or failed to start; waiting out the restart backoff."
+  RESTARTING
+  "Not started: the binary's SHA-256 does not match its pin in plugins.lock."
+  REFUSED
+  "The server is shutting down."
+  STOPPED
+}
+
+"A provider plugin supervised by the server, as its supervisor sees it (no call is made)."
+type Plugin {
+  "Plugin name; its binary is dezky-provider-<name>."
+  name: String!
+  "Version the plugin reported when it last started; empty before its first start."
+  version: String!
+  "Plugin protocol version negotiated with the running process; 0 before its first start."
+  protocol: Int!
+  "Capabilities bound to this plugin in the provider configuration (identity, mail, storage, dns, billing)."
+  capabilities: [String!]!
+  "Lifecycle state."
+  state: PluginState!
+  "Restarts since the server started (crashes and failed starts)."
+  restarts: Int!
+  "The last start or call failure; null when none. Never contains secret values."
+  lastError: String
+  "SHA-256 (hex) of the binary last started, or of its pin before the first start; null when unknown (for example a plugin attached in debug mode)."
+  checksum: String
+  "Whether the checksum is pinned in plugins.lock and so verified before every start."
+  pinned: Boolean!
+}
+
 type Health {
   checkedAt: Time!
   services: [ServiceHealth!]!
@@ -4270,6 +4381,8 @@ extend type Query {
   provisioningPlan(slug: String!): [ProvisioningPlanItem!]!
   "Live probes of the database and every provider plugin (operators only)."
   health: Health!
+  "The supervised provider plugins: versions, capabilities, state and checksums (operators only)."
+  plugins: [Plugin!]!
 }
 
 type Subscription {
@@ -5036,6 +5149,30 @@ func (ec *executionContext) childFields_PlannedService(ctx context.Context, fiel
 		return ec.fieldContext_PlannedService_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlannedService", field.Name)
+}
+
+func (ec *executionContext) childFields_Plugin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Plugin_name(ctx, field)
+	case "version":
+		return ec.fieldContext_Plugin_version(ctx, field)
+	case "protocol":
+		return ec.fieldContext_Plugin_protocol(ctx, field)
+	case "capabilities":
+		return ec.fieldContext_Plugin_capabilities(ctx, field)
+	case "state":
+		return ec.fieldContext_Plugin_state(ctx, field)
+	case "restarts":
+		return ec.fieldContext_Plugin_restarts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_Plugin_lastError(ctx, field)
+	case "checksum":
+		return ec.fieldContext_Plugin_checksum(ctx, field)
+	case "pinned":
+		return ec.fieldContext_Plugin_pinned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Plugin", field.Name)
 }
 
 func (ec *executionContext) childFields_ProvisioningPlanItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10698,6 +10835,213 @@ func (ec *executionContext) fieldContext_PlannedService_name(_ context.Context, 
 	return graphql.NewScalarFieldContext("PlannedService", field, false, false, "String")
 }
 
+func (ec *executionContext) _Plugin_name(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plugin_version(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plugin_protocol(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_protocol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Protocol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_protocol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plugin_capabilities(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_capabilities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capabilities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_capabilities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plugin_state(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v health.PluginState) graphql.Marshaler {
+			return ec.marshalNPluginState2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPluginState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "PluginState")
+}
+
+func (ec *executionContext) _Plugin_restarts(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_restarts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Restarts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_restarts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plugin_lastError(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plugin_checksum(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_checksum(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checksum, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_checksum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plugin_pinned(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plugin_pinned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pinned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plugin_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plugin", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ProvisioningPlanItem_integration(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11536,6 +11880,38 @@ func (ec *executionContext) fieldContext_Query_health(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Health(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_plugins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_plugins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Plugins(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*health.Plugin) graphql.Marshaler {
+			return ec.marshalNPlugin2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPluginᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_plugins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Plugin(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22368,6 +22744,79 @@ func (ec *executionContext) _PlannedService(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var pluginImplementors = []string{"Plugin"}
+
+func (ec *executionContext) _Plugin(ctx context.Context, sel ast.SelectionSet, obj *health.Plugin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pluginImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Plugin")
+		case "name":
+			out.Values[i] = ec._Plugin_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._Plugin_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "protocol":
+			out.Values[i] = ec._Plugin_protocol(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capabilities":
+			out.Values[i] = ec._Plugin_capabilities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Plugin_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restarts":
+			out.Values[i] = ec._Plugin_restarts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._Plugin_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "checksum":
+			out.Values[i] = ec._Plugin_checksum(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pinned":
+			out.Values[i] = ec._Plugin_pinned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var provisioningPlanItemImplementors = []string{"ProvisioningPlanItem"}
 
 func (ec *executionContext) _ProvisioningPlanItem(ctx context.Context, sel ast.SelectionSet, obj *provisioning.PlanItem) graphql.Marshaler {
@@ -22577,6 +23026,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_health(ctx, field)
+				})
+		case "plugins":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_plugins(ctx, field)
 				})
 		case "auditSigningKey":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -24025,6 +24480,40 @@ func (ec *executionContext) marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋpla
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNPlugin2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPluginᚄ(ctx context.Context, sel ast.SelectionSet, v []*health.Plugin) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlugin2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlugin(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPlugin2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlugin(ctx context.Context, sel ast.SelectionSet, v *health.Plugin) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Plugin!")
+		return graphql.Null
+	}
+	return ec._Plugin(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPluginState2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPluginState(ctx context.Context, v any) (health.PluginState, error) {
+	var res health.PluginState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPluginState2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPluginState(ctx context.Context, sel ast.SelectionSet, v health.PluginState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx context.Context, v any) (provisioningstate.Integration, error) {

@@ -143,6 +143,11 @@ func (r *queryResolver) Health(ctx context.Context) (*health.Report, error) {
 	return r.health.Report(ctx)
 }
 
+// Plugins is the resolver for the plugins field.
+func (r *queryResolver) Plugins(ctx context.Context) ([]*health.Plugin, error) {
+	return r.health.Plugins(ctx)
+}
+
 // AuditSigningKey is the resolver for the auditSigningKey field.
 func (r *queryResolver) AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error) {
 	return r.audit.SigningKey(ctx)

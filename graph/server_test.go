@@ -1,17 +1,24 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
+	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/internal/authn/devissuer"
+	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/testing/testserver"
+	"github.com/dezky/platform/internal/viewer"
 )
 
 func TestIdempotencyKey(t *testing.T) {
@@ -177,5 +184,68 @@ func TestAuthentication(t *testing.T) {
 	// Anonymous callers may introspect (the playground needs it), nothing else.
 	if rsp := s.Do(testserver.Request{Query: `{ __schema { queryType { name } } }`}); len(rsp.Errors) > 0 {
 		t.Fatalf("anonymous introspection: %s", rsp.Body)
+	}
+}
+
+// TestIdempotencyKeyExpires: a key older than the window is new again
+// (even before the expiry job removed it), and the expiry job deletes
+// exactly the expired records.
+func TestIdempotencyKeyExpires(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := testserver.Start(t, d)
+			op := s.Token("operator")
+			create := func(key, slug string) *testserver.Response {
+				return s.Do(testserver.Request{Token: op, Headers: map[string]string{"Idempotency-Key": key},
+					Query:     `mutation($s: String!) { createTenant(input: {slug: $s, name: "Idem"}) { id slug } }`,
+					Variables: map[string]any{"s": slug}})
+			}
+			age := func(key string, by time.Duration) {
+				t.Helper()
+				q := `UPDATE idempotency_keys SET created_at = ? WHERE key = ?`
+				if d == dialect.Postgres {
+					q = `UPDATE idempotency_keys SET created_at = $1 WHERE key = $2`
+				}
+				if _, err := s.DB.SQL.ExecContext(context.Background(), q, time.Now().Add(-by), key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rsp := create("k-old", "idem-old-one"); len(rsp.Errors) > 0 {
+				t.Fatalf("first: %s", rsp.Body)
+			}
+			age("k-old", server.IdempotencyWindow+time.Minute)
+			// Within the window this would be a CONFLICT; expired, it is a
+			// new request and runs.
+			second := create("k-old", "idem-old-two")
+			if len(second.Errors) > 0 {
+				t.Fatalf("expired key was not treated as new: %s", second.Body)
+			}
+			if replay := create("k-old", "idem-old-two"); string(replay.Data) != string(second.Data) {
+				t.Fatalf("replay of the renewed key = %s, want %s", replay.Data, second.Data)
+			}
+			if rsp := create("k-expire", "idem-old-three"); len(rsp.Errors) > 0 {
+				t.Fatalf("k-expire: %s", rsp.Body)
+			}
+			if rsp := create("k-fresh", "idem-fresh"); len(rsp.Errors) > 0 {
+				t.Fatalf("k-fresh: %s", rsp.Body)
+			}
+			age("k-expire", server.IdempotencyWindow+time.Second)
+			sys := viewer.SystemContext(context.Background())
+			n, err := server.ExpireIdempotencyKeys(sys, s.DB.Client, time.Now())
+			if err != nil || n != 1 {
+				t.Fatalf("expired %d keys (%v), want 1", n, err)
+			}
+			left, err := s.DB.Client.IdempotencyKey.Query().Select(idempotencykey.FieldKey).Strings(sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(left)
+			if want := []string{"k-fresh", "k-old"}; !slices.Equal(left, want) {
+				t.Fatalf("keys left = %v, want %v", left, want)
+			}
+			if n, err := server.ExpireIdempotencyKeys(sys, s.DB.Client, time.Now()); err != nil || n != 0 {
+				t.Fatalf("second run expired %d keys (%v), want 0", n, err)
+			}
+		})
 	}
 }

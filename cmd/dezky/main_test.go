@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"debug/buildinfo"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,12 +12,25 @@ import (
 )
 
 // TestProductionBinaryHasNoTestDoubles builds the production binary and
-// reads its symbol table: no upstream simulator, fake or test server may be
+// reads its build information (what `go version -m` prints) and its symbol
+// table (`go tool nm`): no upstream simulator, fake or test server may be
 // linked into it (the demo's live in cmd/dezky-demo).
 func TestProductionBinaryHasNoTestDoubles(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "dezky")
 	if err := gobuild.Build(context.Background(), "github.com/dezky/platform/cmd/dezky", bin); err != nil {
 		t.Fatal(err)
+	}
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatalf("build info: %v", err)
+	}
+	if info.Path != "github.com/dezky/platform/cmd/dezky" || len(info.Deps) == 0 {
+		t.Fatalf("build info of %s with %d modules: the check would prove nothing", info.Path, len(info.Deps))
+	}
+	for _, m := range info.Deps {
+		if m.Path == "github.com/johannesboyne/gofakes3" {
+			t.Errorf("the production binary depends on the module %s", m.Path)
+		}
 	}
 	out, err := exec.Command("go", "tool", "nm", bin).Output()
 	if err != nil {

@@ -5,6 +5,7 @@
 //	dezky migrate  apply PostgreSQL migrations
 //	dezky token    print a development token for a demo user
 //	dezky audit    export, verify or archive the audit trail
+//	dezky plugins  pin plugin binaries, check and scaffold providers
 package app
 
 import (
@@ -66,6 +67,8 @@ func (c Command) run(ctx context.Context, args []string, stdout, stderr io.Write
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "witness":
 		return runWitness(ctx, args[1:], stdout, stderr)
+	case "plugins":
+		return runPlugins(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -84,6 +87,7 @@ commands:
   token     print a development OIDC token for a demo user (embedded issuer only)
   audit     export, verify (offline) or archive the audit trail
   witness   run a C2SP tlog-witness that cosigns audit checkpoints of trusted logs
+  plugins   pin plugin binaries, run the conformance kit, scaffold a provider
 
 Run 'dezky <command> -h' for the flags of a command.
 `)

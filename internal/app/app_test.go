@@ -141,6 +141,11 @@ func TestUnmigratedDatabaseRefused(t *testing.T) {
 	if rsp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body.Reason, "newer than this binary") {
 		t.Fatalf("/readyz with a newer schema: %d %+v", rsp.StatusCode, body)
 	}
+	// This binary's migrate does not claim it is up to date.
+	var out bytes.Buffer
+	if err := app.Run(ctx, []string{"migrate", "--database-url", url}, &out, io.Discard); !db.IsSchemaError(err) || out.Len() > 0 {
+		t.Fatalf("migrate on a newer database: %v (printed %q), want the schema error", err, out.String())
+	}
 }
 
 // TestDemoSeedsOnce: a second start on the same data dir keeps the data.
@@ -164,5 +169,18 @@ func TestDemoSeedsOnce(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	if err := app.Run(context.Background(), []string{"frobnicate"}, io.Discard, io.Discard); err == nil {
 		t.Fatal("want an error")
+	}
+}
+
+// TestProductionCommandRefusesDemoUpstreams: the production command has no
+// simulators, so asking for them is an error before anything starts.
+func TestProductionCommandRefusesDemoUpstreams(t *testing.T) {
+	dir := t.TempDir()
+	err := app.Run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--demo-upstreams", "true"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no demo upstreams") {
+		t.Fatalf("serve --demo-upstreams true = %v, want the refusal", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("the refused serve wrote %d entries into the data dir", len(entries))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/dezky/platform/internal/app"
@@ -13,15 +14,24 @@ import (
 
 // TestServeFlagsMatchREADME: every flag `dezky serve -h` lists names its
 // environment variable, and README's flag table has exactly those flags
-// with exactly those variables (a new flag needs a README row).
+// with exactly those variables, and states each default -h prints as the
+// first value of its default column (a new flag needs a README row).
 func TestServeFlagsMatchREADME(t *testing.T) {
+	for _, kv := range os.Environ() { // the defaults -h prints come from the environment
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DEZKY_") && k != "DEZKY_INSTALL_TOOLS" {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
 	var help bytes.Buffer
 	if err := app.Run(context.Background(), []string{"serve", "-h"}, io.Discard, &help); err != nil {
 		t.Fatalf("serve -h: %v", err)
 	}
+	type flagDoc struct{ env, def string }
 	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 	envRef := regexp.MustCompile(`\(env (DEZKY_[A-Z0-9_]+)`)
-	fromHelp := map[string]string{}
+	defRef := regexp.MustCompile(`\(default "?(.*?)"?\)\s*$`)
+	fromHelp := map[string]flagDoc{}
 	locs := flagLine.FindAllStringSubmatchIndex(help.String(), -1)
 	for i, loc := range locs {
 		end := len(help.String())
@@ -34,7 +44,11 @@ func TestServeFlagsMatchREADME(t *testing.T) {
 			t.Errorf("serve -h: --%s does not name its environment variable", name)
 			continue
 		}
-		fromHelp[name] = m[1]
+		d := flagDoc{env: m[1]}
+		if m := defRef.FindStringSubmatch(text); m != nil {
+			d.def = m[1]
+		}
+		fromHelp[name] = d
 	}
 	if len(fromHelp) < 10 {
 		t.Fatalf("parsed only %d flags from:\n%s", len(fromHelp), help.String())
@@ -44,17 +58,22 @@ func TestServeFlagsMatchREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)` \\| `(DEZKY_[A-Z0-9_]+)")
-	fromREADME := map[string]string{}
+	row := regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)` \\| `(DEZKY_[A-Z0-9_]+)[^|]*\\| ([^\n]*) \\|$")
+	fromREADME := map[string]flagDoc{}
 	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
-		fromREADME[m[1]] = m[2]
+		fromREADME[m[1]] = flagDoc{env: m[2], def: m[3]}
 	}
-	for name, env := range fromHelp {
-		switch got, ok := fromREADME[name]; {
+	for name, h := range fromHelp {
+		r, ok := fromREADME[name]
+		switch {
 		case !ok:
-			t.Errorf("README's flag table lacks --%s (%s)", name, env)
-		case got != env:
-			t.Errorf("README gives --%s the variable %s, serve -h %s", name, got, env)
+			t.Errorf("README's flag table lacks --%s (%s)", name, h.env)
+			continue
+		case r.env != h.env:
+			t.Errorf("README gives --%s the variable %s, serve -h %s", name, r.env, h.env)
+		}
+		if h.def != "" && !strings.HasPrefix(r.def, "`"+h.def+"`") {
+			t.Errorf("README's default of --%s is %q; serve -h says %q", name, r.def, h.def)
 		}
 	}
 	for name := range fromREADME {

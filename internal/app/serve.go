@@ -24,10 +24,12 @@ import (
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
+	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/host"
+	"github.com/dezky/platform/plugins/sdk"
 )
 
 // Audiences of the two portals' OIDC clients.
@@ -61,6 +63,9 @@ type ServeConfig struct {
 	// DemoUpstreams) the demo simulators, else no providers.
 	Providers     ProvidersConfig
 	ProvidersFile string
+	// PluginReattach attaches to plugins running in debug mode (the JSON
+	// a plugin prints with DEZKY_PLUGIN_DEBUG set; see sdk.DebugEnv).
+	PluginReattach string
 	// DemoUpstreams, when set, starts simulated upstreams for the plugins
 	// found in PluginsDir and binds them, when no provider configuration
 	// is given (the demo binary sets demoupstreams.Start; the production
@@ -95,20 +100,43 @@ type Server struct {
 	Provisioning *provisioning.Service
 	Health       *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
-	Audit      *audit.Service
-	http       *http.Server
-	done       chan error
-	stop       context.CancelFunc
-	background chan struct{}
-	// stopUpstreams stops the demo upstreams; nil when none run.
-	stopUpstreams func()
+	Audit *audit.Service
+	http  *httpServer
+	// upstreams reports whether the demo upstreams run.
+	upstreams bool
+	parts     components
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start opens the database, seeds, and starts serving in the background.
+// It starts the server's components in order; when one fails, those
+// already started are stopped again.
 func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
-	log := cfg.Log
-	if log == nil {
-		log = slog.Default()
+	cfg.defaults()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s := &Server{URL: "http://" + ln.Addr().String()}
+	s.parts.log = cfg.Log
+	s.parts.add("listener", func(context.Context) error {
+		if s.http == nil {
+			return ln.Close()
+		}
+		return nil // closed by the HTTP server
+	})
+	if err := s.start(ctx, &cfg, ln); err != nil {
+		_ = s.parts.stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+// defaults fills in the configuration's defaults.
+func (cfg *ServeConfig) defaults() {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
 	if cfg.OperatorAudience == "" {
 		cfg.OperatorAudience = DefaultOperatorAudience
@@ -119,69 +147,45 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if cfg.Environment == "" {
 		cfg.Environment = "development"
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	if cfg.ArchiveInterval <= 0 {
+		cfg.ArchiveInterval = time.Hour
 	}
-	base := "http://" + ln.Addr().String()
-	fail := func(err error) (*Server, error) { ln.Close(); return nil, err }
+}
 
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = db.SQLitePath(cfg.DataDir)
-	}
-	d, err := db.Open(ctx, dbURL)
+// start starts the components in order, registering each in s.parts.
+func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) error {
+	log := cfg.Log
+	d, err := s.openDatabase(ctx, cfg)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	if d.IsPostgres() && cfg.Migrate {
-		if _, err := d.Migrate(ctx, log); err != nil {
-			d.Close()
-			return fail(err)
-		}
-	}
-	if err := d.CheckSchema(ctx); err != nil {
-		d.Close()
-		return fail(err)
-	}
-	s := &Server{URL: base, DB: d, done: make(chan error, 1), background: make(chan struct{})}
-	cleanup := func() {
-		if s.Plugins != nil {
-			_ = s.Plugins.Close()
-		}
-		if s.stopUpstreams != nil {
-			s.stopUpstreams()
-		}
-		d.Close()
-	}
-	providers, err := s.startPlugins(ctx, &cfg, log)
+	providers, err := s.startPlugins(ctx, cfg, log)
 	if err != nil {
-		cleanup()
-		return fail(err)
+		return err
 	}
 	client := d.Client
 	tenants := tenancy.New(client)
 	provCfg := provisioning.Config{Client: client, Dialect: d.Dialect, Log: log}
-	if s.Plugins != nil {
-		provCfg.Providers = s.Plugins
-	}
-	s.Provisioning = provisioning.New(provCfg)
-	tenants.SetLifecycle(s.Provisioning)
+	ingestCfg := ingest.Config{Client: client, Log: log}
 	dbName := "SQLite"
 	if d.IsPostgres() {
 		dbName = "PostgreSQL"
 	}
 	hcfg := health.Config{DBName: dbName, DB: d.SQL, Required: providers.required(), Interval: cfg.HealthInterval, Log: log}
-	if s.Plugins != nil {
+	if s.Plugins != nil { // a nil *host.Host must not become a non-nil interface
+		provCfg.Providers = s.Plugins
+		provCfg.Plugins = pluginsByCapability(s.Plugins.Status())
+		ingestCfg.Providers = s.Plugins
 		hcfg.Plugins = s.Plugins
 	}
+	s.Provisioning = provisioning.New(provCfg)
+	tenants.SetLifecycle(s.Provisioning)
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
-		cleanup()
-		return fail(err)
+		return err
 	}
-	cpOpts := audit.CheckpointerOptions{Logger: log}
+	cpOpts := audit.CheckpointerOptions{Logger: log, IntervalElsewhere: true}
 	if len(cfg.AuditWitnesses) > 0 {
 		cpOpts.OnCheckpoint = audit.NewWitnesses(d, cfg.AuditWitnesses, nil, log).OnCheckpoint
 	}
@@ -192,79 +196,142 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		feed.Publish(head)
 	}})
 	s.Audit = audit.NewService(d, chainer, checkpoints, key)
-	store := cfg.Archive
-	if store == nil && cfg.ArchiveS3 != nil {
-		if store, err = archive.NewS3Store(*cfg.ArchiveS3); err != nil {
-			cleanup()
-			return fail(fmt.Errorf("audit archive: %w", err))
-		}
-		log.Info("audit archive configured", "store", cfg.ArchiveS3, "retention", cfg.AuditRetention)
-	}
-	archives, err := archive.NewService(d, store, key, "", cfg.AuditRetention, log)
+	archives, err := newArchiver(cfg, d, key)
 	if err != nil {
-		cleanup()
-		return fail(err)
+		return err
 	}
 	if archives.Configured() {
 		s.Audit.SetVerifier(archives.Verify)
 	}
-	if cfg.ArchiveInterval <= 0 {
-		cfg.ArchiveInterval = time.Hour
-	}
-	if cfg.Demo {
-		seeded, err := demo.Seed(ctx, client, tenants, cfg.Environment)
-		if err != nil {
-			cleanup()
-			return fail(err)
-		}
-		if seeded {
-			log.Info("demo data seeded", "tenants", "acme, globex", "partner", "northwind")
-		}
-	}
-	if s.stopUpstreams != nil {
-		// The demo upstreams start empty on every run: converge every
-		// tenant onto them.
-		n, err := s.Provisioning.ReconcileAll(ctx, "demo upstreams started")
-		if err != nil {
-			cleanup()
-			return fail(err)
-		}
-		log.Info("demo: reconciling tenants onto the fresh upstreams", "tenants", n)
-	}
-	ingestCfg := ingest.Config{Client: client, Log: log}
-	if s.Plugins != nil {
-		ingestCfg.Providers = s.Plugins
+	if err := s.seed(ctx, cfg, tenants); err != nil {
+		return err
 	}
 	ingestor := ingest.New(ingestCfg)
+
+	// The background work: one component, stopped before the plugins and
+	// the database it uses.
+	bg := newLoops(ctx)
+	s.parts.addCloser("background work", bg.stop)
+	bg.start(s.Health.Run)
+	bg.start(func(ctx context.Context) { _ = chainer.Run(ctx) })
+	bg.start(func(ctx context.Context) { _ = checkpoints.Run(ctx) })
+	bg.start(func(ctx context.Context) {
+		if err := feed.Run(ctx); err != nil {
+			log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
+		}
+	})
+	bg.start(s.Provisioning.Run)
+
+	// The job engine: periodic work, once per period across replicas.
+	// Stopped before the loops, after HTTP: running jobs finish (or, past
+	// the shutdown deadline, are cancelled and retried later).
+	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
+	s.parts.add("jobs", engine.Stop)
+
+	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
+	if err != nil {
+		return err
+	}
+	s.http = serveHTTP(ln, h)
+	s.parts.add("http", s.http.stop)
+	return nil
+}
+
+// openDatabase opens (and with cfg.Migrate migrates) the database, and
+// refuses one whose schema is not this binary's.
+func (s *Server) openDatabase(ctx context.Context, cfg *ServeConfig) (*db.DB, error) {
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = db.SQLitePath(cfg.DataDir)
+	}
+	d, err := db.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	s.DB = d
+	s.parts.add("database", func(context.Context) error { return d.Close() })
+	if d.IsPostgres() && cfg.Migrate {
+		if _, err := d.Migrate(ctx, cfg.Log); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.CheckSchema(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// newArchiver returns the audit archive service (not configured without a
+// store).
+func newArchiver(cfg *ServeConfig, d *db.DB, key *audit.SigningKey) (*archive.Service, error) {
+	store := cfg.Archive
+	if store == nil && cfg.ArchiveS3 != nil {
+		var err error
+		if store, err = archive.NewS3Store(*cfg.ArchiveS3); err != nil {
+			return nil, fmt.Errorf("audit archive: %w", err)
+		}
+		cfg.Log.Info("audit archive configured", "store", cfg.ArchiveS3, "retention", cfg.AuditRetention)
+	}
+	return archive.NewService(d, store, key, "", cfg.AuditRetention, cfg.Log)
+}
+
+// seed seeds the demo data (cfg.Demo) and, with the demo upstreams, which
+// start empty on every run, converges every tenant onto them.
+func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Service) error {
+	if cfg.Demo {
+		seeded, err := demo.Seed(ctx, s.DB.Client, tenants, cfg.Environment)
+		if err != nil {
+			return err
+		}
+		if seeded {
+			cfg.Log.Info("demo data seeded", "tenants", "acme, globex", "partner", "northwind")
+		}
+	}
+	if s.upstreams {
+		n, err := s.Provisioning.ReconcileAll(ctx, "demo upstreams started")
+		if err != nil {
+			return err
+		}
+		cfg.Log.Info("demo: reconciling tenants onto the fresh upstreams", "tenants", n)
+	}
+	return nil
+}
+
+// handler builds the HTTP handler: the GraphQL server, the audit key, the
+// mail webhook and (without external issuers) the development issuer.
+func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, feed *audit.Feed,
+	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor) (http.Handler, error) {
+	client := s.DB.Client
 	mount := map[string]http.Handler{
 		// Anyone may fetch the key that verifies audit checkpoints.
 		"GET /audit/signing-key.pub": publicKeyHandler(key),
 		// The Merkle tree as C2SP tlog-tiles: checkpoint and hash tiles.
-		"GET /audit/log/": http.StripPrefix("/audit/log", audit.LogHandler(d)),
+		"GET /audit/log/": http.StripPrefix("/audit/log", audit.LogHandler(s.DB)),
 		// The mail server's signed event webhook; the mail plugin
 		// verifies the signature.
 		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
 	}
 	issuers := cfg.Issuers
 	if len(issuers) == 0 {
-		iss, err := devissuer.LoadOrCreate(filepath.Join(cfg.DataDir, "dev-oidc", "key.pem"), base+DevIssuerPath)
+		iss, err := devissuer.LoadOrCreate(filepath.Join(cfg.DataDir, "dev-oidc", "key.pem"), s.URL+DevIssuerPath)
 		if err != nil {
-			cleanup()
-			return fail(fmt.Errorf("development issuer: %w", err))
+			return nil, fmt.Errorf("development issuer: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(cfg.DataDir, "dev-oidc", "issuer"), []byte(iss.URL()+"\n"), 0o600); err != nil {
-			cleanup()
-			return fail(fmt.Errorf("development issuer: %w", err))
+			return nil, fmt.Errorf("development issuer: %w", err)
 		}
 		s.DevIssuer = iss
 		issuers = []string{iss.URL()}
 		mount[DevIssuerPath+"/"] = http.StripPrefix(DevIssuerPath, iss.Handler())
-		log.Warn("using the embedded development OIDC issuer; mint tokens with 'dezky token'", "issuer", iss.URL())
+		cfg.Log.Warn("using the embedded development OIDC issuer; mint tokens with 'dezky token'", "issuer", iss.URL())
 	}
 	verifier, err := authn.NewVerifier(authn.Config{Issuers: issuers, Audiences: cfg.Audiences})
 	if err != nil {
-		cleanup()
-		return fail(err)
+		return nil, err
 	}
 	schema := graph.NewSchema(graph.Services{
 		Client:       client,
@@ -280,18 +347,18 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if len(origins) == 0 {
 		origins = []string{ln.Addr().String(), "localhost:*", "127.0.0.1:*"}
 	}
-	h := server.Handler(server.Config{
+	return server.Handler(server.Config{
 		Schema:         schema,
 		Client:         client,
-		Postgres:       d.IsPostgres(),
+		Postgres:       s.DB.IsPostgres(),
 		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience},
-		Log:            log,
+		Log:            cfg.Log,
 		Introspection:  true,
 		AllowedOrigins: origins,
 		Ready: func(ctx context.Context) error {
 			// Another release may migrate the shared database while this
 			// replica runs: then it is no longer ready.
-			if err := d.CheckSchema(ctx); err != nil {
+			if err := s.DB.CheckSchema(ctx); err != nil {
 				return err
 			}
 			return s.Health.Ready(ctx)
@@ -301,75 +368,28 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 			// An event's self-contained inclusion proof, for whoever may see it.
 			"GET /audit/events/{seq}/proof": audit.ProofHandler(s.Audit),
 		},
-	})
-	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.stop = stop
-	go func() {
-		defer close(s.background)
-		var wg sync.WaitGroup
-		for _, run := range []func(context.Context){
-			func(ctx context.Context) { s.Health.Run(ctx) },
-			func(ctx context.Context) { _ = chainer.Run(ctx) },
-			func(ctx context.Context) { _ = checkpoints.Run(ctx) },
-			ingestor.Run,
-			func(ctx context.Context) { archives.Run(ctx, cfg.ArchiveInterval) },
-			func(ctx context.Context) {
-				if err := feed.Run(ctx); err != nil {
-					log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
-				}
-			},
-		} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				run(bg)
-			}()
-		}
-		s.Provisioning.Run(bg)
-		wg.Wait()
-	}()
-	go func() {
-		err := s.http.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		s.done <- err
-	}()
-	return s, nil
+	}), nil
 }
 
 // DevIssuerPath is where the embedded issuer is served.
 const DevIssuerPath = "/dev/oidc"
 
-// Close stops serving (letting in-flight requests finish for up to 10 s),
-// stops the provisioning worker and the health probes, the plugins and the
-// demo upstreams, and closes the database.
+// Close stops the server's components in the reverse order of their start:
+// HTTP (letting in-flight requests finish for up to 10 s), the background
+// work, the plugins and the demo upstreams, the database. Later calls
+// return the first call's result.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	if serr := <-s.done; err == nil {
-		err = serr
-	}
-	s.shutdown()
-	if derr := s.DB.Close(); err == nil {
-		err = derr
-	}
-	return err
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.closeErr = s.parts.stop(ctx)
+	})
+	return s.closeErr
 }
 
-// shutdown stops the background work, the plugins and the upstreams.
-func (s *Server) shutdown() {
-	s.stop()
-	<-s.background
-	if s.Plugins != nil {
-		_ = s.Plugins.Close()
-	}
-	if s.stopUpstreams != nil {
-		s.stopUpstreams()
-	}
-}
+// Done is closed when the HTTP server stops serving (after Close, or when
+// serving failed).
+func (s *Server) Done() <-chan struct{} { return s.http.done }
 
 // startPlugins resolves the provider configuration and starts the plugin
 // host (none when no capability is bound).
@@ -397,20 +417,28 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 			if err != nil {
 				return nil, err
 			}
-			if providers, s.stopUpstreams, err = cfg.DemoUpstreams(ctx, found, cfg.DataDir, s.URL, log); err != nil {
+			var stop func()
+			if providers, stop, err = cfg.DemoUpstreams(ctx, found, cfg.DataDir, s.URL, log); err != nil {
 				return nil, err
 			}
+			s.upstreams = true
+			s.parts.addCloser("demo upstreams", stop)
 		}
 	}
 	if len(providers) == 0 {
 		log.Warn("no provider plugins configured: provisioning reports every integration as SKIPPED", "plugins_dir", cfg.PluginsDir)
 		return providers, nil
 	}
-	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log})
+	reattach, err := pluginReattach(cfg.PluginReattach, log)
+	if err != nil {
+		return nil, err
+	}
+	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach})
 	if err != nil {
 		return nil, err
 	}
 	s.Plugins = h
+	s.parts.add("plugins", func(context.Context) error { return h.Close() })
 	if err := h.Start(ctx); err != nil {
 		// Failed plugins keep restarting in the background and report in
 		// health; the server still serves.
@@ -441,6 +469,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs); empty: the listen address and localhost (env DEZKY_ALLOWED_ORIGINS)")
 	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error (env DEZKY_LOG_LEVEL)")
 	pluginsDir := fs.String("plugins-dir", env("DEZKY_PLUGINS_DIR", ""), "directory of the dezky-provider-* binaries; empty: the dezky binary's directory when it holds any, else ./bin (env DEZKY_PLUGINS_DIR)")
+	pluginReattach := fs.String("plugin-reattach", env("DEZKY_PLUGIN_REATTACH", ""), "attach to plugins started in debug mode: the JSON they print, see docs/plugin-authors.md (env DEZKY_PLUGIN_REATTACH)")
 	providersFile := fs.String("providers", env("DEZKY_PROVIDERS", ""), "provider configuration file (JSON, see docs/providers.md); empty: providers.json in the data dir when present (env DEZKY_PROVIDERS)")
 	demoUpstreams := fs.String("demo-upstreams", env("DEZKY_DEMO_UPSTREAMS", "auto"), "run the provider simulators in-process (and stripe-mock when installed) for the plugins: true, false, or auto (with demo data and no provider configuration; only the demo binary has them) (env DEZKY_DEMO_UPSTREAMS)")
 	healthInterval := fs.Duration("health-interval", 15*time.Second, "period of the health probe loop that feeds healthChanged (env DEZKY_HEALTH_INTERVAL)")
@@ -498,7 +527,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
-		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
+		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
 		ArchiveS3: archiveS3, AuditRetention: ret, AuditWitnesses: witnesses,
 	})
 	if err != nil {
@@ -513,12 +542,9 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-		return s.Close()
-	case err := <-s.done:
-		s.shutdown()
-		s.DB.Close()
-		return err
+	case <-s.Done():
 	}
+	return s.Close()
 }
 
 // loadSigningKey returns the audit signing key in keyFile, or, when keyFile
@@ -557,4 +583,15 @@ func publicKeyHandler(k *audit.SigningKey) http.Handler {
 		w.Header().Set("X-Key-Id", k.ID)
 		w.Write(pem)
 	})
+}
+
+// pluginsByCapability names the plugin bound to each capability.
+func pluginsByCapability(status []host.Status) map[sdk.Capability]string {
+	out := map[sdk.Capability]string{}
+	for _, ps := range status {
+		for _, c := range ps.Capabilities {
+			out[c] = ps.Plugin
+		}
+	}
+	return out
 }

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/internal/app/demoupstreams"
+	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/plugins/conformance"
 )
 
@@ -98,14 +101,30 @@ func TestDemoProvisionsThroughPlugins(t *testing.T) {
 // TestDemoStartIsCheckpointed: on a fresh demo start the README's
 // verifyAuditChain example reports a verified startup checkpoint (the
 // seeding events are chained just after start; the startup checkpoint
-// waits for them).
+// waits for them). On the embedded default, as `make run` starts it, and
+// on a fresh PostgreSQL database with --migrate --demo true.
 func TestDemoStartIsCheckpointed(t *testing.T) {
-	s, err := app.Start(context.Background(), app.ServeConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range testdb.Dialects {
+		t.Run(name, func(t *testing.T) {
+			cfg := app.ServeConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true,
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			if name == dialect.Postgres {
+				cfg.DatabaseURL, cfg.Migrate = testdb.EmptyURL(t, dialect.Postgres), true
+			}
+			s, err := app.Start(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			waitForStartupCheckpoint(t, s)
+		})
 	}
-	defer s.Close()
+}
+
+// waitForStartupCheckpoint polls verifyAuditChain as the operator until it
+// counts a checkpoint over a verified chain with events.
+func waitForStartupCheckpoint(t *testing.T, s *app.Server) {
+	t.Helper()
 	tok, err := app.MintFor(context.Background(), s.DB.Client, s.DevIssuer, "operator", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -150,9 +150,14 @@ func ParseCheckpointLine(data []byte) (Checkpoint, error) {
 // CheckpointerOptions configure a Checkpointer; zero values take the
 // defaults.
 type CheckpointerOptions struct {
-	Interval  time.Duration
-	Threshold int64
-	Logger    *slog.Logger
+	Interval time.Duration
+	// IntervalElsewhere leaves interval checkpoints to the caller (the
+	// server runs CheckpointInterval as a periodic job, once per interval
+	// across replicas); Run then writes startup and threshold checkpoints
+	// only.
+	IntervalElsewhere bool
+	Threshold         int64
+	Logger            *slog.Logger
 	// OnCheckpoint, when set, is called with every checkpoint written (for
 	// example Witnesses.OnCheckpoint).
 	OnCheckpoint func(ctx context.Context, cp Checkpoint)
@@ -214,11 +219,15 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 	startupDue := last == 0 // nothing checkpointed: the chain was empty (or the write failed)
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
+	tick := t.C
+	if c.opts.IntervalElsewhere {
+		tick = nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-tick:
 			last = c.try(ctx, ReasonInterval, last)
 			startupDue = startupDue && last == 0
 		case head := <-c.notify:
@@ -232,6 +241,16 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// CheckpointInterval writes an interval checkpoint of the current head
+// (nothing when it has one already).
+func (c *Checkpointer) CheckpointInterval(ctx context.Context) error {
+	_, _, _, err := c.checkpoint(ctx, ReasonInterval)
+	return err
+}
+
+// Interval is the period of interval checkpoints.
+func (c *Checkpointer) Interval() time.Duration { return c.opts.Interval }
 
 // try checkpoints the head for reason and returns the latest checkpointed
 // head it learned of (last when it learned nothing).

@@ -79,15 +79,14 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect postgres %s: %w", Redact(dsn), err)
 	}
 	drv := entsql.OpenDB(dialect.Postgres, sdb)
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.Postgres, url: dsn}, nil
+	return &DB{Client: newClient(drv), SQL: sdb, Dialect: dialect.Postgres, url: dsn}, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database dir: %w", err)
 	}
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	sdb, err := sql.Open("sqlite3", dsn)
+	sdb, err := sql.Open("sqlite3", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -96,7 +95,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	drv := entsql.OpenDB(dialect.SQLite, sdb)
-	d := &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sdb, Dialect: dialect.SQLite, url: "sqlite://" + path}
+	d := &DB{Client: newClient(drv), SQL: sdb, Dialect: dialect.SQLite, url: "sqlite://" + path}
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("migrate sqlite schema: %w", err)
@@ -119,4 +118,28 @@ func Redact(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// sqliteDSN is the DSN of the SQLite database file at path.
+func sqliteDSN(path string) string {
+	return "file:" + path + "?_txlock=immediate&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+}
+
+// OpenPool opens a separate connection pool to the same database (for a
+// component that needs its own, like the job engine on SQLite). The caller
+// closes it.
+func (d *DB) OpenPool(ctx context.Context) (*sql.DB, error) {
+	driver, dsn := "postgres", d.url
+	if !d.IsPostgres() {
+		driver, dsn = "sqlite3", sqliteDSN(strings.TrimPrefix(d.url, "sqlite://"))
+	}
+	p, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("open pool to %s: %w", Redact(d.url), err)
+	}
+	return p, nil
 }

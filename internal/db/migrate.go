@@ -63,7 +63,9 @@ const migrateLockID = 0x64657a6b79 // "dezky"
 // Migrate applies pending migrations to a PostgreSQL database, each in its
 // own transaction, under an advisory lock so concurrent replicas never apply
 // the same migration twice. An applied migration whose file changed since is
-// an error. It returns the versions applied by this call.
+// an error, and a database holding versions this binary does not carry (a
+// newer release migrated it) is refused with a *SchemaError before anything
+// is applied. It returns the versions applied by this call.
 func (d *DB) Migrate(ctx context.Context, log *slog.Logger) ([]string, error) {
 	if !d.IsPostgres() {
 		return nil, errors.New("migrate: versioned migrations are for PostgreSQL; SQLite is migrated at open")
@@ -104,6 +106,9 @@ func (d *DB) Migrate(ctx context.Context, log *slog.Logger) ([]string, error) {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("migrate: read applied: %w", err)
+	}
+	if e := compareSchema(ms, applied); e != nil && len(e.Unknown) > 0 {
+		return nil, e
 	}
 	var done []string
 	for _, m := range ms {

@@ -82,6 +82,15 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 			return fmt.Errorf("check schema: %w", err)
 		}
 	}
+	if e := compareSchema(ms, applied); e != nil {
+		return e
+	}
+	return nil
+}
+
+// compareSchema compares the applied versions (version → checksum) with
+// this binary's migrations ms; nil when they are exactly the same.
+func compareSchema(ms []Migration, applied map[string]string) *SchemaError {
 	e := &SchemaError{}
 	if len(ms) > 0 {
 		e.Want = ms[len(ms)-1].Version

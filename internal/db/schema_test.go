@@ -87,6 +87,18 @@ func TestCheckSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, d, "at version 99991231000000", "newer than this binary's "+latest)
+		// Migrating it with this (older) binary is refused too, before
+		// anything is applied: here the latest migration is missing as well.
+		if _, err := d.SQL.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = $1`, latest); err != nil {
+			t.Fatal(err)
+		}
+		applied, err := d.Migrate(ctx, nil)
+		if !db.IsSchemaError(err) || len(applied) != 0 {
+			t.Fatalf("Migrate on a newer database = %v, %v; want a *db.SchemaError and nothing applied", applied, err)
+		}
+		if se := check(t, d, "newer than this binary's "); len(se.Pending) != 1 || se.Pending[0] != latest {
+			t.Errorf("pending after the refused Migrate: %v", se.Pending)
+		}
 	})
 	t.Run("changed", func(t *testing.T) {
 		d := open(t)

@@ -24,12 +24,10 @@ func WithTx(ctx context.Context, root *ent.Client, fn func(ctx context.Context) 
 	if ent.TxFromContext(ctx) != nil {
 		return fn(ctx)
 	}
-	tx, err := root.Tx(ctx)
+	ctx, tx, err := BeginTx(ctx, root)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	ctx = ent.NewTxContext(ctx, tx)
-	ctx = ent.NewContext(ctx, tx.Client())
 	if err := fn(ctx); err != nil {
 		if rerr := tx.Rollback(); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)

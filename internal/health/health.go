@@ -304,7 +304,10 @@ func (c *Checker) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Run probes every Interval until ctx ends, publishing each report.
+// Run probes every Interval until ctx ends, publishing each report. It
+// runs on every replica, not as a job: it probes this replica's own plugin
+// processes and database connection, and feeds this replica's readiness
+// and healthChanged subscribers.
 func (c *Checker) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()

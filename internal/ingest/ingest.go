@@ -108,7 +108,9 @@ type Result struct {
 	Skipped bool
 }
 
-// Run runs the identity and storage workers until ctx ends, then returns.
+// Run runs the identity and storage workers until ctx ends, then returns
+// (for a single process; the server runs IngestIdentity and IngestStorage
+// as periodic jobs instead, once per interval across replicas).
 // Each ticks once at start and then every interval; a failed tick is
 // logged and retried at the next one. Without Providers it only waits.
 func (in *Ingestor) Run(ctx context.Context) {

@@ -105,7 +105,7 @@ func newFixture(t *testing.T, d *db.DB, p provisioning.Providers) *fixture {
 func (f *fixture) service(p provisioning.Providers) *provisioning.Service {
 	return provisioning.New(provisioning.Config{
 		Client: f.d.Client, Dialect: f.d.Dialect, Providers: p, Log: quiet,
-		Backoff: host.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Backoff: provisioning.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +23,6 @@ import (
 	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/viewer"
-	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -67,8 +65,8 @@ func capabilityOf(i Integration) sdk.Capability {
 	}
 }
 
-// Providers is the set of capabilities provisioning calls; *host.Host
-// implements it. A capability without a plugin fails with UNSUPPORTED.
+// Providers is the set of capabilities provisioning calls; the plugin
+// host implements it. A capability without a plugin fails with UNSUPPORTED.
 type Providers interface {
 	Identity() (sdk.Identity, error)
 	Storage() (sdk.Storage, error)
@@ -82,6 +80,9 @@ type Config struct {
 	Dialect string // dialect.Postgres or dialect.SQLite
 	// Providers may be nil: every integration is then SKIPPED.
 	Providers Providers
+	// Plugins names the plugin bound to each capability; the name is
+	// recorded in the audit metadata of provider calls (optional).
+	Plugins map[sdk.Capability]string
 	// Catalog maps plans to what they provision (default DefaultCatalog).
 	Catalog map[tenant.Plan]PlanSpec
 	Log     *slog.Logger
@@ -94,9 +95,25 @@ type Config struct {
 	Lease time.Duration
 	// Backoff paces the retries of a failed job: Initial, doubled per
 	// attempt, capped at Max (defaults 2s and 5m).
-	Backoff host.Backoff
+	Backoff Backoff
 	// MaxAttempts drops a job after that many failed runs (default 20).
 	MaxAttempts int
+}
+
+// Backoff paces the retries of a failed job: Initial, doubled per failed
+// attempt, capped at Max.
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+}
+
+// Delay is the wait after attempts failed runs (at least one).
+func (b Backoff) Delay(attempts int) time.Duration {
+	d := b.Initial
+	for i := 1; i < attempts && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
 }
 
 // Service is the provisioning domain service and its worker.
@@ -132,7 +149,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 20
 	}
-	return &Service{cfg: cfg, wake: make(chan struct{}, 1), plugins: pluginNames(cfg.Providers)}
+	return &Service{cfg: cfg, wake: make(chan struct{}, 1), plugins: pluginNames(cfg.Plugins)}
 }
 
 // integrationsFor maps tenant changes to the integrations they affect.
@@ -347,20 +364,12 @@ func (s *Service) configured(i Integration) bool {
 	return err == nil
 }
 
-// pluginNames maps each integration to the plugin bound to its capability,
-// when the providers report their plugins (*host.Host does; its bindings
-// are fixed when it is built).
-func pluginNames(p Providers) map[Integration]string {
-	st, ok := p.(interface{ Status() []host.Status })
-	if !ok {
-		return nil
-	}
+// pluginNames maps each integration to the plugin bound to its capability.
+func pluginNames(byCapability map[sdk.Capability]string) map[Integration]string {
 	out := map[Integration]string{}
-	for _, ps := range st.Status() {
-		for _, i := range Integrations {
-			if slices.Contains(ps.Capabilities, capabilityOf(i)) {
-				out[i] = ps.Plugin
-			}
+	for _, i := range Integrations {
+		if name := byCapability[capabilityOf(i)]; name != "" {
+			out[i] = name
 		}
 	}
 	return out

@@ -94,22 +94,20 @@ func (s *Service) state(ctx context.Context, t *ent.Tenant, i Integration) (map[
 func (s *Service) setState(ctx context.Context, t *ent.Tenant, i Integration, st Status, msg string, external map[string]string) error {
 	sys := viewer.SystemContext(context.WithoutCancel(ctx))
 	err := db.WithTx(sys, s.cfg.Client, func(ctx context.Context) error {
-		c := ent.FromContext(ctx)
-		upd := c.ProvisioningState.Update().
-			Where(provisioningstate.TenantID(t.ID), provisioningstate.IntegrationEQ(i)).
-			SetStatus(st).SetMessage(msg)
-		if external != nil {
-			upd.SetExternal(external)
-		}
-		n, err := upd.Save(ctx)
-		if err != nil || n > 0 {
-			return err
-		}
-		create := c.ProvisioningState.Create().SetTenantID(t.ID).SetIntegration(i).SetStatus(st).SetMessage(msg)
+		create := ent.FromContext(ctx).ProvisioningState.Create().
+			SetTenantID(t.ID).SetIntegration(i).SetStatus(st).SetMessage(msg)
 		if external != nil {
 			create.SetExternal(external)
 		}
-		return create.Exec(ctx)
+		// One statement on the (tenant_id, integration) unique index: the
+		// row is created or its status, message, updated_at (and, when
+		// given, external IDs) replaced; tenant_id and integration stay.
+		up := create.OnConflictColumns(provisioningstate.FieldTenantID, provisioningstate.FieldIntegration).
+			UpdateStatus().UpdateMessage().UpdateUpdatedAt()
+		if external != nil {
+			up.UpdateExternal()
+		}
+		return up.Exec(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning: record %s status: %w", i, err)

@@ -105,12 +105,11 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	} else if key != "" {
 		scope, hash = v.Subject, requestHash(oc)
 	}
-	tx, err := t.client.Tx(ctx)
+	txCtx, tx, err := db.BeginTx(ctx, t.client)
 	if err != nil {
 		t.log.ErrorContext(ctx, "open transaction", "err", err)
 		return errorResponse(dbFailureCode(err))
 	}
-	txCtx := ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client())
 	defer func() {
 		if r := recover(); r != nil {
 			_ = tx.Rollback()
@@ -140,6 +139,11 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	}
 	if key != "" {
 		body, err := json.Marshal(rsp)
+		if err == nil {
+			// An expired record of this key (not yet removed by
+			// ExpireIdempotencyKeys) no longer counts: the key is new.
+			err = deleteExpiredKey(rule.Bypass(txCtx), tx.Client(), scope, key, time.Now())
+		}
 		if err == nil {
 			_, err = tx.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetRequestHash(hash).
 				// Idempotency records are not the caller's to write directly.

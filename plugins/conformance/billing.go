@@ -1,19 +1,17 @@
 package conformance
 
 import (
-	"testing"
-
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// RunBilling checks p against the sdk.Billing contract.
-func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
+// billingSuite checks p against the sdk.Billing contract.
+func billingSuite(t T, p sdk.Billing, opts ...Option) {
 	o := apply(opts)
 	ctx := testContext(t)
 	const missing = "cf_missing_0000"
 
 	var cust sdk.Customer
-	t.Run("EnsureCustomer", func(t *testing.T) {
+	t.Run("EnsureCustomer", func(t T) {
 		var err error
 		cust, err = p.EnsureCustomer(ctx, sdk.EnsureCustomerRequest{ExternalKey: o.prefix, Name: "Conformance", Email: "billing@" + o.prefix + ".example.test"})
 		must(t, err, "EnsureCustomer")
@@ -35,7 +33,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 	}
 
 	var price, dearer sdk.Price
-	t.Run("EnsurePrice", func(t *testing.T) {
+	t.Run("EnsurePrice", func(t T) {
 		req := sdk.EnsurePriceRequest{ProductKey: o.prefix + "-seat", ProductName: "Seat", Currency: "eur", UnitAmount: 1000, Interval: sdk.IntervalMonth}
 		var err error
 		price, err = p.EnsurePrice(ctx, req)
@@ -71,7 +69,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		t.Fatal("no price; later checks need one")
 	}
 
-	t.Run("Subscription", func(t *testing.T) {
+	t.Run("Subscription", func(t T) {
 		req := sdk.CreateSubscriptionRequest{ExternalKey: o.prefix + "-sub", CustomerID: cust.ID, PriceID: price.ID, Quantity: 3, SendInvoice: true, DaysUntilDue: 14}
 		sub, err := p.CreateSubscription(ctx, req)
 		must(t, err, "CreateSubscription")
@@ -135,7 +133,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		})
 	})
 
-	t.Run("PaymentMethod", func(t *testing.T) {
+	t.Run("PaymentMethod", func(t T) {
 		si, err := p.CreateSetupIntent(ctx, cust.ID)
 		must(t, err, "CreateSetupIntent")
 		if si.ID == "" || si.ClientSecret == "" {
@@ -145,7 +143,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		wantCode(t, p.SetDefaultPaymentMethod(ctx, cust.ID, ""), sdk.CodeInvalid, "SetDefaultPaymentMethod empty")
 	})
 
-	t.Run("Invoices", func(t *testing.T) {
+	t.Run("Invoices", func(t T) {
 		page, err := p.ListInvoices(ctx, sdk.ListInvoicesRequest{CustomerID: cust.ID, Limit: 5})
 		must(t, err, "ListInvoices")
 		if len(page.Invoices) > 5 {
@@ -158,7 +156,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		}
 	})
 
-	t.Run("NotFound", func(t *testing.T) {
+	t.Run("NotFound", func(t T) {
 		if o.stateless {
 			t.Skip("stateless upstream")
 		}
@@ -172,7 +170,7 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		wantCode(t, err, sdk.CodeNotFound, "CreateSetupIntent unknown customer")
 	})
 
-	t.Run("Webhook", func(t *testing.T) {
+	t.Run("Webhook", func(t T) {
 		_, err := p.ParseBillingWebhook(ctx, sdk.Webhook{Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"evt_forged"}`)})
 		wantCode(t, err, sdk.CodeUnauthenticated, "ParseBillingWebhook unsigned")
 		if o.billingWebhook == nil {
@@ -187,5 +185,15 @@ func RunBilling(t *testing.T, p sdk.Billing, opts ...Option) {
 		tampered.Body = append(append([]byte(nil), tampered.Body...), ' ', ' ')
 		_, err = p.ParseBillingWebhook(ctx, tampered)
 		wantCode(t, err, sdk.CodeUnauthenticated, "ParseBillingWebhook tampered")
+	})
+
+	t.Run("ConcurrentEnsure", func(t T) {
+		ids := make([]string, o.parallel)
+		parallel(t, o.parallel, func(i int) error {
+			c, err := p.EnsureCustomer(ctx, sdk.EnsureCustomerRequest{ExternalKey: o.prefix + "-parallel", Name: "Parallel"})
+			ids[i] = c.ID
+			return err
+		})
+		o.stateful(func() { sameIDs(t, "EnsureCustomer", ids) })
 	})
 }

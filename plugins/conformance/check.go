@@ -2,13 +2,12 @@ package conformance
 
 import (
 	"context"
-	"testing"
 	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-func testContext(t *testing.T) context.Context {
+func testContext(t T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -16,7 +15,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 // must fails the test when err is not nil.
-func must(t *testing.T, err error, what string) {
+func must(t T, err error, what string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: unexpected error: %v", what, err)
@@ -24,7 +23,7 @@ func must(t *testing.T, err error, what string) {
 }
 
 // wantCode fails the test unless err carries code.
-func wantCode(t *testing.T, err error, code sdk.Code, what string) {
+func wantCode(t T, err error, code sdk.Code, what string) {
 	t.Helper()
 	if got := sdk.ErrorCode(err); got != code {
 		t.Errorf("%s: error code = %q (err %v), want %q", what, got, err, code)

@@ -2,25 +2,24 @@ package conformance
 
 import (
 	"slices"
-	"testing"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// RunDNS checks p against the sdk.DNS contract. The record-change checks
+// dnsSuite checks p against the sdk.DNS contract. The record-change checks
 // run only with WithDNSZone.
-func RunDNS(t *testing.T, p sdk.DNS, opts ...Option) {
+func dnsSuite(t T, p sdk.DNS, opts ...Option) {
 	o := apply(opts)
 	ctx := testContext(t)
 
-	t.Run("LookupErrors", func(t *testing.T) {
+	t.Run("LookupErrors", func(t T) {
 		_, err := p.Lookup(ctx, sdk.LookupRequest{Type: "TXT"})
 		wantCode(t, err, sdk.CodeInvalid, "Lookup without name")
 		_, err = p.Lookup(ctx, sdk.LookupRequest{Name: "example.test", Type: "BOGUS"})
 		wantCode(t, err, sdk.CodeInvalid, "Lookup unknown type")
 	})
 
-	t.Run("LookupMissing", func(t *testing.T) {
+	t.Run("LookupMissing", func(t T) {
 		name := o.prefix + ".missing.invalid"
 		if o.dnsZone != "" {
 			name = o.prefix + "-missing." + o.dnsZone
@@ -32,7 +31,7 @@ func RunDNS(t *testing.T, p sdk.DNS, opts ...Option) {
 		}
 	})
 
-	t.Run("RecordChanges", func(t *testing.T) {
+	t.Run("RecordChanges", func(t T) {
 		if o.dnsZone == "" {
 			t.Skip("no zone (WithDNSZone)")
 		}
@@ -66,5 +65,16 @@ func RunDNS(t *testing.T, p sdk.DNS, opts ...Option) {
 			t.Errorf("Lookup after DeleteRecord = %q, want none", got)
 		}
 		wantCode(t, p.DeleteRecord(ctx, sdk.RecordChange{Zone: o.dnsZone, Record: rec2}), sdk.CodeNotFound, "DeleteRecord again")
+	})
+
+	t.Run("ConcurrentLookup", func(t T) {
+		name := o.prefix + "-parallel.missing.invalid"
+		if o.dnsZone != "" {
+			name = o.prefix + "-parallel." + o.dnsZone
+		}
+		parallel(t, o.parallel, func(int) error {
+			_, err := p.Lookup(ctx, sdk.LookupRequest{Name: name, Type: "TXT"})
+			return err
+		})
 	})
 }

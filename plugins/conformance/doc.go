@@ -28,4 +28,12 @@
 // checks that need the upstream to remember objects (for example
 // stripe-mock); webhook and DNS-update checks are enabled with
 // WithMailWebhook, WithBillingWebhook and WithDNSZone.
+//
+// RunAll adds a transport suite (protocol versions probed by launching the
+// binary once per version, cancellation, deadlines, parallel calls), and
+// every capability suite checks parallel ensures of one key. Check runs
+// the same suites without the testing package and returns a Report; the
+// suites are written against T, which *testing.T (through Wrap) and
+// Check's collector both satisfy. `dezky plugins conformance <binary>` is
+// Check on the command line.
 package conformance

@@ -2,19 +2,18 @@ package conformance
 
 import (
 	"slices"
-	"testing"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// RunIdentity checks p against the sdk.Identity contract.
-func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
+// identitySuite checks p against the sdk.Identity contract.
+func identitySuite(t T, p sdk.Identity, opts ...Option) {
 	o := apply(opts)
 	ctx := testContext(t)
 	const missing = "cf-missing-0000"
 
 	var group, other sdk.Group
-	t.Run("EnsureGroup", func(t *testing.T) {
+	t.Run("EnsureGroup", func(t T) {
 		var err error
 		group, err = p.EnsureGroup(ctx, sdk.EnsureGroupRequest{Name: o.prefix + "-staff"})
 		must(t, err, "EnsureGroup")
@@ -39,7 +38,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 
 	var user sdk.User
 	username := o.prefix + "-alice"
-	t.Run("CreateUser", func(t *testing.T) {
+	t.Run("CreateUser", func(t T) {
 		var err error
 		user, err = p.CreateUser(ctx, sdk.CreateUserRequest{
 			Username: username, Name: "Alice", Email: username + "@example.test", Active: true,
@@ -63,7 +62,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		t.Fatal("no user; later checks need one")
 	}
 
-	t.Run("GetUser", func(t *testing.T) {
+	t.Run("GetUser", func(t T) {
 		got, err := p.GetUser(ctx, user.ID)
 		must(t, err, "GetUser")
 		o.stateful(func() {
@@ -76,7 +75,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		})
 	})
 
-	t.Run("UpdateUser", func(t *testing.T) {
+	t.Run("UpdateUser", func(t T) {
 		name, inactive := "Alice Updated", false
 		got, err := p.UpdateUser(ctx, sdk.UpdateUserRequest{ID: user.ID, Name: &name, Attributes: map[string]string{"plan": "pro"}})
 		must(t, err, "UpdateUser")
@@ -103,13 +102,13 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		must(t, err, "UpdateUser reactivate")
 	})
 
-	t.Run("SetPassword", func(t *testing.T) {
+	t.Run("SetPassword", func(t T) {
 		must(t, p.SetPassword(ctx, sdk.SetPasswordRequest{UserID: user.ID, Password: "Correct-Horse-9"}), "SetPassword")
 		must(t, p.SetPassword(ctx, sdk.SetPasswordRequest{UserID: user.ID, Password: "Correct-Horse-10", Expired: true}), "SetPassword expired")
 		wantCode(t, p.SetPassword(ctx, sdk.SetPasswordRequest{UserID: user.ID}), sdk.CodeInvalid, "SetPassword empty")
 	})
 
-	t.Run("GroupMembers", func(t *testing.T) {
+	t.Run("GroupMembers", func(t T) {
 		must(t, p.AddGroupMember(ctx, group.ID, user.ID), "AddGroupMember")
 		must(t, p.AddGroupMember(ctx, group.ID, user.ID), "AddGroupMember again")
 		o.stateful(func() {
@@ -129,7 +128,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		})
 	})
 
-	t.Run("SessionsAndAuthenticators", func(t *testing.T) {
+	t.Run("SessionsAndAuthenticators", func(t T) {
 		n, err := p.TerminateSessions(ctx, user.ID)
 		must(t, err, "TerminateSessions")
 		if n < 0 {
@@ -146,7 +145,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		}
 	})
 
-	t.Run("Recovery", func(t *testing.T) {
+	t.Run("Recovery", func(t T) {
 		link, err := p.RecoveryLink(ctx, user.ID)
 		must(t, err, "RecoveryLink")
 		if link.OK == (link.URL == "") || (!link.OK && link.Reason == "") {
@@ -168,7 +167,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		})
 	})
 
-	t.Run("OIDCApp", func(t *testing.T) {
+	t.Run("OIDCApp", func(t T) {
 		req := sdk.CreateOIDCAppRequest{
 			Slug: o.prefix + "-app", Name: "Conformance App", GroupID: group.ID,
 			RedirectURIs: []string{"https://app.example.test/callback"}, LaunchURL: "https://app.example.test/",
@@ -201,7 +200,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		})
 	})
 
-	t.Run("NotFound", func(t *testing.T) {
+	t.Run("NotFound", func(t T) {
 		if o.stateless {
 			t.Skip("stateless upstream")
 		}
@@ -222,7 +221,7 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		wantCode(t, p.DeleteOIDCApp(ctx, missing), sdk.CodeNotFound, "DeleteOIDCApp unknown")
 	})
 
-	t.Run("ListEvents", func(t *testing.T) {
+	t.Run("ListEvents", func(t T) {
 		seen := map[string]bool{}
 		cursor := ""
 		for page := 0; page < 3; page++ {
@@ -252,13 +251,23 @@ func RunIdentity(t *testing.T, p sdk.Identity, opts ...Option) {
 		})
 	})
 
-	t.Run("DeleteUser", func(t *testing.T) {
+	t.Run("DeleteUser", func(t T) {
 		must(t, p.DeleteUser(ctx, user.ID), "DeleteUser")
 		o.stateful(func() {
 			_, err := p.GetUser(ctx, user.ID)
 			wantCode(t, err, sdk.CodeNotFound, "GetUser after delete")
 			wantCode(t, p.DeleteUser(ctx, user.ID), sdk.CodeNotFound, "DeleteUser again")
 		})
+	})
+
+	t.Run("ConcurrentEnsure", func(t T) {
+		ids := make([]string, o.parallel)
+		parallel(t, o.parallel, func(i int) error {
+			g, err := p.EnsureGroup(ctx, sdk.EnsureGroupRequest{Name: o.prefix + "-parallel"})
+			ids[i] = g.ID
+			return err
+		})
+		o.stateful(func() { sameIDs(t, "EnsureGroup", ids) })
 	})
 }
 

@@ -12,21 +12,6 @@ import (
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// RunProvider checks the base Provider calls.
-func RunProvider(t *testing.T, p sdk.Provider) {
-	ctx := testContext(t)
-	d, err := p.Describe(ctx)
-	must(t, err, "Describe")
-	if d.Name == "" || d.Version == "" || len(d.Capabilities) == 0 || d.ProtocolVersion < 1 {
-		t.Errorf("Describe = %+v, want a name, a version, capabilities and a protocol version", d)
-	}
-	h, err := p.Health(ctx)
-	must(t, err, "Health")
-	if !h.Healthy && h.Message == "" {
-		t.Errorf("Health = %+v, want a message explaining the unhealthy state", h)
-	}
-}
-
 // Plugin describes a provider binary to build and launch.
 type Plugin struct {
 	// Package is the import path (or ./relative path) of the provider's
@@ -105,46 +90,4 @@ func Start(tb testing.TB, dir string, p Plugin) *host.Host {
 		tb.Fatalf("conformance: start %s: %v", p.name(), err)
 	}
 	return h
-}
-
-// RunAll runs RunProvider and the suite of every capability bound in h.
-func RunAll(t *testing.T, h *host.Host, opts ...Option) {
-	bound := map[sdk.Capability]bool{}
-	for _, st := range h.Status() {
-		for _, c := range st.Capabilities {
-			bound[c] = true
-		}
-	}
-	for _, c := range sdk.Capabilities {
-		if !bound[c] {
-			continue
-		}
-		t.Run(string(c), func(t *testing.T) {
-			base, err := h.Provider(c)
-			must(t, err, "Provider")
-			t.Run("provider", func(t *testing.T) { RunProvider(t, base) })
-			switch c {
-			case sdk.CapabilityIdentity:
-				p, err := h.Identity()
-				must(t, err, "Identity")
-				RunIdentity(t, p, opts...)
-			case sdk.CapabilityMail:
-				p, err := h.Mail()
-				must(t, err, "Mail")
-				RunMail(t, p, opts...)
-			case sdk.CapabilityStorage:
-				p, err := h.Storage()
-				must(t, err, "Storage")
-				RunStorage(t, p, opts...)
-			case sdk.CapabilityDNS:
-				p, err := h.DNS()
-				must(t, err, "DNS")
-				RunDNS(t, p, opts...)
-			case sdk.CapabilityBilling:
-				p, err := h.Billing()
-				must(t, err, "Billing")
-				RunBilling(t, p, opts...)
-			}
-		})
-	}
 }

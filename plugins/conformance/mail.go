@@ -3,19 +3,18 @@ package conformance
 import (
 	"slices"
 	"strings"
-	"testing"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// RunMail checks p against the sdk.Mail contract.
-func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
+// mailSuite checks p against the sdk.Mail contract.
+func mailSuite(t T, p sdk.Mail, opts ...Option) {
 	o := apply(opts)
 	ctx := testContext(t)
 	domain := o.prefix + ".example.test"
 	address := "alice@" + domain
 
-	t.Run("CreateDomain", func(t *testing.T) {
+	t.Run("CreateDomain", func(t T) {
 		d, err := p.CreateDomain(ctx, sdk.CreateDomainRequest{Name: domain})
 		must(t, err, "CreateDomain")
 		if d.Name != domain {
@@ -35,7 +34,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		wantCode(t, err, sdk.CodeInvalid, "CreateDomain invalid name")
 	})
 
-	t.Run("GetAndListDomains", func(t *testing.T) {
+	t.Run("GetAndListDomains", func(t T) {
 		d, err := p.GetDomain(ctx, domain)
 		must(t, err, "GetDomain")
 		o.stateful(func() {
@@ -50,7 +49,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		})
 	})
 
-	t.Run("SetDMARCPolicy", func(t *testing.T) {
+	t.Run("SetDMARCPolicy", func(t T) {
 		rec, err := p.SetDMARCPolicy(ctx, sdk.SetDMARCPolicyRequest{Domain: domain, Policy: sdk.DMARCReject, ReportAddress: "dmarc@" + domain})
 		must(t, err, "SetDMARCPolicy")
 		if !strings.HasPrefix(strings.TrimSuffix(rec.Name, "."), "_dmarc."+domain) || !strings.EqualFold(rec.Type, "TXT") || !strings.Contains(rec.Value, "p=reject") {
@@ -67,7 +66,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		wantCode(t, err, sdk.CodeInvalid, "SetDMARCPolicy unknown policy")
 	})
 
-	t.Run("Mailbox", func(t *testing.T) {
+	t.Run("Mailbox", func(t T) {
 		m, err := p.CreateMailbox(ctx, sdk.CreateMailboxRequest{Address: address, Name: "Alice", Password: "Correct-Horse-9", QuotaBytes: 1 << 30})
 		must(t, err, "CreateMailbox")
 		if !strings.EqualFold(m.Address, address) {
@@ -86,14 +85,14 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		wantCode(t, err, sdk.CodeInvalid, "CreateMailbox invalid address")
 	})
 
-	t.Run("DeleteDomainInUse", func(t *testing.T) {
+	t.Run("DeleteDomainInUse", func(t T) {
 		if o.stateless {
 			t.Skip("stateless upstream")
 		}
 		wantCode(t, p.DeleteDomain(ctx, domain), sdk.CodeInUse, "DeleteDomain with a mailbox")
 	})
 
-	t.Run("FreezeKeepsPassword", func(t *testing.T) {
+	t.Run("FreezeKeepsPassword", func(t T) {
 		must(t, p.FreezeMailbox(ctx, address), "FreezeMailbox")
 		o.stateful(func() {
 			m, err := p.GetMailbox(ctx, address)
@@ -114,7 +113,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		wantCode(t, p.SetMailboxPassword(ctx, address, ""), sdk.CodeInvalid, "SetMailboxPassword empty")
 	})
 
-	t.Run("Webhook", func(t *testing.T) {
+	t.Run("Webhook", func(t T) {
 		_, err := p.ParseMailWebhook(ctx, sdk.Webhook{Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":"forged"}]`)})
 		wantCode(t, err, sdk.CodeUnauthenticated, "ParseMailWebhook unsigned")
 		if o.mailWebhook == nil {
@@ -131,7 +130,7 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 		wantCode(t, err, sdk.CodeUnauthenticated, "ParseMailWebhook tampered")
 	})
 
-	t.Run("Delete", func(t *testing.T) {
+	t.Run("Delete", func(t T) {
 		must(t, p.DeleteMailbox(ctx, address), "DeleteMailbox")
 		o.stateful(func() {
 			_, err := p.GetMailbox(ctx, address)
@@ -148,5 +147,27 @@ func RunMail(t *testing.T, p sdk.Mail, opts ...Option) {
 			_, err = p.SetDMARCPolicy(ctx, sdk.SetDMARCPolicyRequest{Domain: domain, Policy: sdk.DMARCNone})
 			wantCode(t, err, sdk.CodeNotFound, "SetDMARCPolicy deleted domain")
 		})
+	})
+
+	t.Run("ConcurrentEnsure", func(t T) {
+		name := "par" + domain
+		parallel(t, o.parallel, func(int) error {
+			_, err := p.CreateDomain(ctx, sdk.CreateDomainRequest{Name: name})
+			return err
+		})
+		o.stateful(func() {
+			all, err := p.ListDomains(ctx)
+			must(t, err, "ListDomains")
+			n := 0
+			for _, d := range all {
+				if d.Name == name {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("after %d parallel CreateDomain(%s): listed %d times, want once", o.parallel, name, n)
+			}
+		})
+		must(t, p.DeleteDomain(ctx, name), "DeleteDomain of the parallel domain")
 	})
 }

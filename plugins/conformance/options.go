@@ -13,6 +13,8 @@ type options struct {
 	mailWebhook    *sdk.Webhook
 	billingWebhook *sdk.Webhook
 	dnsZone        string
+	parallel       int
+	protocols      *[]int // set by Check to receive the probed versions
 }
 
 // Option tunes a suite.
@@ -39,10 +41,14 @@ func WithBillingWebhook(h sdk.Webhook) Option { return func(o *options) { o.bill
 // zone; a provider answering UNSUPPORTED is then reported as skipped.
 func WithDNSZone(zone string) Option { return func(o *options) { o.dnsZone = zone } }
 
+// WithParallel sets how many calls the concurrency checks make at once
+// (default 8).
+func WithParallel(n int) Option { return func(o *options) { o.parallel = max(n, 1) } }
+
 func apply(opts []Option) options {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	o := options{prefix: "cf" + hex.EncodeToString(b)}
+	o := options{prefix: "cf" + hex.EncodeToString(b), parallel: 8}
 	for _, fn := range opts {
 		fn(&o)
 	}

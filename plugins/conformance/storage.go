@@ -1,19 +1,17 @@
 package conformance
 
 import (
-	"testing"
-
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// RunStorage checks p against the sdk.Storage contract.
-func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
+// storageSuite checks p against the sdk.Storage contract.
+func storageSuite(t T, p sdk.Storage, opts ...Option) {
 	o := apply(opts)
 	ctx := testContext(t)
 	const gib = int64(1) << 30
 
 	var space sdk.Space
-	t.Run("EnsureSpace", func(t *testing.T) {
+	t.Run("EnsureSpace", func(t T) {
 		var err error
 		space, err = p.EnsureSpace(ctx, sdk.EnsureSpaceRequest{TenantKey: o.prefix, Name: "Conformance " + o.prefix, QuotaBytes: gib})
 		must(t, err, "EnsureSpace")
@@ -36,7 +34,7 @@ func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
 		t.Fatal("no space; later checks need one")
 	}
 
-	t.Run("Quota", func(t *testing.T) {
+	t.Run("Quota", func(t T) {
 		u, err := p.GetUsage(ctx, space.ID)
 		must(t, err, "GetUsage")
 		o.stateful(func() {
@@ -55,7 +53,7 @@ func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
 		wantCode(t, p.SetQuota(ctx, space.ID, -1), sdk.CodeInvalid, "SetQuota negative")
 	})
 
-	t.Run("StorageUser", func(t *testing.T) {
+	t.Run("StorageUser", func(t T) {
 		u, err := p.CreateStorageUser(ctx, sdk.CreateStorageUserRequest{Username: o.prefix + "-alice", Name: "Alice", Email: o.prefix + "-alice@example.test"})
 		must(t, err, "CreateStorageUser")
 		if u.ID == "" {
@@ -76,7 +74,7 @@ func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
 		})
 	})
 
-	t.Run("AuditLog", func(t *testing.T) {
+	t.Run("AuditLog", func(t T) {
 		page, err := p.ReadAuditLog(ctx, sdk.ReadAuditLogRequest{Max: 2})
 		must(t, err, "ReadAuditLog")
 		if len(page.Lines) > 2 {
@@ -94,7 +92,7 @@ func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
 		}
 	})
 
-	t.Run("DisableAndDelete", func(t *testing.T) {
+	t.Run("DisableAndDelete", func(t T) {
 		must(t, p.DisableSpace(ctx, space.ID), "DisableSpace")
 		must(t, p.DeleteSpace(ctx, space.ID), "DeleteSpace")
 		o.stateful(func() {
@@ -104,5 +102,22 @@ func RunStorage(t *testing.T, p sdk.Storage, opts ...Option) {
 			wantCode(t, p.SetQuota(ctx, space.ID, gib), sdk.CodeNotFound, "SetQuota deleted")
 			wantCode(t, p.DisableSpace(ctx, space.ID), sdk.CodeNotFound, "DisableSpace deleted")
 		})
+	})
+
+	t.Run("ConcurrentEnsure", func(t T) {
+		ids := make([]string, o.parallel)
+		parallel(t, o.parallel, func(i int) error {
+			s, err := p.EnsureSpace(ctx, sdk.EnsureSpaceRequest{TenantKey: o.prefix + "-parallel", Name: "Parallel " + o.prefix, QuotaBytes: gib})
+			ids[i] = s.ID
+			return err
+		})
+		o.stateful(func() { sameIDs(t, "EnsureSpace", ids) })
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				must(t, p.DeleteSpace(ctx, id), "DeleteSpace of the parallel space")
+			}
+		}
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-plugin"
+
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -22,6 +24,11 @@ const BinaryPrefix = "dezky-provider-"
 type Config struct {
 	// Dir is the plugins directory searched for dezky-provider-* binaries.
 	Dir string
+	// Binaries names plugin executables explicitly (plugin name → path),
+	// in addition to and taking precedence over those found in Dir. Dir may
+	// then be empty. Used to run one binary that is not installed, for
+	// example by `dezky plugins conformance`.
+	Binaries map[string]string
 	// Capabilities binds each capability to a plugin. Several capabilities
 	// may name the same plugin; they then share one process, and their
 	// settings and secrets are merged (a key with two different values is
@@ -45,6 +52,20 @@ type Config struct {
 	// immediate check. (go-plugin reports a process exit only through
 	// Client.Exited, so exit detection polls.)
 	WatchInterval time.Duration
+	// Checksums pins the SHA-256 (lowercase hex) of each plugin binary by
+	// plugin name. When nil, New reads them from the plugins.lock file in
+	// Dir (see LockFileName); when that file is absent too, nothing is
+	// pinned. With pins, a bound plugin without one is a configuration
+	// error, and a binary whose checksum differs is refused at every start
+	// (go-plugin's SecureConfig): its state is StateRefused and its last
+	// error says which checksum was found and which was pinned.
+	Checksums map[string]string
+	// Reattach attaches to plugins already running in debug mode (see
+	// sdk.DebugEnv) instead of launching their binaries: plugin name → how
+	// to reach it. A reattached plugin needs no binary in Dir and is never
+	// checksummed, its connection has no mutual TLS, and the host neither
+	// restarts nor stops its process. For development only.
+	Reattach map[string]sdk.Reattach
 }
 
 // Binding names the plugin serving one capability and its configuration.
@@ -172,6 +193,8 @@ type pluginSpec struct {
 	capabilities []sdk.Capability
 	settings     map[string]string
 	secrets      map[string]string
+	checksum     string // pinned SHA-256, lowercase hex; "" when unpinned
+	reattach     *plugin.ReattachConfig
 }
 
 // plan groups the bindings by plugin and checks them against the
@@ -191,6 +214,10 @@ func plan(cfg Config, found map[string]string) (map[string]*pluginSpec, error) {
 			continue
 		}
 		path, ok := found[b.Plugin]
+		ra, debug := cfg.Reattach[b.Plugin]
+		if debug {
+			path, ok = "reattach:"+ra.Network+":"+ra.Address, true
+		}
 		if !ok {
 			errs = append(errs, fmt.Errorf("capability %s: plugin %q: no %s%s in %s", c, b.Plugin, BinaryPrefix, b.Plugin, cfg.Dir))
 			continue
@@ -198,6 +225,19 @@ func plan(cfg Config, found map[string]string) (map[string]*pluginSpec, error) {
 		s := specs[b.Plugin]
 		if s == nil {
 			s = &pluginSpec{name: b.Plugin, path: path, settings: map[string]string{}, secrets: map[string]string{}}
+			if debug {
+				rc, err := ra.Config()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("capability %s: plugin %q: %w", c, b.Plugin, err))
+				}
+				s.reattach = rc
+			} else if cfg.Checksums != nil {
+				sum, pinned := cfg.Checksums[b.Plugin]
+				if !pinned {
+					errs = append(errs, fmt.Errorf("capability %s: plugin %q is not pinned in %s (run `dezky plugins lock` to pin the binaries in %s)", c, b.Plugin, LockFileName, cfg.Dir))
+				}
+				s.checksum = strings.ToLower(sum)
+			}
 			specs[b.Plugin] = s
 		}
 		s.capabilities = append(s.capabilities, c)

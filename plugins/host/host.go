@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 	"sync"
@@ -29,9 +30,18 @@ type Host struct {
 // conflict. Nothing is launched until Start.
 func New(cfg Config) (*Host, error) {
 	cfg.defaults()
-	found, err := Discover(cfg.Dir)
-	if err != nil {
-		return nil, err
+	found := map[string]string{}
+	var err error
+	if cfg.Dir != "" || len(cfg.Binaries) == 0 {
+		if found, err = Discover(cfg.Dir); err != nil {
+			return nil, err
+		}
+	}
+	maps.Copy(found, cfg.Binaries)
+	if cfg.Checksums == nil && cfg.Dir != "" {
+		if cfg.Checksums, err = ReadLock(cfg.Dir); err != nil {
+			return nil, err
+		}
 	}
 	specs, err := plan(cfg, found)
 	if err != nil {
@@ -196,6 +206,12 @@ type Status struct {
 	StartedAt           time.Time
 	PID                 int    // of the running process; 0 when none
 	Socket              string // the running process's listen address
+	// Checksum is the SHA-256 (lowercase hex) of the binary last started,
+	// or the pinned one before any start; "" when unknown.
+	Checksum string
+	// Pinned reports whether the binary's checksum is pinned (plugins.lock)
+	// and so verified before every start.
+	Pinned bool
 	// Health is filled by Health only: the plugin's own upstream check.
 	Health *sdk.HealthStatus
 }
@@ -234,5 +250,6 @@ func (in *instance) status() Status {
 		Plugin: in.spec.name, Path: in.spec.path, Capabilities: append([]sdk.Capability(nil), in.spec.capabilities...),
 		Description: in.desc, State: in.state, Restarts: in.restarts, LastError: in.lastErr, LastErrorAt: in.lastErrAt,
 		Breaker: bs, ConsecutiveFailures: fails, LastLatency: time.Duration(in.lastLatency.Load()), StartedAt: in.startedAt, PID: in.pid, Socket: in.socket,
+		Checksum: in.checksum, Pinned: in.spec.checksum != "",
 	}
 }

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +30,11 @@ const (
 	StateStarting   State = "starting"   // launching, handshake, Configure
 	StateRunning    State = "running"    // serving calls
 	StateRestarting State = "restarting" // crashed or failed to start; waiting out the backoff
-	StateStopped    State = "stopped"    // the host was closed
+	// StateRefused: the binary's checksum does not match its pin, so it
+	// was not started. The supervisor checks again after the backoff (a
+	// restored binary starts again); the state stays refused until then.
+	StateRefused State = "refused"
+	StateStopped State = "stopped" // the host was closed
 )
 
 // instance supervises one plugin process: it launches it, configures it,
@@ -56,7 +62,8 @@ type instance struct {
 	startedAt time.Time
 	pid       int
 	socket    string
-	failures  int // consecutive failed starts or early crashes
+	checksum  string // of the binary last started (or the pin)
+	failures  int    // consecutive failed starts or early crashes
 }
 
 func newInstance(spec pluginSpec, cfg Config) (*instance, error) {
@@ -65,15 +72,16 @@ func newInstance(spec pluginSpec, cfg Config) (*instance, error) {
 		return nil, fmt.Errorf("plugin %s: socket dir: %w", spec.name, err)
 	}
 	return &instance{
-		spec:    spec,
-		cfg:     cfg,
-		log:     cfg.Logger.With("plugin", spec.name),
-		scrub:   scrubber(spec.secrets),
-		breaker: newBreaker(cfg.Breaker),
-		sockDir: dir,
-		kick:    make(chan struct{}, 1),
-		ready:   make(chan struct{}),
-		state:   StateStarting,
+		spec:     spec,
+		cfg:      cfg,
+		log:      cfg.Logger.With("plugin", spec.name),
+		scrub:    scrubber(spec.secrets),
+		breaker:  newBreaker(cfg.Breaker),
+		sockDir:  dir,
+		kick:     make(chan struct{}, 1),
+		ready:    make(chan struct{}),
+		state:    StateStarting,
+		checksum: spec.checksum,
 	}, nil
 }
 
@@ -94,7 +102,11 @@ func (in *instance) run(ctx context.Context) {
 			return
 		}
 		delay := in.crashed(err)
-		in.log.Warn("plugin restart scheduled", "in", delay.String(), "error", in.lastError())
+		if errors.Is(err, errRefused) {
+			in.log.Error("plugin binary refused: checksum mismatch", "retry_in", delay.String(), "error", in.lastError())
+		} else {
+			in.log.Warn("plugin restart scheduled", "in", delay.String(), "error", in.lastError())
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -106,9 +118,20 @@ func (in *instance) run(ctx context.Context) {
 // start launches the process, negotiates the protocol, checks the bound
 // capabilities and configures the plugin.
 func (in *instance) start(ctx context.Context) error {
-	in.setState(StateStarting)
+	in.mu.Lock()
+	if in.state != StateRefused {
+		// A refused binary stays refused while it is checked again.
+		in.state = StateStarting
+	}
+	in.mu.Unlock()
 	stderr := newLogWriter(in.log.With("stream", "stderr"), in.scrub)
-	client := plugin.NewClient(&plugin.ClientConfig{
+	secure, err := in.secureConfig()
+	if err != nil {
+		return err
+	}
+	cc := &plugin.ClientConfig{
+		SecureConfig:     secure,
+		AutoMTLS:         true,
 		HandshakeConfig:  sdk.Handshake(),
 		VersionedPlugins: sdk.HostPluginSets(),
 		Cmd:              in.command(),
@@ -119,10 +142,27 @@ func (in *instance) start(ctx context.Context) error {
 		SyncStderr:       stderr,
 		SyncStdout:       newLogWriter(in.log.With("stream", "stdout"), in.scrub),
 		Logger:           hclog.NewNullLogger(),
-	})
+	}
+	if in.spec.reattach != nil {
+		// A plugin in debug mode: attach to it; it was started (and is
+		// owned) by the developer.
+		// go-plugin does not negotiate on reattach: the version is the
+		// one the plugin reported.
+		rc := *in.spec.reattach
+		set, ok := cc.VersionedPlugins[rc.ProtocolVersion]
+		if !ok {
+			return fmt.Errorf("reattach %s: protocol %d is not one the host speaks", in.spec.path, rc.ProtocolVersion)
+		}
+		cc.Reattach, cc.Plugins, cc.VersionedPlugins = &rc, set, nil
+		cc.Cmd, cc.SecureConfig, cc.AutoMTLS, cc.SkipHostEnv = nil, nil, false, false
+	}
+	client := plugin.NewClient(cc)
 	remote, desc, err := in.handshake(ctx, client)
 	if err != nil {
 		client.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return in.refusal()
+		}
 		return fmt.Errorf("start %s: %w", in.spec.path, err)
 	}
 	in.mu.Lock()
@@ -171,6 +211,77 @@ func (in *instance) handshake(ctx context.Context, client *plugin.Client) (sdk.R
 		return nil, sdk.Description{}, fmt.Errorf("configure: %w", err)
 	}
 	return remote, desc, nil
+}
+
+// errRefused marks a start refused because the binary's checksum does
+// not match its pin.
+var errRefused = errors.New("plugin binary refused")
+
+// secureConfig returns go-plugin's checksum check for a pinned binary and
+// records the checksum of the binary about to start. An unpinned binary
+// is hashed for the status report only.
+func (in *instance) secureConfig() (*plugin.SecureConfig, error) {
+	if in.spec.reattach != nil {
+		return nil, nil
+	}
+	if in.spec.checksum == "" {
+		sum, err := reportedChecksum(in.spec.path)
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", in.spec.path, err)
+		}
+		in.mu.Lock()
+		in.checksum = sum
+		in.mu.Unlock()
+		return nil, nil
+	}
+	want, err := hex.DecodeString(in.spec.checksum)
+	if err != nil || len(want) != sha256.Size {
+		return nil, fmt.Errorf("start %s: pinned checksum %q is not a SHA-256 in hex", in.spec.path, in.spec.checksum)
+	}
+	return &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}, nil
+}
+
+// reported caches the checksums of unpinned binaries by path, size and
+// modification time. They are only reported, never enforced, so a changed
+// binary that kept both is reported with its old sum until it changes
+// again; pinned binaries are hashed by go-plugin before every start.
+var reported sync.Map // path → reportedSum
+
+type reportedSum struct {
+	size    int64
+	modTime time.Time
+	sum     string
+}
+
+// reportedChecksum returns the SHA-256 of the unpinned binary at path,
+// hashing it only when it changed since the last call.
+func reportedChecksum(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("checksum: %w", err)
+	}
+	if v, ok := reported.Load(path); ok {
+		if r := v.(reportedSum); r.size == info.Size() && r.modTime.Equal(info.ModTime()) {
+			return r.sum, nil
+		}
+	}
+	sum, err := FileSHA256(path)
+	if err != nil {
+		return "", err
+	}
+	reported.Store(path, reportedSum{size: info.Size(), modTime: info.ModTime(), sum: sum})
+	return sum, nil
+}
+
+// refusal builds the error of a start refused by the checksum check,
+// naming the checksum found and the one pinned.
+func (in *instance) refusal() error {
+	found, err := FileSHA256(in.spec.path)
+	if err != nil {
+		found = "unreadable (" + err.Error() + ")"
+	}
+	return fmt.Errorf("%w: %s has SHA-256 %s but %s pins %s; not starting it (restore the pinned binary, or run `dezky plugins lock` if the change is intended)",
+		errRefused, in.spec.path, found, LockFileName, in.spec.checksum)
 }
 
 // command builds the plugin command. The environment is the host's minus
@@ -223,6 +334,9 @@ func (in *instance) crashed(err error) time.Duration {
 	in.lastErr = in.scrub.Replace(err.Error())
 	in.lastErrAt = time.Now()
 	in.state = StateRestarting
+	if errors.Is(err, errRefused) {
+		in.state = StateRefused
+	}
 	in.dropLocked()
 	return in.cfg.Backoff.Delay(in.failures)
 }

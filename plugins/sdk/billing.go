@@ -18,8 +18,9 @@ import (
 //   - MoveSubscriptionPrice changes the price without proration.
 //   - Invalid amounts, currencies, intervals or quantities fail with
 //     INVALID.
-//   - ParseBillingWebhook fails with INVALID when the signature does not
-//     verify.
+//   - ParseBillingWebhook fails with UNAUTHENTICATED when the signature does
+//     not verify (or is missing or stale), and with INVALID when a signed
+//     body does not parse.
 type Billing interface {
 	EnsureCustomer(ctx context.Context, req EnsureCustomerRequest) (Customer, error)
 	EnsurePrice(ctx context.Context, req EnsurePriceRequest) (Price, error)

@@ -24,8 +24,16 @@
 //
 // Every create is an ensure keyed by a stable external key (group name,
 // username, slug, domain, address, tenant key, external key): repeating it
-// returns the existing object. Each capability interface documents its full
-// contract, which plugins/conformance checks.
+// returns the existing object, also when the repeats arrive in parallel.
+// Where the upstream has no atomic create-if-absent, serialize ensures per
+// key with KeyLock. Each capability interface documents its full contract,
+// which plugins/conformance checks.
+//
+// # Debugging
+//
+// With DebugEnv set (or a --debug argument) Serve runs the provider on its
+// own and prints a reattach line for `dezky serve --plugin-reattach`, so the
+// process can run under a debugger; see DebugEnv and ParseReattach.
 //
 // # Versions
 //

@@ -20,8 +20,9 @@ import (
 //     NOT_FOUND.
 //   - FreezeMailbox blocks logins and delivery but keeps the password;
 //     UnfreezeMailbox restores access.
-//   - ParseMailWebhook fails with INVALID when the signature does not
-//     verify.
+//   - ParseMailWebhook fails with UNAUTHENTICATED when the signature does
+//     not verify (or is missing or stale), and with INVALID when a signed
+//     body does not parse.
 type Mail interface {
 	CreateDomain(ctx context.Context, req CreateDomainRequest) (Domain, error)
 	ListDomains(ctx context.Context) ([]Domain, error)

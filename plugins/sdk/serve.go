@@ -71,7 +71,9 @@ func WithTestConfig(cfg *plugin.ServeTestConfig) ServeOption {
 //	func main() { sdk.Serve(myprovider.New()) }
 //
 // Serve registers the Provider service and one service per capability
-// interface p implements, under protocol version ProtocolVersion. A panic in
+// interface p implements, under protocol version ProtocolVersion. With
+// DEZKY_PLUGIN_DEBUG set (or a --debug argument) it runs in debug mode
+// instead; see DebugEnv. A panic in
 // a provider method is recovered and returned to the host as an INTERNAL
 // error; the process keeps serving.
 func Serve(p Provider, opts ...ServeOption) {
@@ -79,7 +81,7 @@ func Serve(p Provider, opts ...ServeOption) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	plugin.Serve(&plugin.ServeConfig{
+	sc := &plugin.ServeConfig{
 		HandshakeConfig:  Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{impl: p}}},
 		GRPCServer: func(base []grpc.ServerOption) *grpc.Server {
@@ -88,7 +90,16 @@ func Serve(p Provider, opts ...ServeOption) {
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "sdk", Level: hclog.Warn, Output: stderr, JSONFormat: true}),
 		Test:   cfg.test,
-	})
+	}
+	if cfg.test == nil && debugRequested() {
+		name := "provider"
+		if d, err := p.Describe(context.Background()); err == nil && d.Name != "" {
+			name = d.Name
+		}
+		debugServe(name, sc)
+		return
+	}
+	plugin.Serve(sc)
 }
 
 // Remote is a provider reached over the plugin protocol: every capability

@@ -38,7 +38,10 @@ const (
 
 func main() { sdk.Serve(&provider{}) }
 
-type provider struct{ conf sdk.Configured[config] }
+type provider struct {
+	conf    sdk.Configured[config]
+	ensures sdk.KeyLock // one EnsureSpace per alias at a time: find-then-create is not atomic in oCIS
+}
 
 // config is what Configure sets up: the API client and the settings.
 type config struct {
@@ -132,6 +135,7 @@ func (p *provider) EnsureSpace(ctx context.Context, req sdk.EnsureSpaceRequest) 
 		return sdk.Space{}, err
 	}
 	alias := c.aliasPrefix + req.TenantKey
+	defer p.ensures.Lock(alias)()
 	d, err := c.FindProjectSpaceByAlias(ctx, alias)
 	if errors.Is(err, ocisapi.ErrNotFound) {
 		d, err = c.CreateProjectSpace(ctx, ocisapi.SpaceSpec{Name: name, QuotaBytes: req.QuotaBytes, Alias: alias})

@@ -85,7 +85,9 @@ func (s *Service) RunNow(ctx context.Context) (*Result, error) {
 }
 
 // Run archives what is due every interval until ctx ends (no-op when not
-// configured). Failures are logged and retried at the next interval.
+// configured). The server runs Sweep as a periodic job instead, once per
+// interval across replicas; Run serves a single process without a job
+// engine.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	if s.archiver == nil {
 		return
@@ -98,17 +100,29 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		r, err := s.archiver.RunOnce(viewer.SystemContext(ctx), Options{Retention: s.retention})
-		switch {
-		case errors.Is(err, ErrBusy):
-		case err != nil:
-			if ctx.Err() == nil {
-				s.log.WarnContext(ctx, "audit archive run failed", "err", err)
-			}
-		case r.Events > 0:
-			s.log.InfoContext(ctx, "audit events archived", "events", r.Events, "batches", len(r.Batches))
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "audit archive run failed", "err", err)
 		}
 	}
+}
+
+// Sweep archives what is due, as the archiver (no-op when not configured).
+// A run already in progress elsewhere (ErrBusy) is not an error: that run
+// archives what is due.
+func (s *Service) Sweep(ctx context.Context) error {
+	if s.archiver == nil {
+		return nil
+	}
+	r, err := s.archiver.RunOnce(viewer.SystemContext(ctx), Options{Retention: s.retention})
+	switch {
+	case errors.Is(err, ErrBusy):
+		return nil
+	case err != nil:
+		return err
+	case r.Events > 0:
+		s.log.InfoContext(ctx, "audit events archived", "events", r.Events, "batches", len(r.Batches))
+	}
+	return nil
 }
 
 // Verify verifies the archive followed by the hot chain when a store is

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/ingest"
+	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/server"
+	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/plugins/sdk"
+)
+
+// IdempotencyExpiryInterval is how often expired idempotency keys are
+// deleted.
+const IdempotencyExpiryInterval = time.Hour
+
+// expireIdempotencyKeysArgs is the periodic job deleting the idempotency
+// keys past their window.
+type expireIdempotencyKeysArgs struct{}
+
+// Kind names the job kind.
+func (expireIdempotencyKeysArgs) Kind() string { return "expire_idempotency_keys" }
+
+type expireIdempotencyKeysWorker struct {
+	river.WorkerDefaults[expireIdempotencyKeysArgs]
+	client *ent.Client
+	log    *slog.Logger
+}
+
+// Work deletes every expired idempotency key.
+func (w *expireIdempotencyKeysWorker) Work(ctx context.Context, _ *river.Job[expireIdempotencyKeysArgs]) error {
+	n, err := server.ExpireIdempotencyKeys(viewer.SystemContext(ctx), w.client, time.Now())
+	if err != nil {
+		return fmt.Errorf("expire idempotency keys: %w", err)
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "expired idempotency keys", "deleted", n)
+	}
+	return nil
+}
+
+// archiveAuditArgs is the periodic job archiving the audit events past
+// their retention.
+type archiveAuditArgs struct{}
+
+// Kind names the job kind.
+func (archiveAuditArgs) Kind() string { return "archive_audit_events" }
+
+type archiveAuditWorker struct {
+	river.WorkerDefaults[archiveAuditArgs]
+	archives *archive.Service
+}
+
+// Work archives what is due.
+func (w *archiveAuditWorker) Work(ctx context.Context, _ *river.Job[archiveAuditArgs]) error {
+	return w.archives.Sweep(ctx)
+}
+
+// ingestArgs is the periodic job pulling one source's upstream events
+// into the audit trail.
+type ingestArgs struct {
+	Source string `json:"source"`
+}
+
+// Kind names the job kind.
+func (ingestArgs) Kind() string { return "ingest_audit_events" }
+
+type ingestWorker struct {
+	river.WorkerDefaults[ingestArgs]
+	ingestor *ingest.Ingestor
+	log      *slog.Logger
+}
+
+// Work reads the source's new events (a source without a plugin has
+// nothing to read).
+func (w *ingestWorker) Work(ctx context.Context, j *river.Job[ingestArgs]) error {
+	tick := w.ingestor.IngestIdentity
+	if j.Args.Source == ingest.SourceStorage {
+		tick = w.ingestor.IngestStorage
+	}
+	r, err := tick(ctx)
+	switch {
+	case sdk.IsUnsupported(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("ingest %s: %w", j.Args.Source, err)
+	case r.Written > 0:
+		w.log.InfoContext(ctx, "audit events ingested", "source", j.Args.Source, "read", r.Read, "written", r.Written)
+	}
+	return nil
+}
+
+// checkpointArgs is the periodic job signing a checkpoint of the audit
+// chain's head.
+type checkpointArgs struct{}
+
+// Kind names the job kind.
+func (checkpointArgs) Kind() string { return "audit_checkpoint" }
+
+type checkpointWorker struct {
+	river.WorkerDefaults[checkpointArgs]
+	checkpoints *audit.Checkpointer
+}
+
+// Work checkpoints the head unless it has a checkpoint already.
+func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs]) error {
+	return w.checkpoints.CheckpointInterval(ctx)
+}
+
+// registerPeriodic registers the server's periodic jobs with the engine;
+// each runs once per period across replicas.
+func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, checkpoints *audit.Checkpointer,
+	archives *archive.Service, ingestor *ingest.Ingestor, ingesting bool) {
+	jobs.AddWorker(e, &checkpointWorker{checkpoints: checkpoints})
+	e.AddPeriodic(checkpoints.Interval(), checkpointArgs{}, false)
+	jobs.AddWorker(e, &expireIdempotencyKeysWorker{client: client, log: cfg.Log})
+	e.AddPeriodic(IdempotencyExpiryInterval, expireIdempotencyKeysArgs{}, true)
+	if ingesting {
+		jobs.AddWorker(e, &ingestWorker{ingestor: ingestor, log: cfg.Log})
+		e.AddPeriodic(ingest.DefaultIdentityInterval, ingestArgs{Source: ingest.SourceIdentity}, true)
+		e.AddPeriodic(ingest.DefaultStorageInterval, ingestArgs{Source: ingest.SourceStorage}, true)
+	}
+	if archives.Configured() {
+		jobs.AddWorker(e, &archiveAuditWorker{archives: archives})
+		e.AddPeriodic(cfg.ArchiveInterval, archiveAuditArgs{}, false)
+	}
+}

@@ -1,0 +1,76 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/dezky/platform/ent"
+)
+
+// The job engine inserts jobs with river's InsertTx, which takes the
+// *sql.Tx of the transaction the job belongs to. ent does not expose the
+// *sql.Tx under an *ent.Tx, so the client's driver is wrapped (txDriver):
+// when a transaction is begun on a context prepared by BeginTx, the driver
+// stores the *sql.Tx it opened in that context, where SQLTx finds it.
+
+// txSlot receives the *sql.Tx of a transaction begun on its context.
+type txSlot struct{ tx *sql.Tx }
+
+type txSlotKey struct{}
+
+// txDriver is ent's SQL driver, recording the *sql.Tx of each transaction
+// begun on a context that carries a txSlot.
+type txDriver struct{ *entsql.Driver }
+
+// Tx begins a transaction.
+func (d txDriver) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
+
+// BeginTx begins a transaction with options.
+func (d txDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	tx, err := d.Driver.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if slot, ok := ctx.Value(txSlotKey{}).(*txSlot); ok {
+		if etx, ok := tx.(*entsql.Tx); ok {
+			slot.tx, _ = etx.Tx.(*sql.Tx)
+		}
+	}
+	return tx, nil
+}
+
+// newClient returns an ent client over drv whose transactions SQLTx can
+// reach.
+func newClient(drv *entsql.Driver) *ent.Client {
+	return ent.NewClient(ent.Driver(txDriver{drv}))
+}
+
+// BeginTx opens a transaction on root and returns it with a context that
+// carries it (ent.TxFromContext, ent.FromContext) and its *sql.Tx (SQLTx).
+// The caller commits or rolls back.
+func BeginTx(ctx context.Context, root *ent.Client) (context.Context, *ent.Tx, error) {
+	slot := &txSlot{}
+	tx, err := root.Tx(context.WithValue(ctx, txSlotKey{}, slot))
+	if err != nil {
+		return ctx, nil, err
+	}
+	ctx = context.WithValue(ctx, txSlotKey{}, slot)
+	ctx = ent.NewTxContext(ctx, tx)
+	return ent.NewContext(ctx, tx.Client()), tx, nil
+}
+
+// SQLTx returns the *sql.Tx of the transaction ctx carries, when it was
+// opened by BeginTx or WithTx.
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	if ent.TxFromContext(ctx) == nil {
+		return nil, false
+	}
+	slot, ok := ctx.Value(txSlotKey{}).(*txSlot)
+	if !ok || slot.tx == nil {
+		return nil, false
+	}
+	return slot.tx, true
+}

@@ -1,0 +1,200 @@
+// Package jobs is the background job engine: a river client
+// (github.com/riverqueue/river) over the server's database, owning worker
+// registration, periodic jobs, and the insertion of jobs in the
+// transaction of the change that causes them.
+//
+// Domain packages register their job kinds before Start: AddWorker for a
+// kind of job, AddPeriodic for work that must run once per period across
+// every replica (river's leader, elected through the database, enqueues
+// each periodic job; any replica may work it).
+//
+// # Databases
+//
+// PostgreSQL: river runs on the server's own *sql.DB through
+// riverdriver/riverdatabasesql (lib/pq). That driver has no LISTEN
+// support, so workers poll for new jobs every Config.Poll. River's tables
+// are part of the versioned migrations (`dezky migrate`).
+//
+// SQLite: river runs through riverdriver/riversqlite on a *sql.DB of its
+// own to the same database file, limited to one connection (SQLite has one
+// writer; parallel river operations would otherwise contend for the write
+// lock). Start creates river's tables, as the embedded database's schema
+// is created at open.
+//
+// # Transactional insertion
+//
+// InsertTx inserts a job with river's InsertTx on the *sql.Tx under the
+// ent transaction ctx carries (see db.BeginTx and db.SQLTx): the job
+// exists exactly when the change that caused it commits. On SQLite the
+// *sql.Tx belongs to the server's pool, not river's: river's SQLite driver
+// executes on whatever *sql.Tx it is given, so the job row is written by
+// the change's own connection, inside its transaction.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/dezky/platform/internal/db"
+)
+
+// Config configures an Engine.
+type Config struct {
+	DB  *db.DB
+	Log *slog.Logger
+	// Poll is how often workers look for new jobs (default 1s).
+	Poll time.Duration
+	// Workers is how many jobs this replica works at once (default 4).
+	Workers int
+}
+
+// Engine is the job engine of one replica.
+type Engine struct {
+	cfg      Config
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	client   *river.Client[*sql.Tx]
+	// pool is river's own connection to the SQLite file (nil on
+	// PostgreSQL, where river shares the server's pool).
+	pool *sql.DB
+}
+
+// New returns an engine; register workers and periodic jobs, then Start.
+func New(cfg Config) *Engine {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	return &Engine{cfg: cfg, workers: river.NewWorkers()}
+}
+
+// AddWorker registers the worker of one job kind. Call before Start.
+func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
+	river.AddWorker(e.workers, w)
+}
+
+// AddPeriodic runs a job with args every period, once per period across
+// every replica sharing the database (the elected leader inserts it, at
+// most once per period window even across a change of leader); with
+// atStart the first run is when the leader starts, else a period later. Its worker must be registered with AddWorker. Call before Start.
+func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart bool) {
+	e.periodic = append(e.periodic, river.NewPeriodicJob(
+		river.PeriodicInterval(period),
+		// Unique per period: a replica elected while the period's job
+		// already exists (a leader change) does not add another.
+		func() (river.JobArgs, *river.InsertOpts) {
+			return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: period}}
+		},
+		&river.PeriodicJobOpts{RunOnStart: atStart},
+	))
+}
+
+// Start creates river's tables on SQLite and starts working jobs.
+func (e *Engine) Start(ctx context.Context) error {
+	client, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	e.client = client
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// open returns the river client over the configured database.
+func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
+	cfg := &river.Config{
+		Logger:            e.cfg.Log,
+		FetchPollInterval: e.cfg.Poll,
+		FetchCooldown:     min(e.cfg.Poll, river.FetchCooldownDefault),
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
+		Workers:           e.workers,
+		PeriodicJobs:      e.periodic,
+		// Completed jobs are history only; frequent periodic jobs would
+		// otherwise pile up for river's default day.
+		CompletedJobRetentionPeriod: time.Hour,
+	}
+	if e.cfg.DB.IsPostgres() {
+		c, err := river.NewClient(riverdatabasesql.New(e.cfg.DB.SQL), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		return c, nil
+	}
+	pool, err := e.cfg.DB.OpenPool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	pool.SetMaxOpenConns(1)
+	drv := riversqlite.New(pool)
+	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: e.cfg.Log})
+	if err == nil {
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("jobs: create river tables: %w", err)
+	}
+	c, err := river.NewClient(drv, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	e.pool = pool
+	return c, nil
+}
+
+// Stop stops fetching jobs and waits for the running ones to finish; when
+// ctx ends first, it cancels them (river then retries them later, on any
+// replica). It closes river's own SQLite connection.
+func (e *Engine) Stop(ctx context.Context) error {
+	if e.client == nil {
+		return nil
+	}
+	err := e.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = e.client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	if e.pool != nil {
+		err = errors.Join(err, e.pool.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// ErrNoTx is returned by InsertTx when ctx carries no transaction opened
+// through db.BeginTx or db.WithTx.
+var ErrNoTx = errors.New("jobs: insert needs the transaction of the change (db.WithTx)")
+
+// InsertTx inserts a job in the transaction ctx carries. The engine must
+// have been started.
+func (e *Engine) InsertTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	tx, ok := db.SQLTx(ctx)
+	if !ok {
+		return ErrNoTx
+	}
+	if e.client == nil {
+		return errors.New("jobs: engine not started")
+	}
+	if _, err := e.client.InsertTx(ctx, tx, args, opts); err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
