@@ -19,6 +19,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -46,6 +47,8 @@ type Client struct {
 	AuditCosignature *AuditCosignatureClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditSetting is the client for interacting with the AuditSetting builders.
+	AuditSetting *AuditSettingClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
 	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
@@ -81,6 +84,7 @@ func (c *Client) init() {
 	c.AuditCheckpoint = NewAuditCheckpointClient(c.config)
 	c.AuditCosignature = NewAuditCosignatureClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuditSetting = NewAuditSettingClient(c.config)
 	c.AuditTreeHash = NewAuditTreeHashClient(c.config)
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
@@ -187,6 +191,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
 		AuditCosignature:  NewAuditCosignatureClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuditSetting:      NewAuditSettingClient(cfg),
 		AuditTreeHash:     NewAuditTreeHashClient(cfg),
 		Flag:              NewFlagClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
@@ -220,6 +225,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
 		AuditCosignature:  NewAuditCosignatureClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuditSetting:      NewAuditSettingClient(cfg),
 		AuditTreeHash:     NewAuditTreeHashClient(cfg),
 		Flag:              NewFlagClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
@@ -260,8 +266,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
-		c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Membership,
-		c.Partner, c.ProvisioningJob, c.ProvisioningState, c.Tenant, c.User,
+		c.AuditSetting, c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor,
+		c.Membership, c.Partner, c.ProvisioningJob, c.ProvisioningState, c.Tenant,
+		c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -272,8 +279,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
-		c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Membership,
-		c.Partner, c.ProvisioningJob, c.ProvisioningState, c.Tenant, c.User,
+		c.AuditSetting, c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor,
+		c.Membership, c.Partner, c.ProvisioningJob, c.ProvisioningState, c.Tenant,
+		c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -290,6 +298,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditCosignature.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuditSettingMutation:
+		return c.AuditSetting.mutate(ctx, m)
 	case *AuditTreeHashMutation:
 		return c.AuditTreeHash.mutate(ctx, m)
 	case *FlagMutation:
@@ -848,6 +858,140 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuditSettingClient is a client for the AuditSetting schema.
+type AuditSettingClient struct {
+	config
+}
+
+// NewAuditSettingClient returns a client for the AuditSetting from the given config.
+func NewAuditSettingClient(c config) *AuditSettingClient {
+	return &AuditSettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditsetting.Hooks(f(g(h())))`.
+func (c *AuditSettingClient) Use(hooks ...Hook) {
+	c.hooks.AuditSetting = append(c.hooks.AuditSetting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditsetting.Intercept(f(g(h())))`.
+func (c *AuditSettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditSetting = append(c.inters.AuditSetting, interceptors...)
+}
+
+// Create returns a builder for creating a AuditSetting entity.
+func (c *AuditSettingClient) Create() *AuditSettingCreate {
+	mutation := newAuditSettingMutation(c.config, OpCreate)
+	return &AuditSettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditSetting entities.
+func (c *AuditSettingClient) CreateBulk(builders ...*AuditSettingCreate) *AuditSettingCreateBulk {
+	return &AuditSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditSettingClient) MapCreateBulk(slice any, setFunc func(*AuditSettingCreate, int)) *AuditSettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditSettingCreateBulk{err: fmt.Errorf("calling to AuditSettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditSettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditSetting.
+func (c *AuditSettingClient) Update() *AuditSettingUpdate {
+	mutation := newAuditSettingMutation(c.config, OpUpdate)
+	return &AuditSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditSettingClient) UpdateOne(_m *AuditSetting) *AuditSettingUpdateOne {
+	mutation := newAuditSettingMutation(c.config, OpUpdateOne, withAuditSetting(_m))
+	return &AuditSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditSettingClient) UpdateOneID(id int) *AuditSettingUpdateOne {
+	mutation := newAuditSettingMutation(c.config, OpUpdateOne, withAuditSettingID(id))
+	return &AuditSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditSetting.
+func (c *AuditSettingClient) Delete() *AuditSettingDelete {
+	mutation := newAuditSettingMutation(c.config, OpDelete)
+	return &AuditSettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditSettingClient) DeleteOne(_m *AuditSetting) *AuditSettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditSettingClient) DeleteOneID(id int) *AuditSettingDeleteOne {
+	builder := c.Delete().Where(auditsetting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditSettingDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditSetting.
+func (c *AuditSettingClient) Query() *AuditSettingQuery {
+	return &AuditSettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditSetting entity by its id.
+func (c *AuditSettingClient) Get(ctx context.Context, id int) (*AuditSetting, error) {
+	return c.Query().Where(auditsetting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditSettingClient) GetX(ctx context.Context, id int) *AuditSetting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditSettingClient) Hooks() []Hook {
+	hooks := c.hooks.AuditSetting
+	return append(hooks[:len(hooks):len(hooks)], auditsetting.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditSettingClient) Interceptors() []Interceptor {
+	return c.inters.AuditSetting
+}
+
+func (c *AuditSettingClient) mutate(ctx context.Context, m *AuditSettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditSettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditSettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditSetting mutation op: %q", m.Op())
 	}
 }
 
@@ -2322,14 +2466,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditTreeHash,
-		Flag, IdempotencyKey, IngestCursor, Membership, Partner, ProvisioningJob,
-		ProvisioningState, Tenant, User []ent.Hook
+		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
+		AuditTreeHash, Flag, IdempotencyKey, IngestCursor, Membership, Partner,
+		ProvisioningJob, ProvisioningState, Tenant, User []ent.Hook
 	}
 	inters struct {
-		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditTreeHash,
-		Flag, IdempotencyKey, IngestCursor, Membership, Partner, ProvisioningJob,
-		ProvisioningState, Tenant, User []ent.Interceptor
+		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
+		AuditTreeHash, Flag, IdempotencyKey, IngestCursor, Membership, Partner,
+		ProvisioningJob, ProvisioningState, Tenant, User []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -90,6 +91,7 @@ func checkColumn(t, c string) error {
 			auditcheckpoint.Table:   auditcheckpoint.ValidColumn,
 			auditcosignature.Table:  auditcosignature.ValidColumn,
 			auditevent.Table:        auditevent.ValidColumn,
+			auditsetting.Table:      auditsetting.ValidColumn,
 			audittreehash.Table:     audittreehash.ValidColumn,
 			flag.Table:              flag.ValidColumn,
 			idempotencykey.Table:    idempotencykey.ValidColumn,

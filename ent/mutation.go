@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -42,6 +43,7 @@ const (
 	TypeAuditCheckpoint   = "AuditCheckpoint"
 	TypeAuditCosignature  = "AuditCosignature"
 	TypeAuditEvent        = "AuditEvent"
+	TypeAuditSetting      = "AuditSetting"
 	TypeAuditTreeHash     = "AuditTreeHash"
 	TypeFlag              = "Flag"
 	TypeIdempotencyKey    = "IdempotencyKey"
@@ -2411,6 +2413,7 @@ type AuditEventMutation struct {
 	addpartner_id *int
 	partner_slug  *string
 	metadata      *map[string]interface{}
+	personal      *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*AuditEvent, error)
@@ -3493,6 +3496,55 @@ func (m *AuditEventMutation) ResetMetadata() {
 	delete(m.clearedFields, auditevent.FieldMetadata)
 }
 
+// SetPersonal sets the "personal" field.
+func (m *AuditEventMutation) SetPersonal(s string) {
+	m.personal = &s
+}
+
+// Personal returns the value of the "personal" field in the mutation.
+func (m *AuditEventMutation) Personal() (r string, exists bool) {
+	v := m.personal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPersonal returns the old "personal" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldPersonal(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPersonal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPersonal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPersonal: %w", err)
+	}
+	return oldValue.Personal, nil
+}
+
+// ClearPersonal clears the value of the "personal" field.
+func (m *AuditEventMutation) ClearPersonal() {
+	m.personal = nil
+	m.clearedFields[auditevent.FieldPersonal] = struct{}{}
+}
+
+// PersonalCleared returns if the "personal" field was cleared in this mutation.
+func (m *AuditEventMutation) PersonalCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldPersonal]
+	return ok
+}
+
+// ResetPersonal resets all changes to the "personal" field.
+func (m *AuditEventMutation) ResetPersonal() {
+	m.personal = nil
+	delete(m.clearedFields, auditevent.FieldPersonal)
+}
+
 // Where appends a list predicates to the AuditEventMutation builder.
 func (m *AuditEventMutation) Where(ps ...predicate.AuditEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -3527,7 +3579,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.at != nil {
 		fields = append(fields, auditevent.FieldAt)
 	}
@@ -3588,6 +3640,9 @@ func (m *AuditEventMutation) Fields() []string {
 	if m.metadata != nil {
 		fields = append(fields, auditevent.FieldMetadata)
 	}
+	if m.personal != nil {
+		fields = append(fields, auditevent.FieldPersonal)
+	}
 	return fields
 }
 
@@ -3636,6 +3691,8 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.PartnerSlug()
 	case auditevent.FieldMetadata:
 		return m.Metadata()
+	case auditevent.FieldPersonal:
+		return m.Personal()
 	}
 	return nil, false
 }
@@ -3685,6 +3742,8 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPartnerSlug(ctx)
 	case auditevent.FieldMetadata:
 		return m.OldMetadata(ctx)
+	case auditevent.FieldPersonal:
+		return m.OldPersonal(ctx)
 	}
 	return nil, fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3834,6 +3893,13 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMetadata(v)
 		return nil
+	case auditevent.FieldPersonal:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPersonal(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3948,6 +4014,9 @@ func (m *AuditEventMutation) ClearedFields() []string {
 	if m.FieldCleared(auditevent.FieldMetadata) {
 		fields = append(fields, auditevent.FieldMetadata)
 	}
+	if m.FieldCleared(auditevent.FieldPersonal) {
+		fields = append(fields, auditevent.FieldPersonal)
+	}
 	return fields
 }
 
@@ -4006,6 +4075,9 @@ func (m *AuditEventMutation) ClearField(name string) error {
 		return nil
 	case auditevent.FieldMetadata:
 		m.ClearMetadata()
+		return nil
+	case auditevent.FieldPersonal:
+		m.ClearPersonal()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent nullable field %s", name)
@@ -4075,6 +4147,9 @@ func (m *AuditEventMutation) ResetField(name string) error {
 	case auditevent.FieldMetadata:
 		m.ResetMetadata()
 		return nil
+	case auditevent.FieldPersonal:
+		m.ResetPersonal()
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -4125,6 +4200,422 @@ func (m *AuditEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// AuditSettingMutation represents an operation that mutates the AuditSetting nodes in the graph.
+type AuditSettingMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	name          *string
+	int_value     *int64
+	addint_value  *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditSetting, error)
+	predicates    []predicate.AuditSetting
+}
+
+var _ ent.Mutation = (*AuditSettingMutation)(nil)
+
+// auditsettingOption allows management of the mutation configuration using functional options.
+type auditsettingOption func(*AuditSettingMutation)
+
+// newAuditSettingMutation creates new mutation for the AuditSetting entity.
+func newAuditSettingMutation(c config, op Op, opts ...auditsettingOption) *AuditSettingMutation {
+	m := &AuditSettingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditSetting,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditSettingID sets the ID field of the mutation.
+func withAuditSettingID(id int) auditsettingOption {
+	return func(m *AuditSettingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditSetting
+		)
+		m.oldValue = func(ctx context.Context) (*AuditSetting, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditSetting.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditSetting sets the old AuditSetting of the mutation.
+func withAuditSetting(node *AuditSetting) auditsettingOption {
+	return func(m *AuditSettingMutation) {
+		m.oldValue = func(context.Context) (*AuditSetting, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditSettingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditSettingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditSettingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditSettingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditSetting.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *AuditSettingMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *AuditSettingMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the AuditSetting entity.
+// If the AuditSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSettingMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *AuditSettingMutation) ResetName() {
+	m.name = nil
+}
+
+// SetIntValue sets the "int_value" field.
+func (m *AuditSettingMutation) SetIntValue(i int64) {
+	m.int_value = &i
+	m.addint_value = nil
+}
+
+// IntValue returns the value of the "int_value" field in the mutation.
+func (m *AuditSettingMutation) IntValue() (r int64, exists bool) {
+	v := m.int_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntValue returns the old "int_value" field's value of the AuditSetting entity.
+// If the AuditSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSettingMutation) OldIntValue(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntValue: %w", err)
+	}
+	return oldValue.IntValue, nil
+}
+
+// AddIntValue adds i to the "int_value" field.
+func (m *AuditSettingMutation) AddIntValue(i int64) {
+	if m.addint_value != nil {
+		*m.addint_value += i
+	} else {
+		m.addint_value = &i
+	}
+}
+
+// AddedIntValue returns the value that was added to the "int_value" field in this mutation.
+func (m *AuditSettingMutation) AddedIntValue() (r int64, exists bool) {
+	v := m.addint_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIntValue resets all changes to the "int_value" field.
+func (m *AuditSettingMutation) ResetIntValue() {
+	m.int_value = nil
+	m.addint_value = nil
+}
+
+// Where appends a list predicates to the AuditSettingMutation builder.
+func (m *AuditSettingMutation) Where(ps ...predicate.AuditSetting) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditSettingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditSettingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditSetting, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditSettingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditSettingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditSetting).
+func (m *AuditSettingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditSettingMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.name != nil {
+		fields = append(fields, auditsetting.FieldName)
+	}
+	if m.int_value != nil {
+		fields = append(fields, auditsetting.FieldIntValue)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditSettingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditsetting.FieldName:
+		return m.Name()
+	case auditsetting.FieldIntValue:
+		return m.IntValue()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditSettingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditsetting.FieldName:
+		return m.OldName(ctx)
+	case auditsetting.FieldIntValue:
+		return m.OldIntValue(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditSetting field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditSettingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditsetting.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case auditsetting.FieldIntValue:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSetting field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditSettingMutation) AddedFields() []string {
+	var fields []string
+	if m.addint_value != nil {
+		fields = append(fields, auditsetting.FieldIntValue)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditSettingMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditsetting.FieldIntValue:
+		return m.AddedIntValue()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditSettingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditsetting.FieldIntValue:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIntValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSetting numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditSettingMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditSettingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditSettingMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditSetting nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditSettingMutation) ResetField(name string) error {
+	switch name {
+	case auditsetting.FieldName:
+		m.ResetName()
+		return nil
+	case auditsetting.FieldIntValue:
+		m.ResetIntValue()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSetting field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditSettingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditSettingMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditSettingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditSettingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditSettingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditSettingMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditSettingMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditSetting unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditSettingMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditSetting edge %s", name)
 }
 
 // AuditTreeHashMutation represents an operation that mutates the AuditTreeHash nodes in the graph.

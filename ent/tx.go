@@ -22,6 +22,8 @@ type Tx struct {
 	AuditCosignature *AuditCosignatureClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditSetting is the client for interacting with the AuditSetting builders.
+	AuditSetting *AuditSettingClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
 	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
@@ -177,6 +179,7 @@ func (tx *Tx) init() {
 	tx.AuditCheckpoint = NewAuditCheckpointClient(tx.config)
 	tx.AuditCosignature = NewAuditCosignatureClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AuditSetting = NewAuditSettingClient(tx.config)
 	tx.AuditTreeHash = NewAuditTreeHashClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)

@@ -46,6 +46,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AuditCheckpoint() AuditCheckpointResolver
+	AuditEvent() AuditEventResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	Query() QueryResolver
@@ -128,6 +129,15 @@ type ComplexityRoot struct {
 		Witness func(childComplexity int) int
 	}
 
+	AuditErasure struct {
+		ArchivedBatches func(childComplexity int) int
+		ArchivedEvents  func(childComplexity int) int
+		ArchivedFields  func(childComplexity int) int
+		Events          func(childComplexity int) int
+		Fields          func(childComplexity int) int
+		LegacyEvents    func(childComplexity int) int
+	}
+
 	AuditEvent struct {
 		Action       func(childComplexity int) int
 		ActorEmail   func(childComplexity int) int
@@ -135,6 +145,7 @@ type ComplexityRoot struct {
 		ActorIP      func(childComplexity int) int
 		ActorType    func(childComplexity int) int
 		At           func(childComplexity int) int
+		ErasedFields func(childComplexity int) int
 		ExternalID   func(childComplexity int) int
 		Hash         func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -267,6 +278,7 @@ type ComplexityRoot struct {
 		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
 		DeleteFlag            func(childComplexity int, key string) int
 		DeleteTenant          func(childComplexity int, slug string) int
+		EraseAuditSubject     func(childComplexity int, email string) int
 		KillFlag              func(childComplexity int, key string) int
 		ReconcileTenant       func(childComplexity int, slug string) int
 		ResumeTenant          func(childComplexity int, slug string) int
@@ -455,6 +467,9 @@ type ComplexityRoot struct {
 type AuditCheckpointResolver interface {
 	Cosignatures(ctx context.Context, obj *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error)
 }
+type AuditEventResolver interface {
+	ErasedFields(ctx context.Context, obj *ent.AuditEvent) ([]string, error)
+}
 type MutationResolver interface {
 	CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error)
 	UpdateTenant(ctx context.Context, slug string, input UpdateTenantInput) (*ent.Tenant, error)
@@ -471,6 +486,7 @@ type MutationResolver interface {
 	KillFlag(ctx context.Context, key string) (*ent.Flag, error)
 	CreateAuditCheckpoint(ctx context.Context) (*ent.AuditCheckpoint, error)
 	RunAuditArchive(ctx context.Context) (*archive.Result, error)
+	EraseAuditSubject(ctx context.Context, email string) (*audit.Erasure, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
@@ -815,6 +831,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditCosignature.Witness(childComplexity), true
 
+	case "AuditErasure.archivedBatches":
+		if e.ComplexityRoot.AuditErasure.ArchivedBatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.ArchivedBatches(childComplexity), true
+	case "AuditErasure.archivedEvents":
+		if e.ComplexityRoot.AuditErasure.ArchivedEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.ArchivedEvents(childComplexity), true
+	case "AuditErasure.archivedFields":
+		if e.ComplexityRoot.AuditErasure.ArchivedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.ArchivedFields(childComplexity), true
+	case "AuditErasure.events":
+		if e.ComplexityRoot.AuditErasure.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.Events(childComplexity), true
+	case "AuditErasure.fields":
+		if e.ComplexityRoot.AuditErasure.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.Fields(childComplexity), true
+	case "AuditErasure.legacyEvents":
+		if e.ComplexityRoot.AuditErasure.LegacyEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.LegacyEvents(childComplexity), true
+
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
 			break
@@ -851,6 +904,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.At(childComplexity), true
+	case "AuditEvent.erasedFields":
+		if e.ComplexityRoot.AuditEvent.ErasedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ErasedFields(childComplexity), true
 	case "AuditEvent.externalID":
 		if e.ComplexityRoot.AuditEvent.ExternalID == nil {
 			break
@@ -1396,6 +1455,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteTenant(childComplexity, args["slug"].(string)), true
+	case "Mutation.eraseAuditSubject":
+		if e.ComplexityRoot.Mutation.EraseAuditSubject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_eraseAuditSubject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EraseAuditSubject(childComplexity, args["email"].(string)), true
 	case "Mutation.killFlag":
 		if e.ComplexityRoot.Mutation.KillFlag == nil {
 			break
@@ -4653,6 +4723,55 @@ extend type Mutation {
   "Archives the events past the hot retention now (operators). Must be the only field of its mutation."
   runAuditArchive: AuditArchiveRun!
 }
+
+"""
+What eraseAuditSubject erased: counts only, never the subject. Erasure keeps
+every event's hash: the chain, the Merkle tree, proofs, checkpoints and
+cosignatures verify as before.
+"""
+type AuditErasure {
+  "Hot events changed."
+  events: Int!
+  "Personal fields erased in hot events."
+  fields: Int!
+  "Archive batches rewritten, each with a signed erasure record beside it."
+  archivedBatches: Int!
+  "Archived events changed."
+  archivedEvents: Int!
+  "Personal fields erased in archived events."
+  archivedFields: Int!
+  """
+  Hot events chained before the sealed format whose actor e-mail is the
+  subject: their hashes cover the values, so they were not erased.
+  """
+  legacyEvents: Int!
+}
+
+extend type AuditEvent {
+  """
+  The paths of this event's erased personal fields, sorted, as named in the
+  canonical JSON and exports: "actorEmail", "actorIp" (the field actorIP here),
+  "actorId" (actorID), or "metadata" followed by the JSON pointer of a string
+  in metadata (e.g. "metadata/diff/email/to"). The value of an erased field
+  reads "[erased]" here (actorEmail, actorIP, actorID and inside metadata
+  alike) and in exports; empty when nothing was erased. Personal fields are: actorEmail;
+  actorIp; actorId when it is an e-mail address or the event was ingested from
+  an upstream; every e-mail address in metadata; every string in metadata under
+  a personal key (names, user names, IP addresses).
+  """
+  erasedFields: [String!]!
+}
+
+extend type Mutation {
+  """
+  Erases every personal field of the subject with this e-mail address from
+  the audit trail, hot rows and archive (operators). The erasure is itself
+  audited as audit.subject_erased with counts only, never the address. A
+  second erasure of the same subject changes nothing. Must be the only field
+  of its mutation.
+  """
+  eraseAuditSubject(email: String!): AuditErasure!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4801,6 +4920,24 @@ func (ec *executionContext) childFields_AuditCosignature(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type AuditCosignature", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditErasure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_AuditErasure_events(ctx, field)
+	case "fields":
+		return ec.fieldContext_AuditErasure_fields(ctx, field)
+	case "archivedBatches":
+		return ec.fieldContext_AuditErasure_archivedBatches(ctx, field)
+	case "archivedEvents":
+		return ec.fieldContext_AuditErasure_archivedEvents(ctx, field)
+	case "archivedFields":
+		return ec.fieldContext_AuditErasure_archivedFields(ctx, field)
+	case "legacyEvents":
+		return ec.fieldContext_AuditErasure_legacyEvents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditErasure", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4845,6 +4982,8 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_partnerSlug(ctx, field)
 	case "metadata":
 		return ec.fieldContext_AuditEvent_metadata(ctx, field)
+	case "erasedFields":
+		return ec.fieldContext_AuditEvent_erasedFields(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
 }
@@ -5528,6 +5667,20 @@ func (ec *executionContext) field_Mutation_deleteTenant_args(ctx context.Context
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_eraseAuditSubject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
 	return args, nil
 }
 
@@ -7404,6 +7557,144 @@ func (ec *executionContext) fieldContext_AuditCosignature_at(_ context.Context, 
 	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "Time")
 }
 
+func (ec *executionContext) _AuditErasure_events(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_fields(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_archivedBatches(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_archivedBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedBatches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_archivedBatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_archivedEvents(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_archivedEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_archivedEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_archivedFields(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_archivedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_archivedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_legacyEvents(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_legacyEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegacyEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_legacyEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7885,6 +8176,29 @@ func (ec *executionContext) _AuditEvent_metadata(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_AuditEvent_metadata(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Map")
+}
+
+func (ec *executionContext) _AuditEvent_erasedFields(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_erasedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().ErasedFields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_erasedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, true, true, "String")
 }
 
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
@@ -10130,6 +10444,50 @@ func (ec *executionContext) fieldContext_Mutation_runAuditArchive(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditArchiveRun(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_eraseAuditSubject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_eraseAuditSubject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EraseAuditSubject(ctx, fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.Erasure) graphql.Marshaler {
+			return ec.marshalNAuditErasure2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐErasure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_eraseAuditSubject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditErasure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_eraseAuditSubject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -21450,6 +21808,64 @@ func (ec *executionContext) _AuditCosignature(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var auditErasureImplementors = []string{"AuditErasure"}
+
+func (ec *executionContext) _AuditErasure(ctx context.Context, sel ast.SelectionSet, obj *audit.Erasure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditErasureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditErasure")
+		case "events":
+			out.Values[i] = ec._AuditErasure_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._AuditErasure_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedBatches":
+			out.Values[i] = ec._AuditErasure_archivedBatches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedEvents":
+			out.Values[i] = ec._AuditErasure_archivedEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedFields":
+			out.Values[i] = ec._AuditErasure_archivedFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "legacyEvents":
+			out.Values[i] = ec._AuditErasure_legacyEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
@@ -21464,108 +21880,114 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 		case "id":
 			out.Values[i] = ec._AuditEvent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._AuditEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "seq":
 			out.Values[i] = ec._AuditEvent_seq(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "prevHash":
 			out.Values[i] = ec._AuditEvent_prevHash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "hash":
 			out.Values[i] = ec._AuditEvent_hash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
 			out.Values[i] = ec._AuditEvent_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "externalID":
 			out.Values[i] = ec._AuditEvent_externalID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorType":
 			out.Values[i] = ec._AuditEvent_actorType(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorID":
 			out.Values[i] = ec._AuditEvent_actorID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorEmail":
 			out.Values[i] = ec._AuditEvent_actorEmail(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorIP":
 			out.Values[i] = ec._AuditEvent_actorIP(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
 			out.Values[i] = ec._AuditEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outcome":
 			out.Values[i] = ec._AuditEvent_outcome(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceType":
 			out.Values[i] = ec._AuditEvent_resourceType(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceID":
 			out.Values[i] = ec._AuditEvent_resourceID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceName":
 			out.Values[i] = ec._AuditEvent_resourceName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantID":
 			out.Values[i] = ec._AuditEvent_tenantID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantSlug":
 			out.Values[i] = ec._AuditEvent_tenantSlug(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "partnerID":
 			out.Values[i] = ec._AuditEvent_partnerID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "partnerSlug":
 			out.Values[i] = ec._AuditEvent_partnerSlug(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "metadata":
 			out.Values[i] = ec._AuditEvent_metadata(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "erasedFields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_erasedFields(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22440,6 +22862,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "runAuditArchive":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_runAuditArchive(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eraseAuditSubject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_eraseAuditSubject(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -24035,6 +24464,14 @@ func (ec *executionContext) marshalNAuditCosignature2ᚖgithubᚗcomᚋdezkyᚋp
 		return graphql.Null
 	}
 	return ec._AuditCosignature(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditErasure2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐErasure(ctx context.Context, sel ast.SelectionSet, v *audit.Erasure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditErasure!")
+		return graphql.Null
+	}
+	return ec._AuditErasure(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {

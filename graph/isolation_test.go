@@ -85,6 +85,8 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 		return w.inputValue(schema.Types[arg.Type.Name()])
 	case "seq":
 		return strconv.FormatInt(w.eventSeq, 10), true
+	case "email":
+		return strconv.Quote(w.user.Email), true
 	case "fromSize", "toSize":
 		return strconv.FormatInt(w.eventSeq, 10), true
 	}

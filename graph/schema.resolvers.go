@@ -23,6 +23,11 @@ func (r *auditCheckpointResolver) Cosignatures(ctx context.Context, obj *ent.Aud
 	return r.audit.Cosignatures(ctx, obj)
 }
 
+// ErasedFields is the resolver for the erasedFields field.
+func (r *auditEventResolver) ErasedFields(ctx context.Context, obj *ent.AuditEvent) ([]string, error) {
+	return audit.ErasedFields(obj.Personal)
+}
+
 // CreateTenant is the resolver for the createTenant field.
 func (r *mutationResolver) CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error) {
 	return r.tenancy.CreateTenant(ctx, input)
@@ -96,6 +101,11 @@ func (r *mutationResolver) CreateAuditCheckpoint(ctx context.Context) (*ent.Audi
 // RunAuditArchive is the resolver for the runAuditArchive field.
 func (r *mutationResolver) RunAuditArchive(ctx context.Context) (*archive.Result, error) {
 	return r.archive.RunNow(ctx)
+}
+
+// EraseAuditSubject is the resolver for the eraseAuditSubject field.
+func (r *mutationResolver) EraseAuditSubject(ctx context.Context, email string) (*audit.Erasure, error) {
+	return r.audit.EraseSubject(ctx, email)
 }
 
 // CustomerCount is the resolver for the customerCount field.

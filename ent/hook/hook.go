@@ -57,6 +57,18 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
 }
 
+// The AuditSettingFunc type is an adapter to allow the use of ordinary
+// function as AuditSetting mutator.
+type AuditSettingFunc func(context.Context, *ent.AuditSettingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditSettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditSettingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditSettingMutation", m)
+}
+
 // The AuditTreeHashFunc type is an adapter to allow the use of ordinary
 // function as AuditTreeHash mutator.
 type AuditTreeHashFunc func(context.Context, *ent.AuditTreeHashMutation) (ent.Value, error)

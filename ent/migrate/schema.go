@@ -121,6 +121,7 @@ var (
 		{Name: "partner_id", Type: field.TypeInt, Nullable: true},
 		{Name: "partner_slug", Type: field.TypeString, Nullable: true},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
+		{Name: "personal", Type: field.TypeString, Nullable: true, Size: 2147483647},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
 	AuditEventsTable = &schema.Table{
@@ -154,6 +155,18 @@ var (
 				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[6]},
 			},
 		},
+	}
+	// AuditSettingsColumns holds the columns for the "audit_settings" table.
+	AuditSettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "int_value", Type: field.TypeInt64},
+	}
+	// AuditSettingsTable holds the schema information for the "audit_settings" table.
+	AuditSettingsTable = &schema.Table{
+		Name:       "audit_settings",
+		Columns:    AuditSettingsColumns,
+		PrimaryKey: []*schema.Column{AuditSettingsColumns[0]},
 	}
 	// AuditTreeHashesColumns holds the columns for the "audit_tree_hashes" table.
 	AuditTreeHashesColumns = []*schema.Column{
@@ -412,6 +425,7 @@ var (
 		AuditCheckpointsTable,
 		AuditCosignaturesTable,
 		AuditEventsTable,
+		AuditSettingsTable,
 		AuditTreeHashesTable,
 		FlagsTable,
 		IdempotencyKeysTable,
@@ -437,6 +451,9 @@ func init() {
 	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuditSettingsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 	AuditTreeHashesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(51539607552),

@@ -18,6 +18,9 @@ type AuditCosignature func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// AuditSetting is the predicate function for auditsetting builders.
+type AuditSetting func(*sql.Selector)
+
 // AuditTreeHash is the predicate function for audittreehash builders.
 type AuditTreeHash func(*sql.Selector)
 

@@ -207,6 +207,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The AuditSettingQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditSettingQueryRuleFunc func(context.Context, *ent.AuditSettingQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditSettingQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditSettingQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditSettingQuery", q)
+}
+
+// The AuditSettingMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditSettingMutationRuleFunc func(context.Context, *ent.AuditSettingMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditSettingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditSettingMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditSettingMutation", m)
+}
+
 // The AuditTreeHashQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditTreeHashQueryRuleFunc func(context.Context, *ent.AuditTreeHashQuery) error
@@ -490,6 +514,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.AuditSettingQuery:
+		return q.Filter(), nil
 	case *ent.AuditTreeHashQuery:
 		return q.Filter(), nil
 	case *ent.FlagQuery:
@@ -524,6 +550,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditCosignatureMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.AuditSettingMutation:
 		return m.Filter(), nil
 	case *ent.AuditTreeHashMutation:
 		return m.Filter(), nil

@@ -10,6 +10,7 @@ import (
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -168,6 +169,22 @@ func init() {
 	auditeventDescAction := auditeventFields[10].Descriptor()
 	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	auditsettingMixin := schema.AuditSetting{}.Mixin()
+	auditsetting.Policy = privacy.NewPolicies(auditsettingMixin[0], schema.AuditSetting{})
+	auditsetting.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditsetting.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditsettingFields := schema.AuditSetting{}.Fields()
+	_ = auditsettingFields
+	// auditsettingDescName is the schema descriptor for name field.
+	auditsettingDescName := auditsettingFields[0].Descriptor()
+	// auditsetting.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	auditsetting.NameValidator = auditsettingDescName.Validators[0].(func(string) error)
 	audittreehashMixin := schema.AuditTreeHash{}.Mixin()
 	audittreehash.Policy = privacy.NewPolicies(audittreehashMixin[0], schema.AuditTreeHash{})
 	audittreehash.Hooks[0] = func(next ent.Mutator) ent.Mutator {

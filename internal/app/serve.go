@@ -203,6 +203,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if archives.Configured() {
 		s.Audit.SetVerifier(archives.Verify)
 	}
+	s.Audit.SetArchiveEraser(archives.EraseSubject)
 	if err := s.seed(ctx, cfg, tenants); err != nil {
 		return err
 	}

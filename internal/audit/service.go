@@ -21,6 +21,8 @@ type Service struct {
 	checkpoints *Checkpointer
 	key         *SigningKey
 	verify      VerifyFunc
+	// eraseArchive erases a subject from the archive (nil: no archive).
+	eraseArchive ArchiveEraserFunc
 }
 
 // VerifyFunc verifies the whole chain with keys (for example archive

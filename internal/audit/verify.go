@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"iter"
 	"os"
@@ -120,6 +121,10 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 			return fail(BreakPrevHash, e.Seq, prev, e.PrevHash)
 		}
 		h, err := HashEntry(e)
+		if errors.Is(err, ErrSeal) {
+			// The personal seals do not fit the event: it was altered.
+			return fail(BreakEventHash, e.Seq, err.Error(), e.Hash)
+		}
 		if err != nil {
 			return Report{}, err
 		}
