@@ -4756,8 +4756,8 @@ extend type AuditEvent {
   reads "[erased]" here (actorEmail, actorIP, actorID and inside metadata
   alike) and in exports; empty when nothing was erased. Personal fields are: actorEmail;
   actorIp; actorId when it is an e-mail address or the event was ingested from
-  an upstream; every e-mail address in metadata; every string in metadata under
-  a personal key (names, user names, IP addresses).
+  an upstream; every string in metadata that is or contains an e-mail address;
+  every string in metadata under a personal key (names, user names, IP addresses).
   """
   erasedFields: [String!]!
 }

@@ -37,6 +37,7 @@
 //	actorType     string
 //	at            string, UTC, "2006-01-02T15:04:05.000000Z" (six fractional digits)
 //	externalId    string or null
+//	format        integer 2, present for sealed events only (see below)
 //	metadata      canonical JSON value, or null when absent
 //	outcome       string ("SUCCESS", "FAILURE" or "DENIED")
 //	partnerId     integer or null
@@ -67,6 +68,19 @@
 //
 // An export line (MarshalLine, ParseLine) is the same object with the
 // member "hash" added between externalId and metadata.
+//
+// Events chained from SealedFromSeq on are sealed (see personal.go,
+// "Personal data"): in their canonical JSON every personal value (actor
+// e-mail, IP, ingested actor ids, e-mail addresses and strings under
+// personal keys in metadata) is replaced by "hmac-sha256:" and the hex
+// HMAC-SHA256 of path || 0x00 || value under that field's 32-byte random
+// salt, and the member "format":2 is added. Their export lines carry the
+// values themselves, "format":2 and, between partnerSlug and prevHash, the
+// member "personal" with each field's salt and commitment (MarshalPersonal),
+// from which a verifier recomputes the canonical JSON. Erasure
+// (Service.EraseSubject) replaces values with ErasedValue and deletes their
+// salts, keeping the commitments: hashes, tree, proofs and checkpoints are
+// unchanged. Events before SealedFromSeq keep the legacy form above.
 //
 // # Merkle tree
 //
@@ -108,7 +122,9 @@
 //     previous hash, actual the stored prev_hash.
 //   - event-hash-mismatch: an event's stored hash is not the hash of its
 //     content (a field was modified); expected is the recomputed hash,
-//     actual the stored one.
+//     actual the stored one. For a sealed event this includes a personal
+//     value that no longer matches its salt and commitment, and seals that
+//     do not fit the event at all (expected is then the reason).
 //   - checkpoint-signature-mismatch (seq = the checkpoint's head): the
 //     signature does not verify under the given public key of its key id
 //     (expected names the key, actual is the signature), or a validly

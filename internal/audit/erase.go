@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/dezky/platform/ent"
@@ -103,11 +104,22 @@ func (s *Service) EraseSubject(ctx context.Context, email string) (*Erasure, err
 	return &out, nil
 }
 
+// eraseLockID is the PostgreSQL advisory lock key that admits one hot
+// erasure at a time per database ("dezkye"); SQLite has a single writer.
+const eraseLockID int64 = 0x64657a6b7965
+
 // eraseHot erases subject from the sealed hot rows, in tx. The candidate
-// rows are found by the subject digest in their personal column (a scan:
-// erasure is rare).
-func eraseHot(ctx context.Context, tx *sql.Tx, dialect string, subject string) (events, fields int, err error) {
-	sel := entsql.Dialect(dialect).Select(entryColumns...).From(entsql.Table("audit_events"))
+// rows are found by the subject digest in their personal column (a scan of
+// the hot table: erasure is rare). Erasures are serialized (and each row is
+// updated only if its personal column is still the one read), so two
+// erasures of subjects sharing an event never undo each other.
+func eraseHot(ctx context.Context, tx *sql.Tx, dia string, subject string) (events, fields int, err error) {
+	if dia == dialect.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, eraseLockID); err != nil {
+			return 0, 0, fmt.Errorf("audit: erase: lock: %w", err)
+		}
+	}
+	sel := entsql.Dialect(dia).Select(entryColumns...).From(entsql.Table("audit_events"))
 	q, args := sel.Where(entsql.And(entsql.NotNull("seq"), entsql.Contains("personal", `"subject":"`+subject+`"`))).
 		OrderBy("seq").Query()
 	rows, err := tx.QueryContext(ctx, q, args...)
@@ -115,8 +127,9 @@ func eraseHot(ctx context.Context, tx *sql.Tx, dialect string, subject string) (
 		return 0, 0, fmt.Errorf("audit: erase: read events: %w", err)
 	}
 	type change struct {
-		id int64
-		e  Entry
+		id  int64
+		e   Entry
+		old string // the personal column as read
 	}
 	var changes []change
 	for rows.Next() {
@@ -125,13 +138,14 @@ func eraseHot(ctx context.Context, tx *sql.Tx, dialect string, subject string) (
 			rows.Close()
 			return 0, 0, fmt.Errorf("audit: erase: %w", err)
 		}
+		old := string(MarshalPersonal(e.Personal))
 		n, err := EraseSubject(&e, subject)
 		if err != nil {
 			rows.Close()
 			return 0, 0, fmt.Errorf("audit: erase seq %d: %w", e.Seq, err)
 		}
 		if n > 0 {
-			changes = append(changes, change{id, e})
+			changes = append(changes, change{id, e, old})
 			fields += n
 		}
 	}
@@ -142,13 +156,13 @@ func eraseHot(ctx context.Context, tx *sql.Tx, dialect string, subject string) (
 		return 0, 0, fmt.Errorf("audit: erase: read events: %w", err)
 	}
 	for _, c := range changes {
-		up := entsql.Dialect(dialect).Update("audit_events").
+		up := entsql.Dialect(dia).Update("audit_events").
 			Set("actor_email", c.e.ActorEmail).Set("actor_ip", c.e.ActorIP).Set("actor_id", c.e.ActorID).
 			Set("personal", string(MarshalPersonal(c.e.Personal)))
 		if c.e.Metadata != nil {
 			up.Set("metadata", string(c.e.Metadata))
 		}
-		stmt, args := up.Where(entsql.And(entsql.EQ("id", c.id), entsql.EQ("hash", c.e.Hash))).Query()
+		stmt, args := up.Where(entsql.And(entsql.EQ("id", c.id), entsql.EQ("hash", c.e.Hash), entsql.EQ("personal", c.old))).Query()
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("audit: erase seq %d: %w", c.e.Seq, err)

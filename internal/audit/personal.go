@@ -42,8 +42,9 @@ import (
 //     event was ingested from an upstream (source not "platform"), whose
 //     actor ids are user names (subject: the actor's e-mail); the
 //     platform's own actor ids are OIDC subjects, kept for attribution;
-//   - every non-empty string in metadata that is an e-mail address
-//     (IsEmailAddress), whatever its key; its subject is the address;
+//   - every non-empty string in metadata that is or contains an e-mail
+//     address (IsEmailAddress; e.g. an upstream's raw JSON text naming a
+//     user), whatever its key; its subject is the (first) address;
 //   - every other non-empty string in metadata under (at any depth) a key
 //     listed in PersonalMetadataKeys, compared case-insensitively (names,
 //     user names, IP addresses); its subject is the first e-mail address,
@@ -95,7 +96,7 @@ var PersonalMetadataKeys = []string{
 // PersonalFields describes, for documentation and the API, which fields of
 // an event are personal data.
 const PersonalFields = "actorEmail; actorIp; actorId when it is an e-mail address or the event was ingested; " +
-	"every e-mail address in metadata; every string in metadata under a key in PersonalMetadataKeys"
+	"every string in metadata that is or contains an e-mail address; every string in metadata under a key in PersonalMetadataKeys"
 
 var personalKeys = func() map[string]bool {
 	m := make(map[string]bool, len(PersonalMetadataKeys))
@@ -146,6 +147,35 @@ func IsEmailAddress(s string) bool {
 	dom := s[at+1:]
 	dot := strings.IndexByte(dom, '.')
 	return dot > 0 && !strings.HasSuffix(dom, ".")
+}
+
+// firstEmail returns the first e-mail address inside s ("" for none): a
+// run of local-part characters, '@' and a run of domain characters that
+// together satisfy IsEmailAddress.
+func firstEmail(s string) string {
+	local := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+/=?^_`{|}~-", c) >= 0
+	}
+	domain := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-'
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '@' {
+			continue
+		}
+		lo, hi := i, i+1
+		for lo > 0 && local(s[lo-1]) {
+			lo--
+		}
+		for hi < len(s) && domain(s[hi]) {
+			hi++
+		}
+		cand := strings.TrimRight(s[lo:hi], ".-")
+		if IsEmailAddress(cand) {
+			return cand
+		}
+	}
+	return ""
 }
 
 // commitment returns the hex HMAC-SHA256 of path || 0x00 || value under salt.
@@ -205,6 +235,8 @@ func walkPersonal(v any, path string, personal bool, subject string, fn func(per
 		case x == "":
 		case IsEmailAddress(x):
 			fn(personalField{path, x, SubjectDigest(x)})
+		case strings.IndexByte(x, '@') >= 0 && firstEmail(x) != "":
+			fn(personalField{path, x, SubjectDigest(firstEmail(x))})
 		case personal:
 			fn(personalField{path, x, subject})
 		}
