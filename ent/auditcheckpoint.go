@@ -30,7 +30,9 @@ type AuditCheckpoint struct {
 	// Signature holds the value of the "signature" field.
 	Signature string `json:"signature,omitempty"`
 	// Reason holds the value of the "reason" field.
-	Reason       auditcheckpoint.Reason `json:"reason,omitempty"`
+	Reason auditcheckpoint.Reason `json:"reason,omitempty"`
+	// Note holds the value of the "note" field.
+	Note         string `json:"note,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -41,7 +43,7 @@ func (*AuditCheckpoint) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditcheckpoint.FieldID, auditcheckpoint.FieldHeadSeq:
 			values[i] = new(sql.NullInt64)
-		case auditcheckpoint.FieldHeadHash, auditcheckpoint.FieldKeyID, auditcheckpoint.FieldAlgorithm, auditcheckpoint.FieldSignature, auditcheckpoint.FieldReason:
+		case auditcheckpoint.FieldHeadHash, auditcheckpoint.FieldKeyID, auditcheckpoint.FieldAlgorithm, auditcheckpoint.FieldSignature, auditcheckpoint.FieldReason, auditcheckpoint.FieldNote:
 			values[i] = new(sql.NullString)
 		case auditcheckpoint.FieldAt:
 			values[i] = new(sql.NullTime)
@@ -108,6 +110,12 @@ func (_m *AuditCheckpoint) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Reason = auditcheckpoint.Reason(value.String)
 			}
+		case auditcheckpoint.FieldNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field note", values[i])
+			} else if value.Valid {
+				_m.Note = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -164,6 +172,9 @@ func (_m *AuditCheckpoint) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("reason=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Reason))
+	builder.WriteString(", ")
+	builder.WriteString("note=")
+	builder.WriteString(_m.Note)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -72,6 +72,20 @@ func (_c *AuditCheckpointCreate) SetReason(v auditcheckpoint.Reason) *AuditCheck
 	return _c
 }
 
+// SetNote sets the "note" field.
+func (_c *AuditCheckpointCreate) SetNote(v string) *AuditCheckpointCreate {
+	_c.mutation.SetNote(v)
+	return _c
+}
+
+// SetNillableNote sets the "note" field if the given value is not nil.
+func (_c *AuditCheckpointCreate) SetNillableNote(v *string) *AuditCheckpointCreate {
+	if v != nil {
+		_c.SetNote(*v)
+	}
+	return _c
+}
+
 // Mutation returns the AuditCheckpointMutation object of the builder.
 func (_c *AuditCheckpointCreate) Mutation() *AuditCheckpointMutation {
 	return _c.mutation
@@ -227,6 +241,10 @@ func (_c *AuditCheckpointCreate) createSpec() (*AuditCheckpoint, *sqlgraph.Creat
 		_spec.SetField(auditcheckpoint.FieldReason, field.TypeEnum, value)
 		_node.Reason = value
 	}
+	if value, ok := _c.mutation.Note(); ok {
+		_spec.SetField(auditcheckpoint.FieldNote, field.TypeString, value)
+		_node.Note = value
+	}
 	return _node, _spec
 }
 
@@ -310,6 +328,9 @@ func (u *AuditCheckpointUpsertOne) UpdateNewValues() *AuditCheckpointUpsertOne {
 		}
 		if _, exists := u.create.mutation.Reason(); exists {
 			s.SetIgnore(auditcheckpoint.FieldReason)
+		}
+		if _, exists := u.create.mutation.Note(); exists {
+			s.SetIgnore(auditcheckpoint.FieldNote)
 		}
 	}))
 	return u
@@ -538,6 +559,9 @@ func (u *AuditCheckpointUpsertBulk) UpdateNewValues() *AuditCheckpointUpsertBulk
 			}
 			if _, exists := b.mutation.Reason(); exists {
 				s.SetIgnore(auditcheckpoint.FieldReason)
+			}
+			if _, exists := b.mutation.Note(); exists {
+				s.SetIgnore(auditcheckpoint.FieldNote)
 			}
 		}
 	}))

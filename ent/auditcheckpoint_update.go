@@ -68,6 +68,9 @@ func (_u *AuditCheckpointUpdate) sqlSave(ctx context.Context) (_node int, err er
 			}
 		}
 	}
+	if _u.mutation.NoteCleared() {
+		_spec.ClearField(auditcheckpoint.FieldNote, field.TypeString)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{auditcheckpoint.Label}
@@ -158,6 +161,9 @@ func (_u *AuditCheckpointUpdateOne) sqlSave(ctx context.Context) (_node *AuditCh
 				ps[i](selector)
 			}
 		}
+	}
+	if _u.mutation.NoteCleared() {
+		_spec.ClearField(auditcheckpoint.FieldNote, field.TypeString)
 	}
 	_node = &AuditCheckpoint{config: _u.config}
 	_spec.Assign = _node.assignValues

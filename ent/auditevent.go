@@ -57,7 +57,9 @@ type AuditEvent struct {
 	// Slug of the partner concerned; empty when none.
 	PartnerSlug string `json:"partner_slug,omitempty"`
 	// Details of the event, e.g. a before/after diff of the changed fields. Never contains secrets.
-	Metadata     map[string]interface{} `json:"metadata,omitempty"`
+	Metadata map[string]interface{} `json:"metadata,omitempty"`
+	// Personal holds the value of the "personal" field.
+	Personal     *string `json:"personal,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -70,7 +72,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case auditevent.FieldID, auditevent.FieldSeq, auditevent.FieldTenantID, auditevent.FieldPartnerID:
 			values[i] = new(sql.NullInt64)
-		case auditevent.FieldPrevHash, auditevent.FieldHash, auditevent.FieldSource, auditevent.FieldExternalID, auditevent.FieldActorType, auditevent.FieldActorID, auditevent.FieldActorEmail, auditevent.FieldActorIP, auditevent.FieldAction, auditevent.FieldOutcome, auditevent.FieldResourceType, auditevent.FieldResourceID, auditevent.FieldResourceName, auditevent.FieldTenantSlug, auditevent.FieldPartnerSlug:
+		case auditevent.FieldPrevHash, auditevent.FieldHash, auditevent.FieldSource, auditevent.FieldExternalID, auditevent.FieldActorType, auditevent.FieldActorID, auditevent.FieldActorEmail, auditevent.FieldActorIP, auditevent.FieldAction, auditevent.FieldOutcome, auditevent.FieldResourceType, auditevent.FieldResourceID, auditevent.FieldResourceName, auditevent.FieldTenantSlug, auditevent.FieldPartnerSlug, auditevent.FieldPersonal:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldAt:
 			values[i] = new(sql.NullTime)
@@ -221,6 +223,13 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field metadata: %w", err)
 				}
 			}
+		case auditevent.FieldPersonal:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field personal", values[i])
+			} else if value.Valid {
+				_m.Personal = new(string)
+				*_m.Personal = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -324,6 +333,11 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("metadata=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Metadata))
+	builder.WriteString(", ")
+	if v := _m.Personal; v != nil {
+		builder.WriteString("personal=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -278,6 +278,20 @@ func (_c *AuditEventCreate) SetMetadata(v map[string]interface{}) *AuditEventCre
 	return _c
 }
 
+// SetPersonal sets the "personal" field.
+func (_c *AuditEventCreate) SetPersonal(v string) *AuditEventCreate {
+	_c.mutation.SetPersonal(v)
+	return _c
+}
+
+// SetNillablePersonal sets the "personal" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillablePersonal(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetPersonal(*v)
+	}
+	return _c
+}
+
 // Mutation returns the AuditEventMutation object of the builder.
 func (_c *AuditEventCreate) Mutation() *AuditEventMutation {
 	return _c.mutation
@@ -467,6 +481,10 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 		_spec.SetField(auditevent.FieldMetadata, field.TypeJSON, value)
 		_node.Metadata = value
 	}
+	if value, ok := _c.mutation.Personal(); ok {
+		_spec.SetField(auditevent.FieldPersonal, field.TypeString, value)
+		_node.Personal = &value
+	}
 	return _node, _spec
 }
 
@@ -640,6 +658,9 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Metadata(); exists {
 			s.SetIgnore(auditevent.FieldMetadata)
+		}
+		if _, exists := u.create.mutation.Personal(); exists {
+			s.SetIgnore(auditevent.FieldPersonal)
 		}
 	}))
 	return u
@@ -968,6 +989,9 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Metadata(); exists {
 				s.SetIgnore(auditevent.FieldMetadata)
+			}
+			if _, exists := b.mutation.Personal(); exists {
+				s.SetIgnore(auditevent.FieldPersonal)
 			}
 		}
 	}))

@@ -17,7 +17,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -46,8 +49,14 @@ type Client struct {
 	AuditArchive *AuditArchiveClient
 	// AuditCheckpoint is the client for interacting with the AuditCheckpoint builders.
 	AuditCheckpoint *AuditCheckpointClient
+	// AuditCosignature is the client for interacting with the AuditCosignature builders.
+	AuditCosignature *AuditCosignatureClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditSetting is the client for interacting with the AuditSetting builders.
+	AuditSetting *AuditSettingClient
+	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
+	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -91,7 +100,10 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AuditArchive = NewAuditArchiveClient(c.config)
 	c.AuditCheckpoint = NewAuditCheckpointClient(c.config)
+	c.AuditCosignature = NewAuditCosignatureClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuditSetting = NewAuditSettingClient(c.config)
+	c.AuditTreeHash = NewAuditTreeHashClient(c.config)
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.IngestCursor = NewIngestCursorClient(c.config)
@@ -201,7 +213,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:             cfg,
 		AuditArchive:       NewAuditArchiveClient(cfg),
 		AuditCheckpoint:    NewAuditCheckpointClient(cfg),
+		AuditCosignature:   NewAuditCosignatureClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
+		AuditSetting:       NewAuditSettingClient(cfg),
+		AuditTreeHash:      NewAuditTreeHashClient(cfg),
 		Flag:               NewFlagClient(cfg),
 		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
 		IngestCursor:       NewIngestCursorClient(cfg),
@@ -238,7 +253,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:             cfg,
 		AuditArchive:       NewAuditArchiveClient(cfg),
 		AuditCheckpoint:    NewAuditCheckpointClient(cfg),
+		AuditCosignature:   NewAuditCosignatureClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
+		AuditSetting:       NewAuditSettingClient(cfg),
+		AuditTreeHash:      NewAuditTreeHashClient(cfg),
 		Flag:               NewFlagClient(cfg),
 		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
 		IngestCursor:       NewIngestCursorClient(cfg),
@@ -283,10 +301,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
-		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
-		c.TenantBranding, c.TenantStorage, c.User,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
+		c.AuditSetting, c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor,
+		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerSettings,
+		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
+		c.TenantStorage, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -296,10 +315,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
-		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
-		c.TenantBranding, c.TenantStorage, c.User,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
+		c.AuditSetting, c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor,
+		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerSettings,
+		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
+		c.TenantStorage, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -312,8 +332,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditArchive.mutate(ctx, m)
 	case *AuditCheckpointMutation:
 		return c.AuditCheckpoint.mutate(ctx, m)
+	case *AuditCosignatureMutation:
+		return c.AuditCosignature.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuditSettingMutation:
+		return c.AuditSetting.mutate(ctx, m)
+	case *AuditTreeHashMutation:
+		return c.AuditTreeHash.mutate(ctx, m)
 	case *FlagMutation:
 		return c.Flag.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
@@ -617,6 +643,140 @@ func (c *AuditCheckpointClient) mutate(ctx context.Context, m *AuditCheckpointMu
 	}
 }
 
+// AuditCosignatureClient is a client for the AuditCosignature schema.
+type AuditCosignatureClient struct {
+	config
+}
+
+// NewAuditCosignatureClient returns a client for the AuditCosignature from the given config.
+func NewAuditCosignatureClient(c config) *AuditCosignatureClient {
+	return &AuditCosignatureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditcosignature.Hooks(f(g(h())))`.
+func (c *AuditCosignatureClient) Use(hooks ...Hook) {
+	c.hooks.AuditCosignature = append(c.hooks.AuditCosignature, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditcosignature.Intercept(f(g(h())))`.
+func (c *AuditCosignatureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditCosignature = append(c.inters.AuditCosignature, interceptors...)
+}
+
+// Create returns a builder for creating a AuditCosignature entity.
+func (c *AuditCosignatureClient) Create() *AuditCosignatureCreate {
+	mutation := newAuditCosignatureMutation(c.config, OpCreate)
+	return &AuditCosignatureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditCosignature entities.
+func (c *AuditCosignatureClient) CreateBulk(builders ...*AuditCosignatureCreate) *AuditCosignatureCreateBulk {
+	return &AuditCosignatureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditCosignatureClient) MapCreateBulk(slice any, setFunc func(*AuditCosignatureCreate, int)) *AuditCosignatureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditCosignatureCreateBulk{err: fmt.Errorf("calling to AuditCosignatureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditCosignatureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditCosignatureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditCosignature.
+func (c *AuditCosignatureClient) Update() *AuditCosignatureUpdate {
+	mutation := newAuditCosignatureMutation(c.config, OpUpdate)
+	return &AuditCosignatureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditCosignatureClient) UpdateOne(_m *AuditCosignature) *AuditCosignatureUpdateOne {
+	mutation := newAuditCosignatureMutation(c.config, OpUpdateOne, withAuditCosignature(_m))
+	return &AuditCosignatureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditCosignatureClient) UpdateOneID(id int) *AuditCosignatureUpdateOne {
+	mutation := newAuditCosignatureMutation(c.config, OpUpdateOne, withAuditCosignatureID(id))
+	return &AuditCosignatureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditCosignature.
+func (c *AuditCosignatureClient) Delete() *AuditCosignatureDelete {
+	mutation := newAuditCosignatureMutation(c.config, OpDelete)
+	return &AuditCosignatureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditCosignatureClient) DeleteOne(_m *AuditCosignature) *AuditCosignatureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditCosignatureClient) DeleteOneID(id int) *AuditCosignatureDeleteOne {
+	builder := c.Delete().Where(auditcosignature.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditCosignatureDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditCosignature.
+func (c *AuditCosignatureClient) Query() *AuditCosignatureQuery {
+	return &AuditCosignatureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditCosignature},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditCosignature entity by its id.
+func (c *AuditCosignatureClient) Get(ctx context.Context, id int) (*AuditCosignature, error) {
+	return c.Query().Where(auditcosignature.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditCosignatureClient) GetX(ctx context.Context, id int) *AuditCosignature {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditCosignatureClient) Hooks() []Hook {
+	hooks := c.hooks.AuditCosignature
+	return append(hooks[:len(hooks):len(hooks)], auditcosignature.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditCosignatureClient) Interceptors() []Interceptor {
+	return c.inters.AuditCosignature
+}
+
+func (c *AuditCosignatureClient) mutate(ctx context.Context, m *AuditCosignatureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditCosignatureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditCosignatureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditCosignatureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditCosignatureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditCosignature mutation op: %q", m.Op())
+	}
+}
+
 // AuditEventClient is a client for the AuditEvent schema.
 type AuditEventClient struct {
 	config
@@ -748,6 +908,274 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuditSettingClient is a client for the AuditSetting schema.
+type AuditSettingClient struct {
+	config
+}
+
+// NewAuditSettingClient returns a client for the AuditSetting from the given config.
+func NewAuditSettingClient(c config) *AuditSettingClient {
+	return &AuditSettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditsetting.Hooks(f(g(h())))`.
+func (c *AuditSettingClient) Use(hooks ...Hook) {
+	c.hooks.AuditSetting = append(c.hooks.AuditSetting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditsetting.Intercept(f(g(h())))`.
+func (c *AuditSettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditSetting = append(c.inters.AuditSetting, interceptors...)
+}
+
+// Create returns a builder for creating a AuditSetting entity.
+func (c *AuditSettingClient) Create() *AuditSettingCreate {
+	mutation := newAuditSettingMutation(c.config, OpCreate)
+	return &AuditSettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditSetting entities.
+func (c *AuditSettingClient) CreateBulk(builders ...*AuditSettingCreate) *AuditSettingCreateBulk {
+	return &AuditSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditSettingClient) MapCreateBulk(slice any, setFunc func(*AuditSettingCreate, int)) *AuditSettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditSettingCreateBulk{err: fmt.Errorf("calling to AuditSettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditSettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditSetting.
+func (c *AuditSettingClient) Update() *AuditSettingUpdate {
+	mutation := newAuditSettingMutation(c.config, OpUpdate)
+	return &AuditSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditSettingClient) UpdateOne(_m *AuditSetting) *AuditSettingUpdateOne {
+	mutation := newAuditSettingMutation(c.config, OpUpdateOne, withAuditSetting(_m))
+	return &AuditSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditSettingClient) UpdateOneID(id int) *AuditSettingUpdateOne {
+	mutation := newAuditSettingMutation(c.config, OpUpdateOne, withAuditSettingID(id))
+	return &AuditSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditSetting.
+func (c *AuditSettingClient) Delete() *AuditSettingDelete {
+	mutation := newAuditSettingMutation(c.config, OpDelete)
+	return &AuditSettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditSettingClient) DeleteOne(_m *AuditSetting) *AuditSettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditSettingClient) DeleteOneID(id int) *AuditSettingDeleteOne {
+	builder := c.Delete().Where(auditsetting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditSettingDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditSetting.
+func (c *AuditSettingClient) Query() *AuditSettingQuery {
+	return &AuditSettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditSetting entity by its id.
+func (c *AuditSettingClient) Get(ctx context.Context, id int) (*AuditSetting, error) {
+	return c.Query().Where(auditsetting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditSettingClient) GetX(ctx context.Context, id int) *AuditSetting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditSettingClient) Hooks() []Hook {
+	hooks := c.hooks.AuditSetting
+	return append(hooks[:len(hooks):len(hooks)], auditsetting.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditSettingClient) Interceptors() []Interceptor {
+	return c.inters.AuditSetting
+}
+
+func (c *AuditSettingClient) mutate(ctx context.Context, m *AuditSettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditSettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditSettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditSetting mutation op: %q", m.Op())
+	}
+}
+
+// AuditTreeHashClient is a client for the AuditTreeHash schema.
+type AuditTreeHashClient struct {
+	config
+}
+
+// NewAuditTreeHashClient returns a client for the AuditTreeHash from the given config.
+func NewAuditTreeHashClient(c config) *AuditTreeHashClient {
+	return &AuditTreeHashClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `audittreehash.Hooks(f(g(h())))`.
+func (c *AuditTreeHashClient) Use(hooks ...Hook) {
+	c.hooks.AuditTreeHash = append(c.hooks.AuditTreeHash, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `audittreehash.Intercept(f(g(h())))`.
+func (c *AuditTreeHashClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditTreeHash = append(c.inters.AuditTreeHash, interceptors...)
+}
+
+// Create returns a builder for creating a AuditTreeHash entity.
+func (c *AuditTreeHashClient) Create() *AuditTreeHashCreate {
+	mutation := newAuditTreeHashMutation(c.config, OpCreate)
+	return &AuditTreeHashCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditTreeHash entities.
+func (c *AuditTreeHashClient) CreateBulk(builders ...*AuditTreeHashCreate) *AuditTreeHashCreateBulk {
+	return &AuditTreeHashCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditTreeHashClient) MapCreateBulk(slice any, setFunc func(*AuditTreeHashCreate, int)) *AuditTreeHashCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditTreeHashCreateBulk{err: fmt.Errorf("calling to AuditTreeHashClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditTreeHashCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditTreeHashCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditTreeHash.
+func (c *AuditTreeHashClient) Update() *AuditTreeHashUpdate {
+	mutation := newAuditTreeHashMutation(c.config, OpUpdate)
+	return &AuditTreeHashUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditTreeHashClient) UpdateOne(_m *AuditTreeHash) *AuditTreeHashUpdateOne {
+	mutation := newAuditTreeHashMutation(c.config, OpUpdateOne, withAuditTreeHash(_m))
+	return &AuditTreeHashUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditTreeHashClient) UpdateOneID(id int64) *AuditTreeHashUpdateOne {
+	mutation := newAuditTreeHashMutation(c.config, OpUpdateOne, withAuditTreeHashID(id))
+	return &AuditTreeHashUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditTreeHash.
+func (c *AuditTreeHashClient) Delete() *AuditTreeHashDelete {
+	mutation := newAuditTreeHashMutation(c.config, OpDelete)
+	return &AuditTreeHashDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditTreeHashClient) DeleteOne(_m *AuditTreeHash) *AuditTreeHashDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditTreeHashClient) DeleteOneID(id int64) *AuditTreeHashDeleteOne {
+	builder := c.Delete().Where(audittreehash.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditTreeHashDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditTreeHash.
+func (c *AuditTreeHashClient) Query() *AuditTreeHashQuery {
+	return &AuditTreeHashQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditTreeHash},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditTreeHash entity by its id.
+func (c *AuditTreeHashClient) Get(ctx context.Context, id int64) (*AuditTreeHash, error) {
+	return c.Query().Where(audittreehash.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditTreeHashClient) GetX(ctx context.Context, id int64) *AuditTreeHash {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditTreeHashClient) Hooks() []Hook {
+	hooks := c.hooks.AuditTreeHash
+	return append(hooks[:len(hooks):len(hooks)], audittreehash.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditTreeHashClient) Interceptors() []Interceptor {
+	return c.inters.AuditTreeHash
+}
+
+func (c *AuditTreeHashClient) mutate(ctx context.Context, m *AuditTreeHashMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditTreeHashCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditTreeHashUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditTreeHashUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditTreeHashDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditTreeHash mutation op: %q", m.Op())
 	}
 }
 
@@ -2988,16 +3416,17 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		MailDomain, MemberProvisioning, Membership, Partner, PartnerSettings,
-		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
-		TenantStorage, User []ent.Hook
+		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
+		AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
+		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage, User []ent.Hook
 	}
 	inters struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		MailDomain, MemberProvisioning, Membership, Partner, PartnerSettings,
-		ProvisioningState, SecurityPolicy, SsoApp, Tenant, TenantBranding,
-		TenantStorage, User []ent.Interceptor
+		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
+		AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
+		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage,
+		User []ent.Interceptor
 	}
 )
 

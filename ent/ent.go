@@ -14,7 +14,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -92,7 +95,10 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			auditarchive.Table:       auditarchive.ValidColumn,
 			auditcheckpoint.Table:    auditcheckpoint.ValidColumn,
+			auditcosignature.Table:   auditcosignature.ValidColumn,
 			auditevent.Table:         auditevent.ValidColumn,
+			auditsetting.Table:       auditsetting.ValidColumn,
+			audittreehash.Table:      audittreehash.ValidColumn,
 			flag.Table:               flag.ValidColumn,
 			idempotencykey.Table:     idempotencykey.ValidColumn,
 			ingestcursor.Table:       ingestcursor.ValidColumn,

@@ -5,7 +5,10 @@ package ent
 import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -31,7 +34,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -73,9 +76,28 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditcheckpoint.FieldAlgorithm: {Type: field.TypeString, Column: auditcheckpoint.FieldAlgorithm},
 			auditcheckpoint.FieldSignature: {Type: field.TypeString, Column: auditcheckpoint.FieldSignature},
 			auditcheckpoint.FieldReason:    {Type: field.TypeEnum, Column: auditcheckpoint.FieldReason},
+			auditcheckpoint.FieldNote:      {Type: field.TypeString, Column: auditcheckpoint.FieldNote},
 		},
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditcosignature.Table,
+			Columns: auditcosignature.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditcosignature.FieldID,
+			},
+		},
+		Type: "AuditCosignature",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditcosignature.FieldHeadSeq: {Type: field.TypeInt64, Column: auditcosignature.FieldHeadSeq},
+			auditcosignature.FieldWitness: {Type: field.TypeString, Column: auditcosignature.FieldWitness},
+			auditcosignature.FieldName:    {Type: field.TypeString, Column: auditcosignature.FieldName},
+			auditcosignature.FieldLine:    {Type: field.TypeString, Column: auditcosignature.FieldLine},
+			auditcosignature.FieldAt:      {Type: field.TypeTime, Column: auditcosignature.FieldAt},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
@@ -106,9 +128,39 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldPartnerID:    {Type: field.TypeInt, Column: auditevent.FieldPartnerID},
 			auditevent.FieldPartnerSlug:  {Type: field.TypeString, Column: auditevent.FieldPartnerSlug},
 			auditevent.FieldMetadata:     {Type: field.TypeJSON, Column: auditevent.FieldMetadata},
+			auditevent.FieldPersonal:     {Type: field.TypeString, Column: auditevent.FieldPersonal},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditsetting.Table,
+			Columns: auditsetting.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditsetting.FieldID,
+			},
+		},
+		Type: "AuditSetting",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditsetting.FieldName:     {Type: field.TypeString, Column: auditsetting.FieldName},
+			auditsetting.FieldIntValue: {Type: field.TypeInt64, Column: auditsetting.FieldIntValue},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   audittreehash.Table,
+			Columns: audittreehash.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt64,
+				Column: audittreehash.FieldID,
+			},
+		},
+		Type: "AuditTreeHash",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			audittreehash.FieldHash: {Type: field.TypeBytes, Column: audittreehash.FieldHash},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   flag.Table,
 			Columns: flag.Columns,
@@ -129,7 +181,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			flag.FieldHistory:     {Type: field.TypeJSON, Column: flag.FieldHistory},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -147,7 +199,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ingestcursor.Table,
 			Columns: ingestcursor.Columns,
@@ -163,7 +215,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ingestcursor.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestcursor.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   maildomain.Table,
 			Columns: maildomain.Columns,
@@ -190,7 +242,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			maildomain.FieldVerifiedAt:       {Type: field.TypeTime, Column: maildomain.FieldVerifiedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberprovisioning.Table,
 			Columns: memberprovisioning.Columns,
@@ -209,7 +261,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberprovisioning.FieldUpdatedAt:    {Type: field.TypeTime, Column: memberprovisioning.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -232,7 +284,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRevision:    {Type: field.TypeInt, Column: membership.FieldRevision},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -259,7 +311,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnersettings.Table,
 			Columns: partnersettings.Columns,
@@ -282,7 +334,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -302,7 +354,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -323,7 +375,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -343,7 +395,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -368,7 +420,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -388,7 +440,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -405,7 +457,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -771,6 +823,76 @@ func (f *AuditCheckpointFilter) WhereReason(p entql.StringP) {
 	f.Where(p.Field(auditcheckpoint.FieldReason))
 }
 
+// WhereNote applies the entql string predicate on the note field.
+func (f *AuditCheckpointFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(auditcheckpoint.FieldNote))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuditCosignatureQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditCosignatureQuery builder.
+func (_q *AuditCosignatureQuery) Filter() *AuditCosignatureFilter {
+	return &AuditCosignatureFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditCosignatureMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditCosignatureMutation builder.
+func (m *AuditCosignatureMutation) Filter() *AuditCosignatureFilter {
+	return &AuditCosignatureFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditCosignatureFilter provides a generic filtering capability at runtime for AuditCosignatureQuery.
+type AuditCosignatureFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditCosignatureFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditCosignatureFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditcosignature.FieldID))
+}
+
+// WhereHeadSeq applies the entql int64 predicate on the head_seq field.
+func (f *AuditCosignatureFilter) WhereHeadSeq(p entql.Int64P) {
+	f.Where(p.Field(auditcosignature.FieldHeadSeq))
+}
+
+// WhereWitness applies the entql string predicate on the witness field.
+func (f *AuditCosignatureFilter) WhereWitness(p entql.StringP) {
+	f.Where(p.Field(auditcosignature.FieldWitness))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *AuditCosignatureFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(auditcosignature.FieldName))
+}
+
+// WhereLine applies the entql string predicate on the line field.
+func (f *AuditCosignatureFilter) WhereLine(p entql.StringP) {
+	f.Where(p.Field(auditcosignature.FieldLine))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *AuditCosignatureFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(auditcosignature.FieldAt))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *AuditEventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -800,7 +922,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -911,6 +1033,106 @@ func (f *AuditEventFilter) WhereMetadata(p entql.BytesP) {
 	f.Where(p.Field(auditevent.FieldMetadata))
 }
 
+// WherePersonal applies the entql string predicate on the personal field.
+func (f *AuditEventFilter) WherePersonal(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldPersonal))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuditSettingQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditSettingQuery builder.
+func (_q *AuditSettingQuery) Filter() *AuditSettingFilter {
+	return &AuditSettingFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditSettingMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditSettingMutation builder.
+func (m *AuditSettingMutation) Filter() *AuditSettingFilter {
+	return &AuditSettingFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditSettingFilter provides a generic filtering capability at runtime for AuditSettingQuery.
+type AuditSettingFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditSettingFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditSettingFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditsetting.FieldID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *AuditSettingFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(auditsetting.FieldName))
+}
+
+// WhereIntValue applies the entql int64 predicate on the int_value field.
+func (f *AuditSettingFilter) WhereIntValue(p entql.Int64P) {
+	f.Where(p.Field(auditsetting.FieldIntValue))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuditTreeHashQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditTreeHashQuery builder.
+func (_q *AuditTreeHashQuery) Filter() *AuditTreeHashFilter {
+	return &AuditTreeHashFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditTreeHashMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditTreeHashMutation builder.
+func (m *AuditTreeHashMutation) Filter() *AuditTreeHashFilter {
+	return &AuditTreeHashFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditTreeHashFilter provides a generic filtering capability at runtime for AuditTreeHashQuery.
+type AuditTreeHashFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditTreeHashFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int64 predicate on the id field.
+func (f *AuditTreeHashFilter) WhereID(p entql.Int64P) {
+	f.Where(p.Field(audittreehash.FieldID))
+}
+
+// WhereHash applies the entql []byte predicate on the hash field.
+func (f *AuditTreeHashFilter) WhereHash(p entql.BytesP) {
+	f.Where(p.Field(audittreehash.FieldHash))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *FlagQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -940,7 +1162,7 @@ type FlagFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FlagFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1020,7 +1242,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1085,7 +1307,7 @@ type IngestCursorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IngestCursorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1140,7 +1362,7 @@ type MailDomainFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MailDomainFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1264,7 +1486,7 @@ type MemberProvisioningFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberProvisioningFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1334,7 +1556,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1452,7 +1674,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1590,7 +1812,7 @@ type PartnerSettingsFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerSettingsFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1694,7 +1916,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1769,7 +1991,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1863,7 +2085,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1952,7 +2174,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2080,7 +2302,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2169,7 +2391,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2243,7 +2465,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

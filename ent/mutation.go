@@ -13,7 +13,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -44,7 +47,10 @@ const (
 	// Node types.
 	TypeAuditArchive       = "AuditArchive"
 	TypeAuditCheckpoint    = "AuditCheckpoint"
+	TypeAuditCosignature   = "AuditCosignature"
 	TypeAuditEvent         = "AuditEvent"
+	TypeAuditSetting       = "AuditSetting"
+	TypeAuditTreeHash      = "AuditTreeHash"
 	TypeFlag               = "Flag"
 	TypeIdempotencyKey     = "IdempotencyKey"
 	TypeIngestCursor       = "IngestCursor"
@@ -1064,6 +1070,7 @@ type AuditCheckpointMutation struct {
 	algorithm     *string
 	signature     *string
 	reason        *auditcheckpoint.Reason
+	note          *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*AuditCheckpoint, error)
@@ -1440,6 +1447,55 @@ func (m *AuditCheckpointMutation) ResetReason() {
 	m.reason = nil
 }
 
+// SetNote sets the "note" field.
+func (m *AuditCheckpointMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *AuditCheckpointMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the AuditCheckpoint entity.
+// If the AuditCheckpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCheckpointMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ClearNote clears the value of the "note" field.
+func (m *AuditCheckpointMutation) ClearNote() {
+	m.note = nil
+	m.clearedFields[auditcheckpoint.FieldNote] = struct{}{}
+}
+
+// NoteCleared returns if the "note" field was cleared in this mutation.
+func (m *AuditCheckpointMutation) NoteCleared() bool {
+	_, ok := m.clearedFields[auditcheckpoint.FieldNote]
+	return ok
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *AuditCheckpointMutation) ResetNote() {
+	m.note = nil
+	delete(m.clearedFields, auditcheckpoint.FieldNote)
+}
+
 // Where appends a list predicates to the AuditCheckpointMutation builder.
 func (m *AuditCheckpointMutation) Where(ps ...predicate.AuditCheckpoint) {
 	m.predicates = append(m.predicates, ps...)
@@ -1474,7 +1530,7 @@ func (m *AuditCheckpointMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditCheckpointMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.head_seq != nil {
 		fields = append(fields, auditcheckpoint.FieldHeadSeq)
 	}
@@ -1495,6 +1551,9 @@ func (m *AuditCheckpointMutation) Fields() []string {
 	}
 	if m.reason != nil {
 		fields = append(fields, auditcheckpoint.FieldReason)
+	}
+	if m.note != nil {
+		fields = append(fields, auditcheckpoint.FieldNote)
 	}
 	return fields
 }
@@ -1518,6 +1577,8 @@ func (m *AuditCheckpointMutation) Field(name string) (ent.Value, bool) {
 		return m.Signature()
 	case auditcheckpoint.FieldReason:
 		return m.Reason()
+	case auditcheckpoint.FieldNote:
+		return m.Note()
 	}
 	return nil, false
 }
@@ -1541,6 +1602,8 @@ func (m *AuditCheckpointMutation) OldField(ctx context.Context, name string) (en
 		return m.OldSignature(ctx)
 	case auditcheckpoint.FieldReason:
 		return m.OldReason(ctx)
+	case auditcheckpoint.FieldNote:
+		return m.OldNote(ctx)
 	}
 	return nil, fmt.Errorf("unknown AuditCheckpoint field %s", name)
 }
@@ -1599,6 +1662,13 @@ func (m *AuditCheckpointMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReason(v)
 		return nil
+	case auditcheckpoint.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditCheckpoint field %s", name)
 }
@@ -1643,7 +1713,11 @@ func (m *AuditCheckpointMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *AuditCheckpointMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(auditcheckpoint.FieldNote) {
+		fields = append(fields, auditcheckpoint.FieldNote)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -1656,6 +1730,11 @@ func (m *AuditCheckpointMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *AuditCheckpointMutation) ClearField(name string) error {
+	switch name {
+	case auditcheckpoint.FieldNote:
+		m.ClearNote()
+		return nil
+	}
 	return fmt.Errorf("unknown AuditCheckpoint nullable field %s", name)
 }
 
@@ -1683,6 +1762,9 @@ func (m *AuditCheckpointMutation) ResetField(name string) error {
 		return nil
 	case auditcheckpoint.FieldReason:
 		m.ResetReason()
+		return nil
+	case auditcheckpoint.FieldNote:
+		m.ResetNote()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditCheckpoint field %s", name)
@@ -1736,6 +1818,584 @@ func (m *AuditCheckpointMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditCheckpoint edge %s", name)
 }
 
+// AuditCosignatureMutation represents an operation that mutates the AuditCosignature nodes in the graph.
+type AuditCosignatureMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	head_seq      *int64
+	addhead_seq   *int64
+	witness       *string
+	name          *string
+	line          *string
+	at            *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditCosignature, error)
+	predicates    []predicate.AuditCosignature
+}
+
+var _ ent.Mutation = (*AuditCosignatureMutation)(nil)
+
+// auditcosignatureOption allows management of the mutation configuration using functional options.
+type auditcosignatureOption func(*AuditCosignatureMutation)
+
+// newAuditCosignatureMutation creates new mutation for the AuditCosignature entity.
+func newAuditCosignatureMutation(c config, op Op, opts ...auditcosignatureOption) *AuditCosignatureMutation {
+	m := &AuditCosignatureMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditCosignature,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditCosignatureID sets the ID field of the mutation.
+func withAuditCosignatureID(id int) auditcosignatureOption {
+	return func(m *AuditCosignatureMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditCosignature
+		)
+		m.oldValue = func(ctx context.Context) (*AuditCosignature, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditCosignature.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditCosignature sets the old AuditCosignature of the mutation.
+func withAuditCosignature(node *AuditCosignature) auditcosignatureOption {
+	return func(m *AuditCosignatureMutation) {
+		m.oldValue = func(context.Context) (*AuditCosignature, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditCosignatureMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditCosignatureMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditCosignatureMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditCosignatureMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditCosignature.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetHeadSeq sets the "head_seq" field.
+func (m *AuditCosignatureMutation) SetHeadSeq(i int64) {
+	m.head_seq = &i
+	m.addhead_seq = nil
+}
+
+// HeadSeq returns the value of the "head_seq" field in the mutation.
+func (m *AuditCosignatureMutation) HeadSeq() (r int64, exists bool) {
+	v := m.head_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeadSeq returns the old "head_seq" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldHeadSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeadSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeadSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeadSeq: %w", err)
+	}
+	return oldValue.HeadSeq, nil
+}
+
+// AddHeadSeq adds i to the "head_seq" field.
+func (m *AuditCosignatureMutation) AddHeadSeq(i int64) {
+	if m.addhead_seq != nil {
+		*m.addhead_seq += i
+	} else {
+		m.addhead_seq = &i
+	}
+}
+
+// AddedHeadSeq returns the value that was added to the "head_seq" field in this mutation.
+func (m *AuditCosignatureMutation) AddedHeadSeq() (r int64, exists bool) {
+	v := m.addhead_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHeadSeq resets all changes to the "head_seq" field.
+func (m *AuditCosignatureMutation) ResetHeadSeq() {
+	m.head_seq = nil
+	m.addhead_seq = nil
+}
+
+// SetWitness sets the "witness" field.
+func (m *AuditCosignatureMutation) SetWitness(s string) {
+	m.witness = &s
+}
+
+// Witness returns the value of the "witness" field in the mutation.
+func (m *AuditCosignatureMutation) Witness() (r string, exists bool) {
+	v := m.witness
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWitness returns the old "witness" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldWitness(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWitness is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWitness requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWitness: %w", err)
+	}
+	return oldValue.Witness, nil
+}
+
+// ResetWitness resets all changes to the "witness" field.
+func (m *AuditCosignatureMutation) ResetWitness() {
+	m.witness = nil
+}
+
+// SetName sets the "name" field.
+func (m *AuditCosignatureMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *AuditCosignatureMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *AuditCosignatureMutation) ResetName() {
+	m.name = nil
+}
+
+// SetLine sets the "line" field.
+func (m *AuditCosignatureMutation) SetLine(s string) {
+	m.line = &s
+}
+
+// Line returns the value of the "line" field in the mutation.
+func (m *AuditCosignatureMutation) Line() (r string, exists bool) {
+	v := m.line
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLine returns the old "line" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldLine(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLine is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLine requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLine: %w", err)
+	}
+	return oldValue.Line, nil
+}
+
+// ResetLine resets all changes to the "line" field.
+func (m *AuditCosignatureMutation) ResetLine() {
+	m.line = nil
+}
+
+// SetAt sets the "at" field.
+func (m *AuditCosignatureMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *AuditCosignatureMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the AuditCosignature entity.
+// If the AuditCosignature object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditCosignatureMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *AuditCosignatureMutation) ResetAt() {
+	m.at = nil
+}
+
+// Where appends a list predicates to the AuditCosignatureMutation builder.
+func (m *AuditCosignatureMutation) Where(ps ...predicate.AuditCosignature) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditCosignatureMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditCosignatureMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditCosignature, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditCosignatureMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditCosignatureMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditCosignature).
+func (m *AuditCosignatureMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditCosignatureMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.head_seq != nil {
+		fields = append(fields, auditcosignature.FieldHeadSeq)
+	}
+	if m.witness != nil {
+		fields = append(fields, auditcosignature.FieldWitness)
+	}
+	if m.name != nil {
+		fields = append(fields, auditcosignature.FieldName)
+	}
+	if m.line != nil {
+		fields = append(fields, auditcosignature.FieldLine)
+	}
+	if m.at != nil {
+		fields = append(fields, auditcosignature.FieldAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditCosignatureMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		return m.HeadSeq()
+	case auditcosignature.FieldWitness:
+		return m.Witness()
+	case auditcosignature.FieldName:
+		return m.Name()
+	case auditcosignature.FieldLine:
+		return m.Line()
+	case auditcosignature.FieldAt:
+		return m.At()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditCosignatureMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		return m.OldHeadSeq(ctx)
+	case auditcosignature.FieldWitness:
+		return m.OldWitness(ctx)
+	case auditcosignature.FieldName:
+		return m.OldName(ctx)
+	case auditcosignature.FieldLine:
+		return m.OldLine(ctx)
+	case auditcosignature.FieldAt:
+		return m.OldAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditCosignature field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditCosignatureMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeadSeq(v)
+		return nil
+	case auditcosignature.FieldWitness:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWitness(v)
+		return nil
+	case auditcosignature.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case auditcosignature.FieldLine:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLine(v)
+		return nil
+	case auditcosignature.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCosignature field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditCosignatureMutation) AddedFields() []string {
+	var fields []string
+	if m.addhead_seq != nil {
+		fields = append(fields, auditcosignature.FieldHeadSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditCosignatureMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		return m.AddedHeadSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditCosignatureMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeadSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCosignature numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditCosignatureMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditCosignatureMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditCosignatureMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditCosignature nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditCosignatureMutation) ResetField(name string) error {
+	switch name {
+	case auditcosignature.FieldHeadSeq:
+		m.ResetHeadSeq()
+		return nil
+	case auditcosignature.FieldWitness:
+		m.ResetWitness()
+		return nil
+	case auditcosignature.FieldName:
+		m.ResetName()
+		return nil
+	case auditcosignature.FieldLine:
+		m.ResetLine()
+		return nil
+	case auditcosignature.FieldAt:
+		m.ResetAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditCosignature field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditCosignatureMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditCosignatureMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditCosignatureMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditCosignatureMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditCosignatureMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditCosignatureMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditCosignatureMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditCosignature unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditCosignatureMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditCosignature edge %s", name)
+}
+
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
 type AuditEventMutation struct {
 	config
@@ -1765,6 +2425,7 @@ type AuditEventMutation struct {
 	addpartner_id *int
 	partner_slug  *string
 	metadata      *map[string]interface{}
+	personal      *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*AuditEvent, error)
@@ -2847,6 +3508,55 @@ func (m *AuditEventMutation) ResetMetadata() {
 	delete(m.clearedFields, auditevent.FieldMetadata)
 }
 
+// SetPersonal sets the "personal" field.
+func (m *AuditEventMutation) SetPersonal(s string) {
+	m.personal = &s
+}
+
+// Personal returns the value of the "personal" field in the mutation.
+func (m *AuditEventMutation) Personal() (r string, exists bool) {
+	v := m.personal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPersonal returns the old "personal" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldPersonal(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPersonal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPersonal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPersonal: %w", err)
+	}
+	return oldValue.Personal, nil
+}
+
+// ClearPersonal clears the value of the "personal" field.
+func (m *AuditEventMutation) ClearPersonal() {
+	m.personal = nil
+	m.clearedFields[auditevent.FieldPersonal] = struct{}{}
+}
+
+// PersonalCleared returns if the "personal" field was cleared in this mutation.
+func (m *AuditEventMutation) PersonalCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldPersonal]
+	return ok
+}
+
+// ResetPersonal resets all changes to the "personal" field.
+func (m *AuditEventMutation) ResetPersonal() {
+	m.personal = nil
+	delete(m.clearedFields, auditevent.FieldPersonal)
+}
+
 // Where appends a list predicates to the AuditEventMutation builder.
 func (m *AuditEventMutation) Where(ps ...predicate.AuditEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -2881,7 +3591,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.at != nil {
 		fields = append(fields, auditevent.FieldAt)
 	}
@@ -2942,6 +3652,9 @@ func (m *AuditEventMutation) Fields() []string {
 	if m.metadata != nil {
 		fields = append(fields, auditevent.FieldMetadata)
 	}
+	if m.personal != nil {
+		fields = append(fields, auditevent.FieldPersonal)
+	}
 	return fields
 }
 
@@ -2990,6 +3703,8 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.PartnerSlug()
 	case auditevent.FieldMetadata:
 		return m.Metadata()
+	case auditevent.FieldPersonal:
+		return m.Personal()
 	}
 	return nil, false
 }
@@ -3039,6 +3754,8 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPartnerSlug(ctx)
 	case auditevent.FieldMetadata:
 		return m.OldMetadata(ctx)
+	case auditevent.FieldPersonal:
+		return m.OldPersonal(ctx)
 	}
 	return nil, fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3188,6 +3905,13 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMetadata(v)
 		return nil
+	case auditevent.FieldPersonal:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPersonal(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3302,6 +4026,9 @@ func (m *AuditEventMutation) ClearedFields() []string {
 	if m.FieldCleared(auditevent.FieldMetadata) {
 		fields = append(fields, auditevent.FieldMetadata)
 	}
+	if m.FieldCleared(auditevent.FieldPersonal) {
+		fields = append(fields, auditevent.FieldPersonal)
+	}
 	return fields
 }
 
@@ -3360,6 +4087,9 @@ func (m *AuditEventMutation) ClearField(name string) error {
 		return nil
 	case auditevent.FieldMetadata:
 		m.ClearMetadata()
+		return nil
+	case auditevent.FieldPersonal:
+		m.ClearPersonal()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent nullable field %s", name)
@@ -3429,6 +4159,9 @@ func (m *AuditEventMutation) ResetField(name string) error {
 	case auditevent.FieldMetadata:
 		m.ResetMetadata()
 		return nil
+	case auditevent.FieldPersonal:
+		m.ResetPersonal()
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3479,6 +4212,754 @@ func (m *AuditEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// AuditSettingMutation represents an operation that mutates the AuditSetting nodes in the graph.
+type AuditSettingMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	name          *string
+	int_value     *int64
+	addint_value  *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditSetting, error)
+	predicates    []predicate.AuditSetting
+}
+
+var _ ent.Mutation = (*AuditSettingMutation)(nil)
+
+// auditsettingOption allows management of the mutation configuration using functional options.
+type auditsettingOption func(*AuditSettingMutation)
+
+// newAuditSettingMutation creates new mutation for the AuditSetting entity.
+func newAuditSettingMutation(c config, op Op, opts ...auditsettingOption) *AuditSettingMutation {
+	m := &AuditSettingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditSetting,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditSettingID sets the ID field of the mutation.
+func withAuditSettingID(id int) auditsettingOption {
+	return func(m *AuditSettingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditSetting
+		)
+		m.oldValue = func(ctx context.Context) (*AuditSetting, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditSetting.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditSetting sets the old AuditSetting of the mutation.
+func withAuditSetting(node *AuditSetting) auditsettingOption {
+	return func(m *AuditSettingMutation) {
+		m.oldValue = func(context.Context) (*AuditSetting, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditSettingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditSettingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditSettingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditSettingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditSetting.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *AuditSettingMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *AuditSettingMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the AuditSetting entity.
+// If the AuditSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSettingMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *AuditSettingMutation) ResetName() {
+	m.name = nil
+}
+
+// SetIntValue sets the "int_value" field.
+func (m *AuditSettingMutation) SetIntValue(i int64) {
+	m.int_value = &i
+	m.addint_value = nil
+}
+
+// IntValue returns the value of the "int_value" field in the mutation.
+func (m *AuditSettingMutation) IntValue() (r int64, exists bool) {
+	v := m.int_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntValue returns the old "int_value" field's value of the AuditSetting entity.
+// If the AuditSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditSettingMutation) OldIntValue(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntValue: %w", err)
+	}
+	return oldValue.IntValue, nil
+}
+
+// AddIntValue adds i to the "int_value" field.
+func (m *AuditSettingMutation) AddIntValue(i int64) {
+	if m.addint_value != nil {
+		*m.addint_value += i
+	} else {
+		m.addint_value = &i
+	}
+}
+
+// AddedIntValue returns the value that was added to the "int_value" field in this mutation.
+func (m *AuditSettingMutation) AddedIntValue() (r int64, exists bool) {
+	v := m.addint_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIntValue resets all changes to the "int_value" field.
+func (m *AuditSettingMutation) ResetIntValue() {
+	m.int_value = nil
+	m.addint_value = nil
+}
+
+// Where appends a list predicates to the AuditSettingMutation builder.
+func (m *AuditSettingMutation) Where(ps ...predicate.AuditSetting) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditSettingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditSettingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditSetting, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditSettingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditSettingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditSetting).
+func (m *AuditSettingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditSettingMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.name != nil {
+		fields = append(fields, auditsetting.FieldName)
+	}
+	if m.int_value != nil {
+		fields = append(fields, auditsetting.FieldIntValue)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditSettingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditsetting.FieldName:
+		return m.Name()
+	case auditsetting.FieldIntValue:
+		return m.IntValue()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditSettingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditsetting.FieldName:
+		return m.OldName(ctx)
+	case auditsetting.FieldIntValue:
+		return m.OldIntValue(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditSetting field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditSettingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditsetting.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case auditsetting.FieldIntValue:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSetting field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditSettingMutation) AddedFields() []string {
+	var fields []string
+	if m.addint_value != nil {
+		fields = append(fields, auditsetting.FieldIntValue)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditSettingMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditsetting.FieldIntValue:
+		return m.AddedIntValue()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditSettingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditsetting.FieldIntValue:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIntValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSetting numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditSettingMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditSettingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditSettingMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditSetting nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditSettingMutation) ResetField(name string) error {
+	switch name {
+	case auditsetting.FieldName:
+		m.ResetName()
+		return nil
+	case auditsetting.FieldIntValue:
+		m.ResetIntValue()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditSetting field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditSettingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditSettingMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditSettingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditSettingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditSettingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditSettingMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditSettingMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditSetting unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditSettingMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditSetting edge %s", name)
+}
+
+// AuditTreeHashMutation represents an operation that mutates the AuditTreeHash nodes in the graph.
+type AuditTreeHashMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int64
+	hash          *[]byte
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditTreeHash, error)
+	predicates    []predicate.AuditTreeHash
+}
+
+var _ ent.Mutation = (*AuditTreeHashMutation)(nil)
+
+// audittreehashOption allows management of the mutation configuration using functional options.
+type audittreehashOption func(*AuditTreeHashMutation)
+
+// newAuditTreeHashMutation creates new mutation for the AuditTreeHash entity.
+func newAuditTreeHashMutation(c config, op Op, opts ...audittreehashOption) *AuditTreeHashMutation {
+	m := &AuditTreeHashMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditTreeHash,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditTreeHashID sets the ID field of the mutation.
+func withAuditTreeHashID(id int64) audittreehashOption {
+	return func(m *AuditTreeHashMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditTreeHash
+		)
+		m.oldValue = func(ctx context.Context) (*AuditTreeHash, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditTreeHash.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditTreeHash sets the old AuditTreeHash of the mutation.
+func withAuditTreeHash(node *AuditTreeHash) audittreehashOption {
+	return func(m *AuditTreeHashMutation) {
+		m.oldValue = func(context.Context) (*AuditTreeHash, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditTreeHashMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditTreeHashMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AuditTreeHash entities.
+func (m *AuditTreeHashMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditTreeHashMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditTreeHashMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditTreeHash.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetHash sets the "hash" field.
+func (m *AuditTreeHashMutation) SetHash(b []byte) {
+	m.hash = &b
+}
+
+// Hash returns the value of the "hash" field in the mutation.
+func (m *AuditTreeHashMutation) Hash() (r []byte, exists bool) {
+	v := m.hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHash returns the old "hash" field's value of the AuditTreeHash entity.
+// If the AuditTreeHash object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditTreeHashMutation) OldHash(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHash: %w", err)
+	}
+	return oldValue.Hash, nil
+}
+
+// ResetHash resets all changes to the "hash" field.
+func (m *AuditTreeHashMutation) ResetHash() {
+	m.hash = nil
+}
+
+// Where appends a list predicates to the AuditTreeHashMutation builder.
+func (m *AuditTreeHashMutation) Where(ps ...predicate.AuditTreeHash) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditTreeHashMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditTreeHashMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditTreeHash, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditTreeHashMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditTreeHashMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditTreeHash).
+func (m *AuditTreeHashMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditTreeHashMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.hash != nil {
+		fields = append(fields, audittreehash.FieldHash)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditTreeHashMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case audittreehash.FieldHash:
+		return m.Hash()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditTreeHashMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case audittreehash.FieldHash:
+		return m.OldHash(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditTreeHash field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditTreeHashMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case audittreehash.FieldHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHash(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditTreeHash field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditTreeHashMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditTreeHashMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditTreeHashMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AuditTreeHash numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditTreeHashMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditTreeHashMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditTreeHashMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditTreeHash nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditTreeHashMutation) ResetField(name string) error {
+	switch name {
+	case audittreehash.FieldHash:
+		m.ResetHash()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditTreeHash field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditTreeHashMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditTreeHashMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditTreeHashMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditTreeHashMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditTreeHashMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditTreeHashMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditTreeHashMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditTreeHash unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditTreeHashMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditTreeHash edge %s", name)
 }
 
 // FlagMutation represents an operation that mutates the Flag nodes in the graph.

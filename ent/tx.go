@@ -18,8 +18,14 @@ type Tx struct {
 	AuditArchive *AuditArchiveClient
 	// AuditCheckpoint is the client for interacting with the AuditCheckpoint builders.
 	AuditCheckpoint *AuditCheckpointClient
+	// AuditCosignature is the client for interacting with the AuditCosignature builders.
+	AuditCosignature *AuditCosignatureClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditSetting is the client for interacting with the AuditSetting builders.
+	AuditSetting *AuditSettingClient
+	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
+	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -183,7 +189,10 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.AuditArchive = NewAuditArchiveClient(tx.config)
 	tx.AuditCheckpoint = NewAuditCheckpointClient(tx.config)
+	tx.AuditCosignature = NewAuditCosignatureClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AuditSetting = NewAuditSettingClient(tx.config)
+	tx.AuditTreeHash = NewAuditTreeHashClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)

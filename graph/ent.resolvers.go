@@ -56,6 +56,9 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// AuditEvent returns AuditEventResolver implementation.
+func (r *Resolver) AuditEvent() AuditEventResolver { return &auditEventResolver{r} }
+
 // Partner returns PartnerResolver implementation.
 func (r *Resolver) Partner() PartnerResolver { return &partnerResolver{r} }
 
@@ -74,6 +77,7 @@ func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 }
 
 type (
+	auditEventResolver           struct{ *Resolver }
 	partnerResolver              struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
 	tenantResolver               struct{ *Resolver }

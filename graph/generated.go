@@ -49,6 +49,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditCheckpoint() AuditCheckpointResolver
+	AuditEvent() AuditEventResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
@@ -106,13 +108,40 @@ type ComplexityRoot struct {
 	}
 
 	AuditCheckpoint struct {
-		Algorithm func(childComplexity int) int
-		At        func(childComplexity int) int
-		HeadHash  func(childComplexity int) int
-		HeadSeq   func(childComplexity int) int
-		KeyID     func(childComplexity int) int
-		Reason    func(childComplexity int) int
-		Signature func(childComplexity int) int
+		Algorithm    func(childComplexity int) int
+		At           func(childComplexity int) int
+		Cosignatures func(childComplexity int) int
+		HeadHash     func(childComplexity int) int
+		HeadSeq      func(childComplexity int) int
+		KeyID        func(childComplexity int) int
+		Note         func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		Signature    func(childComplexity int) int
+	}
+
+	AuditConsistencyProof struct {
+		FromRoot func(childComplexity int) int
+		FromSize func(childComplexity int) int
+		Hashes   func(childComplexity int) int
+		ToRoot   func(childComplexity int) int
+		ToSize   func(childComplexity int) int
+	}
+
+	AuditCosignature struct {
+		At      func(childComplexity int) int
+		HeadSeq func(childComplexity int) int
+		Line    func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Witness func(childComplexity int) int
+	}
+
+	AuditErasure struct {
+		ArchivedBatches func(childComplexity int) int
+		ArchivedEvents  func(childComplexity int) int
+		ArchivedFields  func(childComplexity int) int
+		Events          func(childComplexity int) int
+		Fields          func(childComplexity int) int
+		LegacyEvents    func(childComplexity int) int
 	}
 
 	AuditEvent struct {
@@ -122,6 +151,7 @@ type ComplexityRoot struct {
 		ActorIP      func(childComplexity int) int
 		ActorType    func(childComplexity int) int
 		At           func(childComplexity int) int
+		ErasedFields func(childComplexity int) int
 		ExternalID   func(childComplexity int) int
 		Hash         func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -148,6 +178,15 @@ type ComplexityRoot struct {
 	AuditEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AuditInclusionProof struct {
+		Checkpoint func(childComplexity int) int
+		Hashes     func(childComplexity int) int
+		LeafHash   func(childComplexity int) int
+		RootHash   func(childComplexity int) int
+		Seq        func(childComplexity int) int
+		TreeSize   func(childComplexity int) int
 	}
 
 	AuditSigningKey struct {
@@ -363,6 +402,7 @@ type ComplexityRoot struct {
 		DeleteFlag            func(childComplexity int, key string) int
 		DeleteSsoApp          func(childComplexity int, tenantSlug string, id int) int
 		DeleteTenant          func(childComplexity int, slug string) int
+		EraseAuditSubject     func(childComplexity int, email string) int
 		ForceLogoutMember     func(childComplexity int, tenantSlug string, email string) int
 		InviteOperator        func(childComplexity int, input InviteOperatorInput) int
 		InvitePartnerStaff    func(childComplexity int, partnerSlug string, input InvitePartnerStaffInput) int
@@ -490,29 +530,31 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditArchives      func(childComplexity int, first *int) int
-		AuditEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		AuditSigningKey    func(childComplexity int) int
-		EmailTemplateKeys  func(childComplexity int) int
-		EvaluateFlags      func(childComplexity int, tenantSlug string, environment *string) int
-		Flag               func(childComplexity int, key string) int
-		Flags              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
-		Health             func(childComplexity int) int
-		Me                 func(childComplexity int) int
-		Node               func(childComplexity int, id int) int
-		Nodes              func(childComplexity int, ids []int) int
-		Operators          func(childComplexity int) int
-		Partner            func(childComplexity int, slug string) int
-		Partners           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
-		Plugins            func(childComplexity int) int
-		PreviewEmail       func(childComplexity int, tenantSlug string, key string) int
-		ProvisioningPlan   func(childComplexity int, slug string) int
-		Tenant             func(childComplexity int, slug string) int
-		TenantAttention    func(childComplexity int, tenantSlug string) int
-		TenantStatusCounts func(childComplexity int, where *ent.TenantWhereInput) int
-		Tenants            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
-		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		VerifyAuditChain   func(childComplexity int) int
+		AuditArchives         func(childComplexity int, first *int) int
+		AuditConsistencyProof func(childComplexity int, fromSize int, toSize int) int
+		AuditEvents           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		AuditInclusionProof   func(childComplexity int, seq int, treeSize *int) int
+		AuditSigningKey       func(childComplexity int) int
+		EmailTemplateKeys     func(childComplexity int) int
+		EvaluateFlags         func(childComplexity int, tenantSlug string, environment *string) int
+		Flag                  func(childComplexity int, key string) int
+		Flags                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
+		Health                func(childComplexity int) int
+		Me                    func(childComplexity int) int
+		Node                  func(childComplexity int, id int) int
+		Nodes                 func(childComplexity int, ids []int) int
+		Operators             func(childComplexity int) int
+		Partner               func(childComplexity int, slug string) int
+		Partners              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
+		Plugins               func(childComplexity int) int
+		PreviewEmail          func(childComplexity int, tenantSlug string, key string) int
+		ProvisioningPlan      func(childComplexity int, slug string) int
+		Tenant                func(childComplexity int, slug string) int
+		TenantAttention       func(childComplexity int, tenantSlug string) int
+		TenantStatusCounts    func(childComplexity int, where *ent.TenantWhereInput) int
+		Tenants               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) int
+		Users                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		VerifyAuditChain      func(childComplexity int) int
 	}
 
 	SecurityPolicy struct {
@@ -632,6 +674,12 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditCheckpointResolver interface {
+	Cosignatures(ctx context.Context, obj *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error)
+}
+type AuditEventResolver interface {
+	ErasedFields(ctx context.Context, obj *ent.AuditEvent) ([]string, error)
+}
 type MemberResolver interface {
 	Email(ctx context.Context, obj *ent.Membership) (string, error)
 	Name(ctx context.Context, obj *ent.Membership) (string, error)
@@ -667,6 +715,7 @@ type MutationResolver interface {
 	InviteOperator(ctx context.Context, input InviteOperatorInput) (*OperatorInvitePayload, error)
 	InvitePartnerStaff(ctx context.Context, partnerSlug string, input InvitePartnerStaffInput) (*OperatorInvitePayload, error)
 	RemovePartnerStaff(ctx context.Context, partnerSlug string, email string) (*ent.User, error)
+	EraseAuditSubject(ctx context.Context, email string) (*audit.Erasure, error)
 	UpdateSecurityPolicy(ctx context.Context, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) (*tenantadmin.SecurityPolicy, error)
 	CreateSsoApp(ctx context.Context, tenantSlug string, input tenantadmin.CreateSsoAppInput) (*tenantadmin.CreateSsoAppPayload, error)
 	DeleteSsoApp(ctx context.Context, tenantSlug string, id int) (*ent.SsoApp, error)
@@ -703,6 +752,8 @@ type QueryResolver interface {
 	Health(ctx context.Context) (*health.Report, error)
 	Plugins(ctx context.Context) ([]*health.Plugin, error)
 	AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error)
+	AuditInclusionProof(ctx context.Context, seq int, treeSize *int) (*audit.InclusionProof, error)
+	AuditConsistencyProof(ctx context.Context, fromSize int, toSize int) (*audit.ConsistencyProof, error)
 	VerifyAuditChain(ctx context.Context) (*audit.Report, error)
 	AuditArchives(ctx context.Context, first *int) ([]*ent.AuditArchive, error)
 	Operators(ctx context.Context) ([]*ent.User, error)
@@ -932,6 +983,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditCheckpoint.At(childComplexity), true
+	case "AuditCheckpoint.cosignatures":
+		if e.ComplexityRoot.AuditCheckpoint.Cosignatures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Cosignatures(childComplexity), true
 	case "AuditCheckpoint.headHash":
 		if e.ComplexityRoot.AuditCheckpoint.HeadHash == nil {
 			break
@@ -950,6 +1007,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditCheckpoint.KeyID(childComplexity), true
+	case "AuditCheckpoint.note":
+		if e.ComplexityRoot.AuditCheckpoint.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Note(childComplexity), true
 	case "AuditCheckpoint.reason":
 		if e.ComplexityRoot.AuditCheckpoint.Reason == nil {
 			break
@@ -962,6 +1025,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditCheckpoint.Signature(childComplexity), true
+
+	case "AuditConsistencyProof.fromRoot":
+		if e.ComplexityRoot.AuditConsistencyProof.FromRoot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.FromRoot(childComplexity), true
+	case "AuditConsistencyProof.fromSize":
+		if e.ComplexityRoot.AuditConsistencyProof.FromSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.FromSize(childComplexity), true
+	case "AuditConsistencyProof.hashes":
+		if e.ComplexityRoot.AuditConsistencyProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.Hashes(childComplexity), true
+	case "AuditConsistencyProof.toRoot":
+		if e.ComplexityRoot.AuditConsistencyProof.ToRoot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.ToRoot(childComplexity), true
+	case "AuditConsistencyProof.toSize":
+		if e.ComplexityRoot.AuditConsistencyProof.ToSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditConsistencyProof.ToSize(childComplexity), true
+
+	case "AuditCosignature.at":
+		if e.ComplexityRoot.AuditCosignature.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.At(childComplexity), true
+	case "AuditCosignature.headSeq":
+		if e.ComplexityRoot.AuditCosignature.HeadSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.HeadSeq(childComplexity), true
+	case "AuditCosignature.line":
+		if e.ComplexityRoot.AuditCosignature.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.Line(childComplexity), true
+	case "AuditCosignature.name":
+		if e.ComplexityRoot.AuditCosignature.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.Name(childComplexity), true
+	case "AuditCosignature.witness":
+		if e.ComplexityRoot.AuditCosignature.Witness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCosignature.Witness(childComplexity), true
+
+	case "AuditErasure.archivedBatches":
+		if e.ComplexityRoot.AuditErasure.ArchivedBatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.ArchivedBatches(childComplexity), true
+	case "AuditErasure.archivedEvents":
+		if e.ComplexityRoot.AuditErasure.ArchivedEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.ArchivedEvents(childComplexity), true
+	case "AuditErasure.archivedFields":
+		if e.ComplexityRoot.AuditErasure.ArchivedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.ArchivedFields(childComplexity), true
+	case "AuditErasure.events":
+		if e.ComplexityRoot.AuditErasure.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.Events(childComplexity), true
+	case "AuditErasure.fields":
+		if e.ComplexityRoot.AuditErasure.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.Fields(childComplexity), true
+	case "AuditErasure.legacyEvents":
+		if e.ComplexityRoot.AuditErasure.LegacyEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditErasure.LegacyEvents(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -999,6 +1161,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.At(childComplexity), true
+	case "AuditEvent.erasedFields":
+		if e.ComplexityRoot.AuditEvent.ErasedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ErasedFields(childComplexity), true
 	case "AuditEvent.externalID":
 		if e.ComplexityRoot.AuditEvent.ExternalID == nil {
 			break
@@ -1121,6 +1289,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
+	case "AuditInclusionProof.checkpoint":
+		if e.ComplexityRoot.AuditInclusionProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Checkpoint(childComplexity), true
+	case "AuditInclusionProof.hashes":
+		if e.ComplexityRoot.AuditInclusionProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Hashes(childComplexity), true
+	case "AuditInclusionProof.leafHash":
+		if e.ComplexityRoot.AuditInclusionProof.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.LeafHash(childComplexity), true
+	case "AuditInclusionProof.rootHash":
+		if e.ComplexityRoot.AuditInclusionProof.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.RootHash(childComplexity), true
+	case "AuditInclusionProof.seq":
+		if e.ComplexityRoot.AuditInclusionProof.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.Seq(childComplexity), true
+	case "AuditInclusionProof.treeSize":
+		if e.ComplexityRoot.AuditInclusionProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditInclusionProof.TreeSize(childComplexity), true
 
 	case "AuditSigningKey.algorithm":
 		if e.ComplexityRoot.AuditSigningKey.Algorithm == nil {
@@ -1980,6 +2185,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteTenant(childComplexity, args["slug"].(string)), true
+	case "Mutation.eraseAuditSubject":
+		if e.ComplexityRoot.Mutation.EraseAuditSubject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_eraseAuditSubject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EraseAuditSubject(childComplexity, args["email"].(string)), true
 	case "Mutation.forceLogoutMember":
 		if e.ComplexityRoot.Mutation.ForceLogoutMember == nil {
 			break
@@ -2672,6 +2888,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditArchives(childComplexity, args["first"].(*int)), true
+	case "Query.auditConsistencyProof":
+		if e.ComplexityRoot.Query.AuditConsistencyProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditConsistencyProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditConsistencyProof(childComplexity, args["fromSize"].(int), args["toSize"].(int)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -2683,6 +2910,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
+	case "Query.auditInclusionProof":
+		if e.ComplexityRoot.Query.AuditInclusionProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditInclusionProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditInclusionProof(childComplexity, args["seq"].(int), args["treeSize"].(*int)), true
 	case "Query.auditSigningKey":
 		if e.ComplexityRoot.Query.AuditSigningKey == nil {
 			break
@@ -5995,11 +6233,29 @@ type AuditCheckpoint {
   signature: String!
   "startup, interval, threshold or manual."
   reason: String!
+  "The same head as a C2SP signed checkpoint note (tree size headSeq, Merkle root); null for checkpoints made before the Merkle tree."
+  note: String
+  "The witness cosignatures of this checkpoint, one per witness that verified it consistent with what it saw before."
+  cosignatures: [AuditCosignature!]!
+}
+
+"A witness's C2SP tlog-cosignature of an audit checkpoint."
+type AuditCosignature {
+  "The checkpoint's head seq (its tree size)."
+  headSeq: Int!
+  "The add-checkpoint URL the checkpoint was submitted to."
+  witness: String!
+  "The witness key name."
+  name: String!
+  "The note signature line, to append to the checkpoint note."
+  line: String!
+  "When it was received."
+  at: Time!
 }
 
 "The first place the audit chain or a checkpoint does not hold."
 type AuditChainBreak {
-  "event-hash-mismatch, prev-hash-mismatch, sequence-gap or checkpoint-signature-mismatch."
+  "event-hash-mismatch, prev-hash-mismatch, sequence-gap, checkpoint-signature-mismatch or checkpoint-note-mismatch."
   kind: String!
   "The seq of the event (or checkpoint head) where the chain fails."
   seq: Int!
@@ -6021,9 +6277,65 @@ type AuditChainVerification {
   break: AuditChainBreak
 }
 
+"""
+An RFC 6962 inclusion proof that one audit event is a leaf of the audit
+log's Merkle tree. Check it with tlog.CheckRecord(hashes, treeSize, root,
+seq - 1, leafHash), or verify a bundle from /audit/events/{seq}/proof with
+'dezky audit verify-proof'.
+"""
+type AuditInclusionProof {
+  "The event's seq; its leaf index is seq - 1."
+  seq: Int!
+  "The number of leaves of the tree the proof is for."
+  treeSize: Int!
+  "Standard base64 leaf hash: sha256 of a 0x00 byte followed by the event's canonical JSON."
+  leafHash: String!
+  "Standard base64 root hash of the tree of treeSize leaves."
+  rootHash: String!
+  "The proof's node hashes, standard base64, in RFC 6962 order."
+  hashes: [String!]!
+  "The C2SP signed checkpoint note of the tree of treeSize leaves, or null when that size was never checkpointed."
+  checkpoint: String
+}
+
+"""
+An RFC 6962 consistency proof that the audit log's tree of fromSize leaves is
+a prefix of its tree of toSize leaves. Check it with tlog.CheckTree(hashes,
+toSize, toRoot, fromSize, fromRoot).
+"""
+type AuditConsistencyProof {
+  "The number of leaves of the older tree."
+  fromSize: Int!
+  "The number of leaves of the newer tree."
+  toSize: Int!
+  "Standard base64 root hash of the older tree."
+  fromRoot: String!
+  "Standard base64 root hash of the newer tree."
+  toRoot: String!
+  "The proof's node hashes, standard base64, in RFC 6962 order."
+  hashes: [String!]!
+}
+
 extend type Query {
   "The audit checkpoint signing key (any signed-in caller)."
   auditSigningKey: AuditSigningKey!
+  """
+  The inclusion proof of the audit event with seq, for whoever may see that
+  event (NOT_FOUND otherwise, as for the event itself).
+  """
+  auditInclusionProof(
+    "The event's seq."
+    seq: Int!
+    "The size of the tree to prove it in (seq ≤ treeSize ≤ the current size); default: the newest checkpointed tree containing the event, else the current tree."
+    treeSize: Int
+  ): AuditInclusionProof!
+  "The consistency proof between two sizes of the audit log's Merkle tree (any signed-in caller: hashes only)."
+  auditConsistencyProof(
+    "The older tree size (1 ≤ fromSize ≤ toSize)."
+    fromSize: Int!
+    "The newer tree size (at most the current size)."
+    toSize: Int!
+  ): AuditConsistencyProof!
   "Walks the whole audit chain and its checkpoints (operators)."
   verifyAuditChain: AuditChainVerification!
 }
@@ -6258,6 +6570,55 @@ extend type Mutation {
   invitePartnerStaff(partnerSlug: String!, input: InvitePartnerStaffInput!): OperatorInvitePayload!
   "Removes a staff member from the partner and the partner-staff SSO group (operators and the partner's ADMIN staff)."
   removePartnerStaff(partnerSlug: String!, email: String!): User!
+}
+
+"""
+What eraseAuditSubject erased: counts only, never the subject. Erasure keeps
+every event's hash: the chain, the Merkle tree, proofs, checkpoints and
+cosignatures verify as before.
+"""
+type AuditErasure {
+  "Hot events changed."
+  events: Int!
+  "Personal fields erased in hot events."
+  fields: Int!
+  "Archive batches rewritten, each with a signed erasure record beside it."
+  archivedBatches: Int!
+  "Archived events changed."
+  archivedEvents: Int!
+  "Personal fields erased in archived events."
+  archivedFields: Int!
+  """
+  Hot events chained before the sealed format whose actor e-mail is the
+  subject: their hashes cover the values, so they were not erased.
+  """
+  legacyEvents: Int!
+}
+
+extend type AuditEvent {
+  """
+  The paths of this event's erased personal fields, sorted, as named in the
+  canonical JSON and exports: "actorEmail", "actorIp" (the field actorIP here),
+  "actorId" (actorID), or "metadata" followed by the JSON pointer of a string
+  in metadata (e.g. "metadata/diff/email/to"). The value of an erased field
+  reads "[erased]" here (actorEmail, actorIP, actorID and inside metadata
+  alike) and in exports; empty when nothing was erased. Personal fields are: actorEmail;
+  actorIp; actorId when it is an e-mail address or the event was ingested from
+  an upstream; every string in metadata that is or contains an e-mail address;
+  every string in metadata under a personal key (names, user names, IP addresses).
+  """
+  erasedFields: [String!]!
+}
+
+extend type Mutation {
+  """
+  Erases every personal field of the subject with this e-mail address from
+  the audit trail, hot rows and archive (operators). The erasure is itself
+  audited as audit.subject_erased with counts only, never the address. A
+  second erasure of the same subject changes nothing. Must be the only field
+  of its mutation.
+  """
+  eraseAuditSubject(email: String!): AuditErasure!
 }
 `, BuiltIn: false},
 	{Name: "../tenantadmin.graphql", Input: `# Customer-admin and partner settings: security policy, SSO applications,
@@ -6825,8 +7186,62 @@ func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, fie
 		return ec.fieldContext_AuditCheckpoint_signature(ctx, field)
 	case "reason":
 		return ec.fieldContext_AuditCheckpoint_reason(ctx, field)
+	case "note":
+		return ec.fieldContext_AuditCheckpoint_note(ctx, field)
+	case "cosignatures":
+		return ec.fieldContext_AuditCheckpoint_cosignatures(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditCheckpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromSize":
+		return ec.fieldContext_AuditConsistencyProof_fromSize(ctx, field)
+	case "toSize":
+		return ec.fieldContext_AuditConsistencyProof_toSize(ctx, field)
+	case "fromRoot":
+		return ec.fieldContext_AuditConsistencyProof_fromRoot(ctx, field)
+	case "toRoot":
+		return ec.fieldContext_AuditConsistencyProof_toRoot(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AuditConsistencyProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditConsistencyProof", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditCosignature(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "headSeq":
+		return ec.fieldContext_AuditCosignature_headSeq(ctx, field)
+	case "witness":
+		return ec.fieldContext_AuditCosignature_witness(ctx, field)
+	case "name":
+		return ec.fieldContext_AuditCosignature_name(ctx, field)
+	case "line":
+		return ec.fieldContext_AuditCosignature_line(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditCosignature_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditCosignature", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditErasure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_AuditErasure_events(ctx, field)
+	case "fields":
+		return ec.fieldContext_AuditErasure_fields(ctx, field)
+	case "archivedBatches":
+		return ec.fieldContext_AuditErasure_archivedBatches(ctx, field)
+	case "archivedEvents":
+		return ec.fieldContext_AuditErasure_archivedEvents(ctx, field)
+	case "archivedFields":
+		return ec.fieldContext_AuditErasure_archivedFields(ctx, field)
+	case "legacyEvents":
+		return ec.fieldContext_AuditErasure_legacyEvents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditErasure", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6873,6 +7288,8 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_partnerSlug(ctx, field)
 	case "metadata":
 		return ec.fieldContext_AuditEvent_metadata(ctx, field)
+	case "erasedFields":
+		return ec.fieldContext_AuditEvent_erasedFields(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
 }
@@ -6897,6 +7314,24 @@ func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditInclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_AuditInclusionProof_seq(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AuditInclusionProof_treeSize(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_AuditInclusionProof_leafHash(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_AuditInclusionProof_rootHash(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AuditInclusionProof_hashes(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AuditInclusionProof_checkpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditInclusionProof", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditSigningKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7983,6 +8418,20 @@ func (ec *executionContext) field_Mutation_deleteTenant_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_eraseAuditSubject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_forceLogoutMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8627,6 +9076,28 @@ func (ec *executionContext) field_Query_auditArchives_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_auditConsistencyProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fromSize",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromSize"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "toSize",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toSize"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8678,6 +9149,28 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditInclusionProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "seq",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seq"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "treeSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["treeSize"] = arg1
 	return args, nil
 }
 
@@ -10043,6 +10536,429 @@ func (ec *executionContext) fieldContext_AuditCheckpoint_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_cosignatures(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_cosignatures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditCheckpoint().Cosignatures(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditCosignature) graphql.Marshaler {
+			return ec.marshalNAuditCosignature2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignatureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_cosignatures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditCheckpoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCosignature(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditConsistencyProof_fromSize(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_fromSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_fromSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_toSize(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_toSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_toSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_fromRoot(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_fromRoot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromRoot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_fromRoot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_toRoot(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_toRoot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToRoot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_toRoot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditConsistencyProof_hashes(ctx context.Context, field graphql.CollectedField, obj *audit.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditConsistencyProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_headSeq(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_headSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeadSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_headSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditCosignature_witness(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_witness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Witness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_witness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_name(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_line(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCosignature_at(ctx context.Context, field graphql.CollectedField, obj *ent.AuditCosignature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCosignature_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCosignature_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCosignature", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditErasure_events(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_fields(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_archivedBatches(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_archivedBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedBatches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_archivedBatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_archivedEvents(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_archivedEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_archivedEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_archivedFields(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_archivedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_archivedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditErasure_legacyEvents(ctx context.Context, field graphql.CollectedField, obj *audit.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditErasure_legacyEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegacyEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditErasure_legacyEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditErasure", field, false, false, "Int")
+}
+
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10526,6 +11442,29 @@ func (ec *executionContext) fieldContext_AuditEvent_metadata(_ context.Context, 
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Map")
 }
 
+func (ec *executionContext) _AuditEvent_erasedFields(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_erasedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().ErasedFields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_erasedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, true, true, "String")
+}
+
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10666,6 +11605,144 @@ func (ec *executionContext) _AuditEventEdge_cursor(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AuditInclusionProof_seq(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditInclusionProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditInclusionProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_rootHash(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_hashes(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditInclusionProof_checkpoint(ctx context.Context, field graphql.CollectedField, obj *audit.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditInclusionProof_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditInclusionProof_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditInclusionProof", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditSigningKey_keyId(ctx context.Context, field graphql.CollectedField, obj *audit.KeyInfo) (ret graphql.Marshaler) {
@@ -14841,6 +15918,50 @@ func (ec *executionContext) fieldContext_Mutation_removePartnerStaff(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_eraseAuditSubject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_eraseAuditSubject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EraseAuditSubject(ctx, fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.Erasure) graphql.Marshaler {
+			return ec.marshalNAuditErasure2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐErasure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_eraseAuditSubject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditErasure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_eraseAuditSubject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_updateSecurityPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17538,6 +18659,94 @@ func (ec *executionContext) fieldContext_Query_auditSigningKey(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditSigningKey(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditInclusionProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditInclusionProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditInclusionProof(ctx, fc.Args["seq"].(int), fc.Args["treeSize"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.InclusionProof) graphql.Marshaler {
+			return ec.marshalNAuditInclusionProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐInclusionProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditInclusionProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditInclusionProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditInclusionProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditConsistencyProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditConsistencyProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditConsistencyProof(ctx, fc.Args["fromSize"].(int), fc.Args["toSize"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.ConsistencyProof) graphql.Marshaler {
+			return ec.marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐConsistencyProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditConsistencyProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditConsistencyProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditConsistencyProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -28258,35 +29467,210 @@ func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.Select
 		case "headSeq":
 			out.Values[i] = ec._AuditCheckpoint_headSeq(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "headHash":
 			out.Values[i] = ec._AuditCheckpoint_headHash(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._AuditCheckpoint_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "keyId":
 			out.Values[i] = ec._AuditCheckpoint_keyId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "algorithm":
 			out.Values[i] = ec._AuditCheckpoint_algorithm(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "signature":
 			out.Values[i] = ec._AuditCheckpoint_signature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reason":
 			out.Values[i] = ec._AuditCheckpoint_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._AuditCheckpoint_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cosignatures":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditCheckpoint_cosignatures(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditConsistencyProofImplementors = []string{"AuditConsistencyProof"}
+
+func (ec *executionContext) _AuditConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *audit.ConsistencyProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditConsistencyProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditConsistencyProof")
+		case "fromSize":
+			out.Values[i] = ec._AuditConsistencyProof_fromSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toSize":
+			out.Values[i] = ec._AuditConsistencyProof_toSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromRoot":
+			out.Values[i] = ec._AuditConsistencyProof_fromRoot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toRoot":
+			out.Values[i] = ec._AuditConsistencyProof_toRoot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._AuditConsistencyProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditCosignatureImplementors = []string{"AuditCosignature"}
+
+func (ec *executionContext) _AuditCosignature(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditCosignature) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditCosignatureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditCosignature")
+		case "headSeq":
+			out.Values[i] = ec._AuditCosignature_headSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "witness":
+			out.Values[i] = ec._AuditCosignature_witness(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._AuditCosignature_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line":
+			out.Values[i] = ec._AuditCosignature_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AuditCosignature_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditErasureImplementors = []string{"AuditErasure"}
+
+func (ec *executionContext) _AuditErasure(ctx context.Context, sel ast.SelectionSet, obj *audit.Erasure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditErasureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditErasure")
+		case "events":
+			out.Values[i] = ec._AuditErasure_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._AuditErasure_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedBatches":
+			out.Values[i] = ec._AuditErasure_archivedBatches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedEvents":
+			out.Values[i] = ec._AuditErasure_archivedEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedFields":
+			out.Values[i] = ec._AuditErasure_archivedFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "legacyEvents":
+			out.Values[i] = ec._AuditErasure_legacyEvents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28321,108 +29705,114 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 		case "id":
 			out.Values[i] = ec._AuditEvent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._AuditEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "seq":
 			out.Values[i] = ec._AuditEvent_seq(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "prevHash":
 			out.Values[i] = ec._AuditEvent_prevHash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "hash":
 			out.Values[i] = ec._AuditEvent_hash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
 			out.Values[i] = ec._AuditEvent_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "externalID":
 			out.Values[i] = ec._AuditEvent_externalID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorType":
 			out.Values[i] = ec._AuditEvent_actorType(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorID":
 			out.Values[i] = ec._AuditEvent_actorID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorEmail":
 			out.Values[i] = ec._AuditEvent_actorEmail(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorIP":
 			out.Values[i] = ec._AuditEvent_actorIP(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
 			out.Values[i] = ec._AuditEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outcome":
 			out.Values[i] = ec._AuditEvent_outcome(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceType":
 			out.Values[i] = ec._AuditEvent_resourceType(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceID":
 			out.Values[i] = ec._AuditEvent_resourceID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceName":
 			out.Values[i] = ec._AuditEvent_resourceName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantID":
 			out.Values[i] = ec._AuditEvent_tenantID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantSlug":
 			out.Values[i] = ec._AuditEvent_tenantSlug(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "partnerID":
 			out.Values[i] = ec._AuditEvent_partnerID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "partnerSlug":
 			out.Values[i] = ec._AuditEvent_partnerSlug(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "metadata":
 			out.Values[i] = ec._AuditEvent_metadata(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "erasedFields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_erasedFields(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28502,6 +29892,64 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 		case "cursor":
 			out.Values[i] = ec._AuditEventEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditInclusionProofImplementors = []string{"AuditInclusionProof"}
+
+func (ec *executionContext) _AuditInclusionProof(ctx context.Context, sel ast.SelectionSet, obj *audit.InclusionProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditInclusionProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditInclusionProof")
+		case "seq":
+			out.Values[i] = ec._AuditInclusionProof_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._AuditInclusionProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._AuditInclusionProof_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootHash":
+			out.Values[i] = ec._AuditInclusionProof_rootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._AuditInclusionProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoint":
+			out.Values[i] = ec._AuditInclusionProof_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30090,6 +31538,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "eraseAuditSubject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_eraseAuditSubject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "updateSecurityPolicy":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateSecurityPolicy(ctx, field)
@@ -30952,6 +32407,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditSigningKey(ctx, field)
+				})
+		case "auditInclusionProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditInclusionProof(ctx, field)
+				})
+		case "auditConsistencyProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditConsistencyProof(ctx, field)
 				})
 		case "verifyAuditChain":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -32176,6 +33643,46 @@ func (ec *executionContext) marshalNAuditCheckpoint2ᚖgithubᚗcomᚋdezkyᚋpl
 	return ec._AuditCheckpoint(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAuditConsistencyProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *audit.ConsistencyProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditConsistencyProof!")
+		return graphql.Null
+	}
+	return ec._AuditConsistencyProof(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditCosignature2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignatureᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AuditCosignature) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditCosignature2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignature(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditCosignature2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditCosignature(ctx context.Context, sel ast.SelectionSet, v *ent.AuditCosignature) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditCosignature!")
+		return graphql.Null
+	}
+	return ec._AuditCosignature(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditErasure2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐErasure(ctx context.Context, sel ast.SelectionSet, v *audit.Erasure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditErasure!")
+		return graphql.Null
+	}
+	return ec._AuditErasure(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEvent!")
@@ -32219,6 +33726,14 @@ func (ec *executionContext) marshalNAuditEventOutcome2githubᚗcomᚋdezkyᚋpla
 func (ec *executionContext) unmarshalNAuditEventWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventWhereInput(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditInclusionProof2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐInclusionProof(ctx context.Context, sel ast.SelectionSet, v *audit.InclusionProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditInclusionProof!")
+		return graphql.Null
+	}
+	return ec._AuditInclusionProof(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditᚐKeyInfo(ctx context.Context, sel ast.SelectionSet, v *audit.KeyInfo) graphql.Marshaler {

@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/graph"
+	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/testing/testserver"
 	"github.com/dezky/platform/internal/viewer"
@@ -29,6 +30,8 @@ type foreignWorld struct {
 	member  *ent.Membership
 	domain  string
 	markers []string
+	// eventSeq is the seq of the foreign tenant's chained audit event.
+	eventSeq int64
 }
 
 func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
@@ -48,12 +51,15 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx.AuditEvent.Create().SetAction("tenant.created").SetActorType("system").SetTenantID(tn.ID).SetTenantSlug("initech").
+	ev := tx.AuditEvent.Create().SetAction("tenant.created").SetActorType("system").SetTenantID(tn.ID).SetTenantSlug("initech").
 		SetPartnerID(p.ID).SetPartnerSlug("contoso").SetResourceName("initech").SaveX(ctx)
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, domain: "initech.example"}
+	if _, err := audit.NewChainer(s.DB, audit.ChainerOptions{}).ChainPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
 	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons"}
 	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
@@ -92,6 +98,10 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 		return fmt.Sprintf("[%q, %q, %q, %q]", strconv.Itoa(w.tenant.ID), strconv.Itoa(w.partner.ID), strconv.Itoa(w.user.ID), strconv.Itoa(w.member.ID)), true
 	case "input":
 		return w.inputValue(schema.Types[arg.Type.Name()])
+	case "seq":
+		return strconv.FormatInt(w.eventSeq, 10), true
+	case "fromSize", "toSize":
+		return strconv.FormatInt(w.eventSeq, 10), true
 	}
 	if !arg.Type.NonNull {
 		return "", true // optional filters, ordering and paging: leave out

@@ -21,6 +21,16 @@ import (
 	"github.com/dezky/platform/internal/tenancy"
 )
 
+// Cosignatures is the resolver for the cosignatures field.
+func (r *auditCheckpointResolver) Cosignatures(ctx context.Context, obj *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error) {
+	return r.audit.Cosignatures(ctx, obj)
+}
+
+// ErasedFields is the resolver for the erasedFields field.
+func (r *auditEventResolver) ErasedFields(ctx context.Context, obj *ent.AuditEvent) ([]string, error) {
+	return audit.ErasedFields(obj.Personal)
+}
+
 // Email is the resolver for the email field.
 func (r *memberResolver) Email(ctx context.Context, obj *ent.Membership) (string, error) {
 	u, err := memberUser(ctx, obj)
@@ -205,6 +215,11 @@ func (r *mutationResolver) RemovePartnerStaff(ctx context.Context, partnerSlug s
 	return r.members.RemovePartnerStaff(ctx, partnerSlug, email)
 }
 
+// EraseAuditSubject is the resolver for the eraseAuditSubject field.
+func (r *mutationResolver) EraseAuditSubject(ctx context.Context, email string) (*audit.Erasure, error) {
+	return r.audit.EraseSubject(ctx, email)
+}
+
 // CustomerCount is the resolver for the customerCount field.
 func (r *partnerResolver) CustomerCount(ctx context.Context, obj *ent.Partner) (int, error) {
 	return r.tenancy.CustomerCount(ctx, obj)
@@ -258,6 +273,21 @@ func (r *queryResolver) Plugins(ctx context.Context) ([]*health.Plugin, error) {
 // AuditSigningKey is the resolver for the auditSigningKey field.
 func (r *queryResolver) AuditSigningKey(ctx context.Context) (*audit.KeyInfo, error) {
 	return r.audit.SigningKey(ctx)
+}
+
+// AuditInclusionProof is the resolver for the auditInclusionProof field.
+func (r *queryResolver) AuditInclusionProof(ctx context.Context, seq int, treeSize *int) (*audit.InclusionProof, error) {
+	var size *int64
+	if treeSize != nil {
+		n := int64(*treeSize)
+		size = &n
+	}
+	return r.audit.InclusionProof(ctx, int64(seq), size)
+}
+
+// AuditConsistencyProof is the resolver for the auditConsistencyProof field.
+func (r *queryResolver) AuditConsistencyProof(ctx context.Context, fromSize int, toSize int) (*audit.ConsistencyProof, error) {
+	return r.audit.ConsistencyProof(ctx, int64(fromSize), int64(toSize))
 }
 
 // VerifyAuditChain is the resolver for the verifyAuditChain field.
@@ -332,6 +362,9 @@ func (r *auditEventWhereInputResolver) Q(ctx context.Context, obj *ent.AuditEven
 	return nil
 }
 
+// AuditCheckpoint returns AuditCheckpointResolver implementation.
+func (r *Resolver) AuditCheckpoint() AuditCheckpointResolver { return &auditCheckpointResolver{r} }
+
 // Member returns MemberResolver implementation.
 func (r *Resolver) Member() MemberResolver { return &memberResolver{r} }
 
@@ -342,7 +375,8 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	memberResolver       struct{ *Resolver }
-	mutationResolver     struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
+	auditCheckpointResolver struct{ *Resolver }
+	memberResolver          struct{ *Resolver }
+	mutationResolver        struct{ *Resolver }
+	subscriptionResolver    struct{ *Resolver }
 )

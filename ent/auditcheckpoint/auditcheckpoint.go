@@ -31,6 +31,8 @@ const (
 	FieldSignature = "signature"
 	// FieldReason holds the string denoting the reason field in the database.
 	FieldReason = "reason"
+	// FieldNote holds the string denoting the note field in the database.
+	FieldNote = "note"
 	// Table holds the table name of the auditcheckpoint in the database.
 	Table = "audit_checkpoints"
 )
@@ -45,6 +47,7 @@ var Columns = []string{
 	FieldAlgorithm,
 	FieldSignature,
 	FieldReason,
+	FieldNote,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -145,6 +148,11 @@ func BySignature(opts ...sql.OrderTermOption) OrderOption {
 // ByReason orders the results by the reason field.
 func ByReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReason, opts...).ToFunc()
+}
+
+// ByNote orders the results by the note field.
+func ByNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNote, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

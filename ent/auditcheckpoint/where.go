@@ -84,6 +84,11 @@ func Signature(v string) predicate.AuditCheckpoint {
 	return predicate.AuditCheckpoint(sql.FieldEQ(FieldSignature, v))
 }
 
+// Note applies equality check predicate on the "note" field. It's identical to NoteEQ.
+func Note(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldEQ(FieldNote, v))
+}
+
 // HeadSeqEQ applies the EQ predicate on the "head_seq" field.
 func HeadSeqEQ(v int64) predicate.AuditCheckpoint {
 	return predicate.AuditCheckpoint(sql.FieldEQ(FieldHeadSeq, v))
@@ -442,6 +447,81 @@ func ReasonIn(vs ...Reason) predicate.AuditCheckpoint {
 // ReasonNotIn applies the NotIn predicate on the "reason" field.
 func ReasonNotIn(vs ...Reason) predicate.AuditCheckpoint {
 	return predicate.AuditCheckpoint(sql.FieldNotIn(FieldReason, vs...))
+}
+
+// NoteEQ applies the EQ predicate on the "note" field.
+func NoteEQ(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldEQ(FieldNote, v))
+}
+
+// NoteNEQ applies the NEQ predicate on the "note" field.
+func NoteNEQ(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldNEQ(FieldNote, v))
+}
+
+// NoteIn applies the In predicate on the "note" field.
+func NoteIn(vs ...string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldIn(FieldNote, vs...))
+}
+
+// NoteNotIn applies the NotIn predicate on the "note" field.
+func NoteNotIn(vs ...string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldNotIn(FieldNote, vs...))
+}
+
+// NoteGT applies the GT predicate on the "note" field.
+func NoteGT(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldGT(FieldNote, v))
+}
+
+// NoteGTE applies the GTE predicate on the "note" field.
+func NoteGTE(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldGTE(FieldNote, v))
+}
+
+// NoteLT applies the LT predicate on the "note" field.
+func NoteLT(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldLT(FieldNote, v))
+}
+
+// NoteLTE applies the LTE predicate on the "note" field.
+func NoteLTE(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldLTE(FieldNote, v))
+}
+
+// NoteContains applies the Contains predicate on the "note" field.
+func NoteContains(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldContains(FieldNote, v))
+}
+
+// NoteHasPrefix applies the HasPrefix predicate on the "note" field.
+func NoteHasPrefix(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldHasPrefix(FieldNote, v))
+}
+
+// NoteHasSuffix applies the HasSuffix predicate on the "note" field.
+func NoteHasSuffix(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldHasSuffix(FieldNote, v))
+}
+
+// NoteIsNil applies the IsNil predicate on the "note" field.
+func NoteIsNil() predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldIsNull(FieldNote))
+}
+
+// NoteNotNil applies the NotNil predicate on the "note" field.
+func NoteNotNil() predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldNotNull(FieldNote))
+}
+
+// NoteEqualFold applies the EqualFold predicate on the "note" field.
+func NoteEqualFold(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldEqualFold(FieldNote, v))
+}
+
+// NoteContainsFold applies the ContainsFold predicate on the "note" field.
+func NoteContainsFold(v string) predicate.AuditCheckpoint {
+	return predicate.AuditCheckpoint(sql.FieldContainsFold(FieldNote, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -57,6 +57,8 @@ const (
 	FieldPartnerSlug = "partner_slug"
 	// FieldMetadata holds the string denoting the metadata field in the database.
 	FieldMetadata = "metadata"
+	// FieldPersonal holds the string denoting the personal field in the database.
+	FieldPersonal = "personal"
 	// Table holds the table name of the auditevent in the database.
 	Table = "audit_events"
 )
@@ -84,6 +86,7 @@ var Columns = []string{
 	FieldPartnerID,
 	FieldPartnerSlug,
 	FieldMetadata,
+	FieldPersonal,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -240,6 +243,11 @@ func ByPartnerID(opts ...sql.OrderTermOption) OrderOption {
 // ByPartnerSlug orders the results by the partner_slug field.
 func ByPartnerSlug(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPartnerSlug, opts...).ToFunc()
+}
+
+// ByPersonal orders the results by the personal field.
+func ByPersonal(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPersonal, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

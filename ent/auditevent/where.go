@@ -144,6 +144,11 @@ func PartnerSlug(v string) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldPartnerSlug, v))
 }
 
+// Personal applies equality check predicate on the "personal" field. It's identical to PersonalEQ.
+func Personal(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldPersonal, v))
+}
+
 // AtEQ applies the EQ predicate on the "at" field.
 func AtEQ(v time.Time) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldAt, v))
@@ -1382,6 +1387,81 @@ func MetadataIsNil() predicate.AuditEvent {
 // MetadataNotNil applies the NotNil predicate on the "metadata" field.
 func MetadataNotNil() predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldNotNull(FieldMetadata))
+}
+
+// PersonalEQ applies the EQ predicate on the "personal" field.
+func PersonalEQ(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldPersonal, v))
+}
+
+// PersonalNEQ applies the NEQ predicate on the "personal" field.
+func PersonalNEQ(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNEQ(FieldPersonal, v))
+}
+
+// PersonalIn applies the In predicate on the "personal" field.
+func PersonalIn(vs ...string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIn(FieldPersonal, vs...))
+}
+
+// PersonalNotIn applies the NotIn predicate on the "personal" field.
+func PersonalNotIn(vs ...string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotIn(FieldPersonal, vs...))
+}
+
+// PersonalGT applies the GT predicate on the "personal" field.
+func PersonalGT(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGT(FieldPersonal, v))
+}
+
+// PersonalGTE applies the GTE predicate on the "personal" field.
+func PersonalGTE(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGTE(FieldPersonal, v))
+}
+
+// PersonalLT applies the LT predicate on the "personal" field.
+func PersonalLT(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLT(FieldPersonal, v))
+}
+
+// PersonalLTE applies the LTE predicate on the "personal" field.
+func PersonalLTE(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLTE(FieldPersonal, v))
+}
+
+// PersonalContains applies the Contains predicate on the "personal" field.
+func PersonalContains(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldContains(FieldPersonal, v))
+}
+
+// PersonalHasPrefix applies the HasPrefix predicate on the "personal" field.
+func PersonalHasPrefix(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldHasPrefix(FieldPersonal, v))
+}
+
+// PersonalHasSuffix applies the HasSuffix predicate on the "personal" field.
+func PersonalHasSuffix(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldHasSuffix(FieldPersonal, v))
+}
+
+// PersonalIsNil applies the IsNil predicate on the "personal" field.
+func PersonalIsNil() predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIsNull(FieldPersonal))
+}
+
+// PersonalNotNil applies the NotNil predicate on the "personal" field.
+func PersonalNotNil() predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotNull(FieldPersonal))
+}
+
+// PersonalEqualFold applies the EqualFold predicate on the "personal" field.
+func PersonalEqualFold(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEqualFold(FieldPersonal, v))
+}
+
+// PersonalContainsFold applies the ContainsFold predicate on the "personal" field.
+func PersonalContainsFold(v string) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldContainsFold(FieldPersonal, v))
 }
 
 // And groups predicates with the AND operator between them.

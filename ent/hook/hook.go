@@ -33,6 +33,18 @@ func (f AuditCheckpointFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditCheckpointMutation", m)
 }
 
+// The AuditCosignatureFunc type is an adapter to allow the use of ordinary
+// function as AuditCosignature mutator.
+type AuditCosignatureFunc func(context.Context, *ent.AuditCosignatureMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditCosignatureFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditCosignatureMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditCosignatureMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)
@@ -43,6 +55,30 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
+}
+
+// The AuditSettingFunc type is an adapter to allow the use of ordinary
+// function as AuditSetting mutator.
+type AuditSettingFunc func(context.Context, *ent.AuditSettingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditSettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditSettingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditSettingMutation", m)
+}
+
+// The AuditTreeHashFunc type is an adapter to allow the use of ordinary
+// function as AuditTreeHash mutator.
+type AuditTreeHashFunc func(context.Context, *ent.AuditTreeHashMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditTreeHashFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditTreeHashMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditTreeHashMutation", m)
 }
 
 // The FlagFunc type is an adapter to allow the use of ordinary

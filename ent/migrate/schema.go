@@ -51,6 +51,7 @@ var (
 		{Name: "algorithm", Type: field.TypeString},
 		{Name: "signature", Type: field.TypeString},
 		{Name: "reason", Type: field.TypeEnum, Enums: []string{"startup", "interval", "threshold", "manual"}},
+		{Name: "note", Type: field.TypeString, Nullable: true, Size: 2147483647},
 	}
 	// AuditCheckpointsTable holds the schema information for the "audit_checkpoints" table.
 	AuditCheckpointsTable = &schema.Table{
@@ -67,6 +68,33 @@ var (
 				Name:    "auditcheckpoint_at",
 				Unique:  false,
 				Columns: []*schema.Column{AuditCheckpointsColumns[3]},
+			},
+		},
+	}
+	// AuditCosignaturesColumns holds the columns for the "audit_cosignatures" table.
+	AuditCosignaturesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "head_seq", Type: field.TypeInt64},
+		{Name: "witness", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString},
+		{Name: "line", Type: field.TypeString, Size: 2147483647},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// AuditCosignaturesTable holds the schema information for the "audit_cosignatures" table.
+	AuditCosignaturesTable = &schema.Table{
+		Name:       "audit_cosignatures",
+		Columns:    AuditCosignaturesColumns,
+		PrimaryKey: []*schema.Column{AuditCosignaturesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditcosignature_head_seq_witness_name",
+				Unique:  true,
+				Columns: []*schema.Column{AuditCosignaturesColumns[1], AuditCosignaturesColumns[2], AuditCosignaturesColumns[3]},
+			},
+			{
+				Name:    "auditcosignature_witness_head_seq",
+				Unique:  false,
+				Columns: []*schema.Column{AuditCosignaturesColumns[2], AuditCosignaturesColumns[1]},
 			},
 		},
 	}
@@ -93,6 +121,7 @@ var (
 		{Name: "partner_id", Type: field.TypeInt, Nullable: true},
 		{Name: "partner_slug", Type: field.TypeString, Nullable: true},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
+		{Name: "personal", Type: field.TypeString, Nullable: true, Size: 2147483647},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
 	AuditEventsTable = &schema.Table{
@@ -126,6 +155,29 @@ var (
 				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[6]},
 			},
 		},
+	}
+	// AuditSettingsColumns holds the columns for the "audit_settings" table.
+	AuditSettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "int_value", Type: field.TypeInt64},
+	}
+	// AuditSettingsTable holds the schema information for the "audit_settings" table.
+	AuditSettingsTable = &schema.Table{
+		Name:       "audit_settings",
+		Columns:    AuditSettingsColumns,
+		PrimaryKey: []*schema.Column{AuditSettingsColumns[0]},
+	}
+	// AuditTreeHashesColumns holds the columns for the "audit_tree_hashes" table.
+	AuditTreeHashesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "hash", Type: field.TypeBytes, Size: 32},
+	}
+	// AuditTreeHashesTable holds the schema information for the "audit_tree_hashes" table.
+	AuditTreeHashesTable = &schema.Table{
+		Name:       "audit_tree_hashes",
+		Columns:    AuditTreeHashesColumns,
+		PrimaryKey: []*schema.Column{AuditTreeHashesColumns[0]},
 	}
 	// FlagsColumns holds the columns for the "flags" table.
 	FlagsColumns = []*schema.Column{
@@ -585,7 +637,10 @@ var (
 	Tables = []*schema.Table{
 		AuditArchivesTable,
 		AuditCheckpointsTable,
+		AuditCosignaturesTable,
 		AuditEventsTable,
+		AuditSettingsTable,
+		AuditTreeHashesTable,
 		FlagsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
@@ -611,8 +666,17 @@ func init() {
 	AuditCheckpointsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(38654705664),
 	}
+	AuditCosignaturesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
+	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuditSettingsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
+	AuditTreeHashesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
 	FlagsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),

@@ -12,8 +12,17 @@ type AuditArchive func(*sql.Selector)
 // AuditCheckpoint is the predicate function for auditcheckpoint builders.
 type AuditCheckpoint func(*sql.Selector)
 
+// AuditCosignature is the predicate function for auditcosignature builders.
+type AuditCosignature func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
+
+// AuditSetting is the predicate function for auditsetting builders.
+type AuditSetting func(*sql.Selector)
+
+// AuditTreeHash is the predicate function for audittreehash builders.
+type AuditTreeHash func(*sql.Selector)
 
 // Flag is the predicate function for flag builders.
 type Flag func(*sql.Selector)

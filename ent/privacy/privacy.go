@@ -159,6 +159,30 @@ func (f AuditCheckpointMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditCheckpointMutation", m)
 }
 
+// The AuditCosignatureQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditCosignatureQueryRuleFunc func(context.Context, *ent.AuditCosignatureQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditCosignatureQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditCosignatureQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditCosignatureQuery", q)
+}
+
+// The AuditCosignatureMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditCosignatureMutationRuleFunc func(context.Context, *ent.AuditCosignatureMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditCosignatureMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditCosignatureMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditCosignatureMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -181,6 +205,54 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
+}
+
+// The AuditSettingQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditSettingQueryRuleFunc func(context.Context, *ent.AuditSettingQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditSettingQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditSettingQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditSettingQuery", q)
+}
+
+// The AuditSettingMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditSettingMutationRuleFunc func(context.Context, *ent.AuditSettingMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditSettingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditSettingMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditSettingMutation", m)
+}
+
+// The AuditTreeHashQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditTreeHashQueryRuleFunc func(context.Context, *ent.AuditTreeHashQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditTreeHashQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditTreeHashQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditTreeHashQuery", q)
+}
+
+// The AuditTreeHashMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditTreeHashMutationRuleFunc func(context.Context, *ent.AuditTreeHashMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditTreeHashMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditTreeHashMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditTreeHashMutation", m)
 }
 
 // The FlagQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -582,7 +654,13 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditCheckpointQuery:
 		return q.Filter(), nil
+	case *ent.AuditCosignatureQuery:
+		return q.Filter(), nil
 	case *ent.AuditEventQuery:
+		return q.Filter(), nil
+	case *ent.AuditSettingQuery:
+		return q.Filter(), nil
+	case *ent.AuditTreeHashQuery:
 		return q.Filter(), nil
 	case *ent.FlagQuery:
 		return q.Filter(), nil
@@ -625,7 +703,13 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AuditCheckpointMutation:
 		return m.Filter(), nil
+	case *ent.AuditCosignatureMutation:
+		return m.Filter(), nil
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.AuditSettingMutation:
+		return m.Filter(), nil
+	case *ent.AuditTreeHashMutation:
 		return m.Filter(), nil
 	case *ent.FlagMutation:
 		return m.Filter(), nil

@@ -8,7 +8,10 @@ import (
 
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
+	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -113,6 +116,38 @@ func init() {
 	auditcheckpointDescSignature := auditcheckpointFields[5].Descriptor()
 	// auditcheckpoint.SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
 	auditcheckpoint.SignatureValidator = auditcheckpointDescSignature.Validators[0].(func(string) error)
+	auditcosignatureMixin := schema.AuditCosignature{}.Mixin()
+	auditcosignature.Policy = privacy.NewPolicies(auditcosignatureMixin[0], schema.AuditCosignature{})
+	auditcosignature.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditcosignature.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditcosignatureFields := schema.AuditCosignature{}.Fields()
+	_ = auditcosignatureFields
+	// auditcosignatureDescHeadSeq is the schema descriptor for head_seq field.
+	auditcosignatureDescHeadSeq := auditcosignatureFields[0].Descriptor()
+	// auditcosignature.HeadSeqValidator is a validator for the "head_seq" field. It is called by the builders before save.
+	auditcosignature.HeadSeqValidator = auditcosignatureDescHeadSeq.Validators[0].(func(int64) error)
+	// auditcosignatureDescWitness is the schema descriptor for witness field.
+	auditcosignatureDescWitness := auditcosignatureFields[1].Descriptor()
+	// auditcosignature.WitnessValidator is a validator for the "witness" field. It is called by the builders before save.
+	auditcosignature.WitnessValidator = auditcosignatureDescWitness.Validators[0].(func(string) error)
+	// auditcosignatureDescName is the schema descriptor for name field.
+	auditcosignatureDescName := auditcosignatureFields[2].Descriptor()
+	// auditcosignature.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	auditcosignature.NameValidator = auditcosignatureDescName.Validators[0].(func(string) error)
+	// auditcosignatureDescLine is the schema descriptor for line field.
+	auditcosignatureDescLine := auditcosignatureFields[3].Descriptor()
+	// auditcosignature.LineValidator is a validator for the "line" field. It is called by the builders before save.
+	auditcosignature.LineValidator = auditcosignatureDescLine.Validators[0].(func(string) error)
+	// auditcosignatureDescAt is the schema descriptor for at field.
+	auditcosignatureDescAt := auditcosignatureFields[4].Descriptor()
+	// auditcosignature.DefaultAt holds the default value on creation for the at field.
+	auditcosignature.DefaultAt = auditcosignatureDescAt.Default.(func() time.Time)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditevent.Policy = privacy.NewPolicies(auditeventMixin[0], schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -140,6 +175,56 @@ func init() {
 	auditeventDescAction := auditeventFields[10].Descriptor()
 	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	auditsettingMixin := schema.AuditSetting{}.Mixin()
+	auditsetting.Policy = privacy.NewPolicies(auditsettingMixin[0], schema.AuditSetting{})
+	auditsetting.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditsetting.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditsettingFields := schema.AuditSetting{}.Fields()
+	_ = auditsettingFields
+	// auditsettingDescName is the schema descriptor for name field.
+	auditsettingDescName := auditsettingFields[0].Descriptor()
+	// auditsetting.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	auditsetting.NameValidator = auditsettingDescName.Validators[0].(func(string) error)
+	audittreehashMixin := schema.AuditTreeHash{}.Mixin()
+	audittreehash.Policy = privacy.NewPolicies(audittreehashMixin[0], schema.AuditTreeHash{})
+	audittreehash.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := audittreehash.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	audittreehashFields := schema.AuditTreeHash{}.Fields()
+	_ = audittreehashFields
+	// audittreehashDescHash is the schema descriptor for hash field.
+	audittreehashDescHash := audittreehashFields[1].Descriptor()
+	// audittreehash.HashValidator is a validator for the "hash" field. It is called by the builders before save.
+	audittreehash.HashValidator = func() func([]byte) error {
+		validators := audittreehashDescHash.Validators
+		fns := [...]func([]byte) error{
+			validators[0].(func([]byte) error),
+			validators[1].(func([]byte) error),
+		}
+		return func(hash []byte) error {
+			for _, fn := range fns {
+				if err := fn(hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// audittreehashDescID is the schema descriptor for id field.
+	audittreehashDescID := audittreehashFields[0].Descriptor()
+	// audittreehash.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	audittreehash.IDValidator = audittreehashDescID.Validators[0].(func(int64) error)
 	flagMixin := schema.Flag{}.Mixin()
 	flag.Policy = privacy.NewPolicies(flagMixin[0], flagMixin[1], schema.Flag{})
 	flag.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -30,6 +30,10 @@ func (AuditCheckpoint) Fields() []ent.Field {
 		// signature is the standard base64 encoding of the signature bytes.
 		field.String("signature").Immutable().NotEmpty(),
 		field.Enum("reason").Values("startup", "interval", "threshold", "manual").Immutable(),
+		// note is the same head as a C2SP tlog-checkpoint signed note
+		// (origin, tree size = head_seq, base64 Merkle root, ed25519 note
+		// signature); empty for checkpoints written before the Merkle tree.
+		field.Text("note").Immutable().Optional(),
 	}
 }
 

@@ -51,6 +51,15 @@ func (AuditEvent) Fields() []ent.Field {
 		field.String("partner_slug").Comment("Slug of the partner concerned; empty when none.").Optional().Immutable(),
 		field.JSON("metadata", map[string]any{}).Comment("Details of the event, e.g. a before/after diff of the changed fields. Never contains secrets.").Optional().Immutable().
 			Annotations(entgql.Type("Map")),
+		// personal holds, for events chained in the sealed format (see
+		// package audit, "Personal data"), the salt and commitment of each
+		// personal field as JSON: {"<path>": {"commitment", "salt",
+		// "subject"}} or, once erased, {"<path>": {"commitment",
+		// "erased": true}}. NULL for events chained before that format
+		// and for unchained events. Written by the chainer and by
+		// erasure with plain SQL; never exposed in GraphQL.
+		field.Text("personal").Optional().Nillable().Immutable().
+			Annotations(entgql.Skip()),
 	}
 }
 

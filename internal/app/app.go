@@ -65,6 +65,8 @@ func (c Command) run(ctx context.Context, args []string, stdout, stderr io.Write
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "witness":
+		return runWitness(ctx, args[1:], stdout, stderr)
 	case "plugins":
 		return runPlugins(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -84,6 +86,7 @@ commands:
   migrate   apply the versioned PostgreSQL migrations
   token     print a development OIDC token for a demo user (embedded issuer only)
   audit     export, verify (offline) or archive the audit trail
+  witness   run a C2SP tlog-witness that cosigns audit checkpoints of trusted logs
   plugins   pin plugin binaries, run the conformance kit, scaffold a provider
 
 Run 'dezky <command> -h' for the flags of a command.

@@ -27,6 +27,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runAuditExport(ctx, args[1:], stdout, stderr)
 	case "archive":
 		return runAuditArchive(ctx, args[1:], stdout, stderr)
+	case "verify-proof":
+		return runAuditVerifyProof(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		auditUsage(stdout)
 		return nil
@@ -43,6 +45,7 @@ subcommands:
   export   write the audit chain, its checkpoints and the public key from the database to a directory
   verify   verify an exported or archived directory offline, with only the public key
   archive  move chained events older than the hot retention to S3-compatible storage
+  verify-proof  check an event's proof bundle (GET /audit/events/{seq}/proof) offline, with only the public key
 
 Run 'dezky audit <subcommand> -h' for the flags.
 `)

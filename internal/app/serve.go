@@ -95,6 +95,9 @@ type ServeConfig struct {
 	// AuditKeyFile is the ed25519 key signing audit checkpoints (PKCS#8
 	// PEM). Empty: generated at first start in DataDir.
 	AuditKeyFile string
+	// AuditWitnesses are C2SP tlog-witness add-checkpoint URLs each new
+	// checkpoint is submitted to; their cosignatures are stored.
+	AuditWitnesses []string
 	// Archive is where audit events past AuditRetention go (nil: not
 	// configured; ArchiveS3 builds one).
 	Archive        archive.Store
@@ -232,7 +235,11 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if err != nil {
 		return err
 	}
-	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log, IntervalElsewhere: true})
+	cpOpts := audit.CheckpointerOptions{Logger: log, IntervalElsewhere: true}
+	if len(cfg.AuditWitnesses) > 0 {
+		cpOpts.OnCheckpoint = audit.NewWitnesses(d, cfg.AuditWitnesses, nil, log).OnCheckpoint
+	}
+	checkpoints := audit.NewCheckpointer(d, key, cpOpts)
 	feed := audit.NewFeed(d, log)
 	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
 		checkpoints.Observe(head)
@@ -246,6 +253,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if archives.Configured() {
 		s.Audit.SetVerifier(archives.Verify)
 	}
+	s.Audit.SetArchiveEraser(archives.EraseSubject)
 	ingestor := ingest.New(ingestCfg)
 
 	// The background loops: one component, stopped after the job engine
@@ -389,6 +397,8 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 	mount := map[string]http.Handler{
 		// Anyone may fetch the key that verifies audit checkpoints.
 		"GET /audit/signing-key.pub": publicKeyHandler(key),
+		// The Merkle tree as C2SP tlog-tiles: checkpoint and hash tiles.
+		"GET /audit/log/": http.StripPrefix("/audit/log", audit.LogHandler(s.DB)),
 		// The mail server's signed event webhook; the mail plugin
 		// verifies the signature.
 		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
@@ -457,6 +467,10 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		},
 		Mount:      mount,
 		Playground: playgroundConfig(cfg, dev),
+		AuthMount: map[string]http.Handler{
+			// An event's self-contained inclusion proof, for whoever may see it.
+			"GET /audit/events/{seq}/proof": audit.ProofHandler(s.Audit),
+		},
 	}), nil
 }
 
@@ -572,8 +586,13 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
 	guards := registerGuards(fs)
 	readLimits := registerLimits(fs)
+	var witnesses fileList
+	fs.Var(&witnesses, "audit-witness", "C2SP tlog-witness add-checkpoint URL that cosigns each new audit checkpoint (repeatable; the variable is comma-separated) (env DEZKY_AUDIT_WITNESSES)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if len(witnesses) == 0 {
+		witnesses = splitList(env("DEZKY_AUDIT_WITNESSES", ""))
 	}
 	if err := envOverride(fs, "health-interval", "DEZKY_HEALTH_INTERVAL"); err != nil {
 		return err
@@ -625,7 +644,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
-		ArchiveS3: archiveS3, AuditRetention: ret, Guards: g,
+		ArchiveS3: archiveS3, AuditRetention: ret, AuditWitnesses: witnesses, Guards: g,
 		RateLimits: lim.budgets, PersistedQueries: lim.persisted,
 	})
 	if err != nil {

@@ -37,6 +37,7 @@
 //	actorType     string
 //	at            string, UTC, "2006-01-02T15:04:05.000000Z" (six fractional digits)
 //	externalId    string or null
+//	format        integer 2, present for sealed events only (see below)
 //	metadata      canonical JSON value, or null when absent
 //	outcome       string ("SUCCESS", "FAILURE" or "DENIED")
 //	partnerId     integer or null
@@ -68,6 +69,32 @@
 // An export line (MarshalLine, ParseLine) is the same object with the
 // member "hash" added between externalId and metadata.
 //
+// Events chained from SealedFromSeq on are sealed (see personal.go,
+// "Personal data"): in their canonical JSON every personal value (actor
+// e-mail, IP, ingested actor ids, e-mail addresses and strings under
+// personal keys in metadata) is replaced by "hmac-sha256:" and the hex
+// HMAC-SHA256 of path || 0x00 || value under that field's 32-byte random
+// salt, and the member "format":2 is added. Their export lines carry the
+// values themselves, "format":2 and, between partnerSlug and prevHash, the
+// member "personal" with each field's salt and commitment (MarshalPersonal),
+// from which a verifier recomputes the canonical JSON. Erasure
+// (Service.EraseSubject) replaces values with ErasedValue and deletes their
+// salts, keeping the commitments: hashes, tree, proofs and checkpoints are
+// unchanged. Events before SealedFromSeq keep the legacy form above.
+//
+// # Merkle tree
+//
+// The chained events also form an RFC 6962 Merkle tree in seq order: leaf
+// n (0-based) is the event with seq n+1 and its leaf hash is
+// sha256(0x00 || canonical JSON), the bytes the chain hash covers
+// (LeafHash). The tree's hashes are stored in audit_tree_hashes in the
+// layout of golang.org/x/mod/sumdb/tlog and appended by the chainer in the
+// transaction that links the events (O(log n) per event), so the tree's
+// size is always the chain head's seq. A chain linked before the tree
+// existed is added to it by the next chaining round. ProveInclusion and
+// ProveConsistency return proofs that tlog.CheckRecord and tlog.CheckTree
+// accept.
+//
 // # Checkpoints
 //
 // A Checkpointer signs the head with ed25519 on startup, every 5 minutes,
@@ -77,7 +104,11 @@
 // decimal and at in the form above. The key id is the hex of the first 16
 // bytes of sha256 of the raw public key; the key is generated at first use
 // into the data dir (LoadOrCreateKey, mode 0600) or loaded from a configured
-// file (LoadKey), and its public key is published beside it as PEM.
+// file (LoadKey), and its public key is published beside it as PEM. Each
+// checkpoint also carries its head as a C2SP tlog-checkpoint signed note
+// (origin Origin(public key), tree size = headSeq, base64 Merkle root,
+// ed25519 note signature by the same key; see SignTreeHead), which
+// transparency-log tools and witnesses understand.
 //
 // # Verification
 //
@@ -91,13 +122,19 @@
 //     previous hash, actual the stored prev_hash.
 //   - event-hash-mismatch: an event's stored hash is not the hash of its
 //     content (a field was modified); expected is the recomputed hash,
-//     actual the stored one.
+//     actual the stored one. For a sealed event this includes a personal
+//     value that no longer matches its salt and commitment, and seals that
+//     do not fit the event at all (expected is then the reason).
 //   - checkpoint-signature-mismatch (seq = the checkpoint's head): the
 //     signature does not verify under the given public key of its key id
 //     (expected names the key, actual is the signature), or a validly
 //     signed head is not the chain's (the chain was rewritten or lost its
 //     tail; expected is the signed hash, actual the chain's hash at that
 //     seq, empty when the chain has no such seq).
+//   - checkpoint-note-mismatch (seq = the checkpoint's head): the
+//     checkpoint's signed note does not verify under the public key, or its
+//     tree size or Merkle root is not that of the events up to its head
+//     (expected is the recomputed value, actual the note's).
 //
 // Events chained after the last checkpoint are protected by the chain only;
 // an attacker with database access can append or rewrite them undetected

@@ -43,11 +43,27 @@ type Entry struct {
 	// Metadata is the event's metadata as JSON text (any form; it is
 	// canonicalised when hashed), or nil for none.
 	Metadata json.RawMessage
+	// Personal holds the seals of the personal fields of an event chained
+	// in the sealed format (an empty map when it has none), keyed by path;
+	// nil for a legacy event. See "Personal data".
+	Personal map[string]Seal
 }
 
 // Canonical returns the canonical JSON of e without its hash: the bytes whose
-// sha256 is e's hash. See the package documentation for the exact form.
-func Canonical(e Entry) ([]byte, error) { return e.appendJSON(make([]byte, 0, 512), false) }
+// sha256 is e's hash. See the package documentation for the exact form. For
+// a sealed event (Personal not nil) every personal value is replaced by its
+// commitment and the member "format":2 is added; an event whose seals do not
+// fit its fields fails with ErrSeal.
+func Canonical(e Entry) ([]byte, error) {
+	if e.Personal != nil {
+		v, err := sealedView(e)
+		if err != nil {
+			return nil, fmt.Errorf("audit: canonical JSON of seq %d: %w", e.Seq, err)
+		}
+		return v.appendJSON(make([]byte, 0, 768), false, SealedFormat, nil)
+	}
+	return e.appendJSON(make([]byte, 0, 512), false, 0, nil)
+}
 
 // HashEntry returns the lowercase hex sha256 of Canonical(e).
 func HashEntry(e Entry) (string, error) {
@@ -60,10 +76,20 @@ func HashEntry(e Entry) (string, error) {
 }
 
 // MarshalLine returns e as one export line (without the newline): the
-// canonical JSON with the "hash" member added in its sorted place.
-func MarshalLine(e Entry) ([]byte, error) { return e.appendJSON(make([]byte, 0, 600), true) }
+// canonical JSON with the "hash" member added in its sorted place. A sealed
+// event's line carries its values as they are (ErasedValue once erased),
+// "format":2 and the member "personal" with its seals (MarshalPersonal),
+// so the line can be verified offline.
+func MarshalLine(e Entry) ([]byte, error) {
+	if e.Personal != nil {
+		return e.appendJSON(make([]byte, 0, 1024), true, SealedFormat, e.Personal)
+	}
+	return e.appendJSON(make([]byte, 0, 600), true, 0, nil)
+}
 
-func (e Entry) appendJSON(b []byte, withHash bool) ([]byte, error) {
+// appendJSON writes e's members in sorted order; format > 0 adds
+// "format", personal (not nil) adds "personal".
+func (e Entry) appendJSON(b []byte, withHash bool, format int, personal map[string]Seal) ([]byte, error) {
 	meta, err := canonicalRaw(e.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("audit: canonical metadata of seq %d: %w", e.Seq, err)
@@ -103,6 +129,10 @@ func (e Entry) appendJSON(b []byte, withHash bool) ([]byte, error) {
 	str("actorType", e.ActorType)
 	str("at", e.At.UTC().Format(TimeLayout))
 	optStr("externalId", e.ExternalID)
+	if format > 0 {
+		b = append(b, `,"format":`...)
+		b = strconv.AppendInt(b, int64(format), 10)
+	}
 	if withHash {
 		str("hash", e.Hash)
 	}
@@ -111,6 +141,10 @@ func (e Entry) appendJSON(b []byte, withHash bool) ([]byte, error) {
 	str("outcome", e.Outcome)
 	optInt("partnerId", e.PartnerID)
 	str("partnerSlug", e.PartnerSlug)
+	if personal != nil {
+		b = append(b, `,"personal":`...)
+		b = appendPersonal(b, personal)
+	}
 	str("prevHash", e.PrevHash)
 	str("resourceId", e.ResourceID)
 	str("resourceName", e.ResourceName)
@@ -133,11 +167,13 @@ type line struct {
 	ActorType    string          `json:"actorType"`
 	At           *string         `json:"at"`
 	ExternalID   *string         `json:"externalId"`
+	Format       *int            `json:"format"`
 	Hash         *string         `json:"hash"`
 	Metadata     json.RawMessage `json:"metadata"`
 	Outcome      string          `json:"outcome"`
 	PartnerID    *int64          `json:"partnerId"`
 	PartnerSlug  string          `json:"partnerSlug"`
+	Personal     json.RawMessage `json:"personal"`
 	PrevHash     *string         `json:"prevHash"`
 	ResourceID   string          `json:"resourceId"`
 	ResourceName string          `json:"resourceName"`
@@ -178,6 +214,22 @@ func ParseLine(data []byte) (Entry, error) {
 	if *l.PrevHash != "" && !isHash(*l.PrevHash) {
 		return Entry{}, fmt.Errorf("audit: parse event line: prevHash %q is not 64 lowercase hex digits", *l.PrevHash)
 	}
+	var personal map[string]Seal
+	switch {
+	case l.Format == nil:
+		if l.Personal != nil {
+			return Entry{}, errors.New("audit: parse event line: personal without format")
+		}
+	case *l.Format == SealedFormat:
+		if l.Personal == nil || string(l.Personal) == "null" {
+			return Entry{}, errors.New("audit: parse event line: a sealed line needs personal")
+		}
+		if personal, err = ParsePersonal(l.Personal); err != nil {
+			return Entry{}, fmt.Errorf("audit: parse event line: %w", err)
+		}
+	default:
+		return Entry{}, fmt.Errorf("audit: parse event line: format %d is not %d", *l.Format, SealedFormat)
+	}
 	var meta json.RawMessage
 	if len(l.Metadata) > 0 && string(l.Metadata) != "null" {
 		c, err := canonicalRaw(l.Metadata)
@@ -193,7 +245,7 @@ func ParseLine(data []byte) (Entry, error) {
 		Action: *l.Action, Outcome: l.Outcome,
 		ResourceType: l.ResourceType, ResourceID: l.ResourceID, ResourceName: l.ResourceName,
 		TenantID: l.TenantID, TenantSlug: l.TenantSlug, PartnerID: l.PartnerID, PartnerSlug: l.PartnerSlug,
-		Metadata: meta,
+		Metadata: meta, Personal: personal,
 	}, nil
 }
 

@@ -2,7 +2,10 @@ package audit
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/db"
@@ -49,6 +53,9 @@ type Chainer struct {
 	opts ChainerOptions
 	kick chan struct{}
 	mu   sync.Mutex // one batch at a time within this process
+	// sealedFrom caches the recorded SealedFromSeq (0: not read yet); it
+	// never changes once recorded.
+	sealedFrom int64
 }
 
 // NewChainer returns a Chainer for d.
@@ -137,6 +144,33 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 	if err != nil {
 		return 0, 0, err
 	}
+	size, err := treeSize(ctx, tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	tree, err := newTreeAppender(ctx, tx, c.db.Dialect, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	withTree := true
+	if err = catchUpTree(ctx, tx, c.db, tree, head); errors.Is(err, errTreeGap) {
+		c.opts.Logger.WarnContext(ctx, "audit chain continues without the Merkle tree", "err", err)
+		withTree, tree.rows, err = false, nil, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	sealedFrom, recorded := c.sealedFrom, c.sealedFrom > 0
+	if !recorded {
+		if sealedFrom, recorded, err = sealedFromSeq(ctx, tx); err != nil {
+			return 0, 0, err
+		}
+		if !recorded {
+			// The first events chained by this release start the sealed
+			// format; recorded below with them.
+			sealedFrom = head + 1
+		}
+	}
 	q, args := selectEntries(c.db).Where(entsql.IsNull("seq")).OrderBy("id").Limit(c.opts.Batch).Query()
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -146,6 +180,7 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		id         int64
 		prev, hash string
 		seq        int64
+		personal   []byte // nil: legacy format
 	}
 	var links []link
 	for rows.Next() {
@@ -156,12 +191,28 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		}
 		head++
 		e.Seq, e.PrevHash = head, headHash
-		h, err := HashEntry(e)
+		var personal []byte
+		if head >= sealedFrom {
+			if err := sealEntry(&e, rand.Reader); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
+			personal = MarshalPersonal(e.Personal)
+		}
+		canon, err := Canonical(e)
 		if err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
-		links = append(links, link{id: id, prev: headHash, hash: h, seq: head})
+		sum := sha256.Sum256(canon)
+		h := hex.EncodeToString(sum[:])
+		if withTree {
+			if err := tree.add(tlog.RecordHash(canon)); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
+		}
+		links = append(links, link{id: id, prev: headHash, hash: h, seq: head, personal: personal})
 		headHash = h
 	}
 	if err = rows.Close(); err != nil {
@@ -171,12 +222,29 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 		return 0, 0, fmt.Errorf("audit: chain: read pending: %w", err)
 	}
 	if len(links) == 0 {
+		if len(tree.rows) > 0 { // the tree caught up with events chained before it existed
+			if err = tree.flush(); err != nil {
+				return 0, 0, err
+			}
+			if err = tx.Commit(); err != nil {
+				return 0, 0, fmt.Errorf("audit: chain: commit: %w", err)
+			}
+			return 0, head, nil
+		}
 		return 0, head, tx.Rollback()
 	}
+	if !recorded {
+		if err = recordSealedFrom(ctx, tx, c.db.Dialect, sealedFrom); err != nil {
+			return 0, 0, err
+		}
+	}
 	for _, l := range links {
-		stmt, args := entsql.Dialect(c.db.Dialect).Update("audit_events").
-			Set("seq", l.seq).Set("prev_hash", l.prev).Set("hash", l.hash).
-			Where(entsql.And(entsql.EQ("id", l.id), entsql.IsNull("seq"))).Query()
+		up := entsql.Dialect(c.db.Dialect).Update("audit_events").
+			Set("seq", l.seq).Set("prev_hash", l.prev).Set("hash", l.hash)
+		if l.personal != nil {
+			up.Set("personal", string(l.personal))
+		}
+		stmt, args := up.Where(entsql.And(entsql.EQ("id", l.id), entsql.IsNull("seq"))).Query()
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("audit: chain: link seq %d: %w", l.seq, err)
@@ -185,9 +253,13 @@ func (c *Chainer) chainBatch(ctx context.Context) (n int, head int64, err error)
 			return 0, 0, fmt.Errorf("audit: chain: link seq %d: row %d changed under the chain lock", l.seq, l.id)
 		}
 	}
+	if err = tree.flush(); err != nil {
+		return 0, 0, err
+	}
 	if err = tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("audit: chain: commit: %w", err)
 	}
+	c.sealedFrom = sealedFrom
 	return len(links), head, nil
 }
 
@@ -218,7 +290,7 @@ func Head(ctx context.Context, d *db.DB) (int64, string, error) { return chainHe
 var entryColumns = []string{"id", "seq", "COALESCE(prev_hash, '')", "COALESCE(hash, '')", "at", "source", "external_id",
 	"actor_type", "COALESCE(actor_id, '')", "COALESCE(actor_email, '')", "COALESCE(actor_ip, '')",
 	"action", "outcome", "COALESCE(resource_type, '')", "COALESCE(resource_id, '')", "COALESCE(resource_name, '')",
-	"tenant_id", "COALESCE(tenant_slug, '')", "partner_id", "COALESCE(partner_slug, '')", "metadata"}
+	"tenant_id", "COALESCE(tenant_slug, '')", "partner_id", "COALESCE(partner_slug, '')", "metadata", "personal"}
 
 // selectEntries starts a query of the entry columns of audit_events in
 // d's dialect (ent's SQL builder writes the placeholders).
@@ -237,11 +309,12 @@ func scanEntry(s scanner) (int64, Entry, error) {
 		tenant  sql.NullInt64
 		partner sql.NullInt64
 		meta    []byte
+		pers    sql.NullString
 	)
 	if err := s.Scan(&id, &seq, &e.PrevHash, &e.Hash, &e.At, &e.Source, &ext,
 		&e.ActorType, &e.ActorID, &e.ActorEmail, &e.ActorIP,
 		&e.Action, &e.Outcome, &e.ResourceType, &e.ResourceID, &e.ResourceName,
-		&tenant, &e.TenantSlug, &partner, &e.PartnerSlug, &meta); err != nil {
+		&tenant, &e.TenantSlug, &partner, &e.PartnerSlug, &meta, &pers); err != nil {
 		return 0, Entry{}, fmt.Errorf("scan audit event: %w", err)
 	}
 	e.Seq = seq.Int64
@@ -256,6 +329,13 @@ func scanEntry(s scanner) (int64, Entry, error) {
 	}
 	if meta != nil {
 		e.Metadata = append([]byte(nil), meta...)
+	}
+	if pers.Valid {
+		p, err := ParsePersonal([]byte(pers.String))
+		if err != nil {
+			return 0, Entry{}, fmt.Errorf("audit event %d: %w", id, err)
+		}
+		e.Personal = p
 	}
 	return id, e, nil
 }
@@ -300,4 +380,39 @@ func kickAfterCommit(tx *ent.Tx) {
 			return next.Rollback(ctx, t)
 		})
 	})
+}
+
+// settingSealedFrom names the audit setting holding SealedFromSeq.
+const settingSealedFrom = "sealed_from_seq"
+
+// sealedFromSeq reads the recorded first seq of the sealed format.
+func sealedFromSeq(ctx context.Context, q querier) (int64, bool, error) {
+	var v int64
+	err := q.QueryRowContext(ctx, `SELECT int_value FROM audit_settings WHERE name = '`+settingSealedFrom+`'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("audit: read the sealed format's first seq: %w", err)
+	}
+	return v, true, nil
+}
+
+// recordSealedFrom records seq as the first seq of the sealed format (under
+// the chain lock, so only once).
+func recordSealedFrom(ctx context.Context, tx execQuerier, dialect string, seq int64) error {
+	q, args := entsql.Dialect(dialect).Insert("audit_settings").Columns("name", "int_value").
+		Values(settingSealedFrom, seq).Query()
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("audit: record the sealed format's first seq: %w", err)
+	}
+	return nil
+}
+
+// SealedFromSeq returns the first seq chained in the sealed format, whose
+// leaves commit to salted hashes of personal data; ok is false while
+// nothing has been chained by a release that seals. Events before it are
+// in the legacy format.
+func SealedFromSeq(ctx context.Context, d *db.DB) (seq int64, ok bool, err error) {
+	return sealedFromSeq(ctx, d.SQL)
 }

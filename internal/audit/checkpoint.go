@@ -42,6 +42,9 @@ type Checkpoint struct {
 	// Signature is the standard base64 of the signature bytes.
 	Signature string `json:"signature"`
 	Reason    string `json:"reason"`
+	// Note is the same head as a C2SP signed checkpoint note (tree size
+	// HeadSeq, Merkle root), or "" for a checkpoint made before the tree.
+	Note string `json:"note,omitempty"`
 }
 
 // CheckpointMessage returns the bytes a checkpoint signs: the ASCII text
@@ -104,15 +107,16 @@ type checkpointLine struct {
 	KeyID     *string `json:"keyId"`
 	Reason    string  `json:"reason"`
 	Signature *string `json:"signature"`
+	Note      string  `json:"note,omitempty"`
 }
 
 // MarshalCheckpointLine returns cp as one export line (without the
 // newline): a JSON object with the members algorithm, at (TimeLayout),
-// headHash, headSeq, keyId, reason, signature.
+// headHash, headSeq, keyId, reason, signature, and note when it has one.
 func MarshalCheckpointLine(cp Checkpoint) ([]byte, error) {
 	at := cp.At.UTC().Format(TimeLayout)
 	b, err := json.Marshal(checkpointLine{Algorithm: &cp.Algorithm, At: &at, HeadHash: &cp.HeadHash,
-		HeadSeq: &cp.HeadSeq, KeyID: &cp.KeyID, Reason: cp.Reason, Signature: &cp.Signature})
+		HeadSeq: &cp.HeadSeq, KeyID: &cp.KeyID, Reason: cp.Reason, Signature: &cp.Signature, Note: cp.Note})
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode checkpoint %d: %w", cp.HeadSeq, err)
 	}
@@ -120,7 +124,7 @@ func MarshalCheckpointLine(cp Checkpoint) ([]byte, error) {
 }
 
 // ParseCheckpointLine parses one checkpoint export line. Every member but
-// reason is required; unknown members are rejected. The signature is not
+// reason and note is required; unknown members are rejected. The signature is not
 // checked: that is Verify's job.
 func ParseCheckpointLine(data []byte) (Checkpoint, error) {
 	var l checkpointLine
@@ -140,7 +144,7 @@ func ParseCheckpointLine(data []byte) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("audit: parse checkpoint line: at %q is not in the form %s", *l.At, TimeLayout)
 	}
 	return Checkpoint{HeadSeq: *l.HeadSeq, HeadHash: *l.HeadHash, At: at, KeyID: *l.KeyID,
-		Algorithm: *l.Algorithm, Signature: *l.Signature, Reason: l.Reason}, nil
+		Algorithm: *l.Algorithm, Signature: *l.Signature, Reason: l.Reason, Note: l.Note}, nil
 }
 
 // CheckpointerOptions configure a Checkpointer; zero values take the
@@ -154,6 +158,9 @@ type CheckpointerOptions struct {
 	IntervalElsewhere bool
 	Threshold         int64
 	Logger            *slog.Logger
+	// OnCheckpoint, when set, is called with every checkpoint written (for
+	// example Witnesses.OnCheckpoint).
+	OnCheckpoint func(ctx context.Context, cp Checkpoint)
 }
 
 // Checkpointer writes signed checkpoints of the chain head: on startup,
@@ -281,11 +288,14 @@ func (c *Checkpointer) checkpoint(ctx context.Context, reason string) (latest in
 		return last, Checkpoint{}, false, nil
 	}
 	cp = c.key.Sign(head, hash, time.Now(), reason)
+	if cp.Note, err = signedNote(ctx, c.db, c.key, head); err != nil {
+		return 0, Checkpoint{}, false, err
+	}
 	sys := viewer.SystemContext(ctx)
 	err = c.db.Client.AuditCheckpoint.Create().
 		SetHeadSeq(cp.HeadSeq).SetHeadHash(cp.HeadHash).SetAt(cp.At).
 		SetKeyID(cp.KeyID).SetAlgorithm(cp.Algorithm).SetSignature(cp.Signature).
-		SetReason(auditcheckpoint.Reason(reason)).Exec(sys)
+		SetReason(auditcheckpoint.Reason(reason)).SetNote(cp.Note).Exec(sys)
 	if ent.IsConstraintError(err) {
 		// Another replica checkpointed this head first.
 		return head, Checkpoint{}, false, nil
@@ -294,6 +304,9 @@ func (c *Checkpointer) checkpoint(ctx context.Context, reason string) (latest in
 		return 0, Checkpoint{}, false, fmt.Errorf("audit: store checkpoint of seq %d: %w", head, err)
 	}
 	c.opts.Logger.InfoContext(ctx, "audit checkpoint", "head_seq", head, "reason", reason, "key_id", cp.KeyID)
+	if c.opts.OnCheckpoint != nil {
+		c.opts.OnCheckpoint(ctx, cp)
+	}
 	return head, cp, true, nil
 }
 

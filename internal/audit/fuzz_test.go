@@ -34,6 +34,11 @@ func seedLine(t interface{ Fatal(...any) }) []byte {
 // re-marshals to a line that parses to the same canonical event.
 func FuzzParseLine(f *testing.F) {
 	f.Add(seedLine(f))
+	sealed, err := audit.MarshalLine(sealedEntry(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
 	f.Add([]byte(`{"action":"x","at":"2026-01-02T03:04:05.000000Z","hash":"` + string(bytes.Repeat([]byte("a"), 64)) + `","prevHash":"","seq":1,"metadata":null}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"seq":-1}`))
@@ -52,6 +57,9 @@ func FuzzParseLine(f *testing.F) {
 		}
 		c1, err1 := audit.Canonical(e)
 		c2, err2 := audit.Canonical(e2)
+		if err1 != nil && err2 != nil {
+			return // seals that do not fit the event, both times
+		}
 		if err1 != nil || err2 != nil || !bytes.Equal(c1, c2) {
 			t.Fatalf("round trip changed the event:\n%s\n%s", c1, c2)
 		}

@@ -52,7 +52,11 @@ func PublicKeyPath(path string) string {
 // LoadOrCreateKey returns the key in dataDir/DefaultKeyFile, generating it
 // (mode 0600) on first use. Concurrent first uses agree on one key.
 func LoadOrCreateKey(dataDir string) (*SigningKey, error) {
-	path := filepath.Join(dataDir, DefaultKeyFile)
+	return LoadOrCreateKeyFile(filepath.Join(dataDir, DefaultKeyFile))
+}
+
+// LoadOrCreateKeyFile is LoadOrCreateKey for the key file at path.
+func LoadOrCreateKeyFile(path string) (*SigningKey, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if err := createKey(path); err != nil {
 			return nil, err

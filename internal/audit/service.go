@@ -21,6 +21,8 @@ type Service struct {
 	checkpoints *Checkpointer
 	key         *SigningKey
 	verify      VerifyFunc
+	// eraseArchive erases a subject from the archive (nil: no archive).
+	eraseArchive ArchiveEraserFunc
 }
 
 // VerifyFunc verifies the whole chain with keys (for example archive
@@ -103,4 +105,10 @@ func (s *Service) VerifyChain(ctx context.Context) (*Report, error) {
 		return nil, fmt.Errorf("audit: verify chain: %w", err)
 	}
 	return &r, nil
+}
+
+// Cosignatures returns the witness cosignatures of cp (readable by whoever
+// may read cp: the checkpoint policy already admitted the viewer).
+func (s *Service) Cosignatures(ctx context.Context, cp *ent.AuditCheckpoint) ([]*ent.AuditCosignature, error) {
+	return Cosignatures(ctx, s.db, cp.HeadSeq)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"iter"
 	"os"
@@ -11,15 +12,18 @@ import (
 	"sort"
 	"strconv"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/dezky/platform/internal/db"
 )
 
 // Kinds of Break.
 const (
-	BreakEventHash     = "event-hash-mismatch"
-	BreakPrevHash      = "prev-hash-mismatch"
-	BreakSequenceGap   = "sequence-gap"
-	BreakCheckpointSig = "checkpoint-signature-mismatch"
+	BreakEventHash      = "event-hash-mismatch"
+	BreakPrevHash       = "prev-hash-mismatch"
+	BreakSequenceGap    = "sequence-gap"
+	BreakCheckpointSig  = "checkpoint-signature-mismatch"
+	BreakCheckpointNote = "checkpoint-note-mismatch"
 )
 
 // Break is the first place where the chain or a checkpoint does not hold.
@@ -66,6 +70,15 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 		return r, nil
 	}
 	ci := 0
+	// tree is the Merkle tree of the events walked so far, kept when a
+	// checkpoint has a note to check.
+	var tree *compactRange
+	for _, cp := range cps {
+		if cp.Note != "" {
+			tree = &compactRange{}
+			break
+		}
+	}
 	// checkpointsUpTo checks the checkpoints of heads ≤ seq against hash,
 	// the chain's hash at seq (checkpoints of a lower head were missed by
 	// the walk: their head is not in the chain).
@@ -82,6 +95,11 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 					actual = ""
 				}
 				return &Break{Kind: BreakCheckpointSig, Seq: cp.HeadSeq, Expected: cp.HeadHash, Actual: actual}
+			}
+			if cp.Note != "" {
+				if b := checkNote(cp, keys, tree); b != nil {
+					return b
+				}
 			}
 			r.CheckpointsVerified++
 		}
@@ -103,6 +121,10 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 			return fail(BreakPrevHash, e.Seq, prev, e.PrevHash)
 		}
 		h, err := HashEntry(e)
+		if errors.Is(err, ErrSeal) {
+			// The personal seals do not fit the event: it was altered.
+			return fail(BreakEventHash, e.Seq, err.Error(), e.Hash)
+		}
 		if err != nil {
 			return Report{}, err
 		}
@@ -110,6 +132,13 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 			return fail(BreakEventHash, e.Seq, h, e.Hash)
 		}
 		r.EventsVerified++
+		if tree != nil {
+			c, err := Canonical(e)
+			if err != nil {
+				return Report{}, err
+			}
+			tree.add(tlog.RecordHash(c))
+		}
 		if b := checkpointsUpTo(e.Seq, e.Hash); b != nil {
 			r.Break = b
 			return r, nil
@@ -125,6 +154,23 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 	return r, nil
 }
 
+// checkNote checks the signed note of cp, whose head is the last event
+// added to tree: signed by one of keys, of tree size HeadSeq and of tree's
+// root.
+func checkNote(cp Checkpoint, keys []ed25519.PublicKey, tree *compactRange) *Break {
+	th, _, err := OpenTreeHead([]byte(cp.Note), keys)
+	if err != nil {
+		return &Break{Kind: BreakCheckpointNote, Seq: cp.HeadSeq, Expected: "note signed by the log key", Actual: err.Error()}
+	}
+	if th.Size != cp.HeadSeq || th.Size != tree.size {
+		return &Break{Kind: BreakCheckpointNote, Seq: cp.HeadSeq, Expected: strconv.FormatInt(tree.size, 10), Actual: strconv.FormatInt(th.Size, 10)}
+	}
+	if root := tree.root(); th.Root != root {
+		return &Break{Kind: BreakCheckpointNote, Seq: cp.HeadSeq, Expected: root.String(), Actual: th.Root.String()}
+	}
+	return nil
+}
+
 // DBSource reads the chain of a database: the chained events (seq not
 // NULL) in seq order, in pages, and the checkpoints.
 func DBSource(d *db.DB) Source { return dbSource{d} }
@@ -132,7 +178,7 @@ func DBSource(d *db.DB) Source { return dbSource{d} }
 type dbSource struct{ d *db.DB }
 
 func (s dbSource) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
-	rows, err := s.d.SQL.QueryContext(ctx, `SELECT head_seq, head_hash, at, key_id, algorithm, signature, reason FROM audit_checkpoints ORDER BY head_seq`)
+	rows, err := s.d.SQL.QueryContext(ctx, `SELECT head_seq, head_hash, at, key_id, algorithm, signature, reason, COALESCE(note, '') FROM audit_checkpoints ORDER BY head_seq`)
 	if err != nil {
 		return nil, fmt.Errorf("audit: read checkpoints: %w", err)
 	}
@@ -140,7 +186,7 @@ func (s dbSource) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
 	var cps []Checkpoint
 	for rows.Next() {
 		var cp Checkpoint
-		if err := rows.Scan(&cp.HeadSeq, &cp.HeadHash, &cp.At, &cp.KeyID, &cp.Algorithm, &cp.Signature, &cp.Reason); err != nil {
+		if err := rows.Scan(&cp.HeadSeq, &cp.HeadHash, &cp.At, &cp.KeyID, &cp.Algorithm, &cp.Signature, &cp.Reason, &cp.Note); err != nil {
 			return nil, fmt.Errorf("audit: read checkpoints: %w", err)
 		}
 		cps = append(cps, cp)

@@ -71,5 +71,10 @@
 // upstream's raw fields are kept in the event's metadata.
 //
 // Ingested events are chained like every other event: audit.RecordExternal
-// kicks the process's chainers after each page commits.
+// kicks the process's chainers after each page commits. Their personal data
+// is sealed like every other event's (package audit, "Personal data"): the
+// actor id (an upstream user name), e-mail and IP, every e-mail address in
+// the raw fields and every string under a personal key such as username or
+// client_ip are committed to with salted hashes, so eraseAuditSubject can
+// erase them without breaking the chain.
 package ingest

@@ -139,5 +139,7 @@ func TestIdentityIngest(t *testing.T) {
 			t.Fatalf("re-read = %+v, %v; want %d read and nothing written", r, err, want+1)
 		}
 		verifyChain(t, d)
+		// Ingested events are sealed: jane can be erased, the chain holds.
+		eraseAndVerify(t, d, ingest.SourceIdentity, "jane@acme.test")
 	})
 }

@@ -2,9 +2,11 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,4 +179,39 @@ func mustTenant(t *testing.T, d *db.DB, slug string) *ent.Tenant {
 		t.Fatal(err)
 	}
 	return tn
+}
+
+// eraseAndVerify erases the subject email as an operator, then checks that
+// no ingested event of source still holds the address, that some event
+// shows an erased field, and that the whole chain still verifies.
+func eraseAndVerify(t *testing.T, d *db.DB, source, email string) {
+	t.Helper()
+	ctx := context.Background()
+	key, err := audit.LoadOrCreateKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := audit.NewChainer(d, audit.ChainerOptions{Logger: quiet})
+	svc := audit.NewService(d, ch, audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: quiet}), key)
+	op := viewer.NewContext(ctx, &viewer.Viewer{Subject: "op", Email: "ops@dezky.example", Operator: true})
+	res, err := svc.EraseSubject(op, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events == 0 {
+		t.Fatalf("erasing %s changed no event", email)
+	}
+	erased := 0
+	for _, e := range events(t, d, source) {
+		if row := fmt.Sprintf("%s|%s|%s|%v", e.ActorEmail, e.ActorID, e.ActorIP, e.Metadata); strings.Contains(strings.ToLower(row), email) {
+			t.Fatalf("event %d still holds %s: %s", e.ID, email, row)
+		}
+		if e.ActorEmail == audit.ErasedValue {
+			erased++
+		}
+	}
+	if erased == 0 {
+		t.Fatalf("no %s event shows an erased actor e-mail", source)
+	}
+	verifyChain(t, d)
 }

@@ -56,6 +56,9 @@ type Config struct {
 	Mount map[string]http.Handler
 	// Playground configures the playground page at / (sign-in).
 	Playground playground.Config
+	// AuthMount are extra handlers mounted behind the authentication
+	// middleware (the viewer is in the request context).
+	AuthMount map[string]http.Handler
 }
 
 // GraphQL returns the GraphQL handler (without the HTTP auth middleware;
@@ -134,6 +137,9 @@ func Handler(c Config) http.Handler {
 	})
 	for pattern, h := range c.Mount {
 		mux.Handle(pattern, h)
+	}
+	for pattern, h := range c.AuthMount {
+		mux.Handle(pattern, authenticate(c, h))
 	}
 	return mux
 }

@@ -60,7 +60,7 @@ func (t mutationTx) skip(oc *graphql.OperationContext) bool {
 // because they wait on background writers (the audit chainer). They run
 // outside the operation transaction and must be alone in their operation,
 // so nothing else can escape the all-or-nothing rule.
-var selfTransacting = map[string]bool{"createAuditCheckpoint": true, "runAuditArchive": true}
+var selfTransacting = map[string]bool{"createAuditCheckpoint": true, "runAuditArchive": true, "eraseAuditSubject": true}
 
 // selfTransactingOp returns the self-transacting field of op, if any.
 func selfTransactingOp(op *ast.OperationDefinition) string {
