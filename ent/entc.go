@@ -12,6 +12,8 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
+
+	"github.com/dezky/platform/internal/schemadoc"
 )
 
 func main() {
@@ -21,6 +23,7 @@ func main() {
 		entgql.WithSchemaPath("./ent.graphql"),
 		entgql.WithWhereInputs(true),
 		entgql.WithNodeDescriptor(true),
+		entgql.WithSchemaHook(schemadoc.Describe),
 	)
 	if err != nil {
 		log.Fatalf("creating entgql extension: %v", err)

@@ -30,34 +30,49 @@ type BrandingInput struct {
 	EmailTemplates []*schematype.EmailTemplate `json:"emailTemplates,omitempty"`
 }
 
+// A new member of a tenant.
 type CreateMemberInput struct {
-	Email string           `json:"email"`
-	Name  string           `json:"name"`
-	Role  *membership.Role `json:"role,omitempty"`
+	// The member's e-mail address (also their SSO user name); unique within the tenant.
+	Email string `json:"email"`
+	// The member's display name.
+	Name string `json:"name"`
+	// The member's role; default MEMBER.
+	Role *membership.Role `json:"role,omitempty"`
 	// Provision a mailbox on the tenant's primary domain (SKIPPED while the tenant has none).
 	Mailbox *bool `json:"mailbox,omitempty"`
 	// Provision a storage user.
 	Storage *bool `json:"storage,omitempty"`
 }
 
+// The result of forceLogoutMember.
 type ForceLogoutPayload struct {
+	// The member whose sessions were ended.
 	Member *ent.Membership `json:"member"`
 	// Sessions of this member's SSO user that were ended.
 	SessionsEnded int `json:"sessionsEnded"`
 }
 
+// A new operator.
 type InviteOperatorInput struct {
+	// The operator's e-mail address (also their SSO user name).
 	Email string `json:"email"`
-	Name  string `json:"name"`
+	// The operator's display name.
+	Name string `json:"name"`
 }
 
+// A new staff member of a partner.
 type InvitePartnerStaffInput struct {
-	Email       string            `json:"email"`
-	Name        string            `json:"name"`
+	// The staff member's e-mail address (also their SSO user name).
+	Email string `json:"email"`
+	// The staff member's display name.
+	Name string `json:"name"`
+	// ADMIN manages the partner's team; STAFF (default) serves its customers.
 	AccessLevel *user.AccessLevel `json:"accessLevel,omitempty"`
 }
 
+// A member with the one-time credential handed out for them.
 type MemberCredentialPayload struct {
+	// The member.
 	Member *ent.Membership `json:"member"`
 	// The one-time credential; null when credentialWithheld.
 	Credential *OneTimeCredential `json:"credential,omitempty"`
@@ -68,14 +83,17 @@ type MemberCredentialPayload struct {
 // A credential shown exactly once: it is never stored, logged, audited or
 // replayed. Hand it to the person over a trusted channel.
 type OneTimeCredential struct {
-	Kind  CredentialKind `json:"kind"`
-	Value string         `json:"value"`
+	// How the credential is handed over.
+	Kind CredentialKind `json:"kind"`
+	// The link or password itself: give it to the person, store it nowhere.
+	Value string `json:"value"`
 	// When the credential stops working; null when the identity provider does not say (a ONE_TIME_PASSWORD must be changed at first login).
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // An invited user and their one-time credential.
 type OperatorInvitePayload struct {
+	// The invited user.
 	User *ent.User `json:"user"`
 	// The one-time credential; null when credentialWithheld.
 	Credential *OneTimeCredential `json:"credential,omitempty"`

@@ -26,6 +26,14 @@ var enumValues = map[string]string{
 	"FlagState.TARGETED": "On for tenants in the flag's scope (which must not be empty).",
 	"FlagState.ROLLOUT":  "On for pct percent of the tenants in scope, chosen by a stable per-tenant bucket.",
 
+	"MembershipStatus.PENDING":   "Added; its integrations are being provisioned for the first time.",
+	"MembershipStatus.ACTIVE":    "In service.",
+	"MembershipStatus.SUSPENDED": "Suspended: SSO user deactivated and mailbox frozen; the password is kept.",
+	"MembershipStatus.REMOVING":  "Being removed: the teardown runs and the membership grants no access.",
+
+	"UserAccessLevel.ADMIN": "Partner staff who manage the partner's team.",
+	"UserAccessLevel.STAFF": "Partner staff who serve the partner's customers.",
+
 	"AuditEventOutcome.SUCCESS": "The action succeeded.",
 	"AuditEventOutcome.FAILURE": "The action failed.",
 	"AuditEventOutcome.DENIED":  "The action was refused (authentication or authorisation).",
