@@ -24,6 +24,8 @@ import (
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -96,6 +98,8 @@ func checkColumn(t, c string) error {
 			provisioningstate.Table: provisioningstate.ValidColumn,
 			tenant.Table:            tenant.ValidColumn,
 			user.Table:              user.ValidColumn,
+			webhookdelivery.Table:   webhookdelivery.ValidColumn,
+			webhookendpoint.Table:   webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

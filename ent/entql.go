@@ -16,6 +16,8 @@ import (
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -25,7 +27,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 14)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -289,6 +291,65 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:   {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookdelivery.Table,
+			Columns: webhookdelivery.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: webhookdelivery.FieldID,
+			},
+		},
+		Type: "WebhookDelivery",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookdelivery.FieldEndpointID:    {Type: field.TypeInt, Column: webhookdelivery.FieldEndpointID},
+			webhookdelivery.FieldMessageID:     {Type: field.TypeString, Column: webhookdelivery.FieldMessageID},
+			webhookdelivery.FieldEventSeq:      {Type: field.TypeInt64, Column: webhookdelivery.FieldEventSeq},
+			webhookdelivery.FieldEventType:     {Type: field.TypeString, Column: webhookdelivery.FieldEventType},
+			webhookdelivery.FieldKind:          {Type: field.TypeEnum, Column: webhookdelivery.FieldKind},
+			webhookdelivery.FieldAttempt:       {Type: field.TypeInt, Column: webhookdelivery.FieldAttempt},
+			webhookdelivery.FieldStatusCode:    {Type: field.TypeInt, Column: webhookdelivery.FieldStatusCode},
+			webhookdelivery.FieldLatencyMs:     {Type: field.TypeInt, Column: webhookdelivery.FieldLatencyMs},
+			webhookdelivery.FieldError:         {Type: field.TypeString, Column: webhookdelivery.FieldError},
+			webhookdelivery.FieldSuccess:       {Type: field.TypeBool, Column: webhookdelivery.FieldSuccess},
+			webhookdelivery.FieldAttemptedAt:   {Type: field.TypeTime, Column: webhookdelivery.FieldAttemptedAt},
+			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookendpoint.Table,
+			Columns: webhookendpoint.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: webhookendpoint.FieldID,
+			},
+		},
+		Type: "WebhookEndpoint",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookendpoint.FieldCreatedAt:               {Type: field.TypeTime, Column: webhookendpoint.FieldCreatedAt},
+			webhookendpoint.FieldUpdatedAt:               {Type: field.TypeTime, Column: webhookendpoint.FieldUpdatedAt},
+			webhookendpoint.FieldScope:                   {Type: field.TypeEnum, Column: webhookendpoint.FieldScope},
+			webhookendpoint.FieldTenantID:                {Type: field.TypeInt, Column: webhookendpoint.FieldTenantID},
+			webhookendpoint.FieldTenantSlug:              {Type: field.TypeString, Column: webhookendpoint.FieldTenantSlug},
+			webhookendpoint.FieldPartnerID:               {Type: field.TypeInt, Column: webhookendpoint.FieldPartnerID},
+			webhookendpoint.FieldPartnerSlug:             {Type: field.TypeString, Column: webhookendpoint.FieldPartnerSlug},
+			webhookendpoint.FieldURL:                     {Type: field.TypeString, Column: webhookendpoint.FieldURL},
+			webhookendpoint.FieldDescription:             {Type: field.TypeString, Column: webhookendpoint.FieldDescription},
+			webhookendpoint.FieldEventTypes:              {Type: field.TypeJSON, Column: webhookendpoint.FieldEventTypes},
+			webhookendpoint.FieldStatus:                  {Type: field.TypeEnum, Column: webhookendpoint.FieldStatus},
+			webhookendpoint.FieldDisabledReason:          {Type: field.TypeString, Column: webhookendpoint.FieldDisabledReason},
+			webhookendpoint.FieldSecretSealed:            {Type: field.TypeBytes, Column: webhookendpoint.FieldSecretSealed},
+			webhookendpoint.FieldPreviousSecretSealed:    {Type: field.TypeBytes, Column: webhookendpoint.FieldPreviousSecretSealed},
+			webhookendpoint.FieldPreviousSecretExpiresAt: {Type: field.TypeTime, Column: webhookendpoint.FieldPreviousSecretExpiresAt},
+			webhookendpoint.FieldCursorSeq:               {Type: field.TypeInt64, Column: webhookendpoint.FieldCursorSeq},
+			webhookendpoint.FieldFailures:                {Type: field.TypeInt, Column: webhookendpoint.FieldFailures},
+			webhookendpoint.FieldFailingSince:            {Type: field.TypeTime, Column: webhookendpoint.FieldFailingSince},
+			webhookendpoint.FieldNextAttemptAt:           {Type: field.TypeTime, Column: webhookendpoint.FieldNextAttemptAt},
+			webhookendpoint.FieldLastSuccessAt:           {Type: field.TypeTime, Column: webhookendpoint.FieldLastSuccessAt},
+			webhookendpoint.FieldCreatedBy:               {Type: field.TypeString, Column: webhookendpoint.FieldCreatedBy},
+		},
+	}
 	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
@@ -384,6 +445,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"User",
 		"Membership",
+	)
+	graph.MustAddE(
+		"endpoint",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   webhookdelivery.EndpointTable,
+			Columns: []string{webhookdelivery.EndpointColumn},
+			Bidi:    false,
+		},
+		"WebhookDelivery",
+		"WebhookEndpoint",
+	)
+	graph.MustAddE(
+		"deliveries",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookendpoint.DeliveriesTable,
+			Columns: []string{webhookendpoint.DeliveriesColumn},
+			Bidi:    false,
+		},
+		"WebhookEndpoint",
+		"WebhookDelivery",
 	)
 	return graph
 }()
@@ -1515,6 +1600,279 @@ func (f *UserFilter) WhereHasMemberships() {
 // WhereHasMembershipsWith applies a predicate to check if query has an edge memberships with a given conditions (other predicates).
 func (f *UserFilter) WhereHasMembershipsWith(preds ...predicate.Membership) {
 	f.Where(entql.HasEdgeWith("memberships", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WebhookDeliveryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookDeliveryQuery builder.
+func (_q *WebhookDeliveryQuery) Filter() *WebhookDeliveryFilter {
+	return &WebhookDeliveryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookDeliveryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookDeliveryMutation builder.
+func (m *WebhookDeliveryMutation) Filter() *WebhookDeliveryFilter {
+	return &WebhookDeliveryFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookDeliveryFilter provides a generic filtering capability at runtime for WebhookDeliveryQuery.
+type WebhookDeliveryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookDeliveryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WebhookDeliveryFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldID))
+}
+
+// WhereEndpointID applies the entql int predicate on the endpoint_id field.
+func (f *WebhookDeliveryFilter) WhereEndpointID(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldEndpointID))
+}
+
+// WhereMessageID applies the entql string predicate on the message_id field.
+func (f *WebhookDeliveryFilter) WhereMessageID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldMessageID))
+}
+
+// WhereEventSeq applies the entql int64 predicate on the event_seq field.
+func (f *WebhookDeliveryFilter) WhereEventSeq(p entql.Int64P) {
+	f.Where(p.Field(webhookdelivery.FieldEventSeq))
+}
+
+// WhereEventType applies the entql string predicate on the event_type field.
+func (f *WebhookDeliveryFilter) WhereEventType(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldEventType))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *WebhookDeliveryFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldKind))
+}
+
+// WhereAttempt applies the entql int predicate on the attempt field.
+func (f *WebhookDeliveryFilter) WhereAttempt(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldAttempt))
+}
+
+// WhereStatusCode applies the entql int predicate on the status_code field.
+func (f *WebhookDeliveryFilter) WhereStatusCode(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldStatusCode))
+}
+
+// WhereLatencyMs applies the entql int predicate on the latency_ms field.
+func (f *WebhookDeliveryFilter) WhereLatencyMs(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldLatencyMs))
+}
+
+// WhereError applies the entql string predicate on the error field.
+func (f *WebhookDeliveryFilter) WhereError(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldError))
+}
+
+// WhereSuccess applies the entql bool predicate on the success field.
+func (f *WebhookDeliveryFilter) WhereSuccess(p entql.BoolP) {
+	f.Where(p.Field(webhookdelivery.FieldSuccess))
+}
+
+// WhereAttemptedAt applies the entql time.Time predicate on the attempted_at field.
+func (f *WebhookDeliveryFilter) WhereAttemptedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldAttemptedAt))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *WebhookDeliveryFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldNextAttemptAt))
+}
+
+// WhereHasEndpoint applies a predicate to check if query has an edge endpoint.
+func (f *WebhookDeliveryFilter) WhereHasEndpoint() {
+	f.Where(entql.HasEdge("endpoint"))
+}
+
+// WhereHasEndpointWith applies a predicate to check if query has an edge endpoint with a given conditions (other predicates).
+func (f *WebhookDeliveryFilter) WhereHasEndpointWith(preds ...predicate.WebhookEndpoint) {
+	f.Where(entql.HasEdgeWith("endpoint", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WebhookEndpointQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookEndpointQuery builder.
+func (_q *WebhookEndpointQuery) Filter() *WebhookEndpointFilter {
+	return &WebhookEndpointFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookEndpointMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookEndpointMutation builder.
+func (m *WebhookEndpointMutation) Filter() *WebhookEndpointFilter {
+	return &WebhookEndpointFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookEndpointFilter provides a generic filtering capability at runtime for WebhookEndpointQuery.
+type WebhookEndpointFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookEndpointFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WebhookEndpointFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WebhookEndpointFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WebhookEndpointFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldUpdatedAt))
+}
+
+// WhereScope applies the entql string predicate on the scope field.
+func (f *WebhookEndpointFilter) WhereScope(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldScope))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *WebhookEndpointFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldTenantID))
+}
+
+// WhereTenantSlug applies the entql string predicate on the tenant_slug field.
+func (f *WebhookEndpointFilter) WhereTenantSlug(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldTenantSlug))
+}
+
+// WherePartnerID applies the entql int predicate on the partner_id field.
+func (f *WebhookEndpointFilter) WherePartnerID(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldPartnerID))
+}
+
+// WherePartnerSlug applies the entql string predicate on the partner_slug field.
+func (f *WebhookEndpointFilter) WherePartnerSlug(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldPartnerSlug))
+}
+
+// WhereURL applies the entql string predicate on the url field.
+func (f *WebhookEndpointFilter) WhereURL(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldURL))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *WebhookEndpointFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldDescription))
+}
+
+// WhereEventTypes applies the entql json.RawMessage predicate on the event_types field.
+func (f *WebhookEndpointFilter) WhereEventTypes(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldEventTypes))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *WebhookEndpointFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldStatus))
+}
+
+// WhereDisabledReason applies the entql string predicate on the disabled_reason field.
+func (f *WebhookEndpointFilter) WhereDisabledReason(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldDisabledReason))
+}
+
+// WhereSecretSealed applies the entql []byte predicate on the secret_sealed field.
+func (f *WebhookEndpointFilter) WhereSecretSealed(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldSecretSealed))
+}
+
+// WherePreviousSecretSealed applies the entql []byte predicate on the previous_secret_sealed field.
+func (f *WebhookEndpointFilter) WherePreviousSecretSealed(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldPreviousSecretSealed))
+}
+
+// WherePreviousSecretExpiresAt applies the entql time.Time predicate on the previous_secret_expires_at field.
+func (f *WebhookEndpointFilter) WherePreviousSecretExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldPreviousSecretExpiresAt))
+}
+
+// WhereCursorSeq applies the entql int64 predicate on the cursor_seq field.
+func (f *WebhookEndpointFilter) WhereCursorSeq(p entql.Int64P) {
+	f.Where(p.Field(webhookendpoint.FieldCursorSeq))
+}
+
+// WhereFailures applies the entql int predicate on the failures field.
+func (f *WebhookEndpointFilter) WhereFailures(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldFailures))
+}
+
+// WhereFailingSince applies the entql time.Time predicate on the failing_since field.
+func (f *WebhookEndpointFilter) WhereFailingSince(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldFailingSince))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *WebhookEndpointFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldNextAttemptAt))
+}
+
+// WhereLastSuccessAt applies the entql time.Time predicate on the last_success_at field.
+func (f *WebhookEndpointFilter) WhereLastSuccessAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldLastSuccessAt))
+}
+
+// WhereCreatedBy applies the entql string predicate on the created_by field.
+func (f *WebhookEndpointFilter) WhereCreatedBy(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldCreatedBy))
+}
+
+// WhereHasDeliveries applies a predicate to check if query has an edge deliveries.
+func (f *WebhookEndpointFilter) WhereHasDeliveries() {
+	f.Where(entql.HasEdge("deliveries"))
+}
+
+// WhereHasDeliveriesWith applies a predicate to check if query has an edge deliveries with a given conditions (other predicates).
+func (f *WebhookEndpointFilter) WhereHasDeliveriesWith(preds ...predicate.WebhookDelivery) {
+	f.Where(entql.HasEdgeWith("deliveries", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

@@ -56,6 +56,11 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error) {
+	return r.webhooks.Endpoints(ctx, after, first, before, last, orderBy, where)
+}
+
 // Partner returns PartnerResolver implementation.
 func (r *Resolver) Partner() PartnerResolver { return &partnerResolver{r} }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/membership"
+	"github.com/dezky/platform/ent/webhookendpoint"
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/testing/testserver"
@@ -25,6 +26,7 @@ type foreignWorld struct {
 	tenant  *ent.Tenant
 	user    *ent.User
 	member  *ent.Membership
+	hook    *ent.WebhookEndpoint
 	markers []string
 }
 
@@ -48,9 +50,14 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m}
+	// A (disabled, so nothing delivers to it) webhook endpoint of the
+	// foreign tenant.
+	hook := c.WebhookEndpoint.Create().SetScope(webhookendpoint.ScopeTenant).SetTenantID(tn.ID).SetTenantSlug("initech").
+		SetURL("https://hooks.initech.example/in").SetEventTypes([]string{"*"}).SetSecretSealed([]byte("sealed")).
+		SetStatus(webhookendpoint.StatusDisabled).SaveX(ctx)
+	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, hook: hook}
 	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons"}
-	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID} {
+	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID, hook.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
 	}
 	return w
@@ -72,7 +79,12 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 	case "key":
 		return strconv.Quote("jmap_native_v2"), true
 	case "id":
+		if strings.Contains(lower, "webhook") {
+			return strconv.Quote(strconv.Itoa(w.hook.ID)), true
+		}
 		return strconv.Quote(strconv.Itoa(w.tenant.ID)), true
+	case "endpointId":
+		return strconv.Quote(strconv.Itoa(w.hook.ID)), true
 	case "ids":
 		return fmt.Sprintf("[%q, %q, %q, %q]", strconv.Itoa(w.tenant.ID), strconv.Itoa(w.partner.ID), strconv.Itoa(w.user.ID), strconv.Itoa(w.member.ID)), true
 	case "input":
@@ -101,6 +113,10 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = strconv.Quote(w.partner.Slug)
 		case f.Name == "seats":
 			v = "7"
+		case f.Name == "url":
+			v = `"https://hooks.example.com/in"`
+		case f.Name == "eventTypes":
+			v = `["*"]`
 		case !f.Type.NonNull:
 			continue
 		default:

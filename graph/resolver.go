@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/webhooks"
 )
 
 // Resolver is the root resolver.
@@ -26,6 +27,7 @@ type Resolver struct {
 	audit        *audit.Service
 	auditFeed    *audit.Feed
 	archive      *archive.Service
+	webhooks     *webhooks.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -38,11 +40,13 @@ type Services struct {
 	Audit        *audit.Service
 	AuditFeed    *audit.Feed
 	Archive      *archive.Service
+	Webhooks     *webhooks.Service
 }
 
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive,
+		webhooks: c.Webhooks,
 	}})
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -556,6 +558,106 @@ func init() {
 	userDescActive := userFields[4].Descriptor()
 	// user.DefaultActive holds the default value on creation for the active field.
 	user.DefaultActive = userDescActive.Default.(bool)
+	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
+	webhookdelivery.Policy = privacy.NewPolicies(webhookdeliveryMixin[0], schema.WebhookDelivery{})
+	webhookdelivery.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookdelivery.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescStatusCode is the schema descriptor for status_code field.
+	webhookdeliveryDescStatusCode := webhookdeliveryFields[6].Descriptor()
+	// webhookdelivery.DefaultStatusCode holds the default value on creation for the status_code field.
+	webhookdelivery.DefaultStatusCode = webhookdeliveryDescStatusCode.Default.(int)
+	// webhookdeliveryDescLatencyMs is the schema descriptor for latency_ms field.
+	webhookdeliveryDescLatencyMs := webhookdeliveryFields[7].Descriptor()
+	// webhookdelivery.DefaultLatencyMs holds the default value on creation for the latency_ms field.
+	webhookdelivery.DefaultLatencyMs = webhookdeliveryDescLatencyMs.Default.(int)
+	// webhookdeliveryDescError is the schema descriptor for error field.
+	webhookdeliveryDescError := webhookdeliveryFields[8].Descriptor()
+	// webhookdelivery.DefaultError holds the default value on creation for the error field.
+	webhookdelivery.DefaultError = webhookdeliveryDescError.Default.(string)
+	// webhookdeliveryDescAttemptedAt is the schema descriptor for attempted_at field.
+	webhookdeliveryDescAttemptedAt := webhookdeliveryFields[10].Descriptor()
+	// webhookdelivery.DefaultAttemptedAt holds the default value on creation for the attempted_at field.
+	webhookdelivery.DefaultAttemptedAt = webhookdeliveryDescAttemptedAt.Default.(func() time.Time)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpoint.Policy = privacy.NewPolicies(webhookendpointMixin[0], schema.WebhookEndpoint{})
+	webhookendpoint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookendpoint.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookendpointMixinFields1 := webhookendpointMixin[1].Fields()
+	_ = webhookendpointMixinFields1
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields1[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields1[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescTenantSlug is the schema descriptor for tenant_slug field.
+	webhookendpointDescTenantSlug := webhookendpointFields[2].Descriptor()
+	// webhookendpoint.DefaultTenantSlug holds the default value on creation for the tenant_slug field.
+	webhookendpoint.DefaultTenantSlug = webhookendpointDescTenantSlug.Default.(string)
+	// webhookendpointDescPartnerSlug is the schema descriptor for partner_slug field.
+	webhookendpointDescPartnerSlug := webhookendpointFields[4].Descriptor()
+	// webhookendpoint.DefaultPartnerSlug holds the default value on creation for the partner_slug field.
+	webhookendpoint.DefaultPartnerSlug = webhookendpointDescPartnerSlug.Default.(string)
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = func() func(string) error {
+		validators := webhookendpointDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescDescription is the schema descriptor for description field.
+	webhookendpointDescDescription := webhookendpointFields[6].Descriptor()
+	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
+	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
+	// webhookendpoint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	webhookendpoint.DescriptionValidator = webhookendpointDescDescription.Validators[0].(func(string) error)
+	// webhookendpointDescDisabledReason is the schema descriptor for disabled_reason field.
+	webhookendpointDescDisabledReason := webhookendpointFields[9].Descriptor()
+	// webhookendpoint.DefaultDisabledReason holds the default value on creation for the disabled_reason field.
+	webhookendpoint.DefaultDisabledReason = webhookendpointDescDisabledReason.Default.(string)
+	// webhookendpointDescCursorSeq is the schema descriptor for cursor_seq field.
+	webhookendpointDescCursorSeq := webhookendpointFields[13].Descriptor()
+	// webhookendpoint.DefaultCursorSeq holds the default value on creation for the cursor_seq field.
+	webhookendpoint.DefaultCursorSeq = webhookendpointDescCursorSeq.Default.(int64)
+	// webhookendpointDescFailures is the schema descriptor for failures field.
+	webhookendpointDescFailures := webhookendpointFields[14].Descriptor()
+	// webhookendpoint.DefaultFailures holds the default value on creation for the failures field.
+	webhookendpoint.DefaultFailures = webhookendpointDescFailures.Default.(int)
+	// webhookendpointDescCreatedBy is the schema descriptor for created_by field.
+	webhookendpointDescCreatedBy := webhookendpointFields[18].Descriptor()
+	// webhookendpoint.DefaultCreatedBy holds the default value on creation for the created_by field.
+	webhookendpoint.DefaultCreatedBy = webhookendpointDescCreatedBy.Default.(string)
 }
 
 const (

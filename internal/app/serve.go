@@ -28,6 +28,7 @@ import (
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/webhooks"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -83,6 +84,16 @@ type ServeConfig struct {
 	AuditRetention time.Duration
 	// ArchiveInterval is how often the archiver runs (default 1h).
 	ArchiveInterval time.Duration
+	// WebhooksAllowPrivate allows webhook endpoints on loopback,
+	// link-local and private addresses (the demo; tests).
+	WebhooksAllowPrivate bool
+	// WebhooksKeyFile is the key encrypting webhook signing secrets at
+	// rest. Empty: generated in DataDir (replicas must share one).
+	WebhooksKeyFile string
+	// Webhooks tunes delivery (retry horizon, backoff, poll interval);
+	// zero values take the package defaults. Client, Jobs, Sealer, Log
+	// and AllowPrivate are set by the server.
+	Webhooks webhooks.Config
 }
 
 // Server is a running server.
@@ -184,9 +195,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log, IntervalElsewhere: true})
 	feed := audit.NewFeed(d, log)
+	var hooks *webhooks.Dispatcher // set below, before the chainer runs
 	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
 		checkpoints.Observe(head)
 		feed.Publish(head)
+		if hooks != nil {
+			hooks.Notify()
+		}
 	}})
 	s.Audit = audit.NewService(d, chainer, checkpoints, key)
 	archives, err := newArchiver(cfg, d, key)
@@ -200,6 +215,15 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		return err
 	}
 	ingestor := ingest.New(ingestCfg)
+	sealer, err := loadWebhookKey(cfg.WebhooksKeyFile, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	whCfg := cfg.Webhooks
+	whCfg.Client, whCfg.Jobs, whCfg.Sealer, whCfg.Log, whCfg.AllowPrivate = client, engine, sealer, log, cfg.WebhooksAllowPrivate
+	hooks = webhooks.NewDispatcher(whCfg)
+	hookService := webhooks.NewService(client, sealer, cfg.WebhooksAllowPrivate, hooks.QueueSend)
 
 	// The background work: one component, stopped before the plugins and
 	// the database it uses.
@@ -218,14 +242,16 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// The job engine: periodic work, once per period across replicas.
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
 	// the shutdown deadline, are cancelled and retried later).
-	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
 	s.parts.add("jobs", engine.Stop)
+	// Queues deliveries once the engine takes jobs; stopped with the
+	// other loops.
+	bg.start(hooks.Run)
 
-	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor)
+	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor, hookService)
 	if err != nil {
 		return err
 	}
@@ -297,7 +323,7 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 // handler builds the HTTP handler: the GraphQL server, the audit key, the
 // mail webhook and (without external issuers) the development issuer.
 func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, feed *audit.Feed,
-	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor) (http.Handler, error) {
+	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor, hooks *webhooks.Service) (http.Handler, error) {
 	client := s.DB.Client
 	mount := map[string]http.Handler{
 		// Anyone may fetch the key that verifies audit checkpoints.
@@ -333,6 +359,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Audit:        s.Audit,
 		AuditFeed:    feed,
 		Archive:      archives,
+		Webhooks:     hooks,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {
@@ -465,6 +492,8 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	archRegion := fs.String("audit-archive-region", env("DEZKY_S3_REGION", "us-east-1"), "region of the audit archive (env DEZKY_S3_REGION)")
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
+	whPrivate := fs.Bool("webhooks-allow-private", env("DEZKY_WEBHOOKS_ALLOW_PRIVATE", "") == "true", "allow webhook endpoints on loopback, link-local and private addresses (env DEZKY_WEBHOOKS_ALLOW_PRIVATE=true)")
+	whKey := fs.String("webhooks-key", env("DEZKY_WEBHOOKS_KEY", ""), "file with the base64 32-byte key encrypting webhook signing secrets; empty: generated in the data dir (env DEZKY_WEBHOOKS_KEY)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -511,6 +540,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
 		ArchiveS3: archiveS3, AuditRetention: ret,
+		WebhooksAllowPrivate: *whPrivate, WebhooksKeyFile: *whKey,
 	})
 	if err != nil {
 		return err
@@ -543,6 +573,15 @@ func loadSigningKey(keyFile, dataDir string) (*audit.SigningKey, error) {
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
 	return k, nil
+}
+
+// loadWebhookKey returns the key sealing webhook secrets in keyFile, or,
+// when keyFile is empty, the one generated in dataDir.
+func loadWebhookKey(keyFile, dataDir string) (*webhooks.Sealer, error) {
+	if keyFile != "" {
+		return webhooks.LoadKey(keyFile)
+	}
+	return webhooks.LoadOrCreateKey(dataDir)
 }
 
 // s3Config returns the archive store configuration with the credentials

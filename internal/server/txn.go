@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/oneshot"
 	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/viewer"
 )
@@ -132,13 +133,21 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			return rsp
 		}
 	}
+	txCtx = oneshot.WithHolder(txCtx)
 	rsp := next(txCtx)
 	if len(rsp.Errors) > 0 {
 		_ = tx.Rollback()
 		return &graphql.Response{Errors: rsp.Errors, Extensions: rsp.Extensions}
 	}
 	if key != "" {
-		body, err := json.Marshal(rsp)
+		// Values shown once (signing secrets) are not kept for replays.
+		stored := *rsp
+		data, err := oneshot.Redact(txCtx, rsp.Data)
+		var body []byte
+		if err == nil {
+			stored.Data = data
+			body, err = json.Marshal(&stored)
+		}
 		if err == nil {
 			// An expired record of this key (not yet removed by
 			// ExpireIdempotencyKeys) no longer counts: the key is new.
