@@ -222,6 +222,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
 	whCfg := cfg.Webhooks
 	whCfg.Client, whCfg.Jobs, whCfg.Sealer, whCfg.Log, whCfg.AllowPrivate = client, engine, sealer, log, cfg.WebhooksAllowPrivate
+	whCfg.SQLite = !d.IsPostgres()
 	hooks = webhooks.NewDispatcher(whCfg)
 	hookService := webhooks.NewService(client, sealer, cfg.WebhooksAllowPrivate, hooks.QueueSend)
 

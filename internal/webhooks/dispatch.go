@@ -39,8 +39,12 @@ const (
 	// other jobs so deliveries never wait behind them (nor they behind
 	// deliveries).
 	Queue = "webhooks"
-	// DefaultWorkers is how many endpoints one replica delivers to at once.
+	// DefaultWorkers is how many endpoints one replica delivers to at
+	// once on PostgreSQL.
 	DefaultWorkers = 32
+	// SQLiteWorkers is the default on SQLite, whose single writer would
+	// otherwise keep the API's own writes waiting.
+	SQLiteWorkers = 4
 )
 
 // batch is how many events one read of an endpoint's backlog returns.
@@ -69,6 +73,11 @@ type Config struct {
 	// Budget is how long one job delivers to its endpoint before it
 	// yields to the other endpoints' jobs (default DefaultBudget).
 	Budget time.Duration
+	// Workers is how many endpoints this replica delivers to at once
+	// (default DefaultWorkers, SQLiteWorkers on SQLite).
+	Workers int
+	// SQLite selects the SQLite default of Workers.
+	SQLite bool
 }
 
 // Dispatcher delivers the audit chain to the endpoints: the river workers
@@ -104,6 +113,12 @@ func NewDispatcher(cfg Config) *Dispatcher {
 	if cfg.Budget <= 0 {
 		cfg.Budget = DefaultBudget
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+		if cfg.SQLite {
+			cfg.Workers = SQLiteWorkers
+		}
+	}
 	tr := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us, past the address check
 		DialContext:           dialer(cfg.AllowPrivate),
@@ -119,7 +134,7 @@ func NewDispatcher(cfg Config) *Dispatcher {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		notify: make(chan struct{}, 1),
 	}
-	cfg.Jobs.AddQueue(Queue, DefaultWorkers)
+	cfg.Jobs.AddQueue(Queue, cfg.Workers)
 	jobs.AddWorker(cfg.Jobs, &dispatchWorker{d: d})
 	jobs.AddWorker(cfg.Jobs, &sendWorker{d: d})
 	return d
@@ -273,23 +288,25 @@ func matches(types []string, action string) bool {
 // job yields and runs again at once).
 func (d *Dispatcher) dispatch(ctx context.Context, id int) error {
 	sys := viewer.SystemContext(ctx)
-	ep, err := d.cfg.Client.WebhookEndpoint.Get(sys, id)
-	if ent.IsNotFound(err) {
-		return nil // deleted
-	}
-	if err != nil {
-		return err
-	}
-	if ep.Status != webhookendpoint.StatusActive {
-		return nil
-	}
-	if ep.NextAttemptAt != nil {
-		if wait := time.Until(*ep.NextAttemptAt); wait > 0 {
-			return river.JobSnooze(wait)
-		}
-	}
 	deadline := time.Now().Add(d.cfg.Budget)
 	for {
+		// Read the endpoint afresh for every batch: a rotation, a change
+		// of event types or a disabling applies from the next batch on.
+		ep, err := d.cfg.Client.WebhookEndpoint.Get(sys, id)
+		if ent.IsNotFound(err) {
+			return nil // deleted
+		}
+		if err != nil {
+			return err
+		}
+		if ep.Status != webhookendpoint.StatusActive {
+			return nil
+		}
+		if ep.NextAttemptAt != nil {
+			if wait := time.Until(*ep.NextAttemptAt); wait > 0 {
+				return river.JobSnooze(wait)
+			}
+		}
 		head, err := chainHead(sys, d.cfg.Client)
 		if err != nil {
 			return err
@@ -324,6 +341,11 @@ func (d *Dispatcher) dispatch(ctx context.Context, id int) error {
 				}
 				return nil // disabled
 			}
+			if time.Now().After(deadline) {
+				// Yield to the other endpoints' jobs; this one runs again
+				// at once, after the event just delivered.
+				return river.JobSnooze(0)
+			}
 		}
 		next := head
 		if len(evs) == batch {
@@ -332,16 +354,10 @@ func (d *Dispatcher) dispatch(ctx context.Context, id int) error {
 		if err := d.advance(sys, ep, next); err != nil {
 			return err
 		}
-		if len(evs) < batch && next == head {
-			// Loop once more: the head may have moved meanwhile.
-			if time.Now().After(deadline) {
-				return river.JobSnooze(0)
-			}
-			continue
-		}
 		if time.Now().After(deadline) {
 			return river.JobSnooze(0)
 		}
+		// Loop: the head may have moved meanwhile.
 	}
 }
 

@@ -62,7 +62,7 @@ func create(t *testing.T, s *testserver.Server, as string, in map[string]any) cr
 
 // touch records one audit event on a tenant (tenant.updated) and returns
 // its seq once chained.
-func touch(t *testing.T, s *testserver.Server, slug string, n int) int64 {
+func touch(t testing.TB, s *testserver.Server, slug string, n int) int64 {
 	t.Helper()
 	s.Query("operator", fmt.Sprintf(`mutation { updateTenant(slug: %q, input: {industry: "industry %d"}) { id } }`, slug, n), nil).Decode(t, &struct{}{})
 	ctx := viewer.SystemContext(context.Background())
