@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -44,6 +45,8 @@ type Client struct {
 	AuditCheckpoint *AuditCheckpointClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditStream is the client for interacting with the AuditStream builders.
+	AuditStream *AuditStreamClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -80,6 +83,7 @@ func (c *Client) init() {
 	c.AuditArchive = NewAuditArchiveClient(c.config)
 	c.AuditCheckpoint = NewAuditCheckpointClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuditStream = NewAuditStreamClient(c.config)
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.IngestCursor = NewIngestCursorClient(c.config)
@@ -186,6 +190,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditArchive:      NewAuditArchiveClient(cfg),
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuditStream:       NewAuditStreamClient(cfg),
 		Flag:              NewFlagClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
 		IngestCursor:      NewIngestCursorClient(cfg),
@@ -219,6 +224,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditArchive:      NewAuditArchiveClient(cfg),
 		AuditCheckpoint:   NewAuditCheckpointClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuditStream:       NewAuditStreamClient(cfg),
 		Flag:              NewFlagClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
 		IngestCursor:      NewIngestCursorClient(cfg),
@@ -259,8 +265,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.AuditStream, c.Flag,
+		c.IdempotencyKey, c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
 		c.ProvisioningState, c.Tenant, c.User, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
@@ -271,8 +277,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.Flag, c.IdempotencyKey,
-		c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
+		c.AuditArchive, c.AuditCheckpoint, c.AuditEvent, c.AuditStream, c.Flag,
+		c.IdempotencyKey, c.IngestCursor, c.Membership, c.Partner, c.ProvisioningJob,
 		c.ProvisioningState, c.Tenant, c.User, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
@@ -288,6 +294,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditCheckpoint.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuditStreamMutation:
+		return c.AuditStream.mutate(ctx, m)
 	case *FlagMutation:
 		return c.Flag.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
@@ -714,6 +722,140 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuditStreamClient is a client for the AuditStream schema.
+type AuditStreamClient struct {
+	config
+}
+
+// NewAuditStreamClient returns a client for the AuditStream from the given config.
+func NewAuditStreamClient(c config) *AuditStreamClient {
+	return &AuditStreamClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditstream.Hooks(f(g(h())))`.
+func (c *AuditStreamClient) Use(hooks ...Hook) {
+	c.hooks.AuditStream = append(c.hooks.AuditStream, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditstream.Intercept(f(g(h())))`.
+func (c *AuditStreamClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditStream = append(c.inters.AuditStream, interceptors...)
+}
+
+// Create returns a builder for creating a AuditStream entity.
+func (c *AuditStreamClient) Create() *AuditStreamCreate {
+	mutation := newAuditStreamMutation(c.config, OpCreate)
+	return &AuditStreamCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditStream entities.
+func (c *AuditStreamClient) CreateBulk(builders ...*AuditStreamCreate) *AuditStreamCreateBulk {
+	return &AuditStreamCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditStreamClient) MapCreateBulk(slice any, setFunc func(*AuditStreamCreate, int)) *AuditStreamCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditStreamCreateBulk{err: fmt.Errorf("calling to AuditStreamClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditStreamCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditStreamCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditStream.
+func (c *AuditStreamClient) Update() *AuditStreamUpdate {
+	mutation := newAuditStreamMutation(c.config, OpUpdate)
+	return &AuditStreamUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditStreamClient) UpdateOne(_m *AuditStream) *AuditStreamUpdateOne {
+	mutation := newAuditStreamMutation(c.config, OpUpdateOne, withAuditStream(_m))
+	return &AuditStreamUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditStreamClient) UpdateOneID(id int) *AuditStreamUpdateOne {
+	mutation := newAuditStreamMutation(c.config, OpUpdateOne, withAuditStreamID(id))
+	return &AuditStreamUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditStream.
+func (c *AuditStreamClient) Delete() *AuditStreamDelete {
+	mutation := newAuditStreamMutation(c.config, OpDelete)
+	return &AuditStreamDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditStreamClient) DeleteOne(_m *AuditStream) *AuditStreamDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditStreamClient) DeleteOneID(id int) *AuditStreamDeleteOne {
+	builder := c.Delete().Where(auditstream.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditStreamDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditStream.
+func (c *AuditStreamClient) Query() *AuditStreamQuery {
+	return &AuditStreamQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditStream},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditStream entity by its id.
+func (c *AuditStreamClient) Get(ctx context.Context, id int) (*AuditStream, error) {
+	return c.Query().Where(auditstream.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditStreamClient) GetX(ctx context.Context, id int) *AuditStream {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditStreamClient) Hooks() []Hook {
+	hooks := c.hooks.AuditStream
+	return append(hooks[:len(hooks):len(hooks)], auditstream.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditStreamClient) Interceptors() []Interceptor {
+	return c.inters.AuditStream
+}
+
+func (c *AuditStreamClient) mutate(ctx context.Context, m *AuditStreamMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditStreamCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditStreamUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditStreamUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditStreamDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditStream mutation op: %q", m.Op())
 	}
 }
 
@@ -2354,14 +2496,14 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant, User,
-		WebhookDelivery, WebhookEndpoint []ent.Hook
+		AuditArchive, AuditCheckpoint, AuditEvent, AuditStream, Flag, IdempotencyKey,
+		IngestCursor, Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		User, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
-		AuditArchive, AuditCheckpoint, AuditEvent, Flag, IdempotencyKey, IngestCursor,
-		Membership, Partner, ProvisioningJob, ProvisioningState, Tenant, User,
-		WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		AuditArchive, AuditCheckpoint, AuditEvent, AuditStream, Flag, IdempotencyKey,
+		IngestCursor, Membership, Partner, ProvisioningJob, ProvisioningState, Tenant,
+		User, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -89,6 +90,7 @@ func checkColumn(t, c string) error {
 			auditarchive.Table:      auditarchive.ValidColumn,
 			auditcheckpoint.Table:   auditcheckpoint.ValidColumn,
 			auditevent.Table:        auditevent.ValidColumn,
+			auditstream.Table:       auditstream.ValidColumn,
 			flag.Table:              flag.ValidColumn,
 			idempotencykey.Table:    idempotencykey.ValidColumn,
 			ingestcursor.Table:      ingestcursor.ValidColumn,

@@ -6,6 +6,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -27,7 +28,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 14)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -106,6 +107,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditstream.Table,
+			Columns: auditstream.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditstream.FieldID,
+			},
+		},
+		Type: "AuditStream",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditstream.FieldCreatedAt:     {Type: field.TypeTime, Column: auditstream.FieldCreatedAt},
+			auditstream.FieldUpdatedAt:     {Type: field.TypeTime, Column: auditstream.FieldUpdatedAt},
+			auditstream.FieldScope:         {Type: field.TypeEnum, Column: auditstream.FieldScope},
+			auditstream.FieldTenantID:      {Type: field.TypeInt, Column: auditstream.FieldTenantID},
+			auditstream.FieldTenantSlug:    {Type: field.TypeString, Column: auditstream.FieldTenantSlug},
+			auditstream.FieldKind:          {Type: field.TypeEnum, Column: auditstream.FieldKind},
+			auditstream.FieldURL:           {Type: field.TypeString, Column: auditstream.FieldURL},
+			auditstream.FieldBucket:        {Type: field.TypeString, Column: auditstream.FieldBucket},
+			auditstream.FieldPrefix:        {Type: field.TypeString, Column: auditstream.FieldPrefix},
+			auditstream.FieldBatchSize:     {Type: field.TypeInt, Column: auditstream.FieldBatchSize},
+			auditstream.FieldEnabled:       {Type: field.TypeBool, Column: auditstream.FieldEnabled},
+			auditstream.FieldCursorSeq:     {Type: field.TypeInt64, Column: auditstream.FieldCursorSeq},
+			auditstream.FieldFailures:      {Type: field.TypeInt, Column: auditstream.FieldFailures},
+			auditstream.FieldLastError:     {Type: field.TypeString, Column: auditstream.FieldLastError},
+			auditstream.FieldLastSuccessAt: {Type: field.TypeTime, Column: auditstream.FieldLastSuccessAt},
+			auditstream.FieldNextAttemptAt: {Type: field.TypeTime, Column: auditstream.FieldNextAttemptAt},
+			auditstream.FieldCreatedBy:     {Type: field.TypeString, Column: auditstream.FieldCreatedBy},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   flag.Table,
 			Columns: flag.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -125,7 +156,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			flag.FieldHistory:     {Type: field.TypeJSON, Column: flag.FieldHistory},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -143,7 +174,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ingestcursor.Table,
 			Columns: ingestcursor.Columns,
@@ -159,7 +190,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ingestcursor.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestcursor.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -177,7 +208,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldTenantID:  {Type: field.TypeInt, Column: membership.FieldTenantID},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -204,7 +235,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningjob.Table,
 			Columns: provisioningjob.Columns,
@@ -225,7 +256,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningjob.FieldCreatedAt:   {Type: field.TypeTime, Column: provisioningjob.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -244,7 +275,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -269,7 +300,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -291,7 +322,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:   {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -316,7 +347,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -785,6 +816,131 @@ func (f *AuditEventFilter) WhereMetadata(p entql.BytesP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AuditStreamQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditStreamQuery builder.
+func (_q *AuditStreamQuery) Filter() *AuditStreamFilter {
+	return &AuditStreamFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditStreamMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditStreamMutation builder.
+func (m *AuditStreamMutation) Filter() *AuditStreamFilter {
+	return &AuditStreamFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditStreamFilter provides a generic filtering capability at runtime for AuditStreamQuery.
+type AuditStreamFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditStreamFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditStreamFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditstream.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AuditStreamFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(auditstream.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AuditStreamFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(auditstream.FieldUpdatedAt))
+}
+
+// WhereScope applies the entql string predicate on the scope field.
+func (f *AuditStreamFilter) WhereScope(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldScope))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *AuditStreamFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(auditstream.FieldTenantID))
+}
+
+// WhereTenantSlug applies the entql string predicate on the tenant_slug field.
+func (f *AuditStreamFilter) WhereTenantSlug(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldTenantSlug))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AuditStreamFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldKind))
+}
+
+// WhereURL applies the entql string predicate on the url field.
+func (f *AuditStreamFilter) WhereURL(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldURL))
+}
+
+// WhereBucket applies the entql string predicate on the bucket field.
+func (f *AuditStreamFilter) WhereBucket(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldBucket))
+}
+
+// WherePrefix applies the entql string predicate on the prefix field.
+func (f *AuditStreamFilter) WherePrefix(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldPrefix))
+}
+
+// WhereBatchSize applies the entql int predicate on the batch_size field.
+func (f *AuditStreamFilter) WhereBatchSize(p entql.IntP) {
+	f.Where(p.Field(auditstream.FieldBatchSize))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *AuditStreamFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(auditstream.FieldEnabled))
+}
+
+// WhereCursorSeq applies the entql int64 predicate on the cursor_seq field.
+func (f *AuditStreamFilter) WhereCursorSeq(p entql.Int64P) {
+	f.Where(p.Field(auditstream.FieldCursorSeq))
+}
+
+// WhereFailures applies the entql int predicate on the failures field.
+func (f *AuditStreamFilter) WhereFailures(p entql.IntP) {
+	f.Where(p.Field(auditstream.FieldFailures))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *AuditStreamFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldLastError))
+}
+
+// WhereLastSuccessAt applies the entql time.Time predicate on the last_success_at field.
+func (f *AuditStreamFilter) WhereLastSuccessAt(p entql.TimeP) {
+	f.Where(p.Field(auditstream.FieldLastSuccessAt))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *AuditStreamFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(auditstream.FieldNextAttemptAt))
+}
+
+// WhereCreatedBy applies the entql string predicate on the created_by field.
+func (f *AuditStreamFilter) WhereCreatedBy(p entql.StringP) {
+	f.Where(p.Field(auditstream.FieldCreatedBy))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *FlagQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -813,7 +969,7 @@ type FlagFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FlagFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -893,7 +1049,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -958,7 +1114,7 @@ type IngestCursorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IngestCursorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1013,7 +1169,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1106,7 +1262,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1244,7 +1400,7 @@ type ProvisioningJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1324,7 +1480,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1394,7 +1550,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1522,7 +1678,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1635,7 +1791,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1749,7 +1905,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

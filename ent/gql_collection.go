@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -200,6 +201,170 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AuditEventWhereInput); ok {
 		args.opts = append(args.opts, WithAuditEventFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AuditStreamQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditStreamQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AuditStreamQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(auditstream.Columns))
+		selectedFields = []string{auditstream.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[auditstream.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldCreatedAt)
+				fieldSeen[auditstream.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[auditstream.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldUpdatedAt)
+				fieldSeen[auditstream.FieldUpdatedAt] = struct{}{}
+			}
+		case "scope":
+			if _, ok := fieldSeen[auditstream.FieldScope]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldScope)
+				fieldSeen[auditstream.FieldScope] = struct{}{}
+			}
+		case "tenantSlug":
+			if _, ok := fieldSeen[auditstream.FieldTenantSlug]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldTenantSlug)
+				fieldSeen[auditstream.FieldTenantSlug] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[auditstream.FieldKind]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldKind)
+				fieldSeen[auditstream.FieldKind] = struct{}{}
+			}
+		case "url":
+			if _, ok := fieldSeen[auditstream.FieldURL]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldURL)
+				fieldSeen[auditstream.FieldURL] = struct{}{}
+			}
+		case "bucket":
+			if _, ok := fieldSeen[auditstream.FieldBucket]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldBucket)
+				fieldSeen[auditstream.FieldBucket] = struct{}{}
+			}
+		case "prefix":
+			if _, ok := fieldSeen[auditstream.FieldPrefix]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldPrefix)
+				fieldSeen[auditstream.FieldPrefix] = struct{}{}
+			}
+		case "batchSize":
+			if _, ok := fieldSeen[auditstream.FieldBatchSize]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldBatchSize)
+				fieldSeen[auditstream.FieldBatchSize] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[auditstream.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldEnabled)
+				fieldSeen[auditstream.FieldEnabled] = struct{}{}
+			}
+		case "cursorSeq":
+			if _, ok := fieldSeen[auditstream.FieldCursorSeq]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldCursorSeq)
+				fieldSeen[auditstream.FieldCursorSeq] = struct{}{}
+			}
+		case "failures":
+			if _, ok := fieldSeen[auditstream.FieldFailures]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldFailures)
+				fieldSeen[auditstream.FieldFailures] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[auditstream.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldLastError)
+				fieldSeen[auditstream.FieldLastError] = struct{}{}
+			}
+		case "lastSuccessAt":
+			if _, ok := fieldSeen[auditstream.FieldLastSuccessAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldLastSuccessAt)
+				fieldSeen[auditstream.FieldLastSuccessAt] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[auditstream.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldNextAttemptAt)
+				fieldSeen[auditstream.FieldNextAttemptAt] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[auditstream.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldCreatedBy)
+				fieldSeen[auditstream.FieldCreatedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type auditstreamPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AuditStreamPaginateOption
+}
+
+func newAuditStreamPaginateArgs(rv map[string]any) *auditstreamPaginateArgs {
+	args := &auditstreamPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AuditStreamOrder{Field: &AuditStreamOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAuditStreamOrder(order))
+			}
+		case *AuditStreamOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAuditStreamOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AuditStreamWhereInput); ok {
+		args.opts = append(args.opts, WithAuditStreamFilter(v.Filter))
 	}
 	return args
 }

@@ -10,6 +10,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/internal"
 	"github.com/dezky/platform/ent/membership"
@@ -31,6 +32,11 @@ var auditeventImplementors = []string{"AuditEvent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditEvent) IsNode() {}
+
+var auditstreamImplementors = []string{"AuditStream", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AuditStream) IsNode() {}
 
 var flagImplementors = []string{"Flag", "Node"}
 
@@ -149,6 +155,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(auditevent.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditeventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case auditstream.Table:
+		query := c.AuditStream.Query().
+			Where(auditstream.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditstreamImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -293,6 +308,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.AuditEvent.Query().
 			Where(auditevent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, auditeventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case auditstream.Table:
+		query := c.AuditStream.Query().
+			Where(auditstream.IDIn(ids...))
+		query, err := query.CollectFields(ctx, auditstreamImplementors...)
 		if err != nil {
 			return nil, err
 		}

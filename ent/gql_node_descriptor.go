@@ -207,6 +207,146 @@ func (_m *AuditEvent) Node(ctx context.Context) (node *Node, err error) {
 }
 
 // Node implements Noder interface
+func (_m *AuditStream) Node(ctx context.Context) (node *Node, err error) {
+	node = &Node{
+		ID:     _m.ID,
+		Type:   "AuditStream",
+		Fields: make([]*Field, 16),
+		Edges:  make([]*Edge, 0),
+	}
+	var buf []byte
+	if buf, err = json.Marshal(_m.CreatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[0] = &Field{
+		Type:  "time.Time",
+		Name:  "created_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.UpdatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[1] = &Field{
+		Type:  "time.Time",
+		Name:  "updated_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Scope); err != nil {
+		return nil, err
+	}
+	node.Fields[2] = &Field{
+		Type:  "auditstream.Scope",
+		Name:  "scope",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.TenantSlug); err != nil {
+		return nil, err
+	}
+	node.Fields[3] = &Field{
+		Type:  "string",
+		Name:  "tenant_slug",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Kind); err != nil {
+		return nil, err
+	}
+	node.Fields[4] = &Field{
+		Type:  "auditstream.Kind",
+		Name:  "kind",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.URL); err != nil {
+		return nil, err
+	}
+	node.Fields[5] = &Field{
+		Type:  "string",
+		Name:  "url",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Bucket); err != nil {
+		return nil, err
+	}
+	node.Fields[6] = &Field{
+		Type:  "string",
+		Name:  "bucket",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Prefix); err != nil {
+		return nil, err
+	}
+	node.Fields[7] = &Field{
+		Type:  "string",
+		Name:  "prefix",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.BatchSize); err != nil {
+		return nil, err
+	}
+	node.Fields[8] = &Field{
+		Type:  "int",
+		Name:  "batch_size",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Enabled); err != nil {
+		return nil, err
+	}
+	node.Fields[9] = &Field{
+		Type:  "bool",
+		Name:  "enabled",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.CursorSeq); err != nil {
+		return nil, err
+	}
+	node.Fields[10] = &Field{
+		Type:  "int64",
+		Name:  "cursor_seq",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Failures); err != nil {
+		return nil, err
+	}
+	node.Fields[11] = &Field{
+		Type:  "int",
+		Name:  "failures",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.LastError); err != nil {
+		return nil, err
+	}
+	node.Fields[12] = &Field{
+		Type:  "string",
+		Name:  "last_error",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.LastSuccessAt); err != nil {
+		return nil, err
+	}
+	node.Fields[13] = &Field{
+		Type:  "time.Time",
+		Name:  "last_success_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.NextAttemptAt); err != nil {
+		return nil, err
+	}
+	node.Fields[14] = &Field{
+		Type:  "time.Time",
+		Name:  "next_attempt_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.CreatedBy); err != nil {
+		return nil, err
+	}
+	node.Fields[15] = &Field{
+		Type:  "string",
+		Name:  "created_by",
+		Value: string(buf),
+	}
+	return node, nil
+}
+
+// Node implements Noder interface
 func (_m *Flag) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,

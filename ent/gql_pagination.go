@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -396,6 +397,320 @@ func (_m *AuditEvent) ToEdge(order *AuditEventOrder) *AuditEventEdge {
 		order = DefaultAuditEventOrder
 	}
 	return &AuditEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AuditStreamEdge is the edge representation of AuditStream.
+type AuditStreamEdge struct {
+	Node   *AuditStream `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// AuditStreamConnection is the connection containing edges to AuditStream.
+type AuditStreamConnection struct {
+	Edges      []*AuditStreamEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *AuditStreamConnection) build(nodes []*AuditStream, pager *auditstreamPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AuditStream
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AuditStream {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AuditStream {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AuditStreamEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AuditStreamEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AuditStreamPaginateOption enables pagination customization.
+type AuditStreamPaginateOption func(*auditstreamPager) error
+
+// WithAuditStreamOrder configures pagination ordering.
+func WithAuditStreamOrder(order *AuditStreamOrder) AuditStreamPaginateOption {
+	if order == nil {
+		order = DefaultAuditStreamOrder
+	}
+	o := *order
+	return func(pager *auditstreamPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAuditStreamOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAuditStreamFilter configures pagination filter.
+func WithAuditStreamFilter(filter func(*AuditStreamQuery) (*AuditStreamQuery, error)) AuditStreamPaginateOption {
+	return func(pager *auditstreamPager) error {
+		if filter == nil {
+			return errors.New("AuditStreamQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type auditstreamPager struct {
+	reverse bool
+	order   *AuditStreamOrder
+	filter  func(*AuditStreamQuery) (*AuditStreamQuery, error)
+}
+
+func newAuditStreamPager(opts []AuditStreamPaginateOption, reverse bool) (*auditstreamPager, error) {
+	pager := &auditstreamPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAuditStreamOrder
+	}
+	return pager, nil
+}
+
+func (p *auditstreamPager) applyFilter(query *AuditStreamQuery) (*AuditStreamQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *auditstreamPager) toCursor(_m *AuditStream) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *auditstreamPager) applyCursors(query *AuditStreamQuery, after, before *Cursor) (*AuditStreamQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAuditStreamOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *auditstreamPager) applyOrder(query *AuditStreamQuery) *AuditStreamQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAuditStreamOrder.Field {
+		query = query.Order(DefaultAuditStreamOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *auditstreamPager) orderExpr(query *AuditStreamQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAuditStreamOrder.Field {
+			b.Comma().Ident(DefaultAuditStreamOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AuditStream.
+func (_m *AuditStreamQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AuditStreamPaginateOption,
+) (*AuditStreamConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAuditStreamPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AuditStreamConnection{Edges: []*AuditStreamEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AuditStreamOrderFieldCreatedAt orders AuditStream by created_at.
+	AuditStreamOrderFieldCreatedAt = &AuditStreamOrderField{
+		Value: func(_m *AuditStream) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: auditstream.FieldCreatedAt,
+		toTerm: auditstream.ByCreatedAt,
+		toCursor: func(_m *AuditStream) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AuditStreamOrderFieldUpdatedAt orders AuditStream by updated_at.
+	AuditStreamOrderFieldUpdatedAt = &AuditStreamOrderField{
+		Value: func(_m *AuditStream) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: auditstream.FieldUpdatedAt,
+		toTerm: auditstream.ByUpdatedAt,
+		toCursor: func(_m *AuditStream) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AuditStreamOrderField) String() string {
+	var str string
+	switch f.column {
+	case AuditStreamOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AuditStreamOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AuditStreamOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AuditStreamOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AuditStreamOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AuditStreamOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *AuditStreamOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AuditStreamOrderField", str)
+	}
+	return nil
+}
+
+// AuditStreamOrderField defines the ordering field of AuditStream.
+type AuditStreamOrderField struct {
+	// Value extracts the ordering value from the given AuditStream.
+	Value    func(*AuditStream) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) auditstream.OrderOption
+	toCursor func(*AuditStream) Cursor
+}
+
+// AuditStreamOrder defines the ordering of AuditStream.
+type AuditStreamOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *AuditStreamOrderField `json:"field"`
+}
+
+// DefaultAuditStreamOrder is the default ordering of AuditStream.
+var DefaultAuditStreamOrder = &AuditStreamOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AuditStreamOrderField{
+		Value: func(_m *AuditStream) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: auditstream.FieldID,
+		toTerm: auditstream.ByID,
+		toCursor: func(_m *AuditStream) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AuditStream into AuditStreamEdge.
+func (_m *AuditStream) ToEdge(order *AuditStreamOrder) *AuditStreamEdge {
+	if order == nil {
+		order = DefaultAuditStreamOrder
+	}
+	return &AuditStreamEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -1161,6 +1162,754 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 		return predicates[0], nil
 	default:
 		return auditevent.And(predicates...), nil
+	}
+}
+
+// AuditStreamWhereInput represents a where input for filtering AuditStream queries.
+type AuditStreamWhereInput struct {
+	Predicates []predicate.AuditStream  `json:"-"`
+	Not        *AuditStreamWhereInput   `json:"not,omitempty"`
+	Or         []*AuditStreamWhereInput `json:"or,omitempty"`
+	And        []*AuditStreamWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "scope" field predicates.
+	Scope      *auditstream.Scope  `json:"scope,omitempty"`
+	ScopeNEQ   *auditstream.Scope  `json:"scopeNEQ,omitempty"`
+	ScopeIn    []auditstream.Scope `json:"scopeIn,omitempty"`
+	ScopeNotIn []auditstream.Scope `json:"scopeNotIn,omitempty"`
+
+	// "tenant_slug" field predicates.
+	TenantSlug             *string  `json:"tenantSlug,omitempty"`
+	TenantSlugNEQ          *string  `json:"tenantSlugNEQ,omitempty"`
+	TenantSlugIn           []string `json:"tenantSlugIn,omitempty"`
+	TenantSlugNotIn        []string `json:"tenantSlugNotIn,omitempty"`
+	TenantSlugGT           *string  `json:"tenantSlugGT,omitempty"`
+	TenantSlugGTE          *string  `json:"tenantSlugGTE,omitempty"`
+	TenantSlugLT           *string  `json:"tenantSlugLT,omitempty"`
+	TenantSlugLTE          *string  `json:"tenantSlugLTE,omitempty"`
+	TenantSlugContains     *string  `json:"tenantSlugContains,omitempty"`
+	TenantSlugHasPrefix    *string  `json:"tenantSlugHasPrefix,omitempty"`
+	TenantSlugHasSuffix    *string  `json:"tenantSlugHasSuffix,omitempty"`
+	TenantSlugEqualFold    *string  `json:"tenantSlugEqualFold,omitempty"`
+	TenantSlugContainsFold *string  `json:"tenantSlugContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *auditstream.Kind  `json:"kind,omitempty"`
+	KindNEQ   *auditstream.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []auditstream.Kind `json:"kindIn,omitempty"`
+	KindNotIn []auditstream.Kind `json:"kindNotIn,omitempty"`
+
+	// "url" field predicates.
+	URL             *string  `json:"url,omitempty"`
+	URLNEQ          *string  `json:"urlNEQ,omitempty"`
+	URLIn           []string `json:"urlIn,omitempty"`
+	URLNotIn        []string `json:"urlNotIn,omitempty"`
+	URLGT           *string  `json:"urlGT,omitempty"`
+	URLGTE          *string  `json:"urlGTE,omitempty"`
+	URLLT           *string  `json:"urlLT,omitempty"`
+	URLLTE          *string  `json:"urlLTE,omitempty"`
+	URLContains     *string  `json:"urlContains,omitempty"`
+	URLHasPrefix    *string  `json:"urlHasPrefix,omitempty"`
+	URLHasSuffix    *string  `json:"urlHasSuffix,omitempty"`
+	URLEqualFold    *string  `json:"urlEqualFold,omitempty"`
+	URLContainsFold *string  `json:"urlContainsFold,omitempty"`
+
+	// "bucket" field predicates.
+	Bucket             *string  `json:"bucket,omitempty"`
+	BucketNEQ          *string  `json:"bucketNEQ,omitempty"`
+	BucketIn           []string `json:"bucketIn,omitempty"`
+	BucketNotIn        []string `json:"bucketNotIn,omitempty"`
+	BucketGT           *string  `json:"bucketGT,omitempty"`
+	BucketGTE          *string  `json:"bucketGTE,omitempty"`
+	BucketLT           *string  `json:"bucketLT,omitempty"`
+	BucketLTE          *string  `json:"bucketLTE,omitempty"`
+	BucketContains     *string  `json:"bucketContains,omitempty"`
+	BucketHasPrefix    *string  `json:"bucketHasPrefix,omitempty"`
+	BucketHasSuffix    *string  `json:"bucketHasSuffix,omitempty"`
+	BucketEqualFold    *string  `json:"bucketEqualFold,omitempty"`
+	BucketContainsFold *string  `json:"bucketContainsFold,omitempty"`
+
+	// "prefix" field predicates.
+	Prefix             *string  `json:"prefix,omitempty"`
+	PrefixNEQ          *string  `json:"prefixNEQ,omitempty"`
+	PrefixIn           []string `json:"prefixIn,omitempty"`
+	PrefixNotIn        []string `json:"prefixNotIn,omitempty"`
+	PrefixGT           *string  `json:"prefixGT,omitempty"`
+	PrefixGTE          *string  `json:"prefixGTE,omitempty"`
+	PrefixLT           *string  `json:"prefixLT,omitempty"`
+	PrefixLTE          *string  `json:"prefixLTE,omitempty"`
+	PrefixContains     *string  `json:"prefixContains,omitempty"`
+	PrefixHasPrefix    *string  `json:"prefixHasPrefix,omitempty"`
+	PrefixHasSuffix    *string  `json:"prefixHasSuffix,omitempty"`
+	PrefixEqualFold    *string  `json:"prefixEqualFold,omitempty"`
+	PrefixContainsFold *string  `json:"prefixContainsFold,omitempty"`
+
+	// "batch_size" field predicates.
+	BatchSize      *int  `json:"batchSize,omitempty"`
+	BatchSizeNEQ   *int  `json:"batchSizeNEQ,omitempty"`
+	BatchSizeIn    []int `json:"batchSizeIn,omitempty"`
+	BatchSizeNotIn []int `json:"batchSizeNotIn,omitempty"`
+	BatchSizeGT    *int  `json:"batchSizeGT,omitempty"`
+	BatchSizeGTE   *int  `json:"batchSizeGTE,omitempty"`
+	BatchSizeLT    *int  `json:"batchSizeLT,omitempty"`
+	BatchSizeLTE   *int  `json:"batchSizeLTE,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "cursor_seq" field predicates.
+	CursorSeq      *int64  `json:"cursorSeq,omitempty"`
+	CursorSeqNEQ   *int64  `json:"cursorSeqNEQ,omitempty"`
+	CursorSeqIn    []int64 `json:"cursorSeqIn,omitempty"`
+	CursorSeqNotIn []int64 `json:"cursorSeqNotIn,omitempty"`
+	CursorSeqGT    *int64  `json:"cursorSeqGT,omitempty"`
+	CursorSeqGTE   *int64  `json:"cursorSeqGTE,omitempty"`
+	CursorSeqLT    *int64  `json:"cursorSeqLT,omitempty"`
+	CursorSeqLTE   *int64  `json:"cursorSeqLTE,omitempty"`
+
+	// "failures" field predicates.
+	Failures      *int  `json:"failures,omitempty"`
+	FailuresNEQ   *int  `json:"failuresNEQ,omitempty"`
+	FailuresIn    []int `json:"failuresIn,omitempty"`
+	FailuresNotIn []int `json:"failuresNotIn,omitempty"`
+	FailuresGT    *int  `json:"failuresGT,omitempty"`
+	FailuresGTE   *int  `json:"failuresGTE,omitempty"`
+	FailuresLT    *int  `json:"failuresLT,omitempty"`
+	FailuresLTE   *int  `json:"failuresLTE,omitempty"`
+
+	// "last_error" field predicates.
+	LastError             *string  `json:"lastError,omitempty"`
+	LastErrorNEQ          *string  `json:"lastErrorNEQ,omitempty"`
+	LastErrorIn           []string `json:"lastErrorIn,omitempty"`
+	LastErrorNotIn        []string `json:"lastErrorNotIn,omitempty"`
+	LastErrorGT           *string  `json:"lastErrorGT,omitempty"`
+	LastErrorGTE          *string  `json:"lastErrorGTE,omitempty"`
+	LastErrorLT           *string  `json:"lastErrorLT,omitempty"`
+	LastErrorLTE          *string  `json:"lastErrorLTE,omitempty"`
+	LastErrorContains     *string  `json:"lastErrorContains,omitempty"`
+	LastErrorHasPrefix    *string  `json:"lastErrorHasPrefix,omitempty"`
+	LastErrorHasSuffix    *string  `json:"lastErrorHasSuffix,omitempty"`
+	LastErrorEqualFold    *string  `json:"lastErrorEqualFold,omitempty"`
+	LastErrorContainsFold *string  `json:"lastErrorContainsFold,omitempty"`
+
+	// "last_success_at" field predicates.
+	LastSuccessAt       *time.Time  `json:"lastSuccessAt,omitempty"`
+	LastSuccessAtNEQ    *time.Time  `json:"lastSuccessAtNEQ,omitempty"`
+	LastSuccessAtIn     []time.Time `json:"lastSuccessAtIn,omitempty"`
+	LastSuccessAtNotIn  []time.Time `json:"lastSuccessAtNotIn,omitempty"`
+	LastSuccessAtGT     *time.Time  `json:"lastSuccessAtGT,omitempty"`
+	LastSuccessAtGTE    *time.Time  `json:"lastSuccessAtGTE,omitempty"`
+	LastSuccessAtLT     *time.Time  `json:"lastSuccessAtLT,omitempty"`
+	LastSuccessAtLTE    *time.Time  `json:"lastSuccessAtLTE,omitempty"`
+	LastSuccessAtIsNil  bool        `json:"lastSuccessAtIsNil,omitempty"`
+	LastSuccessAtNotNil bool        `json:"lastSuccessAtNotNil,omitempty"`
+
+	// "next_attempt_at" field predicates.
+	NextAttemptAt       *time.Time  `json:"nextAttemptAt,omitempty"`
+	NextAttemptAtNEQ    *time.Time  `json:"nextAttemptAtNEQ,omitempty"`
+	NextAttemptAtIn     []time.Time `json:"nextAttemptAtIn,omitempty"`
+	NextAttemptAtNotIn  []time.Time `json:"nextAttemptAtNotIn,omitempty"`
+	NextAttemptAtGT     *time.Time  `json:"nextAttemptAtGT,omitempty"`
+	NextAttemptAtGTE    *time.Time  `json:"nextAttemptAtGTE,omitempty"`
+	NextAttemptAtLT     *time.Time  `json:"nextAttemptAtLT,omitempty"`
+	NextAttemptAtLTE    *time.Time  `json:"nextAttemptAtLTE,omitempty"`
+	NextAttemptAtIsNil  bool        `json:"nextAttemptAtIsNil,omitempty"`
+	NextAttemptAtNotNil bool        `json:"nextAttemptAtNotNil,omitempty"`
+
+	// "created_by" field predicates.
+	CreatedBy             *string  `json:"createdBy,omitempty"`
+	CreatedByNEQ          *string  `json:"createdByNEQ,omitempty"`
+	CreatedByIn           []string `json:"createdByIn,omitempty"`
+	CreatedByNotIn        []string `json:"createdByNotIn,omitempty"`
+	CreatedByGT           *string  `json:"createdByGT,omitempty"`
+	CreatedByGTE          *string  `json:"createdByGTE,omitempty"`
+	CreatedByLT           *string  `json:"createdByLT,omitempty"`
+	CreatedByLTE          *string  `json:"createdByLTE,omitempty"`
+	CreatedByContains     *string  `json:"createdByContains,omitempty"`
+	CreatedByHasPrefix    *string  `json:"createdByHasPrefix,omitempty"`
+	CreatedByHasSuffix    *string  `json:"createdByHasSuffix,omitempty"`
+	CreatedByEqualFold    *string  `json:"createdByEqualFold,omitempty"`
+	CreatedByContainsFold *string  `json:"createdByContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AuditStreamWhereInput) AddPredicates(predicates ...predicate.AuditStream) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AuditStreamWhereInput filter on the AuditStreamQuery builder.
+func (i *AuditStreamWhereInput) Filter(q *AuditStreamQuery) (*AuditStreamQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAuditStreamWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAuditStreamWhereInput is returned in case the AuditStreamWhereInput is empty.
+var ErrEmptyAuditStreamWhereInput = errors.New("ent: empty predicate AuditStreamWhereInput")
+
+// P returns a predicate for filtering auditstreams.
+// An error is returned if the input is empty or invalid.
+func (i *AuditStreamWhereInput) P() (predicate.AuditStream, error) {
+	var predicates []predicate.AuditStream
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, auditstream.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AuditStream, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, auditstream.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AuditStream, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, auditstream.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, auditstream.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, auditstream.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, auditstream.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, auditstream.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, auditstream.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, auditstream.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, auditstream.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, auditstream.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, auditstream.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, auditstream.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, auditstream.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, auditstream.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, auditstream.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, auditstream.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, auditstream.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, auditstream.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, auditstream.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, auditstream.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, auditstream.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, auditstream.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, auditstream.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, auditstream.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, auditstream.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, auditstream.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Scope != nil {
+		predicates = append(predicates, auditstream.ScopeEQ(*i.Scope))
+	}
+	if i.ScopeNEQ != nil {
+		predicates = append(predicates, auditstream.ScopeNEQ(*i.ScopeNEQ))
+	}
+	if len(i.ScopeIn) > 0 {
+		predicates = append(predicates, auditstream.ScopeIn(i.ScopeIn...))
+	}
+	if len(i.ScopeNotIn) > 0 {
+		predicates = append(predicates, auditstream.ScopeNotIn(i.ScopeNotIn...))
+	}
+	if i.TenantSlug != nil {
+		predicates = append(predicates, auditstream.TenantSlugEQ(*i.TenantSlug))
+	}
+	if i.TenantSlugNEQ != nil {
+		predicates = append(predicates, auditstream.TenantSlugNEQ(*i.TenantSlugNEQ))
+	}
+	if len(i.TenantSlugIn) > 0 {
+		predicates = append(predicates, auditstream.TenantSlugIn(i.TenantSlugIn...))
+	}
+	if len(i.TenantSlugNotIn) > 0 {
+		predicates = append(predicates, auditstream.TenantSlugNotIn(i.TenantSlugNotIn...))
+	}
+	if i.TenantSlugGT != nil {
+		predicates = append(predicates, auditstream.TenantSlugGT(*i.TenantSlugGT))
+	}
+	if i.TenantSlugGTE != nil {
+		predicates = append(predicates, auditstream.TenantSlugGTE(*i.TenantSlugGTE))
+	}
+	if i.TenantSlugLT != nil {
+		predicates = append(predicates, auditstream.TenantSlugLT(*i.TenantSlugLT))
+	}
+	if i.TenantSlugLTE != nil {
+		predicates = append(predicates, auditstream.TenantSlugLTE(*i.TenantSlugLTE))
+	}
+	if i.TenantSlugContains != nil {
+		predicates = append(predicates, auditstream.TenantSlugContains(*i.TenantSlugContains))
+	}
+	if i.TenantSlugHasPrefix != nil {
+		predicates = append(predicates, auditstream.TenantSlugHasPrefix(*i.TenantSlugHasPrefix))
+	}
+	if i.TenantSlugHasSuffix != nil {
+		predicates = append(predicates, auditstream.TenantSlugHasSuffix(*i.TenantSlugHasSuffix))
+	}
+	if i.TenantSlugEqualFold != nil {
+		predicates = append(predicates, auditstream.TenantSlugEqualFold(*i.TenantSlugEqualFold))
+	}
+	if i.TenantSlugContainsFold != nil {
+		predicates = append(predicates, auditstream.TenantSlugContainsFold(*i.TenantSlugContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, auditstream.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, auditstream.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, auditstream.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, auditstream.KindNotIn(i.KindNotIn...))
+	}
+	if i.URL != nil {
+		predicates = append(predicates, auditstream.URLEQ(*i.URL))
+	}
+	if i.URLNEQ != nil {
+		predicates = append(predicates, auditstream.URLNEQ(*i.URLNEQ))
+	}
+	if len(i.URLIn) > 0 {
+		predicates = append(predicates, auditstream.URLIn(i.URLIn...))
+	}
+	if len(i.URLNotIn) > 0 {
+		predicates = append(predicates, auditstream.URLNotIn(i.URLNotIn...))
+	}
+	if i.URLGT != nil {
+		predicates = append(predicates, auditstream.URLGT(*i.URLGT))
+	}
+	if i.URLGTE != nil {
+		predicates = append(predicates, auditstream.URLGTE(*i.URLGTE))
+	}
+	if i.URLLT != nil {
+		predicates = append(predicates, auditstream.URLLT(*i.URLLT))
+	}
+	if i.URLLTE != nil {
+		predicates = append(predicates, auditstream.URLLTE(*i.URLLTE))
+	}
+	if i.URLContains != nil {
+		predicates = append(predicates, auditstream.URLContains(*i.URLContains))
+	}
+	if i.URLHasPrefix != nil {
+		predicates = append(predicates, auditstream.URLHasPrefix(*i.URLHasPrefix))
+	}
+	if i.URLHasSuffix != nil {
+		predicates = append(predicates, auditstream.URLHasSuffix(*i.URLHasSuffix))
+	}
+	if i.URLEqualFold != nil {
+		predicates = append(predicates, auditstream.URLEqualFold(*i.URLEqualFold))
+	}
+	if i.URLContainsFold != nil {
+		predicates = append(predicates, auditstream.URLContainsFold(*i.URLContainsFold))
+	}
+	if i.Bucket != nil {
+		predicates = append(predicates, auditstream.BucketEQ(*i.Bucket))
+	}
+	if i.BucketNEQ != nil {
+		predicates = append(predicates, auditstream.BucketNEQ(*i.BucketNEQ))
+	}
+	if len(i.BucketIn) > 0 {
+		predicates = append(predicates, auditstream.BucketIn(i.BucketIn...))
+	}
+	if len(i.BucketNotIn) > 0 {
+		predicates = append(predicates, auditstream.BucketNotIn(i.BucketNotIn...))
+	}
+	if i.BucketGT != nil {
+		predicates = append(predicates, auditstream.BucketGT(*i.BucketGT))
+	}
+	if i.BucketGTE != nil {
+		predicates = append(predicates, auditstream.BucketGTE(*i.BucketGTE))
+	}
+	if i.BucketLT != nil {
+		predicates = append(predicates, auditstream.BucketLT(*i.BucketLT))
+	}
+	if i.BucketLTE != nil {
+		predicates = append(predicates, auditstream.BucketLTE(*i.BucketLTE))
+	}
+	if i.BucketContains != nil {
+		predicates = append(predicates, auditstream.BucketContains(*i.BucketContains))
+	}
+	if i.BucketHasPrefix != nil {
+		predicates = append(predicates, auditstream.BucketHasPrefix(*i.BucketHasPrefix))
+	}
+	if i.BucketHasSuffix != nil {
+		predicates = append(predicates, auditstream.BucketHasSuffix(*i.BucketHasSuffix))
+	}
+	if i.BucketEqualFold != nil {
+		predicates = append(predicates, auditstream.BucketEqualFold(*i.BucketEqualFold))
+	}
+	if i.BucketContainsFold != nil {
+		predicates = append(predicates, auditstream.BucketContainsFold(*i.BucketContainsFold))
+	}
+	if i.Prefix != nil {
+		predicates = append(predicates, auditstream.PrefixEQ(*i.Prefix))
+	}
+	if i.PrefixNEQ != nil {
+		predicates = append(predicates, auditstream.PrefixNEQ(*i.PrefixNEQ))
+	}
+	if len(i.PrefixIn) > 0 {
+		predicates = append(predicates, auditstream.PrefixIn(i.PrefixIn...))
+	}
+	if len(i.PrefixNotIn) > 0 {
+		predicates = append(predicates, auditstream.PrefixNotIn(i.PrefixNotIn...))
+	}
+	if i.PrefixGT != nil {
+		predicates = append(predicates, auditstream.PrefixGT(*i.PrefixGT))
+	}
+	if i.PrefixGTE != nil {
+		predicates = append(predicates, auditstream.PrefixGTE(*i.PrefixGTE))
+	}
+	if i.PrefixLT != nil {
+		predicates = append(predicates, auditstream.PrefixLT(*i.PrefixLT))
+	}
+	if i.PrefixLTE != nil {
+		predicates = append(predicates, auditstream.PrefixLTE(*i.PrefixLTE))
+	}
+	if i.PrefixContains != nil {
+		predicates = append(predicates, auditstream.PrefixContains(*i.PrefixContains))
+	}
+	if i.PrefixHasPrefix != nil {
+		predicates = append(predicates, auditstream.PrefixHasPrefix(*i.PrefixHasPrefix))
+	}
+	if i.PrefixHasSuffix != nil {
+		predicates = append(predicates, auditstream.PrefixHasSuffix(*i.PrefixHasSuffix))
+	}
+	if i.PrefixEqualFold != nil {
+		predicates = append(predicates, auditstream.PrefixEqualFold(*i.PrefixEqualFold))
+	}
+	if i.PrefixContainsFold != nil {
+		predicates = append(predicates, auditstream.PrefixContainsFold(*i.PrefixContainsFold))
+	}
+	if i.BatchSize != nil {
+		predicates = append(predicates, auditstream.BatchSizeEQ(*i.BatchSize))
+	}
+	if i.BatchSizeNEQ != nil {
+		predicates = append(predicates, auditstream.BatchSizeNEQ(*i.BatchSizeNEQ))
+	}
+	if len(i.BatchSizeIn) > 0 {
+		predicates = append(predicates, auditstream.BatchSizeIn(i.BatchSizeIn...))
+	}
+	if len(i.BatchSizeNotIn) > 0 {
+		predicates = append(predicates, auditstream.BatchSizeNotIn(i.BatchSizeNotIn...))
+	}
+	if i.BatchSizeGT != nil {
+		predicates = append(predicates, auditstream.BatchSizeGT(*i.BatchSizeGT))
+	}
+	if i.BatchSizeGTE != nil {
+		predicates = append(predicates, auditstream.BatchSizeGTE(*i.BatchSizeGTE))
+	}
+	if i.BatchSizeLT != nil {
+		predicates = append(predicates, auditstream.BatchSizeLT(*i.BatchSizeLT))
+	}
+	if i.BatchSizeLTE != nil {
+		predicates = append(predicates, auditstream.BatchSizeLTE(*i.BatchSizeLTE))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, auditstream.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, auditstream.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.CursorSeq != nil {
+		predicates = append(predicates, auditstream.CursorSeqEQ(*i.CursorSeq))
+	}
+	if i.CursorSeqNEQ != nil {
+		predicates = append(predicates, auditstream.CursorSeqNEQ(*i.CursorSeqNEQ))
+	}
+	if len(i.CursorSeqIn) > 0 {
+		predicates = append(predicates, auditstream.CursorSeqIn(i.CursorSeqIn...))
+	}
+	if len(i.CursorSeqNotIn) > 0 {
+		predicates = append(predicates, auditstream.CursorSeqNotIn(i.CursorSeqNotIn...))
+	}
+	if i.CursorSeqGT != nil {
+		predicates = append(predicates, auditstream.CursorSeqGT(*i.CursorSeqGT))
+	}
+	if i.CursorSeqGTE != nil {
+		predicates = append(predicates, auditstream.CursorSeqGTE(*i.CursorSeqGTE))
+	}
+	if i.CursorSeqLT != nil {
+		predicates = append(predicates, auditstream.CursorSeqLT(*i.CursorSeqLT))
+	}
+	if i.CursorSeqLTE != nil {
+		predicates = append(predicates, auditstream.CursorSeqLTE(*i.CursorSeqLTE))
+	}
+	if i.Failures != nil {
+		predicates = append(predicates, auditstream.FailuresEQ(*i.Failures))
+	}
+	if i.FailuresNEQ != nil {
+		predicates = append(predicates, auditstream.FailuresNEQ(*i.FailuresNEQ))
+	}
+	if len(i.FailuresIn) > 0 {
+		predicates = append(predicates, auditstream.FailuresIn(i.FailuresIn...))
+	}
+	if len(i.FailuresNotIn) > 0 {
+		predicates = append(predicates, auditstream.FailuresNotIn(i.FailuresNotIn...))
+	}
+	if i.FailuresGT != nil {
+		predicates = append(predicates, auditstream.FailuresGT(*i.FailuresGT))
+	}
+	if i.FailuresGTE != nil {
+		predicates = append(predicates, auditstream.FailuresGTE(*i.FailuresGTE))
+	}
+	if i.FailuresLT != nil {
+		predicates = append(predicates, auditstream.FailuresLT(*i.FailuresLT))
+	}
+	if i.FailuresLTE != nil {
+		predicates = append(predicates, auditstream.FailuresLTE(*i.FailuresLTE))
+	}
+	if i.LastError != nil {
+		predicates = append(predicates, auditstream.LastErrorEQ(*i.LastError))
+	}
+	if i.LastErrorNEQ != nil {
+		predicates = append(predicates, auditstream.LastErrorNEQ(*i.LastErrorNEQ))
+	}
+	if len(i.LastErrorIn) > 0 {
+		predicates = append(predicates, auditstream.LastErrorIn(i.LastErrorIn...))
+	}
+	if len(i.LastErrorNotIn) > 0 {
+		predicates = append(predicates, auditstream.LastErrorNotIn(i.LastErrorNotIn...))
+	}
+	if i.LastErrorGT != nil {
+		predicates = append(predicates, auditstream.LastErrorGT(*i.LastErrorGT))
+	}
+	if i.LastErrorGTE != nil {
+		predicates = append(predicates, auditstream.LastErrorGTE(*i.LastErrorGTE))
+	}
+	if i.LastErrorLT != nil {
+		predicates = append(predicates, auditstream.LastErrorLT(*i.LastErrorLT))
+	}
+	if i.LastErrorLTE != nil {
+		predicates = append(predicates, auditstream.LastErrorLTE(*i.LastErrorLTE))
+	}
+	if i.LastErrorContains != nil {
+		predicates = append(predicates, auditstream.LastErrorContains(*i.LastErrorContains))
+	}
+	if i.LastErrorHasPrefix != nil {
+		predicates = append(predicates, auditstream.LastErrorHasPrefix(*i.LastErrorHasPrefix))
+	}
+	if i.LastErrorHasSuffix != nil {
+		predicates = append(predicates, auditstream.LastErrorHasSuffix(*i.LastErrorHasSuffix))
+	}
+	if i.LastErrorEqualFold != nil {
+		predicates = append(predicates, auditstream.LastErrorEqualFold(*i.LastErrorEqualFold))
+	}
+	if i.LastErrorContainsFold != nil {
+		predicates = append(predicates, auditstream.LastErrorContainsFold(*i.LastErrorContainsFold))
+	}
+	if i.LastSuccessAt != nil {
+		predicates = append(predicates, auditstream.LastSuccessAtEQ(*i.LastSuccessAt))
+	}
+	if i.LastSuccessAtNEQ != nil {
+		predicates = append(predicates, auditstream.LastSuccessAtNEQ(*i.LastSuccessAtNEQ))
+	}
+	if len(i.LastSuccessAtIn) > 0 {
+		predicates = append(predicates, auditstream.LastSuccessAtIn(i.LastSuccessAtIn...))
+	}
+	if len(i.LastSuccessAtNotIn) > 0 {
+		predicates = append(predicates, auditstream.LastSuccessAtNotIn(i.LastSuccessAtNotIn...))
+	}
+	if i.LastSuccessAtGT != nil {
+		predicates = append(predicates, auditstream.LastSuccessAtGT(*i.LastSuccessAtGT))
+	}
+	if i.LastSuccessAtGTE != nil {
+		predicates = append(predicates, auditstream.LastSuccessAtGTE(*i.LastSuccessAtGTE))
+	}
+	if i.LastSuccessAtLT != nil {
+		predicates = append(predicates, auditstream.LastSuccessAtLT(*i.LastSuccessAtLT))
+	}
+	if i.LastSuccessAtLTE != nil {
+		predicates = append(predicates, auditstream.LastSuccessAtLTE(*i.LastSuccessAtLTE))
+	}
+	if i.LastSuccessAtIsNil {
+		predicates = append(predicates, auditstream.LastSuccessAtIsNil())
+	}
+	if i.LastSuccessAtNotNil {
+		predicates = append(predicates, auditstream.LastSuccessAtNotNil())
+	}
+	if i.NextAttemptAt != nil {
+		predicates = append(predicates, auditstream.NextAttemptAtEQ(*i.NextAttemptAt))
+	}
+	if i.NextAttemptAtNEQ != nil {
+		predicates = append(predicates, auditstream.NextAttemptAtNEQ(*i.NextAttemptAtNEQ))
+	}
+	if len(i.NextAttemptAtIn) > 0 {
+		predicates = append(predicates, auditstream.NextAttemptAtIn(i.NextAttemptAtIn...))
+	}
+	if len(i.NextAttemptAtNotIn) > 0 {
+		predicates = append(predicates, auditstream.NextAttemptAtNotIn(i.NextAttemptAtNotIn...))
+	}
+	if i.NextAttemptAtGT != nil {
+		predicates = append(predicates, auditstream.NextAttemptAtGT(*i.NextAttemptAtGT))
+	}
+	if i.NextAttemptAtGTE != nil {
+		predicates = append(predicates, auditstream.NextAttemptAtGTE(*i.NextAttemptAtGTE))
+	}
+	if i.NextAttemptAtLT != nil {
+		predicates = append(predicates, auditstream.NextAttemptAtLT(*i.NextAttemptAtLT))
+	}
+	if i.NextAttemptAtLTE != nil {
+		predicates = append(predicates, auditstream.NextAttemptAtLTE(*i.NextAttemptAtLTE))
+	}
+	if i.NextAttemptAtIsNil {
+		predicates = append(predicates, auditstream.NextAttemptAtIsNil())
+	}
+	if i.NextAttemptAtNotNil {
+		predicates = append(predicates, auditstream.NextAttemptAtNotNil())
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, auditstream.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, auditstream.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, auditstream.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, auditstream.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, auditstream.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, auditstream.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, auditstream.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, auditstream.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByContains != nil {
+		predicates = append(predicates, auditstream.CreatedByContains(*i.CreatedByContains))
+	}
+	if i.CreatedByHasPrefix != nil {
+		predicates = append(predicates, auditstream.CreatedByHasPrefix(*i.CreatedByHasPrefix))
+	}
+	if i.CreatedByHasSuffix != nil {
+		predicates = append(predicates, auditstream.CreatedByHasSuffix(*i.CreatedByHasSuffix))
+	}
+	if i.CreatedByEqualFold != nil {
+		predicates = append(predicates, auditstream.CreatedByEqualFold(*i.CreatedByEqualFold))
+	}
+	if i.CreatedByContainsFold != nil {
+		predicates = append(predicates, auditstream.CreatedByContainsFold(*i.CreatedByContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAuditStreamWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return auditstream.And(predicates...), nil
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -41,6 +42,7 @@ const (
 	TypeAuditArchive      = "AuditArchive"
 	TypeAuditCheckpoint   = "AuditCheckpoint"
 	TypeAuditEvent        = "AuditEvent"
+	TypeAuditStream       = "AuditStream"
 	TypeFlag              = "Flag"
 	TypeIdempotencyKey    = "IdempotencyKey"
 	TypeIngestCursor      = "IngestCursor"
@@ -3471,6 +3473,1392 @@ func (m *AuditEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// AuditStreamMutation represents an operation that mutates the AuditStream nodes in the graph.
+type AuditStreamMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	scope           *auditstream.Scope
+	tenant_id       *int
+	addtenant_id    *int
+	tenant_slug     *string
+	kind            *auditstream.Kind
+	url             *string
+	bucket          *string
+	prefix          *string
+	batch_size      *int
+	addbatch_size   *int
+	enabled         *bool
+	cursor_seq      *int64
+	addcursor_seq   *int64
+	failures        *int
+	addfailures     *int
+	last_error      *string
+	last_success_at *time.Time
+	next_attempt_at *time.Time
+	created_by      *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*AuditStream, error)
+	predicates      []predicate.AuditStream
+}
+
+var _ ent.Mutation = (*AuditStreamMutation)(nil)
+
+// auditstreamOption allows management of the mutation configuration using functional options.
+type auditstreamOption func(*AuditStreamMutation)
+
+// newAuditStreamMutation creates new mutation for the AuditStream entity.
+func newAuditStreamMutation(c config, op Op, opts ...auditstreamOption) *AuditStreamMutation {
+	m := &AuditStreamMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditStream,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditStreamID sets the ID field of the mutation.
+func withAuditStreamID(id int) auditstreamOption {
+	return func(m *AuditStreamMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditStream
+		)
+		m.oldValue = func(ctx context.Context) (*AuditStream, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditStream.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditStream sets the old AuditStream of the mutation.
+func withAuditStream(node *AuditStream) auditstreamOption {
+	return func(m *AuditStreamMutation) {
+		m.oldValue = func(context.Context) (*AuditStream, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditStreamMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditStreamMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditStreamMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditStreamMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditStream.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AuditStreamMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AuditStreamMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AuditStreamMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AuditStreamMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AuditStreamMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AuditStreamMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetScope sets the "scope" field.
+func (m *AuditStreamMutation) SetScope(a auditstream.Scope) {
+	m.scope = &a
+}
+
+// Scope returns the value of the "scope" field in the mutation.
+func (m *AuditStreamMutation) Scope() (r auditstream.Scope, exists bool) {
+	v := m.scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScope returns the old "scope" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldScope(ctx context.Context) (v auditstream.Scope, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScope: %w", err)
+	}
+	return oldValue.Scope, nil
+}
+
+// ResetScope resets all changes to the "scope" field.
+func (m *AuditStreamMutation) ResetScope() {
+	m.scope = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *AuditStreamMutation) SetTenantID(i int) {
+	m.tenant_id = &i
+	m.addtenant_id = nil
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *AuditStreamMutation) TenantID() (r int, exists bool) {
+	v := m.tenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldTenantID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// AddTenantID adds i to the "tenant_id" field.
+func (m *AuditStreamMutation) AddTenantID(i int) {
+	if m.addtenant_id != nil {
+		*m.addtenant_id += i
+	} else {
+		m.addtenant_id = &i
+	}
+}
+
+// AddedTenantID returns the value that was added to the "tenant_id" field in this mutation.
+func (m *AuditStreamMutation) AddedTenantID() (r int, exists bool) {
+	v := m.addtenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTenantID clears the value of the "tenant_id" field.
+func (m *AuditStreamMutation) ClearTenantID() {
+	m.tenant_id = nil
+	m.addtenant_id = nil
+	m.clearedFields[auditstream.FieldTenantID] = struct{}{}
+}
+
+// TenantIDCleared returns if the "tenant_id" field was cleared in this mutation.
+func (m *AuditStreamMutation) TenantIDCleared() bool {
+	_, ok := m.clearedFields[auditstream.FieldTenantID]
+	return ok
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *AuditStreamMutation) ResetTenantID() {
+	m.tenant_id = nil
+	m.addtenant_id = nil
+	delete(m.clearedFields, auditstream.FieldTenantID)
+}
+
+// SetTenantSlug sets the "tenant_slug" field.
+func (m *AuditStreamMutation) SetTenantSlug(s string) {
+	m.tenant_slug = &s
+}
+
+// TenantSlug returns the value of the "tenant_slug" field in the mutation.
+func (m *AuditStreamMutation) TenantSlug() (r string, exists bool) {
+	v := m.tenant_slug
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantSlug returns the old "tenant_slug" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldTenantSlug(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantSlug is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantSlug requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantSlug: %w", err)
+	}
+	return oldValue.TenantSlug, nil
+}
+
+// ResetTenantSlug resets all changes to the "tenant_slug" field.
+func (m *AuditStreamMutation) ResetTenantSlug() {
+	m.tenant_slug = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AuditStreamMutation) SetKind(a auditstream.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AuditStreamMutation) Kind() (r auditstream.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldKind(ctx context.Context) (v auditstream.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AuditStreamMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetURL sets the "url" field.
+func (m *AuditStreamMutation) SetURL(s string) {
+	m.url = &s
+}
+
+// URL returns the value of the "url" field in the mutation.
+func (m *AuditStreamMutation) URL() (r string, exists bool) {
+	v := m.url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldURL returns the old "url" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldURL: %w", err)
+	}
+	return oldValue.URL, nil
+}
+
+// ResetURL resets all changes to the "url" field.
+func (m *AuditStreamMutation) ResetURL() {
+	m.url = nil
+}
+
+// SetBucket sets the "bucket" field.
+func (m *AuditStreamMutation) SetBucket(s string) {
+	m.bucket = &s
+}
+
+// Bucket returns the value of the "bucket" field in the mutation.
+func (m *AuditStreamMutation) Bucket() (r string, exists bool) {
+	v := m.bucket
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBucket returns the old "bucket" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldBucket(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBucket is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBucket requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBucket: %w", err)
+	}
+	return oldValue.Bucket, nil
+}
+
+// ResetBucket resets all changes to the "bucket" field.
+func (m *AuditStreamMutation) ResetBucket() {
+	m.bucket = nil
+}
+
+// SetPrefix sets the "prefix" field.
+func (m *AuditStreamMutation) SetPrefix(s string) {
+	m.prefix = &s
+}
+
+// Prefix returns the value of the "prefix" field in the mutation.
+func (m *AuditStreamMutation) Prefix() (r string, exists bool) {
+	v := m.prefix
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrefix returns the old "prefix" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldPrefix(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrefix is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrefix requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrefix: %w", err)
+	}
+	return oldValue.Prefix, nil
+}
+
+// ResetPrefix resets all changes to the "prefix" field.
+func (m *AuditStreamMutation) ResetPrefix() {
+	m.prefix = nil
+}
+
+// SetBatchSize sets the "batch_size" field.
+func (m *AuditStreamMutation) SetBatchSize(i int) {
+	m.batch_size = &i
+	m.addbatch_size = nil
+}
+
+// BatchSize returns the value of the "batch_size" field in the mutation.
+func (m *AuditStreamMutation) BatchSize() (r int, exists bool) {
+	v := m.batch_size
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBatchSize returns the old "batch_size" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldBatchSize(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBatchSize is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBatchSize requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBatchSize: %w", err)
+	}
+	return oldValue.BatchSize, nil
+}
+
+// AddBatchSize adds i to the "batch_size" field.
+func (m *AuditStreamMutation) AddBatchSize(i int) {
+	if m.addbatch_size != nil {
+		*m.addbatch_size += i
+	} else {
+		m.addbatch_size = &i
+	}
+}
+
+// AddedBatchSize returns the value that was added to the "batch_size" field in this mutation.
+func (m *AuditStreamMutation) AddedBatchSize() (r int, exists bool) {
+	v := m.addbatch_size
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBatchSize resets all changes to the "batch_size" field.
+func (m *AuditStreamMutation) ResetBatchSize() {
+	m.batch_size = nil
+	m.addbatch_size = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *AuditStreamMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *AuditStreamMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *AuditStreamMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (m *AuditStreamMutation) SetCursorSeq(i int64) {
+	m.cursor_seq = &i
+	m.addcursor_seq = nil
+}
+
+// CursorSeq returns the value of the "cursor_seq" field in the mutation.
+func (m *AuditStreamMutation) CursorSeq() (r int64, exists bool) {
+	v := m.cursor_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCursorSeq returns the old "cursor_seq" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldCursorSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCursorSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCursorSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCursorSeq: %w", err)
+	}
+	return oldValue.CursorSeq, nil
+}
+
+// AddCursorSeq adds i to the "cursor_seq" field.
+func (m *AuditStreamMutation) AddCursorSeq(i int64) {
+	if m.addcursor_seq != nil {
+		*m.addcursor_seq += i
+	} else {
+		m.addcursor_seq = &i
+	}
+}
+
+// AddedCursorSeq returns the value that was added to the "cursor_seq" field in this mutation.
+func (m *AuditStreamMutation) AddedCursorSeq() (r int64, exists bool) {
+	v := m.addcursor_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCursorSeq resets all changes to the "cursor_seq" field.
+func (m *AuditStreamMutation) ResetCursorSeq() {
+	m.cursor_seq = nil
+	m.addcursor_seq = nil
+}
+
+// SetFailures sets the "failures" field.
+func (m *AuditStreamMutation) SetFailures(i int) {
+	m.failures = &i
+	m.addfailures = nil
+}
+
+// Failures returns the value of the "failures" field in the mutation.
+func (m *AuditStreamMutation) Failures() (r int, exists bool) {
+	v := m.failures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailures returns the old "failures" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldFailures(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailures is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailures requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailures: %w", err)
+	}
+	return oldValue.Failures, nil
+}
+
+// AddFailures adds i to the "failures" field.
+func (m *AuditStreamMutation) AddFailures(i int) {
+	if m.addfailures != nil {
+		*m.addfailures += i
+	} else {
+		m.addfailures = &i
+	}
+}
+
+// AddedFailures returns the value that was added to the "failures" field in this mutation.
+func (m *AuditStreamMutation) AddedFailures() (r int, exists bool) {
+	v := m.addfailures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailures resets all changes to the "failures" field.
+func (m *AuditStreamMutation) ResetFailures() {
+	m.failures = nil
+	m.addfailures = nil
+}
+
+// SetLastError sets the "last_error" field.
+func (m *AuditStreamMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *AuditStreamMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *AuditStreamMutation) ResetLastError() {
+	m.last_error = nil
+}
+
+// SetLastSuccessAt sets the "last_success_at" field.
+func (m *AuditStreamMutation) SetLastSuccessAt(t time.Time) {
+	m.last_success_at = &t
+}
+
+// LastSuccessAt returns the value of the "last_success_at" field in the mutation.
+func (m *AuditStreamMutation) LastSuccessAt() (r time.Time, exists bool) {
+	v := m.last_success_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSuccessAt returns the old "last_success_at" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldLastSuccessAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSuccessAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSuccessAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSuccessAt: %w", err)
+	}
+	return oldValue.LastSuccessAt, nil
+}
+
+// ClearLastSuccessAt clears the value of the "last_success_at" field.
+func (m *AuditStreamMutation) ClearLastSuccessAt() {
+	m.last_success_at = nil
+	m.clearedFields[auditstream.FieldLastSuccessAt] = struct{}{}
+}
+
+// LastSuccessAtCleared returns if the "last_success_at" field was cleared in this mutation.
+func (m *AuditStreamMutation) LastSuccessAtCleared() bool {
+	_, ok := m.clearedFields[auditstream.FieldLastSuccessAt]
+	return ok
+}
+
+// ResetLastSuccessAt resets all changes to the "last_success_at" field.
+func (m *AuditStreamMutation) ResetLastSuccessAt() {
+	m.last_success_at = nil
+	delete(m.clearedFields, auditstream.FieldLastSuccessAt)
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *AuditStreamMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *AuditStreamMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldNextAttemptAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ClearNextAttemptAt clears the value of the "next_attempt_at" field.
+func (m *AuditStreamMutation) ClearNextAttemptAt() {
+	m.next_attempt_at = nil
+	m.clearedFields[auditstream.FieldNextAttemptAt] = struct{}{}
+}
+
+// NextAttemptAtCleared returns if the "next_attempt_at" field was cleared in this mutation.
+func (m *AuditStreamMutation) NextAttemptAtCleared() bool {
+	_, ok := m.clearedFields[auditstream.FieldNextAttemptAt]
+	return ok
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *AuditStreamMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+	delete(m.clearedFields, auditstream.FieldNextAttemptAt)
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *AuditStreamMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *AuditStreamMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the AuditStream entity.
+// If the AuditStream object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditStreamMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *AuditStreamMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// Where appends a list predicates to the AuditStreamMutation builder.
+func (m *AuditStreamMutation) Where(ps ...predicate.AuditStream) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditStreamMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditStreamMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditStream, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditStreamMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditStreamMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditStream).
+func (m *AuditStreamMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditStreamMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.created_at != nil {
+		fields = append(fields, auditstream.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, auditstream.FieldUpdatedAt)
+	}
+	if m.scope != nil {
+		fields = append(fields, auditstream.FieldScope)
+	}
+	if m.tenant_id != nil {
+		fields = append(fields, auditstream.FieldTenantID)
+	}
+	if m.tenant_slug != nil {
+		fields = append(fields, auditstream.FieldTenantSlug)
+	}
+	if m.kind != nil {
+		fields = append(fields, auditstream.FieldKind)
+	}
+	if m.url != nil {
+		fields = append(fields, auditstream.FieldURL)
+	}
+	if m.bucket != nil {
+		fields = append(fields, auditstream.FieldBucket)
+	}
+	if m.prefix != nil {
+		fields = append(fields, auditstream.FieldPrefix)
+	}
+	if m.batch_size != nil {
+		fields = append(fields, auditstream.FieldBatchSize)
+	}
+	if m.enabled != nil {
+		fields = append(fields, auditstream.FieldEnabled)
+	}
+	if m.cursor_seq != nil {
+		fields = append(fields, auditstream.FieldCursorSeq)
+	}
+	if m.failures != nil {
+		fields = append(fields, auditstream.FieldFailures)
+	}
+	if m.last_error != nil {
+		fields = append(fields, auditstream.FieldLastError)
+	}
+	if m.last_success_at != nil {
+		fields = append(fields, auditstream.FieldLastSuccessAt)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, auditstream.FieldNextAttemptAt)
+	}
+	if m.created_by != nil {
+		fields = append(fields, auditstream.FieldCreatedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditStreamMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditstream.FieldCreatedAt:
+		return m.CreatedAt()
+	case auditstream.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case auditstream.FieldScope:
+		return m.Scope()
+	case auditstream.FieldTenantID:
+		return m.TenantID()
+	case auditstream.FieldTenantSlug:
+		return m.TenantSlug()
+	case auditstream.FieldKind:
+		return m.Kind()
+	case auditstream.FieldURL:
+		return m.URL()
+	case auditstream.FieldBucket:
+		return m.Bucket()
+	case auditstream.FieldPrefix:
+		return m.Prefix()
+	case auditstream.FieldBatchSize:
+		return m.BatchSize()
+	case auditstream.FieldEnabled:
+		return m.Enabled()
+	case auditstream.FieldCursorSeq:
+		return m.CursorSeq()
+	case auditstream.FieldFailures:
+		return m.Failures()
+	case auditstream.FieldLastError:
+		return m.LastError()
+	case auditstream.FieldLastSuccessAt:
+		return m.LastSuccessAt()
+	case auditstream.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case auditstream.FieldCreatedBy:
+		return m.CreatedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditStreamMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditstream.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case auditstream.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case auditstream.FieldScope:
+		return m.OldScope(ctx)
+	case auditstream.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case auditstream.FieldTenantSlug:
+		return m.OldTenantSlug(ctx)
+	case auditstream.FieldKind:
+		return m.OldKind(ctx)
+	case auditstream.FieldURL:
+		return m.OldURL(ctx)
+	case auditstream.FieldBucket:
+		return m.OldBucket(ctx)
+	case auditstream.FieldPrefix:
+		return m.OldPrefix(ctx)
+	case auditstream.FieldBatchSize:
+		return m.OldBatchSize(ctx)
+	case auditstream.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case auditstream.FieldCursorSeq:
+		return m.OldCursorSeq(ctx)
+	case auditstream.FieldFailures:
+		return m.OldFailures(ctx)
+	case auditstream.FieldLastError:
+		return m.OldLastError(ctx)
+	case auditstream.FieldLastSuccessAt:
+		return m.OldLastSuccessAt(ctx)
+	case auditstream.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case auditstream.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditStream field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditStreamMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditstream.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case auditstream.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case auditstream.FieldScope:
+		v, ok := value.(auditstream.Scope)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScope(v)
+		return nil
+	case auditstream.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case auditstream.FieldTenantSlug:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantSlug(v)
+		return nil
+	case auditstream.FieldKind:
+		v, ok := value.(auditstream.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case auditstream.FieldURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetURL(v)
+		return nil
+	case auditstream.FieldBucket:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBucket(v)
+		return nil
+	case auditstream.FieldPrefix:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrefix(v)
+		return nil
+	case auditstream.FieldBatchSize:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBatchSize(v)
+		return nil
+	case auditstream.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case auditstream.FieldCursorSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCursorSeq(v)
+		return nil
+	case auditstream.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailures(v)
+		return nil
+	case auditstream.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case auditstream.FieldLastSuccessAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSuccessAt(v)
+		return nil
+	case auditstream.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case auditstream.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditStream field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditStreamMutation) AddedFields() []string {
+	var fields []string
+	if m.addtenant_id != nil {
+		fields = append(fields, auditstream.FieldTenantID)
+	}
+	if m.addbatch_size != nil {
+		fields = append(fields, auditstream.FieldBatchSize)
+	}
+	if m.addcursor_seq != nil {
+		fields = append(fields, auditstream.FieldCursorSeq)
+	}
+	if m.addfailures != nil {
+		fields = append(fields, auditstream.FieldFailures)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditStreamMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditstream.FieldTenantID:
+		return m.AddedTenantID()
+	case auditstream.FieldBatchSize:
+		return m.AddedBatchSize()
+	case auditstream.FieldCursorSeq:
+		return m.AddedCursorSeq()
+	case auditstream.FieldFailures:
+		return m.AddedFailures()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditStreamMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditstream.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTenantID(v)
+		return nil
+	case auditstream.FieldBatchSize:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBatchSize(v)
+		return nil
+	case auditstream.FieldCursorSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCursorSeq(v)
+		return nil
+	case auditstream.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailures(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditStream numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditStreamMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(auditstream.FieldTenantID) {
+		fields = append(fields, auditstream.FieldTenantID)
+	}
+	if m.FieldCleared(auditstream.FieldLastSuccessAt) {
+		fields = append(fields, auditstream.FieldLastSuccessAt)
+	}
+	if m.FieldCleared(auditstream.FieldNextAttemptAt) {
+		fields = append(fields, auditstream.FieldNextAttemptAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditStreamMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditStreamMutation) ClearField(name string) error {
+	switch name {
+	case auditstream.FieldTenantID:
+		m.ClearTenantID()
+		return nil
+	case auditstream.FieldLastSuccessAt:
+		m.ClearLastSuccessAt()
+		return nil
+	case auditstream.FieldNextAttemptAt:
+		m.ClearNextAttemptAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditStream nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditStreamMutation) ResetField(name string) error {
+	switch name {
+	case auditstream.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case auditstream.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case auditstream.FieldScope:
+		m.ResetScope()
+		return nil
+	case auditstream.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case auditstream.FieldTenantSlug:
+		m.ResetTenantSlug()
+		return nil
+	case auditstream.FieldKind:
+		m.ResetKind()
+		return nil
+	case auditstream.FieldURL:
+		m.ResetURL()
+		return nil
+	case auditstream.FieldBucket:
+		m.ResetBucket()
+		return nil
+	case auditstream.FieldPrefix:
+		m.ResetPrefix()
+		return nil
+	case auditstream.FieldBatchSize:
+		m.ResetBatchSize()
+		return nil
+	case auditstream.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case auditstream.FieldCursorSeq:
+		m.ResetCursorSeq()
+		return nil
+	case auditstream.FieldFailures:
+		m.ResetFailures()
+		return nil
+	case auditstream.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case auditstream.FieldLastSuccessAt:
+		m.ResetLastSuccessAt()
+		return nil
+	case auditstream.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case auditstream.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditStream field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditStreamMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditStreamMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditStreamMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditStreamMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditStreamMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditStreamMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditStreamMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditStream unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditStreamMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditStream edge %s", name)
 }
 
 // FlagMutation represents an operation that mutates the Flag nodes in the graph.

@@ -20,6 +20,8 @@ type Tx struct {
 	AuditCheckpoint *AuditCheckpointClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuditStream is the client for interacting with the AuditStream builders.
+	AuditStream *AuditStreamClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -176,6 +178,7 @@ func (tx *Tx) init() {
 	tx.AuditArchive = NewAuditArchiveClient(tx.config)
 	tx.AuditCheckpoint = NewAuditCheckpointClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AuditStream = NewAuditStreamClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)

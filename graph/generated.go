@@ -19,6 +19,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	auditstream1 "github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -29,6 +30,7 @@ import (
 	"github.com/dezky/platform/ent/webhookendpoint"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/auditstream"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/provisioning"
@@ -48,6 +50,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditStream() AuditStreamResolver
+	Health() HealthResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	Query() QueryResolver
@@ -153,6 +157,43 @@ type ComplexityRoot struct {
 		PEM       func(childComplexity int) int
 	}
 
+	AuditStream struct {
+		BatchSize     func(childComplexity int) int
+		Bucket        func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		CreatedBy     func(childComplexity int) int
+		CursorSeq     func(childComplexity int) int
+		Enabled       func(childComplexity int) int
+		Failures      func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Lag           func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		LastSuccessAt func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Prefix        func(childComplexity int) int
+		Scope         func(childComplexity int) int
+		TenantSlug    func(childComplexity int) int
+		URL           func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+	}
+
+	AuditStreamConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditStreamEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AuditStreamLag struct {
+		Events func(childComplexity int) int
+		Stream func(childComplexity int) int
+	}
+
 	Flag struct {
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -198,9 +239,10 @@ type ComplexityRoot struct {
 	}
 
 	Health struct {
-		CheckedAt func(childComplexity int) int
-		Planned   func(childComplexity int) int
-		Services  func(childComplexity int) int
+		AuditStreams func(childComplexity int) int
+		CheckedAt    func(childComplexity int) int
+		Planned      func(childComplexity int) int
+		Services     func(childComplexity int) int
 	}
 
 	Me struct {
@@ -237,10 +279,12 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		CreateAuditCheckpoint func(childComplexity int) int
+		CreateAuditStream     func(childComplexity int, input auditstream.CreateInput) int
 		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
 		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
 		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
 		CreateWebhookEndpoint func(childComplexity int, input webhooks.CreateInput) int
+		DeleteAuditStream     func(childComplexity int, id int) int
 		DeleteFlag            func(childComplexity int, key string) int
 		DeleteTenant          func(childComplexity int, slug string) int
 		DeleteWebhookEndpoint func(childComplexity int, id int) int
@@ -253,6 +297,7 @@ type ComplexityRoot struct {
 		SendTestWebhook       func(childComplexity int, id int) int
 		SuspendTenant         func(childComplexity int, slug string) int
 		TerminatePartner      func(childComplexity int, slug string) int
+		UpdateAuditStream     func(childComplexity int, id int, input auditstream.UpdateInput) int
 		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
 		UpdatePartner         func(childComplexity int, slug string, input UpdatePartnerInput) int
 		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
@@ -333,6 +378,7 @@ type ComplexityRoot struct {
 		AuditArchives      func(childComplexity int, first *int) int
 		AuditEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		AuditSigningKey    func(childComplexity int) int
+		AuditStreams       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditStreamOrder, where *ent.AuditStreamWhereInput) int
 		EvaluateFlags      func(childComplexity int, tenantSlug string, environment *string) int
 		Flag               func(childComplexity int, key string) int
 		Flags              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) int
@@ -502,6 +548,12 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditStreamResolver interface {
+	Lag(ctx context.Context, obj *ent.AuditStream) (int, error)
+}
+type HealthResolver interface {
+	AuditStreams(ctx context.Context, obj *health.Report) ([]*auditstream.Lag, error)
+}
 type MutationResolver interface {
 	CreateTenant(ctx context.Context, input tenancy.CreateTenantInput) (*ent.Tenant, error)
 	UpdateTenant(ctx context.Context, slug string, input UpdateTenantInput) (*ent.Tenant, error)
@@ -524,6 +576,9 @@ type MutationResolver interface {
 	RotateWebhookSecret(ctx context.Context, id int, gracePeriodHours *int) (*webhooks.WithSecret, error)
 	SendTestWebhook(ctx context.Context, id int) (*webhooks.Dispatch, error)
 	RedeliverWebhook(ctx context.Context, id int) (*webhooks.Dispatch, error)
+	CreateAuditStream(ctx context.Context, input auditstream.CreateInput) (*ent.AuditStream, error)
+	UpdateAuditStream(ctx context.Context, id int, input auditstream.UpdateInput) (*ent.AuditStream, error)
+	DeleteAuditStream(ctx context.Context, id int) (*ent.AuditStream, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
@@ -532,6 +587,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	AuditEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error)
+	AuditStreams(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditStreamOrder, where *ent.AuditStreamWhereInput) (*ent.AuditStreamConnection, error)
 	Flags(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) (*ent.FlagConnection, error)
 	Partners(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) (*ent.PartnerConnection, error)
 	Tenants(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
@@ -972,6 +1028,160 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditSigningKey.PEM(childComplexity), true
 
+	case "AuditStream.batchSize":
+		if e.ComplexityRoot.AuditStream.BatchSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.BatchSize(childComplexity), true
+	case "AuditStream.bucket":
+		if e.ComplexityRoot.AuditStream.Bucket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Bucket(childComplexity), true
+	case "AuditStream.createdAt":
+		if e.ComplexityRoot.AuditStream.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.CreatedAt(childComplexity), true
+	case "AuditStream.createdBy":
+		if e.ComplexityRoot.AuditStream.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.CreatedBy(childComplexity), true
+	case "AuditStream.cursorSeq":
+		if e.ComplexityRoot.AuditStream.CursorSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.CursorSeq(childComplexity), true
+	case "AuditStream.enabled":
+		if e.ComplexityRoot.AuditStream.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Enabled(childComplexity), true
+	case "AuditStream.failures":
+		if e.ComplexityRoot.AuditStream.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Failures(childComplexity), true
+	case "AuditStream.id":
+		if e.ComplexityRoot.AuditStream.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.ID(childComplexity), true
+	case "AuditStream.kind":
+		if e.ComplexityRoot.AuditStream.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Kind(childComplexity), true
+	case "AuditStream.lag":
+		if e.ComplexityRoot.AuditStream.Lag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Lag(childComplexity), true
+	case "AuditStream.lastError":
+		if e.ComplexityRoot.AuditStream.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.LastError(childComplexity), true
+	case "AuditStream.lastSuccessAt":
+		if e.ComplexityRoot.AuditStream.LastSuccessAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.LastSuccessAt(childComplexity), true
+	case "AuditStream.nextAttemptAt":
+		if e.ComplexityRoot.AuditStream.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.NextAttemptAt(childComplexity), true
+	case "AuditStream.prefix":
+		if e.ComplexityRoot.AuditStream.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Prefix(childComplexity), true
+	case "AuditStream.scope":
+		if e.ComplexityRoot.AuditStream.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.Scope(childComplexity), true
+	case "AuditStream.tenantSlug":
+		if e.ComplexityRoot.AuditStream.TenantSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.TenantSlug(childComplexity), true
+	case "AuditStream.url":
+		if e.ComplexityRoot.AuditStream.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.URL(childComplexity), true
+	case "AuditStream.updatedAt":
+		if e.ComplexityRoot.AuditStream.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStream.UpdatedAt(childComplexity), true
+
+	case "AuditStreamConnection.edges":
+		if e.ComplexityRoot.AuditStreamConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamConnection.Edges(childComplexity), true
+	case "AuditStreamConnection.pageInfo":
+		if e.ComplexityRoot.AuditStreamConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamConnection.PageInfo(childComplexity), true
+	case "AuditStreamConnection.totalCount":
+		if e.ComplexityRoot.AuditStreamConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamConnection.TotalCount(childComplexity), true
+
+	case "AuditStreamEdge.cursor":
+		if e.ComplexityRoot.AuditStreamEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamEdge.Cursor(childComplexity), true
+	case "AuditStreamEdge.node":
+		if e.ComplexityRoot.AuditStreamEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamEdge.Node(childComplexity), true
+
+	case "AuditStreamLag.events":
+		if e.ComplexityRoot.AuditStreamLag.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamLag.Events(childComplexity), true
+	case "AuditStreamLag.stream":
+		if e.ComplexityRoot.AuditStreamLag.Stream == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditStreamLag.Stream(childComplexity), true
+
 	case "Flag.createdAt":
 		if e.ComplexityRoot.Flag.CreatedAt == nil {
 			break
@@ -1134,6 +1344,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FlagScope.TenantSlugs(childComplexity), true
 
+	case "Health.auditStreams":
+		if e.ComplexityRoot.Health.AuditStreams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.AuditStreams(childComplexity), true
 	case "Health.checkedAt":
 		if e.ComplexityRoot.Health.CheckedAt == nil {
 			break
@@ -1283,6 +1499,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAuditCheckpoint(childComplexity), true
+	case "Mutation.createAuditStream":
+		if e.ComplexityRoot.Mutation.CreateAuditStream == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAuditStream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAuditStream(childComplexity, args["input"].(auditstream.CreateInput)), true
 	case "Mutation.createFlag":
 		if e.ComplexityRoot.Mutation.CreateFlag == nil {
 			break
@@ -1327,6 +1554,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(webhooks.CreateInput)), true
+	case "Mutation.deleteAuditStream":
+		if e.ComplexityRoot.Mutation.DeleteAuditStream == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAuditStream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAuditStream(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteFlag":
 		if e.ComplexityRoot.Mutation.DeleteFlag == nil {
 			break
@@ -1454,6 +1692,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TerminatePartner(childComplexity, args["slug"].(string)), true
+	case "Mutation.updateAuditStream":
+		if e.ComplexityRoot.Mutation.UpdateAuditStream == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAuditStream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAuditStream(childComplexity, args["id"].(int), args["input"].(auditstream.UpdateInput)), true
 	case "Mutation.updateFlag":
 		if e.ComplexityRoot.Mutation.UpdateFlag == nil {
 			break
@@ -1816,6 +2065,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditSigningKey(childComplexity), true
+	case "Query.auditStreams":
+		if e.ComplexityRoot.Query.AuditStreams == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditStreams_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditStreams(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditStreamOrder), args["where"].(*ent.AuditStreamWhereInput)), true
 	case "Query.evaluateFlags":
 		if e.ComplexityRoot.Query.EvaluateFlags == nil {
 			break
@@ -2592,6 +2852,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
+			graphql.NewInputUnmarshaler("AuditStreamOrder", ec.unmarshalInputAuditStreamOrder),
+			graphql.NewInputUnmarshaler("AuditStreamWhereInput", ec.unmarshalInputAuditStreamWhereInput),
+			graphql.NewInputUnmarshaler("CreateAuditStreamInput", ec.unmarshalInputCreateAuditStreamInput),
 			graphql.NewInputUnmarshaler("CreateFlagInput", ec.unmarshalInputCreateFlagInput),
 			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
@@ -2605,6 +2868,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PartnerWhereInput", ec.unmarshalInputPartnerWhereInput),
 			graphql.NewInputUnmarshaler("TenantOrder", ec.unmarshalInputTenantOrder),
 			graphql.NewInputUnmarshaler("TenantWhereInput", ec.unmarshalInputTenantWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAuditStreamInput", ec.unmarshalInputUpdateAuditStreamInput),
 			graphql.NewInputUnmarshaler("UpdateFlagInput", ec.unmarshalInputUpdateFlagInput),
 			graphql.NewInputUnmarshaler("UpdatePartnerInput", ec.unmarshalInputUpdatePartnerInput),
 			graphql.NewInputUnmarshaler("UpdateTenantInput", ec.unmarshalInputUpdateTenantInput),
@@ -3112,6 +3376,347 @@ input AuditEventWhereInput {
   partnerSlugNotNil: Boolean
   partnerSlugEqualFold: String
   partnerSlugContainsFold: String
+}
+type AuditStream implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  """
+  Which audit events the stream exports: its tenant's (TENANT) or all (PLATFORM).
+  """
+  scope: AuditStreamScope!
+  """
+  Slug of the tenant of a TENANT stream; empty otherwise.
+  """
+  tenantSlug: String!
+  """
+  HTTP: batches POSTed as JSON to url; S3: one JSONL object per batch in bucket under prefix.
+  """
+  kind: AuditStreamKind!
+  """
+  The collector of an HTTP stream.
+  """
+  url: String!
+  """
+  The bucket of an S3 stream (on the server's S3-compatible endpoint).
+  """
+  bucket: String!
+  """
+  Key prefix of an S3 stream's objects.
+  """
+  prefix: String!
+  """
+  At most this many events per batch.
+  """
+  batchSize: Int!
+  """
+  Whether the stream exports; a paused stream resumes at its cursor.
+  """
+  enabled: Boolean!
+  """
+  Audit chain seq up to which events were exported; export resumes after it.
+  """
+  cursorSeq: Int!
+  """
+  Consecutive failed exports; 0 after a success.
+  """
+  failures: Int!
+  """
+  Why the last export failed; empty after a success.
+  """
+  lastError: String!
+  """
+  When a batch was last exported.
+  """
+  lastSuccessAt: Time
+  """
+  When a failed export is retried; null when none is pending.
+  """
+  nextAttemptAt: Time
+  """
+  Subject of whoever created the stream.
+  """
+  createdBy: String!
+}
+"""
+A connection to a list of items.
+"""
+type AuditStreamConnection {
+  """
+  A list of edges.
+  """
+  edges: [AuditStreamEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AuditStreamEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AuditStream
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+AuditStreamKind is enum for the field kind
+"""
+enum AuditStreamKind @goModel(model: "github.com/dezky/platform/ent/auditstream.Kind") {
+  HTTP
+  S3
+}
+"""
+Ordering options for AuditStream connections
+"""
+input AuditStreamOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order AuditStreams.
+  """
+  field: AuditStreamOrderField!
+}
+"""
+Properties by which AuditStream connections can be ordered.
+"""
+enum AuditStreamOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+AuditStreamScope is enum for the field scope
+"""
+enum AuditStreamScope @goModel(model: "github.com/dezky/platform/ent/auditstream.Scope") {
+  TENANT
+  PLATFORM
+}
+"""
+AuditStreamWhereInput is used for filtering AuditStream objects.
+Input was generated by ent.
+"""
+input AuditStreamWhereInput {
+  not: AuditStreamWhereInput
+  and: [AuditStreamWhereInput!]
+  or: [AuditStreamWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  scope field predicates
+  """
+  scope: AuditStreamScope
+  scopeNEQ: AuditStreamScope
+  scopeIn: [AuditStreamScope!]
+  scopeNotIn: [AuditStreamScope!]
+  """
+  tenant_slug field predicates
+  """
+  tenantSlug: String
+  tenantSlugNEQ: String
+  tenantSlugIn: [String!]
+  tenantSlugNotIn: [String!]
+  tenantSlugGT: String
+  tenantSlugGTE: String
+  tenantSlugLT: String
+  tenantSlugLTE: String
+  tenantSlugContains: String
+  tenantSlugHasPrefix: String
+  tenantSlugHasSuffix: String
+  tenantSlugEqualFold: String
+  tenantSlugContainsFold: String
+  """
+  kind field predicates
+  """
+  kind: AuditStreamKind
+  kindNEQ: AuditStreamKind
+  kindIn: [AuditStreamKind!]
+  kindNotIn: [AuditStreamKind!]
+  """
+  url field predicates
+  """
+  url: String
+  urlNEQ: String
+  urlIn: [String!]
+  urlNotIn: [String!]
+  urlGT: String
+  urlGTE: String
+  urlLT: String
+  urlLTE: String
+  urlContains: String
+  urlHasPrefix: String
+  urlHasSuffix: String
+  urlEqualFold: String
+  urlContainsFold: String
+  """
+  bucket field predicates
+  """
+  bucket: String
+  bucketNEQ: String
+  bucketIn: [String!]
+  bucketNotIn: [String!]
+  bucketGT: String
+  bucketGTE: String
+  bucketLT: String
+  bucketLTE: String
+  bucketContains: String
+  bucketHasPrefix: String
+  bucketHasSuffix: String
+  bucketEqualFold: String
+  bucketContainsFold: String
+  """
+  prefix field predicates
+  """
+  prefix: String
+  prefixNEQ: String
+  prefixIn: [String!]
+  prefixNotIn: [String!]
+  prefixGT: String
+  prefixGTE: String
+  prefixLT: String
+  prefixLTE: String
+  prefixContains: String
+  prefixHasPrefix: String
+  prefixHasSuffix: String
+  prefixEqualFold: String
+  prefixContainsFold: String
+  """
+  batch_size field predicates
+  """
+  batchSize: Int
+  batchSizeNEQ: Int
+  batchSizeIn: [Int!]
+  batchSizeNotIn: [Int!]
+  batchSizeGT: Int
+  batchSizeGTE: Int
+  batchSizeLT: Int
+  batchSizeLTE: Int
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  cursor_seq field predicates
+  """
+  cursorSeq: Int
+  cursorSeqNEQ: Int
+  cursorSeqIn: [Int!]
+  cursorSeqNotIn: [Int!]
+  cursorSeqGT: Int
+  cursorSeqGTE: Int
+  cursorSeqLT: Int
+  cursorSeqLTE: Int
+  """
+  failures field predicates
+  """
+  failures: Int
+  failuresNEQ: Int
+  failuresIn: [Int!]
+  failuresNotIn: [Int!]
+  failuresGT: Int
+  failuresGTE: Int
+  failuresLT: Int
+  failuresLTE: Int
+  """
+  last_error field predicates
+  """
+  lastError: String
+  lastErrorNEQ: String
+  lastErrorIn: [String!]
+  lastErrorNotIn: [String!]
+  lastErrorGT: String
+  lastErrorGTE: String
+  lastErrorLT: String
+  lastErrorLTE: String
+  lastErrorContains: String
+  lastErrorHasPrefix: String
+  lastErrorHasSuffix: String
+  lastErrorEqualFold: String
+  lastErrorContainsFold: String
+  """
+  last_success_at field predicates
+  """
+  lastSuccessAt: Time
+  lastSuccessAtNEQ: Time
+  lastSuccessAtIn: [Time!]
+  lastSuccessAtNotIn: [Time!]
+  lastSuccessAtGT: Time
+  lastSuccessAtGTE: Time
+  lastSuccessAtLT: Time
+  lastSuccessAtLTE: Time
+  lastSuccessAtIsNil: Boolean
+  lastSuccessAtNotNil: Boolean
+  """
+  next_attempt_at field predicates
+  """
+  nextAttemptAt: Time
+  nextAttemptAtNEQ: Time
+  nextAttemptAtIn: [Time!]
+  nextAttemptAtNotIn: [Time!]
+  nextAttemptAtGT: Time
+  nextAttemptAtGTE: Time
+  nextAttemptAtLT: Time
+  nextAttemptAtLTE: Time
+  nextAttemptAtIsNil: Boolean
+  nextAttemptAtNotNil: Boolean
+  """
+  created_by field predicates
+  """
+  createdBy: String
+  createdByNEQ: String
+  createdByIn: [String!]
+  createdByNotIn: [String!]
+  createdByGT: String
+  createdByGTE: String
+  createdByLT: String
+  createdByLTE: String
+  createdByContains: String
+  createdByHasPrefix: String
+  createdByHasSuffix: String
+  createdByEqualFold: String
+  createdByContainsFold: String
 }
 """
 Define a Relay Cursor type:
@@ -3872,6 +4477,40 @@ type Query {
     """
     where: AuditEventWhereInput
   ): AuditEventConnection!
+  """
+  Audit streams the caller manages: tenant admins their tenants', operators all.
+  """
+  auditStreams(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for AuditStreams returned from the connection.
+    """
+    orderBy: AuditStreamOrder
+
+    """
+    Filtering options for AuditStreams returned from the connection.
+    """
+    where: AuditStreamWhereInput
+  ): AuditStreamConnection!
   flags(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5621,6 +6260,77 @@ extend type Mutation {
   ): WebhookDispatch!
 }
 `, BuiltIn: false},
+	{Name: "../auditstreams.graphql", Input: `# Continuous export of the audit chain to a collector or S3-compatible
+# storage. Extends the types entgql generates.
+
+"A new audit stream."
+input CreateAuditStreamInput {
+  "HTTP (batched JSON POSTs to url) or S3 (JSONL objects in bucket; operators only)."
+  kind: AuditStreamKind!
+  "The collector of an HTTP stream (loopback, link-local and private targets are refused unless the server allows them)."
+  url: String
+  "The bucket of an S3 stream, on the server's S3-compatible endpoint."
+  bucket: String
+  "Key prefix of an S3 stream's objects."
+  prefix: String
+  "Export this tenant's events (its admins and operators). Leave out: operators export every event; a tenant admin of one tenant exports that tenant's."
+  tenantSlug: String
+  "At most this many events per batch (1 to 1000, default 100)."
+  batchSize: Int
+  "Export the events after this seq (default: the current chain head, so only new events)."
+  startAfterSeq: Int
+}
+
+"Changes to an audit stream; absent fields stay as they are."
+input UpdateAuditStreamInput {
+  "false pauses the stream; true resumes it at its cursor."
+  enabled: Boolean
+  "New collector URL of an HTTP stream."
+  url: String
+  "New batch size (1 to 1000)."
+  batchSize: Int
+  "Move the cursor: export again (or skip) from the events after this seq."
+  resumeAfterSeq: Int
+}
+
+"How far an audit stream is behind the chain head."
+type AuditStreamLag {
+  "The stream."
+  stream: AuditStream!
+  "Chained events after the stream's cursor (of any scope: an upper bound of what it still has to export)."
+  events: Int!
+}
+
+extend type AuditStream {
+  "Chained events after the stream's cursor (an upper bound of what it still has to export)."
+  lag: Int!
+}
+
+extend type Health {
+  "Lag of every audit stream."
+  auditStreams: [AuditStreamLag!]!
+}
+
+extend type Mutation {
+  "Creates an audit stream (tenant admins: HTTP streams of their tenant; operators: any)."
+  createAuditStream(
+    "The stream."
+    input: CreateAuditStreamInput!
+  ): AuditStream!
+  "Changes an audit stream: pause, resume, move its cursor."
+  updateAuditStream(
+    "The stream."
+    id: ID!
+    "The changes."
+    input: UpdateAuditStreamInput!
+  ): AuditStream!
+  "Deletes an audit stream and returns it as it was."
+  deleteAuditStream(
+    "The stream."
+    id: ID!
+  ): AuditStream!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5814,6 +6524,80 @@ func (ec *executionContext) childFields_AuditSigningKey(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AuditSigningKey", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditStream(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditStream_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AuditStream_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AuditStream_updatedAt(ctx, field)
+	case "scope":
+		return ec.fieldContext_AuditStream_scope(ctx, field)
+	case "tenantSlug":
+		return ec.fieldContext_AuditStream_tenantSlug(ctx, field)
+	case "kind":
+		return ec.fieldContext_AuditStream_kind(ctx, field)
+	case "url":
+		return ec.fieldContext_AuditStream_url(ctx, field)
+	case "bucket":
+		return ec.fieldContext_AuditStream_bucket(ctx, field)
+	case "prefix":
+		return ec.fieldContext_AuditStream_prefix(ctx, field)
+	case "batchSize":
+		return ec.fieldContext_AuditStream_batchSize(ctx, field)
+	case "enabled":
+		return ec.fieldContext_AuditStream_enabled(ctx, field)
+	case "cursorSeq":
+		return ec.fieldContext_AuditStream_cursorSeq(ctx, field)
+	case "failures":
+		return ec.fieldContext_AuditStream_failures(ctx, field)
+	case "lastError":
+		return ec.fieldContext_AuditStream_lastError(ctx, field)
+	case "lastSuccessAt":
+		return ec.fieldContext_AuditStream_lastSuccessAt(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_AuditStream_nextAttemptAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_AuditStream_createdBy(ctx, field)
+	case "lag":
+		return ec.fieldContext_AuditStream_lag(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditStream", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditStreamConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditStreamConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditStreamConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditStreamConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditStreamConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditStreamEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AuditStreamEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AuditStreamEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditStreamEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditStreamLag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stream":
+		return ec.fieldContext_AuditStreamLag_stream(ctx, field)
+	case "events":
+		return ec.fieldContext_AuditStreamLag_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditStreamLag", field.Name)
+}
+
 func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5910,6 +6694,8 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 		return ec.fieldContext_Health_services(ctx, field)
 	case "planned":
 		return ec.fieldContext_Health_planned(ctx, field)
+	case "auditStreams":
+		return ec.fieldContext_Health_auditStreams(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
 }
@@ -6512,6 +7298,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_createAuditStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (auditstream.CreateInput, error) {
+			return ec.unmarshalNCreateAuditStreamInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createFlag_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6565,6 +7365,20 @@ func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteAuditStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6727,6 +7541,28 @@ func (ec *executionContext) field_Mutation_terminatePartner_args(ctx context.Con
 		return nil, err
 	}
 	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAuditStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (auditstream.UpdateInput, error) {
+			return ec.unmarshalNUpdateAuditStreamInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -6946,6 +7782,60 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 			return ec.unmarshalOAuditEventWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditStreams_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditStreamOrder, error) {
+			return ec.unmarshalOAuditStreamOrder2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditStreamWhereInput, error) {
+			return ec.unmarshalOAuditStreamWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9004,6 +9894,617 @@ func (ec *executionContext) fieldContext_AuditSigningKey_publicKey(_ context.Con
 	return graphql.NewScalarFieldContext("AuditSigningKey", field, false, false, "String")
 }
 
+func (ec *executionContext) _AuditStream_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditStream_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditStream_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditStream_scope(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v auditstream1.Scope) graphql.Marshaler {
+			return ec.marshalNAuditStreamScope2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "AuditStreamScope")
+}
+
+func (ec *executionContext) _AuditStream_tenantSlug(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_tenantSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantSlug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_tenantSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditStream_kind(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v auditstream1.Kind) graphql.Marshaler {
+			return ec.marshalNAuditStreamKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "AuditStreamKind")
+}
+
+func (ec *executionContext) _AuditStream_url(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditStream_bucket(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_bucket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bucket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_bucket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditStream_prefix(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_prefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditStream_batchSize(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_batchSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BatchSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_batchSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditStream_enabled(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditStream_cursorSeq(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_cursorSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CursorSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_cursorSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditStream_failures(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditStream_lastError(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditStream_lastSuccessAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_lastSuccessAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSuccessAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_lastSuccessAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditStream_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditStream_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditStream_lag(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStream_lag(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditStream().Lag(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStream_lag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStream", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AuditStreamConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStreamConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditStreamEdge) graphql.Marshaler {
+			return ec.marshalOAuditStreamEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditStreamConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStreamEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditStreamConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStreamConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditStreamConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditStreamConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStreamConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStreamConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditStreamEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStreamEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+			return ec.marshalOAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditStreamEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditStreamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.AuditStreamEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStreamEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AuditStreamLag_stream(ctx context.Context, field graphql.CollectedField, obj *auditstream.Lag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamLag_stream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stream, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+			return ec.marshalNAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamLag_stream(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditStreamLag",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditStreamLag_events(ctx context.Context, field graphql.CollectedField, obj *auditstream.Lag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditStreamLag_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditStreamLag_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditStreamLag", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Flag_id(ctx context.Context, field graphql.CollectedField, obj *ent.Flag) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9729,6 +11230,38 @@ func (ec *executionContext) fieldContext_Health_planned(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PlannedService(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Health_auditStreams(ctx context.Context, field graphql.CollectedField, obj *health.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Health_auditStreams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Health().AuditStreams(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*auditstream.Lag) graphql.Marshaler {
+			return ec.marshalNAuditStreamLag2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐLagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Health_auditStreams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Health",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStreamLag(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11166,6 +12699,138 @@ func (ec *executionContext) fieldContext_Mutation_redeliverWebhook(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createAuditStream(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAuditStream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAuditStream(ctx, fc.Args["input"].(auditstream.CreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+			return ec.marshalNAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAuditStream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStream(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAuditStream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAuditStream(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAuditStream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAuditStream(ctx, fc.Args["id"].(int), fc.Args["input"].(auditstream.UpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+			return ec.marshalNAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAuditStream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStream(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAuditStream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAuditStream(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAuditStream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAuditStream(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+			return ec.marshalNAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAuditStream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStream(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAuditStream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12407,6 +14072,50 @@ func (ec *executionContext) fieldContext_Query_auditEvents(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditStreams(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditStreams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditStreams(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditStreamOrder), fc.Args["where"].(*ent.AuditStreamWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditStreamConnection) graphql.Marshaler {
+			return ec.marshalNAuditStreamConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditStreams(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditStreamConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditStreams_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18555,6 +20264,1291 @@ func UnmarshalAuditEventWhereInput(ctx context.Context, raw any) (ent.AuditEvent
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAuditStreamOrder(ctx context.Context, obj any) (ent.AuditStreamOrder, error) {
+	var it ent.AuditStreamOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNAuditStreamOrderField2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAuditStreamOrder unmarshals raw into the AuditStreamOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAuditStreamOrder(ctx context.Context, raw any) (ent.AuditStreamOrder, error) {
+	var out ent.AuditStreamOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditStreamOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAuditStreamWhereInput(ctx context.Context, obj any) (ent.AuditStreamWhereInput, error) {
+	var it ent.AuditStreamWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "scope", "scopeNEQ", "scopeIn", "scopeNotIn", "tenantSlug", "tenantSlugNEQ", "tenantSlugIn", "tenantSlugNotIn", "tenantSlugGT", "tenantSlugGTE", "tenantSlugLT", "tenantSlugLTE", "tenantSlugContains", "tenantSlugHasPrefix", "tenantSlugHasSuffix", "tenantSlugEqualFold", "tenantSlugContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "url", "urlNEQ", "urlIn", "urlNotIn", "urlGT", "urlGTE", "urlLT", "urlLTE", "urlContains", "urlHasPrefix", "urlHasSuffix", "urlEqualFold", "urlContainsFold", "bucket", "bucketNEQ", "bucketIn", "bucketNotIn", "bucketGT", "bucketGTE", "bucketLT", "bucketLTE", "bucketContains", "bucketHasPrefix", "bucketHasSuffix", "bucketEqualFold", "bucketContainsFold", "prefix", "prefixNEQ", "prefixIn", "prefixNotIn", "prefixGT", "prefixGTE", "prefixLT", "prefixLTE", "prefixContains", "prefixHasPrefix", "prefixHasSuffix", "prefixEqualFold", "prefixContainsFold", "batchSize", "batchSizeNEQ", "batchSizeIn", "batchSizeNotIn", "batchSizeGT", "batchSizeGTE", "batchSizeLT", "batchSizeLTE", "enabled", "enabledNEQ", "cursorSeq", "cursorSeqNEQ", "cursorSeqIn", "cursorSeqNotIn", "cursorSeqGT", "cursorSeqGTE", "cursorSeqLT", "cursorSeqLTE", "failures", "failuresNEQ", "failuresIn", "failuresNotIn", "failuresGT", "failuresGTE", "failuresLT", "failuresLTE", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorEqualFold", "lastErrorContainsFold", "lastSuccessAt", "lastSuccessAtNEQ", "lastSuccessAtIn", "lastSuccessAtNotIn", "lastSuccessAtGT", "lastSuccessAtGTE", "lastSuccessAtLT", "lastSuccessAtLTE", "lastSuccessAtIsNil", "lastSuccessAtNotNil", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByEqualFold", "createdByContainsFold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOAuditStreamWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOAuditStreamWhereInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOAuditStreamWhereInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "scope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scope"))
+			data, err := ec.unmarshalOAuditStreamScope2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scope = data
+		case "scopeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeNEQ"))
+			data, err := ec.unmarshalOAuditStreamScope2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeNEQ = data
+		case "scopeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeIn"))
+			data, err := ec.unmarshalOAuditStreamScope2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScopeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeIn = data
+		case "scopeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeNotIn"))
+			data, err := ec.unmarshalOAuditStreamScope2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScopeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeNotIn = data
+		case "tenantSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlug = data
+		case "tenantSlugNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugNEQ = data
+		case "tenantSlugIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugIn = data
+		case "tenantSlugNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugNotIn = data
+		case "tenantSlugGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugGT = data
+		case "tenantSlugGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugGTE = data
+		case "tenantSlugLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugLT = data
+		case "tenantSlugLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugLTE = data
+		case "tenantSlugContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugContains = data
+		case "tenantSlugHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugHasPrefix = data
+		case "tenantSlugHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugHasSuffix = data
+		case "tenantSlugEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugEqualFold = data
+		case "tenantSlugContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlugContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlugContainsFold = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOAuditStreamKind2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOAuditStreamKind2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOAuditStreamKind2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOAuditStreamKind2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "urlNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLNEQ = data
+		case "urlIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLIn = data
+		case "urlNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLNotIn = data
+		case "urlGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLGT = data
+		case "urlGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLGTE = data
+		case "urlLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLLT = data
+		case "urlLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLLTE = data
+		case "urlContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLContains = data
+		case "urlHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLHasPrefix = data
+		case "urlHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLHasSuffix = data
+		case "urlEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLEqualFold = data
+		case "urlContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLContainsFold = data
+		case "bucket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucket"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bucket = data
+		case "bucketNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketNEQ = data
+		case "bucketIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketIn = data
+		case "bucketNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketNotIn = data
+		case "bucketGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketGT = data
+		case "bucketGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketGTE = data
+		case "bucketLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketLT = data
+		case "bucketLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketLTE = data
+		case "bucketContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketContains = data
+		case "bucketHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketHasPrefix = data
+		case "bucketHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketHasSuffix = data
+		case "bucketEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketEqualFold = data
+		case "bucketContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucketContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BucketContainsFold = data
+		case "prefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prefix = data
+		case "prefixNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixNEQ = data
+		case "prefixIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixIn = data
+		case "prefixNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixNotIn = data
+		case "prefixGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixGT = data
+		case "prefixGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixGTE = data
+		case "prefixLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixLT = data
+		case "prefixLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixLTE = data
+		case "prefixContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixContains = data
+		case "prefixHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixHasPrefix = data
+		case "prefixHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixHasSuffix = data
+		case "prefixEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixEqualFold = data
+		case "prefixContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefixContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrefixContainsFold = data
+		case "batchSize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSize = data
+		case "batchSizeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeNEQ = data
+		case "batchSizeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeIn = data
+		case "batchSizeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeNotIn = data
+		case "batchSizeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeGT = data
+		case "batchSizeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeGTE = data
+		case "batchSizeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeLT = data
+		case "batchSizeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSizeLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSizeLTE = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "enabledNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabledNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnabledNEQ = data
+		case "cursorSeq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeq"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeq = data
+		case "cursorSeqNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqNEQ = data
+		case "cursorSeqIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqIn = data
+		case "cursorSeqNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqNotIn = data
+		case "cursorSeqGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqGT = data
+		case "cursorSeqGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqGTE = data
+		case "cursorSeqLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqLT = data
+		case "cursorSeqLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cursorSeqLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CursorSeqLTE = data
+		case "failures":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failures"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Failures = data
+		case "failuresNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresNEQ = data
+		case "failuresIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresIn = data
+		case "failuresNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresNotIn = data
+		case "failuresGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresGT = data
+		case "failuresGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresGTE = data
+		case "failuresLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresLT = data
+		case "failuresLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failuresLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailuresLTE = data
+		case "lastError":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastError"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastError = data
+		case "lastErrorNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorNEQ = data
+		case "lastErrorIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorIn = data
+		case "lastErrorNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorNotIn = data
+		case "lastErrorGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorGT = data
+		case "lastErrorGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorGTE = data
+		case "lastErrorLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorLT = data
+		case "lastErrorLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorLTE = data
+		case "lastErrorContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorContains = data
+		case "lastErrorHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorHasPrefix = data
+		case "lastErrorHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorHasSuffix = data
+		case "lastErrorEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorEqualFold = data
+		case "lastErrorContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorContainsFold = data
+		case "lastSuccessAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAt = data
+		case "lastSuccessAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtNEQ = data
+		case "lastSuccessAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtIn = data
+		case "lastSuccessAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtNotIn = data
+		case "lastSuccessAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtGT = data
+		case "lastSuccessAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtGTE = data
+		case "lastSuccessAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtLT = data
+		case "lastSuccessAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtLTE = data
+		case "lastSuccessAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtIsNil = data
+		case "lastSuccessAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastSuccessAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastSuccessAtNotNil = data
+		case "nextAttemptAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAt = data
+		case "nextAttemptAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtNEQ = data
+		case "nextAttemptAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtIn = data
+		case "nextAttemptAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtNotIn = data
+		case "nextAttemptAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtGT = data
+		case "nextAttemptAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtGTE = data
+		case "nextAttemptAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtLT = data
+		case "nextAttemptAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtLTE = data
+		case "nextAttemptAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtIsNil = data
+		case "nextAttemptAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtNotNil = data
+		case "createdBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBy = data
+		case "createdByNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNEQ = data
+		case "createdByIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByIn = data
+		case "createdByNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNotIn = data
+		case "createdByGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGT = data
+		case "createdByGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGTE = data
+		case "createdByLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLT = data
+		case "createdByLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLTE = data
+		case "createdByContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByContains = data
+		case "createdByHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByHasPrefix = data
+		case "createdByHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByHasSuffix = data
+		case "createdByEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByEqualFold = data
+		case "createdByContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAuditStreamWhereInput unmarshals raw into the AuditStreamWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAuditStreamWhereInput(ctx context.Context, raw any) (ent.AuditStreamWhereInput, error) {
+	var out ent.AuditStreamWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditStreamWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateAuditStreamInput(ctx context.Context, obj any) (auditstream.CreateInput, error) {
+	var it auditstream.CreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "url", "bucket", "prefix", "tenantSlug", "batchSize", "startAfterSeq"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNAuditStreamKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "bucket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucket"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bucket = data
+		case "prefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prefix = data
+		case "tenantSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantSlug = data
+		case "batchSize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSize = data
+		case "startAfterSeq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startAfterSeq"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartAfterSeq = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAuditStreamInput unmarshals raw into the CreateAuditStreamInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAuditStreamInput(ctx context.Context, raw any) (auditstream.CreateInput, error) {
+	var out auditstream.CreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAuditStreamInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateFlagInput(ctx context.Context, obj any) (flags.CreateFlagInput, error) {
 	var it flags.CreateFlagInput
 	if obj == nil {
@@ -22176,6 +25170,69 @@ func UnmarshalTenantWhereInput(ctx context.Context, raw any) (ent.TenantWhereInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAuditStreamInput(ctx context.Context, obj any) (auditstream.UpdateInput, error) {
+	var it auditstream.UpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "url", "batchSize", "resumeAfterSeq"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "batchSize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchSize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchSize = data
+		case "resumeAfterSeq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resumeAfterSeq"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResumeAfterSeq = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAuditStreamInput unmarshals raw into the UpdateAuditStreamInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAuditStreamInput(ctx context.Context, raw any) (auditstream.UpdateInput, error) {
+	var out auditstream.UpdateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAuditStreamInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateFlagInput(ctx context.Context, obj any) (flags.UpdateFlagInput, error) {
 	var it flags.UpdateFlagInput
 	if obj == nil {
@@ -25402,6 +28459,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Flag(ctx, sel, obj)
+	case *ent.AuditStream:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AuditStream(ctx, sel, obj)
 	case *ent.AuditEvent:
 		if obj == nil {
 			return graphql.Null
@@ -26015,6 +29077,244 @@ func (ec *executionContext) _AuditSigningKey(ctx context.Context, sel ast.Select
 	return out
 }
 
+var auditStreamImplementors = []string{"AuditStream", "Node"}
+
+func (ec *executionContext) _AuditStream(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditStream) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditStreamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditStream")
+		case "id":
+			out.Values[i] = ec._AuditStream_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AuditStream_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AuditStream_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "scope":
+			out.Values[i] = ec._AuditStream_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tenantSlug":
+			out.Values[i] = ec._AuditStream_tenantSlug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._AuditStream_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "url":
+			out.Values[i] = ec._AuditStream_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bucket":
+			out.Values[i] = ec._AuditStream_bucket(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "prefix":
+			out.Values[i] = ec._AuditStream_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "batchSize":
+			out.Values[i] = ec._AuditStream_batchSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enabled":
+			out.Values[i] = ec._AuditStream_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cursorSeq":
+			out.Values[i] = ec._AuditStream_cursorSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failures":
+			out.Values[i] = ec._AuditStream_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._AuditStream_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSuccessAt":
+			out.Values[i] = ec._AuditStream_lastSuccessAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._AuditStream_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdBy":
+			out.Values[i] = ec._AuditStream_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lag":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditStream_lag(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditStreamConnectionImplementors = []string{"AuditStreamConnection"}
+
+func (ec *executionContext) _AuditStreamConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditStreamConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditStreamConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditStreamConnection")
+		case "edges":
+			out.Values[i] = ec._AuditStreamConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AuditStreamConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AuditStreamConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditStreamEdgeImplementors = []string{"AuditStreamEdge"}
+
+func (ec *executionContext) _AuditStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditStreamEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditStreamEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditStreamEdge")
+		case "node":
+			out.Values[i] = ec._AuditStreamEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._AuditStreamEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditStreamLagImplementors = []string{"AuditStreamLag"}
+
+func (ec *executionContext) _AuditStreamLag(ctx context.Context, sel ast.SelectionSet, obj *auditstream.Lag) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditStreamLagImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditStreamLag")
+		case "stream":
+			out.Values[i] = ec._AuditStreamLag_stream(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._AuditStreamLag_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var flagImplementors = []string{"Flag", "Node"}
 
 func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj *ent.Flag) graphql.Marshaler {
@@ -26327,18 +29627,24 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 		case "checkedAt":
 			out.Values[i] = ec._Health_checkedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "services":
 			out.Values[i] = ec._Health_services(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "planned":
 			out.Values[i] = ec._Health_planned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "auditStreams":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Health_auditStreams(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26732,6 +30038,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "redeliverWebhook":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_redeliverWebhook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAuditStream":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAuditStream(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAuditStream":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAuditStream(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAuditStream":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAuditStream(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -27246,6 +30573,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditEvents(ctx, field)
+				})
+		case "auditStreams":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditStreams(ctx, field)
 				})
 		case "flags":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -28799,6 +32132,85 @@ func (ec *executionContext) marshalNAuditSigningKey2ᚖgithubᚗcomᚋdezkyᚋpl
 	return ec._AuditSigningKey(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx context.Context, sel ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditStream!")
+		return graphql.Null
+	}
+	return ec._AuditStream(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditStreamConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditStreamConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditStreamConnection!")
+		return graphql.Null
+	}
+	return ec._AuditStreamConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAuditStreamKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx context.Context, v any) (auditstream1.Kind, error) {
+	var res auditstream1.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditStreamKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx context.Context, sel ast.SelectionSet, v auditstream1.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAuditStreamLag2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐLagᚄ(ctx context.Context, sel ast.SelectionSet, v []*auditstream.Lag) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditStreamLag2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐLag(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditStreamLag2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐLag(ctx context.Context, sel ast.SelectionSet, v *auditstream.Lag) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditStreamLag!")
+		return graphql.Null
+	}
+	return ec._AuditStreamLag(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAuditStreamOrderField2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamOrderField(ctx context.Context, v any) (*ent.AuditStreamOrderField, error) {
+	var res = new(ent.AuditStreamOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditStreamOrderField2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.AuditStreamOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditStreamOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNAuditStreamScope2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx context.Context, v any) (auditstream1.Scope, error) {
+	var res auditstream1.Scope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditStreamScope2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx context.Context, sel ast.SelectionSet, v auditstream1.Scope) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAuditStreamWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInput(ctx context.Context, v any) (*ent.AuditStreamWhereInput, error) {
+	res, err := ec.unmarshalInputAuditStreamWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28811,6 +32223,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCreateAuditStreamInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐCreateInput(ctx context.Context, v any) (auditstream.CreateInput, error) {
+	res, err := ec.unmarshalInputCreateAuditStreamInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐCreateFlagInput(ctx context.Context, v any) (flags.CreateFlagInput, error) {
@@ -29455,6 +32872,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNUpdateAuditStreamInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐUpdateInput(ctx context.Context, v any) (auditstream.UpdateInput, error) {
+	res, err := ec.unmarshalInputUpdateAuditStreamInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateFlagInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋflagsᚐUpdateFlagInput(ctx context.Context, v any) (flags.UpdateFlagInput, error) {
 	res, err := ec.unmarshalInputUpdateFlagInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29881,6 +33303,170 @@ func (ec *executionContext) unmarshalOAuditEventWhereInput2ᚖgithubᚗcomᚋdez
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAuditStream2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStream(ctx context.Context, sel ast.SelectionSet, v *ent.AuditStream) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditStream(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAuditStreamEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.AuditStreamEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOAuditStreamEdge2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOAuditStreamEdge2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamEdge(ctx context.Context, sel ast.SelectionSet, v *ent.AuditStreamEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditStreamEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAuditStreamKind2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKindᚄ(ctx context.Context, v any) ([]auditstream1.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]auditstream1.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAuditStreamKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAuditStreamKind2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []auditstream1.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditStreamKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOAuditStreamKind2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx context.Context, v any) (*auditstream1.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(auditstream1.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAuditStreamKind2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐKind(ctx context.Context, sel ast.SelectionSet, v *auditstream1.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOAuditStreamOrder2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamOrder(ctx context.Context, v any) (*ent.AuditStreamOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAuditStreamOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAuditStreamScope2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScopeᚄ(ctx context.Context, v any) ([]auditstream1.Scope, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]auditstream1.Scope, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAuditStreamScope2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAuditStreamScope2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScopeᚄ(ctx context.Context, sel ast.SelectionSet, v []auditstream1.Scope) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditStreamScope2githubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOAuditStreamScope2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx context.Context, v any) (*auditstream1.Scope, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(auditstream1.Scope)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAuditStreamScope2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋauditstreamᚐScope(ctx context.Context, sel ast.SelectionSet, v *auditstream1.Scope) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOAuditStreamWhereInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInputᚄ(ctx context.Context, v any) ([]*ent.AuditStreamWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.AuditStreamWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAuditStreamWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOAuditStreamWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInput(ctx context.Context, v any) (*ent.AuditStreamWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAuditStreamWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -113,6 +113,10 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = strconv.Quote(w.partner.Slug)
 		case f.Name == "seats":
 			v = "7"
+		case f.Name == "tenantSlug":
+			v = strconv.Quote(w.tenant.Slug)
+		case f.Name == "kind":
+			v = "HTTP"
 		case f.Name == "url":
 			v = `"https://hooks.example.com/in"`
 		case f.Name == "eventTypes":

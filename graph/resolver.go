@@ -10,6 +10,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/auditstream"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/provisioning"
@@ -28,6 +29,7 @@ type Resolver struct {
 	auditFeed    *audit.Feed
 	archive      *archive.Service
 	webhooks     *webhooks.Service
+	streams      *auditstream.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -41,12 +43,13 @@ type Services struct {
 	AuditFeed    *audit.Feed
 	Archive      *archive.Service
 	Webhooks     *webhooks.Service
+	Streams      *auditstream.Service
 }
 
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive,
-		webhooks: c.Webhooks,
+		webhooks: c.Webhooks, streams: c.Streams,
 	}})
 }

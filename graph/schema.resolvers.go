@@ -205,6 +205,9 @@ func (r *auditEventWhereInputResolver) Q(ctx context.Context, obj *ent.AuditEven
 	return nil
 }
 
+// Health returns HealthResolver implementation.
+func (r *Resolver) Health() HealthResolver { return &healthResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -212,6 +215,7 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	healthResolver       struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 )

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"audit_archives\":42949672960,\"audit_checkpoints\":38654705664,\"audit_events\":0,\"flags\":4294967296,\"idempotency_keys\":8589934592,\"ingest_cursors\":47244640256,\"memberships\":12884901888,\"partners\":17179869184,\"provisioning_jobs\":30064771072,\"provisioning_states\":34359738368,\"tenants\":21474836480,\"users\":25769803776,\"webhook_deliveries\":51539607552,\"webhook_endpoints\":55834574848}"
+const IncrementStarts = "{\"audit_archives\":42949672960,\"audit_checkpoints\":38654705664,\"audit_events\":0,\"audit_streams\":60129542144,\"flags\":4294967296,\"idempotency_keys\":8589934592,\"ingest_cursors\":47244640256,\"memberships\":12884901888,\"partners\":17179869184,\"provisioning_jobs\":30064771072,\"provisioning_states\":34359738368,\"tenants\":21474836480,\"users\":25769803776,\"webhook_deliveries\":51539607552,\"webhook_endpoints\":55834574848}"

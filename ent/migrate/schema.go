@@ -127,6 +127,40 @@ var (
 			},
 		},
 	}
+	// AuditStreamsColumns holds the columns for the "audit_streams" table.
+	AuditStreamsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"TENANT", "PLATFORM"}},
+		{Name: "tenant_id", Type: field.TypeInt, Nullable: true},
+		{Name: "tenant_slug", Type: field.TypeString, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"HTTP", "S3"}},
+		{Name: "url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "bucket", Type: field.TypeString, Size: 63, Default: ""},
+		{Name: "prefix", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "batch_size", Type: field.TypeInt, Default: 100},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "cursor_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+		{Name: "last_success_at", Type: field.TypeTime, Nullable: true},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+	}
+	// AuditStreamsTable holds the schema information for the "audit_streams" table.
+	AuditStreamsTable = &schema.Table{
+		Name:       "audit_streams",
+		Columns:    AuditStreamsColumns,
+		PrimaryKey: []*schema.Column{AuditStreamsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditstream_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditStreamsColumns[4]},
+			},
+		},
+	}
 	// FlagsColumns holds the columns for the "flags" table.
 	FlagsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -452,6 +486,7 @@ var (
 		AuditArchivesTable,
 		AuditCheckpointsTable,
 		AuditEventsTable,
+		AuditStreamsTable,
 		FlagsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
@@ -475,6 +510,9 @@ func init() {
 	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuditStreamsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 	FlagsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),

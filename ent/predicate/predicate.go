@@ -15,6 +15,9 @@ type AuditCheckpoint func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// AuditStream is the predicate function for auditstream builders.
+type AuditStream func(*sql.Selector)
+
 // Flag is the predicate function for flag builders.
 type Flag func(*sql.Selector)
 

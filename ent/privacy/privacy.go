@@ -183,6 +183,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The AuditStreamQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditStreamQueryRuleFunc func(context.Context, *ent.AuditStreamQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditStreamQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditStreamQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditStreamQuery", q)
+}
+
+// The AuditStreamMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditStreamMutationRuleFunc func(context.Context, *ent.AuditStreamMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditStreamMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditStreamMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditStreamMutation", m)
+}
+
 // The FlagQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type FlagQueryRuleFunc func(context.Context, *ent.FlagQuery) error
@@ -488,6 +512,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.AuditStreamQuery:
+		return q.Filter(), nil
 	case *ent.FlagQuery:
 		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
@@ -522,6 +548,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditCheckpointMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.AuditStreamMutation:
 		return m.Filter(), nil
 	case *ent.FlagMutation:
 		return m.Filter(), nil

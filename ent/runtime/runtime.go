@@ -9,6 +9,7 @@ import (
 	"github.com/dezky/platform/ent/auditarchive"
 	"github.com/dezky/platform/ent/auditcheckpoint"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
@@ -136,6 +137,78 @@ func init() {
 	auditeventDescAction := auditeventFields[10].Descriptor()
 	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	auditstreamMixin := schema.AuditStream{}.Mixin()
+	auditstream.Policy = privacy.NewPolicies(auditstreamMixin[0], schema.AuditStream{})
+	auditstream.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditstream.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditstreamMixinFields1 := auditstreamMixin[1].Fields()
+	_ = auditstreamMixinFields1
+	auditstreamFields := schema.AuditStream{}.Fields()
+	_ = auditstreamFields
+	// auditstreamDescCreatedAt is the schema descriptor for created_at field.
+	auditstreamDescCreatedAt := auditstreamMixinFields1[0].Descriptor()
+	// auditstream.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditstream.DefaultCreatedAt = auditstreamDescCreatedAt.Default.(func() time.Time)
+	// auditstreamDescUpdatedAt is the schema descriptor for updated_at field.
+	auditstreamDescUpdatedAt := auditstreamMixinFields1[1].Descriptor()
+	// auditstream.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	auditstream.DefaultUpdatedAt = auditstreamDescUpdatedAt.Default.(func() time.Time)
+	// auditstream.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	auditstream.UpdateDefaultUpdatedAt = auditstreamDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// auditstreamDescTenantSlug is the schema descriptor for tenant_slug field.
+	auditstreamDescTenantSlug := auditstreamFields[2].Descriptor()
+	// auditstream.DefaultTenantSlug holds the default value on creation for the tenant_slug field.
+	auditstream.DefaultTenantSlug = auditstreamDescTenantSlug.Default.(string)
+	// auditstreamDescURL is the schema descriptor for url field.
+	auditstreamDescURL := auditstreamFields[4].Descriptor()
+	// auditstream.DefaultURL holds the default value on creation for the url field.
+	auditstream.DefaultURL = auditstreamDescURL.Default.(string)
+	// auditstream.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	auditstream.URLValidator = auditstreamDescURL.Validators[0].(func(string) error)
+	// auditstreamDescBucket is the schema descriptor for bucket field.
+	auditstreamDescBucket := auditstreamFields[5].Descriptor()
+	// auditstream.DefaultBucket holds the default value on creation for the bucket field.
+	auditstream.DefaultBucket = auditstreamDescBucket.Default.(string)
+	// auditstream.BucketValidator is a validator for the "bucket" field. It is called by the builders before save.
+	auditstream.BucketValidator = auditstreamDescBucket.Validators[0].(func(string) error)
+	// auditstreamDescPrefix is the schema descriptor for prefix field.
+	auditstreamDescPrefix := auditstreamFields[6].Descriptor()
+	// auditstream.DefaultPrefix holds the default value on creation for the prefix field.
+	auditstream.DefaultPrefix = auditstreamDescPrefix.Default.(string)
+	// auditstream.PrefixValidator is a validator for the "prefix" field. It is called by the builders before save.
+	auditstream.PrefixValidator = auditstreamDescPrefix.Validators[0].(func(string) error)
+	// auditstreamDescBatchSize is the schema descriptor for batch_size field.
+	auditstreamDescBatchSize := auditstreamFields[7].Descriptor()
+	// auditstream.DefaultBatchSize holds the default value on creation for the batch_size field.
+	auditstream.DefaultBatchSize = auditstreamDescBatchSize.Default.(int)
+	// auditstream.BatchSizeValidator is a validator for the "batch_size" field. It is called by the builders before save.
+	auditstream.BatchSizeValidator = auditstreamDescBatchSize.Validators[0].(func(int) error)
+	// auditstreamDescEnabled is the schema descriptor for enabled field.
+	auditstreamDescEnabled := auditstreamFields[8].Descriptor()
+	// auditstream.DefaultEnabled holds the default value on creation for the enabled field.
+	auditstream.DefaultEnabled = auditstreamDescEnabled.Default.(bool)
+	// auditstreamDescCursorSeq is the schema descriptor for cursor_seq field.
+	auditstreamDescCursorSeq := auditstreamFields[9].Descriptor()
+	// auditstream.DefaultCursorSeq holds the default value on creation for the cursor_seq field.
+	auditstream.DefaultCursorSeq = auditstreamDescCursorSeq.Default.(int64)
+	// auditstreamDescFailures is the schema descriptor for failures field.
+	auditstreamDescFailures := auditstreamFields[10].Descriptor()
+	// auditstream.DefaultFailures holds the default value on creation for the failures field.
+	auditstream.DefaultFailures = auditstreamDescFailures.Default.(int)
+	// auditstreamDescLastError is the schema descriptor for last_error field.
+	auditstreamDescLastError := auditstreamFields[11].Descriptor()
+	// auditstream.DefaultLastError holds the default value on creation for the last_error field.
+	auditstream.DefaultLastError = auditstreamDescLastError.Default.(string)
+	// auditstreamDescCreatedBy is the schema descriptor for created_by field.
+	auditstreamDescCreatedBy := auditstreamFields[14].Descriptor()
+	// auditstream.DefaultCreatedBy holds the default value on creation for the created_by field.
+	auditstream.DefaultCreatedBy = auditstreamDescCreatedBy.Default.(string)
 	flagMixin := schema.Flag{}.Mixin()
 	flag.Policy = privacy.NewPolicies(flagMixin[0], flagMixin[1], schema.Flag{})
 	flag.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/auditstream"
 	"github.com/dezky/platform/internal/authn"
 	"github.com/dezky/platform/internal/authn/devissuer"
 	"github.com/dezky/platform/internal/db"
@@ -94,6 +95,9 @@ type ServeConfig struct {
 	// zero values take the package defaults. Client, Jobs, Sealer, Log
 	// and AllowPrivate are set by the server.
 	Webhooks webhooks.Config
+	// AuditStreams tunes audit stream export (backoff, poll interval);
+	// S3 streams use its S3, else ArchiveS3's endpoint and credentials.
+	AuditStreams auditstream.Config
 }
 
 // Server is a running server.
@@ -196,11 +200,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	checkpoints := audit.NewCheckpointer(d, key, audit.CheckpointerOptions{Logger: log, IntervalElsewhere: true})
 	feed := audit.NewFeed(d, log)
 	var hooks *webhooks.Dispatcher // set below, before the chainer runs
+	var streams *auditstream.Service
 	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
 		checkpoints.Observe(head)
 		feed.Publish(head)
 		if hooks != nil {
 			hooks.Notify()
+			streams.Notify()
 		}
 	}})
 	s.Audit = audit.NewService(d, chainer, checkpoints, key)
@@ -225,6 +231,12 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	whCfg.SQLite = !d.IsPostgres()
 	hooks = webhooks.NewDispatcher(whCfg)
 	hookService := webhooks.NewService(client, sealer, cfg.WebhooksAllowPrivate, hooks.QueueSend)
+	stCfg := cfg.AuditStreams
+	stCfg.Client, stCfg.Jobs, stCfg.Log, stCfg.AllowPrivate = client, engine, log, cfg.WebhooksAllowPrivate
+	if stCfg.S3 == nil {
+		stCfg.S3 = cfg.ArchiveS3
+	}
+	streams = auditstream.New(stCfg)
 
 	// The background work: one component, stopped before the plugins and
 	// the database it uses.
@@ -251,8 +263,9 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// Queues deliveries once the engine takes jobs; stopped with the
 	// other loops.
 	bg.start(hooks.Run)
+	bg.start(streams.Run)
 
-	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor, hookService)
+	h, err := s.handler(cfg, ln, tenants, feed, archives, key, ingestor, hookService, streams)
 	if err != nil {
 		return err
 	}
@@ -324,7 +337,8 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 // handler builds the HTTP handler: the GraphQL server, the audit key, the
 // mail webhook and (without external issuers) the development issuer.
 func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, feed *audit.Feed,
-	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor, hooks *webhooks.Service) (http.Handler, error) {
+	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor, hooks *webhooks.Service,
+	streams *auditstream.Service) (http.Handler, error) {
 	client := s.DB.Client
 	mount := map[string]http.Handler{
 		// Anyone may fetch the key that verifies audit checkpoints.
@@ -361,6 +375,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		AuditFeed:    feed,
 		Archive:      archives,
 		Webhooks:     hooks,
+		Streams:      streams,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {

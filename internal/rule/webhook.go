@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/entql"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/privacy"
 	"github.com/dezky/platform/ent/tenant"
@@ -120,6 +122,44 @@ func WebhookEndpointMutation() privacy.MutationRule {
 			return privacy.Denyf("not allowed to change webhook endpoints")
 		}
 		m.Where(p)
+		return privacy.Skip
+	})
+}
+
+// FilterAuditStreams limits audit stream queries to the streams of the
+// tenants the viewer administers (operators and the system see all).
+func FilterAuditStreams() privacy.QueryRule {
+	return filterBy[*ent.AuditStreamFilter](func(v *viewer.Viewer) []entql.P {
+		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
+			return []entql.P{entql.FieldIn(auditstream.FieldTenantID, ints(ids)...)}
+		}
+		return nil
+	})
+}
+
+// AuditStreamMutation lets tenant admins create, change and delete HTTP
+// streams of the tenants they administer; everything else is for
+// operators.
+func AuditStreamMutation() privacy.MutationRule {
+	return privacy.AuditStreamMutationRuleFunc(func(ctx context.Context, m *ent.AuditStreamMutation) error {
+		ids := viewer.FromContext(ctx).TenantIDs(viewer.RoleAdmin)
+		if len(ids) == 0 {
+			return privacy.Denyf("not allowed to change audit streams")
+		}
+		if m.Op().Is(ent.OpCreate) {
+			tid, ok := m.TenantID()
+			kind, _ := m.Kind()
+			if scope, _ := m.Scope(); !ok || scope != auditstream.ScopeTenant || kind != auditstream.KindHTTP {
+				return privacy.Denyf("tenant admins create HTTP streams of their tenant only")
+			}
+			for _, id := range ids {
+				if id == tid {
+					return privacy.Allow
+				}
+			}
+			return privacy.Denyf("not an admin of the stream's tenant")
+		}
+		m.Where(auditstream.TenantIDIn(ids...))
 		return privacy.Skip
 	})
 }

@@ -119,19 +119,9 @@ func NewDispatcher(cfg Config) *Dispatcher {
 			cfg.Workers = SQLiteWorkers
 		}
 	}
-	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us, past the address check
-		DialContext:           dialer(cfg.AllowPrivate),
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ResponseHeaderTimeout: cfg.Timeout,
-		ForceAttemptHTTP2:     true,
-	}
 	d := &Dispatcher{
-		cfg: cfg,
-		http: &http.Client{Transport: tr, Timeout: cfg.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		cfg:    cfg,
+		http:   NewHTTPClient(cfg.AllowPrivate, cfg.Timeout),
 		notify: make(chan struct{}, 1),
 	}
 	cfg.Jobs.AddQueue(Queue, cfg.Workers)
@@ -389,9 +379,51 @@ type envelope struct {
 	Data      json.RawMessage `json:"data"`
 }
 
+// ExportLine returns a chained event as its audit export line (see
+// audit.MarshalLine): what deliveries and audit streams carry.
+func ExportLine(ev *ent.AuditEvent) ([]byte, error) { return audit.MarshalLine(entryOf(ev)) }
+
+// ChainHead returns the highest chained seq (0 for an empty chain). ctx
+// must allow reading audit events (the system viewer).
+func ChainHead(ctx context.Context, c *ent.Client) (int64, error) { return chainHead(ctx, c) }
+
+// ScopeContext returns ctx with a viewer whose audit visibility is that of
+// a TENANT (tenantID set), PARTNER (partnerID set) or PLATFORM (neither)
+// scope: reading audit events through it applies the audit query's own
+// privacy rules.
+func ScopeContext(ctx context.Context, name string, tenantID, partnerID *int) context.Context {
+	v := &viewer.Viewer{Subject: name}
+	switch {
+	case tenantID != nil:
+		v.Tenants = map[int]viewer.Role{*tenantID: viewer.RoleAdmin}
+	case partnerID != nil:
+		v.PartnerID = *partnerID
+	default:
+		v.Operator = true
+	}
+	return viewer.NewContext(ctx, v)
+}
+
+// NewHTTPClient returns the client of outbound requests: no proxy, no
+// redirects, forbidden addresses refused at dial time unless
+// allowPrivate, timeout per request.
+func NewHTTPClient(allowPrivate bool, timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would dial for us, past the address check
+		DialContext:           dialer(allowPrivate),
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
 // eventMessage builds the message of an audit event.
 func eventMessage(ev *ent.AuditEvent) (message, error) {
-	line, err := audit.MarshalLine(entryOf(ev))
+	line, err := ExportLine(ev)
 	if err != nil {
 		return message{}, err
 	}

@@ -142,6 +142,13 @@ func (s *Service) resolveScope(ctx context.Context, tenantSlug, partnerSlug stri
 	c := db.Client(ctx, s.client)
 	switch {
 	case tenantSlug != "" && partnerSlug != "":
+		// What the caller cannot see is not found, before any other answer.
+		if _, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx); err != nil {
+			return scope{}, apperr.About(err, "tenant")
+		}
+		if _, err := c.Partner.Query().Where(partner.Slug(partnerSlug)).Only(ctx); err != nil {
+			return scope{}, apperr.About(err, "partner")
+		}
 		return scope{}, apperr.Invalid("partnerSlug", "give tenantSlug or partnerSlug, not both")
 	case tenantSlug != "":
 		t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
