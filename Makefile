@@ -10,7 +10,7 @@ GO ?= go
 # The demo: provider plugins built into ./bin (where serve looks for them),
 # the upstream simulators started in-process, demo data seeded once.
 run: plugins
-	$(GO) run ./cmd/dezky-demo serve
+	$(GO) run ./cmd/dezky-demo serve --webhooks-allow-private
 
 # Build every provider plugin as bin/dezky-provider-<name>.
 plugins:

@@ -20,6 +20,7 @@ import (
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -36,6 +37,8 @@ import (
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 
 	stdsql "database/sql"
 )
@@ -55,6 +58,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// AuditSetting is the client for interacting with the AuditSetting builders.
 	AuditSetting *AuditSettingClient
+	// AuditStream is the client for interacting with the AuditStream builders.
+	AuditStream *AuditStreamClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
 	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
@@ -87,6 +92,10 @@ type Client struct {
 	TenantStorage *TenantStorageClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -103,6 +112,7 @@ func (c *Client) init() {
 	c.AuditCosignature = NewAuditCosignatureClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuditSetting = NewAuditSettingClient(c.config)
+	c.AuditStream = NewAuditStreamClient(c.config)
 	c.AuditTreeHash = NewAuditTreeHashClient(c.config)
 	c.Flag = NewFlagClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
@@ -119,6 +129,8 @@ func (c *Client) init() {
 	c.TenantBranding = NewTenantBrandingClient(c.config)
 	c.TenantStorage = NewTenantStorageClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
+	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
 }
 
 type (
@@ -216,6 +228,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditCosignature:   NewAuditCosignatureClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
 		AuditSetting:       NewAuditSettingClient(cfg),
+		AuditStream:        NewAuditStreamClient(cfg),
 		AuditTreeHash:      NewAuditTreeHashClient(cfg),
 		Flag:               NewFlagClient(cfg),
 		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
@@ -232,6 +245,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		TenantBranding:     NewTenantBrandingClient(cfg),
 		TenantStorage:      NewTenantStorageClient(cfg),
 		User:               NewUserClient(cfg),
+		WebhookDelivery:    NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:    NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -256,6 +271,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditCosignature:   NewAuditCosignatureClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
 		AuditSetting:       NewAuditSettingClient(cfg),
+		AuditStream:        NewAuditStreamClient(cfg),
 		AuditTreeHash:      NewAuditTreeHashClient(cfg),
 		Flag:               NewFlagClient(cfg),
 		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
@@ -272,6 +288,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		TenantBranding:     NewTenantBrandingClient(cfg),
 		TenantStorage:      NewTenantStorageClient(cfg),
 		User:               NewUserClient(cfg),
+		WebhookDelivery:    NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:    NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -302,10 +320,11 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
-		c.AuditSetting, c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor,
-		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerSettings,
-		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
-		c.TenantStorage, c.User,
+		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.Flag, c.IdempotencyKey,
+		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
+		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
+		c.TenantBranding, c.TenantStorage, c.User, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -316,10 +335,11 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
-		c.AuditSetting, c.AuditTreeHash, c.Flag, c.IdempotencyKey, c.IngestCursor,
-		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerSettings,
-		c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant, c.TenantBranding,
-		c.TenantStorage, c.User,
+		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.Flag, c.IdempotencyKey,
+		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
+		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
+		c.TenantBranding, c.TenantStorage, c.User, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -338,6 +358,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuditSettingMutation:
 		return c.AuditSetting.mutate(ctx, m)
+	case *AuditStreamMutation:
+		return c.AuditStream.mutate(ctx, m)
 	case *AuditTreeHashMutation:
 		return c.AuditTreeHash.mutate(ctx, m)
 	case *FlagMutation:
@@ -370,6 +392,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.TenantStorage.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *WebhookDeliveryMutation:
+		return c.WebhookDelivery.mutate(ctx, m)
+	case *WebhookEndpointMutation:
+		return c.WebhookEndpoint.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -1042,6 +1068,140 @@ func (c *AuditSettingClient) mutate(ctx context.Context, m *AuditSettingMutation
 		return (&AuditSettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditSetting mutation op: %q", m.Op())
+	}
+}
+
+// AuditStreamClient is a client for the AuditStream schema.
+type AuditStreamClient struct {
+	config
+}
+
+// NewAuditStreamClient returns a client for the AuditStream from the given config.
+func NewAuditStreamClient(c config) *AuditStreamClient {
+	return &AuditStreamClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditstream.Hooks(f(g(h())))`.
+func (c *AuditStreamClient) Use(hooks ...Hook) {
+	c.hooks.AuditStream = append(c.hooks.AuditStream, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditstream.Intercept(f(g(h())))`.
+func (c *AuditStreamClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditStream = append(c.inters.AuditStream, interceptors...)
+}
+
+// Create returns a builder for creating a AuditStream entity.
+func (c *AuditStreamClient) Create() *AuditStreamCreate {
+	mutation := newAuditStreamMutation(c.config, OpCreate)
+	return &AuditStreamCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditStream entities.
+func (c *AuditStreamClient) CreateBulk(builders ...*AuditStreamCreate) *AuditStreamCreateBulk {
+	return &AuditStreamCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditStreamClient) MapCreateBulk(slice any, setFunc func(*AuditStreamCreate, int)) *AuditStreamCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditStreamCreateBulk{err: fmt.Errorf("calling to AuditStreamClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditStreamCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditStreamCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditStream.
+func (c *AuditStreamClient) Update() *AuditStreamUpdate {
+	mutation := newAuditStreamMutation(c.config, OpUpdate)
+	return &AuditStreamUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditStreamClient) UpdateOne(_m *AuditStream) *AuditStreamUpdateOne {
+	mutation := newAuditStreamMutation(c.config, OpUpdateOne, withAuditStream(_m))
+	return &AuditStreamUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditStreamClient) UpdateOneID(id int) *AuditStreamUpdateOne {
+	mutation := newAuditStreamMutation(c.config, OpUpdateOne, withAuditStreamID(id))
+	return &AuditStreamUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditStream.
+func (c *AuditStreamClient) Delete() *AuditStreamDelete {
+	mutation := newAuditStreamMutation(c.config, OpDelete)
+	return &AuditStreamDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditStreamClient) DeleteOne(_m *AuditStream) *AuditStreamDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditStreamClient) DeleteOneID(id int) *AuditStreamDeleteOne {
+	builder := c.Delete().Where(auditstream.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditStreamDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditStream.
+func (c *AuditStreamClient) Query() *AuditStreamQuery {
+	return &AuditStreamQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditStream},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditStream entity by its id.
+func (c *AuditStreamClient) Get(ctx context.Context, id int) (*AuditStream, error) {
+	return c.Query().Where(auditstream.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditStreamClient) GetX(ctx context.Context, id int) *AuditStream {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditStreamClient) Hooks() []Hook {
+	hooks := c.hooks.AuditStream
+	return append(hooks[:len(hooks):len(hooks)], auditstream.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditStreamClient) Interceptors() []Interceptor {
+	return c.inters.AuditStream
+}
+
+func (c *AuditStreamClient) mutate(ctx context.Context, m *AuditStreamMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditStreamCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditStreamUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditStreamUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditStreamDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditStream mutation op: %q", m.Op())
 	}
 }
 
@@ -3413,20 +3573,321 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// WebhookDeliveryClient is a client for the WebhookDelivery schema.
+type WebhookDeliveryClient struct {
+	config
+}
+
+// NewWebhookDeliveryClient returns a client for the WebhookDelivery from the given config.
+func NewWebhookDeliveryClient(c config) *WebhookDeliveryClient {
+	return &WebhookDeliveryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookdelivery.Hooks(f(g(h())))`.
+func (c *WebhookDeliveryClient) Use(hooks ...Hook) {
+	c.hooks.WebhookDelivery = append(c.hooks.WebhookDelivery, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookdelivery.Intercept(f(g(h())))`.
+func (c *WebhookDeliveryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookDelivery = append(c.inters.WebhookDelivery, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookDelivery entity.
+func (c *WebhookDeliveryClient) Create() *WebhookDeliveryCreate {
+	mutation := newWebhookDeliveryMutation(c.config, OpCreate)
+	return &WebhookDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookDelivery entities.
+func (c *WebhookDeliveryClient) CreateBulk(builders ...*WebhookDeliveryCreate) *WebhookDeliveryCreateBulk {
+	return &WebhookDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookDeliveryClient) MapCreateBulk(slice any, setFunc func(*WebhookDeliveryCreate, int)) *WebhookDeliveryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookDeliveryCreateBulk{err: fmt.Errorf("calling to WebhookDeliveryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookDeliveryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookDelivery.
+func (c *WebhookDeliveryClient) Update() *WebhookDeliveryUpdate {
+	mutation := newWebhookDeliveryMutation(c.config, OpUpdate)
+	return &WebhookDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookDeliveryClient) UpdateOne(_m *WebhookDelivery) *WebhookDeliveryUpdateOne {
+	mutation := newWebhookDeliveryMutation(c.config, OpUpdateOne, withWebhookDelivery(_m))
+	return &WebhookDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookDeliveryClient) UpdateOneID(id int) *WebhookDeliveryUpdateOne {
+	mutation := newWebhookDeliveryMutation(c.config, OpUpdateOne, withWebhookDeliveryID(id))
+	return &WebhookDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookDelivery.
+func (c *WebhookDeliveryClient) Delete() *WebhookDeliveryDelete {
+	mutation := newWebhookDeliveryMutation(c.config, OpDelete)
+	return &WebhookDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookDeliveryClient) DeleteOne(_m *WebhookDelivery) *WebhookDeliveryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookDeliveryClient) DeleteOneID(id int) *WebhookDeliveryDeleteOne {
+	builder := c.Delete().Where(webhookdelivery.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookDeliveryDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookDelivery.
+func (c *WebhookDeliveryClient) Query() *WebhookDeliveryQuery {
+	return &WebhookDeliveryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookDelivery},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookDelivery entity by its id.
+func (c *WebhookDeliveryClient) Get(ctx context.Context, id int) (*WebhookDelivery, error) {
+	return c.Query().Where(webhookdelivery.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookDeliveryClient) GetX(ctx context.Context, id int) *WebhookDelivery {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryEndpoint queries the endpoint edge of a WebhookDelivery.
+func (c *WebhookDeliveryClient) QueryEndpoint(_m *WebhookDelivery) *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookdelivery.Table, webhookdelivery.FieldID, id),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, webhookdelivery.EndpointTable, webhookdelivery.EndpointColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookDeliveryClient) Hooks() []Hook {
+	hooks := c.hooks.WebhookDelivery
+	return append(hooks[:len(hooks):len(hooks)], webhookdelivery.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookDeliveryClient) Interceptors() []Interceptor {
+	return c.inters.WebhookDelivery
+}
+
+func (c *WebhookDeliveryClient) mutate(ctx context.Context, m *WebhookDeliveryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookDelivery mutation op: %q", m.Op())
+	}
+}
+
+// WebhookEndpointClient is a client for the WebhookEndpoint schema.
+type WebhookEndpointClient struct {
+	config
+}
+
+// NewWebhookEndpointClient returns a client for the WebhookEndpoint from the given config.
+func NewWebhookEndpointClient(c config) *WebhookEndpointClient {
+	return &WebhookEndpointClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookendpoint.Hooks(f(g(h())))`.
+func (c *WebhookEndpointClient) Use(hooks ...Hook) {
+	c.hooks.WebhookEndpoint = append(c.hooks.WebhookEndpoint, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookendpoint.Intercept(f(g(h())))`.
+func (c *WebhookEndpointClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookEndpoint = append(c.inters.WebhookEndpoint, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookEndpoint entity.
+func (c *WebhookEndpointClient) Create() *WebhookEndpointCreate {
+	mutation := newWebhookEndpointMutation(c.config, OpCreate)
+	return &WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookEndpoint entities.
+func (c *WebhookEndpointClient) CreateBulk(builders ...*WebhookEndpointCreate) *WebhookEndpointCreateBulk {
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookEndpointClient) MapCreateBulk(slice any, setFunc func(*WebhookEndpointCreate, int)) *WebhookEndpointCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookEndpointCreateBulk{err: fmt.Errorf("calling to WebhookEndpointClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookEndpointCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Update() *WebhookEndpointUpdate {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdate)
+	return &WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookEndpointClient) UpdateOne(_m *WebhookEndpoint) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpoint(_m))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookEndpointClient) UpdateOneID(id int) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpointID(id))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Delete() *WebhookEndpointDelete {
+	mutation := newWebhookEndpointMutation(c.config, OpDelete)
+	return &WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookEndpointClient) DeleteOne(_m *WebhookEndpoint) *WebhookEndpointDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookEndpointClient) DeleteOneID(id int) *WebhookEndpointDeleteOne {
+	builder := c.Delete().Where(webhookendpoint.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookEndpointDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Query() *WebhookEndpointQuery {
+	return &WebhookEndpointQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookEndpoint},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookEndpoint entity by its id.
+func (c *WebhookEndpointClient) Get(ctx context.Context, id int) (*WebhookEndpoint, error) {
+	return c.Query().Where(webhookendpoint.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookEndpointClient) GetX(ctx context.Context, id int) *WebhookEndpoint {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDeliveries queries the deliveries edge of a WebhookEndpoint.
+func (c *WebhookEndpointClient) QueryDeliveries(_m *WebhookEndpoint) *WebhookDeliveryQuery {
+	query := (&WebhookDeliveryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookendpoint.Table, webhookendpoint.FieldID, id),
+			sqlgraph.To(webhookdelivery.Table, webhookdelivery.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, webhookendpoint.DeliveriesTable, webhookendpoint.DeliveriesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookEndpointClient) Hooks() []Hook {
+	hooks := c.hooks.WebhookEndpoint
+	return append(hooks[:len(hooks):len(hooks)], webhookendpoint.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookEndpointClient) Interceptors() []Interceptor {
+	return c.inters.WebhookEndpoint
+}
+
+func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookEndpoint mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
-		AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
+		AuditStream, AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
 		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage, User []ent.Hook
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage, User,
+		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
-		AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
+		AuditStream, AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
 		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage,
-		User []ent.Interceptor
+		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage, User,
+		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

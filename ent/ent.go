@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -33,6 +34,8 @@ import (
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -98,6 +101,7 @@ func checkColumn(t, c string) error {
 			auditcosignature.Table:   auditcosignature.ValidColumn,
 			auditevent.Table:         auditevent.ValidColumn,
 			auditsetting.Table:       auditsetting.ValidColumn,
+			auditstream.Table:        auditstream.ValidColumn,
 			audittreehash.Table:      audittreehash.ValidColumn,
 			flag.Table:               flag.ValidColumn,
 			idempotencykey.Table:     idempotencykey.ValidColumn,
@@ -114,6 +118,8 @@ func checkColumn(t, c string) error {
 			tenantbranding.Table:     tenantbranding.ValidColumn,
 			tenantstorage.Table:      tenantstorage.ValidColumn,
 			user.Table:               user.ValidColumn,
+			webhookdelivery.Table:    webhookdelivery.ValidColumn,
+			webhookendpoint.Table:    webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -11,11 +11,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 )
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
@@ -198,6 +201,170 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AuditEventWhereInput); ok {
 		args.opts = append(args.opts, WithAuditEventFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AuditStreamQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditStreamQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AuditStreamQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(auditstream.Columns))
+		selectedFields = []string{auditstream.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[auditstream.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldCreatedAt)
+				fieldSeen[auditstream.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[auditstream.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldUpdatedAt)
+				fieldSeen[auditstream.FieldUpdatedAt] = struct{}{}
+			}
+		case "scope":
+			if _, ok := fieldSeen[auditstream.FieldScope]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldScope)
+				fieldSeen[auditstream.FieldScope] = struct{}{}
+			}
+		case "tenantSlug":
+			if _, ok := fieldSeen[auditstream.FieldTenantSlug]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldTenantSlug)
+				fieldSeen[auditstream.FieldTenantSlug] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[auditstream.FieldKind]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldKind)
+				fieldSeen[auditstream.FieldKind] = struct{}{}
+			}
+		case "url":
+			if _, ok := fieldSeen[auditstream.FieldURL]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldURL)
+				fieldSeen[auditstream.FieldURL] = struct{}{}
+			}
+		case "bucket":
+			if _, ok := fieldSeen[auditstream.FieldBucket]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldBucket)
+				fieldSeen[auditstream.FieldBucket] = struct{}{}
+			}
+		case "prefix":
+			if _, ok := fieldSeen[auditstream.FieldPrefix]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldPrefix)
+				fieldSeen[auditstream.FieldPrefix] = struct{}{}
+			}
+		case "batchSize":
+			if _, ok := fieldSeen[auditstream.FieldBatchSize]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldBatchSize)
+				fieldSeen[auditstream.FieldBatchSize] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[auditstream.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldEnabled)
+				fieldSeen[auditstream.FieldEnabled] = struct{}{}
+			}
+		case "cursorSeq":
+			if _, ok := fieldSeen[auditstream.FieldCursorSeq]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldCursorSeq)
+				fieldSeen[auditstream.FieldCursorSeq] = struct{}{}
+			}
+		case "failures":
+			if _, ok := fieldSeen[auditstream.FieldFailures]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldFailures)
+				fieldSeen[auditstream.FieldFailures] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[auditstream.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldLastError)
+				fieldSeen[auditstream.FieldLastError] = struct{}{}
+			}
+		case "lastSuccessAt":
+			if _, ok := fieldSeen[auditstream.FieldLastSuccessAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldLastSuccessAt)
+				fieldSeen[auditstream.FieldLastSuccessAt] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[auditstream.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldNextAttemptAt)
+				fieldSeen[auditstream.FieldNextAttemptAt] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[auditstream.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, auditstream.FieldCreatedBy)
+				fieldSeen[auditstream.FieldCreatedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type auditstreamPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AuditStreamPaginateOption
+}
+
+func newAuditStreamPaginateArgs(rv map[string]any) *auditstreamPaginateArgs {
+	args := &auditstreamPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AuditStreamOrder{Field: &AuditStreamOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAuditStreamOrder(order))
+			}
+		case *AuditStreamOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAuditStreamOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AuditStreamWhereInput); ok {
+		args.opts = append(args.opts, WithAuditStreamFilter(v.Filter))
 	}
 	return args
 }
@@ -1155,6 +1322,319 @@ func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*UserWhereInput); ok {
 		args.opts = append(args.opts, WithUserFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WebhookDeliveryQuery) CollectFields(ctx context.Context, satisfies ...string) (*WebhookDeliveryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WebhookDeliveryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(webhookdelivery.Columns))
+		selectedFields = []string{webhookdelivery.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "endpointID":
+			if _, ok := fieldSeen[webhookdelivery.FieldEndpointID]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldEndpointID)
+				fieldSeen[webhookdelivery.FieldEndpointID] = struct{}{}
+			}
+		case "messageID":
+			if _, ok := fieldSeen[webhookdelivery.FieldMessageID]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldMessageID)
+				fieldSeen[webhookdelivery.FieldMessageID] = struct{}{}
+			}
+		case "eventSeq":
+			if _, ok := fieldSeen[webhookdelivery.FieldEventSeq]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldEventSeq)
+				fieldSeen[webhookdelivery.FieldEventSeq] = struct{}{}
+			}
+		case "eventType":
+			if _, ok := fieldSeen[webhookdelivery.FieldEventType]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldEventType)
+				fieldSeen[webhookdelivery.FieldEventType] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[webhookdelivery.FieldKind]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldKind)
+				fieldSeen[webhookdelivery.FieldKind] = struct{}{}
+			}
+		case "attempt":
+			if _, ok := fieldSeen[webhookdelivery.FieldAttempt]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldAttempt)
+				fieldSeen[webhookdelivery.FieldAttempt] = struct{}{}
+			}
+		case "statusCode":
+			if _, ok := fieldSeen[webhookdelivery.FieldStatusCode]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldStatusCode)
+				fieldSeen[webhookdelivery.FieldStatusCode] = struct{}{}
+			}
+		case "latencyMs":
+			if _, ok := fieldSeen[webhookdelivery.FieldLatencyMs]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldLatencyMs)
+				fieldSeen[webhookdelivery.FieldLatencyMs] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[webhookdelivery.FieldError]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldError)
+				fieldSeen[webhookdelivery.FieldError] = struct{}{}
+			}
+		case "success":
+			if _, ok := fieldSeen[webhookdelivery.FieldSuccess]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldSuccess)
+				fieldSeen[webhookdelivery.FieldSuccess] = struct{}{}
+			}
+		case "attemptedAt":
+			if _, ok := fieldSeen[webhookdelivery.FieldAttemptedAt]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldAttemptedAt)
+				fieldSeen[webhookdelivery.FieldAttemptedAt] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[webhookdelivery.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, webhookdelivery.FieldNextAttemptAt)
+				fieldSeen[webhookdelivery.FieldNextAttemptAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type webhookdeliveryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WebhookDeliveryPaginateOption
+}
+
+func newWebhookDeliveryPaginateArgs(rv map[string]any) *webhookdeliveryPaginateArgs {
+	args := &webhookdeliveryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &WebhookDeliveryOrder{Field: &WebhookDeliveryOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithWebhookDeliveryOrder(order))
+			}
+		case *WebhookDeliveryOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithWebhookDeliveryOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*WebhookDeliveryWhereInput); ok {
+		args.opts = append(args.opts, WithWebhookDeliveryFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WebhookEndpointQuery) CollectFields(ctx context.Context, satisfies ...string) (*WebhookEndpointQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WebhookEndpointQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(webhookendpoint.Columns))
+		selectedFields = []string{webhookendpoint.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldCreatedAt)
+				fieldSeen[webhookendpoint.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldUpdatedAt)
+				fieldSeen[webhookendpoint.FieldUpdatedAt] = struct{}{}
+			}
+		case "scope":
+			if _, ok := fieldSeen[webhookendpoint.FieldScope]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldScope)
+				fieldSeen[webhookendpoint.FieldScope] = struct{}{}
+			}
+		case "tenantSlug":
+			if _, ok := fieldSeen[webhookendpoint.FieldTenantSlug]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldTenantSlug)
+				fieldSeen[webhookendpoint.FieldTenantSlug] = struct{}{}
+			}
+		case "partnerSlug":
+			if _, ok := fieldSeen[webhookendpoint.FieldPartnerSlug]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldPartnerSlug)
+				fieldSeen[webhookendpoint.FieldPartnerSlug] = struct{}{}
+			}
+		case "url":
+			if _, ok := fieldSeen[webhookendpoint.FieldURL]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldURL)
+				fieldSeen[webhookendpoint.FieldURL] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[webhookendpoint.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldDescription)
+				fieldSeen[webhookendpoint.FieldDescription] = struct{}{}
+			}
+		case "eventTypes":
+			if _, ok := fieldSeen[webhookendpoint.FieldEventTypes]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldEventTypes)
+				fieldSeen[webhookendpoint.FieldEventTypes] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[webhookendpoint.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldStatus)
+				fieldSeen[webhookendpoint.FieldStatus] = struct{}{}
+			}
+		case "disabledReason":
+			if _, ok := fieldSeen[webhookendpoint.FieldDisabledReason]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldDisabledReason)
+				fieldSeen[webhookendpoint.FieldDisabledReason] = struct{}{}
+			}
+		case "previousSecretExpiresAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldPreviousSecretExpiresAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldPreviousSecretExpiresAt)
+				fieldSeen[webhookendpoint.FieldPreviousSecretExpiresAt] = struct{}{}
+			}
+		case "cursorSeq":
+			if _, ok := fieldSeen[webhookendpoint.FieldCursorSeq]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldCursorSeq)
+				fieldSeen[webhookendpoint.FieldCursorSeq] = struct{}{}
+			}
+		case "failures":
+			if _, ok := fieldSeen[webhookendpoint.FieldFailures]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldFailures)
+				fieldSeen[webhookendpoint.FieldFailures] = struct{}{}
+			}
+		case "failingSince":
+			if _, ok := fieldSeen[webhookendpoint.FieldFailingSince]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldFailingSince)
+				fieldSeen[webhookendpoint.FieldFailingSince] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldNextAttemptAt)
+				fieldSeen[webhookendpoint.FieldNextAttemptAt] = struct{}{}
+			}
+		case "lastSuccessAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldLastSuccessAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldLastSuccessAt)
+				fieldSeen[webhookendpoint.FieldLastSuccessAt] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[webhookendpoint.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldCreatedBy)
+				fieldSeen[webhookendpoint.FieldCreatedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type webhookendpointPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WebhookEndpointPaginateOption
+}
+
+func newWebhookEndpointPaginateArgs(rv map[string]any) *webhookendpointPaginateArgs {
+	args := &webhookendpointPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &WebhookEndpointOrder{Field: &WebhookEndpointOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithWebhookEndpointOrder(order))
+			}
+		case *WebhookEndpointOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithWebhookEndpointOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*WebhookEndpointWhereInput); ok {
+		args.opts = append(args.opts, WithWebhookEndpointFilter(v.Filter))
 	}
 	return args
 }

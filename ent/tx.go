@@ -24,6 +24,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// AuditSetting is the client for interacting with the AuditSetting builders.
 	AuditSetting *AuditSettingClient
+	// AuditStream is the client for interacting with the AuditStream builders.
+	AuditStream *AuditStreamClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
 	AuditTreeHash *AuditTreeHashClient
 	// Flag is the client for interacting with the Flag builders.
@@ -56,6 +58,10 @@ type Tx struct {
 	TenantStorage *TenantStorageClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 
 	// lazily loaded.
 	client     *Client
@@ -192,6 +198,7 @@ func (tx *Tx) init() {
 	tx.AuditCosignature = NewAuditCosignatureClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuditSetting = NewAuditSettingClient(tx.config)
+	tx.AuditStream = NewAuditStreamClient(tx.config)
 	tx.AuditTreeHash = NewAuditTreeHashClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
@@ -208,6 +215,8 @@ func (tx *Tx) init() {
 	tx.TenantBranding = NewTenantBrandingClient(tx.config)
 	tx.TenantStorage = NewTenantStorageClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -32,6 +32,12 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 		ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
 }
 
+// AuditStreams is the resolver for the auditStreams field.
+func (r *queryResolver) AuditStreams(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditStreamOrder, where *ent.AuditStreamWhereInput) (*ent.AuditStreamConnection, error) {
+	return r.client.AuditStream.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAuditStreamOrder(orderBy), ent.WithAuditStreamFilter(where.Filter))
+}
+
 // Flags is the resolver for the flags field.
 func (r *queryResolver) Flags(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FlagOrder, where *ent.FlagWhereInput) (*ent.FlagConnection, error) {
 	return r.client.Flag.Query().Paginate(ctx, after, first, before, last,
@@ -56,8 +62,16 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error) {
+	return r.webhooks.Endpoints(ctx, after, first, before, last, orderBy, where)
+}
+
 // AuditEvent returns AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() AuditEventResolver { return &auditEventResolver{r} }
+
+// AuditStream returns AuditStreamResolver implementation.
+func (r *Resolver) AuditStream() AuditStreamResolver { return &auditStreamResolver{r} }
 
 // Partner returns PartnerResolver implementation.
 func (r *Resolver) Partner() PartnerResolver { return &partnerResolver{r} }
@@ -78,6 +92,7 @@ func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 
 type (
 	auditEventResolver           struct{ *Resolver }
+	auditStreamResolver          struct{ *Resolver }
 	partnerResolver              struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
 	tenantResolver               struct{ *Resolver }

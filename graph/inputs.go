@@ -1,9 +1,12 @@
 package graph
 
 import (
+	"time"
+
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/webhooks"
 )
 
 // The update inputs carry gqlgen's Omittable (absent vs null); the tenancy
@@ -40,4 +43,15 @@ func (in UpdatePartnerInput) toTenancy() tenancy.UpdatePartnerInput {
 		VatID:          clearable(in.VatID),
 		BillingCountry: clearable(in.BillingCountry),
 	}
+}
+
+// gracePeriod converts rotateWebhookSecret's hours (nil: the default).
+func gracePeriod(hours *int) time.Duration {
+	if hours == nil {
+		return webhooks.DefaultGracePeriod
+	}
+	if *hours < 0 || *hours > int(webhooks.MaxGracePeriod/time.Hour) {
+		return -1 // refused by the service
+	}
+	return time.Duration(*hours) * time.Hour
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
+	"github.com/dezky/platform/ent/webhookendpoint"
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/testing/testdb"
@@ -27,6 +28,7 @@ type foreignWorld struct {
 	partner *ent.Partner
 	tenant  *ent.Tenant
 	user    *ent.User
+	hook    *ent.WebhookEndpoint
 	member  *ent.Membership
 	domain  string
 	markers []string
@@ -59,9 +61,14 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	if _, err := audit.NewChainer(s.DB, audit.ChainerOptions{}).ChainPending(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
+	// A (disabled, so nothing delivers to it) webhook endpoint of the
+	// foreign tenant.
+	hook := c.WebhookEndpoint.Create().SetScope(webhookendpoint.ScopeTenant).SetTenantID(tn.ID).SetTenantSlug("initech").
+		SetURL("https://hooks.initech.example/in").SetEventTypes([]string{"*"}).SetSecretSealed([]byte("sealed")).
+		SetStatus(webhookendpoint.StatusDisabled).SaveX(ctx)
+	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, hook: hook, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
 	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons"}
-	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID} {
+	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID, hook.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
 	}
 	return w
@@ -93,7 +100,12 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 	case "key":
 		return strconv.Quote("jmap_native_v2"), true
 	case "id":
+		if strings.Contains(lower, "webhook") {
+			return strconv.Quote(strconv.Itoa(w.hook.ID)), true
+		}
 		return strconv.Quote(strconv.Itoa(w.tenant.ID)), true
+	case "endpointId":
+		return strconv.Quote(strconv.Itoa(w.hook.ID)), true
 	case "ids":
 		return fmt.Sprintf("[%q, %q, %q, %q]", strconv.Itoa(w.tenant.ID), strconv.Itoa(w.partner.ID), strconv.Itoa(w.user.ID), strconv.Itoa(w.member.ID)), true
 	case "input":
@@ -122,6 +134,14 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = `"iso_flag"`
 		case f.Name == "name":
 			v = `"Isolation"`
+		case f.Name == "tenantSlug":
+			v = strconv.Quote(w.tenant.Slug)
+		case f.Name == "kind":
+			v = "HTTP"
+		case f.Name == "url":
+			v = `"https://hooks.example.com/in"`
+		case f.Name == "eventTypes":
+			v = `["*"]`
 		case f.Name == "email":
 			v = `"iso@initech.example"`
 		case f.Name == "partnerSlug":

@@ -10,6 +10,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/auditstream"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
@@ -17,6 +18,7 @@ import (
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
+	"github.com/dezky/platform/internal/webhooks"
 )
 
 // Resolver is the root resolver.
@@ -26,6 +28,8 @@ type Resolver struct {
 	flags        *flags.Service
 	provisioning *provisioning.Service
 	health       *health.Checker
+	webhooks     *webhooks.Service
+	streams      *auditstream.Service
 	audit        *audit.Service
 	auditFeed    *audit.Feed
 	archive      *archive.Service
@@ -47,6 +51,8 @@ type Services struct {
 	Admin        *tenantadmin.Service
 	Members      *members.Service
 	MailDomains  *maildomains.Service
+	Webhooks     *webhooks.Service
+	Streams      *auditstream.Service
 }
 
 // NewSchema returns the executable schema.
@@ -55,5 +61,6 @@ func NewSchema(c Services) graphql.ExecutableSchema {
 		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, members: c.Members,
 		admin:       c.Admin,
 		mailDomains: c.MailDomains,
+		webhooks:    c.Webhooks, streams: c.Streams,
 	}})
 }

@@ -365,6 +365,9 @@ func (r *auditEventWhereInputResolver) Q(ctx context.Context, obj *ent.AuditEven
 // AuditCheckpoint returns AuditCheckpointResolver implementation.
 func (r *Resolver) AuditCheckpoint() AuditCheckpointResolver { return &auditCheckpointResolver{r} }
 
+// Health returns HealthResolver implementation.
+func (r *Resolver) Health() HealthResolver { return &healthResolver{r} }
+
 // Member returns MemberResolver implementation.
 func (r *Resolver) Member() MemberResolver { return &memberResolver{r} }
 
@@ -376,6 +379,7 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 
 type (
 	auditCheckpointResolver struct{ *Resolver }
+	healthResolver          struct{ *Resolver }
 	memberResolver          struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
 	subscriptionResolver    struct{ *Resolver }

@@ -168,6 +168,40 @@ var (
 		Columns:    AuditSettingsColumns,
 		PrimaryKey: []*schema.Column{AuditSettingsColumns[0]},
 	}
+	// AuditStreamsColumns holds the columns for the "audit_streams" table.
+	AuditStreamsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"TENANT", "PLATFORM"}},
+		{Name: "tenant_id", Type: field.TypeInt, Nullable: true},
+		{Name: "tenant_slug", Type: field.TypeString, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"HTTP", "S3"}},
+		{Name: "url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "bucket", Type: field.TypeString, Size: 63, Default: ""},
+		{Name: "prefix", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "batch_size", Type: field.TypeInt, Default: 100},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "cursor_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+		{Name: "last_success_at", Type: field.TypeTime, Nullable: true},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+	}
+	// AuditStreamsTable holds the schema information for the "audit_streams" table.
+	AuditStreamsTable = &schema.Table{
+		Name:       "audit_streams",
+		Columns:    AuditStreamsColumns,
+		PrimaryKey: []*schema.Column{AuditStreamsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditstream_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditStreamsColumns[4]},
+			},
+		},
+	}
 	// AuditTreeHashesColumns holds the columns for the "audit_tree_hashes" table.
 	AuditTreeHashesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -633,6 +667,86 @@ var (
 			},
 		},
 	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "message_id", Type: field.TypeString},
+		{Name: "event_seq", Type: field.TypeInt64, Nullable: true},
+		{Name: "event_type", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"EVENT", "TEST", "REDELIVERY"}},
+		{Name: "attempt", Type: field.TypeInt},
+		{Name: "status_code", Type: field.TypeInt, Default: 0},
+		{Name: "latency_ms", Type: field.TypeInt, Default: 0},
+		{Name: "error", Type: field.TypeString, Default: ""},
+		{Name: "success", Type: field.TypeBool},
+		{Name: "attempted_at", Type: field.TypeTime},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "endpoint_id", Type: field.TypeInt},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_deliveries_webhook_endpoints_deliveries",
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[12]},
+				RefColumns: []*schema.Column{WebhookEndpointsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_endpoint_id_attempted_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[12], WebhookDeliveriesColumns[10]},
+			},
+		},
+	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"TENANT", "PARTNER", "PLATFORM"}},
+		{Name: "tenant_id", Type: field.TypeInt, Nullable: true},
+		{Name: "tenant_slug", Type: field.TypeString, Default: ""},
+		{Name: "partner_id", Type: field.TypeInt, Nullable: true},
+		{Name: "partner_slug", Type: field.TypeString, Default: ""},
+		{Name: "url", Type: field.TypeString, Size: 2048},
+		{Name: "description", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "event_types", Type: field.TypeJSON},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "DISABLED"}, Default: "ACTIVE"},
+		{Name: "disabled_reason", Type: field.TypeString, Default: ""},
+		{Name: "secret_sealed", Type: field.TypeBytes},
+		{Name: "previous_secret_sealed", Type: field.TypeBytes, Nullable: true},
+		{Name: "previous_secret_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cursor_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_success_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[4]},
+			},
+			{
+				Name:    "webhookendpoint_partner_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[6]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditArchivesTable,
@@ -640,6 +754,7 @@ var (
 		AuditCosignaturesTable,
 		AuditEventsTable,
 		AuditSettingsTable,
+		AuditStreamsTable,
 		AuditTreeHashesTable,
 		FlagsTable,
 		IdempotencyKeysTable,
@@ -656,6 +771,8 @@ var (
 		TenantBrandingsTable,
 		TenantStoragesTable,
 		UsersTable,
+		WebhookDeliveriesTable,
+		WebhookEndpointsTable,
 	}
 )
 
@@ -674,6 +791,9 @@ func init() {
 	}
 	AuditSettingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
+	AuditStreamsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(94489280512),
 	}
 	AuditTreeHashesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(90194313216),
@@ -732,5 +852,12 @@ func init() {
 	UsersTable.ForeignKeys[0].RefTable = PartnersTable
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	WebhookDeliveriesTable.ForeignKeys[0].RefTable = WebhookEndpointsTable
+	WebhookDeliveriesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(98784247808),
+	}
+	WebhookEndpointsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(103079215104),
 	}
 }

@@ -21,6 +21,9 @@ type AuditEvent func(*sql.Selector)
 // AuditSetting is the predicate function for auditsetting builders.
 type AuditSetting func(*sql.Selector)
 
+// AuditStream is the predicate function for auditstream builders.
+type AuditStream func(*sql.Selector)
+
 // AuditTreeHash is the predicate function for audittreehash builders.
 type AuditTreeHash func(*sql.Selector)
 
@@ -68,3 +71,9 @@ type TenantStorage func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// WebhookDelivery is the predicate function for webhookdelivery builders.
+type WebhookDelivery func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)

@@ -11,6 +11,7 @@ import (
 	"github.com/dezky/platform/ent/auditcosignature"
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/auditsetting"
+	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/audittreehash"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
@@ -29,6 +30,8 @@ import (
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/ent/webhookdelivery"
+	"github.com/dezky/platform/ent/webhookendpoint"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -191,6 +194,78 @@ func init() {
 	auditsettingDescName := auditsettingFields[0].Descriptor()
 	// auditsetting.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	auditsetting.NameValidator = auditsettingDescName.Validators[0].(func(string) error)
+	auditstreamMixin := schema.AuditStream{}.Mixin()
+	auditstream.Policy = privacy.NewPolicies(auditstreamMixin[0], schema.AuditStream{})
+	auditstream.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditstream.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditstreamMixinFields1 := auditstreamMixin[1].Fields()
+	_ = auditstreamMixinFields1
+	auditstreamFields := schema.AuditStream{}.Fields()
+	_ = auditstreamFields
+	// auditstreamDescCreatedAt is the schema descriptor for created_at field.
+	auditstreamDescCreatedAt := auditstreamMixinFields1[0].Descriptor()
+	// auditstream.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditstream.DefaultCreatedAt = auditstreamDescCreatedAt.Default.(func() time.Time)
+	// auditstreamDescUpdatedAt is the schema descriptor for updated_at field.
+	auditstreamDescUpdatedAt := auditstreamMixinFields1[1].Descriptor()
+	// auditstream.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	auditstream.DefaultUpdatedAt = auditstreamDescUpdatedAt.Default.(func() time.Time)
+	// auditstream.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	auditstream.UpdateDefaultUpdatedAt = auditstreamDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// auditstreamDescTenantSlug is the schema descriptor for tenant_slug field.
+	auditstreamDescTenantSlug := auditstreamFields[2].Descriptor()
+	// auditstream.DefaultTenantSlug holds the default value on creation for the tenant_slug field.
+	auditstream.DefaultTenantSlug = auditstreamDescTenantSlug.Default.(string)
+	// auditstreamDescURL is the schema descriptor for url field.
+	auditstreamDescURL := auditstreamFields[4].Descriptor()
+	// auditstream.DefaultURL holds the default value on creation for the url field.
+	auditstream.DefaultURL = auditstreamDescURL.Default.(string)
+	// auditstream.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	auditstream.URLValidator = auditstreamDescURL.Validators[0].(func(string) error)
+	// auditstreamDescBucket is the schema descriptor for bucket field.
+	auditstreamDescBucket := auditstreamFields[5].Descriptor()
+	// auditstream.DefaultBucket holds the default value on creation for the bucket field.
+	auditstream.DefaultBucket = auditstreamDescBucket.Default.(string)
+	// auditstream.BucketValidator is a validator for the "bucket" field. It is called by the builders before save.
+	auditstream.BucketValidator = auditstreamDescBucket.Validators[0].(func(string) error)
+	// auditstreamDescPrefix is the schema descriptor for prefix field.
+	auditstreamDescPrefix := auditstreamFields[6].Descriptor()
+	// auditstream.DefaultPrefix holds the default value on creation for the prefix field.
+	auditstream.DefaultPrefix = auditstreamDescPrefix.Default.(string)
+	// auditstream.PrefixValidator is a validator for the "prefix" field. It is called by the builders before save.
+	auditstream.PrefixValidator = auditstreamDescPrefix.Validators[0].(func(string) error)
+	// auditstreamDescBatchSize is the schema descriptor for batch_size field.
+	auditstreamDescBatchSize := auditstreamFields[7].Descriptor()
+	// auditstream.DefaultBatchSize holds the default value on creation for the batch_size field.
+	auditstream.DefaultBatchSize = auditstreamDescBatchSize.Default.(int)
+	// auditstream.BatchSizeValidator is a validator for the "batch_size" field. It is called by the builders before save.
+	auditstream.BatchSizeValidator = auditstreamDescBatchSize.Validators[0].(func(int) error)
+	// auditstreamDescEnabled is the schema descriptor for enabled field.
+	auditstreamDescEnabled := auditstreamFields[8].Descriptor()
+	// auditstream.DefaultEnabled holds the default value on creation for the enabled field.
+	auditstream.DefaultEnabled = auditstreamDescEnabled.Default.(bool)
+	// auditstreamDescCursorSeq is the schema descriptor for cursor_seq field.
+	auditstreamDescCursorSeq := auditstreamFields[9].Descriptor()
+	// auditstream.DefaultCursorSeq holds the default value on creation for the cursor_seq field.
+	auditstream.DefaultCursorSeq = auditstreamDescCursorSeq.Default.(int64)
+	// auditstreamDescFailures is the schema descriptor for failures field.
+	auditstreamDescFailures := auditstreamFields[10].Descriptor()
+	// auditstream.DefaultFailures holds the default value on creation for the failures field.
+	auditstream.DefaultFailures = auditstreamDescFailures.Default.(int)
+	// auditstreamDescLastError is the schema descriptor for last_error field.
+	auditstreamDescLastError := auditstreamFields[11].Descriptor()
+	// auditstream.DefaultLastError holds the default value on creation for the last_error field.
+	auditstream.DefaultLastError = auditstreamDescLastError.Default.(string)
+	// auditstreamDescCreatedBy is the schema descriptor for created_by field.
+	auditstreamDescCreatedBy := auditstreamFields[14].Descriptor()
+	// auditstream.DefaultCreatedBy holds the default value on creation for the created_by field.
+	auditstream.DefaultCreatedBy = auditstreamDescCreatedBy.Default.(string)
 	audittreehashMixin := schema.AuditTreeHash{}.Mixin()
 	audittreehash.Policy = privacy.NewPolicies(audittreehashMixin[0], schema.AuditTreeHash{})
 	audittreehash.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1253,6 +1328,106 @@ func init() {
 	userDescIdentityID := userFields[8].Descriptor()
 	// user.IdentityIDValidator is a validator for the "identity_id" field. It is called by the builders before save.
 	user.IdentityIDValidator = userDescIdentityID.Validators[0].(func(string) error)
+	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
+	webhookdelivery.Policy = privacy.NewPolicies(webhookdeliveryMixin[0], schema.WebhookDelivery{})
+	webhookdelivery.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookdelivery.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescStatusCode is the schema descriptor for status_code field.
+	webhookdeliveryDescStatusCode := webhookdeliveryFields[6].Descriptor()
+	// webhookdelivery.DefaultStatusCode holds the default value on creation for the status_code field.
+	webhookdelivery.DefaultStatusCode = webhookdeliveryDescStatusCode.Default.(int)
+	// webhookdeliveryDescLatencyMs is the schema descriptor for latency_ms field.
+	webhookdeliveryDescLatencyMs := webhookdeliveryFields[7].Descriptor()
+	// webhookdelivery.DefaultLatencyMs holds the default value on creation for the latency_ms field.
+	webhookdelivery.DefaultLatencyMs = webhookdeliveryDescLatencyMs.Default.(int)
+	// webhookdeliveryDescError is the schema descriptor for error field.
+	webhookdeliveryDescError := webhookdeliveryFields[8].Descriptor()
+	// webhookdelivery.DefaultError holds the default value on creation for the error field.
+	webhookdelivery.DefaultError = webhookdeliveryDescError.Default.(string)
+	// webhookdeliveryDescAttemptedAt is the schema descriptor for attempted_at field.
+	webhookdeliveryDescAttemptedAt := webhookdeliveryFields[10].Descriptor()
+	// webhookdelivery.DefaultAttemptedAt holds the default value on creation for the attempted_at field.
+	webhookdelivery.DefaultAttemptedAt = webhookdeliveryDescAttemptedAt.Default.(func() time.Time)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpoint.Policy = privacy.NewPolicies(webhookendpointMixin[0], schema.WebhookEndpoint{})
+	webhookendpoint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookendpoint.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookendpointMixinFields1 := webhookendpointMixin[1].Fields()
+	_ = webhookendpointMixinFields1
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields1[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields1[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescTenantSlug is the schema descriptor for tenant_slug field.
+	webhookendpointDescTenantSlug := webhookendpointFields[2].Descriptor()
+	// webhookendpoint.DefaultTenantSlug holds the default value on creation for the tenant_slug field.
+	webhookendpoint.DefaultTenantSlug = webhookendpointDescTenantSlug.Default.(string)
+	// webhookendpointDescPartnerSlug is the schema descriptor for partner_slug field.
+	webhookendpointDescPartnerSlug := webhookendpointFields[4].Descriptor()
+	// webhookendpoint.DefaultPartnerSlug holds the default value on creation for the partner_slug field.
+	webhookendpoint.DefaultPartnerSlug = webhookendpointDescPartnerSlug.Default.(string)
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = func() func(string) error {
+		validators := webhookendpointDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescDescription is the schema descriptor for description field.
+	webhookendpointDescDescription := webhookendpointFields[6].Descriptor()
+	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
+	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
+	// webhookendpoint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	webhookendpoint.DescriptionValidator = webhookendpointDescDescription.Validators[0].(func(string) error)
+	// webhookendpointDescDisabledReason is the schema descriptor for disabled_reason field.
+	webhookendpointDescDisabledReason := webhookendpointFields[9].Descriptor()
+	// webhookendpoint.DefaultDisabledReason holds the default value on creation for the disabled_reason field.
+	webhookendpoint.DefaultDisabledReason = webhookendpointDescDisabledReason.Default.(string)
+	// webhookendpointDescCursorSeq is the schema descriptor for cursor_seq field.
+	webhookendpointDescCursorSeq := webhookendpointFields[13].Descriptor()
+	// webhookendpoint.DefaultCursorSeq holds the default value on creation for the cursor_seq field.
+	webhookendpoint.DefaultCursorSeq = webhookendpointDescCursorSeq.Default.(int64)
+	// webhookendpointDescFailures is the schema descriptor for failures field.
+	webhookendpointDescFailures := webhookendpointFields[14].Descriptor()
+	// webhookendpoint.DefaultFailures holds the default value on creation for the failures field.
+	webhookendpoint.DefaultFailures = webhookendpointDescFailures.Default.(int)
+	// webhookendpointDescCreatedBy is the schema descriptor for created_by field.
+	webhookendpointDescCreatedBy := webhookendpointFields[18].Descriptor()
+	// webhookendpoint.DefaultCreatedBy holds the default value on creation for the created_by field.
+	webhookendpoint.DefaultCreatedBy = webhookendpointDescCreatedBy.Default.(string)
 }
 
 const (

@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/auditstream"
 	"github.com/dezky/platform/internal/authn"
 	"github.com/dezky/platform/internal/authn/devissuer"
 	"github.com/dezky/platform/internal/db"
@@ -32,6 +33,7 @@ import (
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
+	"github.com/dezky/platform/internal/webhooks"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/web/playground"
@@ -83,6 +85,19 @@ type ServeConfig struct {
 	Providers     ProvidersConfig
 	ProvidersFile string
 	// PluginReattach attaches to plugins running in debug mode (the JSON
+	// WebhooksAllowPrivate allows webhook endpoints on loopback,
+	// link-local and private addresses (the demo; tests).
+	WebhooksAllowPrivate bool
+	// WebhooksKeyFile is the key encrypting webhook signing secrets at
+	// rest. Empty: generated in DataDir (replicas must share one).
+	WebhooksKeyFile string
+	// Webhooks tunes delivery (retry horizon, backoff, poll interval);
+	// zero values take the package defaults. Client, Jobs, Sealer, Log
+	// and AllowPrivate are set by the server.
+	Webhooks webhooks.Config
+	// AuditStreams tunes audit stream export (backoff, poll interval);
+	// S3 streams use its S3, else ArchiveS3's endpoint and credentials.
+	AuditStreams auditstream.Config
 	// a plugin prints with DEZKY_PLUGIN_DEBUG set; see sdk.DebugEnv).
 	PluginReattach string
 	// DemoUpstreams, when set, starts simulated upstreams for the plugins
@@ -241,9 +256,15 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	checkpoints := audit.NewCheckpointer(d, key, cpOpts)
 	feed := audit.NewFeed(d, log)
+	var hooks *webhooks.Dispatcher // set below, before the chainer runs
+	var streams *auditstream.Service
 	chainer := audit.NewChainer(d, audit.ChainerOptions{Logger: log, OnChain: func(head int64) {
 		checkpoints.Observe(head)
 		feed.Publish(head)
+		if hooks != nil {
+			hooks.Notify()
+			streams.Notify()
+		}
 	}})
 	s.Audit = audit.NewService(d, chainer, checkpoints, key)
 	archives, err := newArchiver(cfg, d, key)
@@ -255,6 +276,21 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.Audit.SetArchiveEraser(archives.EraseSubject)
 	ingestor := ingest.New(ingestCfg)
+	sealer, err := loadWebhookKey(cfg.WebhooksKeyFile, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	whCfg := cfg.Webhooks
+	whCfg.Client, whCfg.Jobs, whCfg.Sealer, whCfg.Log, whCfg.AllowPrivate = client, engine, sealer, log, cfg.WebhooksAllowPrivate
+	whCfg.SQLite = !d.IsPostgres()
+	hooks = webhooks.NewDispatcher(whCfg)
+	hookService := webhooks.NewService(client, sealer, cfg.WebhooksAllowPrivate, hooks.QueueSend)
+	stCfg := cfg.AuditStreams
+	stCfg.Client, stCfg.Jobs, stCfg.Log, stCfg.AllowPrivate = client, engine, log, cfg.WebhooksAllowPrivate
+	if stCfg.S3 == nil {
+		stCfg.S3 = cfg.ArchiveS3
+	}
+	streams = auditstream.New(stCfg)
 
 	// The background loops: one component, stopped after the job engine
 	// and before the plugins and the database they use.
@@ -296,6 +332,10 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
+	// Queues webhook deliveries and stream exports once the engine takes
+	// jobs; stopped with the other loops.
+	bg.start(hooks.Run)
+	bg.start(streams.Run)
 	s.Members.Start(ctx)
 	if s.seedSsoApp {
 		bg.start(func(ctx context.Context) {
@@ -312,7 +352,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		log.Info("demo: provisioning members onto the fresh upstreams", "members", n)
 	}
 
-	h, err := s.handler(cfg, ln, tenants, mailDomains, feed, archives, key, ingestor)
+	h, err := s.handler(cfg, ln, tenants, mailDomains, feed, archives, key, ingestor, hookService, streams)
 	if err != nil {
 		return err
 	}
@@ -392,7 +432,8 @@ func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Se
 // handler builds the HTTP handler: the GraphQL server, the audit key, the
 // mail webhook and (without external issuers) the development issuer.
 func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Service, mailDomains *maildomains.Service, feed *audit.Feed,
-	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor) (http.Handler, error) {
+	archives *archive.Service, key *audit.SigningKey, ingestor *ingest.Ingestor, hooks *webhooks.Service,
+	streams *auditstream.Service) (http.Handler, error) {
 	client := s.DB.Client
 	mount := map[string]http.Handler{
 		// Anyone may fetch the key that verifies audit checkpoints.
@@ -441,6 +482,8 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Admin:        s.Admin,
 		Members:      s.Members,
 		MailDomains:  mailDomains,
+		Webhooks:     hooks,
+		Streams:      streams,
 	})
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {
@@ -583,6 +626,8 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	archRegion := fs.String("audit-archive-region", env("DEZKY_S3_REGION", "us-east-1"), "region of the audit archive (env DEZKY_S3_REGION)")
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
+	whPrivate := fs.Bool("webhooks-allow-private", env("DEZKY_WEBHOOKS_ALLOW_PRIVATE", "") == "true", "allow webhook endpoints on loopback, link-local and private addresses (env DEZKY_WEBHOOKS_ALLOW_PRIVATE=true)")
+	whKey := fs.String("webhooks-key", env("DEZKY_WEBHOOKS_KEY", ""), "file with the base64 32-byte key encrypting webhook signing secrets; empty: generated in the data dir (env DEZKY_WEBHOOKS_KEY)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
 	guards := registerGuards(fs)
 	readLimits := registerLimits(fs)
@@ -646,6 +691,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
 		ArchiveS3: archiveS3, AuditRetention: ret, AuditWitnesses: witnesses, Guards: g,
 		RateLimits: lim.budgets, PersistedQueries: lim.persisted,
+		WebhooksAllowPrivate: *whPrivate, WebhooksKeyFile: *whKey,
 	})
 	if err != nil {
 		return err
@@ -678,6 +724,15 @@ func loadSigningKey(keyFile, dataDir string) (*audit.SigningKey, error) {
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
 	return k, nil
+}
+
+// loadWebhookKey returns the key sealing webhook secrets in keyFile, or,
+// when keyFile is empty, the one generated in dataDir.
+func loadWebhookKey(keyFile, dataDir string) (*webhooks.Sealer, error) {
+	if keyFile != "" {
+		return webhooks.LoadKey(keyFile)
+	}
+	return webhooks.LoadOrCreateKey(dataDir)
 }
 
 // s3Config returns the archive store configuration with the credentials

@@ -78,6 +78,7 @@ type Engine struct {
 	cfg      Config
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
+	queues   map[string]river.QueueConfig
 	client   *river.Client[*sql.Tx]
 	// pool is river's own connection to the SQLite file (nil on
 	// PostgreSQL, where river shares the server's pool).
@@ -107,6 +108,17 @@ func New(cfg Config) *Engine {
 // AddWorker registers the worker of one job kind. Call before Open or Start.
 func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
 	river.AddWorker(e.workers, w)
+}
+
+// AddQueue adds a queue worked by up to workers jobs at once on this
+// replica, apart from the default queue: a kind of work that waits on the
+// network (such as webhook deliveries) then never holds up the others.
+// Insert its jobs with InsertOpts.Queue. Call before Start.
+func (e *Engine) AddQueue(name string, workers int) {
+	if e.queues == nil {
+		e.queues = map[string]river.QueueConfig{}
+	}
+	e.queues[name] = river.QueueConfig{MaxWorkers: workers}
 }
 
 // AddPeriodic runs a job with args every period, once per period across
@@ -156,11 +168,15 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // open returns the river client over the configured database.
 func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}}
+	for name, q := range e.queues {
+		queues[name] = q
+	}
 	cfg := &river.Config{
 		Logger:               e.cfg.Log,
 		FetchPollInterval:    e.cfg.Poll,
 		FetchCooldown:        min(e.cfg.Poll, river.FetchCooldownDefault),
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
+		Queues:               queues,
 		Workers:              e.workers,
 		PeriodicJobs:         e.periodic,
 		JobTimeout:           e.cfg.JobTimeout,

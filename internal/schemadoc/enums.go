@@ -34,6 +34,20 @@ var enumValues = map[string]string{
 	"UserAccessLevel.ADMIN": "Partner staff who manage the partner's team.",
 	"UserAccessLevel.STAFF": "Partner staff who serve the partner's customers.",
 
+	"AuditStreamKind.HTTP":      "Batched JSON POSTs to an HTTP collector.",
+	"AuditStreamKind.S3":        "One JSON Lines object per batch in S3-compatible storage.",
+	"AuditStreamScope.TENANT":   "The events of one tenant (configured by its admins).",
+	"AuditStreamScope.PLATFORM": "Every event (operators).",
+
+	"WebhookEndpointStatus.ACTIVE":   "Receiving deliveries.",
+	"WebhookEndpointStatus.DISABLED": "Not receiving: turned off, or failing past the retry horizon. Re-enabling resumes at its cursor.",
+	"WebhookDeliveryKind.EVENT":      "An audit event, in seq order.",
+	"WebhookDeliveryKind.TEST":       "A test message from sendTestWebhook.",
+	"WebhookDeliveryKind.REDELIVERY": "An event sent again by redeliverWebhook.",
+	"WebhookEndpointScope.TENANT":    "The events of one tenant.",
+	"WebhookEndpointScope.PARTNER":   "The events of a partner and its tenants.",
+	"WebhookEndpointScope.PLATFORM":  "Every event (operators).",
+
 	"AuditEventOutcome.SUCCESS": "The action succeeded.",
 	"AuditEventOutcome.FAILURE": "The action failed.",
 	"AuditEventOutcome.DENIED":  "The action was refused (authentication or authorisation).",

@@ -17,6 +17,7 @@ import (
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/oneshot"
 	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/shownonce"
 	"github.com/dezky/platform/internal/viewer"
@@ -136,14 +137,25 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 	// Values shown once (client secrets) are kept out of the stored
 	// replay response.
 	txCtx, shown := shownonce.WithRecorder(txCtx)
+	txCtx = oneshot.WithHolder(txCtx)
 	rsp := next(txCtx)
 	if len(rsp.Errors) > 0 {
 		_ = tx.Rollback()
 		return &graphql.Response{Errors: rsp.Errors, Extensions: rsp.Extensions}
 	}
 	if key != "" {
-		body, err := storedResponse(oc, rsp)
-		body = shown.Redact(body)
+		// Values shown once (credentials, client and signing secrets) are
+		// not kept for replays.
+		stored := *rsp
+		data, err := oneshot.Redact(txCtx, rsp.Data)
+		var body []byte
+		if err == nil {
+			stored.Data = data
+			body, err = storedResponse(oc, &stored)
+		}
+		if err == nil {
+			body = shown.Redact(body)
+		}
 		if err == nil {
 			// An expired record of this key (not yet removed by
 			// ExpireIdempotencyKeys) no longer counts: the key is new.
