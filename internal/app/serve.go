@@ -139,6 +139,8 @@ type Server struct {
 	// Plugins is the provider plugin host, nil when none is configured.
 	Plugins      *host.Host
 	Provisioning *provisioning.Service
+	// Jobs is the background job engine (river).
+	Jobs *jobs.Engine
 	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
 	// storage).
 	Admin *tenantadmin.Service
@@ -219,6 +221,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	tenants := tenancy.New(client)
 	// The job engine: provisioning and the periodic work, on river.
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	s.Jobs = engine
 	provCfg := provisioning.Config{Client: client, Jobs: engine, Log: log}
 	ingestCfg := ingest.Config{Client: client, Log: log}
 	dbName := "SQLite"

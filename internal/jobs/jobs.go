@@ -264,8 +264,9 @@ var unfinished = []rivertype.JobState{
 	rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
-// Unfinished counts the jobs of the given kinds that have not finished
-// (queued, scheduled, running or waiting for a retry), on every replica.
+// Unfinished counts the jobs of the given kinds (every kind when none is
+// given) that have not finished (queued, scheduled, running or waiting for
+// a retry), on every replica.
 func (e *Engine) Unfinished(ctx context.Context, kinds ...string) (int, error) {
 	states := make([]any, len(unfinished))
 	for i, st := range unfinished {
@@ -275,9 +276,13 @@ func (e *Engine) Unfinished(ctx context.Context, kinds ...string) (int, error) {
 	for i, k := range kinds {
 		ks[i] = k
 	}
+	where := entsql.In("state", states...)
+	if len(ks) > 0 {
+		where = entsql.And(entsql.In("kind", ks...), where)
+	}
 	query, args := entsql.Dialect(e.cfg.DB.Dialect).
 		Select(entsql.Count("*")).From(entsql.Table("river_job")).
-		Where(entsql.And(entsql.In("kind", ks...), entsql.In("state", states...))).
+		Where(where).
 		Query()
 	var n int
 	if err := e.cfg.DB.SQL.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {

@@ -101,22 +101,23 @@ func seedDevIssuerKey(tb testing.TB, dataDir string) {
 	}
 }
 
-// WaitProvisioned waits until the provisioning queue is empty: after it,
-// nothing changes the database in the background until the next change
-// that enqueues provisioning (creating or changing a tenant, reconcile).
+// WaitProvisioned waits until no background job is queued or running:
+// after it, nothing changes the database in the background until the next
+// change that enqueues work (creating or changing a tenant or member,
+// reconcile) or the next periodic job.
 func (s *Server) WaitProvisioned() {
 	s.tb.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		n, err := s.Provisioning.Queued(context.Background())
+		n, err := s.Jobs.Unfinished(context.Background())
 		if err != nil {
-			s.tb.Fatalf("provisioning queue: %v", err)
+			s.tb.Fatalf("job queue: %v", err)
 		}
 		if n == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("%d provisioning jobs still queued", n)
+			s.tb.Fatalf("%d background jobs still unfinished", n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
