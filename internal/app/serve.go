@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/logging"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
@@ -420,7 +421,8 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach})
+	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach,
+		GRPCDialOptions: pluginDialOptions()})
 	if err != nil {
 		return nil, err
 	}
@@ -455,6 +457,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	environment := fs.String("environment", env("DEZKY_ENVIRONMENT", "development"), "environment name used by feature-flag scopes (env DEZKY_ENVIRONMENT)")
 	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs); empty: the listen address and localhost (env DEZKY_ALLOWED_ORIGINS)")
 	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error (env DEZKY_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("DEZKY_LOG_FORMAT", logging.FormatText), "text or json; every line of a request carries its request_id (env DEZKY_LOG_FORMAT)")
 	pluginsDir := fs.String("plugins-dir", env("DEZKY_PLUGINS_DIR", ""), "directory of the dezky-provider-* binaries; empty: the dezky binary's directory when it holds any, else ./bin (env DEZKY_PLUGINS_DIR)")
 	pluginReattach := fs.String("plugin-reattach", env("DEZKY_PLUGIN_REATTACH", ""), "attach to plugins started in debug mode: the JSON they print, see docs/plugin-authors.md (env DEZKY_PLUGIN_REATTACH)")
 	providersFile := fs.String("providers", env("DEZKY_PROVIDERS", ""), "provider configuration file (JSON, see docs/providers.md); empty: providers.json in the data dir when present (env DEZKY_PROVIDERS)")
@@ -476,7 +479,10 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, err := logging.New(stderr, *logFormat, level)
+	if err != nil {
+		return fmt.Errorf("--log-format: %w", err)
+	}
 	seed := *demoFlag == "true" || (*demoFlag == "auto" && cf.databaseURL == "")
 	if *demoFlag != "true" && *demoFlag != "false" && *demoFlag != "auto" {
 		return fmt.Errorf("--demo: want true, false or auto")

@@ -117,7 +117,7 @@ func Handler(c Config) http.Handler {
 	for pattern, h := range c.Mount {
 		mux.Handle(pattern, h)
 	}
-	return mux
+	return requestID(mux)
 }
 
 // authenticate puts the viewer (or none, for anonymous requests) and the
@@ -171,6 +171,10 @@ func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string)
 		w.Header().Set("WWW-Authenticate", `Bearer`)
 	}
 	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": string(code)}}}})
+	ext := map[string]any{"code": string(code)}
+	if id := w.Header().Get(RequestIDHeader); id != "" {
+		ext["requestId"] = id
+	}
+	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": ext}}})
 	w.Write(b)
 }

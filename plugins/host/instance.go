@@ -142,6 +142,7 @@ func (in *instance) start(ctx context.Context) error {
 		SyncStderr:       stderr,
 		SyncStdout:       newLogWriter(in.log.With("stream", "stdout"), in.scrub),
 		Logger:           hclog.NewNullLogger(),
+		GRPCDialOptions:  in.cfg.GRPCDialOptions,
 	}
 	if in.spec.reattach != nil {
 		// A plugin in debug mode: attach to it; it was started (and is

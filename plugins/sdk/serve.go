@@ -37,12 +37,14 @@ func Handshake() plugin.HandshakeConfig {
 // go-plugin redirects os.Stderr. Lines written here reach the host's log.
 var stderr io.Writer = os.Stderr
 
-var logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+var logger = slog.New(contextHandler{slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})})
 
 // Logger returns the logger a provider should use. It writes JSON lines to
 // the plugin's standard error, which the host parses and re-emits into its
 // own log/slog logger with a plugin=<name> attribute, keeping levels and
-// attributes. Never log secrets.
+// attributes. Records logged with a method's context (InfoContext(ctx, …))
+// carry the host request's request_id and the trace's trace_id and
+// span_id. Never log secrets.
 func Logger() *slog.Logger { return logger }
 
 type serveConfig struct {
@@ -85,7 +87,7 @@ func Serve(p Provider, opts ...ServeOption) {
 		HandshakeConfig:  Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{impl: p}}},
 		GRPCServer: func(base []grpc.ServerOption) *grpc.Server {
-			o := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(recoverInterceptor, errorInterceptor)}, base...)
+			o := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(requestIDInterceptor, recoverInterceptor, errorInterceptor)}, base...)
 			return grpc.NewServer(append(o, cfg.grpcOptions...)...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "sdk", Level: hclog.Warn, Output: stderr, JSONFormat: true}),
