@@ -2,19 +2,28 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/dezky/platform/internal/logging"
+	"github.com/dezky/platform/internal/metrics"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
-// pluginDialOptions returns the gRPC options of every plugin connection:
-// the request id travels as metadata (sdk.RequestIDMetadataKey), so the
-// plugin's log lines about a call name the request it serves.
-func pluginDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID)}
+// pluginDialOptions returns the gRPC options of the connection to a
+// plugin: the request id travels as metadata (sdk.RequestIDMetadataKey),
+// so the plugin's log lines about a call name the request it serves, and
+// every call is counted and timed.
+func pluginDialOptions(m *metrics.Metrics) func(plugin string) []grpc.DialOption {
+	return func(plugin string) []grpc.DialOption {
+		return []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID, m.PluginInterceptor(plugin))}
+	}
 }
 
 // sendRequestID adds the request id of ctx, when it has one, to the
@@ -24,4 +33,28 @@ func sendRequestID(ctx context.Context, method string, req, reply any, cc *grpc.
 		ctx = metadata.AppendToOutgoingContext(ctx, sdk.RequestIDMetadataKey, id)
 	}
 	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// serveMetrics starts the metrics listener when cfg.MetricsAddr is set. It
+// is the last component started, so the first stopped.
+func (s *Server) serveMetrics(cfg *ServeConfig) error {
+	if cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s: %w", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cfg.Log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	s.MetricsURL = "http://" + ln.Addr().String()
+	s.parts.add("metrics", srv.Shutdown)
+	cfg.Log.Info("serving metrics", "url", s.MetricsURL+"/metrics")
+	return nil
 }

@@ -8,10 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/internal/app/demoupstreams"
@@ -188,5 +193,153 @@ func testRequestIDs(t *testing.T, dialect string) {
 		if rsp.StatusCode != http.StatusUnauthorized || len(unauth.Errors) != 1 || unauth.Errors[0].Extensions["requestId"] != "bad-token-1" {
 			t.Errorf("bad token: status %d, errors %v", rsp.StatusCode, unauth.Errors)
 		}
+	}
+}
+
+// scrape fetches and parses the metrics.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	rsp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	if rsp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", rsp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(rsp.Body)
+	if err != nil {
+		t.Fatalf("parse metrics: %v", err)
+	}
+	return fams
+}
+
+// series returns the label sets of family name.
+func series(fams map[string]*dto.MetricFamily, name string) []map[string]string {
+	var out []map[string]string
+	if f := fams[name]; f != nil {
+		for _, m := range f.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			out = append(out, labels)
+		}
+	}
+	return out
+}
+
+// hasSeries reports whether family name has a series with all of want's
+// labels.
+func hasSeries(fams map[string]*dto.MetricFamily, name string, want map[string]string) bool {
+	for _, labels := range series(fams, name) {
+		ok := true
+		for k, v := range want {
+			ok = ok && labels[k] == v
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMetricsScrape: after real operations (a named createTenant through
+// provisioning, a rejected query, a plan that calls the mail plugin, an
+// unsigned mail webhook), the metrics listener serves every family with
+// the expected labels; the API listener does not serve them.
+func TestMetricsScrape(t *testing.T) {
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			s := startObserved(t, dialect, func(c *app.ServeConfig) { c.MetricsAddr = "127.0.0.1:0" })
+			if s.MetricsURL == "" || s.MetricsURL == s.URL {
+				t.Fatalf("metrics URL %q (API %q)", s.MetricsURL, s.URL)
+			}
+			r := s.post(t, `mutation CreateHooli($in: CreateTenantInput!) { createTenant(input: $in) { slug } }`,
+				map[string]any{"in": map[string]any{"slug": "hooli", "name": "Hooli", "domains": []string{"hooli.example"}}}, nil)
+			if len(r.Errors) > 0 {
+				t.Fatalf("createTenant: %v", r.Errors)
+			}
+			if r := s.post(t, `query Broken { nope }`, nil, nil); len(r.Errors) == 0 {
+				t.Fatal("invalid query answered without errors")
+			}
+			if r := s.post(t, `query Plan { provisioningPlan(slug: "acme") { integration } }`, nil, nil); len(r.Errors) > 0 {
+				t.Fatalf("provisioningPlan: %v", r.Errors)
+			}
+			rsp, err := http.Post(s.URL+"/webhooks/mail", "application/json", strings.NewReader(`{"events":[]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rsp.Body.Close()
+			if rsp.StatusCode == http.StatusOK {
+				t.Fatalf("unsigned mail webhook accepted")
+			}
+			webhookCode := strconv.Itoa(rsp.StatusCode)
+			if rsp, err := http.Get(s.URL + "/metrics"); err == nil {
+				rsp.Body.Close()
+				if rsp.StatusCode == http.StatusOK {
+					t.Error("the API listener serves /metrics")
+				}
+			}
+
+			var fams map[string]*dto.MetricFamily
+			deadline := time.Now().Add(time.Minute)
+			for {
+				fams = scrape(t, s.MetricsURL)
+				// Ingestion runs as a job at start; wait for its first run.
+				if len(series(fams, "dezky_ingest_events_total")) > 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			checks := []struct {
+				family string
+				labels map[string]string
+			}{
+				{"dezky_graphql_operations_total", map[string]string{"operation": "CreateHooli", "type": "mutation", "code": "OK"}},
+				{"dezky_graphql_operation_duration_seconds", map[string]string{"operation": "CreateHooli", "type": "mutation", "code": "OK"}},
+				{"dezky_graphql_operations_total", map[string]string{"type": "invalid", "code": "GRAPHQL_VALIDATION_FAILED"}},
+				{"dezky_graphql_operations_total", map[string]string{"operation": "Plan", "type": "query", "code": "OK"}},
+				{"dezky_plugin_calls_total", map[string]string{"plugin": "stalwart", "method": "Mail/GetDomain", "code": "OK"}},
+				{"dezky_plugin_call_duration_seconds", map[string]string{"plugin": "authentik", "method": "Identity/EnsureGroup", "code": "OK"}},
+				{"dezky_plugin_restarts_total", map[string]string{"plugin": "ocis"}},
+				{"dezky_plugin_up", map[string]string{"plugin": "stalwart"}},
+				{"dezky_plugin_breaker_state", map[string]string{"plugin": "authentik", "state": "closed"}},
+				{"dezky_jobs_oldest_available_age_seconds", nil},
+				{"dezky_audit_unchained_events", nil},
+				{"dezky_audit_last_checkpoint_age_seconds", nil},
+				{"dezky_provisioning_jobs_queued", nil},
+				{"dezky_state_scrape_errors", nil},
+				{"dezky_ingest_events_total", map[string]string{"source": "authentik", "stage": "read"}},
+				{"dezky_webhook_requests_total", map[string]string{"source": "mail", "code": webhookCode}},
+				{"go_sql_open_connections", map[string]string{"db_name": "dezky"}},
+				{"go_sql_wait_count_total", map[string]string{"db_name": "dezky"}},
+				{"go_goroutines", nil},
+				{"go_gc_duration_seconds", nil},
+				{"dezky_process_resident_memory_bytes", nil},
+			}
+			for _, c := range checks {
+				if c.labels == nil && fams[c.family] == nil || c.labels != nil && !hasSeries(fams, c.family, c.labels) {
+					t.Errorf("no %s series with %v; have %v", c.family, c.labels, series(fams, c.family))
+				}
+			}
+			if v := fams["dezky_state_scrape_errors"]; v != nil && v.Metric[0].GetGauge().GetValue() != 0 {
+				t.Errorf("reading the state metrics failed (see log)")
+			}
+			if v := fams["dezky_plugin_breaker_state"]; v != nil {
+				var open float64
+				for _, m := range v.Metric {
+					for _, l := range m.Label {
+						if l.GetName() == "state" && l.GetValue() == "open" {
+							open += m.GetGauge().GetValue()
+						}
+					}
+				}
+				if open != 0 {
+					t.Errorf("a breaker is open")
+				}
+			}
+		})
 	}
 }

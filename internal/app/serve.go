@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
@@ -26,6 +28,7 @@ import (
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/logging"
+	"github.com/dezky/platform/internal/metrics"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/tenancy"
@@ -84,6 +87,9 @@ type ServeConfig struct {
 	AuditRetention time.Duration
 	// ArchiveInterval is how often the archiver runs (default 1h).
 	ArchiveInterval time.Duration
+	// MetricsAddr is where the Prometheus metrics are served (GET
+	// /metrics), on a listener of its own; empty: not served.
+	MetricsAddr string
 }
 
 // Server is a running server.
@@ -99,7 +105,11 @@ type Server struct {
 	Health       *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
 	Audit *audit.Service
-	http  *httpServer
+	// MetricsURL is the base URL of the metrics listener ("" when
+	// ServeConfig.MetricsAddr is empty); the metrics are at /metrics.
+	MetricsURL string
+	metrics    *metrics.Metrics
+	http       *httpServer
 	// upstreams reports whether the demo upstreams run.
 	upstreams bool
 	parts     components
@@ -116,7 +126,7 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String()}
+	s := &Server{URL: "http://" + ln.Addr().String(), metrics: metrics.New()}
 	s.parts.log = cfg.Log
 	s.parts.add("listener", func(context.Context) error {
 		if s.http == nil {
@@ -161,6 +171,9 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if err != nil {
 		return err
 	}
+	if s.Plugins != nil {
+		s.metrics.RegisterPlugins(s.Plugins.Status)
+	}
 	client := d.Client
 	tenants := tenancy.New(client)
 	provCfg := provisioning.Config{Client: client, Dialect: d.Dialect, Log: log}
@@ -178,6 +191,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.Provisioning = provisioning.New(provCfg)
 	tenants.SetLifecycle(s.Provisioning)
+	s.metrics.RegisterState(metrics.State{DB: d.SQL, Postgres: d.IsPostgres(), Provisioning: s.Provisioning.Queued, Log: log})
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -220,7 +234,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
 	// the shutdown deadline, are cancelled and retried later).
 	engine := jobs.New(jobs.Config{DB: d, Log: log})
-	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil, s.metrics)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
@@ -232,7 +246,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.http = serveHTTP(ln, h)
 	s.parts.add("http", s.http.stop)
-	return nil
+	return s.serveMetrics(cfg)
 }
 
 // openDatabase opens (and with cfg.Migrate migrates) the database, and
@@ -305,7 +319,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		"GET /audit/signing-key.pub": publicKeyHandler(key),
 		// The mail server's signed event webhook; the mail plugin
 		// verifies the signature.
-		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
+		"POST " + ingest.MailWebhookPath: s.metrics.Webhook("mail", ingestor.MailHandler()),
 	}
 	issuers := cfg.Issuers
 	if len(issuers) == 0 {
@@ -347,6 +361,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Log:            cfg.Log,
 		Introspection:  true,
 		AllowedOrigins: origins,
+		Extensions:     []graphql.HandlerExtension{s.metrics.GraphQL()},
 		Ready: func(ctx context.Context) error {
 			// Another release may migrate the shared database while this
 			// replica runs: then it is no longer ready.
@@ -422,7 +437,7 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 		return nil, err
 	}
 	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach,
-		GRPCDialOptions: pluginDialOptions()})
+		DialOptions: pluginDialOptions(s.metrics)})
 	if err != nil {
 		return nil, err
 	}
@@ -468,6 +483,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	archRegion := fs.String("audit-archive-region", env("DEZKY_S3_REGION", "us-east-1"), "region of the audit archive (env DEZKY_S3_REGION)")
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
+	metricsAddr := fs.String("metrics-addr", env("DEZKY_METRICS_ADDR", ""), "listen address of the Prometheus metrics (GET /metrics), apart from the API; empty: no metrics listener (env DEZKY_METRICS_ADDR)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -516,7 +532,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		Demo: seed, Migrate: *migrate, Environment: *environment,
 		AllowedOrigins: splitList(*origins), Log: log,
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
-		ArchiveS3: archiveS3, AuditRetention: ret,
+		ArchiveS3: archiveS3, AuditRetention: ret, MetricsAddr: *metricsAddr,
 	})
 	if err != nil {
 		return err

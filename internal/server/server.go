@@ -41,6 +41,10 @@ type Config struct {
 	// Extra handlers mounted on the mux (path pattern → handler), such as
 	// the development OIDC issuer.
 	Mount map[string]http.Handler
+	// Extensions are added to the GraphQL server before the built-in ones
+	// (for example metrics and tracing, which then observe the whole
+	// operation).
+	Extensions []graphql.HandlerExtension
 }
 
 // GraphQL returns the GraphQL handler (without the HTTP auth middleware;
@@ -72,6 +76,9 @@ func GraphQL(c Config) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	for _, ext := range c.Extensions {
+		srv.Use(ext)
+	}
 	if c.Introspection {
 		srv.Use(extension.Introspection{})
 	}

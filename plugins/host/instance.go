@@ -142,7 +142,9 @@ func (in *instance) start(ctx context.Context) error {
 		SyncStderr:       stderr,
 		SyncStdout:       newLogWriter(in.log.With("stream", "stdout"), in.scrub),
 		Logger:           hclog.NewNullLogger(),
-		GRPCDialOptions:  in.cfg.GRPCDialOptions,
+	}
+	if in.cfg.DialOptions != nil {
+		cc.GRPCDialOptions = in.cfg.DialOptions(in.spec.name)
 	}
 	if in.spec.reattach != nil {
 		// A plugin in debug mode: attach to it; it was started (and is
