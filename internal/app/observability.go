@@ -8,21 +8,29 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/dezky/platform/internal/logging"
 	"github.com/dezky/platform/internal/metrics"
+	"github.com/dezky/platform/internal/telemetry/otlpenv"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
 // pluginDialOptions returns the gRPC options of the connection to a
-// plugin: the request id travels as metadata (sdk.RequestIDMetadataKey),
-// so the plugin's log lines about a call name the request it serves, and
-// every call is counted and timed.
+// plugin: every call is a client span whose trace context travels to the
+// plugin (W3C traceparent in the metadata), the request id travels as
+// metadata too (sdk.RequestIDMetadataKey), so the plugin's log lines
+// about a call name the request it serves, and every call is counted and
+// timed.
 func pluginDialOptions(m *metrics.Metrics) func(plugin string) []grpc.DialOption {
 	return func(plugin string) []grpc.DialOption {
-		return []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID, m.PluginInterceptor(plugin))}
+		return []grpc.DialOption{
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithPropagators(otlpenv.Propagator()))),
+			grpc.WithChainUnaryInterceptor(sendRequestID, m.PluginInterceptor(plugin)),
+		}
 	}
 }
 
@@ -57,4 +65,14 @@ func (s *Server) serveMetrics(cfg *ServeConfig) error {
 	s.parts.add("metrics", srv.Shutdown)
 	cfg.Log.Info("serving metrics", "url", s.MetricsURL+"/metrics")
 	return nil
+}
+
+// traceHTTP makes every API request a server span, continuing the
+// caller's W3C trace context when it sends one. The probes are not
+// traced.
+func traceHTTP(h http.Handler) http.Handler {
+	return otelhttp.NewHandler(h, "http.server",
+		otelhttp.WithPropagators(otlpenv.Propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }))
 }

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
@@ -31,6 +33,8 @@ import (
 	"github.com/dezky/platform/internal/metrics"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/server"
+	"github.com/dezky/platform/internal/telemetry"
+	"github.com/dezky/platform/internal/telemetry/otlpenv"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/host"
 	"github.com/dezky/platform/plugins/sdk"
@@ -233,7 +237,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// The job engine: periodic work, once per period across replicas.
 	// Stopped before the loops, after HTTP: running jobs finish (or, past
 	// the shutdown deadline, are cancelled and retried later).
-	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	engine := jobs.New(jobs.Config{DB: d, Log: log, Middleware: []rivertype.Middleware{telemetry.River()}})
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil, s.metrics)
 	if err := engine.Start(ctx); err != nil {
 		return err
@@ -270,6 +274,11 @@ func (s *Server) openDatabase(ctx context.Context, cfg *ServeConfig) (*db.DB, er
 	if err := d.CheckSchema(ctx); err != nil {
 		return nil, err
 	}
+	system := "sqlite"
+	if d.IsPostgres() {
+		system = "postgresql"
+	}
+	telemetry.InstrumentEnt(d.Client, system)
 	return d, nil
 }
 
@@ -353,7 +362,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 	if len(origins) == 0 {
 		origins = []string{ln.Addr().String(), "localhost:*", "127.0.0.1:*"}
 	}
-	return server.Handler(server.Config{
+	return traceHTTP(server.Handler(server.Config{
 		Schema:         schema,
 		Client:         client,
 		Postgres:       s.DB.IsPostgres(),
@@ -361,7 +370,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Log:            cfg.Log,
 		Introspection:  true,
 		AllowedOrigins: origins,
-		Extensions:     []graphql.HandlerExtension{s.metrics.GraphQL()},
+		Extensions:     []graphql.HandlerExtension{telemetry.GraphQL(), s.metrics.GraphQL()},
 		Ready: func(ctx context.Context) error {
 			// Another release may migrate the shared database while this
 			// replica runs: then it is no longer ready.
@@ -371,7 +380,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 			return s.Health.Ready(ctx)
 		},
 		Mount: mount,
-	}), nil
+	})), nil
 }
 
 // DevIssuerPath is where the embedded issuer is served.
@@ -526,6 +535,20 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		archiveS3 = &cfg
 	}
 	start := time.Now()
+	stopTracing, tracing, err := otlpenv.Setup(ctx, "dezky", "", false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("flushing spans", "err", err)
+		}
+	}()
+	if tracing {
+		log.Info("exporting traces over OTLP", "endpoint", firstEnv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"))
+	}
 	s, err := Start(ctx, ServeConfig{
 		Addr: cf.addr, DataDir: cf.dataDir, DatabaseURL: cf.databaseURL,
 		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
@@ -598,4 +621,18 @@ func pluginsByCapability(status []host.Status) map[sdk.Capability]string {
 		}
 	}
 	return out
+}
+
+// firstEnv returns the scheme and host of the first of the URL variables
+// that is set (nothing else of it, which may carry credentials).
+func firstEnv(keys ...string) string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			if u, err := url.Parse(v); err == nil && u.Host != "" {
+				return u.Scheme + "://" + u.Host
+			}
+			return "(set)"
+		}
+	}
+	return ""
 }

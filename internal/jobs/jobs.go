@@ -43,6 +43,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dezky/platform/internal/db"
 )
@@ -55,6 +56,8 @@ type Config struct {
 	Poll time.Duration
 	// Workers is how many jobs this replica works at once (default 4).
 	Workers int
+	// Middleware wraps job insertion and work (for example tracing).
+	Middleware []rivertype.Middleware
 }
 
 // Engine is the job engine of one replica.
@@ -128,6 +131,7 @@ func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 		// Completed jobs are history only; frequent periodic jobs would
 		// otherwise pile up for river's default day.
 		CompletedJobRetentionPeriod: time.Hour,
+		Middleware:                  e.cfg.Middleware,
 	}
 	if e.cfg.DB.IsPostgres() {
 		c, err := river.NewClient(riverdatabasesql.New(e.cfg.DB.SQL), cfg)

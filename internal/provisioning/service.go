@@ -21,6 +21,7 @@ import (
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/rule"
+	"github.com/dezky/platform/internal/telemetry"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
@@ -122,6 +123,15 @@ type Service struct {
 	wake chan struct{}
 	// plugins names the plugin bound to each integration's capability.
 	plugins map[Integration]string
+	// traces hands the trace of the change that queued a job to the
+	// local worker running it.
+	traces telemetry.Handoff[jobKey]
+}
+
+// jobKey identifies a provisioning job.
+type jobKey struct {
+	tenant      int
+	integration Integration
 }
 
 var _ tenancy.Lifecycle = (*Service)(nil)
@@ -228,6 +238,9 @@ func (s *Service) enqueue(ctx context.Context, t *ent.Tenant, reason string, int
 				}).Exec(ctx); err != nil {
 				return fmt.Errorf("provisioning: mark %s pending: %w", i, err)
 			}
+		}
+		for _, i := range integrations {
+			s.traces.Put(ctx, jobKey{t.ID, i})
 		}
 		if tx := ent.TxFromContext(ctx); tx != nil {
 			tx.OnCommit(func(next ent.Committer) ent.Committer {

@@ -77,6 +77,8 @@ func (s *Service) RunOnce(ctx context.Context) (bool, error) {
 	// while it still runs.
 	stepCtx, cancel := context.WithDeadline(ctx, job.LockedUntil.Add(-s.cfg.Lease/10))
 	defer cancel()
+	stepCtx, end := s.traces.Resume(stepCtx, jobKey{t.ID, Integration(job.Integration)}, "provision "+job.Integration.String())
+	defer end()
 	result, ext, stepErr := s.step(stepCtx, t, Integration(job.Integration))
 	// The outcome is recorded even when ctx ended during the step (a
 	// shutdown), so the job is released rather than left claimed.
