@@ -287,8 +287,8 @@ func TestMetricsScrape(t *testing.T) {
 			deadline := time.Now().Add(time.Minute)
 			for {
 				fams = scrape(t, s.MetricsURL)
-				// Ingestion runs as a job at start; wait for its first run.
-				if len(series(fams, "dezky_ingest_events_total")) > 0 || time.Now().After(deadline) {
+				// Identity ingestion runs as a job at start; wait for its first run.
+				if hasSeries(fams, "dezky_ingest_events_total", map[string]string{"source": "authentik"}) || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)

@@ -117,7 +117,10 @@ func TestCreateTenantTraceReachesPlugin(t *testing.T) {
 
 			const ensure = "dezky.plugin.v2.Identity/EnsureGroup"
 			deadline := time.Now().Add(time.Minute)
-			for len(recorded(rec, tid, ensure)) == 0 || len(recv.find("dezky-provider-authentik", tid, ensure)) == 0 {
+			// The provisioning span ends after the plugin call, once the
+			// outcome is recorded.
+			for len(recorded(rec, tid, "provision IDENTITY")) == 0 || len(recorded(rec, tid, ensure)) == 0 ||
+				len(recv.find("dezky-provider-authentik", tid, ensure)) == 0 {
 				if time.Now().After(deadline) {
 					t.Fatalf("the trace did not reach the identity plugin: host spans %d, plugin spans %d",
 						len(recorded(rec, tid, "")), len(recv.find("dezky-provider-authentik", tid, "")))
