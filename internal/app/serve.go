@@ -565,7 +565,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		engine = "postgres"
 	}
 	log.Info("dezky ready", "url", s.URL, "graphql", s.URL+"/query", "playground", s.URL+"/", "database", engine,
-		"startup", time.Since(start).Round(time.Millisecond))
+		"startup", time.Since(start).Round(time.Millisecond).String())
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
