@@ -287,8 +287,9 @@ func TestMetricsScrape(t *testing.T) {
 			deadline := time.Now().Add(time.Minute)
 			for {
 				fams = scrape(t, s.MetricsURL)
-				// Identity ingestion runs as a job at start; wait for its first run.
-				if hasSeries(fams, "dezky_ingest_events_total", map[string]string{"source": "authentik"}) || time.Now().After(deadline) {
+				// Ingestion (identity and storage) runs as jobs at start; wait for
+				// the first to finish a run.
+				if hasSeries(fams, "dezky_ingest_events_total", map[string]string{"stage": "written"}) || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
@@ -311,7 +312,8 @@ func TestMetricsScrape(t *testing.T) {
 				{"dezky_audit_last_checkpoint_age_seconds", nil},
 				{"dezky_provisioning_jobs_queued", nil},
 				{"dezky_state_scrape_errors", nil},
-				{"dezky_ingest_events_total", map[string]string{"source": "authentik", "stage": "read"}},
+				{"dezky_ingest_events_total", map[string]string{"stage": "read"}},
+				{"dezky_ingest_events_total", map[string]string{"stage": "written"}},
 				{"dezky_webhook_requests_total", map[string]string{"source": "mail", "code": webhookCode}},
 				{"go_sql_open_connections", map[string]string{"db_name": "dezky"}},
 				{"go_sql_wait_count_total", map[string]string{"db_name": "dezky"}},
