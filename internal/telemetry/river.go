@@ -16,9 +16,10 @@ import (
 // River returns the river middleware tracing background jobs: a job
 // inserted inside a trace carries that trace's context in its metadata
 // (the W3C traceparent, and tracestate when set), and working the job
-// starts a span "job <kind>" in a trace of its own that links to it. A
-// job inserted outside any trace (a periodic job) is still traced when
-// worked, without a link.
+// starts a span "job <kind>" continuing that trace as a child of the span
+// that inserted it, so a request's trace reaches the work it queued (and
+// the plugin calls that work makes). A job inserted outside any trace (a
+// periodic job) starts a trace of its own when worked.
 func River() rivertype.Middleware { return &riverTracer{} }
 
 type riverTracer struct{ river.MiddlewareDefaults }
@@ -53,10 +54,11 @@ func (*riverTracer) InsertMany(ctx context.Context, many []*rivertype.JobInsertP
 	return doInner(ctx)
 }
 
-// Work runs the job in a span linked to the trace that inserted it.
+// Work runs the job in a span continuing the trace that inserted it.
 func (*riverTracer) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	parent := trace.ContextWithSpanContext(ctx, trace.SpanContext{}) // no inherited span
 	opts := []trace.SpanStartOption{
-		trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("job.kind", job.Kind), attribute.Int64("job.id", job.ID),
 			attribute.Int("job.attempt", job.Attempt), attribute.String("job.queue", job.Queue)),
 	}
@@ -70,11 +72,11 @@ func (*riverTracer) Work(ctx context.Context, job *rivertype.JobRow, doInner fun
 				}
 			}
 			if sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier)); sc.IsValid() {
-				opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+				parent = trace.ContextWithRemoteSpanContext(ctx, sc)
 			}
 		}
 	}
-	ctx, span := tracer().Start(ctx, "job "+job.Kind, opts...)
+	ctx, span := tracer().Start(parent, "job "+job.Kind, opts...)
 	defer span.End()
 	err := doInner(ctx)
 	if err != nil {
