@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/maildomains"
+	"github.com/dezky/platform/internal/metrics"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
@@ -78,6 +79,7 @@ type ingestWorker struct {
 	river.WorkerDefaults[ingestArgs]
 	ingestor *ingest.Ingestor
 	log      *slog.Logger
+	metrics  *metrics.Metrics
 }
 
 // Work reads the source's new events (a source without a plugin has
@@ -93,7 +95,9 @@ func (w *ingestWorker) Work(ctx context.Context, j *river.Job[ingestArgs]) error
 		return nil
 	case err != nil:
 		return fmt.Errorf("ingest %s: %w", j.Args.Source, err)
-	case r.Written > 0:
+	}
+	w.metrics.Ingested(j.Args.Source, r.Read, r.Written)
+	if r.Written > 0 {
 		w.log.InfoContext(ctx, "audit events ingested", "source", j.Args.Source, "read", r.Read, "written", r.Written)
 	}
 	return nil
@@ -119,13 +123,13 @@ func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs
 // registerPeriodic registers the server's periodic jobs with the engine;
 // each runs once per period across replicas.
 func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, checkpoints *audit.Checkpointer,
-	archives *archive.Service, ingestor *ingest.Ingestor, ingesting bool) {
+	archives *archive.Service, ingestor *ingest.Ingestor, ingesting bool, m *metrics.Metrics) {
 	jobs.AddWorker(e, &checkpointWorker{checkpoints: checkpoints})
 	e.AddPeriodic(checkpoints.Interval(), checkpointArgs{}, false)
 	jobs.AddWorker(e, &expireIdempotencyKeysWorker{client: client, log: cfg.Log})
 	e.AddPeriodic(IdempotencyExpiryInterval, expireIdempotencyKeysArgs{}, true)
 	if ingesting {
-		jobs.AddWorker(e, &ingestWorker{ingestor: ingestor, log: cfg.Log})
+		jobs.AddWorker(e, &ingestWorker{ingestor: ingestor, log: cfg.Log, metrics: m})
 		e.AddPeriodic(ingest.DefaultIdentityInterval, ingestArgs{Source: ingest.SourceIdentity}, true)
 		e.AddPeriodic(ingest.DefaultStorageInterval, ingestArgs{Source: ingest.SourceStorage}, true)
 	}

@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
@@ -26,11 +30,15 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/logging"
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
+	"github.com/dezky/platform/internal/metrics"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/server"
+	"github.com/dezky/platform/internal/telemetry"
+	"github.com/dezky/platform/internal/telemetry/otlpenv"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
 	"github.com/dezky/platform/internal/webhooks"
@@ -82,7 +90,10 @@ type ServeConfig struct {
 	// Providers binds capabilities to plugins. Nil: the file ProvidersFile
 	// when set, else providers.json in DataDir when it exists, else (with
 	// DemoUpstreams) the demo simulators, else no providers.
-	Providers     ProvidersConfig
+	Providers ProvidersConfig
+	// MetricsAddr is where the Prometheus metrics are served (GET
+	// /metrics), on a listener of its own; empty: not served.
+	MetricsAddr   string
 	ProvidersFile string
 	// PluginReattach attaches to plugins running in debug mode (the JSON
 	// WebhooksAllowPrivate allows webhook endpoints on loopback,
@@ -149,7 +160,11 @@ type Server struct {
 	Health  *health.Checker
 	// Audit is the chain service (signing key, checkpoints, verification).
 	Audit *audit.Service
-	http  *httpServer
+	// MetricsURL is the base URL of the metrics listener ("" when
+	// ServeConfig.MetricsAddr is empty); the metrics are at /metrics.
+	MetricsURL string
+	metrics    *metrics.Metrics
+	http       *httpServer
 	// upstreams reports whether the demo upstreams run.
 	upstreams bool
 	// seedSsoApp asks the background work to create the demo SSO app
@@ -169,7 +184,7 @@ func Start(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String()}
+	s := &Server{URL: "http://" + ln.Addr().String(), metrics: metrics.New()}
 	s.parts.log = cfg.Log
 	s.parts.add("listener", func(context.Context) error {
 		if s.http == nil {
@@ -217,10 +232,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if err != nil {
 		return err
 	}
+	if s.Plugins != nil {
+		s.metrics.RegisterPlugins(s.Plugins.Status)
+	}
 	client := d.Client
 	tenants := tenancy.New(client)
 	// The job engine: provisioning and the periodic work, on river.
-	engine := jobs.New(jobs.Config{DB: d, Log: log})
+	engine := jobs.New(jobs.Config{DB: d, Log: log, Middleware: []rivertype.Middleware{telemetry.River()}})
 	s.Jobs = engine
 	provCfg := provisioning.Config{Client: client, Jobs: engine, Log: log}
 	ingestCfg := ingest.Config{Client: client, Log: log}
@@ -234,6 +252,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		provCfg.Plugins = pluginsByCapability(s.Plugins.Status())
 		ingestCfg.Providers = s.Plugins
 		hcfg.Plugins = s.Plugins
+		s.metrics.RegisterState(metrics.State{DB: d.SQL, Postgres: d.IsPostgres(), Provisioning: s.Provisioning.Queued, Log: log})
 	}
 	mailCfg := maildomains.Config{Client: client, Tenancy: tenants, Log: log}
 	if s.Plugins != nil {
@@ -316,7 +335,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// started. Stopped after HTTP and before the loops: running jobs
 	// finish (or, past the shutdown deadline, are cancelled and retried
 	// later, on any replica).
-	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil)
+	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil, s.metrics)
 	s.Admin.RegisterJobs(engine)
 	registerMailDomainRecheck(engine, cfg, mailDomains)
 	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
@@ -361,7 +380,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.http = serveHTTP(ln, h)
 	s.parts.add("http", s.http.stop)
-	return nil
+	return s.serveMetrics(cfg)
 }
 
 // openDatabase opens (and with cfg.Migrate migrates) the database, and
@@ -385,6 +404,11 @@ func (s *Server) openDatabase(ctx context.Context, cfg *ServeConfig) (*db.DB, er
 	if err := d.CheckSchema(ctx); err != nil {
 		return nil, err
 	}
+	system := "sqlite"
+	if d.IsPostgres() {
+		system = "postgresql"
+	}
+	telemetry.InstrumentEnt(d.Client, system)
 	return d, nil
 }
 
@@ -445,7 +469,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		"GET /audit/log/": http.StripPrefix("/audit/log", audit.LogHandler(s.DB)),
 		// The mail server's signed event webhook; the mail plugin
 		// verifies the signature.
-		"POST " + ingest.MailWebhookPath: ingestor.MailHandler(),
+		"POST " + ingest.MailWebhookPath: s.metrics.Webhook("mail", ingestor.MailHandler()),
 	}
 	issuers := cfg.Issuers
 	dev := len(issuers) == 0
@@ -492,7 +516,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 	if len(origins) == 0 {
 		origins = []string{ln.Addr().String(), "localhost:*", "127.0.0.1:*"}
 	}
-	return server.Handler(server.Config{
+	return traceHTTP(server.Handler(server.Config{
 		Schema:         schema,
 		Client:         client,
 		Postgres:       s.DB.IsPostgres(),
@@ -503,6 +527,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Persisted:      cfg.PersistedQueries,
 		Flags:          flagService,
 		AllowedOrigins: origins,
+		Extensions:     []graphql.HandlerExtension{telemetry.GraphQL(), s.metrics.GraphQL()},
 		Ready: func(ctx context.Context) error {
 			// Another release may migrate the shared database while this
 			// replica runs: then it is no longer ready.
@@ -517,7 +542,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 			// An event's self-contained inclusion proof, for whoever may see it.
 			"GET /audit/events/{seq}/proof": audit.ProofHandler(s.Audit),
 		},
-	}), nil
+	})), nil
 }
 
 // DevIssuerPath is where the embedded issuer is served.
@@ -582,7 +607,8 @@ func (s *Server) startPlugins(ctx context.Context, cfg *ServeConfig, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach})
+	h, err := host.New(host.Config{Dir: cfg.PluginsDir, Capabilities: providers.hostBindings(), Logger: log, Reattach: reattach,
+		DialOptions: pluginDialOptions(s.metrics)})
 	if err != nil {
 		return nil, err
 	}
@@ -619,6 +645,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	environment := fs.String("environment", env("DEZKY_ENVIRONMENT", "development"), "environment name used by feature-flag scopes (env DEZKY_ENVIRONMENT)")
 	origins := fs.String("allowed-origins", env("DEZKY_ALLOWED_ORIGINS", ""), "comma-separated WebSocket origin patterns (host[:port] globs); empty: the listen address and localhost (env DEZKY_ALLOWED_ORIGINS)")
 	logLevel := fs.String("log-level", env("DEZKY_LOG_LEVEL", "info"), "debug, info, warn or error (env DEZKY_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("DEZKY_LOG_FORMAT", logging.FormatText), "text or json; every line of a request carries its request_id (env DEZKY_LOG_FORMAT)")
 	pluginsDir := fs.String("plugins-dir", env("DEZKY_PLUGINS_DIR", ""), "directory of the dezky-provider-* binaries; empty: the dezky binary's directory when it holds any, else ./bin (env DEZKY_PLUGINS_DIR)")
 	pluginReattach := fs.String("plugin-reattach", env("DEZKY_PLUGIN_REATTACH", ""), "attach to plugins started in debug mode: the JSON they print, see docs/plugin-authors.md (env DEZKY_PLUGIN_REATTACH)")
 	providersFile := fs.String("providers", env("DEZKY_PROVIDERS", ""), "provider configuration file (JSON, see docs/providers.md); empty: providers.json in the data dir when present (env DEZKY_PROVIDERS)")
@@ -629,6 +656,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	archRegion := fs.String("audit-archive-region", env("DEZKY_S3_REGION", "us-east-1"), "region of the audit archive (env DEZKY_S3_REGION)")
 	archSSE := fs.Bool("audit-archive-sse", env("DEZKY_S3_SSE", "") == "true", "request SSE-S3 encryption for archive objects (env DEZKY_S3_SSE=true)")
 	retention := fs.String("audit-retention", env("DEZKY_AUDIT_RETENTION", "90d"), "how long audit events stay in the database before archiving: <n>d or a Go duration (env DEZKY_AUDIT_RETENTION)")
+	metricsAddr := fs.String("metrics-addr", env("DEZKY_METRICS_ADDR", ""), "listen address of the Prometheus metrics (GET /metrics), apart from the API; empty: no metrics listener (env DEZKY_METRICS_ADDR)")
 	whPrivate := fs.Bool("webhooks-allow-private", env("DEZKY_WEBHOOKS_ALLOW_PRIVATE", "") == "true", "allow webhook endpoints on loopback, link-local and private addresses (env DEZKY_WEBHOOKS_ALLOW_PRIVATE=true)")
 	whKey := fs.String("webhooks-key", env("DEZKY_WEBHOOKS_KEY", ""), "file with the base64 32-byte key encrypting webhook signing secrets; empty: generated in the data dir (env DEZKY_WEBHOOKS_KEY)")
 	auditKey := fs.String("audit-signing-key", env("DEZKY_AUDIT_SIGNING_KEY", ""), "ed25519 PKCS#8 PEM key signing audit checkpoints; empty: generated in the data dir (env DEZKY_AUDIT_SIGNING_KEY)")
@@ -657,7 +685,10 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, err := logging.New(stderr, *logFormat, level)
+	if err != nil {
+		return fmt.Errorf("--log-format: %w", err)
+	}
 	seed := *demoFlag == "true" || (*demoFlag == "auto" && cf.databaseURL == "")
 	if *demoFlag != "true" && *demoFlag != "false" && *demoFlag != "auto" {
 		return fmt.Errorf("--demo: want true, false or auto")
@@ -685,6 +716,20 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		archiveS3 = &cfg
 	}
 	start := time.Now()
+	stopTracing, tracing, err := otlpenv.Setup(ctx, "dezky", "", false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("flushing spans", "err", err)
+		}
+	}()
+	if tracing {
+		log.Info("exporting traces over OTLP", "endpoint", firstEnv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"))
+	}
 	s, err := Start(ctx, ServeConfig{
 		Addr: cf.addr, DataDir: cf.dataDir, DatabaseURL: cf.databaseURL,
 		Issuers: splitList(*issuers), Audiences: splitList(*audiences), OperatorAudience: *opAud,
@@ -694,7 +739,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		PluginsDir: *pluginsDir, ProvidersFile: *providersFile, PluginReattach: *pluginReattach, DemoUpstreams: upstreams, HealthInterval: *healthInterval, AuditKeyFile: *auditKey,
 		ArchiveS3: archiveS3, AuditRetention: ret, AuditWitnesses: witnesses, Guards: g,
 		RateLimits: lim.budgets, PersistedQueries: lim.persisted,
-		WebhooksAllowPrivate: *whPrivate, WebhooksKeyFile: *whKey,
+		WebhooksAllowPrivate: *whPrivate, WebhooksKeyFile: *whKey, MetricsAddr: *metricsAddr,
 	})
 	if err != nil {
 		return err
@@ -704,7 +749,7 @@ func (c Command) runServe(ctx context.Context, args []string, stderr io.Writer) 
 		engine = "postgres"
 	}
 	log.Info("dezky ready", "url", s.URL, "graphql", s.URL+"/query", "playground", s.URL+"/", "database", engine,
-		"startup", time.Since(start).Round(time.Millisecond))
+		"startup", time.Since(start).Round(time.Millisecond).String())
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -769,4 +814,18 @@ func pluginsByCapability(status []host.Status) map[sdk.Capability]string {
 		}
 	}
 	return out
+}
+
+// firstEnv returns the scheme and host of the first of the URL variables
+// that is set (nothing else of it, which may carry credentials).
+func firstEnv(keys ...string) string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			if u, err := url.Parse(v); err == nil && u.Host != "" {
+				return u.Scheme + "://" + u.Host
+			}
+			return "(set)"
+		}
+	}
+	return ""
 }

@@ -62,6 +62,8 @@ type Config struct {
 	Poll time.Duration
 	// Workers is how many jobs this replica works at once (default 4).
 	Workers int
+	// Middleware wraps job insertion and work (for example tracing).
+	Middleware []rivertype.Middleware
 	// JobTimeout cancels a job's context after it ran that long (default
 	// 1m); a worker's Timeout method overrides it for its kind.
 	JobTimeout time.Duration
@@ -184,6 +186,7 @@ func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 		// Completed jobs are history only; frequent periodic jobs would
 		// otherwise pile up for river's default day.
 		CompletedJobRetentionPeriod: time.Hour,
+		Middleware:                  e.cfg.Middleware,
 	}
 	if e.cfg.DB.IsPostgres() {
 		c, err := river.NewClient(riverdatabasesql.New(e.cfg.DB.SQL), cfg)

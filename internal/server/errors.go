@@ -11,12 +11,28 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/dezky/platform/internal/apperr"
+	"github.com/dezky/platform/internal/logging"
 )
 
 // presentError maps every resolver error to a gqlerror with a stable
 // extensions.code. Anything that is not an application error is logged and
 // answered as INTERNAL without details.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	present := presentCoded(log)
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := present(ctx, err)
+		if id := logging.RequestID(ctx); id != "" {
+			if gerr.Extensions == nil {
+				gerr.Extensions = map[string]any{}
+			}
+			gerr.Extensions["requestId"] = id
+		}
+		return gerr
+	}
+}
+
+// presentCoded is presentError without the request id.
+func presentCoded(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		var inner *gqlerror.Error

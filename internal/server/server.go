@@ -41,6 +41,10 @@ type Config struct {
 	// Guards are the request limits and trust settings.
 	Guards
 	// Limiter meters operation cost per caller (extensions.cost,
+	// Extensions are added to the GraphQL server before the built-in ones
+	// (for example metrics and tracing, which then observe the whole
+	// operation).
+	Extensions []graphql.HandlerExtension
 	// THROTTLED); nil reports cost without limiting.
 	Limiter *ratelimit.Limiter
 	// Persisted is the persisted-query manifest; nil: none.
@@ -81,6 +85,9 @@ func GraphQL(c Config) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	for _, ext := range c.Extensions {
+		srv.Use(ext)
+	}
 	if !c.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}
@@ -141,7 +148,7 @@ func Handler(c Config) http.Handler {
 	for pattern, h := range c.AuthMount {
 		mux.Handle(pattern, authenticate(c, h))
 	}
-	return mux
+	return requestID(mux)
 }
 
 // authenticate puts the viewer (or none, for anonymous requests) and the
@@ -195,6 +202,10 @@ func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string)
 		w.Header().Set("WWW-Authenticate", `Bearer`)
 	}
 	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": string(code)}}}})
+	ext := map[string]any{"code": string(code)}
+	if id := w.Header().Get(RequestIDHeader); id != "" {
+		ext["requestId"] = id
+	}
+	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": ext}}})
 	w.Write(b)
 }

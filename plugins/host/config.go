@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -66,6 +67,10 @@ type Config struct {
 	// checksummed, its connection has no mutual TLS, and the host neither
 	// restarts nor stops its process. For development only.
 	Reattach map[string]sdk.Reattach
+	// DialOptions, when set, returns extra gRPC options for the connection
+	// to the named plugin (for example interceptors for metrics, tracing
+	// and request ids).
+	DialOptions func(plugin string) []grpc.DialOption
 }
 
 // Binding names the plugin serving one capability and its configuration.

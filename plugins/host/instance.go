@@ -143,6 +143,9 @@ func (in *instance) start(ctx context.Context) error {
 		SyncStdout:       newLogWriter(in.log.With("stream", "stdout"), in.scrub),
 		Logger:           hclog.NewNullLogger(),
 	}
+	if in.cfg.DialOptions != nil {
+		cc.GRPCDialOptions = in.cfg.DialOptions(in.spec.name)
+	}
 	if in.spec.reattach != nil {
 		// A plugin in debug mode: attach to it; it was started (and is
 		// owned) by the developer.

@@ -9,7 +9,10 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+
+	"github.com/dezky/platform/internal/telemetry/otlpenv"
 
 	pb "github.com/dezky/platform/plugins/proto/v2"
 )
@@ -37,12 +40,14 @@ func Handshake() plugin.HandshakeConfig {
 // go-plugin redirects os.Stderr. Lines written here reach the host's log.
 var stderr io.Writer = os.Stderr
 
-var logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+var logger = slog.New(contextHandler{slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})})
 
 // Logger returns the logger a provider should use. It writes JSON lines to
 // the plugin's standard error, which the host parses and re-emits into its
 // own log/slog logger with a plugin=<name> attribute, keeping levels and
-// attributes. Never log secrets.
+// attributes. Records logged with a method's context (InfoContext(ctx, …))
+// carry the host request's request_id and the trace's trace_id and
+// span_id. Never log secrets.
 func Logger() *slog.Logger { return logger }
 
 type serveConfig struct {
@@ -76,16 +81,29 @@ func WithTestConfig(cfg *plugin.ServeTestConfig) ServeOption {
 // instead; see DebugEnv. A panic in
 // a provider method is recovered and returned to the host as an INTERNAL
 // error; the process keeps serving.
+//
+// Every call runs in the trace of the host request it serves (W3C trace
+// context in the gRPC metadata). With the OTEL_* variables that enable
+// tracing in the host (which passes its environment on), the plugin
+// exports its spans over OTLP too, as service dezky-provider-<name>;
+// upstream HTTP clients built on HTTPTransport continue the trace.
 func Serve(p Provider, opts ...ServeOption) {
 	var cfg serveConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.test == nil {
+		flush := setupTracing(p)
+		defer flush()
+	}
 	sc := &plugin.ServeConfig{
 		HandshakeConfig:  Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{impl: p}}},
 		GRPCServer: func(base []grpc.ServerOption) *grpc.Server {
-			o := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(recoverInterceptor, errorInterceptor)}, base...)
+			o := append([]grpc.ServerOption{
+				grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithPropagators(otlpenv.Propagator()))),
+				grpc.ChainUnaryInterceptor(requestIDInterceptor, recoverInterceptor, errorInterceptor),
+			}, base...)
 			return grpc.NewServer(append(o, cfg.grpcOptions...)...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "sdk", Level: hclog.Warn, Output: stderr, JSONFormat: true}),

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/internal/upstream"
 )
 
@@ -69,7 +70,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base:  u,
 		token: token,
-		http:  &http.Client{Timeout: 30 * time.Second},
+		http:  &http.Client{Transport: sdk.HTTPTransport(nil), Timeout: 30 * time.Second},
 		log:   slog.Default(),
 		agent: "dezky-authentik",
 		now:   time.Now,

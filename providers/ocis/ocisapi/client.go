@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/internal/upstream"
 )
 
@@ -76,7 +77,7 @@ func New(baseURL string, tokens TokenSource, opts ...Option) (*Client, error) {
 	}
 	u.Path = p
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	c := &Client{base: u, tokens: tokens, http: &http.Client{Timeout: 30 * time.Second}, log: slog.Default(), agent: "dezky-ocis"}
+	c := &Client{base: u, tokens: tokens, http: &http.Client{Transport: sdk.HTTPTransport(nil), Timeout: 30 * time.Second}, log: slog.Default(), agent: "dezky-ocis"}
 	for _, o := range opts {
 		o(c)
 	}

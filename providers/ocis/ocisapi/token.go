@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dezky/platform/plugins/sdk"
 )
 
 // RefreshTokenSource mints access tokens with the OAuth2 refresh_token grant
@@ -68,7 +70,7 @@ func NewRefreshTokenSource(tokenURL, clientID, refreshToken string, opts ...Refr
 		return nil, errors.New("ocis: client id and refresh token are required")
 	}
 	r := &RefreshTokenSource{tokenURL: tokenURL, clientID: clientID, refresh: refreshToken,
-		http: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+		http: &http.Client{Transport: sdk.HTTPTransport(nil), Timeout: 30 * time.Second}, now: time.Now}
 	for _, o := range opts {
 		o(r)
 	}

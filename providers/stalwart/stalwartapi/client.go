@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/internal/upstream"
 )
 
@@ -80,7 +81,7 @@ func New(baseURL string, cred Credentials, opts ...Option) (*Client, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	c := &Client{base: u, auth: h, http: &http.Client{Timeout: 30 * time.Second}, log: slog.Default(), agent: "dezky-stalwart"}
+	c := &Client{base: u, auth: h, http: &http.Client{Transport: sdk.HTTPTransport(nil), Timeout: 30 * time.Second}, log: slog.Default(), agent: "dezky-stalwart"}
 	for _, o := range opts {
 		o(c)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/dezky/platform/plugins/sdk"
 )
 
 // MetadataKey is the metadata key under which the caller's stable external
@@ -70,7 +72,7 @@ func New(cfg Config) (*Client, error) {
 	logger = logger.With("component", "stripeclient")
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
-		httpClient = &http.Client{}
+		httpClient = &http.Client{Transport: sdk.HTTPTransport(nil)}
 	}
 	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
 		URL:               stripe.String(base),
