@@ -23,11 +23,13 @@ var background = map[string]bool{
 
 // countRows returns a digest of every row of every table (but what the
 // background work maintains), so a test can assert that a rejected
-// operation changed nothing at all.
+// operation changed nothing at all. The digest is one "table=hash" entry
+// per table, so a difference names the tables that changed.
 func countRows(t *testing.T, s *testserver.Server) string {
 	t.Helper()
-	h := sha256.New()
+	var out []string
 	for _, tbl := range migrate.Tables {
+		h := sha256.New()
 		if background[tbl.Name] {
 			continue
 		}
@@ -57,6 +59,25 @@ func countRows(t *testing.T, s *testserver.Server) string {
 		}
 		rows.Close()
 		fmt.Fprintf(h, "%s=%d\n", tbl.Name, n)
+		out = append(out, tbl.Name+"="+hex.EncodeToString(h.Sum(nil))[:16])
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return strings.Join(out, " ")
+}
+
+// changedTables names the tables whose digests differ between two
+// countRows results.
+func changedTables(before, after string) string {
+	was := map[string]string{}
+	for _, e := range strings.Fields(before) {
+		k, v, _ := strings.Cut(e, "=")
+		was[k] = v
+	}
+	var changed []string
+	for _, e := range strings.Fields(after) {
+		k, v, _ := strings.Cut(e, "=")
+		if was[k] != v {
+			changed = append(changed, k)
+		}
+	}
+	return strings.Join(changed, ", ")
 }

@@ -44,7 +44,7 @@ func refusedNoChange(t *testing.T, s *testserver.Server, rsp *testserver.Respons
 		}
 	}
 	if after := countRows(t, s); after != before {
-		t.Fatalf("refused request changed the database: %s", rsp.Body)
+		t.Fatalf("refused request changed the database (%s): %s", changedTables(before, after), rsp.Body)
 	}
 }
 

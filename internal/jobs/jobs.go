@@ -80,8 +80,10 @@ type Engine struct {
 	cfg      Config
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
-	queues   map[string]river.QueueConfig
-	client   *river.Client[*sql.Tx]
+	// atStart are the kinds of the periodic jobs that run at start.
+	atStart []string
+	queues  map[string]river.QueueConfig
+	client  *river.Client[*sql.Tx]
 	// pool is river's own connection to the SQLite file (nil on
 	// PostgreSQL, where river shares the server's pool).
 	pool *sql.DB
@@ -138,6 +140,35 @@ func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart b
 		},
 		&river.PeriodicJobOpts{RunOnStart: atStart},
 	))
+	if atStart {
+		e.atStart = append(e.atStart, args.Kind())
+	}
+}
+
+// Settled reports whether the start-up work is done: every periodic job
+// that runs at start has been inserted (by whichever replica leads) and no
+// job of any kind is unfinished. After it, only new changes and the next
+// periods add work.
+func (e *Engine) Settled(ctx context.Context) (bool, error) {
+	if len(e.atStart) > 0 {
+		ks := make([]any, len(e.atStart))
+		for i, k := range e.atStart {
+			ks[i] = k
+		}
+		query, args := entsql.Dialect(e.cfg.DB.Dialect).
+			Select(entsql.Count(entsql.Distinct("kind"))).From(entsql.Table("river_job")).
+			Where(entsql.In("kind", ks...)).
+			Query()
+		var n int
+		if err := e.cfg.DB.SQL.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("jobs: count start-up jobs: %w", err)
+		}
+		if n < len(e.atStart) {
+			return false, nil
+		}
+	}
+	n, err := e.Unfinished(ctx)
+	return n == 0, err
 }
 
 // Open prepares the engine for inserting jobs without working any (on

@@ -381,7 +381,13 @@ type envelope struct {
 
 // ExportLine returns a chained event as its audit export line (see
 // audit.MarshalLine): what deliveries and audit streams carry.
-func ExportLine(ev *ent.AuditEvent) ([]byte, error) { return audit.MarshalLine(entryOf(ev)) }
+func ExportLine(ev *ent.AuditEvent) ([]byte, error) {
+	e, err := entryOf(ev)
+	if err != nil {
+		return nil, err
+	}
+	return audit.MarshalLine(e)
+}
 
 // ChainHead returns the highest chained seq (0 for an empty chain). ctx
 // must allow reading audit events (the system viewer).
@@ -444,8 +450,9 @@ func testMessage(ep *ent.WebhookEndpoint, id string) (message, error) {
 	return message{id: id, typ: TestEventType, body: body}, err
 }
 
-// entryOf is the chain entry of an event.
-func entryOf(ev *ent.AuditEvent) audit.Entry {
+// entryOf is the chain entry of an event, with the seals of its personal
+// fields when it was chained in the sealed format (so the line verifies).
+func entryOf(ev *ent.AuditEvent) (audit.Entry, error) {
 	e := audit.Entry{
 		Seq: *ev.Seq, PrevHash: ev.PrevHash, Hash: ev.Hash, At: ev.At, Source: ev.Source, ExternalID: ev.ExternalID,
 		ActorType: ev.ActorType, ActorID: ev.ActorID, ActorEmail: ev.ActorEmail, ActorIP: ev.ActorIP,
@@ -463,7 +470,14 @@ func entryOf(ev *ent.AuditEvent) audit.Entry {
 	if ev.Metadata != nil {
 		e.Metadata, _ = json.Marshal(ev.Metadata)
 	}
-	return e
+	if ev.Personal != nil {
+		p, err := audit.ParsePersonal([]byte(*ev.Personal))
+		if err != nil {
+			return audit.Entry{}, fmt.Errorf("webhooks: audit event %d: %w", ev.ID, err)
+		}
+		e.Personal = p
+	}
+	return e, nil
 }
 
 // keys returns the endpoint's valid signing keys: the current secret, then

@@ -101,23 +101,25 @@ func seedDevIssuerKey(tb testing.TB, dataDir string) {
 	}
 }
 
-// WaitProvisioned waits until no background job is queued or running:
-// after it, nothing changes the database in the background until the next
-// change that enqueues work (creating or changing a tenant or member,
-// reconcile) or the next periodic job.
+// WaitProvisioned waits until the start-up work is done (jobs.Engine
+// Settled: the periodic jobs that run at start have run, no job of any kind
+// is queued or running): after it, nothing changes the database in the
+// background until the next change that enqueues work (creating or
+// changing a tenant or member, reconcile) or the next period.
 func (s *Server) WaitProvisioned() {
 	s.tb.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		n, err := s.Jobs.Unfinished(context.Background())
+		done, err := s.Jobs.Settled(context.Background())
 		if err != nil {
 			s.tb.Fatalf("job queue: %v", err)
 		}
-		if n == 0 {
+		if done {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("%d background jobs still unfinished", n)
+			n, _ := s.Jobs.Unfinished(context.Background())
+			s.tb.Fatalf("start-up jobs not settled after a minute (%d unfinished)", n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
