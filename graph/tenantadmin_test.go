@@ -334,6 +334,7 @@ func TestPartnerSettings(t *testing.T) {
 			if md := auditMetadata(t, s, "partner.settings_updated"); len(md) != 2 {
 				t.Fatalf("audit: %v", md)
 			}
+			s.WaitProvisioned() // the new tenant's provisioning settles first
 			before := countRows(t, s)
 			refusedNoChange(t, s, s.Query("partner:northwind", upd, map[string]any{"s": "northwind", "in": map[string]any{"supportEmail": "not an address"}}), "BAD_USER_INPUT", "supportEmail", before)
 			refusedNoChange(t, s, s.Query("partner:northwind", upd, map[string]any{"s": "northwind", "in": map[string]any{"supportUrl": "ftp://x.example"}}), "BAD_USER_INPUT", "supportUrl", before)
