@@ -10,6 +10,9 @@ import (
 // with the total and each tenant's partner.
 const listQuery = `{ tenants(first: 50, orderBy: {field: SLUG}) { totalCount edges { node { slug name plan status seats partner { slug name } } } } }`
 
+// listWithProvisioning is listQuery with each tenant's provisioning.
+const listWithProvisioning = `{ tenants(first: 50, orderBy: {field: SLUG}) { totalCount edges { node { slug name plan status seats partner { slug name } provisioning { integration status } } } } }`
+
 type barePartner struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`

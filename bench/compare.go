@@ -174,6 +174,23 @@ func (e *env) compare(ctx context.Context, o options) ([]row, error) {
 		row{name: e.dialect + ": same, p99 latency (lower is better)", ours: ms(ours.p99), base: ms(base.p99), ratio: float64(ours.p99) / float64(base.p99)},
 	)
 
+	// The same list with each tenant's provisioning: Dezky against itself
+	// without the field (the bare server has no provisioning).
+	fmt.Fprintf(osStderr, "bench: %s: tenants list with provisioning\n", e.dialect)
+	pbody := gql(listWithProvisioning, nil)
+	withProv, without, err := pair(ctx, o,
+		func(ctx context.Context, _ int) (load, error) {
+			return runLoad(ctx, 32, o.dur, func(ctx context.Context, _, _ int) error { return post(ctx, e.srv.URL+"/query", e.operator, pbody) })
+		},
+		func(ctx context.Context, _ int) (load, error) {
+			return runLoad(ctx, 32, o.dur, func(ctx context.Context, _, _ int) error { return post(ctx, e.srv.URL+"/query", e.operator, body) })
+		})
+	if err != nil {
+		return nil, fmt.Errorf("tenants list with provisioning: %w", err)
+	}
+	rows = append(rows, row{name: e.dialect + ": same + provisioning{status}, req/s (vs Dezky without the field)",
+		ours: fmt.Sprintf("%.0f", withProv.rps), base: fmt.Sprintf("%.0f", without.rps), ratio: withProv.rps / without.rps})
+
 	// (b) createTenant, 16 clients, vs the same insert in one Go transaction.
 	fmt.Fprintf(osStderr, "bench: %s: createTenant\n", e.dialect)
 	const create = `mutation($in: CreateTenantInput!) { createTenant(input: $in) { slug } }`

@@ -63,9 +63,13 @@ func setup(ctx context.Context, dialect, url string, o options, log *slog.Logger
 		return nil, err
 	}
 	if e.postgres {
-		// The same pool settings as the server's, so the comparison is
-		// of the request path, not of connection handling.
-		e.pool.SetMaxOpenConns(s.DB.SQL.Stats().MaxOpenConnections)
+		// The same pool size as the server's, so the comparison is of the
+		// request path, not of the pool's size.
+		// Idle connections as many as open ones: the bare server's best
+		// setting, whatever the server's is.
+		n := s.DB.SQL.Stats().MaxOpenConnections
+		e.pool.SetMaxOpenConns(n)
+		e.pool.SetMaxIdleConns(n)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
