@@ -2,8 +2,10 @@
 // data: the tenant list read path against a bare net/http + database/sql
 // server of the same query (bareserver.go), createTenant against the same
 // insert in a plain Go transaction, audit chain verification against bare
-// sha256 over the same bytes, and evaluateFlags against plain SQL plus
-// flags.Evaluate. Each comparison alternates Dezky and its baseline for
+// sha256 over the same bytes, evaluateFlags against plain SQL plus
+// flags.Evaluate, and a provider call through a plugin process against a
+// bare gRPC call over a unix socket (run from the module root: the plugin
+// side is the plugins' own benchmark, run with the go tool). Each comparison alternates Dezky and its baseline for
 // -rounds rounds and reports medians, on the embedded SQLite and on a
 // throwaway PostgreSQL cluster. It prints one table with ratios.
 //
@@ -88,7 +90,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	rows = append(rows, vr...)
-	rows = append(rows, row{name: "plugin round trip vs bare gRPC over a unix socket", note: "not in this harness: see make bench-plugins (plugin vs in-process)"})
+	fmt.Fprintln(os.Stderr, "bench: plugin round trip")
+	pr, err := comparePlugin(ctx)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, pr)
 	if o.pgraph {
 		rows = append(rows, row{name: "tenants list vs PostGraphile", note: postgraphileNote()})
 	} else {
