@@ -174,6 +174,15 @@ func (e *env) compare(ctx context.Context, o options) ([]row, error) {
 		row{name: e.dialect + ": same, p99 latency (lower is better)", ours: ms(ours.p99), base: ms(base.p99), ratio: float64(ours.p99) / float64(base.p99)},
 	)
 
+	if e.postgres && o.pgraph {
+		fmt.Fprintf(osStderr, "bench: %s: tenants list vs PostGraphile\n", e.dialect)
+		pr, err := e.comparePostGraphile(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, pr...)
+	}
+
 	// The same list with each tenant's provisioning: Dezky against itself
 	// without the field (the bare server has no provisioning).
 	fmt.Fprintf(osStderr, "bench: %s: tenants list with provisioning\n", e.dialect)

@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,10 +95,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	rows = append(rows, pr)
-	if o.pgraph {
-		rows = append(rows, row{name: "tenants list vs PostGraphile", note: postgraphileNote()})
-	} else {
-		rows = append(rows, row{name: "tenants list vs PostGraphile", note: "skipped (run with -postgraphile)"})
+	if !o.pgraph {
+		rows = append(rows, row{name: "tenants list vs PostGraphile", note: "skipped (run with -postgraphile; needs node)"})
 	}
 	fmt.Fprintf(out, "\nDezky vs baselines: size %d tenants, %d rounds alternating, %s per side per round, medians; %s\n\n",
 		o.size, o.rounds, o.dur, machine())
@@ -121,15 +118,6 @@ func run(ctx context.Context, o options, out io.Writer) error {
 type row struct {
 	name, ours, base, note string
 	ratio                  float64
-}
-
-// postgraphileNote says why PostGraphile is not compared: the harness
-// does not pin or run it.
-func postgraphileNote() string {
-	if _, err := exec.LookPath("node"); err != nil {
-		return "skipped: node not found"
-	}
-	return "not implemented in this harness"
 }
 
 // machine describes where the figures come from: CPUs and load average.
