@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run plugins test generate playground check-generate migration fmt vet bench
+.PHONY: run plugins test generate playground check-generate migration fmt vet bench bench-plugins
 
 # The demo: provider plugins built into ./bin (where serve looks for them),
 # the upstream simulators started in-process, demo data seeded once.
@@ -53,5 +53,14 @@ fmt:
 vet:
 	$(GO) vet ./...
 
+# Dezky side by side with bare baselines (bare Go + SQL server, the same
+# insert in a Go transaction, sha256, SQL + flags.Evaluate) on generated
+# data, SQLite and a throwaway PostgreSQL cluster; prints one table with
+# ratios. Arguments via BENCH_ARGS, e.g. BENCH_ARGS='-size 10000 -rounds 5'.
+BENCH_ARGS ?= -size 2000
 bench:
+	$(GO) run ./bench $(BENCH_ARGS)
+
+# The plugin protocol's round-trip benchmarks (plugin process vs in-process).
+bench-plugins:
 	$(GO) test -run '^$$' -bench . -benchtime 10000x ./plugins/...

@@ -317,7 +317,7 @@ func (r *subscriptionResolver) AuditEvents(ctx context.Context, afterSeq *int, w
 
 // Provisioning is the resolver for the provisioning field.
 func (r *tenantResolver) Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error) {
-	return r.provisioning.Statuses(ctx, obj)
+	return r.provisioningOf(ctx, obj)
 }
 
 // Members is the resolver for the members field.

@@ -68,12 +68,19 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	}
 }
 
+// maxConns is the PostgreSQL pool's size, open and idle.
+const maxConns = 20
+
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	sdb, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	sdb.SetMaxOpenConns(20)
+	// As many idle connections as open ones: with Go's default of 2 idle,
+	// a burst above 2 concurrent queries closes the extra sessions and the
+	// next burst opens them again (a new PostgreSQL backend each).
+	sdb.SetMaxOpenConns(maxConns)
+	sdb.SetMaxIdleConns(maxConns)
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("connect postgres %s: %w", Redact(dsn), err)

@@ -224,7 +224,10 @@ func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment strin
 	if err != nil {
 		return nil, err
 	}
-	fs, err := db.Client(ctx, s.client).Flag.Query().All(rule.Bypass(ctx))
+	// Only the columns evaluation reads: not the history, the largest
+	// column, which would be read and JSON-decoded for nothing.
+	fs, err := db.Client(ctx, s.client).Flag.Query().
+		Select(flag.FieldKey, flag.FieldState, flag.FieldPct, flag.FieldScope).All(rule.Bypass(ctx))
 	if err != nil {
 		return nil, apperr.About(err, "flag")
 	}

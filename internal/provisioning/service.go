@@ -314,23 +314,7 @@ func (s *Service) Statuses(ctx context.Context, t *ent.Tenant) ([]*IntegrationSt
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: statuses of %s: %w", t.Slug, err)
 	}
-	by := map[Integration]*ent.ProvisioningState{}
-	for _, r := range rows {
-		by[r.Integration] = r
-	}
-	out := make([]*IntegrationStatus, 0, len(Integrations))
-	for _, i := range Integrations {
-		if r, ok := by[i]; ok {
-			out = append(out, &IntegrationStatus{Integration: i, Status: r.Status, Message: r.Message, UpdatedAt: r.UpdatedAt, External: maps.Clone(r.External)})
-			continue
-		}
-		st := &IntegrationStatus{Integration: i, Status: StatusPending, Message: "never provisioned: run reconcile", UpdatedAt: t.CreatedAt}
-		if !s.configured(i) {
-			st.Status, st.Message = StatusSkipped, "not configured"
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return s.assemble(t, rows), nil
 }
 
 // configured reports whether a plugin serves the integration.
