@@ -12,6 +12,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/viewer"
@@ -26,7 +27,7 @@ func TestStatusesOfIsOneStatement(t *testing.T) {
 		var statements atomic.Int64
 		counting := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB(d.Dialect, d.SQL),
 			func(context.Context, ...any) { statements.Add(1) })))
-		svc := provisioning.New(provisioning.Config{Client: counting, Dialect: d.Dialect})
+		svc := provisioning.New(provisioning.Config{Client: counting, Jobs: jobs.New(jobs.Config{DB: d})}) // the engine is never started: only reads
 
 		var tenants []*ent.Tenant
 		for i := range 50 {
