@@ -36,6 +36,7 @@ import (
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
+	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
@@ -412,6 +413,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	MemberMfa struct {
+		Authenticators func(childComplexity int) int
+		Email          func(childComplexity int) int
+		Enrolled       func(childComplexity int) int
+	}
+
 	Membership struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -434,6 +441,12 @@ type ComplexityRoot struct {
 	MembershipEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	MfaStatus struct {
+		Enrolled func(childComplexity int) int
+		Members  func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -656,6 +669,7 @@ type ComplexityRoot struct {
 		MailDomains       func(childComplexity int) int
 		Members           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Memberships       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
+		MfaStatus         func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Partner           func(childComplexity int) int
 		PartnerID         func(childComplexity int) int
@@ -912,6 +926,7 @@ type SubscriptionResolver interface {
 type TenantResolver interface {
 	Provisioning(ctx context.Context, obj *ent.Tenant) ([]*provisioning.IntegrationStatus, error)
 	Members(ctx context.Context, obj *ent.Tenant, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) (*ent.MembershipConnection, error)
+	MfaStatus(ctx context.Context, obj *ent.Tenant) (*members.MFAStatus, error)
 	SecurityPolicy(ctx context.Context, obj *ent.Tenant) (*tenantadmin.SecurityPolicy, error)
 	SsoApps(ctx context.Context, obj *ent.Tenant) ([]*ent.SsoApp, error)
 	Branding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.Branding, error)
@@ -2291,6 +2306,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
 
+	case "MemberMfa.authenticators":
+		if e.ComplexityRoot.MemberMfa.Authenticators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberMfa.Authenticators(childComplexity), true
+	case "MemberMfa.email":
+		if e.ComplexityRoot.MemberMfa.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberMfa.Email(childComplexity), true
+	case "MemberMfa.enrolled":
+		if e.ComplexityRoot.MemberMfa.Enrolled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberMfa.Enrolled(childComplexity), true
+
 	case "Membership.createdAt":
 		if e.ComplexityRoot.Membership.CreatedAt == nil {
 			break
@@ -2383,6 +2417,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
+
+	case "MfaStatus.enrolled":
+		if e.ComplexityRoot.MfaStatus.Enrolled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MfaStatus.Enrolled(childComplexity), true
+	case "MfaStatus.members":
+		if e.ComplexityRoot.MfaStatus.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MfaStatus.Members(childComplexity), true
+	case "MfaStatus.total":
+		if e.ComplexityRoot.MfaStatus.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MfaStatus.Total(childComplexity), true
 
 	case "Mutation.addMailDomain":
 		if e.ComplexityRoot.Mutation.AddMailDomain == nil {
@@ -3748,6 +3801,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Memberships(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.MembershipOrder), args["where"].(*ent.MembershipWhereInput)), true
+	case "Tenant.mfaStatus":
+		if e.ComplexityRoot.Tenant.MfaStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.MfaStatus(childComplexity), true
 	case "Tenant.name":
 		if e.ComplexityRoot.Tenant.Name == nil {
 			break
@@ -11964,6 +12023,31 @@ extend type Mutation {
   """
   eraseAuditSubject("The subject's e-mail address; it is not recorded anywhere." email: String!): AuditErasure!
 }
+
+"A tenant's MFA overview, from the identity provider's authenticator counts (cached for a minute)."
+type MfaStatus {
+  "The tenant's members (not being removed)."
+  total: Int!
+  "Members known to have enrolled at least one authenticator."
+  enrolled: Int!
+  "Each member's enrolment, by e-mail."
+  members: [MemberMfa!]!
+}
+
+"One member's MFA enrolment."
+type MemberMfa {
+  "The member's e-mail address."
+  email: String!
+  "Whether the member enrolled an authenticator; null when unknown (no SSO user yet, or the identity provider did not answer)."
+  enrolled: Boolean
+  "How many authenticators the member enrolled; null when unknown."
+  authenticators: Int
+}
+
+extend type Tenant {
+  "The MFA overview: how many members enrolled an authenticator (the tenant's admins, its partner's staff and operators; FORBIDDEN for members)."
+  mfaStatus: MfaStatus!
+}
 `, BuiltIn: false},
 	{Name: "../webhooks.graphql", Input: `# Signed outbound webhooks (Standard Webhooks): endpoints, secrets shown
 # once, deliveries and redelivery. Extends the types entgql generates.
@@ -13275,6 +13359,18 @@ func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_MemberMfa(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "email":
+		return ec.fieldContext_MemberMfa_email(ctx, field)
+	case "enrolled":
+		return ec.fieldContext_MemberMfa_enrolled(ctx, field)
+	case "authenticators":
+		return ec.fieldContext_MemberMfa_authenticators(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberMfa", field.Name)
+}
+
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -13321,6 +13417,18 @@ func (ec *executionContext) childFields_MembershipEdge(ctx context.Context, fiel
 		return ec.fieldContext_MembershipEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MembershipEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MfaStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_MfaStatus_total(ctx, field)
+	case "enrolled":
+		return ec.fieldContext_MfaStatus_enrolled(ctx, field)
+	case "members":
+		return ec.fieldContext_MfaStatus_members(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MfaStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_OneTimeCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13601,6 +13709,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_provisioning(ctx, field)
 	case "members":
 		return ec.fieldContext_Tenant_members(ctx, field)
+	case "mfaStatus":
+		return ec.fieldContext_Tenant_mfaStatus(ctx, field)
 	case "securityPolicy":
 		return ec.fieldContext_Tenant_securityPolicy(ctx, field)
 	case "ssoApps":
@@ -21062,6 +21172,75 @@ func (ec *executionContext) fieldContext_MemberEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("MemberEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _MemberMfa_email(ctx context.Context, field graphql.CollectedField, obj *members.MemberMFA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberMfa_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberMfa_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberMfa", field, false, false, "String")
+}
+
+func (ec *executionContext) _MemberMfa_enrolled(ctx context.Context, field graphql.CollectedField, obj *members.MemberMFA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberMfa_enrolled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enrolled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MemberMfa_enrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberMfa", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MemberMfa_authenticators(ctx context.Context, field graphql.CollectedField, obj *members.MemberMFA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberMfa_authenticators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Authenticators, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MemberMfa_authenticators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberMfa", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Membership_id(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21450,6 +21629,84 @@ func (ec *executionContext) _MembershipEdge_cursor(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_MembershipEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MembershipEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MfaStatus_total(ctx context.Context, field graphql.CollectedField, obj *members.MFAStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MfaStatus_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MfaStatus_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MfaStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MfaStatus_enrolled(ctx context.Context, field graphql.CollectedField, obj *members.MFAStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MfaStatus_enrolled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enrolled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MfaStatus_enrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MfaStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MfaStatus_members(ctx context.Context, field graphql.CollectedField, obj *members.MFAStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MfaStatus_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []members.MemberMFA) graphql.Marshaler {
+			return ec.marshalNMemberMfa2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmembersᚐMemberMFAᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MfaStatus_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MfaStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberMfa(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_createTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -27137,6 +27394,38 @@ func (ec *executionContext) fieldContext_Tenant_members(ctx context.Context, fie
 	if fc.Args, err = ec.field_Tenant_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_mfaStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_mfaStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().MfaStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *members.MFAStatus) graphql.Marshaler {
+			return ec.marshalNMfaStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmembersᚐMFAStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_mfaStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MfaStatus(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -43348,6 +43637,49 @@ func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var memberMfaImplementors = []string{"MemberMfa"}
+
+func (ec *executionContext) _MemberMfa(ctx context.Context, sel ast.SelectionSet, obj *members.MemberMFA) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberMfaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberMfa")
+		case "email":
+			out.Values[i] = ec._MemberMfa_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrolled":
+			out.Values[i] = ec._MemberMfa_enrolled(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "authenticators":
+			out.Values[i] = ec._MemberMfa_authenticators(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var membershipImplementors = []string{"Membership", "Node"}
 
 func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSet, obj *ent.Membership) graphql.Marshaler {
@@ -43489,6 +43821,49 @@ func (ec *executionContext) _MembershipEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "cursor":
 			out.Values[i] = ec._MembershipEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mfaStatusImplementors = []string{"MfaStatus"}
+
+func (ec *executionContext) _MfaStatus(ctx context.Context, sel ast.SelectionSet, obj *members.MFAStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mfaStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MfaStatus")
+		case "total":
+			out.Values[i] = ec._MfaStatus_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrolled":
+			out.Values[i] = ec._MfaStatus_enrolled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "members":
+			out.Values[i] = ec._MfaStatus_members(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -45025,6 +45400,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_members(ctx, field, obj)
+				})
+		case "mfaStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_mfaStatus(ctx, field, obj)
 				})
 		case "securityPolicy":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -47059,6 +47440,26 @@ func (ec *executionContext) marshalNMemberCredentialPayload2ᚖgithubᚗcomᚋde
 	return ec._MemberCredentialPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMemberMfa2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmembersᚐMemberMFA(ctx context.Context, sel ast.SelectionSet, v members.MemberMFA) graphql.Marshaler {
+	return ec._MemberMfa(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMemberMfa2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmembersᚐMemberMFAᚄ(ctx context.Context, sel ast.SelectionSet, v []members.MemberMFA) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMemberMfa2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋmembersᚐMemberMFA(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNMembership2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Membership) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -47138,6 +47539,14 @@ func (ec *executionContext) unmarshalNMfaMode2githubᚗcomᚋdezkyᚋplatformᚋ
 
 func (ec *executionContext) marshalNMfaMode2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐMfaMode(ctx context.Context, sel ast.SelectionSet, v tenantadmin.MfaMode) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMfaStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmembersᚐMFAStatus(ctx context.Context, sel ast.SelectionSet, v *members.MFAStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MfaStatus!")
+		return graphql.Null
+	}
+	return ec._MfaStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {

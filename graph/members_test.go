@@ -545,3 +545,47 @@ func memberState(t *testing.T, s *testserver.Server) string {
 	}
 	return b.String()
 }
+
+// TestMfaStatus: the MFA overview counts the tenant's members and asks the
+// identity provider (the real plugin against the Authentik simulator) for
+// each one's authenticators; members are refused, other tenants' admins
+// see no tenant.
+func TestMfaStatus(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := startWithUpstreams(t, d)
+			const q = `{ tenant(slug: "acme") { mfaStatus { total enrolled members { email enrolled authenticators } } } }`
+			var got struct {
+				Tenant struct {
+					MfaStatus struct {
+						Total, Enrolled int
+						Members         []struct {
+							Email          string
+							Enrolled       *bool
+							Authenticators *int
+						}
+					}
+				}
+			}
+			for _, as := range []string{"admin:acme", "partner:northwind", "operator"} {
+				s.Query(as, q, nil).Decode(t, &got)
+				st := got.Tenant.MfaStatus
+				want := len(members(t, s, "operator", "acme"))
+				if st.Total != want || len(st.Members) != want || st.Enrolled != 0 {
+					t.Fatalf("%s: mfaStatus = %+v, want %d members, none enrolled", as, st, want)
+				}
+				for _, m := range st.Members {
+					if m.Enrolled == nil || *m.Enrolled || m.Authenticators == nil || *m.Authenticators != 0 {
+						t.Fatalf("%s: member %+v: want a known count of 0 from the identity provider", as, m)
+					}
+				}
+			}
+			if rsp := s.Query("member:acme", q, nil); rsp.Code() != "FORBIDDEN" {
+				t.Fatalf("member reads the MFA overview: %s", rsp.Body)
+			}
+			if rsp := s.Query("admin:globex", q, nil); rsp.Code() != "NOT_FOUND" {
+				t.Fatalf("another tenant's admin: %s", rsp.Body)
+			}
+		})
+	}
+}

@@ -325,6 +325,11 @@ func (r *tenantResolver) Members(ctx context.Context, obj *ent.Tenant, after *en
 	return obj.Memberships(ctx, after, first, before, last, orderBy, where)
 }
 
+// MfaStatus is the resolver for the mfaStatus field.
+func (r *tenantResolver) MfaStatus(ctx context.Context, obj *ent.Tenant) (*members.MFAStatus, error) {
+	return r.members.MFAStatus(ctx, obj.Slug)
+}
+
 // MfaEnrolled is the resolver for the mfaEnrolled field.
 func (r *userResolver) MfaEnrolled(ctx context.Context, obj *ent.User) (*bool, error) {
 	return r.members.MFAEnrolled(ctx, obj), nil

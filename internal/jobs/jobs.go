@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -140,7 +141,7 @@ func (e *Engine) AddPeriodic(period time.Duration, args river.JobArgs, atStart b
 		},
 		&river.PeriodicJobOpts{RunOnStart: atStart},
 	))
-	if atStart {
+	if atStart && !slices.Contains(e.atStart, args.Kind()) {
 		e.atStart = append(e.atStart, args.Kind())
 	}
 }

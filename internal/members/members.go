@@ -683,21 +683,17 @@ func (s *Service) Statuses(ctx context.Context, m *ent.Membership) ([]*provision
 }
 
 // MFAEnrolled asks the identity provider whether the user enrolled an
-// authenticator; nil when unknown.
+// authenticator (counts cached for MFACacheTTL); nil when unknown.
 func (s *Service) MFAEnrolled(ctx context.Context, u *ent.User) *bool {
-	if u == nil || u.IdentityID == nil {
+	if u == nil {
 		return nil
 	}
 	idp, err := s.identity()
-	if err != nil {
+	n, ok := s.authenticators(ctx, idp, err, u, time.Now())
+	if !ok {
 		return nil
 	}
-	n, err := idp.CountAuthenticators(ctx, *u.IdentityID)
-	if err != nil {
-		s.cfg.Log.WarnContext(ctx, "members: count authenticators", "user", u.ID, "err", err)
-		return nil
-	}
-	enrolled := n.Total > 0
+	enrolled := n > 0
 	return &enrolled
 }
 
