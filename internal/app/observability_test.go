@@ -212,7 +212,8 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	}
 	defer rsp.Body.Close()
 	if rsp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", rsp.Status)
+		body, _ := io.ReadAll(rsp.Body)
+		t.Fatalf("GET /metrics: %s: %s", rsp.Status, body)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(rsp.Body)

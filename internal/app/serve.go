@@ -252,7 +252,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		provCfg.Plugins = pluginsByCapability(s.Plugins.Status())
 		ingestCfg.Providers = s.Plugins
 		hcfg.Plugins = s.Plugins
-		s.metrics.RegisterState(metrics.State{DB: d.SQL, Postgres: d.IsPostgres(), Provisioning: s.Provisioning.Queued, Log: log})
+		s.metrics.RegisterState(metrics.State{DB: d.SQL, Postgres: d.IsPostgres(), Provisioning: func(ctx context.Context) (int, error) { return s.Provisioning.Queued(ctx) }, Log: log})
 	}
 	mailCfg := maildomains.Config{Client: client, Tenancy: tenants, Log: log}
 	if s.Plugins != nil {

@@ -700,35 +700,20 @@ func (s *Service) MFAEnrolled(ctx context.Context, u *ent.User) *bool {
 // errSkipped marks a capability without a plugin.
 var errSkipped = errors.New("not configured")
 
-func (s *Service) identity() (sdk.Identity, error) {
-	if s.cfg.Providers == nil {
-		return nil, errSkipped
-	}
-	p, err := s.cfg.Providers.Identity()
-	if sdk.IsUnsupported(err) {
-		return nil, errSkipped
-	}
-	return p, err
-}
+func (s *Service) identity() (sdk.Identity, error) { return capability(s, Providers.Identity) }
+func (s *Service) mail() (sdk.Mail, error)         { return capability(s, Providers.Mail) }
+func (s *Service) storage() (sdk.Storage, error)   { return capability(s, Providers.Storage) }
 
-func (s *Service) mail() (sdk.Mail, error) {
+// capability returns the plugin serving one capability, errSkipped when
+// none is configured or it does not serve the capability.
+func capability[T any](s *Service, get func(Providers) (T, error)) (T, error) {
+	var zero T
 	if s.cfg.Providers == nil {
-		return nil, errSkipped
+		return zero, errSkipped
 	}
-	p, err := s.cfg.Providers.Mail()
+	p, err := get(s.cfg.Providers)
 	if sdk.IsUnsupported(err) {
-		return nil, errSkipped
-	}
-	return p, err
-}
-
-func (s *Service) storage() (sdk.Storage, error) {
-	if s.cfg.Providers == nil {
-		return nil, errSkipped
-	}
-	p, err := s.cfg.Providers.Storage()
-	if sdk.IsUnsupported(err) {
-		return nil, errSkipped
+		return zero, errSkipped
 	}
 	return p, err
 }

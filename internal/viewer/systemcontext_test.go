@@ -17,14 +17,15 @@ import (
 // a directory (with a trailing slash), a file, or file#Func for a single
 // function (method names without receiver).
 var systemContextAllowed = []string{
-	"cmd/",                                          // command-line entry points
-	"internal/app/",                                 // process wiring and CLI commands (token, migrate, seeding at start)
-	"internal/demo/",                                // demo seeding
-	"internal/ingest/",                              // ingest workers polling the providers
-	"internal/audit/archive/",                       // the archiver (periodic, and the operator's run of it)
-	"internal/audit/checkpoint.go",                  // the checkpointer (periodic and on demand)
-	"internal/testing/",                             // test harness
-	"internal/webhooks/dispatch.go",                 // webhook delivery jobs and the loop queueing them
+	"cmd/",                          // command-line entry points
+	"internal/app/",                 // process wiring and CLI commands (token, migrate, seeding at start)
+	"internal/demo/",                // demo seeding
+	"internal/ingest/",              // ingest workers polling the providers
+	"internal/audit/archive/",       // the archiver (periodic, and the operator's run of it)
+	"internal/audit/checkpoint.go",  // the checkpointer (periodic and on demand)
+	"internal/testing/",             // test harness
+	"bench/",                        // the benchmark harness generating its data set
+	"internal/webhooks/dispatch.go", // webhook delivery jobs and the loop queueing them
 	"internal/auditstream/auditstream.go#kick",      // the loop queueing audit stream exports
 	"internal/auditstream/auditstream.go#export",    // the audit stream export job
 	"internal/provisioning/service.go#ReconcileAll", // start-up reconciliation of every tenant
