@@ -11,6 +11,7 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
+	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/ingest"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/maildomains"
@@ -165,6 +166,24 @@ func (w *recheckMailDomainsWorker) Work(ctx context.Context, _ *river.Job[rechec
 	}
 	if n > 0 {
 		w.log.InfoContext(ctx, "mail domains changed status", "domains", n)
+	}
+	return nil
+}
+
+// queueNow inserts one job in a transaction of its own, for start-up work
+// that must not wait for river's leader election (which runs the periodic
+// jobs, and can take a while on a busy machine).
+func queueNow(ctx context.Context, client *ent.Client, e *jobs.Engine, args river.JobArgs) error {
+	txCtx, tx, err := db.BeginTx(ctx, client)
+	if err != nil {
+		return fmt.Errorf("queue %s: %w", args.Kind(), err)
+	}
+	if err := e.InsertTx(txCtx, args, nil); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("queue %s: %w", args.Kind(), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("queue %s: %w", args.Kind(), err)
 	}
 	return nil
 }

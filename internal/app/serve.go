@@ -354,6 +354,12 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
+	// Every start checks the mail domains at once (the seeded ones reach
+	// VERIFIED in seconds), whenever river elects the replica that runs
+	// the periodic recheck.
+	if err := queueNow(ctx, client, engine, recheckMailDomainsArgs{}); err != nil {
+		return err
+	}
 	// Queues webhook deliveries and stream exports once the engine takes
 	// jobs; stopped with the other loops.
 	bg.start(hooks.Run)
