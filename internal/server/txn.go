@@ -19,7 +19,6 @@ import (
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/oneshot"
 	"github.com/dezky/platform/internal/rule"
-	"github.com/dezky/platform/internal/shownonce"
 	"github.com/dezky/platform/internal/viewer"
 )
 
@@ -134,9 +133,8 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 			return rsp
 		}
 	}
-	// Values shown once (client secrets) are kept out of the stored
-	// replay response.
-	txCtx, shown := shownonce.WithRecorder(txCtx)
+	// Values shown once (client and signing secrets, marked with
+	// oneshot.Mark) are kept out of the stored replay response.
 	txCtx = oneshot.WithHolder(txCtx)
 	rsp := next(txCtx)
 	if len(rsp.Errors) > 0 {
@@ -152,9 +150,6 @@ func (t mutationTx) InterceptResponse(ctx context.Context, next graphql.Response
 		if err == nil {
 			stored.Data = data
 			body, err = storedResponse(oc, &stored)
-		}
-		if err == nil {
-			body = shown.Redact(body)
 		}
 		if err == nil {
 			// An expired record of this key (not yet removed by

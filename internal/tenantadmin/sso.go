@@ -16,8 +16,8 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/oneshot"
 	"github.com/dezky/platform/internal/provisioning"
-	"github.com/dezky/platform/internal/shownonce"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -160,7 +160,7 @@ func (s *Service) CreateSsoApp(ctx context.Context, slug string, in CreateSsoApp
 		}); err != nil {
 			return err
 		}
-		shownonce.Mark(ctx, app.ClientSecret)
+		oneshot.Mark(ctx, app.ClientSecret)
 		secret := app.ClientSecret
 		out = &CreateSsoAppPayload{App: row, ClientSecret: &secret}
 		return nil
