@@ -12045,7 +12045,7 @@ type MemberMfa {
 }
 
 extend type Tenant {
-  "The MFA overview: how many members enrolled an authenticator (the tenant's admins, its partner's staff and operators; FORBIDDEN for members)."
+  "The MFA overview: how many of the members you can see enrolled an authenticator (admins, the partner's staff and operators see every member; a member sees only themself)."
   mfaStatus: MfaStatus!
 }
 `, BuiltIn: false},

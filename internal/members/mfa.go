@@ -11,7 +11,6 @@ import (
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
-	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -69,20 +68,15 @@ func (c *mfaCache) put(id string, total int, now time.Time) {
 }
 
 // MFAStatus returns the MFA overview of a tenant from the identity
-// provider's authenticator counts (cached for MFACacheTTL). Its admins,
-// its partner's staff and operators may read it; a member gets FORBIDDEN,
-// anybody else NOT_FOUND.
+// provider's authenticator counts (cached for MFACacheTTL), over the
+// members the viewer can see: the Membership privacy rules give the
+// tenant's admins, its partner's staff and operators every member and a
+// member only themself. A tenant the viewer cannot see is NOT_FOUND.
 func (s *Service) MFAStatus(ctx context.Context, tenantSlug string) (*MFAStatus, error) {
 	c := db.Client(ctx, s.client)
 	t, err := c.Tenant.Query().Where(tenant.Slug(tenantSlug)).Only(ctx)
 	if err != nil {
 		return nil, apperr.About(err, "tenant")
-	}
-	v := viewer.FromContext(ctx)
-	role, _ := v.RoleIn(t.ID)
-	partnerStaff := v != nil && v.PartnerID != 0 && t.PartnerID != nil && *t.PartnerID == v.PartnerID
-	if !v.Privileged() && role != viewer.RoleAdmin && !partnerStaff {
-		return nil, apperr.Forbiddenf("only the tenant's admins, its partner's staff and operators see its MFA overview")
 	}
 	ms, err := c.Membership.Query().
 		Where(membership.TenantID(t.ID), membership.StatusNEQ(membership.StatusRemoving)).
