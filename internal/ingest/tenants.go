@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/net/idna"
-
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/user"
+	"github.com/dezky/platform/internal/domainname"
 	"github.com/dezky/platform/internal/provisioning"
 )
 
@@ -87,9 +86,11 @@ func (r *resolver) byDomain(ctx context.Context, d string) (*ent.Tenant, error) 
 	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
-	name := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
-	if a, err := idna.Lookup.ToASCII(name); err == nil {
-		name = a
+	// The same normal form the mail domains are stored in; a name that
+	// is not a domain is nobody's.
+	name, err := domainname.Normalize("domain", d)
+	if err != nil || name == "" {
+		return nil, nil
 	}
 	owned, err := r.client.MailDomain.Query().
 		Where(maildomain.Name(name), maildomain.VerifiedAtNotNil()).Only(system(ctx))
