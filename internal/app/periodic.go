@@ -191,5 +191,6 @@ func queueNow(ctx context.Context, client *ent.Client, e *jobs.Engine, args rive
 // registerMailDomainRecheck registers the periodic recheck of mail domains.
 func registerMailDomainRecheck(e *jobs.Engine, cfg *ServeConfig, domains *maildomains.Service) {
 	jobs.AddWorker(e, &recheckMailDomainsWorker{domains: domains, log: cfg.Log})
-	e.AddPeriodic(cfg.MailDomainRecheckInterval, recheckMailDomainsArgs{}, true)
+	// Not at start: every start queues one recheck itself (queueNow).
+	e.AddPeriodic(cfg.MailDomainRecheckInterval, recheckMailDomainsArgs{}, false)
 }
