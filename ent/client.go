@@ -30,12 +30,15 @@ import (
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
+	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/ent/webhookdelivery"
 	"github.com/dezky/platform/ent/webhookendpoint"
@@ -78,18 +81,24 @@ type Client struct {
 	Partner *PartnerClient
 	// PartnerSettings is the client for interacting with the PartnerSettings builders.
 	PartnerSettings *PartnerSettingsClient
+	// Price is the client for interacting with the Price builders.
+	Price *PriceClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
 	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
 	SecurityPolicy *SecurityPolicyClient
 	// SsoApp is the client for interacting with the SsoApp builders.
 	SsoApp *SsoAppClient
+	// SubscriptionRevision is the client for interacting with the SubscriptionRevision builders.
+	SubscriptionRevision *SubscriptionRevisionClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
 	// TenantBranding is the client for interacting with the TenantBranding builders.
 	TenantBranding *TenantBrandingClient
 	// TenantStorage is the client for interacting with the TenantStorage builders.
 	TenantStorage *TenantStorageClient
+	// TenantSubscription is the client for interacting with the TenantSubscription builders.
+	TenantSubscription *TenantSubscriptionClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
@@ -122,12 +131,15 @@ func (c *Client) init() {
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
 	c.PartnerSettings = NewPartnerSettingsClient(c.config)
+	c.Price = NewPriceClient(c.config)
 	c.ProvisioningState = NewProvisioningStateClient(c.config)
 	c.SecurityPolicy = NewSecurityPolicyClient(c.config)
 	c.SsoApp = NewSsoAppClient(c.config)
+	c.SubscriptionRevision = NewSubscriptionRevisionClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
 	c.TenantBranding = NewTenantBrandingClient(c.config)
 	c.TenantStorage = NewTenantStorageClient(c.config)
+	c.TenantSubscription = NewTenantSubscriptionClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
 	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
@@ -221,32 +233,35 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:                ctx,
-		config:             cfg,
-		AuditArchive:       NewAuditArchiveClient(cfg),
-		AuditCheckpoint:    NewAuditCheckpointClient(cfg),
-		AuditCosignature:   NewAuditCosignatureClient(cfg),
-		AuditEvent:         NewAuditEventClient(cfg),
-		AuditSetting:       NewAuditSettingClient(cfg),
-		AuditStream:        NewAuditStreamClient(cfg),
-		AuditTreeHash:      NewAuditTreeHashClient(cfg),
-		Flag:               NewFlagClient(cfg),
-		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
-		IngestCursor:       NewIngestCursorClient(cfg),
-		MailDomain:         NewMailDomainClient(cfg),
-		MemberProvisioning: NewMemberProvisioningClient(cfg),
-		Membership:         NewMembershipClient(cfg),
-		Partner:            NewPartnerClient(cfg),
-		PartnerSettings:    NewPartnerSettingsClient(cfg),
-		ProvisioningState:  NewProvisioningStateClient(cfg),
-		SecurityPolicy:     NewSecurityPolicyClient(cfg),
-		SsoApp:             NewSsoAppClient(cfg),
-		Tenant:             NewTenantClient(cfg),
-		TenantBranding:     NewTenantBrandingClient(cfg),
-		TenantStorage:      NewTenantStorageClient(cfg),
-		User:               NewUserClient(cfg),
-		WebhookDelivery:    NewWebhookDeliveryClient(cfg),
-		WebhookEndpoint:    NewWebhookEndpointClient(cfg),
+		ctx:                  ctx,
+		config:               cfg,
+		AuditArchive:         NewAuditArchiveClient(cfg),
+		AuditCheckpoint:      NewAuditCheckpointClient(cfg),
+		AuditCosignature:     NewAuditCosignatureClient(cfg),
+		AuditEvent:           NewAuditEventClient(cfg),
+		AuditSetting:         NewAuditSettingClient(cfg),
+		AuditStream:          NewAuditStreamClient(cfg),
+		AuditTreeHash:        NewAuditTreeHashClient(cfg),
+		Flag:                 NewFlagClient(cfg),
+		IdempotencyKey:       NewIdempotencyKeyClient(cfg),
+		IngestCursor:         NewIngestCursorClient(cfg),
+		MailDomain:           NewMailDomainClient(cfg),
+		MemberProvisioning:   NewMemberProvisioningClient(cfg),
+		Membership:           NewMembershipClient(cfg),
+		Partner:              NewPartnerClient(cfg),
+		PartnerSettings:      NewPartnerSettingsClient(cfg),
+		Price:                NewPriceClient(cfg),
+		ProvisioningState:    NewProvisioningStateClient(cfg),
+		SecurityPolicy:       NewSecurityPolicyClient(cfg),
+		SsoApp:               NewSsoAppClient(cfg),
+		SubscriptionRevision: NewSubscriptionRevisionClient(cfg),
+		Tenant:               NewTenantClient(cfg),
+		TenantBranding:       NewTenantBrandingClient(cfg),
+		TenantStorage:        NewTenantStorageClient(cfg),
+		TenantSubscription:   NewTenantSubscriptionClient(cfg),
+		User:                 NewUserClient(cfg),
+		WebhookDelivery:      NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:      NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -264,32 +279,35 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:                ctx,
-		config:             cfg,
-		AuditArchive:       NewAuditArchiveClient(cfg),
-		AuditCheckpoint:    NewAuditCheckpointClient(cfg),
-		AuditCosignature:   NewAuditCosignatureClient(cfg),
-		AuditEvent:         NewAuditEventClient(cfg),
-		AuditSetting:       NewAuditSettingClient(cfg),
-		AuditStream:        NewAuditStreamClient(cfg),
-		AuditTreeHash:      NewAuditTreeHashClient(cfg),
-		Flag:               NewFlagClient(cfg),
-		IdempotencyKey:     NewIdempotencyKeyClient(cfg),
-		IngestCursor:       NewIngestCursorClient(cfg),
-		MailDomain:         NewMailDomainClient(cfg),
-		MemberProvisioning: NewMemberProvisioningClient(cfg),
-		Membership:         NewMembershipClient(cfg),
-		Partner:            NewPartnerClient(cfg),
-		PartnerSettings:    NewPartnerSettingsClient(cfg),
-		ProvisioningState:  NewProvisioningStateClient(cfg),
-		SecurityPolicy:     NewSecurityPolicyClient(cfg),
-		SsoApp:             NewSsoAppClient(cfg),
-		Tenant:             NewTenantClient(cfg),
-		TenantBranding:     NewTenantBrandingClient(cfg),
-		TenantStorage:      NewTenantStorageClient(cfg),
-		User:               NewUserClient(cfg),
-		WebhookDelivery:    NewWebhookDeliveryClient(cfg),
-		WebhookEndpoint:    NewWebhookEndpointClient(cfg),
+		ctx:                  ctx,
+		config:               cfg,
+		AuditArchive:         NewAuditArchiveClient(cfg),
+		AuditCheckpoint:      NewAuditCheckpointClient(cfg),
+		AuditCosignature:     NewAuditCosignatureClient(cfg),
+		AuditEvent:           NewAuditEventClient(cfg),
+		AuditSetting:         NewAuditSettingClient(cfg),
+		AuditStream:          NewAuditStreamClient(cfg),
+		AuditTreeHash:        NewAuditTreeHashClient(cfg),
+		Flag:                 NewFlagClient(cfg),
+		IdempotencyKey:       NewIdempotencyKeyClient(cfg),
+		IngestCursor:         NewIngestCursorClient(cfg),
+		MailDomain:           NewMailDomainClient(cfg),
+		MemberProvisioning:   NewMemberProvisioningClient(cfg),
+		Membership:           NewMembershipClient(cfg),
+		Partner:              NewPartnerClient(cfg),
+		PartnerSettings:      NewPartnerSettingsClient(cfg),
+		Price:                NewPriceClient(cfg),
+		ProvisioningState:    NewProvisioningStateClient(cfg),
+		SecurityPolicy:       NewSecurityPolicyClient(cfg),
+		SsoApp:               NewSsoAppClient(cfg),
+		SubscriptionRevision: NewSubscriptionRevisionClient(cfg),
+		Tenant:               NewTenantClient(cfg),
+		TenantBranding:       NewTenantBrandingClient(cfg),
+		TenantStorage:        NewTenantStorageClient(cfg),
+		TenantSubscription:   NewTenantSubscriptionClient(cfg),
+		User:                 NewUserClient(cfg),
+		WebhookDelivery:      NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:      NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -322,9 +340,9 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.Flag, c.IdempotencyKey,
 		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
-		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
-		c.TenantBranding, c.TenantStorage, c.User, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.PartnerSettings, c.Price, c.ProvisioningState, c.SecurityPolicy, c.SsoApp,
+		c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
+		c.TenantSubscription, c.User, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -337,9 +355,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.Flag, c.IdempotencyKey,
 		c.IngestCursor, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
-		c.PartnerSettings, c.ProvisioningState, c.SecurityPolicy, c.SsoApp, c.Tenant,
-		c.TenantBranding, c.TenantStorage, c.User, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.PartnerSettings, c.Price, c.ProvisioningState, c.SecurityPolicy, c.SsoApp,
+		c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
+		c.TenantSubscription, c.User, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -378,18 +396,24 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Partner.mutate(ctx, m)
 	case *PartnerSettingsMutation:
 		return c.PartnerSettings.mutate(ctx, m)
+	case *PriceMutation:
+		return c.Price.mutate(ctx, m)
 	case *ProvisioningStateMutation:
 		return c.ProvisioningState.mutate(ctx, m)
 	case *SecurityPolicyMutation:
 		return c.SecurityPolicy.mutate(ctx, m)
 	case *SsoAppMutation:
 		return c.SsoApp.mutate(ctx, m)
+	case *SubscriptionRevisionMutation:
+		return c.SubscriptionRevision.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
 	case *TenantBrandingMutation:
 		return c.TenantBranding.mutate(ctx, m)
 	case *TenantStorageMutation:
 		return c.TenantStorage.mutate(ctx, m)
+	case *TenantSubscriptionMutation:
+		return c.TenantSubscription.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	case *WebhookDeliveryMutation:
@@ -2507,6 +2531,140 @@ func (c *PartnerSettingsClient) mutate(ctx context.Context, m *PartnerSettingsMu
 	}
 }
 
+// PriceClient is a client for the Price schema.
+type PriceClient struct {
+	config
+}
+
+// NewPriceClient returns a client for the Price from the given config.
+func NewPriceClient(c config) *PriceClient {
+	return &PriceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `price.Hooks(f(g(h())))`.
+func (c *PriceClient) Use(hooks ...Hook) {
+	c.hooks.Price = append(c.hooks.Price, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `price.Intercept(f(g(h())))`.
+func (c *PriceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Price = append(c.inters.Price, interceptors...)
+}
+
+// Create returns a builder for creating a Price entity.
+func (c *PriceClient) Create() *PriceCreate {
+	mutation := newPriceMutation(c.config, OpCreate)
+	return &PriceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Price entities.
+func (c *PriceClient) CreateBulk(builders ...*PriceCreate) *PriceCreateBulk {
+	return &PriceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PriceClient) MapCreateBulk(slice any, setFunc func(*PriceCreate, int)) *PriceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PriceCreateBulk{err: fmt.Errorf("calling to PriceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PriceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PriceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Price.
+func (c *PriceClient) Update() *PriceUpdate {
+	mutation := newPriceMutation(c.config, OpUpdate)
+	return &PriceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PriceClient) UpdateOne(_m *Price) *PriceUpdateOne {
+	mutation := newPriceMutation(c.config, OpUpdateOne, withPrice(_m))
+	return &PriceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PriceClient) UpdateOneID(id int) *PriceUpdateOne {
+	mutation := newPriceMutation(c.config, OpUpdateOne, withPriceID(id))
+	return &PriceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Price.
+func (c *PriceClient) Delete() *PriceDelete {
+	mutation := newPriceMutation(c.config, OpDelete)
+	return &PriceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PriceClient) DeleteOne(_m *Price) *PriceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PriceClient) DeleteOneID(id int) *PriceDeleteOne {
+	builder := c.Delete().Where(price.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PriceDeleteOne{builder}
+}
+
+// Query returns a query builder for Price.
+func (c *PriceClient) Query() *PriceQuery {
+	return &PriceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePrice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Price entity by its id.
+func (c *PriceClient) Get(ctx context.Context, id int) (*Price, error) {
+	return c.Query().Where(price.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PriceClient) GetX(ctx context.Context, id int) *Price {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PriceClient) Hooks() []Hook {
+	hooks := c.hooks.Price
+	return append(hooks[:len(hooks):len(hooks)], price.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PriceClient) Interceptors() []Interceptor {
+	return c.inters.Price
+}
+
+func (c *PriceClient) mutate(ctx context.Context, m *PriceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PriceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PriceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PriceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PriceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Price mutation op: %q", m.Op())
+	}
+}
+
 // ProvisioningStateClient is a client for the ProvisioningState schema.
 type ProvisioningStateClient struct {
 	config
@@ -2938,6 +3096,172 @@ func (c *SsoAppClient) mutate(ctx context.Context, m *SsoAppMutation) (Value, er
 		return (&SsoAppDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown SsoApp mutation op: %q", m.Op())
+	}
+}
+
+// SubscriptionRevisionClient is a client for the SubscriptionRevision schema.
+type SubscriptionRevisionClient struct {
+	config
+}
+
+// NewSubscriptionRevisionClient returns a client for the SubscriptionRevision from the given config.
+func NewSubscriptionRevisionClient(c config) *SubscriptionRevisionClient {
+	return &SubscriptionRevisionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `subscriptionrevision.Hooks(f(g(h())))`.
+func (c *SubscriptionRevisionClient) Use(hooks ...Hook) {
+	c.hooks.SubscriptionRevision = append(c.hooks.SubscriptionRevision, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `subscriptionrevision.Intercept(f(g(h())))`.
+func (c *SubscriptionRevisionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SubscriptionRevision = append(c.inters.SubscriptionRevision, interceptors...)
+}
+
+// Create returns a builder for creating a SubscriptionRevision entity.
+func (c *SubscriptionRevisionClient) Create() *SubscriptionRevisionCreate {
+	mutation := newSubscriptionRevisionMutation(c.config, OpCreate)
+	return &SubscriptionRevisionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SubscriptionRevision entities.
+func (c *SubscriptionRevisionClient) CreateBulk(builders ...*SubscriptionRevisionCreate) *SubscriptionRevisionCreateBulk {
+	return &SubscriptionRevisionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SubscriptionRevisionClient) MapCreateBulk(slice any, setFunc func(*SubscriptionRevisionCreate, int)) *SubscriptionRevisionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SubscriptionRevisionCreateBulk{err: fmt.Errorf("calling to SubscriptionRevisionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SubscriptionRevisionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SubscriptionRevisionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SubscriptionRevision.
+func (c *SubscriptionRevisionClient) Update() *SubscriptionRevisionUpdate {
+	mutation := newSubscriptionRevisionMutation(c.config, OpUpdate)
+	return &SubscriptionRevisionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SubscriptionRevisionClient) UpdateOne(_m *SubscriptionRevision) *SubscriptionRevisionUpdateOne {
+	mutation := newSubscriptionRevisionMutation(c.config, OpUpdateOne, withSubscriptionRevision(_m))
+	return &SubscriptionRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SubscriptionRevisionClient) UpdateOneID(id int) *SubscriptionRevisionUpdateOne {
+	mutation := newSubscriptionRevisionMutation(c.config, OpUpdateOne, withSubscriptionRevisionID(id))
+	return &SubscriptionRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SubscriptionRevision.
+func (c *SubscriptionRevisionClient) Delete() *SubscriptionRevisionDelete {
+	mutation := newSubscriptionRevisionMutation(c.config, OpDelete)
+	return &SubscriptionRevisionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SubscriptionRevisionClient) DeleteOne(_m *SubscriptionRevision) *SubscriptionRevisionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SubscriptionRevisionClient) DeleteOneID(id int) *SubscriptionRevisionDeleteOne {
+	builder := c.Delete().Where(subscriptionrevision.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SubscriptionRevisionDeleteOne{builder}
+}
+
+// Query returns a query builder for SubscriptionRevision.
+func (c *SubscriptionRevisionClient) Query() *SubscriptionRevisionQuery {
+	return &SubscriptionRevisionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSubscriptionRevision},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SubscriptionRevision entity by its id.
+func (c *SubscriptionRevisionClient) Get(ctx context.Context, id int) (*SubscriptionRevision, error) {
+	return c.Query().Where(subscriptionrevision.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SubscriptionRevisionClient) GetX(ctx context.Context, id int) *SubscriptionRevision {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QuerySubscription queries the subscription edge of a SubscriptionRevision.
+func (c *SubscriptionRevisionClient) QuerySubscription(_m *SubscriptionRevision) *TenantSubscriptionQuery {
+	query := (&TenantSubscriptionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(subscriptionrevision.Table, subscriptionrevision.FieldID, id),
+			sqlgraph.To(tenantsubscription.Table, tenantsubscription.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, subscriptionrevision.SubscriptionTable, subscriptionrevision.SubscriptionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTenant queries the tenant edge of a SubscriptionRevision.
+func (c *SubscriptionRevisionClient) QueryTenant(_m *SubscriptionRevision) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(subscriptionrevision.Table, subscriptionrevision.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, subscriptionrevision.TenantTable, subscriptionrevision.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SubscriptionRevisionClient) Hooks() []Hook {
+	hooks := c.hooks.SubscriptionRevision
+	return append(hooks[:len(hooks):len(hooks)], subscriptionrevision.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SubscriptionRevisionClient) Interceptors() []Interceptor {
+	return c.inters.SubscriptionRevision
+}
+
+func (c *SubscriptionRevisionClient) mutate(ctx context.Context, m *SubscriptionRevisionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SubscriptionRevisionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SubscriptionRevisionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SubscriptionRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SubscriptionRevisionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SubscriptionRevision mutation op: %q", m.Op())
 	}
 }
 
@@ -3404,6 +3728,188 @@ func (c *TenantStorageClient) mutate(ctx context.Context, m *TenantStorageMutati
 		return (&TenantStorageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown TenantStorage mutation op: %q", m.Op())
+	}
+}
+
+// TenantSubscriptionClient is a client for the TenantSubscription schema.
+type TenantSubscriptionClient struct {
+	config
+}
+
+// NewTenantSubscriptionClient returns a client for the TenantSubscription from the given config.
+func NewTenantSubscriptionClient(c config) *TenantSubscriptionClient {
+	return &TenantSubscriptionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `tenantsubscription.Hooks(f(g(h())))`.
+func (c *TenantSubscriptionClient) Use(hooks ...Hook) {
+	c.hooks.TenantSubscription = append(c.hooks.TenantSubscription, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `tenantsubscription.Intercept(f(g(h())))`.
+func (c *TenantSubscriptionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TenantSubscription = append(c.inters.TenantSubscription, interceptors...)
+}
+
+// Create returns a builder for creating a TenantSubscription entity.
+func (c *TenantSubscriptionClient) Create() *TenantSubscriptionCreate {
+	mutation := newTenantSubscriptionMutation(c.config, OpCreate)
+	return &TenantSubscriptionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TenantSubscription entities.
+func (c *TenantSubscriptionClient) CreateBulk(builders ...*TenantSubscriptionCreate) *TenantSubscriptionCreateBulk {
+	return &TenantSubscriptionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TenantSubscriptionClient) MapCreateBulk(slice any, setFunc func(*TenantSubscriptionCreate, int)) *TenantSubscriptionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TenantSubscriptionCreateBulk{err: fmt.Errorf("calling to TenantSubscriptionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TenantSubscriptionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TenantSubscriptionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TenantSubscription.
+func (c *TenantSubscriptionClient) Update() *TenantSubscriptionUpdate {
+	mutation := newTenantSubscriptionMutation(c.config, OpUpdate)
+	return &TenantSubscriptionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TenantSubscriptionClient) UpdateOne(_m *TenantSubscription) *TenantSubscriptionUpdateOne {
+	mutation := newTenantSubscriptionMutation(c.config, OpUpdateOne, withTenantSubscription(_m))
+	return &TenantSubscriptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TenantSubscriptionClient) UpdateOneID(id int) *TenantSubscriptionUpdateOne {
+	mutation := newTenantSubscriptionMutation(c.config, OpUpdateOne, withTenantSubscriptionID(id))
+	return &TenantSubscriptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TenantSubscription.
+func (c *TenantSubscriptionClient) Delete() *TenantSubscriptionDelete {
+	mutation := newTenantSubscriptionMutation(c.config, OpDelete)
+	return &TenantSubscriptionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TenantSubscriptionClient) DeleteOne(_m *TenantSubscription) *TenantSubscriptionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TenantSubscriptionClient) DeleteOneID(id int) *TenantSubscriptionDeleteOne {
+	builder := c.Delete().Where(tenantsubscription.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TenantSubscriptionDeleteOne{builder}
+}
+
+// Query returns a query builder for TenantSubscription.
+func (c *TenantSubscriptionClient) Query() *TenantSubscriptionQuery {
+	return &TenantSubscriptionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTenantSubscription},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TenantSubscription entity by its id.
+func (c *TenantSubscriptionClient) Get(ctx context.Context, id int) (*TenantSubscription, error) {
+	return c.Query().Where(tenantsubscription.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TenantSubscriptionClient) GetX(ctx context.Context, id int) *TenantSubscription {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a TenantSubscription.
+func (c *TenantSubscriptionClient) QueryTenant(_m *TenantSubscription) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenantsubscription.Table, tenantsubscription.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, tenantsubscription.TenantTable, tenantsubscription.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPrice queries the price edge of a TenantSubscription.
+func (c *TenantSubscriptionClient) QueryPrice(_m *TenantSubscription) *PriceQuery {
+	query := (&PriceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenantsubscription.Table, tenantsubscription.FieldID, id),
+			sqlgraph.To(price.Table, price.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, tenantsubscription.PriceTable, tenantsubscription.PriceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRevisions queries the revisions edge of a TenantSubscription.
+func (c *TenantSubscriptionClient) QueryRevisions(_m *TenantSubscription) *SubscriptionRevisionQuery {
+	query := (&SubscriptionRevisionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenantsubscription.Table, tenantsubscription.FieldID, id),
+			sqlgraph.To(subscriptionrevision.Table, subscriptionrevision.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, tenantsubscription.RevisionsTable, tenantsubscription.RevisionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TenantSubscriptionClient) Hooks() []Hook {
+	hooks := c.hooks.TenantSubscription
+	return append(hooks[:len(hooks):len(hooks)], tenantsubscription.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TenantSubscriptionClient) Interceptors() []Interceptor {
+	return c.inters.TenantSubscription
+}
+
+func (c *TenantSubscriptionClient) mutate(ctx context.Context, m *TenantSubscriptionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TenantSubscriptionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TenantSubscriptionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TenantSubscriptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TenantSubscriptionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TenantSubscription mutation op: %q", m.Op())
 	}
 }
 
@@ -3878,16 +4384,18 @@ type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
 		AuditStream, AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
-		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage, User,
-		WebhookDelivery, WebhookEndpoint []ent.Hook
+		MemberProvisioning, Membership, Partner, PartnerSettings, Price,
+		ProvisioningState, SecurityPolicy, SsoApp, SubscriptionRevision, Tenant,
+		TenantBranding, TenantStorage, TenantSubscription, User, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
 		AuditStream, AuditTreeHash, Flag, IdempotencyKey, IngestCursor, MailDomain,
-		MemberProvisioning, Membership, Partner, PartnerSettings, ProvisioningState,
-		SecurityPolicy, SsoApp, Tenant, TenantBranding, TenantStorage, User,
-		WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		MemberProvisioning, Membership, Partner, PartnerSettings, Price,
+		ProvisioningState, SecurityPolicy, SsoApp, SubscriptionRevision, Tenant,
+		TenantBranding, TenantStorage, TenantSubscription, User, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -27,12 +27,15 @@ import (
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
+	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/ent/webhookdelivery"
 	"github.com/dezky/platform/ent/webhookendpoint"
@@ -96,30 +99,33 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			auditarchive.Table:       auditarchive.ValidColumn,
-			auditcheckpoint.Table:    auditcheckpoint.ValidColumn,
-			auditcosignature.Table:   auditcosignature.ValidColumn,
-			auditevent.Table:         auditevent.ValidColumn,
-			auditsetting.Table:       auditsetting.ValidColumn,
-			auditstream.Table:        auditstream.ValidColumn,
-			audittreehash.Table:      audittreehash.ValidColumn,
-			flag.Table:               flag.ValidColumn,
-			idempotencykey.Table:     idempotencykey.ValidColumn,
-			ingestcursor.Table:       ingestcursor.ValidColumn,
-			maildomain.Table:         maildomain.ValidColumn,
-			memberprovisioning.Table: memberprovisioning.ValidColumn,
-			membership.Table:         membership.ValidColumn,
-			partner.Table:            partner.ValidColumn,
-			partnersettings.Table:    partnersettings.ValidColumn,
-			provisioningstate.Table:  provisioningstate.ValidColumn,
-			securitypolicy.Table:     securitypolicy.ValidColumn,
-			ssoapp.Table:             ssoapp.ValidColumn,
-			tenant.Table:             tenant.ValidColumn,
-			tenantbranding.Table:     tenantbranding.ValidColumn,
-			tenantstorage.Table:      tenantstorage.ValidColumn,
-			user.Table:               user.ValidColumn,
-			webhookdelivery.Table:    webhookdelivery.ValidColumn,
-			webhookendpoint.Table:    webhookendpoint.ValidColumn,
+			auditarchive.Table:         auditarchive.ValidColumn,
+			auditcheckpoint.Table:      auditcheckpoint.ValidColumn,
+			auditcosignature.Table:     auditcosignature.ValidColumn,
+			auditevent.Table:           auditevent.ValidColumn,
+			auditsetting.Table:         auditsetting.ValidColumn,
+			auditstream.Table:          auditstream.ValidColumn,
+			audittreehash.Table:        audittreehash.ValidColumn,
+			flag.Table:                 flag.ValidColumn,
+			idempotencykey.Table:       idempotencykey.ValidColumn,
+			ingestcursor.Table:         ingestcursor.ValidColumn,
+			maildomain.Table:           maildomain.ValidColumn,
+			memberprovisioning.Table:   memberprovisioning.ValidColumn,
+			membership.Table:           membership.ValidColumn,
+			partner.Table:              partner.ValidColumn,
+			partnersettings.Table:      partnersettings.ValidColumn,
+			price.Table:                price.ValidColumn,
+			provisioningstate.Table:    provisioningstate.ValidColumn,
+			securitypolicy.Table:       securitypolicy.ValidColumn,
+			ssoapp.Table:               ssoapp.ValidColumn,
+			subscriptionrevision.Table: subscriptionrevision.ValidColumn,
+			tenant.Table:               tenant.ValidColumn,
+			tenantbranding.Table:       tenantbranding.ValidColumn,
+			tenantstorage.Table:        tenantstorage.ValidColumn,
+			tenantsubscription.Table:   tenantsubscription.ValidColumn,
+			user.Table:                 user.ValidColumn,
+			webhookdelivery.Table:      webhookdelivery.ValidColumn,
+			webhookendpoint.Table:      webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

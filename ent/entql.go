@@ -19,12 +19,15 @@ import (
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/predicate"
+	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
+	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/ent/webhookdelivery"
 	"github.com/dezky/platform/ent/webhookendpoint"
@@ -37,7 +40,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 24)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 27)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -369,6 +372,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   price.Table,
+			Columns: price.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: price.FieldID,
+			},
+		},
+		Type: "Price",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			price.FieldCreatedAt:      {Type: field.TypeTime, Column: price.FieldCreatedAt},
+			price.FieldUpdatedAt:      {Type: field.TypeTime, Column: price.FieldUpdatedAt},
+			price.FieldPlan:           {Type: field.TypeEnum, Column: price.FieldPlan},
+			price.FieldInterval:       {Type: field.TypeEnum, Column: price.FieldInterval},
+			price.FieldPerSeat:        {Type: field.TypeBool, Column: price.FieldPerSeat},
+			price.FieldAmounts:        {Type: field.TypeJSON, Column: price.FieldAmounts},
+			price.FieldActive:         {Type: field.TypeBool, Column: price.FieldActive},
+			price.FieldProviderPrices: {Type: field.TypeJSON, Column: price.FieldProviderPrices},
+		},
+	}
+	graph.Nodes[16] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -387,7 +411,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -408,7 +432,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -428,7 +452,33 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   subscriptionrevision.Table,
+			Columns: subscriptionrevision.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: subscriptionrevision.FieldID,
+			},
+		},
+		Type: "SubscriptionRevision",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			subscriptionrevision.FieldSubscriptionID: {Type: field.TypeInt, Column: subscriptionrevision.FieldSubscriptionID},
+			subscriptionrevision.FieldTenantID:       {Type: field.TypeInt, Column: subscriptionrevision.FieldTenantID},
+			subscriptionrevision.FieldPartnerID:      {Type: field.TypeInt, Column: subscriptionrevision.FieldPartnerID},
+			subscriptionrevision.FieldEffectiveAt:    {Type: field.TypeTime, Column: subscriptionrevision.FieldEffectiveAt},
+			subscriptionrevision.FieldPlan:           {Type: field.TypeEnum, Column: subscriptionrevision.FieldPlan},
+			subscriptionrevision.FieldInterval:       {Type: field.TypeEnum, Column: subscriptionrevision.FieldInterval},
+			subscriptionrevision.FieldCurrency:       {Type: field.TypeString, Column: subscriptionrevision.FieldCurrency},
+			subscriptionrevision.FieldUnitAmount:     {Type: field.TypeInt64, Column: subscriptionrevision.FieldUnitAmount},
+			subscriptionrevision.FieldPerSeat:        {Type: field.TypeBool, Column: subscriptionrevision.FieldPerSeat},
+			subscriptionrevision.FieldSeats:          {Type: field.TypeInt, Column: subscriptionrevision.FieldSeats},
+			subscriptionrevision.FieldStatus:         {Type: field.TypeEnum, Column: subscriptionrevision.FieldStatus},
+			subscriptionrevision.FieldMrr:            {Type: field.TypeInt64, Column: subscriptionrevision.FieldMrr},
+			subscriptionrevision.FieldReason:         {Type: field.TypeString, Column: subscriptionrevision.FieldReason},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -453,7 +503,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -473,7 +523,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -490,7 +540,37 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   tenantsubscription.Table,
+			Columns: tenantsubscription.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: tenantsubscription.FieldID,
+			},
+		},
+		Type: "TenantSubscription",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			tenantsubscription.FieldCreatedAt:              {Type: field.TypeTime, Column: tenantsubscription.FieldCreatedAt},
+			tenantsubscription.FieldUpdatedAt:              {Type: field.TypeTime, Column: tenantsubscription.FieldUpdatedAt},
+			tenantsubscription.FieldTenantID:               {Type: field.TypeInt, Column: tenantsubscription.FieldTenantID},
+			tenantsubscription.FieldPriceID:                {Type: field.TypeInt, Column: tenantsubscription.FieldPriceID},
+			tenantsubscription.FieldPlan:                   {Type: field.TypeEnum, Column: tenantsubscription.FieldPlan},
+			tenantsubscription.FieldInterval:               {Type: field.TypeEnum, Column: tenantsubscription.FieldInterval},
+			tenantsubscription.FieldCurrency:               {Type: field.TypeString, Column: tenantsubscription.FieldCurrency},
+			tenantsubscription.FieldUnitAmount:             {Type: field.TypeInt64, Column: tenantsubscription.FieldUnitAmount},
+			tenantsubscription.FieldPerSeat:                {Type: field.TypeBool, Column: tenantsubscription.FieldPerSeat},
+			tenantsubscription.FieldSeats:                  {Type: field.TypeInt, Column: tenantsubscription.FieldSeats},
+			tenantsubscription.FieldStatus:                 {Type: field.TypeEnum, Column: tenantsubscription.FieldStatus},
+			tenantsubscription.FieldCurrentPeriodEnd:       {Type: field.TypeTime, Column: tenantsubscription.FieldCurrentPeriodEnd},
+			tenantsubscription.FieldCanceledAt:             {Type: field.TypeTime, Column: tenantsubscription.FieldCanceledAt},
+			tenantsubscription.FieldProviderCustomerID:     {Type: field.TypeString, Column: tenantsubscription.FieldProviderCustomerID},
+			tenantsubscription.FieldProviderSubscriptionID: {Type: field.TypeString, Column: tenantsubscription.FieldProviderSubscriptionID},
+			tenantsubscription.FieldProviderPriceID:        {Type: field.TypeString, Column: tenantsubscription.FieldProviderPriceID},
+			tenantsubscription.FieldSyncError:              {Type: field.TypeString, Column: tenantsubscription.FieldSyncError},
+		},
+	}
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -514,7 +594,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -539,7 +619,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -670,6 +750,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Tenant",
 	)
 	graph.MustAddE(
+		"subscription",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   subscriptionrevision.SubscriptionTable,
+			Columns: []string{subscriptionrevision.SubscriptionColumn},
+			Bidi:    false,
+		},
+		"SubscriptionRevision",
+		"TenantSubscription",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   subscriptionrevision.TenantTable,
+			Columns: []string{subscriptionrevision.TenantColumn},
+			Bidi:    false,
+		},
+		"SubscriptionRevision",
+		"Tenant",
+	)
+	graph.MustAddE(
 		"partner",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -716,6 +820,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"TenantStorage",
 		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   tenantsubscription.TenantTable,
+			Columns: []string{tenantsubscription.TenantColumn},
+			Bidi:    false,
+		},
+		"TenantSubscription",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"price",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   tenantsubscription.PriceTable,
+			Columns: []string{tenantsubscription.PriceColumn},
+			Bidi:    false,
+		},
+		"TenantSubscription",
+		"Price",
+	)
+	graph.MustAddE(
+		"revisions",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   tenantsubscription.RevisionsTable,
+			Columns: []string{tenantsubscription.RevisionsColumn},
+			Bidi:    false,
+		},
+		"TenantSubscription",
+		"SubscriptionRevision",
 	)
 	graph.MustAddE(
 		"partner",
@@ -2129,6 +2269,86 @@ func (f *PartnerSettingsFilter) WhereHasPartnerWith(preds ...predicate.Partner) 
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PriceQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PriceQuery builder.
+func (_q *PriceQuery) Filter() *PriceFilter {
+	return &PriceFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PriceMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PriceMutation builder.
+func (m *PriceMutation) Filter() *PriceFilter {
+	return &PriceFilter{config: m.config, predicateAdder: m}
+}
+
+// PriceFilter provides a generic filtering capability at runtime for PriceQuery.
+type PriceFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PriceFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PriceFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(price.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PriceFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(price.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PriceFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(price.FieldUpdatedAt))
+}
+
+// WherePlan applies the entql string predicate on the plan field.
+func (f *PriceFilter) WherePlan(p entql.StringP) {
+	f.Where(p.Field(price.FieldPlan))
+}
+
+// WhereInterval applies the entql string predicate on the interval field.
+func (f *PriceFilter) WhereInterval(p entql.StringP) {
+	f.Where(p.Field(price.FieldInterval))
+}
+
+// WherePerSeat applies the entql bool predicate on the per_seat field.
+func (f *PriceFilter) WherePerSeat(p entql.BoolP) {
+	f.Where(p.Field(price.FieldPerSeat))
+}
+
+// WhereAmounts applies the entql json.RawMessage predicate on the amounts field.
+func (f *PriceFilter) WhereAmounts(p entql.BytesP) {
+	f.Where(p.Field(price.FieldAmounts))
+}
+
+// WhereActive applies the entql bool predicate on the active field.
+func (f *PriceFilter) WhereActive(p entql.BoolP) {
+	f.Where(p.Field(price.FieldActive))
+}
+
+// WhereProviderPrices applies the entql json.RawMessage predicate on the provider_prices field.
+func (f *PriceFilter) WhereProviderPrices(p entql.BytesP) {
+	f.Where(p.Field(price.FieldProviderPrices))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProvisioningStateQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2157,7 +2377,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2232,7 +2452,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2326,7 +2546,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2387,6 +2607,139 @@ func (f *SsoAppFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SubscriptionRevisionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SubscriptionRevisionQuery builder.
+func (_q *SubscriptionRevisionQuery) Filter() *SubscriptionRevisionFilter {
+	return &SubscriptionRevisionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SubscriptionRevisionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SubscriptionRevisionMutation builder.
+func (m *SubscriptionRevisionMutation) Filter() *SubscriptionRevisionFilter {
+	return &SubscriptionRevisionFilter{config: m.config, predicateAdder: m}
+}
+
+// SubscriptionRevisionFilter provides a generic filtering capability at runtime for SubscriptionRevisionQuery.
+type SubscriptionRevisionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SubscriptionRevisionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SubscriptionRevisionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(subscriptionrevision.FieldID))
+}
+
+// WhereSubscriptionID applies the entql int predicate on the subscription_id field.
+func (f *SubscriptionRevisionFilter) WhereSubscriptionID(p entql.IntP) {
+	f.Where(p.Field(subscriptionrevision.FieldSubscriptionID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *SubscriptionRevisionFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(subscriptionrevision.FieldTenantID))
+}
+
+// WherePartnerID applies the entql int predicate on the partner_id field.
+func (f *SubscriptionRevisionFilter) WherePartnerID(p entql.IntP) {
+	f.Where(p.Field(subscriptionrevision.FieldPartnerID))
+}
+
+// WhereEffectiveAt applies the entql time.Time predicate on the effective_at field.
+func (f *SubscriptionRevisionFilter) WhereEffectiveAt(p entql.TimeP) {
+	f.Where(p.Field(subscriptionrevision.FieldEffectiveAt))
+}
+
+// WherePlan applies the entql string predicate on the plan field.
+func (f *SubscriptionRevisionFilter) WherePlan(p entql.StringP) {
+	f.Where(p.Field(subscriptionrevision.FieldPlan))
+}
+
+// WhereInterval applies the entql string predicate on the interval field.
+func (f *SubscriptionRevisionFilter) WhereInterval(p entql.StringP) {
+	f.Where(p.Field(subscriptionrevision.FieldInterval))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *SubscriptionRevisionFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(subscriptionrevision.FieldCurrency))
+}
+
+// WhereUnitAmount applies the entql int64 predicate on the unit_amount field.
+func (f *SubscriptionRevisionFilter) WhereUnitAmount(p entql.Int64P) {
+	f.Where(p.Field(subscriptionrevision.FieldUnitAmount))
+}
+
+// WherePerSeat applies the entql bool predicate on the per_seat field.
+func (f *SubscriptionRevisionFilter) WherePerSeat(p entql.BoolP) {
+	f.Where(p.Field(subscriptionrevision.FieldPerSeat))
+}
+
+// WhereSeats applies the entql int predicate on the seats field.
+func (f *SubscriptionRevisionFilter) WhereSeats(p entql.IntP) {
+	f.Where(p.Field(subscriptionrevision.FieldSeats))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *SubscriptionRevisionFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(subscriptionrevision.FieldStatus))
+}
+
+// WhereMrr applies the entql int64 predicate on the mrr field.
+func (f *SubscriptionRevisionFilter) WhereMrr(p entql.Int64P) {
+	f.Where(p.Field(subscriptionrevision.FieldMrr))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *SubscriptionRevisionFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(subscriptionrevision.FieldReason))
+}
+
+// WhereHasSubscription applies a predicate to check if query has an edge subscription.
+func (f *SubscriptionRevisionFilter) WhereHasSubscription() {
+	f.Where(entql.HasEdge("subscription"))
+}
+
+// WhereHasSubscriptionWith applies a predicate to check if query has an edge subscription with a given conditions (other predicates).
+func (f *SubscriptionRevisionFilter) WhereHasSubscriptionWith(preds ...predicate.TenantSubscription) {
+	f.Where(entql.HasEdgeWith("subscription", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SubscriptionRevisionFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SubscriptionRevisionFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2415,7 +2768,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2543,7 +2896,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2632,7 +2985,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2678,6 +3031,173 @@ func (f *TenantStorageFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TenantSubscriptionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TenantSubscriptionQuery builder.
+func (_q *TenantSubscriptionQuery) Filter() *TenantSubscriptionFilter {
+	return &TenantSubscriptionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TenantSubscriptionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TenantSubscriptionMutation builder.
+func (m *TenantSubscriptionMutation) Filter() *TenantSubscriptionFilter {
+	return &TenantSubscriptionFilter{config: m.config, predicateAdder: m}
+}
+
+// TenantSubscriptionFilter provides a generic filtering capability at runtime for TenantSubscriptionQuery.
+type TenantSubscriptionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TenantSubscriptionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TenantSubscriptionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(tenantsubscription.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TenantSubscriptionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(tenantsubscription.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TenantSubscriptionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(tenantsubscription.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *TenantSubscriptionFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(tenantsubscription.FieldTenantID))
+}
+
+// WherePriceID applies the entql int predicate on the price_id field.
+func (f *TenantSubscriptionFilter) WherePriceID(p entql.IntP) {
+	f.Where(p.Field(tenantsubscription.FieldPriceID))
+}
+
+// WherePlan applies the entql string predicate on the plan field.
+func (f *TenantSubscriptionFilter) WherePlan(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldPlan))
+}
+
+// WhereInterval applies the entql string predicate on the interval field.
+func (f *TenantSubscriptionFilter) WhereInterval(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldInterval))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *TenantSubscriptionFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldCurrency))
+}
+
+// WhereUnitAmount applies the entql int64 predicate on the unit_amount field.
+func (f *TenantSubscriptionFilter) WhereUnitAmount(p entql.Int64P) {
+	f.Where(p.Field(tenantsubscription.FieldUnitAmount))
+}
+
+// WherePerSeat applies the entql bool predicate on the per_seat field.
+func (f *TenantSubscriptionFilter) WherePerSeat(p entql.BoolP) {
+	f.Where(p.Field(tenantsubscription.FieldPerSeat))
+}
+
+// WhereSeats applies the entql int predicate on the seats field.
+func (f *TenantSubscriptionFilter) WhereSeats(p entql.IntP) {
+	f.Where(p.Field(tenantsubscription.FieldSeats))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *TenantSubscriptionFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldStatus))
+}
+
+// WhereCurrentPeriodEnd applies the entql time.Time predicate on the current_period_end field.
+func (f *TenantSubscriptionFilter) WhereCurrentPeriodEnd(p entql.TimeP) {
+	f.Where(p.Field(tenantsubscription.FieldCurrentPeriodEnd))
+}
+
+// WhereCanceledAt applies the entql time.Time predicate on the canceled_at field.
+func (f *TenantSubscriptionFilter) WhereCanceledAt(p entql.TimeP) {
+	f.Where(p.Field(tenantsubscription.FieldCanceledAt))
+}
+
+// WhereProviderCustomerID applies the entql string predicate on the provider_customer_id field.
+func (f *TenantSubscriptionFilter) WhereProviderCustomerID(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldProviderCustomerID))
+}
+
+// WhereProviderSubscriptionID applies the entql string predicate on the provider_subscription_id field.
+func (f *TenantSubscriptionFilter) WhereProviderSubscriptionID(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldProviderSubscriptionID))
+}
+
+// WhereProviderPriceID applies the entql string predicate on the provider_price_id field.
+func (f *TenantSubscriptionFilter) WhereProviderPriceID(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldProviderPriceID))
+}
+
+// WhereSyncError applies the entql string predicate on the sync_error field.
+func (f *TenantSubscriptionFilter) WhereSyncError(p entql.StringP) {
+	f.Where(p.Field(tenantsubscription.FieldSyncError))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TenantSubscriptionFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TenantSubscriptionFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPrice applies a predicate to check if query has an edge price.
+func (f *TenantSubscriptionFilter) WhereHasPrice() {
+	f.Where(entql.HasEdge("price"))
+}
+
+// WhereHasPriceWith applies a predicate to check if query has an edge price with a given conditions (other predicates).
+func (f *TenantSubscriptionFilter) WhereHasPriceWith(preds ...predicate.Price) {
+	f.Where(entql.HasEdgeWith("price", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRevisions applies a predicate to check if query has an edge revisions.
+func (f *TenantSubscriptionFilter) WhereHasRevisions() {
+	f.Where(entql.HasEdge("revisions"))
+}
+
+// WhereHasRevisionsWith applies a predicate to check if query has an edge revisions with a given conditions (other predicates).
+func (f *TenantSubscriptionFilter) WhereHasRevisionsWith(preds ...predicate.SubscriptionRevision) {
+	f.Where(entql.HasEdgeWith("revisions", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2706,7 +3226,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2829,7 +3349,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2943,7 +3463,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -27,13 +27,16 @@ import (
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
 	"github.com/dezky/platform/ent/predicate"
+	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
+	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/ent/webhookdelivery"
 	"github.com/dezky/platform/ent/webhookendpoint"
@@ -48,30 +51,33 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAuditArchive       = "AuditArchive"
-	TypeAuditCheckpoint    = "AuditCheckpoint"
-	TypeAuditCosignature   = "AuditCosignature"
-	TypeAuditEvent         = "AuditEvent"
-	TypeAuditSetting       = "AuditSetting"
-	TypeAuditStream        = "AuditStream"
-	TypeAuditTreeHash      = "AuditTreeHash"
-	TypeFlag               = "Flag"
-	TypeIdempotencyKey     = "IdempotencyKey"
-	TypeIngestCursor       = "IngestCursor"
-	TypeMailDomain         = "MailDomain"
-	TypeMemberProvisioning = "MemberProvisioning"
-	TypeMembership         = "Membership"
-	TypePartner            = "Partner"
-	TypePartnerSettings    = "PartnerSettings"
-	TypeProvisioningState  = "ProvisioningState"
-	TypeSecurityPolicy     = "SecurityPolicy"
-	TypeSsoApp             = "SsoApp"
-	TypeTenant             = "Tenant"
-	TypeTenantBranding     = "TenantBranding"
-	TypeTenantStorage      = "TenantStorage"
-	TypeUser               = "User"
-	TypeWebhookDelivery    = "WebhookDelivery"
-	TypeWebhookEndpoint    = "WebhookEndpoint"
+	TypeAuditArchive         = "AuditArchive"
+	TypeAuditCheckpoint      = "AuditCheckpoint"
+	TypeAuditCosignature     = "AuditCosignature"
+	TypeAuditEvent           = "AuditEvent"
+	TypeAuditSetting         = "AuditSetting"
+	TypeAuditStream          = "AuditStream"
+	TypeAuditTreeHash        = "AuditTreeHash"
+	TypeFlag                 = "Flag"
+	TypeIdempotencyKey       = "IdempotencyKey"
+	TypeIngestCursor         = "IngestCursor"
+	TypeMailDomain           = "MailDomain"
+	TypeMemberProvisioning   = "MemberProvisioning"
+	TypeMembership           = "Membership"
+	TypePartner              = "Partner"
+	TypePartnerSettings      = "PartnerSettings"
+	TypePrice                = "Price"
+	TypeProvisioningState    = "ProvisioningState"
+	TypeSecurityPolicy       = "SecurityPolicy"
+	TypeSsoApp               = "SsoApp"
+	TypeSubscriptionRevision = "SubscriptionRevision"
+	TypeTenant               = "Tenant"
+	TypeTenantBranding       = "TenantBranding"
+	TypeTenantStorage        = "TenantStorage"
+	TypeTenantSubscription   = "TenantSubscription"
+	TypeUser                 = "User"
+	TypeWebhookDelivery      = "WebhookDelivery"
+	TypeWebhookEndpoint      = "WebhookEndpoint"
 )
 
 // AuditArchiveMutation represents an operation that mutates the AuditArchive nodes in the graph.
@@ -13306,6 +13312,742 @@ func (m *PartnerSettingsMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown PartnerSettings edge %s", name)
 }
 
+// PriceMutation represents an operation that mutates the Price nodes in the graph.
+type PriceMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	plan                  *price.Plan
+	interval              *price.Interval
+	per_seat              *bool
+	amounts               *[]schematype.Money
+	appendamounts         []schematype.Money
+	active                *bool
+	provider_prices       *[]schematype.ProviderPrice
+	appendprovider_prices []schematype.ProviderPrice
+	clearedFields         map[string]struct{}
+	done                  bool
+	oldValue              func(context.Context) (*Price, error)
+	predicates            []predicate.Price
+}
+
+var _ ent.Mutation = (*PriceMutation)(nil)
+
+// priceOption allows management of the mutation configuration using functional options.
+type priceOption func(*PriceMutation)
+
+// newPriceMutation creates new mutation for the Price entity.
+func newPriceMutation(c config, op Op, opts ...priceOption) *PriceMutation {
+	m := &PriceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePrice,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPriceID sets the ID field of the mutation.
+func withPriceID(id int) priceOption {
+	return func(m *PriceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Price
+		)
+		m.oldValue = func(ctx context.Context) (*Price, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Price.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPrice sets the old Price of the mutation.
+func withPrice(node *Price) priceOption {
+	return func(m *PriceMutation) {
+		m.oldValue = func(context.Context) (*Price, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PriceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PriceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PriceMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PriceMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Price.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PriceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PriceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PriceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PriceMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PriceMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PriceMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPlan sets the "plan" field.
+func (m *PriceMutation) SetPlan(pr price.Plan) {
+	m.plan = &pr
+}
+
+// Plan returns the value of the "plan" field in the mutation.
+func (m *PriceMutation) Plan() (r price.Plan, exists bool) {
+	v := m.plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlan returns the old "plan" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldPlan(ctx context.Context) (v price.Plan, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlan is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlan requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlan: %w", err)
+	}
+	return oldValue.Plan, nil
+}
+
+// ResetPlan resets all changes to the "plan" field.
+func (m *PriceMutation) ResetPlan() {
+	m.plan = nil
+}
+
+// SetInterval sets the "interval" field.
+func (m *PriceMutation) SetInterval(pr price.Interval) {
+	m.interval = &pr
+}
+
+// Interval returns the value of the "interval" field in the mutation.
+func (m *PriceMutation) Interval() (r price.Interval, exists bool) {
+	v := m.interval
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInterval returns the old "interval" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldInterval(ctx context.Context) (v price.Interval, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInterval is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInterval requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInterval: %w", err)
+	}
+	return oldValue.Interval, nil
+}
+
+// ResetInterval resets all changes to the "interval" field.
+func (m *PriceMutation) ResetInterval() {
+	m.interval = nil
+}
+
+// SetPerSeat sets the "per_seat" field.
+func (m *PriceMutation) SetPerSeat(b bool) {
+	m.per_seat = &b
+}
+
+// PerSeat returns the value of the "per_seat" field in the mutation.
+func (m *PriceMutation) PerSeat() (r bool, exists bool) {
+	v := m.per_seat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPerSeat returns the old "per_seat" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldPerSeat(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPerSeat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPerSeat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPerSeat: %w", err)
+	}
+	return oldValue.PerSeat, nil
+}
+
+// ResetPerSeat resets all changes to the "per_seat" field.
+func (m *PriceMutation) ResetPerSeat() {
+	m.per_seat = nil
+}
+
+// SetAmounts sets the "amounts" field.
+func (m *PriceMutation) SetAmounts(s []schematype.Money) {
+	m.amounts = &s
+	m.appendamounts = nil
+}
+
+// Amounts returns the value of the "amounts" field in the mutation.
+func (m *PriceMutation) Amounts() (r []schematype.Money, exists bool) {
+	v := m.amounts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmounts returns the old "amounts" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldAmounts(ctx context.Context) (v []schematype.Money, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmounts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmounts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmounts: %w", err)
+	}
+	return oldValue.Amounts, nil
+}
+
+// AppendAmounts adds s to the "amounts" field.
+func (m *PriceMutation) AppendAmounts(s []schematype.Money) {
+	m.appendamounts = append(m.appendamounts, s...)
+}
+
+// AppendedAmounts returns the list of values that were appended to the "amounts" field in this mutation.
+func (m *PriceMutation) AppendedAmounts() ([]schematype.Money, bool) {
+	if len(m.appendamounts) == 0 {
+		return nil, false
+	}
+	return m.appendamounts, true
+}
+
+// ResetAmounts resets all changes to the "amounts" field.
+func (m *PriceMutation) ResetAmounts() {
+	m.amounts = nil
+	m.appendamounts = nil
+}
+
+// SetActive sets the "active" field.
+func (m *PriceMutation) SetActive(b bool) {
+	m.active = &b
+}
+
+// Active returns the value of the "active" field in the mutation.
+func (m *PriceMutation) Active() (r bool, exists bool) {
+	v := m.active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActive returns the old "active" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActive: %w", err)
+	}
+	return oldValue.Active, nil
+}
+
+// ResetActive resets all changes to the "active" field.
+func (m *PriceMutation) ResetActive() {
+	m.active = nil
+}
+
+// SetProviderPrices sets the "provider_prices" field.
+func (m *PriceMutation) SetProviderPrices(sp []schematype.ProviderPrice) {
+	m.provider_prices = &sp
+	m.appendprovider_prices = nil
+}
+
+// ProviderPrices returns the value of the "provider_prices" field in the mutation.
+func (m *PriceMutation) ProviderPrices() (r []schematype.ProviderPrice, exists bool) {
+	v := m.provider_prices
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderPrices returns the old "provider_prices" field's value of the Price entity.
+// If the Price object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceMutation) OldProviderPrices(ctx context.Context) (v []schematype.ProviderPrice, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderPrices is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderPrices requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderPrices: %w", err)
+	}
+	return oldValue.ProviderPrices, nil
+}
+
+// AppendProviderPrices adds sp to the "provider_prices" field.
+func (m *PriceMutation) AppendProviderPrices(sp []schematype.ProviderPrice) {
+	m.appendprovider_prices = append(m.appendprovider_prices, sp...)
+}
+
+// AppendedProviderPrices returns the list of values that were appended to the "provider_prices" field in this mutation.
+func (m *PriceMutation) AppendedProviderPrices() ([]schematype.ProviderPrice, bool) {
+	if len(m.appendprovider_prices) == 0 {
+		return nil, false
+	}
+	return m.appendprovider_prices, true
+}
+
+// ResetProviderPrices resets all changes to the "provider_prices" field.
+func (m *PriceMutation) ResetProviderPrices() {
+	m.provider_prices = nil
+	m.appendprovider_prices = nil
+}
+
+// Where appends a list predicates to the PriceMutation builder.
+func (m *PriceMutation) Where(ps ...predicate.Price) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PriceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PriceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Price, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PriceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PriceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Price).
+func (m *PriceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PriceMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, price.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, price.FieldUpdatedAt)
+	}
+	if m.plan != nil {
+		fields = append(fields, price.FieldPlan)
+	}
+	if m.interval != nil {
+		fields = append(fields, price.FieldInterval)
+	}
+	if m.per_seat != nil {
+		fields = append(fields, price.FieldPerSeat)
+	}
+	if m.amounts != nil {
+		fields = append(fields, price.FieldAmounts)
+	}
+	if m.active != nil {
+		fields = append(fields, price.FieldActive)
+	}
+	if m.provider_prices != nil {
+		fields = append(fields, price.FieldProviderPrices)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PriceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case price.FieldCreatedAt:
+		return m.CreatedAt()
+	case price.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case price.FieldPlan:
+		return m.Plan()
+	case price.FieldInterval:
+		return m.Interval()
+	case price.FieldPerSeat:
+		return m.PerSeat()
+	case price.FieldAmounts:
+		return m.Amounts()
+	case price.FieldActive:
+		return m.Active()
+	case price.FieldProviderPrices:
+		return m.ProviderPrices()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PriceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case price.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case price.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case price.FieldPlan:
+		return m.OldPlan(ctx)
+	case price.FieldInterval:
+		return m.OldInterval(ctx)
+	case price.FieldPerSeat:
+		return m.OldPerSeat(ctx)
+	case price.FieldAmounts:
+		return m.OldAmounts(ctx)
+	case price.FieldActive:
+		return m.OldActive(ctx)
+	case price.FieldProviderPrices:
+		return m.OldProviderPrices(ctx)
+	}
+	return nil, fmt.Errorf("unknown Price field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PriceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case price.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case price.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case price.FieldPlan:
+		v, ok := value.(price.Plan)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlan(v)
+		return nil
+	case price.FieldInterval:
+		v, ok := value.(price.Interval)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInterval(v)
+		return nil
+	case price.FieldPerSeat:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPerSeat(v)
+		return nil
+	case price.FieldAmounts:
+		v, ok := value.([]schematype.Money)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmounts(v)
+		return nil
+	case price.FieldActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActive(v)
+		return nil
+	case price.FieldProviderPrices:
+		v, ok := value.([]schematype.ProviderPrice)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderPrices(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Price field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PriceMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PriceMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PriceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Price numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PriceMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PriceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PriceMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Price nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PriceMutation) ResetField(name string) error {
+	switch name {
+	case price.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case price.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case price.FieldPlan:
+		m.ResetPlan()
+		return nil
+	case price.FieldInterval:
+		m.ResetInterval()
+		return nil
+	case price.FieldPerSeat:
+		m.ResetPerSeat()
+		return nil
+	case price.FieldAmounts:
+		m.ResetAmounts()
+		return nil
+	case price.FieldActive:
+		m.ResetActive()
+		return nil
+	case price.FieldProviderPrices:
+		m.ResetProviderPrices()
+		return nil
+	}
+	return fmt.Errorf("unknown Price field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PriceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PriceMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PriceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PriceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PriceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PriceMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PriceMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Price unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PriceMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Price edge %s", name)
+}
+
 // ProvisioningStateMutation represents an operation that mutates the ProvisioningState nodes in the graph.
 type ProvisioningStateMutation struct {
 	config
@@ -15627,6 +16369,1238 @@ func (m *SsoAppMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown SsoApp edge %s", name)
+}
+
+// SubscriptionRevisionMutation represents an operation that mutates the SubscriptionRevision nodes in the graph.
+type SubscriptionRevisionMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	partner_id          *int
+	addpartner_id       *int
+	effective_at        *time.Time
+	plan                *subscriptionrevision.Plan
+	interval            *subscriptionrevision.Interval
+	currency            *string
+	unit_amount         *int64
+	addunit_amount      *int64
+	per_seat            *bool
+	seats               *int
+	addseats            *int
+	status              *subscriptionrevision.Status
+	mrr                 *int64
+	addmrr              *int64
+	reason              *string
+	clearedFields       map[string]struct{}
+	subscription        *int
+	clearedsubscription bool
+	tenant              *int
+	clearedtenant       bool
+	done                bool
+	oldValue            func(context.Context) (*SubscriptionRevision, error)
+	predicates          []predicate.SubscriptionRevision
+}
+
+var _ ent.Mutation = (*SubscriptionRevisionMutation)(nil)
+
+// subscriptionrevisionOption allows management of the mutation configuration using functional options.
+type subscriptionrevisionOption func(*SubscriptionRevisionMutation)
+
+// newSubscriptionRevisionMutation creates new mutation for the SubscriptionRevision entity.
+func newSubscriptionRevisionMutation(c config, op Op, opts ...subscriptionrevisionOption) *SubscriptionRevisionMutation {
+	m := &SubscriptionRevisionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSubscriptionRevision,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSubscriptionRevisionID sets the ID field of the mutation.
+func withSubscriptionRevisionID(id int) subscriptionrevisionOption {
+	return func(m *SubscriptionRevisionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SubscriptionRevision
+		)
+		m.oldValue = func(ctx context.Context) (*SubscriptionRevision, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SubscriptionRevision.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSubscriptionRevision sets the old SubscriptionRevision of the mutation.
+func withSubscriptionRevision(node *SubscriptionRevision) subscriptionrevisionOption {
+	return func(m *SubscriptionRevisionMutation) {
+		m.oldValue = func(context.Context) (*SubscriptionRevision, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SubscriptionRevisionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SubscriptionRevisionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SubscriptionRevisionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SubscriptionRevisionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SubscriptionRevision.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSubscriptionID sets the "subscription_id" field.
+func (m *SubscriptionRevisionMutation) SetSubscriptionID(i int) {
+	m.subscription = &i
+}
+
+// SubscriptionID returns the value of the "subscription_id" field in the mutation.
+func (m *SubscriptionRevisionMutation) SubscriptionID() (r int, exists bool) {
+	v := m.subscription
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubscriptionID returns the old "subscription_id" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldSubscriptionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubscriptionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubscriptionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubscriptionID: %w", err)
+	}
+	return oldValue.SubscriptionID, nil
+}
+
+// ResetSubscriptionID resets all changes to the "subscription_id" field.
+func (m *SubscriptionRevisionMutation) ResetSubscriptionID() {
+	m.subscription = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *SubscriptionRevisionMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *SubscriptionRevisionMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *SubscriptionRevisionMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetPartnerID sets the "partner_id" field.
+func (m *SubscriptionRevisionMutation) SetPartnerID(i int) {
+	m.partner_id = &i
+	m.addpartner_id = nil
+}
+
+// PartnerID returns the value of the "partner_id" field in the mutation.
+func (m *SubscriptionRevisionMutation) PartnerID() (r int, exists bool) {
+	v := m.partner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPartnerID returns the old "partner_id" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldPartnerID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPartnerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPartnerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPartnerID: %w", err)
+	}
+	return oldValue.PartnerID, nil
+}
+
+// AddPartnerID adds i to the "partner_id" field.
+func (m *SubscriptionRevisionMutation) AddPartnerID(i int) {
+	if m.addpartner_id != nil {
+		*m.addpartner_id += i
+	} else {
+		m.addpartner_id = &i
+	}
+}
+
+// AddedPartnerID returns the value that was added to the "partner_id" field in this mutation.
+func (m *SubscriptionRevisionMutation) AddedPartnerID() (r int, exists bool) {
+	v := m.addpartner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPartnerID clears the value of the "partner_id" field.
+func (m *SubscriptionRevisionMutation) ClearPartnerID() {
+	m.partner_id = nil
+	m.addpartner_id = nil
+	m.clearedFields[subscriptionrevision.FieldPartnerID] = struct{}{}
+}
+
+// PartnerIDCleared returns if the "partner_id" field was cleared in this mutation.
+func (m *SubscriptionRevisionMutation) PartnerIDCleared() bool {
+	_, ok := m.clearedFields[subscriptionrevision.FieldPartnerID]
+	return ok
+}
+
+// ResetPartnerID resets all changes to the "partner_id" field.
+func (m *SubscriptionRevisionMutation) ResetPartnerID() {
+	m.partner_id = nil
+	m.addpartner_id = nil
+	delete(m.clearedFields, subscriptionrevision.FieldPartnerID)
+}
+
+// SetEffectiveAt sets the "effective_at" field.
+func (m *SubscriptionRevisionMutation) SetEffectiveAt(t time.Time) {
+	m.effective_at = &t
+}
+
+// EffectiveAt returns the value of the "effective_at" field in the mutation.
+func (m *SubscriptionRevisionMutation) EffectiveAt() (r time.Time, exists bool) {
+	v := m.effective_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEffectiveAt returns the old "effective_at" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldEffectiveAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEffectiveAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEffectiveAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEffectiveAt: %w", err)
+	}
+	return oldValue.EffectiveAt, nil
+}
+
+// ResetEffectiveAt resets all changes to the "effective_at" field.
+func (m *SubscriptionRevisionMutation) ResetEffectiveAt() {
+	m.effective_at = nil
+}
+
+// SetPlan sets the "plan" field.
+func (m *SubscriptionRevisionMutation) SetPlan(s subscriptionrevision.Plan) {
+	m.plan = &s
+}
+
+// Plan returns the value of the "plan" field in the mutation.
+func (m *SubscriptionRevisionMutation) Plan() (r subscriptionrevision.Plan, exists bool) {
+	v := m.plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlan returns the old "plan" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldPlan(ctx context.Context) (v subscriptionrevision.Plan, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlan is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlan requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlan: %w", err)
+	}
+	return oldValue.Plan, nil
+}
+
+// ResetPlan resets all changes to the "plan" field.
+func (m *SubscriptionRevisionMutation) ResetPlan() {
+	m.plan = nil
+}
+
+// SetInterval sets the "interval" field.
+func (m *SubscriptionRevisionMutation) SetInterval(s subscriptionrevision.Interval) {
+	m.interval = &s
+}
+
+// Interval returns the value of the "interval" field in the mutation.
+func (m *SubscriptionRevisionMutation) Interval() (r subscriptionrevision.Interval, exists bool) {
+	v := m.interval
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInterval returns the old "interval" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldInterval(ctx context.Context) (v subscriptionrevision.Interval, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInterval is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInterval requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInterval: %w", err)
+	}
+	return oldValue.Interval, nil
+}
+
+// ResetInterval resets all changes to the "interval" field.
+func (m *SubscriptionRevisionMutation) ResetInterval() {
+	m.interval = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *SubscriptionRevisionMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *SubscriptionRevisionMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *SubscriptionRevisionMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetUnitAmount sets the "unit_amount" field.
+func (m *SubscriptionRevisionMutation) SetUnitAmount(i int64) {
+	m.unit_amount = &i
+	m.addunit_amount = nil
+}
+
+// UnitAmount returns the value of the "unit_amount" field in the mutation.
+func (m *SubscriptionRevisionMutation) UnitAmount() (r int64, exists bool) {
+	v := m.unit_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitAmount returns the old "unit_amount" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldUnitAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitAmount: %w", err)
+	}
+	return oldValue.UnitAmount, nil
+}
+
+// AddUnitAmount adds i to the "unit_amount" field.
+func (m *SubscriptionRevisionMutation) AddUnitAmount(i int64) {
+	if m.addunit_amount != nil {
+		*m.addunit_amount += i
+	} else {
+		m.addunit_amount = &i
+	}
+}
+
+// AddedUnitAmount returns the value that was added to the "unit_amount" field in this mutation.
+func (m *SubscriptionRevisionMutation) AddedUnitAmount() (r int64, exists bool) {
+	v := m.addunit_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnitAmount resets all changes to the "unit_amount" field.
+func (m *SubscriptionRevisionMutation) ResetUnitAmount() {
+	m.unit_amount = nil
+	m.addunit_amount = nil
+}
+
+// SetPerSeat sets the "per_seat" field.
+func (m *SubscriptionRevisionMutation) SetPerSeat(b bool) {
+	m.per_seat = &b
+}
+
+// PerSeat returns the value of the "per_seat" field in the mutation.
+func (m *SubscriptionRevisionMutation) PerSeat() (r bool, exists bool) {
+	v := m.per_seat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPerSeat returns the old "per_seat" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldPerSeat(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPerSeat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPerSeat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPerSeat: %w", err)
+	}
+	return oldValue.PerSeat, nil
+}
+
+// ResetPerSeat resets all changes to the "per_seat" field.
+func (m *SubscriptionRevisionMutation) ResetPerSeat() {
+	m.per_seat = nil
+}
+
+// SetSeats sets the "seats" field.
+func (m *SubscriptionRevisionMutation) SetSeats(i int) {
+	m.seats = &i
+	m.addseats = nil
+}
+
+// Seats returns the value of the "seats" field in the mutation.
+func (m *SubscriptionRevisionMutation) Seats() (r int, exists bool) {
+	v := m.seats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeats returns the old "seats" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldSeats(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeats is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeats requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeats: %w", err)
+	}
+	return oldValue.Seats, nil
+}
+
+// AddSeats adds i to the "seats" field.
+func (m *SubscriptionRevisionMutation) AddSeats(i int) {
+	if m.addseats != nil {
+		*m.addseats += i
+	} else {
+		m.addseats = &i
+	}
+}
+
+// AddedSeats returns the value that was added to the "seats" field in this mutation.
+func (m *SubscriptionRevisionMutation) AddedSeats() (r int, exists bool) {
+	v := m.addseats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeats resets all changes to the "seats" field.
+func (m *SubscriptionRevisionMutation) ResetSeats() {
+	m.seats = nil
+	m.addseats = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *SubscriptionRevisionMutation) SetStatus(s subscriptionrevision.Status) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *SubscriptionRevisionMutation) Status() (r subscriptionrevision.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldStatus(ctx context.Context) (v subscriptionrevision.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *SubscriptionRevisionMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetMrr sets the "mrr" field.
+func (m *SubscriptionRevisionMutation) SetMrr(i int64) {
+	m.mrr = &i
+	m.addmrr = nil
+}
+
+// Mrr returns the value of the "mrr" field in the mutation.
+func (m *SubscriptionRevisionMutation) Mrr() (r int64, exists bool) {
+	v := m.mrr
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMrr returns the old "mrr" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldMrr(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMrr is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMrr requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMrr: %w", err)
+	}
+	return oldValue.Mrr, nil
+}
+
+// AddMrr adds i to the "mrr" field.
+func (m *SubscriptionRevisionMutation) AddMrr(i int64) {
+	if m.addmrr != nil {
+		*m.addmrr += i
+	} else {
+		m.addmrr = &i
+	}
+}
+
+// AddedMrr returns the value that was added to the "mrr" field in this mutation.
+func (m *SubscriptionRevisionMutation) AddedMrr() (r int64, exists bool) {
+	v := m.addmrr
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMrr resets all changes to the "mrr" field.
+func (m *SubscriptionRevisionMutation) ResetMrr() {
+	m.mrr = nil
+	m.addmrr = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *SubscriptionRevisionMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *SubscriptionRevisionMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the SubscriptionRevision entity.
+// If the SubscriptionRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubscriptionRevisionMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *SubscriptionRevisionMutation) ResetReason() {
+	m.reason = nil
+}
+
+// ClearSubscription clears the "subscription" edge to the TenantSubscription entity.
+func (m *SubscriptionRevisionMutation) ClearSubscription() {
+	m.clearedsubscription = true
+	m.clearedFields[subscriptionrevision.FieldSubscriptionID] = struct{}{}
+}
+
+// SubscriptionCleared reports if the "subscription" edge to the TenantSubscription entity was cleared.
+func (m *SubscriptionRevisionMutation) SubscriptionCleared() bool {
+	return m.clearedsubscription
+}
+
+// SubscriptionIDs returns the "subscription" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SubscriptionID instead. It exists only for internal usage by the builders.
+func (m *SubscriptionRevisionMutation) SubscriptionIDs() (ids []int) {
+	if id := m.subscription; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSubscription resets all changes to the "subscription" edge.
+func (m *SubscriptionRevisionMutation) ResetSubscription() {
+	m.subscription = nil
+	m.clearedsubscription = false
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *SubscriptionRevisionMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[subscriptionrevision.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *SubscriptionRevisionMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *SubscriptionRevisionMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *SubscriptionRevisionMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the SubscriptionRevisionMutation builder.
+func (m *SubscriptionRevisionMutation) Where(ps ...predicate.SubscriptionRevision) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SubscriptionRevisionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SubscriptionRevisionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SubscriptionRevision, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SubscriptionRevisionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SubscriptionRevisionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SubscriptionRevision).
+func (m *SubscriptionRevisionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SubscriptionRevisionMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.subscription != nil {
+		fields = append(fields, subscriptionrevision.FieldSubscriptionID)
+	}
+	if m.tenant != nil {
+		fields = append(fields, subscriptionrevision.FieldTenantID)
+	}
+	if m.partner_id != nil {
+		fields = append(fields, subscriptionrevision.FieldPartnerID)
+	}
+	if m.effective_at != nil {
+		fields = append(fields, subscriptionrevision.FieldEffectiveAt)
+	}
+	if m.plan != nil {
+		fields = append(fields, subscriptionrevision.FieldPlan)
+	}
+	if m.interval != nil {
+		fields = append(fields, subscriptionrevision.FieldInterval)
+	}
+	if m.currency != nil {
+		fields = append(fields, subscriptionrevision.FieldCurrency)
+	}
+	if m.unit_amount != nil {
+		fields = append(fields, subscriptionrevision.FieldUnitAmount)
+	}
+	if m.per_seat != nil {
+		fields = append(fields, subscriptionrevision.FieldPerSeat)
+	}
+	if m.seats != nil {
+		fields = append(fields, subscriptionrevision.FieldSeats)
+	}
+	if m.status != nil {
+		fields = append(fields, subscriptionrevision.FieldStatus)
+	}
+	if m.mrr != nil {
+		fields = append(fields, subscriptionrevision.FieldMrr)
+	}
+	if m.reason != nil {
+		fields = append(fields, subscriptionrevision.FieldReason)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SubscriptionRevisionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case subscriptionrevision.FieldSubscriptionID:
+		return m.SubscriptionID()
+	case subscriptionrevision.FieldTenantID:
+		return m.TenantID()
+	case subscriptionrevision.FieldPartnerID:
+		return m.PartnerID()
+	case subscriptionrevision.FieldEffectiveAt:
+		return m.EffectiveAt()
+	case subscriptionrevision.FieldPlan:
+		return m.Plan()
+	case subscriptionrevision.FieldInterval:
+		return m.Interval()
+	case subscriptionrevision.FieldCurrency:
+		return m.Currency()
+	case subscriptionrevision.FieldUnitAmount:
+		return m.UnitAmount()
+	case subscriptionrevision.FieldPerSeat:
+		return m.PerSeat()
+	case subscriptionrevision.FieldSeats:
+		return m.Seats()
+	case subscriptionrevision.FieldStatus:
+		return m.Status()
+	case subscriptionrevision.FieldMrr:
+		return m.Mrr()
+	case subscriptionrevision.FieldReason:
+		return m.Reason()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SubscriptionRevisionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case subscriptionrevision.FieldSubscriptionID:
+		return m.OldSubscriptionID(ctx)
+	case subscriptionrevision.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case subscriptionrevision.FieldPartnerID:
+		return m.OldPartnerID(ctx)
+	case subscriptionrevision.FieldEffectiveAt:
+		return m.OldEffectiveAt(ctx)
+	case subscriptionrevision.FieldPlan:
+		return m.OldPlan(ctx)
+	case subscriptionrevision.FieldInterval:
+		return m.OldInterval(ctx)
+	case subscriptionrevision.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case subscriptionrevision.FieldUnitAmount:
+		return m.OldUnitAmount(ctx)
+	case subscriptionrevision.FieldPerSeat:
+		return m.OldPerSeat(ctx)
+	case subscriptionrevision.FieldSeats:
+		return m.OldSeats(ctx)
+	case subscriptionrevision.FieldStatus:
+		return m.OldStatus(ctx)
+	case subscriptionrevision.FieldMrr:
+		return m.OldMrr(ctx)
+	case subscriptionrevision.FieldReason:
+		return m.OldReason(ctx)
+	}
+	return nil, fmt.Errorf("unknown SubscriptionRevision field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SubscriptionRevisionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case subscriptionrevision.FieldSubscriptionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubscriptionID(v)
+		return nil
+	case subscriptionrevision.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case subscriptionrevision.FieldPartnerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPartnerID(v)
+		return nil
+	case subscriptionrevision.FieldEffectiveAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEffectiveAt(v)
+		return nil
+	case subscriptionrevision.FieldPlan:
+		v, ok := value.(subscriptionrevision.Plan)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlan(v)
+		return nil
+	case subscriptionrevision.FieldInterval:
+		v, ok := value.(subscriptionrevision.Interval)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInterval(v)
+		return nil
+	case subscriptionrevision.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case subscriptionrevision.FieldUnitAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitAmount(v)
+		return nil
+	case subscriptionrevision.FieldPerSeat:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPerSeat(v)
+		return nil
+	case subscriptionrevision.FieldSeats:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeats(v)
+		return nil
+	case subscriptionrevision.FieldStatus:
+		v, ok := value.(subscriptionrevision.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case subscriptionrevision.FieldMrr:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMrr(v)
+		return nil
+	case subscriptionrevision.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SubscriptionRevision field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SubscriptionRevisionMutation) AddedFields() []string {
+	var fields []string
+	if m.addpartner_id != nil {
+		fields = append(fields, subscriptionrevision.FieldPartnerID)
+	}
+	if m.addunit_amount != nil {
+		fields = append(fields, subscriptionrevision.FieldUnitAmount)
+	}
+	if m.addseats != nil {
+		fields = append(fields, subscriptionrevision.FieldSeats)
+	}
+	if m.addmrr != nil {
+		fields = append(fields, subscriptionrevision.FieldMrr)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SubscriptionRevisionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case subscriptionrevision.FieldPartnerID:
+		return m.AddedPartnerID()
+	case subscriptionrevision.FieldUnitAmount:
+		return m.AddedUnitAmount()
+	case subscriptionrevision.FieldSeats:
+		return m.AddedSeats()
+	case subscriptionrevision.FieldMrr:
+		return m.AddedMrr()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SubscriptionRevisionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case subscriptionrevision.FieldPartnerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPartnerID(v)
+		return nil
+	case subscriptionrevision.FieldUnitAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnitAmount(v)
+		return nil
+	case subscriptionrevision.FieldSeats:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeats(v)
+		return nil
+	case subscriptionrevision.FieldMrr:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMrr(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SubscriptionRevision numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SubscriptionRevisionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(subscriptionrevision.FieldPartnerID) {
+		fields = append(fields, subscriptionrevision.FieldPartnerID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SubscriptionRevisionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SubscriptionRevisionMutation) ClearField(name string) error {
+	switch name {
+	case subscriptionrevision.FieldPartnerID:
+		m.ClearPartnerID()
+		return nil
+	}
+	return fmt.Errorf("unknown SubscriptionRevision nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SubscriptionRevisionMutation) ResetField(name string) error {
+	switch name {
+	case subscriptionrevision.FieldSubscriptionID:
+		m.ResetSubscriptionID()
+		return nil
+	case subscriptionrevision.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case subscriptionrevision.FieldPartnerID:
+		m.ResetPartnerID()
+		return nil
+	case subscriptionrevision.FieldEffectiveAt:
+		m.ResetEffectiveAt()
+		return nil
+	case subscriptionrevision.FieldPlan:
+		m.ResetPlan()
+		return nil
+	case subscriptionrevision.FieldInterval:
+		m.ResetInterval()
+		return nil
+	case subscriptionrevision.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case subscriptionrevision.FieldUnitAmount:
+		m.ResetUnitAmount()
+		return nil
+	case subscriptionrevision.FieldPerSeat:
+		m.ResetPerSeat()
+		return nil
+	case subscriptionrevision.FieldSeats:
+		m.ResetSeats()
+		return nil
+	case subscriptionrevision.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case subscriptionrevision.FieldMrr:
+		m.ResetMrr()
+		return nil
+	case subscriptionrevision.FieldReason:
+		m.ResetReason()
+		return nil
+	}
+	return fmt.Errorf("unknown SubscriptionRevision field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SubscriptionRevisionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.subscription != nil {
+		edges = append(edges, subscriptionrevision.EdgeSubscription)
+	}
+	if m.tenant != nil {
+		edges = append(edges, subscriptionrevision.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SubscriptionRevisionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case subscriptionrevision.EdgeSubscription:
+		if id := m.subscription; id != nil {
+			return []ent.Value{*id}
+		}
+	case subscriptionrevision.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SubscriptionRevisionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SubscriptionRevisionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SubscriptionRevisionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedsubscription {
+		edges = append(edges, subscriptionrevision.EdgeSubscription)
+	}
+	if m.clearedtenant {
+		edges = append(edges, subscriptionrevision.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SubscriptionRevisionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case subscriptionrevision.EdgeSubscription:
+		return m.clearedsubscription
+	case subscriptionrevision.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SubscriptionRevisionMutation) ClearEdge(name string) error {
+	switch name {
+	case subscriptionrevision.EdgeSubscription:
+		m.ClearSubscription()
+		return nil
+	case subscriptionrevision.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SubscriptionRevision unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SubscriptionRevisionMutation) ResetEdge(name string) error {
+	switch name {
+	case subscriptionrevision.EdgeSubscription:
+		m.ResetSubscription()
+		return nil
+	case subscriptionrevision.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SubscriptionRevision edge %s", name)
 }
 
 // TenantMutation represents an operation that mutates the Tenant nodes in the graph.
@@ -18211,6 +20185,1510 @@ func (m *TenantStorageMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown TenantStorage edge %s", name)
+}
+
+// TenantSubscriptionMutation represents an operation that mutates the TenantSubscription nodes in the graph.
+type TenantSubscriptionMutation struct {
+	config
+	op                       Op
+	typ                      string
+	id                       *int
+	created_at               *time.Time
+	updated_at               *time.Time
+	plan                     *tenantsubscription.Plan
+	interval                 *tenantsubscription.Interval
+	currency                 *string
+	unit_amount              *int64
+	addunit_amount           *int64
+	per_seat                 *bool
+	seats                    *int
+	addseats                 *int
+	status                   *tenantsubscription.Status
+	current_period_end       *time.Time
+	canceled_at              *time.Time
+	provider_customer_id     *string
+	provider_subscription_id *string
+	provider_price_id        *string
+	sync_error               *string
+	clearedFields            map[string]struct{}
+	tenant                   *int
+	clearedtenant            bool
+	price                    *int
+	clearedprice             bool
+	revisions                map[int]struct{}
+	removedrevisions         map[int]struct{}
+	clearedrevisions         bool
+	done                     bool
+	oldValue                 func(context.Context) (*TenantSubscription, error)
+	predicates               []predicate.TenantSubscription
+}
+
+var _ ent.Mutation = (*TenantSubscriptionMutation)(nil)
+
+// tenantsubscriptionOption allows management of the mutation configuration using functional options.
+type tenantsubscriptionOption func(*TenantSubscriptionMutation)
+
+// newTenantSubscriptionMutation creates new mutation for the TenantSubscription entity.
+func newTenantSubscriptionMutation(c config, op Op, opts ...tenantsubscriptionOption) *TenantSubscriptionMutation {
+	m := &TenantSubscriptionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTenantSubscription,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTenantSubscriptionID sets the ID field of the mutation.
+func withTenantSubscriptionID(id int) tenantsubscriptionOption {
+	return func(m *TenantSubscriptionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TenantSubscription
+		)
+		m.oldValue = func(ctx context.Context) (*TenantSubscription, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TenantSubscription.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTenantSubscription sets the old TenantSubscription of the mutation.
+func withTenantSubscription(node *TenantSubscription) tenantsubscriptionOption {
+	return func(m *TenantSubscriptionMutation) {
+		m.oldValue = func(context.Context) (*TenantSubscription, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TenantSubscriptionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TenantSubscriptionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TenantSubscriptionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TenantSubscriptionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TenantSubscription.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *TenantSubscriptionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *TenantSubscriptionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *TenantSubscriptionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TenantSubscriptionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TenantSubscriptionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TenantSubscriptionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *TenantSubscriptionMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *TenantSubscriptionMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *TenantSubscriptionMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetPriceID sets the "price_id" field.
+func (m *TenantSubscriptionMutation) SetPriceID(i int) {
+	m.price = &i
+}
+
+// PriceID returns the value of the "price_id" field in the mutation.
+func (m *TenantSubscriptionMutation) PriceID() (r int, exists bool) {
+	v := m.price
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceID returns the old "price_id" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldPriceID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceID: %w", err)
+	}
+	return oldValue.PriceID, nil
+}
+
+// ClearPriceID clears the value of the "price_id" field.
+func (m *TenantSubscriptionMutation) ClearPriceID() {
+	m.price = nil
+	m.clearedFields[tenantsubscription.FieldPriceID] = struct{}{}
+}
+
+// PriceIDCleared returns if the "price_id" field was cleared in this mutation.
+func (m *TenantSubscriptionMutation) PriceIDCleared() bool {
+	_, ok := m.clearedFields[tenantsubscription.FieldPriceID]
+	return ok
+}
+
+// ResetPriceID resets all changes to the "price_id" field.
+func (m *TenantSubscriptionMutation) ResetPriceID() {
+	m.price = nil
+	delete(m.clearedFields, tenantsubscription.FieldPriceID)
+}
+
+// SetPlan sets the "plan" field.
+func (m *TenantSubscriptionMutation) SetPlan(t tenantsubscription.Plan) {
+	m.plan = &t
+}
+
+// Plan returns the value of the "plan" field in the mutation.
+func (m *TenantSubscriptionMutation) Plan() (r tenantsubscription.Plan, exists bool) {
+	v := m.plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlan returns the old "plan" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldPlan(ctx context.Context) (v tenantsubscription.Plan, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlan is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlan requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlan: %w", err)
+	}
+	return oldValue.Plan, nil
+}
+
+// ResetPlan resets all changes to the "plan" field.
+func (m *TenantSubscriptionMutation) ResetPlan() {
+	m.plan = nil
+}
+
+// SetInterval sets the "interval" field.
+func (m *TenantSubscriptionMutation) SetInterval(t tenantsubscription.Interval) {
+	m.interval = &t
+}
+
+// Interval returns the value of the "interval" field in the mutation.
+func (m *TenantSubscriptionMutation) Interval() (r tenantsubscription.Interval, exists bool) {
+	v := m.interval
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInterval returns the old "interval" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldInterval(ctx context.Context) (v tenantsubscription.Interval, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInterval is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInterval requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInterval: %w", err)
+	}
+	return oldValue.Interval, nil
+}
+
+// ResetInterval resets all changes to the "interval" field.
+func (m *TenantSubscriptionMutation) ResetInterval() {
+	m.interval = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *TenantSubscriptionMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *TenantSubscriptionMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *TenantSubscriptionMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetUnitAmount sets the "unit_amount" field.
+func (m *TenantSubscriptionMutation) SetUnitAmount(i int64) {
+	m.unit_amount = &i
+	m.addunit_amount = nil
+}
+
+// UnitAmount returns the value of the "unit_amount" field in the mutation.
+func (m *TenantSubscriptionMutation) UnitAmount() (r int64, exists bool) {
+	v := m.unit_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitAmount returns the old "unit_amount" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldUnitAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitAmount: %w", err)
+	}
+	return oldValue.UnitAmount, nil
+}
+
+// AddUnitAmount adds i to the "unit_amount" field.
+func (m *TenantSubscriptionMutation) AddUnitAmount(i int64) {
+	if m.addunit_amount != nil {
+		*m.addunit_amount += i
+	} else {
+		m.addunit_amount = &i
+	}
+}
+
+// AddedUnitAmount returns the value that was added to the "unit_amount" field in this mutation.
+func (m *TenantSubscriptionMutation) AddedUnitAmount() (r int64, exists bool) {
+	v := m.addunit_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnitAmount resets all changes to the "unit_amount" field.
+func (m *TenantSubscriptionMutation) ResetUnitAmount() {
+	m.unit_amount = nil
+	m.addunit_amount = nil
+}
+
+// SetPerSeat sets the "per_seat" field.
+func (m *TenantSubscriptionMutation) SetPerSeat(b bool) {
+	m.per_seat = &b
+}
+
+// PerSeat returns the value of the "per_seat" field in the mutation.
+func (m *TenantSubscriptionMutation) PerSeat() (r bool, exists bool) {
+	v := m.per_seat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPerSeat returns the old "per_seat" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldPerSeat(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPerSeat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPerSeat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPerSeat: %w", err)
+	}
+	return oldValue.PerSeat, nil
+}
+
+// ResetPerSeat resets all changes to the "per_seat" field.
+func (m *TenantSubscriptionMutation) ResetPerSeat() {
+	m.per_seat = nil
+}
+
+// SetSeats sets the "seats" field.
+func (m *TenantSubscriptionMutation) SetSeats(i int) {
+	m.seats = &i
+	m.addseats = nil
+}
+
+// Seats returns the value of the "seats" field in the mutation.
+func (m *TenantSubscriptionMutation) Seats() (r int, exists bool) {
+	v := m.seats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeats returns the old "seats" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldSeats(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeats is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeats requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeats: %w", err)
+	}
+	return oldValue.Seats, nil
+}
+
+// AddSeats adds i to the "seats" field.
+func (m *TenantSubscriptionMutation) AddSeats(i int) {
+	if m.addseats != nil {
+		*m.addseats += i
+	} else {
+		m.addseats = &i
+	}
+}
+
+// AddedSeats returns the value that was added to the "seats" field in this mutation.
+func (m *TenantSubscriptionMutation) AddedSeats() (r int, exists bool) {
+	v := m.addseats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeats resets all changes to the "seats" field.
+func (m *TenantSubscriptionMutation) ResetSeats() {
+	m.seats = nil
+	m.addseats = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *TenantSubscriptionMutation) SetStatus(t tenantsubscription.Status) {
+	m.status = &t
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *TenantSubscriptionMutation) Status() (r tenantsubscription.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldStatus(ctx context.Context) (v tenantsubscription.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *TenantSubscriptionMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCurrentPeriodEnd sets the "current_period_end" field.
+func (m *TenantSubscriptionMutation) SetCurrentPeriodEnd(t time.Time) {
+	m.current_period_end = &t
+}
+
+// CurrentPeriodEnd returns the value of the "current_period_end" field in the mutation.
+func (m *TenantSubscriptionMutation) CurrentPeriodEnd() (r time.Time, exists bool) {
+	v := m.current_period_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrentPeriodEnd returns the old "current_period_end" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldCurrentPeriodEnd(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrentPeriodEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrentPeriodEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrentPeriodEnd: %w", err)
+	}
+	return oldValue.CurrentPeriodEnd, nil
+}
+
+// ClearCurrentPeriodEnd clears the value of the "current_period_end" field.
+func (m *TenantSubscriptionMutation) ClearCurrentPeriodEnd() {
+	m.current_period_end = nil
+	m.clearedFields[tenantsubscription.FieldCurrentPeriodEnd] = struct{}{}
+}
+
+// CurrentPeriodEndCleared returns if the "current_period_end" field was cleared in this mutation.
+func (m *TenantSubscriptionMutation) CurrentPeriodEndCleared() bool {
+	_, ok := m.clearedFields[tenantsubscription.FieldCurrentPeriodEnd]
+	return ok
+}
+
+// ResetCurrentPeriodEnd resets all changes to the "current_period_end" field.
+func (m *TenantSubscriptionMutation) ResetCurrentPeriodEnd() {
+	m.current_period_end = nil
+	delete(m.clearedFields, tenantsubscription.FieldCurrentPeriodEnd)
+}
+
+// SetCanceledAt sets the "canceled_at" field.
+func (m *TenantSubscriptionMutation) SetCanceledAt(t time.Time) {
+	m.canceled_at = &t
+}
+
+// CanceledAt returns the value of the "canceled_at" field in the mutation.
+func (m *TenantSubscriptionMutation) CanceledAt() (r time.Time, exists bool) {
+	v := m.canceled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCanceledAt returns the old "canceled_at" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldCanceledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCanceledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCanceledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCanceledAt: %w", err)
+	}
+	return oldValue.CanceledAt, nil
+}
+
+// ClearCanceledAt clears the value of the "canceled_at" field.
+func (m *TenantSubscriptionMutation) ClearCanceledAt() {
+	m.canceled_at = nil
+	m.clearedFields[tenantsubscription.FieldCanceledAt] = struct{}{}
+}
+
+// CanceledAtCleared returns if the "canceled_at" field was cleared in this mutation.
+func (m *TenantSubscriptionMutation) CanceledAtCleared() bool {
+	_, ok := m.clearedFields[tenantsubscription.FieldCanceledAt]
+	return ok
+}
+
+// ResetCanceledAt resets all changes to the "canceled_at" field.
+func (m *TenantSubscriptionMutation) ResetCanceledAt() {
+	m.canceled_at = nil
+	delete(m.clearedFields, tenantsubscription.FieldCanceledAt)
+}
+
+// SetProviderCustomerID sets the "provider_customer_id" field.
+func (m *TenantSubscriptionMutation) SetProviderCustomerID(s string) {
+	m.provider_customer_id = &s
+}
+
+// ProviderCustomerID returns the value of the "provider_customer_id" field in the mutation.
+func (m *TenantSubscriptionMutation) ProviderCustomerID() (r string, exists bool) {
+	v := m.provider_customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderCustomerID returns the old "provider_customer_id" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldProviderCustomerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderCustomerID: %w", err)
+	}
+	return oldValue.ProviderCustomerID, nil
+}
+
+// ResetProviderCustomerID resets all changes to the "provider_customer_id" field.
+func (m *TenantSubscriptionMutation) ResetProviderCustomerID() {
+	m.provider_customer_id = nil
+}
+
+// SetProviderSubscriptionID sets the "provider_subscription_id" field.
+func (m *TenantSubscriptionMutation) SetProviderSubscriptionID(s string) {
+	m.provider_subscription_id = &s
+}
+
+// ProviderSubscriptionID returns the value of the "provider_subscription_id" field in the mutation.
+func (m *TenantSubscriptionMutation) ProviderSubscriptionID() (r string, exists bool) {
+	v := m.provider_subscription_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderSubscriptionID returns the old "provider_subscription_id" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldProviderSubscriptionID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderSubscriptionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderSubscriptionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderSubscriptionID: %w", err)
+	}
+	return oldValue.ProviderSubscriptionID, nil
+}
+
+// ResetProviderSubscriptionID resets all changes to the "provider_subscription_id" field.
+func (m *TenantSubscriptionMutation) ResetProviderSubscriptionID() {
+	m.provider_subscription_id = nil
+}
+
+// SetProviderPriceID sets the "provider_price_id" field.
+func (m *TenantSubscriptionMutation) SetProviderPriceID(s string) {
+	m.provider_price_id = &s
+}
+
+// ProviderPriceID returns the value of the "provider_price_id" field in the mutation.
+func (m *TenantSubscriptionMutation) ProviderPriceID() (r string, exists bool) {
+	v := m.provider_price_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderPriceID returns the old "provider_price_id" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldProviderPriceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderPriceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderPriceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderPriceID: %w", err)
+	}
+	return oldValue.ProviderPriceID, nil
+}
+
+// ResetProviderPriceID resets all changes to the "provider_price_id" field.
+func (m *TenantSubscriptionMutation) ResetProviderPriceID() {
+	m.provider_price_id = nil
+}
+
+// SetSyncError sets the "sync_error" field.
+func (m *TenantSubscriptionMutation) SetSyncError(s string) {
+	m.sync_error = &s
+}
+
+// SyncError returns the value of the "sync_error" field in the mutation.
+func (m *TenantSubscriptionMutation) SyncError() (r string, exists bool) {
+	v := m.sync_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSyncError returns the old "sync_error" field's value of the TenantSubscription entity.
+// If the TenantSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantSubscriptionMutation) OldSyncError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSyncError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSyncError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSyncError: %w", err)
+	}
+	return oldValue.SyncError, nil
+}
+
+// ResetSyncError resets all changes to the "sync_error" field.
+func (m *TenantSubscriptionMutation) ResetSyncError() {
+	m.sync_error = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *TenantSubscriptionMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[tenantsubscription.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *TenantSubscriptionMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *TenantSubscriptionMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *TenantSubscriptionMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearPrice clears the "price" edge to the Price entity.
+func (m *TenantSubscriptionMutation) ClearPrice() {
+	m.clearedprice = true
+	m.clearedFields[tenantsubscription.FieldPriceID] = struct{}{}
+}
+
+// PriceCleared reports if the "price" edge to the Price entity was cleared.
+func (m *TenantSubscriptionMutation) PriceCleared() bool {
+	return m.PriceIDCleared() || m.clearedprice
+}
+
+// PriceIDs returns the "price" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PriceID instead. It exists only for internal usage by the builders.
+func (m *TenantSubscriptionMutation) PriceIDs() (ids []int) {
+	if id := m.price; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPrice resets all changes to the "price" edge.
+func (m *TenantSubscriptionMutation) ResetPrice() {
+	m.price = nil
+	m.clearedprice = false
+}
+
+// AddRevisionIDs adds the "revisions" edge to the SubscriptionRevision entity by ids.
+func (m *TenantSubscriptionMutation) AddRevisionIDs(ids ...int) {
+	if m.revisions == nil {
+		m.revisions = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.revisions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRevisions clears the "revisions" edge to the SubscriptionRevision entity.
+func (m *TenantSubscriptionMutation) ClearRevisions() {
+	m.clearedrevisions = true
+}
+
+// RevisionsCleared reports if the "revisions" edge to the SubscriptionRevision entity was cleared.
+func (m *TenantSubscriptionMutation) RevisionsCleared() bool {
+	return m.clearedrevisions
+}
+
+// RemoveRevisionIDs removes the "revisions" edge to the SubscriptionRevision entity by IDs.
+func (m *TenantSubscriptionMutation) RemoveRevisionIDs(ids ...int) {
+	if m.removedrevisions == nil {
+		m.removedrevisions = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.revisions, ids[i])
+		m.removedrevisions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRevisions returns the removed IDs of the "revisions" edge to the SubscriptionRevision entity.
+func (m *TenantSubscriptionMutation) RemovedRevisionsIDs() (ids []int) {
+	for id := range m.removedrevisions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RevisionsIDs returns the "revisions" edge IDs in the mutation.
+func (m *TenantSubscriptionMutation) RevisionsIDs() (ids []int) {
+	for id := range m.revisions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRevisions resets all changes to the "revisions" edge.
+func (m *TenantSubscriptionMutation) ResetRevisions() {
+	m.revisions = nil
+	m.clearedrevisions = false
+	m.removedrevisions = nil
+}
+
+// Where appends a list predicates to the TenantSubscriptionMutation builder.
+func (m *TenantSubscriptionMutation) Where(ps ...predicate.TenantSubscription) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TenantSubscriptionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TenantSubscriptionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TenantSubscription, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TenantSubscriptionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TenantSubscriptionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TenantSubscription).
+func (m *TenantSubscriptionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TenantSubscriptionMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.created_at != nil {
+		fields = append(fields, tenantsubscription.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, tenantsubscription.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, tenantsubscription.FieldTenantID)
+	}
+	if m.price != nil {
+		fields = append(fields, tenantsubscription.FieldPriceID)
+	}
+	if m.plan != nil {
+		fields = append(fields, tenantsubscription.FieldPlan)
+	}
+	if m.interval != nil {
+		fields = append(fields, tenantsubscription.FieldInterval)
+	}
+	if m.currency != nil {
+		fields = append(fields, tenantsubscription.FieldCurrency)
+	}
+	if m.unit_amount != nil {
+		fields = append(fields, tenantsubscription.FieldUnitAmount)
+	}
+	if m.per_seat != nil {
+		fields = append(fields, tenantsubscription.FieldPerSeat)
+	}
+	if m.seats != nil {
+		fields = append(fields, tenantsubscription.FieldSeats)
+	}
+	if m.status != nil {
+		fields = append(fields, tenantsubscription.FieldStatus)
+	}
+	if m.current_period_end != nil {
+		fields = append(fields, tenantsubscription.FieldCurrentPeriodEnd)
+	}
+	if m.canceled_at != nil {
+		fields = append(fields, tenantsubscription.FieldCanceledAt)
+	}
+	if m.provider_customer_id != nil {
+		fields = append(fields, tenantsubscription.FieldProviderCustomerID)
+	}
+	if m.provider_subscription_id != nil {
+		fields = append(fields, tenantsubscription.FieldProviderSubscriptionID)
+	}
+	if m.provider_price_id != nil {
+		fields = append(fields, tenantsubscription.FieldProviderPriceID)
+	}
+	if m.sync_error != nil {
+		fields = append(fields, tenantsubscription.FieldSyncError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TenantSubscriptionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case tenantsubscription.FieldCreatedAt:
+		return m.CreatedAt()
+	case tenantsubscription.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case tenantsubscription.FieldTenantID:
+		return m.TenantID()
+	case tenantsubscription.FieldPriceID:
+		return m.PriceID()
+	case tenantsubscription.FieldPlan:
+		return m.Plan()
+	case tenantsubscription.FieldInterval:
+		return m.Interval()
+	case tenantsubscription.FieldCurrency:
+		return m.Currency()
+	case tenantsubscription.FieldUnitAmount:
+		return m.UnitAmount()
+	case tenantsubscription.FieldPerSeat:
+		return m.PerSeat()
+	case tenantsubscription.FieldSeats:
+		return m.Seats()
+	case tenantsubscription.FieldStatus:
+		return m.Status()
+	case tenantsubscription.FieldCurrentPeriodEnd:
+		return m.CurrentPeriodEnd()
+	case tenantsubscription.FieldCanceledAt:
+		return m.CanceledAt()
+	case tenantsubscription.FieldProviderCustomerID:
+		return m.ProviderCustomerID()
+	case tenantsubscription.FieldProviderSubscriptionID:
+		return m.ProviderSubscriptionID()
+	case tenantsubscription.FieldProviderPriceID:
+		return m.ProviderPriceID()
+	case tenantsubscription.FieldSyncError:
+		return m.SyncError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TenantSubscriptionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case tenantsubscription.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case tenantsubscription.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case tenantsubscription.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case tenantsubscription.FieldPriceID:
+		return m.OldPriceID(ctx)
+	case tenantsubscription.FieldPlan:
+		return m.OldPlan(ctx)
+	case tenantsubscription.FieldInterval:
+		return m.OldInterval(ctx)
+	case tenantsubscription.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case tenantsubscription.FieldUnitAmount:
+		return m.OldUnitAmount(ctx)
+	case tenantsubscription.FieldPerSeat:
+		return m.OldPerSeat(ctx)
+	case tenantsubscription.FieldSeats:
+		return m.OldSeats(ctx)
+	case tenantsubscription.FieldStatus:
+		return m.OldStatus(ctx)
+	case tenantsubscription.FieldCurrentPeriodEnd:
+		return m.OldCurrentPeriodEnd(ctx)
+	case tenantsubscription.FieldCanceledAt:
+		return m.OldCanceledAt(ctx)
+	case tenantsubscription.FieldProviderCustomerID:
+		return m.OldProviderCustomerID(ctx)
+	case tenantsubscription.FieldProviderSubscriptionID:
+		return m.OldProviderSubscriptionID(ctx)
+	case tenantsubscription.FieldProviderPriceID:
+		return m.OldProviderPriceID(ctx)
+	case tenantsubscription.FieldSyncError:
+		return m.OldSyncError(ctx)
+	}
+	return nil, fmt.Errorf("unknown TenantSubscription field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantSubscriptionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case tenantsubscription.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case tenantsubscription.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case tenantsubscription.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case tenantsubscription.FieldPriceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceID(v)
+		return nil
+	case tenantsubscription.FieldPlan:
+		v, ok := value.(tenantsubscription.Plan)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlan(v)
+		return nil
+	case tenantsubscription.FieldInterval:
+		v, ok := value.(tenantsubscription.Interval)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInterval(v)
+		return nil
+	case tenantsubscription.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case tenantsubscription.FieldUnitAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitAmount(v)
+		return nil
+	case tenantsubscription.FieldPerSeat:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPerSeat(v)
+		return nil
+	case tenantsubscription.FieldSeats:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeats(v)
+		return nil
+	case tenantsubscription.FieldStatus:
+		v, ok := value.(tenantsubscription.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case tenantsubscription.FieldCurrentPeriodEnd:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrentPeriodEnd(v)
+		return nil
+	case tenantsubscription.FieldCanceledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCanceledAt(v)
+		return nil
+	case tenantsubscription.FieldProviderCustomerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderCustomerID(v)
+		return nil
+	case tenantsubscription.FieldProviderSubscriptionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderSubscriptionID(v)
+		return nil
+	case tenantsubscription.FieldProviderPriceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderPriceID(v)
+		return nil
+	case tenantsubscription.FieldSyncError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSyncError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantSubscription field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TenantSubscriptionMutation) AddedFields() []string {
+	var fields []string
+	if m.addunit_amount != nil {
+		fields = append(fields, tenantsubscription.FieldUnitAmount)
+	}
+	if m.addseats != nil {
+		fields = append(fields, tenantsubscription.FieldSeats)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TenantSubscriptionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case tenantsubscription.FieldUnitAmount:
+		return m.AddedUnitAmount()
+	case tenantsubscription.FieldSeats:
+		return m.AddedSeats()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantSubscriptionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case tenantsubscription.FieldUnitAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnitAmount(v)
+		return nil
+	case tenantsubscription.FieldSeats:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeats(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantSubscription numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TenantSubscriptionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(tenantsubscription.FieldPriceID) {
+		fields = append(fields, tenantsubscription.FieldPriceID)
+	}
+	if m.FieldCleared(tenantsubscription.FieldCurrentPeriodEnd) {
+		fields = append(fields, tenantsubscription.FieldCurrentPeriodEnd)
+	}
+	if m.FieldCleared(tenantsubscription.FieldCanceledAt) {
+		fields = append(fields, tenantsubscription.FieldCanceledAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TenantSubscriptionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TenantSubscriptionMutation) ClearField(name string) error {
+	switch name {
+	case tenantsubscription.FieldPriceID:
+		m.ClearPriceID()
+		return nil
+	case tenantsubscription.FieldCurrentPeriodEnd:
+		m.ClearCurrentPeriodEnd()
+		return nil
+	case tenantsubscription.FieldCanceledAt:
+		m.ClearCanceledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantSubscription nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TenantSubscriptionMutation) ResetField(name string) error {
+	switch name {
+	case tenantsubscription.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case tenantsubscription.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case tenantsubscription.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case tenantsubscription.FieldPriceID:
+		m.ResetPriceID()
+		return nil
+	case tenantsubscription.FieldPlan:
+		m.ResetPlan()
+		return nil
+	case tenantsubscription.FieldInterval:
+		m.ResetInterval()
+		return nil
+	case tenantsubscription.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case tenantsubscription.FieldUnitAmount:
+		m.ResetUnitAmount()
+		return nil
+	case tenantsubscription.FieldPerSeat:
+		m.ResetPerSeat()
+		return nil
+	case tenantsubscription.FieldSeats:
+		m.ResetSeats()
+		return nil
+	case tenantsubscription.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case tenantsubscription.FieldCurrentPeriodEnd:
+		m.ResetCurrentPeriodEnd()
+		return nil
+	case tenantsubscription.FieldCanceledAt:
+		m.ResetCanceledAt()
+		return nil
+	case tenantsubscription.FieldProviderCustomerID:
+		m.ResetProviderCustomerID()
+		return nil
+	case tenantsubscription.FieldProviderSubscriptionID:
+		m.ResetProviderSubscriptionID()
+		return nil
+	case tenantsubscription.FieldProviderPriceID:
+		m.ResetProviderPriceID()
+		return nil
+	case tenantsubscription.FieldSyncError:
+		m.ResetSyncError()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantSubscription field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TenantSubscriptionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.tenant != nil {
+		edges = append(edges, tenantsubscription.EdgeTenant)
+	}
+	if m.price != nil {
+		edges = append(edges, tenantsubscription.EdgePrice)
+	}
+	if m.revisions != nil {
+		edges = append(edges, tenantsubscription.EdgeRevisions)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TenantSubscriptionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case tenantsubscription.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case tenantsubscription.EdgePrice:
+		if id := m.price; id != nil {
+			return []ent.Value{*id}
+		}
+	case tenantsubscription.EdgeRevisions:
+		ids := make([]ent.Value, 0, len(m.revisions))
+		for id := range m.revisions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TenantSubscriptionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedrevisions != nil {
+		edges = append(edges, tenantsubscription.EdgeRevisions)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TenantSubscriptionMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case tenantsubscription.EdgeRevisions:
+		ids := make([]ent.Value, 0, len(m.removedrevisions))
+		for id := range m.removedrevisions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TenantSubscriptionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedtenant {
+		edges = append(edges, tenantsubscription.EdgeTenant)
+	}
+	if m.clearedprice {
+		edges = append(edges, tenantsubscription.EdgePrice)
+	}
+	if m.clearedrevisions {
+		edges = append(edges, tenantsubscription.EdgeRevisions)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TenantSubscriptionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case tenantsubscription.EdgeTenant:
+		return m.clearedtenant
+	case tenantsubscription.EdgePrice:
+		return m.clearedprice
+	case tenantsubscription.EdgeRevisions:
+		return m.clearedrevisions
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TenantSubscriptionMutation) ClearEdge(name string) error {
+	switch name {
+	case tenantsubscription.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case tenantsubscription.EdgePrice:
+		m.ClearPrice()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantSubscription unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TenantSubscriptionMutation) ResetEdge(name string) error {
+	switch name {
+	case tenantsubscription.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case tenantsubscription.EdgePrice:
+		m.ResetPrice()
+		return nil
+	case tenantsubscription.EdgeRevisions:
+		m.ResetRevisions()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantSubscription edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

@@ -44,18 +44,24 @@ type Tx struct {
 	Partner *PartnerClient
 	// PartnerSettings is the client for interacting with the PartnerSettings builders.
 	PartnerSettings *PartnerSettingsClient
+	// Price is the client for interacting with the Price builders.
+	Price *PriceClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
 	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
 	SecurityPolicy *SecurityPolicyClient
 	// SsoApp is the client for interacting with the SsoApp builders.
 	SsoApp *SsoAppClient
+	// SubscriptionRevision is the client for interacting with the SubscriptionRevision builders.
+	SubscriptionRevision *SubscriptionRevisionClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
 	// TenantBranding is the client for interacting with the TenantBranding builders.
 	TenantBranding *TenantBrandingClient
 	// TenantStorage is the client for interacting with the TenantStorage builders.
 	TenantStorage *TenantStorageClient
+	// TenantSubscription is the client for interacting with the TenantSubscription builders.
+	TenantSubscription *TenantSubscriptionClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
@@ -208,12 +214,15 @@ func (tx *Tx) init() {
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
 	tx.PartnerSettings = NewPartnerSettingsClient(tx.config)
+	tx.Price = NewPriceClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.SecurityPolicy = NewSecurityPolicyClient(tx.config)
 	tx.SsoApp = NewSsoAppClient(tx.config)
+	tx.SubscriptionRevision = NewSubscriptionRevisionClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 	tx.TenantBranding = NewTenantBrandingClient(tx.config)
 	tx.TenantStorage = NewTenantStorageClient(tx.config)
+	tx.TenantSubscription = NewTenantSubscriptionClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
 	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)

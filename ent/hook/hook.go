@@ -189,6 +189,18 @@ func (f PartnerSettingsFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerSettingsMutation", m)
 }
 
+// The PriceFunc type is an adapter to allow the use of ordinary
+// function as Price mutator.
+type PriceFunc func(context.Context, *ent.PriceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PriceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PriceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PriceMutation", m)
+}
+
 // The ProvisioningStateFunc type is an adapter to allow the use of ordinary
 // function as ProvisioningState mutator.
 type ProvisioningStateFunc func(context.Context, *ent.ProvisioningStateMutation) (ent.Value, error)
@@ -225,6 +237,18 @@ func (f SsoAppFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SsoAppMutation", m)
 }
 
+// The SubscriptionRevisionFunc type is an adapter to allow the use of ordinary
+// function as SubscriptionRevision mutator.
+type SubscriptionRevisionFunc func(context.Context, *ent.SubscriptionRevisionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SubscriptionRevisionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SubscriptionRevisionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SubscriptionRevisionMutation", m)
+}
+
 // The TenantFunc type is an adapter to allow the use of ordinary
 // function as Tenant mutator.
 type TenantFunc func(context.Context, *ent.TenantMutation) (ent.Value, error)
@@ -259,6 +283,18 @@ func (f TenantStorageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Valu
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantStorageMutation", m)
+}
+
+// The TenantSubscriptionFunc type is an adapter to allow the use of ordinary
+// function as TenantSubscription mutator.
+type TenantSubscriptionFunc func(context.Context, *ent.TenantSubscriptionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TenantSubscriptionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TenantSubscriptionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantSubscriptionMutation", m)
 }
 
 // The UserFunc type is an adapter to allow the use of ordinary

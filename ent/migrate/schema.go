@@ -446,6 +446,31 @@ var (
 			},
 		},
 	}
+	// PricesColumns holds the columns for the "prices" table.
+	PricesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "plan", Type: field.TypeEnum, Enums: []string{"FREE", "STARTER", "BUSINESS", "ENTERPRISE"}},
+		{Name: "interval", Type: field.TypeEnum, Enums: []string{"MONTH", "YEAR"}},
+		{Name: "per_seat", Type: field.TypeBool, Default: true},
+		{Name: "amounts", Type: field.TypeJSON},
+		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "provider_prices", Type: field.TypeJSON},
+	}
+	// PricesTable holds the schema information for the "prices" table.
+	PricesTable = &schema.Table{
+		Name:       "prices",
+		Columns:    PricesColumns,
+		PrimaryKey: []*schema.Column{PricesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "price_plan_interval",
+				Unique:  false,
+				Columns: []*schema.Column{PricesColumns[3], PricesColumns[4]},
+			},
+		},
+	}
 	// ProvisioningStatesColumns holds the columns for the "provisioning_states" table.
 	ProvisioningStatesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -532,6 +557,60 @@ var (
 				Name:    "ssoapp_tenant_id",
 				Unique:  false,
 				Columns: []*schema.Column{SSOAppsColumns[7]},
+			},
+		},
+	}
+	// SubscriptionRevisionsColumns holds the columns for the "subscription_revisions" table.
+	SubscriptionRevisionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "partner_id", Type: field.TypeInt, Nullable: true},
+		{Name: "effective_at", Type: field.TypeTime},
+		{Name: "plan", Type: field.TypeEnum, Enums: []string{"FREE", "STARTER", "BUSINESS", "ENTERPRISE"}},
+		{Name: "interval", Type: field.TypeEnum, Enums: []string{"MONTH", "YEAR"}},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "unit_amount", Type: field.TypeInt64},
+		{Name: "per_seat", Type: field.TypeBool},
+		{Name: "seats", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "PAUSED", "PAST_DUE", "CANCELED"}},
+		{Name: "mrr", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, Size: 64},
+		{Name: "subscription_id", Type: field.TypeInt},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// SubscriptionRevisionsTable holds the schema information for the "subscription_revisions" table.
+	SubscriptionRevisionsTable = &schema.Table{
+		Name:       "subscription_revisions",
+		Columns:    SubscriptionRevisionsColumns,
+		PrimaryKey: []*schema.Column{SubscriptionRevisionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "subscription_revisions_tenant_subscriptions_subscription",
+				Columns:    []*schema.Column{SubscriptionRevisionsColumns[12]},
+				RefColumns: []*schema.Column{TenantSubscriptionsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "subscription_revisions_tenants_tenant",
+				Columns:    []*schema.Column{SubscriptionRevisionsColumns[13]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "subscriptionrevision_subscription_id_effective_at",
+				Unique:  false,
+				Columns: []*schema.Column{SubscriptionRevisionsColumns[12], SubscriptionRevisionsColumns[2]},
+			},
+			{
+				Name:    "subscriptionrevision_partner_id_effective_at",
+				Unique:  false,
+				Columns: []*schema.Column{SubscriptionRevisionsColumns[1], SubscriptionRevisionsColumns[2]},
+			},
+			{
+				Name:    "subscriptionrevision_effective_at",
+				Unique:  false,
+				Columns: []*schema.Column{SubscriptionRevisionsColumns[2]},
 			},
 		},
 	}
@@ -635,6 +714,64 @@ var (
 				Name:    "tenantstorage_tenant_id",
 				Unique:  true,
 				Columns: []*schema.Column{TenantStoragesColumns[4]},
+			},
+		},
+	}
+	// TenantSubscriptionsColumns holds the columns for the "tenant_subscriptions" table.
+	TenantSubscriptionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "plan", Type: field.TypeEnum, Enums: []string{"FREE", "STARTER", "BUSINESS", "ENTERPRISE"}},
+		{Name: "interval", Type: field.TypeEnum, Enums: []string{"MONTH", "YEAR"}},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "unit_amount", Type: field.TypeInt64},
+		{Name: "per_seat", Type: field.TypeBool, Default: true},
+		{Name: "seats", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "PAUSED", "PAST_DUE", "CANCELED"}, Default: "ACTIVE"},
+		{Name: "current_period_end", Type: field.TypeTime, Nullable: true},
+		{Name: "canceled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "provider_customer_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "provider_subscription_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "provider_price_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "sync_error", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+		{Name: "price_id", Type: field.TypeInt, Nullable: true},
+	}
+	// TenantSubscriptionsTable holds the schema information for the "tenant_subscriptions" table.
+	TenantSubscriptionsTable = &schema.Table{
+		Name:       "tenant_subscriptions",
+		Columns:    TenantSubscriptionsColumns,
+		PrimaryKey: []*schema.Column{TenantSubscriptionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "tenant_subscriptions_tenants_tenant",
+				Columns:    []*schema.Column{TenantSubscriptionsColumns[16]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "tenant_subscriptions_prices_price",
+				Columns:    []*schema.Column{TenantSubscriptionsColumns[17]},
+				RefColumns: []*schema.Column{PricesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "tenantsubscription_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{TenantSubscriptionsColumns[16]},
+			},
+			{
+				Name:    "tenantsubscription_price_id_currency",
+				Unique:  false,
+				Columns: []*schema.Column{TenantSubscriptionsColumns[17], TenantSubscriptionsColumns[5]},
+			},
+			{
+				Name:    "tenantsubscription_provider_subscription_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantSubscriptionsColumns[13]},
 			},
 		},
 	}
@@ -764,12 +901,15 @@ var (
 		MembershipsTable,
 		PartnersTable,
 		PartnerSettingsTable,
+		PricesTable,
 		ProvisioningStatesTable,
 		SecurityPoliciesTable,
 		SSOAppsTable,
+		SubscriptionRevisionsTable,
 		TenantsTable,
 		TenantBrandingsTable,
 		TenantStoragesTable,
+		TenantSubscriptionsTable,
 		UsersTable,
 		WebhookDeliveriesTable,
 		WebhookEndpointsTable,
@@ -826,6 +966,9 @@ func init() {
 	PartnerSettingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
+	PricesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(107374182400),
+	}
 	ProvisioningStatesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}
@@ -836,6 +979,11 @@ func init() {
 	SSOAppsTable.ForeignKeys[0].RefTable = TenantsTable
 	SSOAppsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	SubscriptionRevisionsTable.ForeignKeys[0].RefTable = TenantSubscriptionsTable
+	SubscriptionRevisionsTable.ForeignKeys[1].RefTable = TenantsTable
+	SubscriptionRevisionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(111669149696),
 	}
 	TenantsTable.ForeignKeys[0].RefTable = PartnersTable
 	TenantsTable.Annotation = &entsql.Annotation{
@@ -848,6 +996,11 @@ func init() {
 	TenantStoragesTable.ForeignKeys[0].RefTable = TenantsTable
 	TenantStoragesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(73014444032),
+	}
+	TenantSubscriptionsTable.ForeignKeys[0].RefTable = TenantsTable
+	TenantSubscriptionsTable.ForeignKeys[1].RefTable = PricesTable
+	TenantSubscriptionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(115964116992),
 	}
 	UsersTable.ForeignKeys[0].RefTable = PartnersTable
 	UsersTable.Annotation = &entsql.Annotation{

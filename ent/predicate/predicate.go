@@ -51,6 +51,9 @@ type Partner func(*sql.Selector)
 // PartnerSettings is the predicate function for partnersettings builders.
 type PartnerSettings func(*sql.Selector)
 
+// Price is the predicate function for price builders.
+type Price func(*sql.Selector)
+
 // ProvisioningState is the predicate function for provisioningstate builders.
 type ProvisioningState func(*sql.Selector)
 
@@ -60,6 +63,9 @@ type SecurityPolicy func(*sql.Selector)
 // SsoApp is the predicate function for ssoapp builders.
 type SsoApp func(*sql.Selector)
 
+// SubscriptionRevision is the predicate function for subscriptionrevision builders.
+type SubscriptionRevision func(*sql.Selector)
+
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
 
@@ -68,6 +74,9 @@ type TenantBranding func(*sql.Selector)
 
 // TenantStorage is the predicate function for tenantstorage builders.
 type TenantStorage func(*sql.Selector)
+
+// TenantSubscription is the predicate function for tenantsubscription builders.
+type TenantSubscription func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

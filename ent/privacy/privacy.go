@@ -471,6 +471,30 @@ func (f PartnerSettingsMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerSettingsMutation", m)
 }
 
+// The PriceQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PriceQueryRuleFunc func(context.Context, *ent.PriceQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PriceQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PriceQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PriceQuery", q)
+}
+
+// The PriceMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PriceMutationRuleFunc func(context.Context, *ent.PriceMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PriceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PriceMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PriceMutation", m)
+}
+
 // The ProvisioningStateQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ProvisioningStateQueryRuleFunc func(context.Context, *ent.ProvisioningStateQuery) error
@@ -543,6 +567,30 @@ func (f SsoAppMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SsoAppMutation", m)
 }
 
+// The SubscriptionRevisionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SubscriptionRevisionQueryRuleFunc func(context.Context, *ent.SubscriptionRevisionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SubscriptionRevisionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SubscriptionRevisionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SubscriptionRevisionQuery", q)
+}
+
+// The SubscriptionRevisionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SubscriptionRevisionMutationRuleFunc func(context.Context, *ent.SubscriptionRevisionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SubscriptionRevisionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SubscriptionRevisionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SubscriptionRevisionMutation", m)
+}
+
 // The TenantQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type TenantQueryRuleFunc func(context.Context, *ent.TenantQuery) error
@@ -613,6 +661,30 @@ func (f TenantStorageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.M
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantStorageMutation", m)
+}
+
+// The TenantSubscriptionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TenantSubscriptionQueryRuleFunc func(context.Context, *ent.TenantSubscriptionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TenantSubscriptionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TenantSubscriptionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TenantSubscriptionQuery", q)
+}
+
+// The TenantSubscriptionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TenantSubscriptionMutationRuleFunc func(context.Context, *ent.TenantSubscriptionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TenantSubscriptionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TenantSubscriptionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantSubscriptionMutation", m)
 }
 
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -752,17 +824,23 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.PartnerSettingsQuery:
 		return q.Filter(), nil
+	case *ent.PriceQuery:
+		return q.Filter(), nil
 	case *ent.ProvisioningStateQuery:
 		return q.Filter(), nil
 	case *ent.SecurityPolicyQuery:
 		return q.Filter(), nil
 	case *ent.SsoAppQuery:
 		return q.Filter(), nil
+	case *ent.SubscriptionRevisionQuery:
+		return q.Filter(), nil
 	case *ent.TenantQuery:
 		return q.Filter(), nil
 	case *ent.TenantBrandingQuery:
 		return q.Filter(), nil
 	case *ent.TenantStorageQuery:
+		return q.Filter(), nil
+	case *ent.TenantSubscriptionQuery:
 		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
@@ -807,17 +885,23 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.PartnerSettingsMutation:
 		return m.Filter(), nil
+	case *ent.PriceMutation:
+		return m.Filter(), nil
 	case *ent.ProvisioningStateMutation:
 		return m.Filter(), nil
 	case *ent.SecurityPolicyMutation:
 		return m.Filter(), nil
 	case *ent.SsoAppMutation:
 		return m.Filter(), nil
+	case *ent.SubscriptionRevisionMutation:
+		return m.Filter(), nil
 	case *ent.TenantMutation:
 		return m.Filter(), nil
 	case *ent.TenantBrandingMutation:
 		return m.Filter(), nil
 	case *ent.TenantStorageMutation:
+		return m.Filter(), nil
+	case *ent.TenantSubscriptionMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

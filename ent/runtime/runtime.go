@@ -21,14 +21,17 @@ import (
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
+	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantbranding"
 	"github.com/dezky/platform/ent/tenantstorage"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/ent/webhookdelivery"
 	"github.com/dezky/platform/ent/webhookendpoint"
@@ -896,6 +899,42 @@ func init() {
 	partnersettingsDescEmailTemplates := partnersettingsFields[7].Descriptor()
 	// partnersettings.DefaultEmailTemplates holds the default value on creation for the email_templates field.
 	partnersettings.DefaultEmailTemplates = partnersettingsDescEmailTemplates.Default.([]schematype.EmailTemplate)
+	priceMixin := schema.Price{}.Mixin()
+	price.Policy = privacy.NewPolicies(priceMixin[0], schema.Price{})
+	price.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := price.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	priceMixinFields1 := priceMixin[1].Fields()
+	_ = priceMixinFields1
+	priceFields := schema.Price{}.Fields()
+	_ = priceFields
+	// priceDescCreatedAt is the schema descriptor for created_at field.
+	priceDescCreatedAt := priceMixinFields1[0].Descriptor()
+	// price.DefaultCreatedAt holds the default value on creation for the created_at field.
+	price.DefaultCreatedAt = priceDescCreatedAt.Default.(func() time.Time)
+	// priceDescUpdatedAt is the schema descriptor for updated_at field.
+	priceDescUpdatedAt := priceMixinFields1[1].Descriptor()
+	// price.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	price.DefaultUpdatedAt = priceDescUpdatedAt.Default.(func() time.Time)
+	// price.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	price.UpdateDefaultUpdatedAt = priceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// priceDescPerSeat is the schema descriptor for per_seat field.
+	priceDescPerSeat := priceFields[2].Descriptor()
+	// price.DefaultPerSeat holds the default value on creation for the per_seat field.
+	price.DefaultPerSeat = priceDescPerSeat.Default.(bool)
+	// priceDescActive is the schema descriptor for active field.
+	priceDescActive := priceFields[4].Descriptor()
+	// price.DefaultActive holds the default value on creation for the active field.
+	price.DefaultActive = priceDescActive.Default.(bool)
+	// priceDescProviderPrices is the schema descriptor for provider_prices field.
+	priceDescProviderPrices := priceFields[5].Descriptor()
+	// price.DefaultProviderPrices holds the default value on creation for the provider_prices field.
+	price.DefaultProviderPrices = priceDescProviderPrices.Default.([]schematype.ProviderPrice)
 	provisioningstateMixin := schema.ProvisioningState{}.Mixin()
 	provisioningstate.Policy = privacy.NewPolicies(provisioningstateMixin[0], schema.ProvisioningState{})
 	provisioningstate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1052,6 +1091,52 @@ func init() {
 	ssoappDescRedirectUris := ssoappFields[4].Descriptor()
 	// ssoapp.DefaultRedirectUris holds the default value on creation for the redirect_uris field.
 	ssoapp.DefaultRedirectUris = ssoappDescRedirectUris.Default.([]string)
+	subscriptionrevisionMixin := schema.SubscriptionRevision{}.Mixin()
+	subscriptionrevision.Policy = privacy.NewPolicies(subscriptionrevisionMixin[0], schema.SubscriptionRevision{})
+	subscriptionrevision.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := subscriptionrevision.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	subscriptionrevisionFields := schema.SubscriptionRevision{}.Fields()
+	_ = subscriptionrevisionFields
+	// subscriptionrevisionDescCurrency is the schema descriptor for currency field.
+	subscriptionrevisionDescCurrency := subscriptionrevisionFields[6].Descriptor()
+	// subscriptionrevision.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	subscriptionrevision.CurrencyValidator = func() func(string) error {
+		validators := subscriptionrevisionDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// subscriptionrevisionDescUnitAmount is the schema descriptor for unit_amount field.
+	subscriptionrevisionDescUnitAmount := subscriptionrevisionFields[7].Descriptor()
+	// subscriptionrevision.UnitAmountValidator is a validator for the "unit_amount" field. It is called by the builders before save.
+	subscriptionrevision.UnitAmountValidator = subscriptionrevisionDescUnitAmount.Validators[0].(func(int64) error)
+	// subscriptionrevisionDescSeats is the schema descriptor for seats field.
+	subscriptionrevisionDescSeats := subscriptionrevisionFields[9].Descriptor()
+	// subscriptionrevision.SeatsValidator is a validator for the "seats" field. It is called by the builders before save.
+	subscriptionrevision.SeatsValidator = subscriptionrevisionDescSeats.Validators[0].(func(int) error)
+	// subscriptionrevisionDescMrr is the schema descriptor for mrr field.
+	subscriptionrevisionDescMrr := subscriptionrevisionFields[11].Descriptor()
+	// subscriptionrevision.MrrValidator is a validator for the "mrr" field. It is called by the builders before save.
+	subscriptionrevision.MrrValidator = subscriptionrevisionDescMrr.Validators[0].(func(int64) error)
+	// subscriptionrevisionDescReason is the schema descriptor for reason field.
+	subscriptionrevisionDescReason := subscriptionrevisionFields[12].Descriptor()
+	// subscriptionrevision.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	subscriptionrevision.ReasonValidator = subscriptionrevisionDescReason.Validators[0].(func(string) error)
 	tenantMixin := schema.Tenant{}.Mixin()
 	tenant.Policy = privacy.NewPolicies(tenantMixin[0], schema.Tenant{})
 	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1235,6 +1320,84 @@ func init() {
 	tenantstorageDescUsedBytes := tenantstorageFields[2].Descriptor()
 	// tenantstorage.UsedBytesValidator is a validator for the "used_bytes" field. It is called by the builders before save.
 	tenantstorage.UsedBytesValidator = tenantstorageDescUsedBytes.Validators[0].(func(int64) error)
+	tenantsubscriptionMixin := schema.TenantSubscription{}.Mixin()
+	tenantsubscription.Policy = privacy.NewPolicies(tenantsubscriptionMixin[0], schema.TenantSubscription{})
+	tenantsubscription.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenantsubscription.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenantsubscriptionMixinFields1 := tenantsubscriptionMixin[1].Fields()
+	_ = tenantsubscriptionMixinFields1
+	tenantsubscriptionFields := schema.TenantSubscription{}.Fields()
+	_ = tenantsubscriptionFields
+	// tenantsubscriptionDescCreatedAt is the schema descriptor for created_at field.
+	tenantsubscriptionDescCreatedAt := tenantsubscriptionMixinFields1[0].Descriptor()
+	// tenantsubscription.DefaultCreatedAt holds the default value on creation for the created_at field.
+	tenantsubscription.DefaultCreatedAt = tenantsubscriptionDescCreatedAt.Default.(func() time.Time)
+	// tenantsubscriptionDescUpdatedAt is the schema descriptor for updated_at field.
+	tenantsubscriptionDescUpdatedAt := tenantsubscriptionMixinFields1[1].Descriptor()
+	// tenantsubscription.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	tenantsubscription.DefaultUpdatedAt = tenantsubscriptionDescUpdatedAt.Default.(func() time.Time)
+	// tenantsubscription.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	tenantsubscription.UpdateDefaultUpdatedAt = tenantsubscriptionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// tenantsubscriptionDescCurrency is the schema descriptor for currency field.
+	tenantsubscriptionDescCurrency := tenantsubscriptionFields[4].Descriptor()
+	// tenantsubscription.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	tenantsubscription.CurrencyValidator = func() func(string) error {
+		validators := tenantsubscriptionDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenantsubscriptionDescUnitAmount is the schema descriptor for unit_amount field.
+	tenantsubscriptionDescUnitAmount := tenantsubscriptionFields[5].Descriptor()
+	// tenantsubscription.UnitAmountValidator is a validator for the "unit_amount" field. It is called by the builders before save.
+	tenantsubscription.UnitAmountValidator = tenantsubscriptionDescUnitAmount.Validators[0].(func(int64) error)
+	// tenantsubscriptionDescPerSeat is the schema descriptor for per_seat field.
+	tenantsubscriptionDescPerSeat := tenantsubscriptionFields[6].Descriptor()
+	// tenantsubscription.DefaultPerSeat holds the default value on creation for the per_seat field.
+	tenantsubscription.DefaultPerSeat = tenantsubscriptionDescPerSeat.Default.(bool)
+	// tenantsubscriptionDescSeats is the schema descriptor for seats field.
+	tenantsubscriptionDescSeats := tenantsubscriptionFields[7].Descriptor()
+	// tenantsubscription.SeatsValidator is a validator for the "seats" field. It is called by the builders before save.
+	tenantsubscription.SeatsValidator = tenantsubscriptionDescSeats.Validators[0].(func(int) error)
+	// tenantsubscriptionDescProviderCustomerID is the schema descriptor for provider_customer_id field.
+	tenantsubscriptionDescProviderCustomerID := tenantsubscriptionFields[11].Descriptor()
+	// tenantsubscription.DefaultProviderCustomerID holds the default value on creation for the provider_customer_id field.
+	tenantsubscription.DefaultProviderCustomerID = tenantsubscriptionDescProviderCustomerID.Default.(string)
+	// tenantsubscription.ProviderCustomerIDValidator is a validator for the "provider_customer_id" field. It is called by the builders before save.
+	tenantsubscription.ProviderCustomerIDValidator = tenantsubscriptionDescProviderCustomerID.Validators[0].(func(string) error)
+	// tenantsubscriptionDescProviderSubscriptionID is the schema descriptor for provider_subscription_id field.
+	tenantsubscriptionDescProviderSubscriptionID := tenantsubscriptionFields[12].Descriptor()
+	// tenantsubscription.DefaultProviderSubscriptionID holds the default value on creation for the provider_subscription_id field.
+	tenantsubscription.DefaultProviderSubscriptionID = tenantsubscriptionDescProviderSubscriptionID.Default.(string)
+	// tenantsubscription.ProviderSubscriptionIDValidator is a validator for the "provider_subscription_id" field. It is called by the builders before save.
+	tenantsubscription.ProviderSubscriptionIDValidator = tenantsubscriptionDescProviderSubscriptionID.Validators[0].(func(string) error)
+	// tenantsubscriptionDescProviderPriceID is the schema descriptor for provider_price_id field.
+	tenantsubscriptionDescProviderPriceID := tenantsubscriptionFields[13].Descriptor()
+	// tenantsubscription.DefaultProviderPriceID holds the default value on creation for the provider_price_id field.
+	tenantsubscription.DefaultProviderPriceID = tenantsubscriptionDescProviderPriceID.Default.(string)
+	// tenantsubscription.ProviderPriceIDValidator is a validator for the "provider_price_id" field. It is called by the builders before save.
+	tenantsubscription.ProviderPriceIDValidator = tenantsubscriptionDescProviderPriceID.Validators[0].(func(string) error)
+	// tenantsubscriptionDescSyncError is the schema descriptor for sync_error field.
+	tenantsubscriptionDescSyncError := tenantsubscriptionFields[14].Descriptor()
+	// tenantsubscription.DefaultSyncError holds the default value on creation for the sync_error field.
+	tenantsubscription.DefaultSyncError = tenantsubscriptionDescSyncError.Default.(string)
+	// tenantsubscription.SyncErrorValidator is a validator for the "sync_error" field. It is called by the builders before save.
+	tenantsubscription.SyncErrorValidator = tenantsubscriptionDescSyncError.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -50,3 +50,20 @@ type DNSRecordCheck struct {
 	Found    []string `json:"found"`
 	Status   string   `json:"status"`
 }
+
+// Money is an amount in minor units (cents) of an ISO 4217 currency
+// (upper case, e.g. EUR). Money is never a float.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// ProviderPrice is the billing provider's price object minted for one
+// currency of a catalog price, with the amount it was minted at. Provider
+// prices are immutable: an amount change mints a new one and replaces the
+// entry.
+type ProviderPrice struct {
+	Currency        string `json:"currency"`
+	ProviderPriceID string `json:"providerPriceId"`
+	Amount          int64  `json:"amount"`
+}
