@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/internal/metrics"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/internal/webhooks"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -46,6 +47,31 @@ func (w *expireIdempotencyKeysWorker) Work(ctx context.Context, _ *river.Job[exp
 	}
 	if n > 0 {
 		w.log.InfoContext(ctx, "expired idempotency keys", "deleted", n)
+	}
+	return nil
+}
+
+// pruneWebhookDeliveriesArgs is the periodic job deleting webhook delivery
+// attempts past webhooks.DeliveryRetention.
+type pruneWebhookDeliveriesArgs struct{}
+
+// Kind names the job kind.
+func (pruneWebhookDeliveriesArgs) Kind() string { return "prune_webhook_deliveries" }
+
+type pruneWebhookDeliveriesWorker struct {
+	river.WorkerDefaults[pruneWebhookDeliveriesArgs]
+	client *ent.Client
+	log    *slog.Logger
+}
+
+// Work deletes the delivery attempts past their retention.
+func (w *pruneWebhookDeliveriesWorker) Work(ctx context.Context, _ *river.Job[pruneWebhookDeliveriesArgs]) error {
+	n, err := webhooks.PruneDeliveries(viewer.SystemContext(ctx), w.client, time.Now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "pruned webhook deliveries", "deleted", n)
 	}
 	return nil
 }
@@ -129,6 +155,8 @@ func registerPeriodic(e *jobs.Engine, cfg *ServeConfig, client *ent.Client, chec
 	e.AddPeriodic(checkpoints.Interval(), checkpointArgs{}, false)
 	jobs.AddWorker(e, &expireIdempotencyKeysWorker{client: client, log: cfg.Log})
 	e.AddPeriodic(IdempotencyExpiryInterval, expireIdempotencyKeysArgs{}, true)
+	jobs.AddWorker(e, &pruneWebhookDeliveriesWorker{client: client, log: cfg.Log})
+	e.AddPeriodic(IdempotencyExpiryInterval, pruneWebhookDeliveriesArgs{}, true)
 	if ingesting {
 		jobs.AddWorker(e, &ingestWorker{ingestor: ingestor, log: cfg.Log, metrics: m})
 		e.AddPeriodic(ingest.DefaultIdentityInterval, ingestArgs{Source: ingest.SourceIdentity}, true)
