@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/dezky/platform/internal/app"
+	"github.com/dezky/platform/plugins/sdk"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -309,6 +312,7 @@ func TestComposeFile(t *testing.T) {
 			Environment map[string]string
 			DependsOn   map[string]struct{ Condition string } `json:"depends_on"`
 			Volumes     []string
+			Build       struct{ Target string }
 		}
 	}
 	if err := json.Unmarshal(doc, &f); err != nil {
@@ -350,17 +354,68 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("nginx.conf lacks %q", want)
 		}
 	}
-	// The providers file is valid JSON binding billing to stripe-mock.
-	var providers map[string]struct {
-		Plugin   string
-		Settings map[string]string
+	// The providers file loads as the replicas would load it (every env:
+	// secret set in their environment) and binds billing to stripe-mock
+	// and identity, storage, mail and DNS to the simulated upstreams, at
+	// the ports the upstreams image listens on, with the secrets the
+	// upstreams service is given.
+	ups, ok := f.Services["upstreams"]
+	if !ok || ups.Build.Target != "upstreams" {
+		t.Fatalf("no service upstreams built from the Dockerfile's target upstreams: %+v", ups)
 	}
-	pj, err := os.ReadFile("compose/providers.json")
+	if f.Services["dezky-1"].Build.Target != "" {
+		t.Errorf("the replicas must run the default (production) target")
+	}
+	for _, name := range []string{"dezky-1", "dezky-2"} {
+		if f.Services[name].DependsOn["upstreams"].Condition == "" {
+			t.Errorf("%s must start after the upstreams (their volume holds the oCIS audit log)", name)
+		}
+	}
+	replica := f.Services["dezky-1"].Environment
+	for _, k := range []string{"DEZKY_SIM_TOKEN", "DEZKY_SIM_MAIL_WEBHOOK_KEY", "DEZKY_SIM_DNS_TSIG_SECRET"} {
+		if ups.Environment[k] == "" || ups.Environment[k] != replica[k] {
+			t.Errorf("%s: upstreams %q, replicas %q", k, ups.Environment[k], replica[k])
+		}
+	}
+	if ups.Environment["DEZKY_SIM_MAIL_WEBHOOK_URL"] != "http://proxy:8080/webhooks/mail" {
+		t.Errorf("the Stalwart simulator delivers webhooks to %q", ups.Environment["DEZKY_SIM_MAIL_WEBHOOK_URL"])
+	}
+	for k, v := range replica {
+		t.Setenv(k, v)
+	}
+	providers, err := app.LoadProviders("compose/providers.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(pj, &providers); err != nil || providers["billing"].Plugin != "stripe" ||
-		!strings.Contains(providers["billing"].Settings["api_base_url"], "stripe-mock") {
-		t.Errorf("providers.json: %v %v", providers, err)
+	dockerfile, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := func(envName string) string {
+		m := regexp.MustCompile(envName + `=0\.0\.0\.0:(\d+)`).FindSubmatch(dockerfile)
+		if m == nil {
+			t.Fatalf("the upstreams image does not set %s", envName)
+		}
+		return string(m[1])
+	}
+	auditLog := regexp.MustCompile(`DEZKY_SIM_OCIS_AUDIT_LOG=(\S+)`).FindSubmatch(dockerfile)
+	want := map[sdk.Capability]struct{ plugin, key, value string }{
+		sdk.CapabilityIdentity: {"authentik", "url", "http://upstreams:" + port("DEZKY_SIM_AUTHENTIK_ADDR")},
+		sdk.CapabilityStorage:  {"ocis", "url", "http://upstreams:" + port("DEZKY_SIM_OCIS_ADDR")},
+		sdk.CapabilityMail:     {"stalwart", "url", "http://upstreams:" + port("DEZKY_SIM_STALWART_ADDR")},
+		sdk.CapabilityDNS:      {"dns", "update_server", "upstreams:" + port("DEZKY_SIM_DNS_ADDR")},
+		sdk.CapabilityBilling:  {"stripe", "api_base_url", "http://stripe-mock:12111"},
+	}
+	for c, w := range want {
+		b := providers[c]
+		if b.Plugin != w.plugin || b.Settings[w.key] != w.value {
+			t.Errorf("providers.json %s: %+v, want plugin %s with %s %s", c, b, w.plugin, w.key, w.value)
+		}
+	}
+	if auditLog == nil || providers[sdk.CapabilityStorage].Settings["audit_log_path"] != string(auditLog[1]) {
+		t.Errorf("the ocis plugin reads %q, the simulator writes %q", providers[sdk.CapabilityStorage].Settings["audit_log_path"], auditLog)
+	}
+	if !slices.Contains(f.Services["dezky-1"].Volumes, "sims-data:/var/lib/dezky-sims:ro") || !slices.Contains(ups.Volumes, "sims-data:/var/lib/dezky-sims") {
+		t.Errorf("the replicas must read the simulators' volume: %v / %v", f.Services["dezky-1"].Volumes, ups.Volumes)
 	}
 }

@@ -26,10 +26,7 @@ import (
 
 	"github.com/dezky/platform/internal/app"
 	"github.com/dezky/platform/plugins/sdk"
-	"github.com/dezky/platform/providers/authentik/authentiksim"
 	"github.com/dezky/platform/providers/dns/dnsserver"
-	"github.com/dezky/platform/providers/ocis/ocissim"
-	"github.com/dezky/platform/providers/stalwart/stalwartsim"
 )
 
 // Stripe-mock, the Stripe API simulator the demo uses for billing when it
@@ -79,62 +76,18 @@ func (d *upstreams) start(ctx context.Context, found map[string]string, dataDir,
 	if err := os.MkdirAll(filepath.Dir(auditLog), 0o700); err != nil {
 		return nil, fmt.Errorf("demo upstreams: %w", err)
 	}
-	extra := map[string]app.ProviderBinding{
-		// Recovery links handed out as member credentials live a day.
-		"authentik": {Settings: map[string]string{"recovery_token_duration": "days=1"}},
-		"ocis":      {Settings: map[string]string{"audit_log_path": auditLog}},
-		"stalwart":  {Secrets: map[string]string{"webhook_key": webhookKey}},
-	}
-	sims := []struct {
-		capability sdk.Capability
-		plugin     string
-		handler    func() (http.Handler, func() error, error)
-	}{
-		{sdk.CapabilityIdentity, "authentik", func() (http.Handler, func() error, error) {
-			return authentiksim.New(authentiksim.Options{Token: token}), nil, nil
-		}},
-		{sdk.CapabilityStorage, "ocis", func() (http.Handler, func() error, error) {
-			s, err := ocissim.New(ocissim.Options{Token: token, AuditLogPath: auditLog})
-			if err != nil {
-				return nil, nil, err
-			}
-			return s, s.Close, nil
-		}},
-		{sdk.CapabilityMail, "stalwart", func() (http.Handler, func() error, error) {
-			sim := stalwartsim.New(stalwartsim.Options{Token: token, WebhookURL: baseURL + "/webhooks/mail", WebhookKey: webhookKey})
-			dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				sim.RunWebhookDelivery(dctx, 2*time.Second)
-			}()
-			return sim, func() error { cancel(); <-done; return nil }, nil
-		}},
-	}
+	sims := simulators(ctx, simOptions{Token: token, AuditLog: auditLog,
+		MailWebhookURL: baseURL + "/webhooks/mail", MailWebhookKey: webhookKey})
 	for _, s := range sims {
 		if _, ok := found[s.plugin]; !ok {
 			log.Warn("demo: provider plugin not found; capability not configured", "capability", s.capability, "plugin", s.plugin)
 			continue
 		}
-		h, closer, err := s.handler()
+		url, err := d.serve(s, "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
 		}
-		url, err := d.serve(h)
-		if err != nil {
-			return nil, fmt.Errorf("demo %s simulator: %w", s.plugin, err)
-		}
-		if closer != nil {
-			d.closers = append(d.closers, closer)
-		}
-		b := app.ProviderBinding{Plugin: s.plugin, Settings: map[string]string{"url": url}, Secrets: map[string]string{"token": token}}
-		for k, v := range extra[s.plugin].Settings {
-			b.Settings[k] = v
-		}
-		for k, v := range extra[s.plugin].Secrets {
-			b.Secrets[k] = v
-		}
-		cfg[s.capability] = b
+		cfg[s.capability] = s.binding(url)
 		log.Info("demo: simulator started", "capability", s.capability, "plugin", s.plugin, "url", url)
 	}
 	if err := d.startDNS(found, cfg, log); err != nil {
@@ -175,24 +128,28 @@ func (d *upstreams) startDNS(found map[string]string, cfg app.ProvidersConfig, l
 		log.Warn("demo: provider plugin not found; capability not configured", "capability", sdk.CapabilityDNS, "plugin", "dns")
 		return nil
 	}
-	const keyName = "dezky-demo."
 	secret := base64.StdEncoding.EncodeToString([]byte(randomHex(32)))
-	srv, err := dnsserver.Start(dnsserver.Config{Zones: DemoZones, NXDomainOutside: true,
-		TSIGKeys: map[string]string{keyName: secret}})
+	srv, err := startDNS("", DemoZones, dnsKeyName, secret)
 	if err != nil {
 		return fmt.Errorf("demo dns server: %w", err)
 	}
 	d.dns = srv
-	cfg[sdk.CapabilityDNS] = app.ProviderBinding{Plugin: "dns",
-		Settings: map[string]string{"resolvers": srv.Addr, "update_server": srv.Addr, "tsig_key_name": keyName, "timeout": "2s"},
-		Secrets:  map[string]string{"tsig_secret": secret}}
+	cfg[sdk.CapabilityDNS] = dnsBinding(srv.Addr, dnsKeyName, secret)
 	log.Info("demo: loopback DNS server started", "capability", sdk.CapabilityDNS, "plugin", "dns", "addr", srv.Addr, "zones", DemoZones)
 	return nil
 }
 
-// serve serves h on a loopback port and returns its base URL.
-func (d *upstreams) serve(h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// serve starts sim's handler on addr and returns its base URL; Close
+// stops it.
+func (d *upstreams) serve(sim simulator, addr string) (string, error) {
+	h, closer, err := sim.handler()
+	if err != nil {
+		return "", err
+	}
+	if closer != nil {
+		d.closers = append(d.closers, closer)
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
 	}

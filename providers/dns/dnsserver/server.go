@@ -35,6 +35,9 @@ type Config struct {
 	MaxUDPSize int
 	// Rcode, if non-zero, is returned for every query.
 	Rcode int
+	// Addr is the host:port to serve on, UDP and TCP both. Empty: a
+	// loopback port that is free for both.
+	Addr string
 }
 
 // Server is a running test DNS server.
@@ -58,7 +61,8 @@ type QueryLog struct {
 	Type    uint16
 }
 
-// Start runs a server for cfg on a loopback port until Close.
+// Start runs a server for cfg on cfg.Addr (default a loopback port) until
+// Close.
 func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, rrs: map[string][]dns.RR{}}
 	for _, z := range cfg.Zones {
@@ -84,7 +88,7 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 
-	pc, ln, err := listenPair()
+	pc, ln, err := listenPair(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dnsserver: listen: %w", err)
 	}
@@ -113,8 +117,21 @@ func (s *Server) Close() {
 	s.servers = nil
 }
 
-// listenPair binds UDP and TCP on the same loopback ephemeral port.
-func listenPair() (net.PacketConn, net.Listener, error) {
+// listenPair binds UDP and TCP on addr, or on the same loopback ephemeral
+// port when addr is empty.
+func listenPair(addr string) (net.PacketConn, net.Listener, error) {
+	if addr != "" {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err != nil {
+			pc.Close()
+			return nil, nil, err
+		}
+		return pc, ln, nil
+	}
 	var lastErr error
 	for range 20 {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
