@@ -24,9 +24,11 @@ import (
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/user"
 	"github.com/dezky/platform/ent/webhookdelivery"
 	"github.com/dezky/platform/ent/webhookendpoint"
@@ -37,6 +39,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
+	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
@@ -62,9 +65,12 @@ type ResolverRoot interface {
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
+	Price() PriceResolver
+	PriceImpactSubscription() PriceImpactSubscriptionResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	Tenant() TenantResolver
+	TenantSubscription() TenantSubscriptionResolver
 	User() UserResolver
 	AuditEventWhereInput() AuditEventWhereInputResolver
 }
@@ -449,13 +455,20 @@ type ComplexityRoot struct {
 		Total    func(childComplexity int) int
 	}
 
+	Money struct {
+		Amount   func(childComplexity int) int
+		Currency func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddMailDomain         func(childComplexity int, tenantSlug string, name string) int
+		ArchivePrice          func(childComplexity int, id int) int
 		CreateAuditCheckpoint func(childComplexity int) int
 		CreateAuditStream     func(childComplexity int, input auditstream.CreateInput) int
 		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
 		CreateMember          func(childComplexity int, tenantSlug string, input CreateMemberInput) int
 		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
+		CreatePrice           func(childComplexity int, input pricing.CreateInput) int
 		CreateSsoApp          func(childComplexity int, tenantSlug string, input tenantadmin.CreateSsoAppInput) int
 		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
 		CreateWebhookEndpoint func(childComplexity int, input webhooks.CreateInput) int
@@ -493,6 +506,7 @@ type ComplexityRoot struct {
 		UpdatePartner         func(childComplexity int, slug string, input UpdatePartnerInput) int
 		UpdatePartnerBranding func(childComplexity int, slug string, input BrandingInput) int
 		UpdatePartnerSettings func(childComplexity int, slug string, input UpdatePartnerSettingsInput) int
+		UpdatePrice           func(childComplexity int, id int, input pricing.UpdateInput) int
 		UpdateSecurityPolicy  func(childComplexity int, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) int
 		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
 		UpdateTenantBranding  func(childComplexity int, tenantSlug string, input BrandingInput) int
@@ -581,6 +595,40 @@ type ComplexityRoot struct {
 		Status  func(childComplexity int) int
 	}
 
+	Price struct {
+		Active         func(childComplexity int) int
+		Amounts        func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Interval       func(childComplexity int) int
+		PerSeat        func(childComplexity int) int
+		Plan           func(childComplexity int) int
+		ProviderPrices func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	PriceChangeImpact struct {
+		Amounts       func(childComplexity int) int
+		MRRAfter      func(childComplexity int) int
+		MRRBefore     func(childComplexity int) int
+		Price         func(childComplexity int) int
+		Subscriptions func(childComplexity int) int
+	}
+
+	PriceImpactSubscription struct {
+		After     func(childComplexity int) int
+		Before    func(childComplexity int) int
+		MrrAfter  func(childComplexity int) int
+		MrrBefore func(childComplexity int) int
+		Seats     func(childComplexity int) int
+		Tenant    func(childComplexity int) int
+	}
+
+	ProviderPrice struct {
+		Currency        func(childComplexity int) int
+		ProviderPriceID func(childComplexity int) int
+	}
+
 	ProvisioningPlanItem struct {
 		Changes     func(childComplexity int) int
 		Configured  func(childComplexity int) int
@@ -616,6 +664,8 @@ type ComplexityRoot struct {
 		Partners              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
 		Plugins               func(childComplexity int) int
 		PreviewEmail          func(childComplexity int, tenantSlug string, key string) int
+		PriceChangeImpact     func(childComplexity int, id int, input pricing.UpdateInput) int
+		Prices                func(childComplexity int, plan *tenant.Plan, includeArchived *bool) int
 		ProvisioningPlan      func(childComplexity int, slug string) int
 		Tenant                func(childComplexity int, slug string) int
 		TenantAttention       func(childComplexity int, tenantSlug string) int
@@ -670,6 +720,7 @@ type ComplexityRoot struct {
 		Members           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Memberships       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		MfaStatus         func(childComplexity int) int
+		Mrr               func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Partner           func(childComplexity int) int
 		PartnerID         func(childComplexity int) int
@@ -681,6 +732,7 @@ type ComplexityRoot struct {
 		SsoApps           func(childComplexity int) int
 		Status            func(childComplexity int) int
 		Storage           func(childComplexity int) int
+		Subscription      func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
 	}
 
@@ -710,6 +762,21 @@ type ComplexityRoot struct {
 		QuotaBytes func(childComplexity int) int
 		UpdatedAt  func(childComplexity int) int
 		UsedBytes  func(childComplexity int) int
+	}
+
+	TenantSubscription struct {
+		CanceledAt             func(childComplexity int) int
+		CurrentPeriodEnd       func(childComplexity int) int
+		Interval               func(childComplexity int) int
+		Mrr                    func(childComplexity int) int
+		PerSeat                func(childComplexity int) int
+		Plan                   func(childComplexity int) int
+		Price                  func(childComplexity int) int
+		ProviderSubscriptionID func(childComplexity int) int
+		Seats                  func(childComplexity int) int
+		Status                 func(childComplexity int) int
+		SyncError              func(childComplexity int) int
+		UnitAmount             func(childComplexity int) int
 	}
 
 	User struct {
@@ -883,11 +950,24 @@ type MutationResolver interface {
 	SetMailDomainDmarc(ctx context.Context, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) (*maildomains.Domain, error)
 	SetPrimaryMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
 	RemoveMailDomain(ctx context.Context, tenantSlug string, name string) (*maildomains.Domain, error)
+	CreatePrice(ctx context.Context, input pricing.CreateInput) (*ent.Price, error)
+	UpdatePrice(ctx context.Context, id int, input pricing.UpdateInput) (*ent.Price, error)
+	ArchivePrice(ctx context.Context, id int) (*ent.Price, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
 	Branding(ctx context.Context, obj *ent.Partner) (*tenantadmin.Branding, error)
 	Settings(ctx context.Context, obj *ent.Partner) (*tenantadmin.PartnerSettings, error)
+}
+type PriceResolver interface {
+	Plan(ctx context.Context, obj *ent.Price) (tenant.Plan, error)
+}
+type PriceImpactSubscriptionResolver interface {
+	Seats(ctx context.Context, obj *pricing.Affected) (int, error)
+	Before(ctx context.Context, obj *pricing.Affected) (*schematype.Money, error)
+	After(ctx context.Context, obj *pricing.Affected) (*schematype.Money, error)
+	MrrBefore(ctx context.Context, obj *pricing.Affected) (*schematype.Money, error)
+	MrrAfter(ctx context.Context, obj *pricing.Affected) (*schematype.Money, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -918,6 +998,8 @@ type QueryResolver interface {
 	EmailTemplateKeys(ctx context.Context) ([]*tenantadmin.EmailTemplateSpec, error)
 	PreviewEmail(ctx context.Context, tenantSlug string, key string) (*tenantadmin.EmailPreview, error)
 	TenantAttention(ctx context.Context, tenantSlug string) (*TenantAttention, error)
+	Prices(ctx context.Context, plan *tenant.Plan, includeArchived *bool) ([]*ent.Price, error)
+	PriceChangeImpact(ctx context.Context, id int, input pricing.UpdateInput) (*pricing.Impact, error)
 }
 type SubscriptionResolver interface {
 	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
@@ -933,6 +1015,16 @@ type TenantResolver interface {
 	EffectiveBranding(ctx context.Context, obj *ent.Tenant) (*tenantadmin.EffectiveBranding, error)
 	Storage(ctx context.Context, obj *ent.Tenant) (*tenantadmin.TenantStorage, error)
 	MailDomains(ctx context.Context, obj *ent.Tenant) ([]*maildomains.Domain, error)
+	Subscription(ctx context.Context, obj *ent.Tenant) (*ent.TenantSubscription, error)
+	Mrr(ctx context.Context, obj *ent.Tenant) (*schematype.Money, error)
+}
+type TenantSubscriptionResolver interface {
+	Price(ctx context.Context, obj *ent.TenantSubscription) (*ent.Price, error)
+	Plan(ctx context.Context, obj *ent.TenantSubscription) (tenant.Plan, error)
+	Interval(ctx context.Context, obj *ent.TenantSubscription) (price.Interval, error)
+	UnitAmount(ctx context.Context, obj *ent.TenantSubscription) (*schematype.Money, error)
+
+	Mrr(ctx context.Context, obj *ent.TenantSubscription) (*schematype.Money, error)
 }
 type UserResolver interface {
 	MfaEnrolled(ctx context.Context, obj *ent.User) (*bool, error)
@@ -2437,6 +2529,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MfaStatus.Total(childComplexity), true
 
+	case "Money.amount":
+		if e.ComplexityRoot.Money.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Amount(childComplexity), true
+	case "Money.currency":
+		if e.ComplexityRoot.Money.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Currency(childComplexity), true
+
 	case "Mutation.addMailDomain":
 		if e.ComplexityRoot.Mutation.AddMailDomain == nil {
 			break
@@ -2448,6 +2553,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMailDomain(childComplexity, args["tenantSlug"].(string), args["name"].(string)), true
+	case "Mutation.archivePrice":
+		if e.ComplexityRoot.Mutation.ArchivePrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_archivePrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ArchivePrice(childComplexity, args["id"].(int)), true
 	case "Mutation.createAuditCheckpoint":
 		if e.ComplexityRoot.Mutation.CreateAuditCheckpoint == nil {
 			break
@@ -2498,6 +2614,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePartner(childComplexity, args["input"].(tenancy.CreatePartnerInput)), true
+	case "Mutation.createPrice":
+		if e.ComplexityRoot.Mutation.CreatePrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePrice(childComplexity, args["input"].(pricing.CreateInput)), true
 	case "Mutation.createSsoApp":
 		if e.ComplexityRoot.Mutation.CreateSsoApp == nil {
 			break
@@ -2900,6 +3027,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePartnerSettings(childComplexity, args["slug"].(string), args["input"].(UpdatePartnerSettingsInput)), true
+	case "Mutation.updatePrice":
+		if e.ComplexityRoot.Mutation.UpdatePrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePrice(childComplexity, args["id"].(int), args["input"].(pricing.UpdateInput)), true
 	case "Mutation.updateSecurityPolicy":
 		if e.ComplexityRoot.Mutation.UpdateSecurityPolicy == nil {
 			break
@@ -3277,6 +3415,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyEnforcement.Status(childComplexity), true
 
+	case "Price.active":
+		if e.ComplexityRoot.Price.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.Active(childComplexity), true
+	case "Price.amounts":
+		if e.ComplexityRoot.Price.Amounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.Amounts(childComplexity), true
+	case "Price.createdAt":
+		if e.ComplexityRoot.Price.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.CreatedAt(childComplexity), true
+	case "Price.id":
+		if e.ComplexityRoot.Price.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.ID(childComplexity), true
+	case "Price.interval":
+		if e.ComplexityRoot.Price.Interval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.Interval(childComplexity), true
+	case "Price.perSeat":
+		if e.ComplexityRoot.Price.PerSeat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.PerSeat(childComplexity), true
+	case "Price.plan":
+		if e.ComplexityRoot.Price.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.Plan(childComplexity), true
+	case "Price.providerPrices":
+		if e.ComplexityRoot.Price.ProviderPrices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.ProviderPrices(childComplexity), true
+	case "Price.updatedAt":
+		if e.ComplexityRoot.Price.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Price.UpdatedAt(childComplexity), true
+
+	case "PriceChangeImpact.amounts":
+		if e.ComplexityRoot.PriceChangeImpact.Amounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeImpact.Amounts(childComplexity), true
+	case "PriceChangeImpact.mrrAfter":
+		if e.ComplexityRoot.PriceChangeImpact.MRRAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeImpact.MRRAfter(childComplexity), true
+	case "PriceChangeImpact.mrrBefore":
+		if e.ComplexityRoot.PriceChangeImpact.MRRBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeImpact.MRRBefore(childComplexity), true
+	case "PriceChangeImpact.price":
+		if e.ComplexityRoot.PriceChangeImpact.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeImpact.Price(childComplexity), true
+	case "PriceChangeImpact.subscriptions":
+		if e.ComplexityRoot.PriceChangeImpact.Subscriptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeImpact.Subscriptions(childComplexity), true
+
+	case "PriceImpactSubscription.after":
+		if e.ComplexityRoot.PriceImpactSubscription.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceImpactSubscription.After(childComplexity), true
+	case "PriceImpactSubscription.before":
+		if e.ComplexityRoot.PriceImpactSubscription.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceImpactSubscription.Before(childComplexity), true
+	case "PriceImpactSubscription.mrrAfter":
+		if e.ComplexityRoot.PriceImpactSubscription.MrrAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceImpactSubscription.MrrAfter(childComplexity), true
+	case "PriceImpactSubscription.mrrBefore":
+		if e.ComplexityRoot.PriceImpactSubscription.MrrBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceImpactSubscription.MrrBefore(childComplexity), true
+	case "PriceImpactSubscription.seats":
+		if e.ComplexityRoot.PriceImpactSubscription.Seats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceImpactSubscription.Seats(childComplexity), true
+	case "PriceImpactSubscription.tenant":
+		if e.ComplexityRoot.PriceImpactSubscription.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceImpactSubscription.Tenant(childComplexity), true
+
+	case "ProviderPrice.currency":
+		if e.ComplexityRoot.ProviderPrice.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPrice.Currency(childComplexity), true
+	case "ProviderPrice.providerPriceId":
+		if e.ComplexityRoot.ProviderPrice.ProviderPriceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPrice.ProviderPriceID(childComplexity), true
+
 	case "ProvisioningPlanItem.changes":
 		if e.ComplexityRoot.ProvisioningPlanItem.Changes == nil {
 			break
@@ -3513,6 +3787,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PreviewEmail(childComplexity, args["tenantSlug"].(string), args["key"].(string)), true
+	case "Query.priceChangeImpact":
+		if e.ComplexityRoot.Query.PriceChangeImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_priceChangeImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PriceChangeImpact(childComplexity, args["id"].(int), args["input"].(pricing.UpdateInput)), true
+	case "Query.prices":
+		if e.ComplexityRoot.Query.Prices == nil {
+			break
+		}
+
+		args, err := ec.field_Query_prices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Prices(childComplexity, args["plan"].(*tenant.Plan), args["includeArchived"].(*bool)), true
 	case "Query.provisioningPlan":
 		if e.ComplexityRoot.Query.ProvisioningPlan == nil {
 			break
@@ -3807,6 +4103,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.MfaStatus(childComplexity), true
+	case "Tenant.mrr":
+		if e.ComplexityRoot.Tenant.Mrr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Mrr(childComplexity), true
 	case "Tenant.name":
 		if e.ComplexityRoot.Tenant.Name == nil {
 			break
@@ -3873,6 +4175,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Storage(childComplexity), true
+	case "Tenant.subscription":
+		if e.ComplexityRoot.Tenant.Subscription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Subscription(childComplexity), true
 	case "Tenant.updatedAt":
 		if e.ComplexityRoot.Tenant.UpdatedAt == nil {
 			break
@@ -3962,6 +4270,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantStorage.UsedBytes(childComplexity), true
+
+	case "TenantSubscription.canceledAt":
+		if e.ComplexityRoot.TenantSubscription.CanceledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.CanceledAt(childComplexity), true
+	case "TenantSubscription.currentPeriodEnd":
+		if e.ComplexityRoot.TenantSubscription.CurrentPeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.CurrentPeriodEnd(childComplexity), true
+	case "TenantSubscription.interval":
+		if e.ComplexityRoot.TenantSubscription.Interval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.Interval(childComplexity), true
+	case "TenantSubscription.mrr":
+		if e.ComplexityRoot.TenantSubscription.Mrr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.Mrr(childComplexity), true
+	case "TenantSubscription.perSeat":
+		if e.ComplexityRoot.TenantSubscription.PerSeat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.PerSeat(childComplexity), true
+	case "TenantSubscription.plan":
+		if e.ComplexityRoot.TenantSubscription.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.Plan(childComplexity), true
+	case "TenantSubscription.price":
+		if e.ComplexityRoot.TenantSubscription.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.Price(childComplexity), true
+	case "TenantSubscription.providerSubscriptionId":
+		if e.ComplexityRoot.TenantSubscription.ProviderSubscriptionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.ProviderSubscriptionID(childComplexity), true
+	case "TenantSubscription.seats":
+		if e.ComplexityRoot.TenantSubscription.Seats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.Seats(childComplexity), true
+	case "TenantSubscription.status":
+		if e.ComplexityRoot.TenantSubscription.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.Status(childComplexity), true
+	case "TenantSubscription.syncError":
+		if e.ComplexityRoot.TenantSubscription.SyncError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.SyncError(childComplexity), true
+	case "TenantSubscription.unitAmount":
+		if e.ComplexityRoot.TenantSubscription.UnitAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.UnitAmount(childComplexity), true
 
 	case "User.accessLevel":
 		if e.ComplexityRoot.User.AccessLevel == nil {
@@ -4376,6 +4757,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateFlagInput", ec.unmarshalInputCreateFlagInput),
 			graphql.NewInputUnmarshaler("CreateMemberInput", ec.unmarshalInputCreateMemberInput),
 			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
+			graphql.NewInputUnmarshaler("CreatePriceInput", ec.unmarshalInputCreatePriceInput),
 			graphql.NewInputUnmarshaler("CreateSsoAppInput", ec.unmarshalInputCreateSsoAppInput),
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
@@ -4387,6 +4769,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("InvitePartnerStaffInput", ec.unmarshalInputInvitePartnerStaffInput),
 			graphql.NewInputUnmarshaler("MembershipOrder", ec.unmarshalInputMembershipOrder),
 			graphql.NewInputUnmarshaler("MembershipWhereInput", ec.unmarshalInputMembershipWhereInput),
+			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("PartnerOrder", ec.unmarshalInputPartnerOrder),
 			graphql.NewInputUnmarshaler("PartnerWhereInput", ec.unmarshalInputPartnerWhereInput),
 			graphql.NewInputUnmarshaler("TenantOrder", ec.unmarshalInputTenantOrder),
@@ -4395,6 +4778,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateFlagInput", ec.unmarshalInputUpdateFlagInput),
 			graphql.NewInputUnmarshaler("UpdatePartnerInput", ec.unmarshalInputUpdatePartnerInput),
 			graphql.NewInputUnmarshaler("UpdatePartnerSettingsInput", ec.unmarshalInputUpdatePartnerSettingsInput),
+			graphql.NewInputUnmarshaler("UpdatePriceInput", ec.unmarshalInputUpdatePriceInput),
 			graphql.NewInputUnmarshaler("UpdateSecurityPolicyInput", ec.unmarshalInputUpdateSecurityPolicyInput),
 			graphql.NewInputUnmarshaler("UpdateTenantInput", ec.unmarshalInputUpdateTenantInput),
 			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
@@ -12672,6 +13056,211 @@ extend type Mutation {
   ): MailDomain!
 }
 `, BuiltIn: false},
+	{Name: "../pricing.graphql", Input: `# The pricing catalog and what each tenant pays: prices per plan and
+# interval, a price edit's impact, tenant subscriptions and MRR.
+
+"""
+An amount of money: integer minor units (cents for EUR) of an ISO 4217
+currency. Money is never a float. Amounts fit in 53 bits, so JavaScript
+numbers hold them exactly; an amount above 2^31-1 is valid here even though
+the GraphQL specification's Int is 32-bit.
+"""
+type Money {
+  "The amount in minor units of the currency (1200 EUR is 12.00 EUR)."
+  amount: Int!
+  "The ISO 4217 currency code, upper case (EUR)."
+  currency: String!
+}
+
+"An amount of money to set: integer minor units of an ISO 4217 currency."
+input MoneyInput {
+  "The amount in minor units of the currency: 1 to 10,000,000,000."
+  amount: Int!
+  "The ISO 4217 currency code (any case; stored upper case). Each currency at most once per price."
+  currency: String!
+}
+
+"How often a subscription is billed."
+enum BillingInterval {
+  "Billed every month."
+  MONTH
+  "Billed every year; its MRR is the yearly amount divided by 12, rounded half up."
+  YEAR
+}
+
+"The state of a tenant's subscription."
+enum SubscriptionStatus {
+  "Billed normally."
+  ACTIVE
+  "Not billed while the tenant is suspended; resumed when it is resumed."
+  PAUSED
+  "A payment failed; billed (the invoice is owed) until paid or canceled."
+  PAST_DUE
+  "Ended: the tenant was deleted, moved to an unbilled plan or has no seats."
+  CANCELED
+}
+
+"The billing provider's immutable price object for one currency of a catalog price."
+type ProviderPrice {
+  "The currency, ISO 4217, upper case."
+  currency: String!
+  "The provider's price id (a Stripe price id)."
+  providerPriceId: String!
+}
+
+"""
+A row of the pricing catalog: what a plan costs per interval, one amount per
+currency. Every signed-in viewer reads the catalog; operators change it.
+"""
+type Price {
+  "The price's global id."
+  id: ID!
+  "The plan this price sells."
+  plan: TenantPlan!
+  "How often it is billed."
+  interval: BillingInterval!
+  "Whether the amount is per seat (true) or per subscription."
+  perSeat: Boolean!
+  "The amount per interval in each currency it is sold in, sorted by currency."
+  amounts: [Money!]!
+  "Whether the price is sold to new subscriptions; archived prices keep their existing subscriptions."
+  active: Boolean!
+  "The provider price minted for each currency at its current amount; a currency is missing until a subscription in it is mirrored to the provider."
+  providerPrices: [ProviderPrice!]!
+  "When the price was created."
+  createdAt: Time!
+  "When the price was last changed."
+  updatedAt: Time!
+}
+
+"A new catalog price."
+input CreatePriceInput {
+  "The plan to sell (not FREE: the free plan has no price)."
+  plan: TenantPlan!
+  "How often it is billed."
+  interval: BillingInterval!
+  "Whether the amount is per seat (default) or per subscription."
+  perSeat: Boolean = true
+  "One amount per currency."
+  amounts: [MoneyInput!]!
+}
+
+"A change of a catalog price's amounts."
+input UpdatePriceInput {
+  "The amounts after the change; they replace the price's. A currency left out stops being sold at this price (its subscriptions keep their amount)."
+  amounts: [MoneyInput!]!
+}
+
+"One live subscription a price edit reprices."
+type PriceImpactSubscription {
+  "The tenant that pays it."
+  tenant: Tenant!
+  "The seats billed."
+  seats: Int!
+  "The amount per interval (per seat when the price is per seat) before the edit."
+  before: Money!
+  "The amount per interval after the edit, from the subscription's next cycle."
+  after: Money!
+  "The subscription's monthly recurring revenue before the edit."
+  mrrBefore: Money!
+  "The subscription's monthly recurring revenue after the edit."
+  mrrAfter: Money!
+}
+
+"What a price edit would do, computed before it is made."
+type PriceChangeImpact {
+  "The price as it is now."
+  price: Price!
+  "The price's amounts after the edit, normalised (upper-case currencies, sorted)."
+  amounts: [Money!]!
+  "The live subscriptions the edit reprices, by tenant slug; subscriptions in unchanged currencies are not listed."
+  subscriptions: [PriceImpactSubscription!]!
+  "The listed subscriptions' total MRR before the edit, per currency."
+  mrrBefore: [Money!]!
+  "The listed subscriptions' total MRR after the edit, per currency."
+  mrrAfter: [Money!]!
+}
+
+"""
+What a tenant pays: our record of its subscription, mirrored to the billing
+provider. Tenant admins, the tenant's partner staff and operators read it.
+"""
+type TenantSubscription {
+  "The catalog price it is sold at; null when that price was deleted."
+  price: Price
+  "The plan, as sold."
+  plan: TenantPlan!
+  "How often it is billed."
+  interval: BillingInterval!
+  "The amount per interval: per seat when perSeat, else per subscription."
+  unitAmount: Money!
+  "Whether unitAmount is per seat."
+  perSeat: Boolean!
+  "The seats billed."
+  seats: Int!
+  "ACTIVE, PAUSED, PAST_DUE or CANCELED."
+  status: SubscriptionStatus!
+  "Its monthly recurring revenue: 0 unless ACTIVE or PAST_DUE."
+  mrr: Money!
+  "The end of the current billing period as the provider reports it; null until mirrored."
+  currentPeriodEnd: Time
+  "When it was canceled; null unless CANCELED."
+  canceledAt: Time
+  "The billing provider's subscription id; empty until mirrored."
+  providerSubscriptionId: String!
+  "The last error mirroring it to the provider (retried automatically); empty when in sync."
+  syncError: String!
+}
+
+extend type Tenant {
+  "What the tenant pays; null for a tenant that never had a billed plan (tenant admins, its partner's staff, operators; null for other members)."
+  subscription: TenantSubscription
+  "The tenant's monthly recurring revenue: a yearly subscription counts a twelfth; 0 when paused or canceled; null without a subscription (same readers as subscription)."
+  mrr: Money
+}
+
+extend type Query {
+  "The pricing catalog, ordered by plan, interval and id (any signed-in viewer)."
+  prices(
+    "Only this plan's prices."
+    plan: TenantPlan
+    "Include archived prices."
+    includeArchived: Boolean = false
+  ): [Price!]!
+  "What updatePrice(id, input) would reprice, and the MRR before and after, without changing anything (operators)."
+  priceChangeImpact(
+    "The price's global id."
+    id: ID!
+    "The edit to preview."
+    input: UpdatePriceInput!
+  ): PriceChangeImpact!
+}
+
+extend type Mutation {
+  "Adds a catalog price (operators). A plan has at most one active price per interval. Audited as price.created."
+  createPrice(
+    "The new price."
+    input: CreatePriceInput!
+  ): Price!
+  """
+  Changes a price's amounts (operators). Each live subscription in a changed
+  currency moves to a new provider price without proration: the new amount
+  applies from its next cycle. A subscription whose move fails shows it in
+  syncError and is retried. Audited as price.updated.
+  """
+  updatePrice(
+    "The price's global id."
+    id: ID!
+    "The new amounts."
+    input: UpdatePriceInput!
+  ): Price!
+  "Stops selling a price to new subscriptions (operators); existing ones keep it. Audited as price.archived."
+  archivePrice(
+    "The price's global id."
+    id: ID!
+  ): Price!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -13431,6 +14020,16 @@ func (ec *executionContext) childFields_MfaStatus(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type MfaStatus", field.Name)
 }
 
+func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_Money_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Money_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
+}
+
 func (ec *executionContext) childFields_OneTimeCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -13593,6 +14192,74 @@ func (ec *executionContext) childFields_PolicyEnforcement(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PolicyEnforcement", field.Name)
 }
 
+func (ec *executionContext) childFields_Price(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Price_id(ctx, field)
+	case "plan":
+		return ec.fieldContext_Price_plan(ctx, field)
+	case "interval":
+		return ec.fieldContext_Price_interval(ctx, field)
+	case "perSeat":
+		return ec.fieldContext_Price_perSeat(ctx, field)
+	case "amounts":
+		return ec.fieldContext_Price_amounts(ctx, field)
+	case "active":
+		return ec.fieldContext_Price_active(ctx, field)
+	case "providerPrices":
+		return ec.fieldContext_Price_providerPrices(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Price_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Price_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Price", field.Name)
+}
+
+func (ec *executionContext) childFields_PriceChangeImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "price":
+		return ec.fieldContext_PriceChangeImpact_price(ctx, field)
+	case "amounts":
+		return ec.fieldContext_PriceChangeImpact_amounts(ctx, field)
+	case "subscriptions":
+		return ec.fieldContext_PriceChangeImpact_subscriptions(ctx, field)
+	case "mrrBefore":
+		return ec.fieldContext_PriceChangeImpact_mrrBefore(ctx, field)
+	case "mrrAfter":
+		return ec.fieldContext_PriceChangeImpact_mrrAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceChangeImpact", field.Name)
+}
+
+func (ec *executionContext) childFields_PriceImpactSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tenant":
+		return ec.fieldContext_PriceImpactSubscription_tenant(ctx, field)
+	case "seats":
+		return ec.fieldContext_PriceImpactSubscription_seats(ctx, field)
+	case "before":
+		return ec.fieldContext_PriceImpactSubscription_before(ctx, field)
+	case "after":
+		return ec.fieldContext_PriceImpactSubscription_after(ctx, field)
+	case "mrrBefore":
+		return ec.fieldContext_PriceImpactSubscription_mrrBefore(ctx, field)
+	case "mrrAfter":
+		return ec.fieldContext_PriceImpactSubscription_mrrAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceImpactSubscription", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderPrice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_ProviderPrice_currency(ctx, field)
+	case "providerPriceId":
+		return ec.fieldContext_ProviderPrice_providerPriceId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderPrice", field.Name)
+}
+
 func (ec *executionContext) childFields_ProvisioningPlanItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "integration":
@@ -13723,6 +14390,10 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_storage(ctx, field)
 	case "mailDomains":
 		return ec.fieldContext_Tenant_mailDomains(ctx, field)
+	case "subscription":
+		return ec.fieldContext_Tenant_subscription(ctx, field)
+	case "mrr":
+		return ec.fieldContext_Tenant_mrr(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -13781,6 +14452,36 @@ func (ec *executionContext) childFields_TenantStorage(ctx context.Context, field
 		return ec.fieldContext_TenantStorage_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantStorage", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "price":
+		return ec.fieldContext_TenantSubscription_price(ctx, field)
+	case "plan":
+		return ec.fieldContext_TenantSubscription_plan(ctx, field)
+	case "interval":
+		return ec.fieldContext_TenantSubscription_interval(ctx, field)
+	case "unitAmount":
+		return ec.fieldContext_TenantSubscription_unitAmount(ctx, field)
+	case "perSeat":
+		return ec.fieldContext_TenantSubscription_perSeat(ctx, field)
+	case "seats":
+		return ec.fieldContext_TenantSubscription_seats(ctx, field)
+	case "status":
+		return ec.fieldContext_TenantSubscription_status(ctx, field)
+	case "mrr":
+		return ec.fieldContext_TenantSubscription_mrr(ctx, field)
+	case "currentPeriodEnd":
+		return ec.fieldContext_TenantSubscription_currentPeriodEnd(ctx, field)
+	case "canceledAt":
+		return ec.fieldContext_TenantSubscription_canceledAt(ctx, field)
+	case "providerSubscriptionId":
+		return ec.fieldContext_TenantSubscription_providerSubscriptionId(ctx, field)
+	case "syncError":
+		return ec.fieldContext_TenantSubscription_syncError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantSubscription", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14115,6 +14816,20 @@ func (ec *executionContext) field_Mutation_addMailDomain_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_archivePrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAuditStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14171,6 +14886,20 @@ func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
 			return ec.unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreatePartnerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (pricing.CreateInput, error) {
+			return ec.unmarshalNCreatePriceInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐCreateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14867,6 +15596,28 @@ func (ec *executionContext) field_Mutation_updatePartner_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updatePrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (pricing.UpdateInput, error) {
+			return ec.unmarshalNUpdatePriceInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateSecurityPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15416,6 +16167,50 @@ func (ec *executionContext) field_Query_previewEmail_args(ctx context.Context, r
 		return nil, err
 	}
 	args["key"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_priceChangeImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (pricing.UpdateInput, error) {
+			return ec.unmarshalNUpdatePriceInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_prices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "plan",
+		func(ctx context.Context, v any) (*tenant.Plan, error) {
+			return ec.unmarshalOTenantPlan2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["plan"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "includeArchived",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeArchived"] = arg1
 	return args, nil
 }
 
@@ -21709,6 +22504,52 @@ func (ec *executionContext) fieldContext_MfaStatus_members(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *schematype.Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *schematype.Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mutation_createTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23797,6 +24638,138 @@ func (ec *executionContext) fieldContext_Mutation_removeMailDomain(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createPrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePrice(ctx, fc.Args["input"].(pricing.CreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+			return ec.marshalNPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePrice(ctx, fc.Args["id"].(int), fc.Args["input"].(pricing.UpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+			return ec.marshalNPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_archivePrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_archivePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ArchivePrice(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+			return ec.marshalNPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_archivePrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_archivePrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OneTimeCredential_kind(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25061,6 +26034,620 @@ func (ec *executionContext) _PolicyEnforcement_reason(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_PolicyEnforcement_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyEnforcement", field, false, false, "String")
+}
+
+func (ec *executionContext) _Price_id(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Price_plan(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Price().Plan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenant.Plan) graphql.Marshaler {
+			return ec.marshalNTenantPlan2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, true, true, "TenantPlan")
+}
+
+func (ec *executionContext) _Price_interval(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_interval(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Interval, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v price.Interval) graphql.Marshaler {
+			return ec.marshalNBillingInterval2githubᚗcomᚋdezkyᚋplatformᚋentᚋpriceᚐInterval(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_interval(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, false, false, "BillingInterval")
+}
+
+func (ec *executionContext) _Price_perSeat(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_perSeat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerSeat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_perSeat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Price_amounts(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_amounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_amounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Price",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Price_active(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Price_providerPrices(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_providerPrices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderPrices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.ProviderPrice) graphql.Marshaler {
+			return ec.marshalNProviderPrice2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐProviderPriceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_providerPrices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Price",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderPrice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Price_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Price_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Price_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Price_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Price", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PriceChangeImpact_price(ctx context.Context, field graphql.CollectedField, obj *pricing.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeImpact_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Price, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+			return ec.marshalNPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeImpact_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeImpact_amounts(ctx context.Context, field graphql.CollectedField, obj *pricing.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeImpact_amounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeImpact_amounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeImpact_subscriptions(ctx context.Context, field graphql.CollectedField, obj *pricing.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeImpact_subscriptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subscriptions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pricing.Affected) graphql.Marshaler {
+			return ec.marshalNPriceImpactSubscription2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐAffectedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeImpact_subscriptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceImpactSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeImpact_mrrBefore(ctx context.Context, field graphql.CollectedField, obj *pricing.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeImpact_mrrBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MRRBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeImpact_mrrBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeImpact_mrrAfter(ctx context.Context, field graphql.CollectedField, obj *pricing.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeImpact_mrrAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MRRAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeImpact_mrrAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceImpactSubscription_tenant(ctx context.Context, field graphql.CollectedField, obj *pricing.Affected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceImpactSubscription_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceImpactSubscription_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceImpactSubscription",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceImpactSubscription_seats(ctx context.Context, field graphql.CollectedField, obj *pricing.Affected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceImpactSubscription_seats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceImpactSubscription().Seats(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceImpactSubscription_seats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceImpactSubscription", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PriceImpactSubscription_before(ctx context.Context, field graphql.CollectedField, obj *pricing.Affected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceImpactSubscription_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceImpactSubscription().Before(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceImpactSubscription_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceImpactSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceImpactSubscription_after(ctx context.Context, field graphql.CollectedField, obj *pricing.Affected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceImpactSubscription_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceImpactSubscription().After(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceImpactSubscription_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceImpactSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceImpactSubscription_mrrBefore(ctx context.Context, field graphql.CollectedField, obj *pricing.Affected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceImpactSubscription_mrrBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceImpactSubscription().MrrBefore(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceImpactSubscription_mrrBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceImpactSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceImpactSubscription_mrrAfter(ctx context.Context, field graphql.CollectedField, obj *pricing.Affected) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceImpactSubscription_mrrAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceImpactSubscription().MrrAfter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceImpactSubscription_mrrAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceImpactSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderPrice_currency(ctx context.Context, field graphql.CollectedField, obj *schematype.ProviderPrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPrice_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPrice_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPrice", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderPrice_providerPriceId(ctx context.Context, field graphql.CollectedField, obj *schematype.ProviderPrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPrice_providerPriceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderPriceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPrice_providerPriceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPrice", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProvisioningPlanItem_integration(ctx context.Context, field graphql.CollectedField, obj *provisioning.PlanItem) (ret graphql.Marshaler) {
@@ -26418,6 +28005,94 @@ func (ec *executionContext) fieldContext_Query_tenantAttention(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_prices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_prices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Prices(ctx, fc.Args["plan"].(*tenant.Plan), fc.Args["includeArchived"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Price) graphql.Marshaler {
+			return ec.marshalNPrice2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPriceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_prices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_prices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_priceChangeImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_priceChangeImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PriceChangeImpact(ctx, fc.Args["id"].(int), fc.Args["input"].(pricing.UpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pricing.Impact) graphql.Marshaler {
+			return ec.marshalNPriceChangeImpact2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐImpact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_priceChangeImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceChangeImpact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_priceChangeImpact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27622,6 +29297,70 @@ func (ec *executionContext) fieldContext_Tenant_mailDomains(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Tenant_subscription(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_subscription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Subscription(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.TenantSubscription) graphql.Marshaler {
+			return ec.marshalOTenantSubscription2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantSubscription(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_subscription(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_mrr(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_mrr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Mrr(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_mrr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TenantAttention_mailDomains(ctx context.Context, field graphql.CollectedField, obj *TenantAttention) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27946,6 +29685,309 @@ func (ec *executionContext) _TenantStorage_updatedAt(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_TenantStorage_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TenantStorage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TenantSubscription_price(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantSubscription().Price(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+			return ec.marshalOPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantSubscription_plan(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantSubscription().Plan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenant.Plan) graphql.Marshaler {
+			return ec.marshalNTenantPlan2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, true, true, "TenantPlan")
+}
+
+func (ec *executionContext) _TenantSubscription_interval(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_interval(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantSubscription().Interval(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v price.Interval) graphql.Marshaler {
+			return ec.marshalNBillingInterval2githubᚗcomᚋdezkyᚋplatformᚋentᚋpriceᚐInterval(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_interval(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, true, true, "BillingInterval")
+}
+
+func (ec *executionContext) _TenantSubscription_unitAmount(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_unitAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantSubscription().UnitAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_unitAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantSubscription_perSeat(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_perSeat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerSeat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_perSeat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TenantSubscription_seats(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_seats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seats, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_seats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantSubscription_status(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenantsubscription.Status) graphql.Marshaler {
+			return ec.marshalNSubscriptionStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantsubscriptionᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "SubscriptionStatus")
+}
+
+func (ec *executionContext) _TenantSubscription_mrr(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_mrr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantSubscription().Mrr(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_mrr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantSubscription_currentPeriodEnd(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_currentPeriodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentPeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_currentPeriodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TenantSubscription_canceledAt(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_canceledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CanceledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_canceledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TenantSubscription_providerSubscriptionId(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_providerSubscriptionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderSubscriptionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_providerSubscriptionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSubscription_syncError(ctx context.Context, field graphql.CollectedField, obj *ent.TenantSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_syncError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SyncError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_syncError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -34129,6 +36171,73 @@ func UnmarshalCreatePartnerInput(ctx context.Context, raw any) (tenancy.CreatePa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreatePriceInput(ctx context.Context, obj any) (pricing.CreateInput, error) {
+	var it pricing.CreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["perSeat"]; !present {
+		asMap["perSeat"] = true
+	}
+
+	fieldsInOrder := [...]string{"plan", "interval", "perSeat", "amounts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "plan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plan"))
+			data, err := ec.unmarshalNTenantPlan2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Plan = data
+		case "interval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interval"))
+			data, err := ec.unmarshalNBillingInterval2githubᚗcomᚋdezkyᚋplatformᚋentᚋpriceᚐInterval(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interval = data
+		case "perSeat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perSeat"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerSeat = data
+		case "amounts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amounts"))
+			data, err := ec.unmarshalNMoneyInput2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amounts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePriceInput unmarshals raw into the CreatePriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePriceInput(ctx context.Context, raw any) (pricing.CreateInput, error) {
+	var out pricing.CreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePriceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateSsoAppInput(ctx context.Context, obj any) (tenantadmin.CreateSsoAppInput, error) {
 	var it tenantadmin.CreateSsoAppInput
 	if obj == nil {
@@ -35615,6 +37724,55 @@ func (ec *executionContext) unmarshalInputMembershipWhereInput(ctx context.Conte
 func UnmarshalMembershipWhereInput(ctx context.Context, raw any) (ent.MembershipWhereInput, error) {
 	var out ent.MembershipWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MembershipWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (schematype.Money, error) {
+	var it schematype.Money
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"amount", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMoneyInput unmarshals raw into the MoneyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMoneyInput(ctx context.Context, raw any) (schematype.Money, error) {
+	var out schematype.Money
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MoneyInput", raw, &out)
 	return out, err
 }
 
@@ -38206,6 +40364,48 @@ func (ec *executionContext) unmarshalInputUpdatePartnerSettingsInput(ctx context
 func UnmarshalUpdatePartnerSettingsInput(ctx context.Context, raw any) (UpdatePartnerSettingsInput, error) {
 	var out UpdatePartnerSettingsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePartnerSettingsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdatePriceInput(ctx context.Context, obj any) (pricing.UpdateInput, error) {
+	var it pricing.UpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"amounts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "amounts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amounts"))
+			data, err := ec.unmarshalNMoneyInput2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amounts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdatePriceInput unmarshals raw into the UpdatePriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePriceInput(ctx context.Context, raw any) (pricing.UpdateInput, error) {
+	var out pricing.UpdateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePriceInput", raw, &out)
 	return out, err
 }
 
@@ -43884,6 +46084,44 @@ func (ec *executionContext) _MfaStatus(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var moneyImplementors = []string{"Money"}
+
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *schematype.Money) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Money")
+		case "amount":
+			out.Values[i] = ec._Money_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Money_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -44235,6 +46473,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "removeMailDomain":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeMailDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivePrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_archivePrice(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -44796,6 +47055,234 @@ func (ec *executionContext) _PolicyEnforcement(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var priceImplementors = []string{"Price"}
+
+func (ec *executionContext) _Price(ctx context.Context, sel ast.SelectionSet, obj *ent.Price) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Price")
+		case "id":
+			out.Values[i] = ec._Price_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "plan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Price_plan(ctx, field, obj)
+				})
+		case "interval":
+			out.Values[i] = ec._Price_interval(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perSeat":
+			out.Values[i] = ec._Price_perSeat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amounts":
+			out.Values[i] = ec._Price_amounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._Price_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "providerPrices":
+			out.Values[i] = ec._Price_providerPrices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Price_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Price_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var priceChangeImpactImplementors = []string{"PriceChangeImpact"}
+
+func (ec *executionContext) _PriceChangeImpact(ctx context.Context, sel ast.SelectionSet, obj *pricing.Impact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceChangeImpact")
+		case "price":
+			out.Values[i] = ec._PriceChangeImpact_price(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amounts":
+			out.Values[i] = ec._PriceChangeImpact_amounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subscriptions":
+			out.Values[i] = ec._PriceChangeImpact_subscriptions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mrrBefore":
+			out.Values[i] = ec._PriceChangeImpact_mrrBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mrrAfter":
+			out.Values[i] = ec._PriceChangeImpact_mrrAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var priceImpactSubscriptionImplementors = []string{"PriceImpactSubscription"}
+
+func (ec *executionContext) _PriceImpactSubscription(ctx context.Context, sel ast.SelectionSet, obj *pricing.Affected) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceImpactSubscriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceImpactSubscription")
+		case "tenant":
+			out.Values[i] = ec._PriceImpactSubscription_tenant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceImpactSubscription_seats(ctx, field, obj)
+				})
+		case "before":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceImpactSubscription_before(ctx, field, obj)
+				})
+		case "after":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceImpactSubscription_after(ctx, field, obj)
+				})
+		case "mrrBefore":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceImpactSubscription_mrrBefore(ctx, field, obj)
+				})
+		case "mrrAfter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceImpactSubscription_mrrAfter(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var providerPriceImplementors = []string{"ProviderPrice"}
+
+func (ec *executionContext) _ProviderPrice(ctx context.Context, sel ast.SelectionSet, obj *schematype.ProviderPrice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerPriceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderPrice")
+		case "currency":
+			out.Values[i] = ec._ProviderPrice_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "providerPriceId":
+			out.Values[i] = ec._ProviderPrice_providerPriceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var provisioningPlanItemImplementors = []string{"ProvisioningPlanItem"}
 
 func (ec *executionContext) _ProvisioningPlanItem(ctx context.Context, sel ast.SelectionSet, obj *provisioning.PlanItem) graphql.Marshaler {
@@ -45083,6 +47570,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_tenantAttention(ctx, field)
+				})
+		case "prices":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_prices(ctx, field)
+				})
+		case "priceChangeImpact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_priceChangeImpact(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -45443,6 +47942,18 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_mailDomains(ctx, field, obj)
 				})
+		case "subscription":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_subscription(ctx, field, obj)
+				})
+		case "mrr":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_mrr(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45647,6 +48158,99 @@ func (ec *executionContext) _TenantStorage(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._TenantStorage_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantSubscriptionImplementors = []string{"TenantSubscription"}
+
+func (ec *executionContext) _TenantSubscription(ctx context.Context, sel ast.SelectionSet, obj *ent.TenantSubscription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantSubscriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantSubscription")
+		case "price":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TenantSubscription_price(ctx, field, obj)
+				})
+		case "plan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TenantSubscription_plan(ctx, field, obj)
+				})
+		case "interval":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TenantSubscription_interval(ctx, field, obj)
+				})
+		case "unitAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TenantSubscription_unitAmount(ctx, field, obj)
+				})
+		case "perSeat":
+			out.Values[i] = ec._TenantSubscription_perSeat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seats":
+			out.Values[i] = ec._TenantSubscription_seats(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._TenantSubscription_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mrr":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TenantSubscription_mrr(ctx, field, obj)
+				})
+		case "currentPeriodEnd":
+			out.Values[i] = ec._TenantSubscription_currentPeriodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "canceledAt":
+			out.Values[i] = ec._TenantSubscription_canceledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "providerSubscriptionId":
+			out.Values[i] = ec._TenantSubscription_providerSubscriptionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "syncError":
+			out.Values[i] = ec._TenantSubscription_syncError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -46906,6 +49510,16 @@ func (ec *executionContext) unmarshalNAuditStreamWhereInput2ᚖgithubᚗcomᚋde
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNBillingInterval2githubᚗcomᚋdezkyᚋplatformᚋentᚋpriceᚐInterval(ctx context.Context, v any) (price.Interval, error) {
+	var res price.Interval
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillingInterval2githubᚗcomᚋdezkyᚋplatformᚋentᚋpriceᚐInterval(ctx context.Context, sel ast.SelectionSet, v price.Interval) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46964,6 +49578,11 @@ func (ec *executionContext) unmarshalNCreateMemberInput2githubᚗcomᚋdezkyᚋp
 
 func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐCreatePartnerInput(ctx context.Context, v any) (tenancy.CreatePartnerInput, error) {
 	res, err := ec.unmarshalInputCreatePartnerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreatePriceInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐCreateInput(ctx context.Context, v any) (pricing.CreateInput, error) {
+	res, err := ec.unmarshalInputCreatePriceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -47549,6 +50168,53 @@ func (ec *executionContext) marshalNMfaStatus2ᚖgithubᚗcomᚋdezkyᚋplatform
 	return ec._MfaStatus(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMoney2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx context.Context, sel ast.SelectionSet, v schematype.Money) graphql.Marshaler {
+	return ec._Money(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMoney2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.Money) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMoney2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx context.Context, sel ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Money!")
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMoneyInput2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx context.Context, v any) (schematype.Money, error) {
+	res, err := ec.unmarshalInputMoneyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNMoneyInput2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx context.Context, v any) ([]schematype.Money, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]schematype.Money, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMoneyInput2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -47715,6 +50381,78 @@ func (ec *executionContext) marshalNPolicyEnforcement2ᚖgithubᚗcomᚋdezkyᚋ
 		return graphql.Null
 	}
 	return ec._PolicyEnforcement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPrice2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPriceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Price) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Price!")
+		return graphql.Null
+	}
+	return ec._Price(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPriceChangeImpact2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐImpact(ctx context.Context, sel ast.SelectionSet, v *pricing.Impact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceChangeImpact!")
+		return graphql.Null
+	}
+	return ec._PriceChangeImpact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPriceImpactSubscription2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐAffected(ctx context.Context, sel ast.SelectionSet, v pricing.Affected) graphql.Marshaler {
+	return ec._PriceImpactSubscription(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPriceImpactSubscription2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐAffectedᚄ(ctx context.Context, sel ast.SelectionSet, v []pricing.Affected) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPriceImpactSubscription2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐAffected(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProviderPrice2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐProviderPrice(ctx context.Context, sel ast.SelectionSet, v schematype.ProviderPrice) graphql.Marshaler {
+	return ec._ProviderPrice(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProviderPrice2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐProviderPriceᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.ProviderPrice) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProviderPrice2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐProviderPrice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNProvisioningIntegration2githubᚗcomᚋdezkyᚋplatformᚋentᚋprovisioningstateᚐIntegration(ctx context.Context, v any) (provisioningstate.Integration, error) {
@@ -47910,6 +50648,16 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSubscriptionStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantsubscriptionᚐStatus(ctx context.Context, v any) (tenantsubscription.Status, error) {
+	var res tenantsubscription.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubscriptionStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantsubscriptionᚐStatus(ctx context.Context, sel ast.SelectionSet, v tenantsubscription.Status) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenant(ctx context.Context, sel ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Tenant!")
@@ -48025,6 +50773,11 @@ func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋdezkyᚋ
 
 func (ec *executionContext) unmarshalNUpdatePartnerSettingsInput2githubᚗcomᚋdezkyᚋplatformᚋgraphᚐUpdatePartnerSettingsInput(ctx context.Context, v any) (UpdatePartnerSettingsInput, error) {
 	res, err := ec.unmarshalInputUpdatePartnerSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdatePriceInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋpricingᚐUpdateInput(ctx context.Context, v any) (pricing.UpdateInput, error) {
+	res, err := ec.unmarshalInputUpdatePriceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -49244,6 +51997,13 @@ func (ec *executionContext) marshalOMfaMode2ᚖgithubᚗcomᚋdezkyᚋplatform�
 	return v
 }
 
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx context.Context, sel ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalONode2githubᚗcomᚋdezkyᚋplatformᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -49377,6 +52137,13 @@ func (ec *executionContext) unmarshalOPartnerWhereInput2ᚖgithubᚗcomᚋdezky�
 	}
 	res, err := ec.unmarshalInputPartnerWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Price(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -49597,6 +52364,13 @@ func (ec *executionContext) marshalOTenantStorage2ᚖgithubᚗcomᚋdezkyᚋplat
 		return graphql.Null
 	}
 	return ec._TenantStorage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOTenantSubscription2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantSubscription(ctx context.Context, sel ast.SelectionSet, v *ent.TenantSubscription) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TenantSubscription(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantWhereInputᚄ(ctx context.Context, v any) ([]*ent.TenantWhereInput, error) {

@@ -14,9 +14,11 @@ import (
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/webhookendpoint"
 	"github.com/dezky/platform/graph"
 	"github.com/dezky/platform/internal/audit"
+	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/testing/testserver"
 	"github.com/dezky/platform/internal/viewer"
@@ -66,8 +68,17 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	hook := c.WebhookEndpoint.Create().SetScope(webhookendpoint.ScopeTenant).SetTenantID(tn.ID).SetTenantSlug("initech").
 		SetURL("https://hooks.initech.example/in").SetEventTypes([]string{"*"}).SetSecretSealed([]byte("sealed")).
 		SetStatus(webhookendpoint.StatusDisabled).SaveX(ctx)
+	// What the foreign tenant pays: a distinctive amount, so that a
+	// leaked subscription or MRR shows up.
+	if _, err := subscriptions.Create(ctx, c, tn.ID, subscriptions.State{Plan: tenantsubscription.PlanBusiness,
+		Interval: tenantsubscription.IntervalMonth, Currency: "EUR", UnitAmount: 987653, PerSeat: true, Seats: 3,
+		Status: tenantsubscription.StatusActive}, time.Now(), func(cr *ent.TenantSubscriptionCreate) {
+		cr.SetProviderSubscriptionID("sub_initech")
+	}); err != nil {
+		t.Fatal(err)
+	}
 	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, hook: hook, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
-	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons"}
+	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons", "987653", "2962959", "sub_initech"}
 	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID, hook.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
 	}
@@ -150,6 +161,12 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = "7"
 		case f.Name == "redirectUris":
 			v = `["https://iso.example/cb"]`
+		case f.Name == "plan":
+			v = "BUSINESS"
+		case f.Name == "interval":
+			v = "MONTH"
+		case f.Name == "amounts":
+			v = `[{amount: 1500, currency: "EUR"}]`
 		case !f.Type.NonNull:
 			continue
 		default:

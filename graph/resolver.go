@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
+	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
@@ -27,6 +28,7 @@ type Resolver struct {
 	tenancy      *tenancy.Service
 	flags        *flags.Service
 	provisioning *provisioning.Service
+	pricing      *pricing.Service
 	health       *health.Checker
 	webhooks     *webhooks.Service
 	streams      *auditstream.Service
@@ -44,6 +46,7 @@ type Services struct {
 	Tenancy      *tenancy.Service
 	Flags        *flags.Service
 	Provisioning *provisioning.Service
+	Pricing      *pricing.Service
 	Health       *health.Checker
 	Audit        *audit.Service
 	AuditFeed    *audit.Feed
@@ -58,7 +61,7 @@ type Services struct {
 // NewSchema returns the executable schema.
 func NewSchema(c Services) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
-		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, members: c.Members,
+		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, pricing: c.Pricing, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, members: c.Members,
 		admin:       c.Admin,
 		mailDomains: c.MailDomains,
 		webhooks:    c.Webhooks, streams: c.Streams,

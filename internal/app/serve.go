@@ -34,6 +34,7 @@ import (
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/metrics"
+	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/ratelimit"
 	"github.com/dezky/platform/internal/server"
@@ -150,6 +151,8 @@ type Server struct {
 	// Plugins is the provider plugin host, nil when none is configured.
 	Plugins      *host.Host
 	Provisioning *provisioning.Service
+	// Pricing is the pricing catalog.
+	Pricing *pricing.Service
 	// Jobs is the background job engine (river).
 	Jobs *jobs.Engine
 	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
@@ -267,6 +270,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.Admin = tenantadmin.New(adminCfg)
 	tenants.SetLifecycle(tenancy.Lifecycles{s.Provisioning, s.Admin})
+	s.Pricing = pricing.New(client, s.Provisioning)
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -435,6 +439,13 @@ func newArchiver(cfg *ServeConfig, d *db.DB, key *audit.SigningKey) (*archive.Se
 // seed seeds the demo data (cfg.Demo) and, with the demo upstreams, which
 // start empty on every run, converges every tenant onto them.
 func (s *Server) seed(ctx context.Context, cfg *ServeConfig, tenants *tenancy.Service) error {
+	// A new installation sells the default plans; operators edit the
+	// catalog from there (an existing catalog is left alone).
+	if n, err := pricing.EnsureDefaults(ctx, s.DB.Client); err != nil {
+		return err
+	} else if n > 0 {
+		cfg.Log.Info("pricing catalog created with the default prices", "prices", n)
+	}
 	if cfg.Demo {
 		seeded, err := demo.Seed(ctx, s.DB.Client, tenants, cfg.Environment)
 		if err != nil {
@@ -508,6 +519,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Tenancy:      tenants,
 		Flags:        flagService,
 		Provisioning: s.Provisioning,
+		Pricing:      s.Pricing,
 		Health:       s.Health,
 		Audit:        s.Audit,
 		AuditFeed:    feed,

@@ -70,3 +70,26 @@ func Share(amount int64, basisPoints int) int64 {
 	}
 	return (amount*int64(basisPoints) + 5000) / 10000
 }
+
+// Format renders amount minor units of currency (upper-case ISO 4217) as
+// a decimal with the currency's minor-unit digits and its code, e.g.
+// Format(1200, "EUR") is "12.00 EUR" and Format(500, "JPY") "500 JPY".
+// It is for messages; money is stored and computed as minor units.
+func Format(amount int64, code string) string {
+	digits := 2
+	if unit, err := currency.ParseISO(code); err == nil {
+		digits, _ = currency.Standard.Rounding(unit)
+	}
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	if digits == 0 {
+		return fmt.Sprintf("%s%d %s", sign, amount, code)
+	}
+	pow := int64(1)
+	for range digits {
+		pow *= 10
+	}
+	return fmt.Sprintf("%s%d.%0*d %s", sign, amount/pow, digits, amount%pow, code)
+}

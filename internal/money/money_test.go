@@ -51,3 +51,23 @@ func TestShare(t *testing.T) {
 		}
 	}
 }
+
+func TestFormat(t *testing.T) {
+	for _, c := range []struct {
+		amount int64
+		code   string
+		want   string
+	}{
+		{1200, "EUR", "12.00 EUR"},
+		{5, "EUR", "0.05 EUR"},
+		{0, "USD", "0.00 USD"},
+		{-1205, "EUR", "-12.05 EUR"},
+		{500, "JPY", "500 JPY"},
+		{1234, "KWD", "1.234 KWD"},
+		{10_000_000_000, "CHF", "100000000.00 CHF"},
+	} {
+		if got := Format(c.amount, c.code); got != c.want {
+			t.Errorf("Format(%d, %s) = %q, want %q", c.amount, c.code, got, c.want)
+		}
+	}
+}

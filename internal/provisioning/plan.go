@@ -3,10 +3,15 @@ package provisioning
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantsubscription"
+	"github.com/dezky/platform/internal/money"
+	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -139,7 +144,12 @@ func (s *Service) planBilling(ctx context.Context, t *ent.Tenant, ext map[string
 			live = false
 		}
 	}
-	if !s.billable(t) {
+	local, err := subscriptions.Of(ctx, s.cfg.Client, t.ID)
+	if err != nil {
+		item.Message = "cannot read the tenant's subscription: " + err.Error()
+		return
+	}
+	if local == nil || local.Status == tenantsubscription.StatusCanceled {
 		if live {
 			item.Changes = append(item.Changes, "cancel subscription "+subID)
 		}
@@ -148,23 +158,47 @@ func (s *Service) planBilling(ctx context.Context, t *ent.Tenant, ext map[string
 		}
 		return
 	}
-	spec := s.cfg.Catalog[t.Plan]
+	quantity := int64(1)
+	if local.PerSeat {
+		quantity = int64(local.Seats)
+	}
 	if ext[extCustomerID] == "" {
 		item.Changes = append(item.Changes, "create customer "+CustomerKey(t.Slug))
 	}
 	if !live {
-		item.Changes = append(item.Changes, fmt.Sprintf("create subscription: %d × %d %s per month (%s)", t.Seats, spec.UnitAmount, spec.Currency, ProductKey(t.Plan)))
+		item.Changes = append(item.Changes, fmt.Sprintf("create subscription: quantity %d at %s per %s (%s)", quantity,
+			money.Format(local.UnitAmount, local.Currency), strings.ToLower(string(local.Interval)), ProductKey(t.Plan)))
 		return
 	}
-	if ext[extProductKey] != ProductKey(t.Plan) || sub.PriceID != ext[extPriceID] {
-		item.Changes = append(item.Changes, fmt.Sprintf("move subscription %s to the %s price", sub.ID, ProductKey(t.Plan)))
+	if known := s.knownProviderPrice(ctx, local); known == "" || known != sub.PriceID {
+		item.Changes = append(item.Changes, fmt.Sprintf("move subscription %s to the %s price of %s per %s (no proration)", sub.ID, ProductKey(t.Plan),
+			money.Format(local.UnitAmount, local.Currency), strings.ToLower(string(local.Interval))))
 	}
-	if sub.Quantity != int64(t.Seats) {
-		item.Changes = append(item.Changes, fmt.Sprintf("change subscription %s quantity from %d to %d", sub.ID, sub.Quantity, t.Seats))
+	if sub.Quantity != quantity {
+		item.Changes = append(item.Changes, fmt.Sprintf("change subscription %s quantity from %d to %d", sub.ID, sub.Quantity, quantity))
 	}
-	if want := t.Status == tenant.StatusSuspended; want && !sub.Paused {
+	if want := local.Status == tenantsubscription.StatusPaused; want && !sub.Paused {
 		item.Changes = append(item.Changes, "pause subscription "+sub.ID)
 	} else if !want && sub.Paused {
 		item.Changes = append(item.Changes, "resume subscription "+sub.ID)
 	}
+}
+
+// knownProviderPrice is the provider price the catalog row of local
+// recorded for its currency and amount, "" when none is recorded yet (the
+// next run mints it).
+func (s *Service) knownProviderPrice(ctx context.Context, local *ent.TenantSubscription) string {
+	if local.PriceID == nil {
+		return ""
+	}
+	p, err := s.cfg.Client.Price.Get(viewer.SystemContext(ctx), *local.PriceID)
+	if err != nil {
+		return ""
+	}
+	for _, pp := range p.ProviderPrices {
+		if pp.Currency == local.Currency && pp.Amount == local.UnitAmount {
+			return pp.ProviderPriceID
+		}
+	}
+	return ""
 }

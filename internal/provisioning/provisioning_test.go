@@ -20,6 +20,7 @@ import (
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/jobs"
+	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/testing/testdb"
@@ -104,6 +105,9 @@ type fixture struct {
 func newFixture(t *testing.T, d *db.DB, p provisioning.Providers) *fixture {
 	t.Helper()
 	f := &fixture{d: d, providers: p, tenants: tenancy.New(d.Client)}
+	if _, err := pricing.EnsureDefaults(context.Background(), d.Client); err != nil {
+		t.Fatal(err)
+	}
 	f.prov, _ = f.replica(t)
 	f.tenants.SetLifecycle(f.prov)
 	return f

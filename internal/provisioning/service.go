@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/rule"
+	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
@@ -183,7 +185,23 @@ func integrationsFor(changes []tenancy.Change) []Integration {
 // TenantChanged implements tenancy.Lifecycle: it enqueues the affected
 // integrations' jobs in the change's transaction.
 func (s *Service) TenantChanged(ctx context.Context, t *ent.Tenant, changes ...tenancy.Change) error {
-	return s.enqueue(ctx, t, "tenant "+joinChanges(changes), integrationsFor(changes)...)
+	integrations := integrationsFor(changes)
+	if slices.Contains(integrations, Billing) {
+		// What the tenant pays is ours to decide, in the change's
+		// transaction; the billing job then mirrors it to the provider.
+		if _, err := subscriptions.Sync(ctx, s.cfg.Client, t, time.Now(), "tenant "+joinChanges(changes)); err != nil {
+			return fmt.Errorf("provisioning: %w", err)
+		}
+	}
+	return s.enqueue(ctx, t, "tenant "+joinChanges(changes), integrations...)
+}
+
+// EnqueueBilling queues the tenant's billing job in ctx's transaction (one
+// is opened when there is none): the job mirrors the tenant's
+// subscription row to the provider. The pricing catalog calls it for the
+// subscriptions a price edit repriced.
+func (s *Service) EnqueueBilling(ctx context.Context, t *ent.Tenant, reason string) error {
+	return s.enqueue(ctx, t, reason, Billing)
 }
 
 func joinChanges(cs []tenancy.Change) string {

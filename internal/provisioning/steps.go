@@ -6,11 +6,17 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
+	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/money"
+	"github.com/dezky/platform/internal/rule"
+	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -212,21 +218,36 @@ func (s *Service) stepMail(ctx context.Context, t *ent.Tenant, ext map[string]st
 }
 
 // billable reports whether the tenant should have a running subscription.
-func (s *Service) billable(t *ent.Tenant) bool {
-	return t.Status != tenant.StatusDeleted && s.cfg.Catalog[t.Plan].Priced() && t.Seats >= 1
-}
-
+// stepBilling mirrors the tenant's subscription row (internal/subscriptions,
+// the source of truth for what it pays) to the billing provider: a live
+// row gets a customer, a provider price for its currency and amount, and a
+// provider subscription on that price with the row's quantity, paused
+// while the row is PAUSED; a CANCELED row (or none) cancels the provider
+// subscription. The provider ids and period end are written back to the
+// row; a failure is recorded on it (sync_error) and the job retries.
 func (s *Service) stepBilling(ctx context.Context, t *ent.Tenant, ext map[string]string) (string, error) {
 	b, err := s.cfg.Providers.Billing()
 	if err != nil {
 		return "", err
 	}
+	local, err := subscriptions.Of(ctx, s.cfg.Client, t.ID)
+	if err != nil {
+		return "", err
+	}
+	msg, err := s.mirrorBilling(ctx, b, t, local, ext)
+	if local != nil {
+		s.syncResult(ctx, local, err)
+	}
+	return msg, err
+}
+
+func (s *Service) mirrorBilling(ctx context.Context, b sdk.Billing, t *ent.Tenant, local *ent.TenantSubscription, ext map[string]string) (string, error) {
 	gen, _ := strconv.Atoi(ext[extSubGeneration])
 	gen = max(gen, 1)
 	subID := ext[extSubscriptionID]
 	live := subID != "" && ext[extSubStatus] != "canceled"
 
-	if !s.billable(t) {
+	if local == nil || local.Status == tenantsubscription.StatusCanceled {
 		if live {
 			sub, err := b.CancelSubscription(ctx, subID)
 			s.record(ctx, t, Billing, "subscription_canceled", err, map[string]any{"subscriptionId": subID})
@@ -252,46 +273,47 @@ func (s *Service) stepBilling(ctx context.Context, t *ent.Tenant, ext map[string
 	if err != nil {
 		return "", err
 	}
-	spec := s.cfg.Catalog[t.Plan]
-	price, err := b.EnsurePrice(ctx, sdk.EnsurePriceRequest{
-		ProductKey: ProductKey(t.Plan), ProductName: spec.Name, Currency: spec.Currency, UnitAmount: spec.UnitAmount, Interval: sdk.IntervalMonth,
-	})
-	s.record(ctx, t, Billing, "price_ensured", err, map[string]any{"productKey": ProductKey(t.Plan), "priceId": price.ID, "unitAmount": spec.UnitAmount, "currency": spec.Currency})
+	priceID, err := s.providerPrice(ctx, b, t, local)
 	if err != nil {
 		return "", err
 	}
-	ext[extPriceID], ext[extProductKey] = price.ID, ProductKey(t.Plan)
+	ext[extPriceID], ext[extProductKey] = priceID, ProductKey(t.Plan)
+	quantity := int64(1)
+	if local.PerSeat {
+		quantity = int64(local.Seats)
+	}
 
-	sub, err := s.createSubscription(ctx, b, t, cust.ID, price.ID, gen)
+	sub, err := s.createSubscription(ctx, b, t, cust.ID, priceID, quantity, gen)
 	if err != nil {
 		return "", err
 	}
 	if sub.Status == "canceled" {
 		// The subscription under this key ended earlier: start the next.
 		gen++
-		if sub, err = s.createSubscription(ctx, b, t, cust.ID, price.ID, gen); err != nil {
+		if sub, err = s.createSubscription(ctx, b, t, cust.ID, priceID, quantity, gen); err != nil {
 			return "", err
 		}
 	}
 	ext[extSubscriptionID], ext[extSubStatus], ext[extSubGeneration] = sub.ID, sub.Status, strconv.Itoa(gen)
 
-	if sub.PriceID != "" && sub.PriceID != price.ID {
-		moved, err := b.MoveSubscriptionPrice(ctx, sub.ID, price.ID)
-		s.record(ctx, t, Billing, "subscription_price_moved", err, map[string]any{"subscriptionId": sub.ID, "from": sub.PriceID, "to": price.ID})
+	if sub.PriceID != "" && sub.PriceID != priceID {
+		// Without proration: the new amount applies from the next cycle.
+		moved, err := b.MoveSubscriptionPrice(ctx, sub.ID, priceID)
+		s.record(ctx, t, Billing, "subscription_price_moved", err, map[string]any{"subscriptionId": sub.ID, "from": sub.PriceID, "to": priceID})
 		if err != nil {
 			return "", err
 		}
 		sub = moved
 	}
-	if sub.Quantity != int64(t.Seats) {
-		upd, err := b.UpdateSubscriptionQuantity(ctx, sub.ID, int64(t.Seats))
-		s.record(ctx, t, Billing, "subscription_quantity_updated", err, map[string]any{"subscriptionId": sub.ID, "from": sub.Quantity, "to": t.Seats})
+	if sub.Quantity != quantity {
+		upd, err := b.UpdateSubscriptionQuantity(ctx, sub.ID, quantity)
+		s.record(ctx, t, Billing, "subscription_quantity_updated", err, map[string]any{"subscriptionId": sub.ID, "from": sub.Quantity, "to": quantity})
 		if err != nil {
 			return "", err
 		}
 		sub = upd
 	}
-	wantPaused := t.Status == tenant.StatusSuspended
+	wantPaused := local.Status == tenantsubscription.StatusPaused
 	if wantPaused && !sub.Paused {
 		p, err := b.PauseSubscription(ctx, sub.ID)
 		s.record(ctx, t, Billing, "subscription_paused", err, map[string]any{"subscriptionId": sub.ID})
@@ -308,11 +330,122 @@ func (s *Service) stepBilling(ctx context.Context, t *ent.Tenant, ext map[string
 		sub = r
 	}
 	ext[extSubStatus] = sub.Status
+	// The write-back is the job's own bookkeeping, past the viewer.
+	if _, err := subscriptions.Update(rule.Bypass(ctx), s.cfg.Client, local, time.Now(), "provider", func(u *ent.TenantSubscriptionUpdateOne) {
+		u.SetProviderCustomerID(cust.ID).SetProviderSubscriptionID(sub.ID).SetProviderPriceID(priceID)
+		if !sub.CurrentPeriodEnd.IsZero() {
+			u.SetCurrentPeriodEnd(sub.CurrentPeriodEnd.UTC())
+		}
+	}); err != nil {
+		return "", err
+	}
+	// The message states what we bill (our row), not the provider's echo:
+	// a stateless provider test server answers every call with the same
+	// fixture (quantity 1), which says nothing about the subscription.
 	state := "active"
-	if sub.Paused {
+	if local.Status == tenantsubscription.StatusPaused {
 		state = "paused"
 	}
-	return fmt.Sprintf("subscription %s %s: %d × %d %s", sub.ID, state, sub.Quantity, spec.UnitAmount, spec.Currency), nil
+	unit := "per subscription"
+	if local.PerSeat {
+		unit = "per seat"
+	}
+	return fmt.Sprintf("subscription %s %s: %d seats, %s %s per %s", sub.ID, state, local.Seats,
+		money.Format(local.UnitAmount, local.Currency), unit, strings.ToLower(string(local.Interval))), nil
+}
+
+// providerPrice returns the provider price local is sold at: the one the
+// catalog row recorded for local's currency when it was minted at local's
+// amount, else one ensured now (provider prices are immutable; EnsurePrice
+// returns the existing price for the same product, currency, amount and
+// interval), which the catalog row records when the amount is still its
+// current one.
+func (s *Service) providerPrice(ctx context.Context, b sdk.Billing, t *ent.Tenant, local *ent.TenantSubscription) (string, error) {
+	sys := viewer.SystemContext(ctx)
+	var p *ent.Price
+	if local.PriceID != nil {
+		var err error
+		if p, err = s.cfg.Client.Price.Get(sys, *local.PriceID); err != nil && !ent.IsNotFound(err) {
+			return "", fmt.Errorf("provisioning: price of subscription %d: %w", local.ID, err)
+		}
+	}
+	if p != nil {
+		for _, pp := range p.ProviderPrices {
+			if pp.Currency == local.Currency && pp.Amount == local.UnitAmount && pp.ProviderPriceID != "" {
+				return pp.ProviderPriceID, nil
+			}
+		}
+	}
+	interval := sdk.IntervalMonth
+	if local.Interval == tenantsubscription.IntervalYear {
+		interval = sdk.IntervalYear
+	}
+	price, err := b.EnsurePrice(ctx, sdk.EnsurePriceRequest{
+		ProductKey: ProductKey(t.Plan), ProductName: s.cfg.Catalog[t.Plan].Name,
+		Currency: strings.ToLower(local.Currency), UnitAmount: local.UnitAmount, Interval: interval,
+	})
+	s.record(ctx, t, Billing, "price_ensured", err, map[string]any{"productKey": ProductKey(t.Plan), "priceId": price.ID,
+		"unitAmount": local.UnitAmount, "currency": local.Currency, "interval": string(interval)})
+	if err != nil {
+		return "", err
+	}
+	if p != nil {
+		if a, ok := subscriptions.AmountIn(p, local.Currency); ok && a == local.UnitAmount {
+			if err := s.rememberProviderPrice(sys, p.ID, schematype.ProviderPrice{Currency: local.Currency, ProviderPriceID: price.ID, Amount: a}); err != nil {
+				return "", err
+			}
+		}
+	}
+	return price.ID, nil
+}
+
+// rememberProviderPrice replaces the catalog row's provider price for
+// pp's currency, re-reading the row in the transaction so that a
+// concurrent edit of another currency is kept.
+func (s *Service) rememberProviderPrice(ctx context.Context, priceID int, pp schematype.ProviderPrice) error {
+	return db.WithTx(ctx, s.cfg.Client, func(ctx context.Context) error {
+		c := ent.FromContext(ctx)
+		p, err := c.Price.Get(ctx, priceID)
+		if err != nil {
+			return fmt.Errorf("provisioning: price %d: %w", priceID, err)
+		}
+		if a, ok := subscriptions.AmountIn(p, pp.Currency); !ok || a != pp.Amount {
+			return nil // edited meanwhile: the next edit's subscriptions mint their own
+		}
+		pps := make([]schematype.ProviderPrice, 0, len(p.ProviderPrices)+1)
+		for _, x := range p.ProviderPrices {
+			if x.Currency != pp.Currency {
+				pps = append(pps, x)
+			}
+		}
+		pps = append(pps, pp)
+		if err := c.Price.UpdateOneID(priceID).SetProviderPrices(pps).Exec(ctx); err != nil {
+			return fmt.Errorf("provisioning: record provider price of price %d: %w", priceID, err)
+		}
+		return nil
+	})
+}
+
+// syncResult records the outcome of mirroring local on the row: the
+// error message, or none.
+func (s *Service) syncResult(ctx context.Context, local *ent.TenantSubscription, stepErr error) {
+	msg := ""
+	if stepErr != nil {
+		msg = stepErr.Error()
+		if len(msg) > 2048 {
+			msg = msg[:2048]
+		}
+	}
+	cur, err := subscriptions.Of(ctx, s.cfg.Client, local.TenantID)
+	if err != nil || cur == nil || cur.SyncError == msg {
+		return
+	}
+	sys := rule.Bypass(context.WithoutCancel(ctx))
+	if _, err := subscriptions.Update(sys, s.cfg.Client, cur, time.Now(), "provider", func(u *ent.TenantSubscriptionUpdateOne) {
+		u.SetSyncError(msg)
+	}); err != nil {
+		s.cfg.Log.ErrorContext(ctx, "provisioning: record billing sync result", "tenant", local.TenantID, "err", err)
+	}
 }
 
 func (s *Service) ensureCustomer(ctx context.Context, b sdk.Billing, t *ent.Tenant, ext map[string]string) (sdk.Customer, error) {
@@ -327,11 +460,11 @@ func (s *Service) ensureCustomer(ctx context.Context, b sdk.Billing, t *ent.Tena
 	return cust, nil
 }
 
-func (s *Service) createSubscription(ctx context.Context, b sdk.Billing, t *ent.Tenant, customerID, priceID string, gen int) (sdk.Subscription, error) {
+func (s *Service) createSubscription(ctx context.Context, b sdk.Billing, t *ent.Tenant, customerID, priceID string, quantity int64, gen int) (sdk.Subscription, error) {
 	key := SubscriptionKey(t.Slug, gen)
 	sub, err := b.CreateSubscription(ctx, sdk.CreateSubscriptionRequest{
-		ExternalKey: key, CustomerID: customerID, PriceID: priceID, Quantity: int64(t.Seats), SendInvoice: true,
+		ExternalKey: key, CustomerID: customerID, PriceID: priceID, Quantity: quantity, SendInvoice: true,
 	})
-	s.record(ctx, t, Billing, "subscription_created", err, map[string]any{"externalKey": key, "subscriptionId": sub.ID, "quantity": t.Seats})
+	s.record(ctx, t, Billing, "subscription_created", err, map[string]any{"externalKey": key, "subscriptionId": sub.ID, "quantity": quantity})
 	return sub, err
 }
