@@ -19,9 +19,12 @@ import (
 	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/audittreehash"
+	"github.com/dezky/platform/ent/billingaccount"
+	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/invoice"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
@@ -106,9 +109,12 @@ func checkColumn(t, c string) error {
 			auditsetting.Table:         auditsetting.ValidColumn,
 			auditstream.Table:          auditstream.ValidColumn,
 			audittreehash.Table:        audittreehash.ValidColumn,
+			billingaccount.Table:       billingaccount.ValidColumn,
+			billingevent.Table:         billingevent.ValidColumn,
 			flag.Table:                 flag.ValidColumn,
 			idempotencykey.Table:       idempotencykey.ValidColumn,
 			ingestcursor.Table:         ingestcursor.ValidColumn,
+			invoice.Table:              invoice.ValidColumn,
 			maildomain.Table:           maildomain.ValidColumn,
 			memberprovisioning.Table:   memberprovisioning.ValidColumn,
 			membership.Table:           membership.ValidColumn,

@@ -10,9 +10,12 @@ import (
 	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/audittreehash"
+	"github.com/dezky/platform/ent/billingaccount"
+	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/invoice"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
@@ -40,7 +43,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 27)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 30)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -198,6 +201,52 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   billingaccount.Table,
+			Columns: billingaccount.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: billingaccount.FieldID,
+			},
+		},
+		Type: "BillingAccount",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			billingaccount.FieldCreatedAt:          {Type: field.TypeTime, Column: billingaccount.FieldCreatedAt},
+			billingaccount.FieldUpdatedAt:          {Type: field.TypeTime, Column: billingaccount.FieldUpdatedAt},
+			billingaccount.FieldTenantID:           {Type: field.TypeInt, Column: billingaccount.FieldTenantID},
+			billingaccount.FieldCompanyName:        {Type: field.TypeString, Column: billingaccount.FieldCompanyName},
+			billingaccount.FieldVatID:              {Type: field.TypeString, Column: billingaccount.FieldVatID},
+			billingaccount.FieldCountry:            {Type: field.TypeString, Column: billingaccount.FieldCountry},
+			billingaccount.FieldBillingEmail:       {Type: field.TypeString, Column: billingaccount.FieldBillingEmail},
+			billingaccount.FieldProviderCustomerID: {Type: field.TypeString, Column: billingaccount.FieldProviderCustomerID},
+			billingaccount.FieldPaymentMethodID:    {Type: field.TypeString, Column: billingaccount.FieldPaymentMethodID},
+			billingaccount.FieldCardBrand:          {Type: field.TypeString, Column: billingaccount.FieldCardBrand},
+			billingaccount.FieldCardLast4:          {Type: field.TypeString, Column: billingaccount.FieldCardLast4},
+			billingaccount.FieldCardExpMonth:       {Type: field.TypeInt, Column: billingaccount.FieldCardExpMonth},
+			billingaccount.FieldCardExpYear:        {Type: field.TypeInt, Column: billingaccount.FieldCardExpYear},
+			billingaccount.FieldCardEventAt:        {Type: field.TypeTime, Column: billingaccount.FieldCardEventAt},
+			billingaccount.FieldInvoicesSyncedAt:   {Type: field.TypeTime, Column: billingaccount.FieldInvoicesSyncedAt},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   billingevent.Table,
+			Columns: billingevent.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: billingevent.FieldID,
+			},
+		},
+		Type: "BillingEvent",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			billingevent.FieldProviderEventID: {Type: field.TypeString, Column: billingevent.FieldProviderEventID},
+			billingevent.FieldType:            {Type: field.TypeString, Column: billingevent.FieldType},
+			billingevent.FieldTenantID:        {Type: field.TypeInt, Column: billingevent.FieldTenantID},
+			billingevent.FieldOccurredAt:      {Type: field.TypeTime, Column: billingevent.FieldOccurredAt},
+			billingevent.FieldReceivedAt:      {Type: field.TypeTime, Column: billingevent.FieldReceivedAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   flag.Table,
 			Columns: flag.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -217,7 +266,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			flag.FieldHistory:     {Type: field.TypeJSON, Column: flag.FieldHistory},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -235,7 +284,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ingestcursor.Table,
 			Columns: ingestcursor.Columns,
@@ -251,7 +300,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ingestcursor.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestcursor.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   invoice.Table,
+			Columns: invoice.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: invoice.FieldID,
+			},
+		},
+		Type: "Invoice",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			invoice.FieldCreatedAt:         {Type: field.TypeTime, Column: invoice.FieldCreatedAt},
+			invoice.FieldUpdatedAt:         {Type: field.TypeTime, Column: invoice.FieldUpdatedAt},
+			invoice.FieldTenantID:          {Type: field.TypeInt, Column: invoice.FieldTenantID},
+			invoice.FieldProviderInvoiceID: {Type: field.TypeString, Column: invoice.FieldProviderInvoiceID},
+			invoice.FieldNumber:            {Type: field.TypeString, Column: invoice.FieldNumber},
+			invoice.FieldStatus:            {Type: field.TypeEnum, Column: invoice.FieldStatus},
+			invoice.FieldCurrency:          {Type: field.TypeString, Column: invoice.FieldCurrency},
+			invoice.FieldTotal:             {Type: field.TypeInt64, Column: invoice.FieldTotal},
+			invoice.FieldAmountDue:         {Type: field.TypeInt64, Column: invoice.FieldAmountDue},
+			invoice.FieldAmountPaid:        {Type: field.TypeInt64, Column: invoice.FieldAmountPaid},
+			invoice.FieldPeriodStart:       {Type: field.TypeTime, Column: invoice.FieldPeriodStart},
+			invoice.FieldPeriodEnd:         {Type: field.TypeTime, Column: invoice.FieldPeriodEnd},
+			invoice.FieldIssuedAt:          {Type: field.TypeTime, Column: invoice.FieldIssuedAt},
+			invoice.FieldHostedURL:         {Type: field.TypeString, Column: invoice.FieldHostedURL},
+			invoice.FieldPdfURL:            {Type: field.TypeString, Column: invoice.FieldPdfURL},
+			invoice.FieldSourceAt:          {Type: field.TypeTime, Column: invoice.FieldSourceAt},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   maildomain.Table,
 			Columns: maildomain.Columns,
@@ -278,7 +356,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			maildomain.FieldVerifiedAt:       {Type: field.TypeTime, Column: maildomain.FieldVerifiedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberprovisioning.Table,
 			Columns: memberprovisioning.Columns,
@@ -297,7 +375,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberprovisioning.FieldUpdatedAt:    {Type: field.TypeTime, Column: memberprovisioning.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -320,7 +398,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRevision:    {Type: field.TypeInt, Column: membership.FieldRevision},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -347,7 +425,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnersettings.Table,
 			Columns: partnersettings.Columns,
@@ -370,7 +448,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   price.Table,
 			Columns: price.Columns,
@@ -391,7 +469,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			price.FieldProviderPrices: {Type: field.TypeJSON, Column: price.FieldProviderPrices},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -411,7 +489,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -432,7 +510,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -452,7 +530,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subscriptionrevision.Table,
 			Columns: subscriptionrevision.Columns,
@@ -478,7 +556,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subscriptionrevision.FieldReason:         {Type: field.TypeString, Column: subscriptionrevision.FieldReason},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -503,7 +581,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -523,7 +601,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -540,7 +618,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantsubscription.Table,
 			Columns: tenantsubscription.Columns,
@@ -567,10 +645,11 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantsubscription.FieldProviderCustomerID:     {Type: field.TypeString, Column: tenantsubscription.FieldProviderCustomerID},
 			tenantsubscription.FieldProviderSubscriptionID: {Type: field.TypeString, Column: tenantsubscription.FieldProviderSubscriptionID},
 			tenantsubscription.FieldProviderPriceID:        {Type: field.TypeString, Column: tenantsubscription.FieldProviderPriceID},
+			tenantsubscription.FieldProviderEventAt:        {Type: field.TypeTime, Column: tenantsubscription.FieldProviderEventAt},
 			tenantsubscription.FieldSyncError:              {Type: field.TypeString, Column: tenantsubscription.FieldSyncError},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -594,7 +673,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -619,7 +698,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -653,6 +732,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookendpoint.FieldCreatedBy:               {Type: field.TypeString, Column: webhookendpoint.FieldCreatedBy},
 		},
 	}
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   billingaccount.TenantTable,
+			Columns: []string{billingaccount.TenantColumn},
+			Bidi:    false,
+		},
+		"BillingAccount",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   invoice.TenantTable,
+			Columns: []string{invoice.TenantColumn},
+			Bidi:    false,
+		},
+		"Invoice",
+		"Tenant",
+	)
 	graph.MustAddE(
 		"tenant",
 		&sqlgraph.EdgeSpec{
@@ -1515,6 +1618,200 @@ func (f *AuditTreeHashFilter) WhereHash(p entql.BytesP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *BillingAccountQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the BillingAccountQuery builder.
+func (_q *BillingAccountQuery) Filter() *BillingAccountFilter {
+	return &BillingAccountFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *BillingAccountMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the BillingAccountMutation builder.
+func (m *BillingAccountMutation) Filter() *BillingAccountFilter {
+	return &BillingAccountFilter{config: m.config, predicateAdder: m}
+}
+
+// BillingAccountFilter provides a generic filtering capability at runtime for BillingAccountQuery.
+type BillingAccountFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *BillingAccountFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *BillingAccountFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(billingaccount.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *BillingAccountFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(billingaccount.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *BillingAccountFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(billingaccount.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *BillingAccountFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(billingaccount.FieldTenantID))
+}
+
+// WhereCompanyName applies the entql string predicate on the company_name field.
+func (f *BillingAccountFilter) WhereCompanyName(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldCompanyName))
+}
+
+// WhereVatID applies the entql string predicate on the vat_id field.
+func (f *BillingAccountFilter) WhereVatID(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldVatID))
+}
+
+// WhereCountry applies the entql string predicate on the country field.
+func (f *BillingAccountFilter) WhereCountry(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldCountry))
+}
+
+// WhereBillingEmail applies the entql string predicate on the billing_email field.
+func (f *BillingAccountFilter) WhereBillingEmail(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldBillingEmail))
+}
+
+// WhereProviderCustomerID applies the entql string predicate on the provider_customer_id field.
+func (f *BillingAccountFilter) WhereProviderCustomerID(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldProviderCustomerID))
+}
+
+// WherePaymentMethodID applies the entql string predicate on the payment_method_id field.
+func (f *BillingAccountFilter) WherePaymentMethodID(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldPaymentMethodID))
+}
+
+// WhereCardBrand applies the entql string predicate on the card_brand field.
+func (f *BillingAccountFilter) WhereCardBrand(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldCardBrand))
+}
+
+// WhereCardLast4 applies the entql string predicate on the card_last4 field.
+func (f *BillingAccountFilter) WhereCardLast4(p entql.StringP) {
+	f.Where(p.Field(billingaccount.FieldCardLast4))
+}
+
+// WhereCardExpMonth applies the entql int predicate on the card_exp_month field.
+func (f *BillingAccountFilter) WhereCardExpMonth(p entql.IntP) {
+	f.Where(p.Field(billingaccount.FieldCardExpMonth))
+}
+
+// WhereCardExpYear applies the entql int predicate on the card_exp_year field.
+func (f *BillingAccountFilter) WhereCardExpYear(p entql.IntP) {
+	f.Where(p.Field(billingaccount.FieldCardExpYear))
+}
+
+// WhereCardEventAt applies the entql time.Time predicate on the card_event_at field.
+func (f *BillingAccountFilter) WhereCardEventAt(p entql.TimeP) {
+	f.Where(p.Field(billingaccount.FieldCardEventAt))
+}
+
+// WhereInvoicesSyncedAt applies the entql time.Time predicate on the invoices_synced_at field.
+func (f *BillingAccountFilter) WhereInvoicesSyncedAt(p entql.TimeP) {
+	f.Where(p.Field(billingaccount.FieldInvoicesSyncedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *BillingAccountFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *BillingAccountFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *BillingEventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the BillingEventQuery builder.
+func (_q *BillingEventQuery) Filter() *BillingEventFilter {
+	return &BillingEventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *BillingEventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the BillingEventMutation builder.
+func (m *BillingEventMutation) Filter() *BillingEventFilter {
+	return &BillingEventFilter{config: m.config, predicateAdder: m}
+}
+
+// BillingEventFilter provides a generic filtering capability at runtime for BillingEventQuery.
+type BillingEventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *BillingEventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *BillingEventFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(billingevent.FieldID))
+}
+
+// WhereProviderEventID applies the entql string predicate on the provider_event_id field.
+func (f *BillingEventFilter) WhereProviderEventID(p entql.StringP) {
+	f.Where(p.Field(billingevent.FieldProviderEventID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *BillingEventFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(billingevent.FieldType))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *BillingEventFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(billingevent.FieldTenantID))
+}
+
+// WhereOccurredAt applies the entql time.Time predicate on the occurred_at field.
+func (f *BillingEventFilter) WhereOccurredAt(p entql.TimeP) {
+	f.Where(p.Field(billingevent.FieldOccurredAt))
+}
+
+// WhereReceivedAt applies the entql time.Time predicate on the received_at field.
+func (f *BillingEventFilter) WhereReceivedAt(p entql.TimeP) {
+	f.Where(p.Field(billingevent.FieldReceivedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *FlagQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1543,7 +1840,7 @@ type FlagFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FlagFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1623,7 +1920,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1688,7 +1985,7 @@ type IngestCursorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IngestCursorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1712,6 +2009,140 @@ func (f *IngestCursorFilter) WhereCursor(p entql.StringP) {
 // WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
 func (f *IngestCursorFilter) WhereUpdatedAt(p entql.TimeP) {
 	f.Where(p.Field(ingestcursor.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *InvoiceQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the InvoiceQuery builder.
+func (_q *InvoiceQuery) Filter() *InvoiceFilter {
+	return &InvoiceFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *InvoiceMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the InvoiceMutation builder.
+func (m *InvoiceMutation) Filter() *InvoiceFilter {
+	return &InvoiceFilter{config: m.config, predicateAdder: m}
+}
+
+// InvoiceFilter provides a generic filtering capability at runtime for InvoiceQuery.
+type InvoiceFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *InvoiceFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *InvoiceFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *InvoiceFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *InvoiceFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *InvoiceFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldTenantID))
+}
+
+// WhereProviderInvoiceID applies the entql string predicate on the provider_invoice_id field.
+func (f *InvoiceFilter) WhereProviderInvoiceID(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldProviderInvoiceID))
+}
+
+// WhereNumber applies the entql string predicate on the number field.
+func (f *InvoiceFilter) WhereNumber(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldNumber))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *InvoiceFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldStatus))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *InvoiceFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldCurrency))
+}
+
+// WhereTotal applies the entql int64 predicate on the total field.
+func (f *InvoiceFilter) WhereTotal(p entql.Int64P) {
+	f.Where(p.Field(invoice.FieldTotal))
+}
+
+// WhereAmountDue applies the entql int64 predicate on the amount_due field.
+func (f *InvoiceFilter) WhereAmountDue(p entql.Int64P) {
+	f.Where(p.Field(invoice.FieldAmountDue))
+}
+
+// WhereAmountPaid applies the entql int64 predicate on the amount_paid field.
+func (f *InvoiceFilter) WhereAmountPaid(p entql.Int64P) {
+	f.Where(p.Field(invoice.FieldAmountPaid))
+}
+
+// WherePeriodStart applies the entql time.Time predicate on the period_start field.
+func (f *InvoiceFilter) WherePeriodStart(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldPeriodStart))
+}
+
+// WherePeriodEnd applies the entql time.Time predicate on the period_end field.
+func (f *InvoiceFilter) WherePeriodEnd(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldPeriodEnd))
+}
+
+// WhereIssuedAt applies the entql time.Time predicate on the issued_at field.
+func (f *InvoiceFilter) WhereIssuedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldIssuedAt))
+}
+
+// WhereHostedURL applies the entql string predicate on the hosted_url field.
+func (f *InvoiceFilter) WhereHostedURL(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldHostedURL))
+}
+
+// WherePdfURL applies the entql string predicate on the pdf_url field.
+func (f *InvoiceFilter) WherePdfURL(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldPdfURL))
+}
+
+// WhereSourceAt applies the entql time.Time predicate on the source_at field.
+func (f *InvoiceFilter) WhereSourceAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldSourceAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *InvoiceFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *InvoiceFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
 }
 
 // addPredicate implements the predicateAdder interface.
@@ -1743,7 +2174,7 @@ type MailDomainFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MailDomainFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1867,7 +2298,7 @@ type MemberProvisioningFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberProvisioningFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1937,7 +2368,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2055,7 +2486,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2193,7 +2624,7 @@ type PartnerSettingsFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerSettingsFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2297,7 +2728,7 @@ type PriceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2377,7 +2808,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2452,7 +2883,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2546,7 +2977,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2635,7 +3066,7 @@ type SubscriptionRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubscriptionRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2768,7 +3199,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2896,7 +3327,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2985,7 +3416,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3059,7 +3490,7 @@ type TenantSubscriptionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantSubscriptionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3150,6 +3581,11 @@ func (f *TenantSubscriptionFilter) WhereProviderPriceID(p entql.StringP) {
 	f.Where(p.Field(tenantsubscription.FieldProviderPriceID))
 }
 
+// WhereProviderEventAt applies the entql time.Time predicate on the provider_event_at field.
+func (f *TenantSubscriptionFilter) WhereProviderEventAt(p entql.TimeP) {
+	f.Where(p.Field(tenantsubscription.FieldProviderEventAt))
+}
+
 // WhereSyncError applies the entql string predicate on the sync_error field.
 func (f *TenantSubscriptionFilter) WhereSyncError(p entql.StringP) {
 	f.Where(p.Field(tenantsubscription.FieldSyncError))
@@ -3226,7 +3662,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3349,7 +3785,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3463,7 +3899,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

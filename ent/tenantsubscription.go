@@ -51,6 +51,8 @@ type TenantSubscription struct {
 	ProviderSubscriptionID string `json:"provider_subscription_id,omitempty"`
 	// The provider price the provider subscription is on.
 	ProviderPriceID string `json:"provider_price_id,omitempty"`
+	// Time of the last billing webhook event applied to the status; older events are ignored.
+	ProviderEventAt *time.Time `json:"provider_event_at,omitempty"`
 	// The last error mirroring the subscription to the provider; empty when in sync.
 	SyncError string `json:"sync_error,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -118,7 +120,7 @@ func (*TenantSubscription) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case tenantsubscription.FieldPlan, tenantsubscription.FieldInterval, tenantsubscription.FieldCurrency, tenantsubscription.FieldStatus, tenantsubscription.FieldProviderCustomerID, tenantsubscription.FieldProviderSubscriptionID, tenantsubscription.FieldProviderPriceID, tenantsubscription.FieldSyncError:
 			values[i] = new(sql.NullString)
-		case tenantsubscription.FieldCreatedAt, tenantsubscription.FieldUpdatedAt, tenantsubscription.FieldCurrentPeriodEnd, tenantsubscription.FieldCanceledAt:
+		case tenantsubscription.FieldCreatedAt, tenantsubscription.FieldUpdatedAt, tenantsubscription.FieldCurrentPeriodEnd, tenantsubscription.FieldCanceledAt, tenantsubscription.FieldProviderEventAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -240,6 +242,13 @@ func (_m *TenantSubscription) assignValues(columns []string, values []any) error
 			} else if value.Valid {
 				_m.ProviderPriceID = value.String
 			}
+		case tenantsubscription.FieldProviderEventAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field provider_event_at", values[i])
+			} else if value.Valid {
+				_m.ProviderEventAt = new(time.Time)
+				*_m.ProviderEventAt = value.Time
+			}
 		case tenantsubscription.FieldSyncError:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field sync_error", values[i])
@@ -350,6 +359,11 @@ func (_m *TenantSubscription) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("provider_price_id=")
 	builder.WriteString(_m.ProviderPriceID)
+	builder.WriteString(", ")
+	if v := _m.ProviderEventAt; v != nil {
+		builder.WriteString("provider_event_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("sync_error=")
 	builder.WriteString(_m.SyncError)

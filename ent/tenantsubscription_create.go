@@ -201,6 +201,20 @@ func (_c *TenantSubscriptionCreate) SetNillableProviderPriceID(v *string) *Tenan
 	return _c
 }
 
+// SetProviderEventAt sets the "provider_event_at" field.
+func (_c *TenantSubscriptionCreate) SetProviderEventAt(v time.Time) *TenantSubscriptionCreate {
+	_c.mutation.SetProviderEventAt(v)
+	return _c
+}
+
+// SetNillableProviderEventAt sets the "provider_event_at" field if the given value is not nil.
+func (_c *TenantSubscriptionCreate) SetNillableProviderEventAt(v *time.Time) *TenantSubscriptionCreate {
+	if v != nil {
+		_c.SetProviderEventAt(*v)
+	}
+	return _c
+}
+
 // SetSyncError sets the "sync_error" field.
 func (_c *TenantSubscriptionCreate) SetSyncError(v string) *TenantSubscriptionCreate {
 	_c.mutation.SetSyncError(v)
@@ -497,6 +511,10 @@ func (_c *TenantSubscriptionCreate) createSpec() (*TenantSubscription, *sqlgraph
 	if value, ok := _c.mutation.ProviderPriceID(); ok {
 		_spec.SetField(tenantsubscription.FieldProviderPriceID, field.TypeString, value)
 		_node.ProviderPriceID = value
+	}
+	if value, ok := _c.mutation.ProviderEventAt(); ok {
+		_spec.SetField(tenantsubscription.FieldProviderEventAt, field.TypeTime, value)
+		_node.ProviderEventAt = &value
 	}
 	if value, ok := _c.mutation.SyncError(); ok {
 		_spec.SetField(tenantsubscription.FieldSyncError, field.TypeString, value)
@@ -802,6 +820,24 @@ func (u *TenantSubscriptionUpsert) UpdateProviderPriceID() *TenantSubscriptionUp
 	return u
 }
 
+// SetProviderEventAt sets the "provider_event_at" field.
+func (u *TenantSubscriptionUpsert) SetProviderEventAt(v time.Time) *TenantSubscriptionUpsert {
+	u.Set(tenantsubscription.FieldProviderEventAt, v)
+	return u
+}
+
+// UpdateProviderEventAt sets the "provider_event_at" field to the value that was provided on create.
+func (u *TenantSubscriptionUpsert) UpdateProviderEventAt() *TenantSubscriptionUpsert {
+	u.SetExcluded(tenantsubscription.FieldProviderEventAt)
+	return u
+}
+
+// ClearProviderEventAt clears the value of the "provider_event_at" field.
+func (u *TenantSubscriptionUpsert) ClearProviderEventAt() *TenantSubscriptionUpsert {
+	u.SetNull(tenantsubscription.FieldProviderEventAt)
+	return u
+}
+
 // SetSyncError sets the "sync_error" field.
 func (u *TenantSubscriptionUpsert) SetSyncError(v string) *TenantSubscriptionUpsert {
 	u.Set(tenantsubscription.FieldSyncError, v)
@@ -1090,6 +1126,27 @@ func (u *TenantSubscriptionUpsertOne) SetProviderPriceID(v string) *TenantSubscr
 func (u *TenantSubscriptionUpsertOne) UpdateProviderPriceID() *TenantSubscriptionUpsertOne {
 	return u.Update(func(s *TenantSubscriptionUpsert) {
 		s.UpdateProviderPriceID()
+	})
+}
+
+// SetProviderEventAt sets the "provider_event_at" field.
+func (u *TenantSubscriptionUpsertOne) SetProviderEventAt(v time.Time) *TenantSubscriptionUpsertOne {
+	return u.Update(func(s *TenantSubscriptionUpsert) {
+		s.SetProviderEventAt(v)
+	})
+}
+
+// UpdateProviderEventAt sets the "provider_event_at" field to the value that was provided on create.
+func (u *TenantSubscriptionUpsertOne) UpdateProviderEventAt() *TenantSubscriptionUpsertOne {
+	return u.Update(func(s *TenantSubscriptionUpsert) {
+		s.UpdateProviderEventAt()
+	})
+}
+
+// ClearProviderEventAt clears the value of the "provider_event_at" field.
+func (u *TenantSubscriptionUpsertOne) ClearProviderEventAt() *TenantSubscriptionUpsertOne {
+	return u.Update(func(s *TenantSubscriptionUpsert) {
+		s.ClearProviderEventAt()
 	})
 }
 
@@ -1549,6 +1606,27 @@ func (u *TenantSubscriptionUpsertBulk) SetProviderPriceID(v string) *TenantSubsc
 func (u *TenantSubscriptionUpsertBulk) UpdateProviderPriceID() *TenantSubscriptionUpsertBulk {
 	return u.Update(func(s *TenantSubscriptionUpsert) {
 		s.UpdateProviderPriceID()
+	})
+}
+
+// SetProviderEventAt sets the "provider_event_at" field.
+func (u *TenantSubscriptionUpsertBulk) SetProviderEventAt(v time.Time) *TenantSubscriptionUpsertBulk {
+	return u.Update(func(s *TenantSubscriptionUpsert) {
+		s.SetProviderEventAt(v)
+	})
+}
+
+// UpdateProviderEventAt sets the "provider_event_at" field to the value that was provided on create.
+func (u *TenantSubscriptionUpsertBulk) UpdateProviderEventAt() *TenantSubscriptionUpsertBulk {
+	return u.Update(func(s *TenantSubscriptionUpsert) {
+		s.UpdateProviderEventAt()
+	})
+}
+
+// ClearProviderEventAt clears the value of the "provider_event_at" field.
+func (u *TenantSubscriptionUpsertBulk) ClearProviderEventAt() *TenantSubscriptionUpsertBulk {
+	return u.Update(func(s *TenantSubscriptionUpsert) {
+		s.ClearProviderEventAt()
 	})
 }
 

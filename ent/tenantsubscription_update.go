@@ -250,6 +250,26 @@ func (_u *TenantSubscriptionUpdate) SetNillableProviderPriceID(v *string) *Tenan
 	return _u
 }
 
+// SetProviderEventAt sets the "provider_event_at" field.
+func (_u *TenantSubscriptionUpdate) SetProviderEventAt(v time.Time) *TenantSubscriptionUpdate {
+	_u.mutation.SetProviderEventAt(v)
+	return _u
+}
+
+// SetNillableProviderEventAt sets the "provider_event_at" field if the given value is not nil.
+func (_u *TenantSubscriptionUpdate) SetNillableProviderEventAt(v *time.Time) *TenantSubscriptionUpdate {
+	if v != nil {
+		_u.SetProviderEventAt(*v)
+	}
+	return _u
+}
+
+// ClearProviderEventAt clears the value of the "provider_event_at" field.
+func (_u *TenantSubscriptionUpdate) ClearProviderEventAt() *TenantSubscriptionUpdate {
+	_u.mutation.ClearProviderEventAt()
+	return _u
+}
+
 // SetSyncError sets the "sync_error" field.
 func (_u *TenantSubscriptionUpdate) SetSyncError(v string) *TenantSubscriptionUpdate {
 	_u.mutation.SetSyncError(v)
@@ -478,6 +498,12 @@ func (_u *TenantSubscriptionUpdate) sqlSave(ctx context.Context) (_node int, err
 	}
 	if value, ok := _u.mutation.ProviderPriceID(); ok {
 		_spec.SetField(tenantsubscription.FieldProviderPriceID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ProviderEventAt(); ok {
+		_spec.SetField(tenantsubscription.FieldProviderEventAt, field.TypeTime, value)
+	}
+	if _u.mutation.ProviderEventAtCleared() {
+		_spec.ClearField(tenantsubscription.FieldProviderEventAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.SyncError(); ok {
 		_spec.SetField(tenantsubscription.FieldSyncError, field.TypeString, value)
@@ -796,6 +822,26 @@ func (_u *TenantSubscriptionUpdateOne) SetNillableProviderPriceID(v *string) *Te
 	return _u
 }
 
+// SetProviderEventAt sets the "provider_event_at" field.
+func (_u *TenantSubscriptionUpdateOne) SetProviderEventAt(v time.Time) *TenantSubscriptionUpdateOne {
+	_u.mutation.SetProviderEventAt(v)
+	return _u
+}
+
+// SetNillableProviderEventAt sets the "provider_event_at" field if the given value is not nil.
+func (_u *TenantSubscriptionUpdateOne) SetNillableProviderEventAt(v *time.Time) *TenantSubscriptionUpdateOne {
+	if v != nil {
+		_u.SetProviderEventAt(*v)
+	}
+	return _u
+}
+
+// ClearProviderEventAt clears the value of the "provider_event_at" field.
+func (_u *TenantSubscriptionUpdateOne) ClearProviderEventAt() *TenantSubscriptionUpdateOne {
+	_u.mutation.ClearProviderEventAt()
+	return _u
+}
+
 // SetSyncError sets the "sync_error" field.
 func (_u *TenantSubscriptionUpdateOne) SetSyncError(v string) *TenantSubscriptionUpdateOne {
 	_u.mutation.SetSyncError(v)
@@ -1054,6 +1100,12 @@ func (_u *TenantSubscriptionUpdateOne) sqlSave(ctx context.Context) (_node *Tena
 	}
 	if value, ok := _u.mutation.ProviderPriceID(); ok {
 		_spec.SetField(tenantsubscription.FieldProviderPriceID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ProviderEventAt(); ok {
+		_spec.SetField(tenantsubscription.FieldProviderEventAt, field.TypeTime, value)
+	}
+	if _u.mutation.ProviderEventAtCleared() {
+		_spec.ClearField(tenantsubscription.FieldProviderEventAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.SyncError(); ok {
 		_spec.SetField(tenantsubscription.FieldSyncError, field.TypeString, value)

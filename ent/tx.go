@@ -28,12 +28,18 @@ type Tx struct {
 	AuditStream *AuditStreamClient
 	// AuditTreeHash is the client for interacting with the AuditTreeHash builders.
 	AuditTreeHash *AuditTreeHashClient
+	// BillingAccount is the client for interacting with the BillingAccount builders.
+	BillingAccount *BillingAccountClient
+	// BillingEvent is the client for interacting with the BillingEvent builders.
+	BillingEvent *BillingEventClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
 	IngestCursor *IngestCursorClient
+	// Invoice is the client for interacting with the Invoice builders.
+	Invoice *InvoiceClient
 	// MailDomain is the client for interacting with the MailDomain builders.
 	MailDomain *MailDomainClient
 	// MemberProvisioning is the client for interacting with the MemberProvisioning builders.
@@ -206,9 +212,12 @@ func (tx *Tx) init() {
 	tx.AuditSetting = NewAuditSettingClient(tx.config)
 	tx.AuditStream = NewAuditStreamClient(tx.config)
 	tx.AuditTreeHash = NewAuditTreeHashClient(tx.config)
+	tx.BillingAccount = NewBillingAccountClient(tx.config)
+	tx.BillingEvent = NewBillingEventClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
+	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.MailDomain = NewMailDomainClient(tx.config)
 	tx.MemberProvisioning = NewMemberProvisioningClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)

@@ -21,6 +21,7 @@ import (
 	"github.com/dezky/platform/ent/auditevent"
 	auditstream1 "github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/invoice"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
@@ -35,6 +36,7 @@ import (
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/auditstream"
+	"github.com/dezky/platform/internal/billing"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
@@ -61,10 +63,13 @@ type ResolverRoot interface {
 	AuditCheckpoint() AuditCheckpointResolver
 	AuditEvent() AuditEventResolver
 	AuditStream() AuditStreamResolver
+	BillingDetails() BillingDetailsResolver
 	Health() HealthResolver
+	Invoice() InvoiceResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
+	PaymentMethodSetup() PaymentMethodSetupResolver
 	Price() PriceResolver
 	PriceImpactSubscription() PriceImpactSubscriptionResolver
 	Query() QueryResolver
@@ -246,6 +251,13 @@ type ComplexityRoot struct {
 		Stream func(childComplexity int) int
 	}
 
+	BillingDetails struct {
+		BillingEmail func(childComplexity int) int
+		CompanyName  func(childComplexity int) int
+		Country      func(childComplexity int) int
+		VatID        func(childComplexity int) int
+	}
+
 	Branding struct {
 		AccentColor    func(childComplexity int) int
 		EmailTemplates func(childComplexity int) int
@@ -365,6 +377,33 @@ type ComplexityRoot struct {
 		Services     func(childComplexity int) int
 	}
 
+	Invoice struct {
+		AmountDue         func(childComplexity int) int
+		AmountPaid        func(childComplexity int) int
+		Currency          func(childComplexity int) int
+		HostedURL         func(childComplexity int) int
+		ID                func(childComplexity int) int
+		IssuedAt          func(childComplexity int) int
+		Number            func(childComplexity int) int
+		PDFURL            func(childComplexity int) int
+		PeriodEnd         func(childComplexity int) int
+		PeriodStart       func(childComplexity int) int
+		ProviderInvoiceID func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Total             func(childComplexity int) int
+	}
+
+	InvoiceConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	InvoiceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	MailDomain struct {
 		CheckedAt        func(childComplexity int) int
 		DmarcPolicy      func(childComplexity int) int
@@ -461,57 +500,61 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMailDomain         func(childComplexity int, tenantSlug string, name string) int
-		ArchivePrice          func(childComplexity int, id int) int
-		CreateAuditCheckpoint func(childComplexity int) int
-		CreateAuditStream     func(childComplexity int, input auditstream.CreateInput) int
-		CreateFlag            func(childComplexity int, input flags.CreateFlagInput) int
-		CreateMember          func(childComplexity int, tenantSlug string, input CreateMemberInput) int
-		CreatePartner         func(childComplexity int, input tenancy.CreatePartnerInput) int
-		CreatePrice           func(childComplexity int, input pricing.CreateInput) int
-		CreateSsoApp          func(childComplexity int, tenantSlug string, input tenantadmin.CreateSsoAppInput) int
-		CreateTenant          func(childComplexity int, input tenancy.CreateTenantInput) int
-		CreateWebhookEndpoint func(childComplexity int, input webhooks.CreateInput) int
-		DeleteAuditStream     func(childComplexity int, id int) int
-		DeleteFlag            func(childComplexity int, key string) int
-		DeleteSsoApp          func(childComplexity int, tenantSlug string, id int) int
-		DeleteTenant          func(childComplexity int, slug string) int
-		DeleteWebhookEndpoint func(childComplexity int, id int) int
-		EraseAuditSubject     func(childComplexity int, email string) int
-		ForceLogoutMember     func(childComplexity int, tenantSlug string, email string) int
-		InviteOperator        func(childComplexity int, input InviteOperatorInput) int
-		InvitePartnerStaff    func(childComplexity int, partnerSlug string, input InvitePartnerStaffInput) int
-		KillFlag              func(childComplexity int, key string) int
-		ReconcileMember       func(childComplexity int, tenantSlug string, email string) int
-		ReconcileTenant       func(childComplexity int, slug string) int
-		RedeliverWebhook      func(childComplexity int, id int) int
-		RefreshTenantStorage  func(childComplexity int, tenantSlug string) int
-		RemoveMailDomain      func(childComplexity int, tenantSlug string, name string) int
-		RemoveMember          func(childComplexity int, tenantSlug string, email string) int
-		RemovePartnerStaff    func(childComplexity int, partnerSlug string, email string) int
-		ResetMemberPassword   func(childComplexity int, tenantSlug string, email string) int
-		ResumeMember          func(childComplexity int, tenantSlug string, email string) int
-		ResumeTenant          func(childComplexity int, slug string) int
-		RotateWebhookSecret   func(childComplexity int, id int, gracePeriodHours *int) int
-		RunAuditArchive       func(childComplexity int) int
-		SendTestWebhook       func(childComplexity int, id int) int
-		SetMailDomainDmarc    func(childComplexity int, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) int
-		SetMemberRole         func(childComplexity int, tenantSlug string, email string, role membership.Role) int
-		SetPrimaryMailDomain  func(childComplexity int, tenantSlug string, name string) int
-		SuspendMember         func(childComplexity int, tenantSlug string, email string) int
-		SuspendTenant         func(childComplexity int, slug string) int
-		TerminatePartner      func(childComplexity int, slug string) int
-		UpdateAuditStream     func(childComplexity int, id int, input auditstream.UpdateInput) int
-		UpdateFlag            func(childComplexity int, key string, input flags.UpdateFlagInput) int
-		UpdatePartner         func(childComplexity int, slug string, input UpdatePartnerInput) int
-		UpdatePartnerBranding func(childComplexity int, slug string, input BrandingInput) int
-		UpdatePartnerSettings func(childComplexity int, slug string, input UpdatePartnerSettingsInput) int
-		UpdatePrice           func(childComplexity int, id int, input pricing.UpdateInput) int
-		UpdateSecurityPolicy  func(childComplexity int, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) int
-		UpdateTenant          func(childComplexity int, slug string, input UpdateTenantInput) int
-		UpdateTenantBranding  func(childComplexity int, tenantSlug string, input BrandingInput) int
-		UpdateWebhookEndpoint func(childComplexity int, id int, input webhooks.UpdateInput) int
-		VerifyMailDomain      func(childComplexity int, tenantSlug string, name string) int
+		AddMailDomain            func(childComplexity int, tenantSlug string, name string) int
+		ArchivePrice             func(childComplexity int, id int) int
+		CreateAuditCheckpoint    func(childComplexity int) int
+		CreateAuditStream        func(childComplexity int, input auditstream.CreateInput) int
+		CreateFlag               func(childComplexity int, input flags.CreateFlagInput) int
+		CreateMember             func(childComplexity int, tenantSlug string, input CreateMemberInput) int
+		CreatePartner            func(childComplexity int, input tenancy.CreatePartnerInput) int
+		CreatePaymentMethodSetup func(childComplexity int, tenantSlug string) int
+		CreatePrice              func(childComplexity int, input pricing.CreateInput) int
+		CreateSsoApp             func(childComplexity int, tenantSlug string, input tenantadmin.CreateSsoAppInput) int
+		CreateTenant             func(childComplexity int, input tenancy.CreateTenantInput) int
+		CreateWebhookEndpoint    func(childComplexity int, input webhooks.CreateInput) int
+		DeleteAuditStream        func(childComplexity int, id int) int
+		DeleteFlag               func(childComplexity int, key string) int
+		DeleteSsoApp             func(childComplexity int, tenantSlug string, id int) int
+		DeleteTenant             func(childComplexity int, slug string) int
+		DeleteWebhookEndpoint    func(childComplexity int, id int) int
+		EraseAuditSubject        func(childComplexity int, email string) int
+		ForceLogoutMember        func(childComplexity int, tenantSlug string, email string) int
+		InviteOperator           func(childComplexity int, input InviteOperatorInput) int
+		InvitePartnerStaff       func(childComplexity int, partnerSlug string, input InvitePartnerStaffInput) int
+		KillFlag                 func(childComplexity int, key string) int
+		ReconcileMember          func(childComplexity int, tenantSlug string, email string) int
+		ReconcileTenant          func(childComplexity int, slug string) int
+		RedeliverWebhook         func(childComplexity int, id int) int
+		RefreshInvoices          func(childComplexity int, tenantSlug string) int
+		RefreshTenantStorage     func(childComplexity int, tenantSlug string) int
+		RemoveMailDomain         func(childComplexity int, tenantSlug string, name string) int
+		RemoveMember             func(childComplexity int, tenantSlug string, email string) int
+		RemovePartnerStaff       func(childComplexity int, partnerSlug string, email string) int
+		ResetMemberPassword      func(childComplexity int, tenantSlug string, email string) int
+		ResumeMember             func(childComplexity int, tenantSlug string, email string) int
+		ResumeTenant             func(childComplexity int, slug string) int
+		RotateWebhookSecret      func(childComplexity int, id int, gracePeriodHours *int) int
+		RunAuditArchive          func(childComplexity int) int
+		SendTestWebhook          func(childComplexity int, id int) int
+		SetDefaultPaymentMethod  func(childComplexity int, tenantSlug string, paymentMethodID string) int
+		SetMailDomainDmarc       func(childComplexity int, tenantSlug string, name string, policy maildomain.DmarcPolicy, reportEmail *string) int
+		SetMemberRole            func(childComplexity int, tenantSlug string, email string, role membership.Role) int
+		SetPrimaryMailDomain     func(childComplexity int, tenantSlug string, name string) int
+		SuspendMember            func(childComplexity int, tenantSlug string, email string) int
+		SuspendTenant            func(childComplexity int, slug string) int
+		TerminatePartner         func(childComplexity int, slug string) int
+		UpdateAuditStream        func(childComplexity int, id int, input auditstream.UpdateInput) int
+		UpdateBillingDetails     func(childComplexity int, tenantSlug string, input billing.DetailsInput) int
+		UpdateFlag               func(childComplexity int, key string, input flags.UpdateFlagInput) int
+		UpdatePartner            func(childComplexity int, slug string, input UpdatePartnerInput) int
+		UpdatePartnerBranding    func(childComplexity int, slug string, input BrandingInput) int
+		UpdatePartnerSettings    func(childComplexity int, slug string, input UpdatePartnerSettingsInput) int
+		UpdatePrice              func(childComplexity int, id int, input pricing.UpdateInput) int
+		UpdateSecurityPolicy     func(childComplexity int, tenantSlug string, input tenantadmin.UpdateSecurityPolicyInput) int
+		UpdateTenant             func(childComplexity int, slug string, input UpdateTenantInput) int
+		UpdateTenantBranding     func(childComplexity int, tenantSlug string, input BrandingInput) int
+		UpdateWebhookEndpoint    func(childComplexity int, id int, input webhooks.UpdateInput) int
+		VerifyMailDomain         func(childComplexity int, tenantSlug string, name string) int
 	}
 
 	OneTimeCredential struct {
@@ -571,6 +614,18 @@ type ComplexityRoot struct {
 		DefaultPlan  func(childComplexity int) int
 		SupportEmail func(childComplexity int) int
 		SupportURL   func(childComplexity int) int
+	}
+
+	PaymentMethod struct {
+		Brand    func(childComplexity int) int
+		ExpMonth func(childComplexity int) int
+		ExpYear  func(childComplexity int) int
+		Last4    func(childComplexity int) int
+	}
+
+	PaymentMethodSetup struct {
+		ClientSecret   func(childComplexity int) int
+		PublishableKey func(childComplexity int) int
 	}
 
 	PlannedService struct {
@@ -708,14 +763,17 @@ type ComplexityRoot struct {
 	}
 
 	Tenant struct {
+		BillingDetails    func(childComplexity int) int
 		BrandColor        func(childComplexity int) int
 		Branding          func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
+		Dashboard         func(childComplexity int) int
 		DeletedAt         func(childComplexity int) int
 		Domains           func(childComplexity int) int
 		EffectiveBranding func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Industry          func(childComplexity int) int
+		Invoices          func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		MailDomains       func(childComplexity int) int
 		Members           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
 		Memberships       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MembershipOrder, where *ent.MembershipWhereInput) int
@@ -724,6 +782,7 @@ type ComplexityRoot struct {
 		Name              func(childComplexity int) int
 		Partner           func(childComplexity int) int
 		PartnerID         func(childComplexity int) int
+		PaymentMethod     func(childComplexity int) int
 		Plan              func(childComplexity int) int
 		Provisioning      func(childComplexity int) int
 		Seats             func(childComplexity int) int
@@ -744,6 +803,15 @@ type ComplexityRoot struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	TenantDashboard struct {
+		MonthlySpend func(childComplexity int) int
+		Plan         func(childComplexity int) int
+		RecentAudit  func(childComplexity int) int
+		RenewsAt     func(childComplexity int) int
+		SeatsTotal   func(childComplexity int) int
+		SeatsUsed    func(childComplexity int) int
 	}
 
 	TenantEdge struct {
@@ -890,8 +958,24 @@ type AuditEventResolver interface {
 type AuditStreamResolver interface {
 	Lag(ctx context.Context, obj *ent.AuditStream) (int, error)
 }
+type BillingDetailsResolver interface {
+	CompanyName(ctx context.Context, obj *billing.Details) (*string, error)
+	VatID(ctx context.Context, obj *billing.Details) (*string, error)
+	Country(ctx context.Context, obj *billing.Details) (*string, error)
+	BillingEmail(ctx context.Context, obj *billing.Details) (*string, error)
+}
 type HealthResolver interface {
 	AuditStreams(ctx context.Context, obj *health.Report) ([]*auditstream.Lag, error)
+}
+type InvoiceResolver interface {
+	Number(ctx context.Context, obj *ent.Invoice) (*string, error)
+
+	Total(ctx context.Context, obj *ent.Invoice) (*schematype.Money, error)
+	AmountDue(ctx context.Context, obj *ent.Invoice) (*schematype.Money, error)
+	AmountPaid(ctx context.Context, obj *ent.Invoice) (*schematype.Money, error)
+
+	HostedURL(ctx context.Context, obj *ent.Invoice) (*string, error)
+	PDFURL(ctx context.Context, obj *ent.Invoice) (*string, error)
 }
 type MemberResolver interface {
 	Email(ctx context.Context, obj *ent.Membership) (string, error)
@@ -953,11 +1037,18 @@ type MutationResolver interface {
 	CreatePrice(ctx context.Context, input pricing.CreateInput) (*ent.Price, error)
 	UpdatePrice(ctx context.Context, id int, input pricing.UpdateInput) (*ent.Price, error)
 	ArchivePrice(ctx context.Context, id int) (*ent.Price, error)
+	CreatePaymentMethodSetup(ctx context.Context, tenantSlug string) (*billing.Setup, error)
+	SetDefaultPaymentMethod(ctx context.Context, tenantSlug string, paymentMethodID string) (*billing.Card, error)
+	UpdateBillingDetails(ctx context.Context, tenantSlug string, input billing.DetailsInput) (*billing.Details, error)
+	RefreshInvoices(ctx context.Context, tenantSlug string) (int, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
 	Branding(ctx context.Context, obj *ent.Partner) (*tenantadmin.Branding, error)
 	Settings(ctx context.Context, obj *ent.Partner) (*tenantadmin.PartnerSettings, error)
+}
+type PaymentMethodSetupResolver interface {
+	PublishableKey(ctx context.Context, obj *billing.Setup) (*string, error)
 }
 type PriceResolver interface {
 	Plan(ctx context.Context, obj *ent.Price) (tenant.Plan, error)
@@ -1017,6 +1108,10 @@ type TenantResolver interface {
 	MailDomains(ctx context.Context, obj *ent.Tenant) ([]*maildomains.Domain, error)
 	Subscription(ctx context.Context, obj *ent.Tenant) (*ent.TenantSubscription, error)
 	Mrr(ctx context.Context, obj *ent.Tenant) (*schematype.Money, error)
+	Invoices(ctx context.Context, obj *ent.Tenant, first *int, after *entgql.Cursor[int]) (*billing.InvoiceConnection, error)
+	PaymentMethod(ctx context.Context, obj *ent.Tenant) (*billing.Card, error)
+	BillingDetails(ctx context.Context, obj *ent.Tenant) (*billing.Details, error)
+	Dashboard(ctx context.Context, obj *ent.Tenant) (*billing.Dashboard, error)
 }
 type TenantSubscriptionResolver interface {
 	Price(ctx context.Context, obj *ent.TenantSubscription) (*ent.Price, error)
@@ -1751,6 +1846,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditStreamLag.Stream(childComplexity), true
 
+	case "BillingDetails.billingEmail":
+		if e.ComplexityRoot.BillingDetails.BillingEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingDetails.BillingEmail(childComplexity), true
+	case "BillingDetails.companyName":
+		if e.ComplexityRoot.BillingDetails.CompanyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingDetails.CompanyName(childComplexity), true
+	case "BillingDetails.country":
+		if e.ComplexityRoot.BillingDetails.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingDetails.Country(childComplexity), true
+	case "BillingDetails.vatId":
+		if e.ComplexityRoot.BillingDetails.VatID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingDetails.VatID(childComplexity), true
+
 	case "Branding.accentColor":
 		if e.ComplexityRoot.Branding.AccentColor == nil {
 			break
@@ -2175,6 +2295,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Health.Services(childComplexity), true
+
+	case "Invoice.amountDue":
+		if e.ComplexityRoot.Invoice.AmountDue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.AmountDue(childComplexity), true
+	case "Invoice.amountPaid":
+		if e.ComplexityRoot.Invoice.AmountPaid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.AmountPaid(childComplexity), true
+	case "Invoice.currency":
+		if e.ComplexityRoot.Invoice.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Currency(childComplexity), true
+	case "Invoice.hostedUrl":
+		if e.ComplexityRoot.Invoice.HostedURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.HostedURL(childComplexity), true
+	case "Invoice.id":
+		if e.ComplexityRoot.Invoice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ID(childComplexity), true
+	case "Invoice.issuedAt":
+		if e.ComplexityRoot.Invoice.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.IssuedAt(childComplexity), true
+	case "Invoice.number":
+		if e.ComplexityRoot.Invoice.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Number(childComplexity), true
+	case "Invoice.pdfUrl":
+		if e.ComplexityRoot.Invoice.PDFURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PDFURL(childComplexity), true
+	case "Invoice.periodEnd":
+		if e.ComplexityRoot.Invoice.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PeriodEnd(childComplexity), true
+	case "Invoice.periodStart":
+		if e.ComplexityRoot.Invoice.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PeriodStart(childComplexity), true
+	case "Invoice.providerInvoiceId":
+		if e.ComplexityRoot.Invoice.ProviderInvoiceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ProviderInvoiceID(childComplexity), true
+	case "Invoice.status":
+		if e.ComplexityRoot.Invoice.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Status(childComplexity), true
+	case "Invoice.total":
+		if e.ComplexityRoot.Invoice.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Total(childComplexity), true
+
+	case "InvoiceConnection.edges":
+		if e.ComplexityRoot.InvoiceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.Edges(childComplexity), true
+	case "InvoiceConnection.pageInfo":
+		if e.ComplexityRoot.InvoiceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.PageInfo(childComplexity), true
+	case "InvoiceConnection.totalCount":
+		if e.ComplexityRoot.InvoiceConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.TotalCount(childComplexity), true
+
+	case "InvoiceEdge.cursor":
+		if e.ComplexityRoot.InvoiceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceEdge.Cursor(childComplexity), true
+	case "InvoiceEdge.node":
+		if e.ComplexityRoot.InvoiceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceEdge.Node(childComplexity), true
 
 	case "MailDomain.checkedAt":
 		if e.ComplexityRoot.MailDomain.CheckedAt == nil {
@@ -2614,6 +2845,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePartner(childComplexity, args["input"].(tenancy.CreatePartnerInput)), true
+	case "Mutation.createPaymentMethodSetup":
+		if e.ComplexityRoot.Mutation.CreatePaymentMethodSetup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPaymentMethodSetup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePaymentMethodSetup(childComplexity, args["tenantSlug"].(string)), true
 	case "Mutation.createPrice":
 		if e.ComplexityRoot.Mutation.CreatePrice == nil {
 			break
@@ -2801,6 +3043,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RedeliverWebhook(childComplexity, args["id"].(int)), true
+	case "Mutation.refreshInvoices":
+		if e.ComplexityRoot.Mutation.RefreshInvoices == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refreshInvoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefreshInvoices(childComplexity, args["tenantSlug"].(string)), true
 	case "Mutation.refreshTenantStorage":
 		if e.ComplexityRoot.Mutation.RefreshTenantStorage == nil {
 			break
@@ -2906,6 +3159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendTestWebhook(childComplexity, args["id"].(int)), true
+	case "Mutation.setDefaultPaymentMethod":
+		if e.ComplexityRoot.Mutation.SetDefaultPaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setDefaultPaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetDefaultPaymentMethod(childComplexity, args["tenantSlug"].(string), args["paymentMethodId"].(string)), true
 	case "Mutation.setMailDomainDmarc":
 		if e.ComplexityRoot.Mutation.SetMailDomainDmarc == nil {
 			break
@@ -2983,6 +3247,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAuditStream(childComplexity, args["id"].(int), args["input"].(auditstream.UpdateInput)), true
+	case "Mutation.updateBillingDetails":
+		if e.ComplexityRoot.Mutation.UpdateBillingDetails == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBillingDetails_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBillingDetails(childComplexity, args["tenantSlug"].(string), args["input"].(billing.DetailsInput)), true
 	case "Mutation.updateFlag":
 		if e.ComplexityRoot.Mutation.UpdateFlag == nil {
 			break
@@ -3333,6 +3608,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PartnerSettings.SupportURL(childComplexity), true
+
+	case "PaymentMethod.brand":
+		if e.ComplexityRoot.PaymentMethod.Brand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Brand(childComplexity), true
+	case "PaymentMethod.expMonth":
+		if e.ComplexityRoot.PaymentMethod.ExpMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpMonth(childComplexity), true
+	case "PaymentMethod.expYear":
+		if e.ComplexityRoot.PaymentMethod.ExpYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpYear(childComplexity), true
+	case "PaymentMethod.last4":
+		if e.ComplexityRoot.PaymentMethod.Last4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
+
+	case "PaymentMethodSetup.clientSecret":
+		if e.ComplexityRoot.PaymentMethodSetup.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetup.ClientSecret(childComplexity), true
+	case "PaymentMethodSetup.publishableKey":
+		if e.ComplexityRoot.PaymentMethodSetup.PublishableKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetup.PublishableKey(childComplexity), true
 
 	case "PlannedService.name":
 		if e.ComplexityRoot.PlannedService.Name == nil {
@@ -4021,6 +4334,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.HealthChanged(childComplexity), true
 
+	case "Tenant.billingDetails":
+		if e.ComplexityRoot.Tenant.BillingDetails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.BillingDetails(childComplexity), true
 	case "Tenant.brandColor":
 		if e.ComplexityRoot.Tenant.BrandColor == nil {
 			break
@@ -4039,6 +4358,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.CreatedAt(childComplexity), true
+	case "Tenant.dashboard":
+		if e.ComplexityRoot.Tenant.Dashboard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Dashboard(childComplexity), true
 	case "Tenant.deletedAt":
 		if e.ComplexityRoot.Tenant.DeletedAt == nil {
 			break
@@ -4069,6 +4394,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Industry(childComplexity), true
+	case "Tenant.invoices":
+		if e.ComplexityRoot.Tenant.Invoices == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_invoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.Invoices(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Tenant.mailDomains":
 		if e.ComplexityRoot.Tenant.MailDomains == nil {
 			break
@@ -4127,6 +4463,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.PartnerID(childComplexity), true
+	case "Tenant.paymentMethod":
+		if e.ComplexityRoot.Tenant.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.PaymentMethod(childComplexity), true
 	case "Tenant.plan":
 		if e.ComplexityRoot.Tenant.Plan == nil {
 			break
@@ -4213,6 +4555,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantConnection.TotalCount(childComplexity), true
+
+	case "TenantDashboard.monthlySpend":
+		if e.ComplexityRoot.TenantDashboard.MonthlySpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantDashboard.MonthlySpend(childComplexity), true
+	case "TenantDashboard.plan":
+		if e.ComplexityRoot.TenantDashboard.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantDashboard.Plan(childComplexity), true
+	case "TenantDashboard.recentAudit":
+		if e.ComplexityRoot.TenantDashboard.RecentAudit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantDashboard.RecentAudit(childComplexity), true
+	case "TenantDashboard.renewsAt":
+		if e.ComplexityRoot.TenantDashboard.RenewsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantDashboard.RenewsAt(childComplexity), true
+	case "TenantDashboard.seatsTotal":
+		if e.ComplexityRoot.TenantDashboard.SeatsTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantDashboard.SeatsTotal(childComplexity), true
+	case "TenantDashboard.seatsUsed":
+		if e.ComplexityRoot.TenantDashboard.SeatsUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantDashboard.SeatsUsed(childComplexity), true
 
 	case "TenantEdge.cursor":
 		if e.ComplexityRoot.TenantEdge.Cursor == nil {
@@ -4752,6 +5131,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("AuditStreamOrder", ec.unmarshalInputAuditStreamOrder),
 			graphql.NewInputUnmarshaler("AuditStreamWhereInput", ec.unmarshalInputAuditStreamWhereInput),
+			graphql.NewInputUnmarshaler("BillingDetailsInput", ec.unmarshalInputBillingDetailsInput),
 			graphql.NewInputUnmarshaler("BrandingInput", ec.unmarshalInputBrandingInput),
 			graphql.NewInputUnmarshaler("CreateAuditStreamInput", ec.unmarshalInputCreateAuditStreamInput),
 			graphql.NewInputUnmarshaler("CreateFlagInput", ec.unmarshalInputCreateFlagInput),
@@ -13261,6 +13641,159 @@ extend type Mutation {
   ): Price!
 }
 `, BuiltIn: false},
+	{Name: "../billing.graphql", Input: `# Customer billing: billing details, the payment method, invoices from the
+# billing provider, and the tenant's dashboard. Tenant admins, the tenant's
+# partner's staff and operators; other members get FORBIDDEN.
+
+"The status of an invoice at the billing provider. It never moves back: DRAFT, OPEN, then PAID, UNCOLLECTIBLE or VOID."
+enum InvoiceStatus {
+  "Being prepared; not yet sent or charged."
+  DRAFT
+  "Finalized and awaiting payment."
+  OPEN
+  "Paid in full."
+  PAID
+  "Deemed unlikely to be paid; it may still be paid."
+  UNCOLLECTIBLE
+  "Canceled; nothing is owed."
+  VOID
+}
+
+"One of the tenant's invoices, as the billing provider (the source of truth) last stated it."
+type Invoice {
+  "The invoice's global id."
+  id: ID!
+  "The invoice's id at the billing provider (in_...)."
+  providerInvoiceId: String!
+  "The invoice number; null while a draft."
+  number: String
+  "Where the invoice stands."
+  status: InvoiceStatus!
+  "The invoice total."
+  total: Money!
+  "What is still owed (0 once paid)."
+  amountDue: Money!
+  "What was paid."
+  amountPaid: Money!
+  "The ISO 4217 currency of the amounts, upper case."
+  currency: String!
+  "Start of the billed service period; null when the provider gives none."
+  periodStart: Time
+  "End of the billed service period; null when the provider gives none."
+  periodEnd: Time
+  "When the provider created the invoice."
+  issuedAt: Time!
+  "The provider's page where the invoice is viewed and paid; null when it has none (drafts)."
+  hostedUrl: String
+  "The provider's link to the invoice as PDF; null when it has none."
+  pdfUrl: String
+}
+
+"An invoice in a page of invoices."
+type InvoiceEdge {
+  "The invoice."
+  node: Invoice!
+  "Cursor of this invoice, for after."
+  cursor: Cursor!
+}
+
+"A page of a tenant's invoices, newest first."
+type InvoiceConnection {
+  "The invoices of this page."
+  edges: [InvoiceEdge!]!
+  "Cursors and whether more pages exist."
+  pageInfo: PageInfo!
+  "How many invoices the tenant has in all."
+  totalCount: Int!
+}
+
+"The card the tenant's invoices are charged to, as the billing provider described it. Never the card number."
+type PaymentMethod {
+  "The card brand, as the provider names it (visa, mastercard, amex, ...)."
+  brand: String!
+  "The last four digits of the card number."
+  last4: String!
+  "The expiry month, 1 to 12."
+  expMonth: Int!
+  "The expiry year, four digits."
+  expYear: Int!
+}
+
+"What the browser needs to collect a payment method with the billing provider's own form (Stripe Elements)."
+type PaymentMethodSetup {
+  "The setup's client secret, shown this once: it is not stored by the platform and a replay of the request (same Idempotency-Key) answers null."
+  clientSecret: String
+  "The provider's publishable key the form is loaded with; null when the billing provider binding has none configured."
+  publishableKey: String
+}
+
+"What the tenant's invoices are addressed to. Unset fields are null."
+type BillingDetails {
+  "The legal name on invoices; null: the tenant's name is used."
+  companyName: String
+  "The EU VAT number with its country prefix, upper case, without spaces (DE123456789)."
+  vatId: String
+  "The ISO 3166-1 alpha-2 country of the billing address."
+  country: String
+  "Where invoices are sent."
+  billingEmail: String
+}
+
+"Changes to billing details: an omitted field is kept, an empty or blank one is removed."
+input BillingDetailsInput {
+  "The legal name on invoices, at most 200 bytes."
+  companyName: String
+  "An EU VAT number with its country prefix (spaces, dots and dashes are dropped; Greece is EL, Northern Ireland XI). It must match the country when both are set."
+  vatId: String
+  "An ISO 3166-1 alpha-2 country code (any case)."
+  country: String
+  "An e-mail address, without a display name."
+  billingEmail: String
+}
+
+"The tenant's overview, as its dashboard shows it."
+type TenantDashboard {
+  "Members holding a seat: every membership that is not being removed."
+  seatsUsed: Int!
+  "Seats the tenant pays for."
+  seatsTotal: Int!
+  "The tenant's plan."
+  plan: TenantPlan!
+  "What the subscription costs per month (its MRR: a yearly subscription counts a twelfth; 0 while paused); null without a live subscription."
+  monthlySpend: Money
+  "When the current billing period ends and the subscription renews; null when unknown, paused or not billed."
+  renewsAt: Time
+  "The tenant's newest audit events (at most 5) the viewer may see, newest first."
+  recentAudit: [AuditEvent!]!
+}
+
+extend type Tenant {
+  "The tenant's invoices from the billing provider, newest first: cached, refreshed periodically, by refreshInvoices and by the provider's webhooks."
+  invoices(
+    "Returns the first n invoices (0 to 100; default 20)."
+    first: Int
+    "Returns the invoices after this cursor."
+    after: Cursor
+  ): InvoiceConnection!
+  "The card the tenant's invoices are charged to; null when none is known."
+  paymentMethod: PaymentMethod
+  "What the tenant's invoices are addressed to."
+  billingDetails: BillingDetails!
+  "The tenant's overview: seats, plan, monthly spend, renewal and recent audit events."
+  dashboard: TenantDashboard!
+}
+
+extend type Mutation {
+  "Starts collecting a payment method at the billing provider for the tenant: returns the client secret (shown once) and publishable key for the provider's form. CONFLICT until the tenant's billing customer is provisioned."
+  createPaymentMethodSetup("The tenant's slug." tenantSlug: String!): PaymentMethodSetup!
+  "Makes a payment method collected with createPaymentMethodSetup the default for the tenant's invoices and returns its card (null when the provider cannot describe it yet; it then appears once the provider reports it). NOT_FOUND for a payment method that is not the tenant's."
+  setDefaultPaymentMethod("The tenant's slug." tenantSlug: String!, "The provider's payment method id (pm_...)." paymentMethodId: String!): PaymentMethod
+  "Changes the tenant's billing details; they are mirrored to the billing provider's customer by the tenant's billing job. Audited with the names of the changed fields."
+  updateBillingDetails("The tenant's slug." tenantSlug: String!, "The changes." input: BillingDetailsInput!): BillingDetails!
+  "Reads the tenant's invoices from the billing provider now; returns how many it listed. Audited."
+  refreshInvoices("The tenant's slug." tenantSlug: String!): Int!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -13602,6 +14135,20 @@ func (ec *executionContext) childFields_AuditStreamLag(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type AuditStreamLag", field.Name)
 }
 
+func (ec *executionContext) childFields_BillingDetails(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "companyName":
+		return ec.fieldContext_BillingDetails_companyName(ctx, field)
+	case "vatId":
+		return ec.fieldContext_BillingDetails_vatId(ctx, field)
+	case "country":
+		return ec.fieldContext_BillingDetails_country(ctx, field)
+	case "billingEmail":
+		return ec.fieldContext_BillingDetails_billingEmail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingDetails", field.Name)
+}
+
 func (ec *executionContext) childFields_Branding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "productName":
@@ -13838,6 +14385,60 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 		return ec.fieldContext_Health_auditStreams(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
+}
+
+func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Invoice_id(ctx, field)
+	case "providerInvoiceId":
+		return ec.fieldContext_Invoice_providerInvoiceId(ctx, field)
+	case "number":
+		return ec.fieldContext_Invoice_number(ctx, field)
+	case "status":
+		return ec.fieldContext_Invoice_status(ctx, field)
+	case "total":
+		return ec.fieldContext_Invoice_total(ctx, field)
+	case "amountDue":
+		return ec.fieldContext_Invoice_amountDue(ctx, field)
+	case "amountPaid":
+		return ec.fieldContext_Invoice_amountPaid(ctx, field)
+	case "currency":
+		return ec.fieldContext_Invoice_currency(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_Invoice_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_Invoice_periodEnd(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Invoice_issuedAt(ctx, field)
+	case "hostedUrl":
+		return ec.fieldContext_Invoice_hostedUrl(ctx, field)
+	case "pdfUrl":
+		return ec.fieldContext_Invoice_pdfUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InvoiceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_InvoiceEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_InvoiceEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_MailDomain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14148,6 +14749,30 @@ func (ec *executionContext) childFields_PartnerSettings(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type PartnerSettings", field.Name)
 }
 
+func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "brand":
+		return ec.fieldContext_PaymentMethod_brand(ctx, field)
+	case "last4":
+		return ec.fieldContext_PaymentMethod_last4(ctx, field)
+	case "expMonth":
+		return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+	case "expYear":
+		return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodSetup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "clientSecret":
+		return ec.fieldContext_PaymentMethodSetup_clientSecret(ctx, field)
+	case "publishableKey":
+		return ec.fieldContext_PaymentMethodSetup_publishableKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodSetup", field.Name)
+}
+
 func (ec *executionContext) childFields_PlannedService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -14394,6 +15019,14 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_subscription(ctx, field)
 	case "mrr":
 		return ec.fieldContext_Tenant_mrr(ctx, field)
+	case "invoices":
+		return ec.fieldContext_Tenant_invoices(ctx, field)
+	case "paymentMethod":
+		return ec.fieldContext_Tenant_paymentMethod(ctx, field)
+	case "billingDetails":
+		return ec.fieldContext_Tenant_billingDetails(ctx, field)
+	case "dashboard":
+		return ec.fieldContext_Tenant_dashboard(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -14416,6 +15049,24 @@ func (ec *executionContext) childFields_TenantConnection(ctx context.Context, fi
 		return ec.fieldContext_TenantConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantDashboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seatsUsed":
+		return ec.fieldContext_TenantDashboard_seatsUsed(ctx, field)
+	case "seatsTotal":
+		return ec.fieldContext_TenantDashboard_seatsTotal(ctx, field)
+	case "plan":
+		return ec.fieldContext_TenantDashboard_plan(ctx, field)
+	case "monthlySpend":
+		return ec.fieldContext_TenantDashboard_monthlySpend(ctx, field)
+	case "renewsAt":
+		return ec.fieldContext_TenantDashboard_renewsAt(ctx, field)
+	case "recentAudit":
+		return ec.fieldContext_TenantDashboard_recentAudit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantDashboard", field.Name)
 }
 
 func (ec *executionContext) childFields_TenantEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14894,6 +15545,20 @@ func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createPaymentMethodSetup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15172,6 +15837,20 @@ func (ec *executionContext) field_Mutation_redeliverWebhook_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_refreshInvoices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshTenantStorage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15346,6 +16025,28 @@ func (ec *executionContext) field_Mutation_sendTestWebhook_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setDefaultPaymentMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "paymentMethodId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["paymentMethodId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setMailDomainDmarc_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15500,6 +16201,28 @@ func (ec *executionContext) field_Mutation_updateAuditStream_args(ctx context.Co
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (auditstream.UpdateInput, error) {
 			return ec.unmarshalNUpdateAuditStreamInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋauditstreamᚐUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBillingDetails_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (billing.DetailsInput, error) {
+			return ec.unmarshalNBillingDetailsInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDetailsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -16481,6 +17204,28 @@ func (ec *executionContext) field_Subscription_auditEvents_args(ctx context.Cont
 		return nil, err
 	}
 	args["where"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_invoices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -19341,6 +20086,98 @@ func (ec *executionContext) fieldContext_AuditStreamLag_events(_ context.Context
 	return graphql.NewScalarFieldContext("AuditStreamLag", field, false, false, "Int")
 }
 
+func (ec *executionContext) _BillingDetails_companyName(ctx context.Context, field graphql.CollectedField, obj *billing.Details) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingDetails_companyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingDetails().CompanyName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingDetails_companyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingDetails", field, true, true, "String")
+}
+
+func (ec *executionContext) _BillingDetails_vatId(ctx context.Context, field graphql.CollectedField, obj *billing.Details) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingDetails_vatId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingDetails().VatID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingDetails_vatId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingDetails", field, true, true, "String")
+}
+
+func (ec *executionContext) _BillingDetails_country(ctx context.Context, field graphql.CollectedField, obj *billing.Details) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingDetails_country(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingDetails().Country(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingDetails_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingDetails", field, true, true, "String")
+}
+
+func (ec *executionContext) _BillingDetails_billingEmail(ctx context.Context, field graphql.CollectedField, obj *billing.Details) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingDetails_billingEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingDetails().BillingEmail(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingDetails_billingEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingDetails", field, true, true, "String")
+}
+
 func (ec *executionContext) _Branding_productName(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.Branding) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21038,6 +21875,474 @@ func (ec *executionContext) fieldContext_Health_auditStreams(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_id(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Invoice_providerInvoiceId(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_providerInvoiceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderInvoiceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_providerInvoiceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_number(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().Number(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, true, true, "String")
+}
+
+func (ec *executionContext) _Invoice_status(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v invoice.Status) graphql.Marshaler {
+			return ec.marshalNInvoiceStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋinvoiceᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "InvoiceStatus")
+}
+
+func (ec *executionContext) _Invoice_total(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().Total(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_amountDue(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_amountDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().AmountDue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_amountDue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_amountPaid(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_amountPaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().AmountPaid(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_amountPaid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_currency(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_periodStart(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_periodEnd(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_hostedUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_hostedUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().HostedURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_hostedUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, true, true, "String")
+}
+
+func (ec *executionContext) _Invoice_pdfUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_pdfUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().PDFURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_pdfUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, true, true, "String")
+}
+
+func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *billing.InvoiceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*billing.InvoiceEdge) graphql.Marshaler {
+			return ec.marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐInvoiceEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *billing.InvoiceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *billing.InvoiceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InvoiceEdge_node(ctx context.Context, field graphql.CollectedField, obj *billing.InvoiceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *billing.InvoiceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _MailDomain_name(ctx context.Context, field graphql.CollectedField, obj *maildomains.Domain) (ret graphql.Marshaler) {
@@ -24770,6 +26075,182 @@ func (ec *executionContext) fieldContext_Mutation_archivePrice(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createPaymentMethodSetup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPaymentMethodSetup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePaymentMethodSetup(ctx, fc.Args["tenantSlug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Setup) graphql.Marshaler {
+			return ec.marshalNPaymentMethodSetup2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐSetup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPaymentMethodSetup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodSetup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPaymentMethodSetup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setDefaultPaymentMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setDefaultPaymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetDefaultPaymentMethod(ctx, fc.Args["tenantSlug"].(string), fc.Args["paymentMethodId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Card) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setDefaultPaymentMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setDefaultPaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBillingDetails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBillingDetails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBillingDetails(ctx, fc.Args["tenantSlug"].(string), fc.Args["input"].(billing.DetailsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Details) graphql.Marshaler {
+			return ec.marshalNBillingDetails2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDetails(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBillingDetails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingDetails(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBillingDetails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refreshInvoices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refreshInvoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefreshInvoices(ctx, fc.Args["tenantSlug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refreshInvoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refreshInvoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OneTimeCredential_kind(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25735,6 +27216,144 @@ func (ec *executionContext) _PartnerSettings_defaultPlan(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_PartnerSettings_defaultPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PartnerSettings", field, false, false, "TenantPlan")
+}
+
+func (ec *executionContext) _PaymentMethod_brand(ctx context.Context, field graphql.CollectedField, obj *billing.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_brand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_brand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_last4(ctx context.Context, field graphql.CollectedField, obj *billing.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_last4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_last4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_expMonth(ctx context.Context, field graphql.CollectedField, obj *billing.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_expMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentMethod_expYear(ctx context.Context, field graphql.CollectedField, obj *billing.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_expYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentMethodSetup_clientSecret(ctx context.Context, field graphql.CollectedField, obj *billing.Setup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetup_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetup_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethodSetup", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethodSetup_publishableKey(ctx context.Context, field graphql.CollectedField, obj *billing.Setup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetup_publishableKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMethodSetup().PublishableKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetup_publishableKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethodSetup", field, true, true, "String")
 }
 
 func (ec *executionContext) _PlannedService_name(ctx context.Context, field graphql.CollectedField, obj *health.Planned) (ret graphql.Marshaler) {
@@ -29361,6 +30980,146 @@ func (ec *executionContext) fieldContext_Tenant_mrr(_ context.Context, field gra
 	return fc, nil
 }
 
+func (ec *executionContext) _Tenant_invoices(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Tenant().Invoices(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.InvoiceConnection) graphql.Marshaler {
+			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐInvoiceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_invoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().PaymentMethod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Card) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_billingDetails(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_billingDetails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().BillingDetails(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Details) graphql.Marshaler {
+			return ec.marshalNBillingDetails2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDetails(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_billingDetails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingDetails(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_dashboard(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_dashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Dashboard(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *billing.Dashboard) graphql.Marshaler {
+			return ec.marshalNTenantDashboard2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDashboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_dashboard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantDashboard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TenantAttention_mailDomains(ctx context.Context, field graphql.CollectedField, obj *TenantAttention) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29469,6 +31228,162 @@ func (ec *executionContext) _TenantConnection_totalCount(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_TenantConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TenantConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantDashboard_seatsUsed(ctx context.Context, field graphql.CollectedField, obj *billing.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantDashboard_seatsUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SeatsUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantDashboard_seatsUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantDashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantDashboard_seatsTotal(ctx context.Context, field graphql.CollectedField, obj *billing.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantDashboard_seatsTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SeatsTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantDashboard_seatsTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantDashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TenantDashboard_plan(ctx context.Context, field graphql.CollectedField, obj *billing.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantDashboard_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenant.Plan) graphql.Marshaler {
+			return ec.marshalNTenantPlan2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantDashboard_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantDashboard", field, false, false, "TenantPlan")
+}
+
+func (ec *executionContext) _TenantDashboard_monthlySpend(ctx context.Context, field graphql.CollectedField, obj *billing.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantDashboard_monthlySpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlySpend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantDashboard_monthlySpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantDashboard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantDashboard_renewsAt(ctx context.Context, field graphql.CollectedField, obj *billing.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantDashboard_renewsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RenewsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantDashboard_renewsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantDashboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TenantDashboard_recentAudit(ctx context.Context, field graphql.CollectedField, obj *billing.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantDashboard_recentAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecentAudit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditEvent) graphql.Marshaler {
+			return ec.marshalNAuditEvent2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantDashboard_recentAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantDashboard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEvent(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TenantEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.TenantEdge) (ret graphql.Marshaler) {
@@ -35759,6 +37674,69 @@ func (ec *executionContext) unmarshalInputAuditStreamWhereInput(ctx context.Cont
 func UnmarshalAuditStreamWhereInput(ctx context.Context, raw any) (ent.AuditStreamWhereInput, error) {
 	var out ent.AuditStreamWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditStreamWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBillingDetailsInput(ctx context.Context, obj any) (billing.DetailsInput, error) {
+	var it billing.DetailsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"companyName", "vatId", "country", "billingEmail"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "companyName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompanyName = data
+		case "vatId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vatId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VATID = data
+		case "country":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Country = data
+		case "billingEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingEmail = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBillingDetailsInput unmarshals raw into the BillingDetailsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBillingDetailsInput(ctx context.Context, raw any) (billing.DetailsInput, error) {
+	var out billing.DetailsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BillingDetailsInput", raw, &out)
 	return out, err
 }
 
@@ -44667,6 +46645,58 @@ func (ec *executionContext) _AuditStreamLag(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var billingDetailsImplementors = []string{"BillingDetails"}
+
+func (ec *executionContext) _BillingDetails(ctx context.Context, sel ast.SelectionSet, obj *billing.Details) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingDetailsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingDetails")
+		case "companyName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingDetails_companyName(ctx, field, obj)
+				})
+		case "vatId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingDetails_vatId(ctx, field, obj)
+				})
+		case "country":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingDetails_country(ctx, field, obj)
+				})
+		case "billingEmail":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingDetails_billingEmail(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var brandingImplementors = []string{"Branding"}
 
 func (ec *executionContext) _Branding(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.Branding) graphql.Marshaler {
@@ -45467,6 +47497,186 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Health_auditStreams(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceImplementors = []string{"Invoice"}
+
+func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, obj *ent.Invoice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Invoice")
+		case "id":
+			out.Values[i] = ec._Invoice_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "providerInvoiceId":
+			out.Values[i] = ec._Invoice_providerInvoiceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_number(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._Invoice_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_total(ctx, field, obj)
+				})
+		case "amountDue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_amountDue(ctx, field, obj)
+				})
+		case "amountPaid":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_amountPaid(ctx, field, obj)
+				})
+		case "currency":
+			out.Values[i] = ec._Invoice_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periodStart":
+			out.Values[i] = ec._Invoice_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periodEnd":
+			out.Values[i] = ec._Invoice_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedAt":
+			out.Values[i] = ec._Invoice_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hostedUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_hostedUrl(ctx, field, obj)
+				})
+		case "pdfUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_pdfUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceConnectionImplementors = []string{"InvoiceConnection"}
+
+func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.SelectionSet, obj *billing.InvoiceConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoiceConnection")
+		case "edges":
+			out.Values[i] = ec._InvoiceConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._InvoiceConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._InvoiceConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceEdgeImplementors = []string{"InvoiceEdge"}
+
+func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionSet, obj *billing.InvoiceEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoiceEdge")
+		case "node":
+			out.Values[i] = ec._InvoiceEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._InvoiceEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46498,6 +48708,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createPaymentMethodSetup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPaymentMethodSetup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setDefaultPaymentMethod":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setDefaultPaymentMethod(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updateBillingDetails":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBillingDetails(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refreshInvoices":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refreshInvoices(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46889,6 +49127,93 @@ func (ec *executionContext) _PartnerSettings(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodImplementors = []string{"PaymentMethod"}
+
+func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.SelectionSet, obj *billing.Card) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethod")
+		case "brand":
+			out.Values[i] = ec._PaymentMethod_brand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last4":
+			out.Values[i] = ec._PaymentMethod_last4(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expMonth":
+			out.Values[i] = ec._PaymentMethod_expMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expYear":
+			out.Values[i] = ec._PaymentMethod_expYear(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodSetupImplementors = []string{"PaymentMethodSetup"}
+
+func (ec *executionContext) _PaymentMethodSetup(ctx context.Context, sel ast.SelectionSet, obj *billing.Setup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodSetupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodSetup")
+		case "clientSecret":
+			out.Values[i] = ec._PaymentMethodSetup_clientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishableKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentMethodSetup_publishableKey(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -47954,6 +50279,30 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_mrr(ctx, field, obj)
 				})
+		case "invoices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_invoices(ctx, field, obj)
+				})
+		case "paymentMethod":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_paymentMethod(ctx, field, obj)
+				})
+		case "billingDetails":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_billingDetails(ctx, field, obj)
+				})
+		case "dashboard":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_dashboard(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -48027,6 +50376,64 @@ func (ec *executionContext) _TenantConnection(ctx context.Context, sel ast.Selec
 			}
 		case "totalCount":
 			out.Values[i] = ec._TenantConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantDashboardImplementors = []string{"TenantDashboard"}
+
+func (ec *executionContext) _TenantDashboard(ctx context.Context, sel ast.SelectionSet, obj *billing.Dashboard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantDashboardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantDashboard")
+		case "seatsUsed":
+			out.Values[i] = ec._TenantDashboard_seatsUsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seatsTotal":
+			out.Values[i] = ec._TenantDashboard_seatsTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plan":
+			out.Values[i] = ec._TenantDashboard_plan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthlySpend":
+			out.Values[i] = ec._TenantDashboard_monthlySpend(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "renewsAt":
+			out.Values[i] = ec._TenantDashboard_renewsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recentAudit":
+			out.Values[i] = ec._TenantDashboard_recentAudit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -49370,6 +51777,22 @@ func (ec *executionContext) marshalNAuditErasure2ᚖgithubᚗcomᚋdezkyᚋplatf
 	return ec._AuditErasure(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAuditEvent2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AuditEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEvent!")
@@ -49508,6 +51931,19 @@ func (ec *executionContext) marshalNAuditStreamScope2githubᚗcomᚋdezkyᚋplat
 func (ec *executionContext) unmarshalNAuditStreamWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐAuditStreamWhereInput(ctx context.Context, v any) (*ent.AuditStreamWhereInput, error) {
 	res, err := ec.unmarshalInputAuditStreamWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillingDetails2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDetails(ctx context.Context, sel ast.SelectionSet, v *billing.Details) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillingDetails!")
+		return graphql.Null
+	}
+	return ec._BillingDetails(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBillingDetailsInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDetailsInput(ctx context.Context, v any) (billing.DetailsInput, error) {
+	res, err := ec.unmarshalInputBillingDetailsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNBillingInterval2githubᚗcomᚋdezkyᚋplatformᚋentᚋpriceᚐInterval(ctx context.Context, v any) (price.Interval, error) {
@@ -49993,6 +52429,56 @@ func (ec *executionContext) unmarshalNInvitePartnerStaffInput2githubᚗcomᚋdez
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNInvoice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐInvoice(ctx context.Context, sel ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Invoice!")
+		return graphql.Null
+	}
+	return ec._Invoice(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInvoiceConnection2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐInvoiceConnection(ctx context.Context, sel ast.SelectionSet, v *billing.InvoiceConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoiceConnection!")
+		return graphql.Null
+	}
+	return ec._InvoiceConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInvoiceEdge2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐInvoiceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*billing.InvoiceEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoiceEdge2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐInvoiceEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvoiceEdge2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐInvoiceEdge(ctx context.Context, sel ast.SelectionSet, v *billing.InvoiceEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoiceEdge!")
+		return graphql.Null
+	}
+	return ec._InvoiceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInvoiceStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋinvoiceᚐStatus(ctx context.Context, v any) (invoice.Status, error) {
+	var res invoice.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋinvoiceᚐStatus(ctx context.Context, sel ast.SelectionSet, v invoice.Status) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNMailDomain2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋmaildomainsᚐDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []*maildomains.Domain) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -50303,6 +52789,14 @@ func (ec *executionContext) marshalNPartnerStatus2githubᚗcomᚋdezkyᚋplatfor
 func (ec *executionContext) unmarshalNPartnerWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartnerWhereInput(ctx context.Context, v any) (*ent.PartnerWhereInput, error) {
 	res, err := ec.unmarshalInputPartnerWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethodSetup2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐSetup(ctx context.Context, sel ast.SelectionSet, v *billing.Setup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentMethodSetup!")
+		return graphql.Null
+	}
+	return ec._PaymentMethodSetup(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlanned(ctx context.Context, sel ast.SelectionSet, v health.Planned) graphql.Marshaler {
@@ -50680,6 +53174,14 @@ func (ec *executionContext) marshalNTenantConnection2ᚖgithubᚗcomᚋdezkyᚋp
 		return graphql.Null
 	}
 	return ec._TenantConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTenantDashboard2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐDashboard(ctx context.Context, sel ast.SelectionSet, v *billing.Dashboard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantDashboard!")
+		return graphql.Null
+	}
+	return ec._TenantDashboard(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTenantOrder2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐTenantOrder(ctx context.Context, v any) (*ent.TenantOrder, error) {
@@ -52137,6 +54639,13 @@ func (ec *executionContext) unmarshalOPartnerWhereInput2ᚖgithubᚗcomᚋdezky�
 	}
 	res, err := ec.unmarshalInputPartnerWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋbillingᚐCard(ctx context.Context, sel ast.SelectionSet, v *billing.Card) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {

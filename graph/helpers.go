@@ -13,3 +13,11 @@ func derefInt(n *int) int {
 	}
 	return *n
 }
+
+// optional is s, or nil when it is empty (an unset field reads as null).
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/invoice"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/tenantsubscription"
@@ -77,8 +78,15 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Its billing: details, a card and an invoice with distinctive values.
+	c.BillingAccount.Create().SetTenantID(tn.ID).SetCompanyName("Initech Billing").SetVatID("DE999888777").SetCountry("DE").
+		SetBillingEmail("ap@initech.example").SetProviderCustomerID("cus_initech").SetPaymentMethodID("pm_initech").
+		SetCardBrand("amex").SetCardLast4("9191").SetCardExpMonth(7).SetCardExpYear(2033).SaveX(ctx)
+	c.Invoice.Create().SetTenantID(tn.ID).SetProviderInvoiceID("in_initech").SetNumber("INITECH-77").SetStatus(invoice.StatusOpen).
+		SetCurrency("EUR").SetTotal(4242421).SetAmountDue(4242421).SetAmountPaid(0).SetIssuedAt(time.Now()).SaveX(ctx)
 	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, hook: hook, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
-	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons", "987653", "2962959", "sub_initech"}
+	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons", "987653", "2962959", "sub_initech",
+		"DE999888777", "INITECH-77", "4242421", "pm_initech", "cus_initech"}
 	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID, hook.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
 	}
@@ -115,6 +123,8 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 			return strconv.Quote(strconv.Itoa(w.hook.ID)), true
 		}
 		return strconv.Quote(strconv.Itoa(w.tenant.ID)), true
+	case "paymentMethodId":
+		return strconv.Quote("pm_initech"), true
 	case "endpointId":
 		return strconv.Quote(strconv.Itoa(w.hook.ID)), true
 	case "ids":

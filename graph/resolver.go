@@ -11,6 +11,7 @@ import (
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/audit/archive"
 	"github.com/dezky/platform/internal/auditstream"
+	"github.com/dezky/platform/internal/billing"
 	"github.com/dezky/platform/internal/flags"
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
@@ -38,6 +39,7 @@ type Resolver struct {
 	admin        *tenantadmin.Service
 	members      *members.Service
 	mailDomains  *maildomains.Service
+	billing      *billing.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -54,6 +56,7 @@ type Services struct {
 	Admin        *tenantadmin.Service
 	Members      *members.Service
 	MailDomains  *maildomains.Service
+	Billing      *billing.Service
 	Webhooks     *webhooks.Service
 	Streams      *auditstream.Service
 }
@@ -64,6 +67,7 @@ func NewSchema(c Services) graphql.ExecutableSchema {
 		client: c.Client, tenancy: c.Tenancy, flags: c.Flags, provisioning: c.Provisioning, pricing: c.Pricing, health: c.Health, audit: c.Audit, auditFeed: c.AuditFeed, archive: c.Archive, members: c.Members,
 		admin:       c.Admin,
 		mailDomains: c.MailDomains,
+		billing:     c.Billing,
 		webhooks:    c.Webhooks, streams: c.Streams,
 	}})
 }

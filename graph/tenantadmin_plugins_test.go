@@ -104,11 +104,21 @@ func (w *upstreamWorld) upstreamApps(t *testing.T) (providers, apps, bindings in
 // dump renders every row of every table as text.
 func dump(t *testing.T, s *testserver.Server) string {
 	t.Helper()
-	var b strings.Builder
+	names := make([]string, 0, len(migrate.Tables))
 	for _, tbl := range migrate.Tables {
-		rows, err := s.DB.SQL.Query(fmt.Sprintf(`SELECT * FROM %q`, tbl.Name))
+		names = append(names, tbl.Name)
+	}
+	return dumpTables(t, s, names...)
+}
+
+// dumpTables renders every row of the named tables as text.
+func dumpTables(t *testing.T, s *testserver.Server, tables ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, name := range tables {
+		rows, err := s.DB.SQL.Query(fmt.Sprintf(`SELECT * FROM %q ORDER BY id`, name))
 		if err != nil {
-			t.Fatalf("dump %s: %v", tbl.Name, err)
+			t.Fatalf("dump %s: %v", name, err)
 		}
 		cols, _ := rows.Columns()
 		vals := make([]any, len(cols))
@@ -118,7 +128,7 @@ func dump(t *testing.T, s *testserver.Server) string {
 		}
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("dump %s: %v", tbl.Name, err)
+				t.Fatalf("dump %s: %v", name, err)
 			}
 			for _, v := range vals {
 				if bs, ok := v.([]byte); ok {

@@ -213,6 +213,78 @@ var (
 		Columns:    AuditTreeHashesColumns,
 		PrimaryKey: []*schema.Column{AuditTreeHashesColumns[0]},
 	}
+	// BillingAccountsColumns holds the columns for the "billing_accounts" table.
+	BillingAccountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "company_name", Type: field.TypeString, Default: ""},
+		{Name: "vat_id", Type: field.TypeString, Default: ""},
+		{Name: "country", Type: field.TypeString, Default: ""},
+		{Name: "billing_email", Type: field.TypeString, Default: ""},
+		{Name: "provider_customer_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "payment_method_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "card_brand", Type: field.TypeString, Size: 40, Default: ""},
+		{Name: "card_last4", Type: field.TypeString, Size: 4, Default: ""},
+		{Name: "card_exp_month", Type: field.TypeInt, Default: 0},
+		{Name: "card_exp_year", Type: field.TypeInt, Default: 0},
+		{Name: "card_event_at", Type: field.TypeTime, Nullable: true},
+		{Name: "invoices_synced_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// BillingAccountsTable holds the schema information for the "billing_accounts" table.
+	BillingAccountsTable = &schema.Table{
+		Name:       "billing_accounts",
+		Columns:    BillingAccountsColumns,
+		PrimaryKey: []*schema.Column{BillingAccountsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "billing_accounts_tenants_tenant",
+				Columns:    []*schema.Column{BillingAccountsColumns[15]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billingaccount_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{BillingAccountsColumns[15]},
+			},
+			{
+				Name:    "billingaccount_provider_customer_id",
+				Unique:  false,
+				Columns: []*schema.Column{BillingAccountsColumns[7]},
+			},
+		},
+	}
+	// BillingEventsColumns holds the columns for the "billing_events" table.
+	BillingEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "provider_event_id", Type: field.TypeString, Size: 255},
+		{Name: "type", Type: field.TypeString, Size: 255},
+		{Name: "tenant_id", Type: field.TypeInt, Nullable: true},
+		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "received_at", Type: field.TypeTime},
+	}
+	// BillingEventsTable holds the schema information for the "billing_events" table.
+	BillingEventsTable = &schema.Table{
+		Name:       "billing_events",
+		Columns:    BillingEventsColumns,
+		PrimaryKey: []*schema.Column{BillingEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billingevent_provider_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{BillingEventsColumns[1]},
+			},
+			{
+				Name:    "billingevent_received_at",
+				Unique:  false,
+				Columns: []*schema.Column{BillingEventsColumns[5]},
+			},
+		},
+	}
 	// FlagsColumns holds the columns for the "flags" table.
 	FlagsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -270,6 +342,52 @@ var (
 		Name:       "ingest_cursors",
 		Columns:    IngestCursorsColumns,
 		PrimaryKey: []*schema.Column{IngestCursorsColumns[0]},
+	}
+	// InvoicesColumns holds the columns for the "invoices" table.
+	InvoicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "provider_invoice_id", Type: field.TypeString, Size: 255},
+		{Name: "number", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"DRAFT", "OPEN", "PAID", "UNCOLLECTIBLE", "VOID"}},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "total", Type: field.TypeInt64},
+		{Name: "amount_due", Type: field.TypeInt64},
+		{Name: "amount_paid", Type: field.TypeInt64},
+		{Name: "period_start", Type: field.TypeTime, Nullable: true},
+		{Name: "period_end", Type: field.TypeTime, Nullable: true},
+		{Name: "issued_at", Type: field.TypeTime},
+		{Name: "hosted_url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "pdf_url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "source_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// InvoicesTable holds the schema information for the "invoices" table.
+	InvoicesTable = &schema.Table{
+		Name:       "invoices",
+		Columns:    InvoicesColumns,
+		PrimaryKey: []*schema.Column{InvoicesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "invoices_tenants_tenant",
+				Columns:    []*schema.Column{InvoicesColumns[16]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invoice_provider_invoice_id",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[3]},
+			},
+			{
+				Name:    "invoice_tenant_id_issued_at",
+				Unique:  false,
+				Columns: []*schema.Column{InvoicesColumns[16], InvoicesColumns[12]},
+			},
+		},
 	}
 	// MailDomainsColumns holds the columns for the "mail_domains" table.
 	MailDomainsColumns = []*schema.Column{
@@ -734,6 +852,7 @@ var (
 		{Name: "provider_customer_id", Type: field.TypeString, Size: 255, Default: ""},
 		{Name: "provider_subscription_id", Type: field.TypeString, Size: 255, Default: ""},
 		{Name: "provider_price_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "provider_event_at", Type: field.TypeTime, Nullable: true},
 		{Name: "sync_error", Type: field.TypeString, Size: 2048, Default: ""},
 		{Name: "tenant_id", Type: field.TypeInt},
 		{Name: "price_id", Type: field.TypeInt, Nullable: true},
@@ -746,13 +865,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tenant_subscriptions_tenants_tenant",
-				Columns:    []*schema.Column{TenantSubscriptionsColumns[16]},
+				Columns:    []*schema.Column{TenantSubscriptionsColumns[17]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tenant_subscriptions_prices_price",
-				Columns:    []*schema.Column{TenantSubscriptionsColumns[17]},
+				Columns:    []*schema.Column{TenantSubscriptionsColumns[18]},
 				RefColumns: []*schema.Column{PricesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -761,12 +880,12 @@ var (
 			{
 				Name:    "tenantsubscription_tenant_id",
 				Unique:  true,
-				Columns: []*schema.Column{TenantSubscriptionsColumns[16]},
+				Columns: []*schema.Column{TenantSubscriptionsColumns[17]},
 			},
 			{
 				Name:    "tenantsubscription_price_id_currency",
 				Unique:  false,
-				Columns: []*schema.Column{TenantSubscriptionsColumns[17], TenantSubscriptionsColumns[5]},
+				Columns: []*schema.Column{TenantSubscriptionsColumns[18], TenantSubscriptionsColumns[5]},
 			},
 			{
 				Name:    "tenantsubscription_provider_subscription_id",
@@ -893,9 +1012,12 @@ var (
 		AuditSettingsTable,
 		AuditStreamsTable,
 		AuditTreeHashesTable,
+		BillingAccountsTable,
+		BillingEventsTable,
 		FlagsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
+		InvoicesTable,
 		MailDomainsTable,
 		MemberProvisioningsTable,
 		MembershipsTable,
@@ -938,6 +1060,13 @@ func init() {
 	AuditTreeHashesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
+	BillingAccountsTable.ForeignKeys[0].RefTable = TenantsTable
+	BillingAccountsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(120259084288),
+	}
+	BillingEventsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(124554051584),
+	}
 	FlagsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
 	}
@@ -946,6 +1075,10 @@ func init() {
 	}
 	IngestCursorsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	InvoicesTable.ForeignKeys[0].RefTable = TenantsTable
+	InvoicesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(128849018880),
 	}
 	MailDomainsTable.ForeignKeys[0].RefTable = TenantsTable
 	MailDomainsTable.Annotation = &entsql.Annotation{

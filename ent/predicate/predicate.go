@@ -27,6 +27,12 @@ type AuditStream func(*sql.Selector)
 // AuditTreeHash is the predicate function for audittreehash builders.
 type AuditTreeHash func(*sql.Selector)
 
+// BillingAccount is the predicate function for billingaccount builders.
+type BillingAccount func(*sql.Selector)
+
+// BillingEvent is the predicate function for billingevent builders.
+type BillingEvent func(*sql.Selector)
+
 // Flag is the predicate function for flag builders.
 type Flag func(*sql.Selector)
 
@@ -35,6 +41,9 @@ type IdempotencyKey func(*sql.Selector)
 
 // IngestCursor is the predicate function for ingestcursor builders.
 type IngestCursor func(*sql.Selector)
+
+// Invoice is the predicate function for invoice builders.
+type Invoice func(*sql.Selector)
 
 // MailDomain is the predicate function for maildomain builders.
 type MailDomain func(*sql.Selector)

@@ -279,6 +279,54 @@ func (f AuditTreeHashMutationRuleFunc) EvalMutation(ctx context.Context, m ent.M
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditTreeHashMutation", m)
 }
 
+// The BillingAccountQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BillingAccountQueryRuleFunc func(context.Context, *ent.BillingAccountQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BillingAccountQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillingAccountQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BillingAccountQuery", q)
+}
+
+// The BillingAccountMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BillingAccountMutationRuleFunc func(context.Context, *ent.BillingAccountMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BillingAccountMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BillingAccountMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BillingAccountMutation", m)
+}
+
+// The BillingEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BillingEventQueryRuleFunc func(context.Context, *ent.BillingEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BillingEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillingEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BillingEventQuery", q)
+}
+
+// The BillingEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BillingEventMutationRuleFunc func(context.Context, *ent.BillingEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BillingEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BillingEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BillingEventMutation", m)
+}
+
 // The FlagQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type FlagQueryRuleFunc func(context.Context, *ent.FlagQuery) error
@@ -349,6 +397,30 @@ func (f IngestCursorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IngestCursorMutation", m)
+}
+
+// The InvoiceQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type InvoiceQueryRuleFunc func(context.Context, *ent.InvoiceQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f InvoiceQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.InvoiceQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.InvoiceQuery", q)
+}
+
+// The InvoiceMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type InvoiceMutationRuleFunc func(context.Context, *ent.InvoiceMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f InvoiceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.InvoiceMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvoiceMutation", m)
 }
 
 // The MailDomainQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -808,11 +880,17 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditTreeHashQuery:
 		return q.Filter(), nil
+	case *ent.BillingAccountQuery:
+		return q.Filter(), nil
+	case *ent.BillingEventQuery:
+		return q.Filter(), nil
 	case *ent.FlagQuery:
 		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
 		return q.Filter(), nil
 	case *ent.IngestCursorQuery:
+		return q.Filter(), nil
+	case *ent.InvoiceQuery:
 		return q.Filter(), nil
 	case *ent.MailDomainQuery:
 		return q.Filter(), nil
@@ -869,11 +947,17 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AuditTreeHashMutation:
 		return m.Filter(), nil
+	case *ent.BillingAccountMutation:
+		return m.Filter(), nil
+	case *ent.BillingEventMutation:
+		return m.Filter(), nil
 	case *ent.FlagMutation:
 		return m.Filter(), nil
 	case *ent.IdempotencyKeyMutation:
 		return m.Filter(), nil
 	case *ent.IngestCursorMutation:
+		return m.Filter(), nil
+	case *ent.InvoiceMutation:
 		return m.Filter(), nil
 	case *ent.MailDomainMutation:
 		return m.Filter(), nil

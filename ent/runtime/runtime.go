@@ -13,9 +13,12 @@ import (
 	"github.com/dezky/platform/ent/auditsetting"
 	"github.com/dezky/platform/ent/auditstream"
 	"github.com/dezky/platform/ent/audittreehash"
+	"github.com/dezky/platform/ent/billingaccount"
+	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
+	"github.com/dezky/platform/ent/invoice"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
@@ -303,6 +306,142 @@ func init() {
 	audittreehashDescID := audittreehashFields[0].Descriptor()
 	// audittreehash.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	audittreehash.IDValidator = audittreehashDescID.Validators[0].(func(int64) error)
+	billingaccountMixin := schema.BillingAccount{}.Mixin()
+	billingaccount.Policy = privacy.NewPolicies(billingaccountMixin[0], schema.BillingAccount{})
+	billingaccount.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := billingaccount.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	billingaccountMixinFields1 := billingaccountMixin[1].Fields()
+	_ = billingaccountMixinFields1
+	billingaccountFields := schema.BillingAccount{}.Fields()
+	_ = billingaccountFields
+	// billingaccountDescCreatedAt is the schema descriptor for created_at field.
+	billingaccountDescCreatedAt := billingaccountMixinFields1[0].Descriptor()
+	// billingaccount.DefaultCreatedAt holds the default value on creation for the created_at field.
+	billingaccount.DefaultCreatedAt = billingaccountDescCreatedAt.Default.(func() time.Time)
+	// billingaccountDescUpdatedAt is the schema descriptor for updated_at field.
+	billingaccountDescUpdatedAt := billingaccountMixinFields1[1].Descriptor()
+	// billingaccount.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	billingaccount.DefaultUpdatedAt = billingaccountDescUpdatedAt.Default.(func() time.Time)
+	// billingaccount.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	billingaccount.UpdateDefaultUpdatedAt = billingaccountDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// billingaccountDescCompanyName is the schema descriptor for company_name field.
+	billingaccountDescCompanyName := billingaccountFields[1].Descriptor()
+	// billingaccount.DefaultCompanyName holds the default value on creation for the company_name field.
+	billingaccount.DefaultCompanyName = billingaccountDescCompanyName.Default.(string)
+	// billingaccount.CompanyNameValidator is a validator for the "company_name" field. It is called by the builders before save.
+	billingaccount.CompanyNameValidator = billingaccountDescCompanyName.Validators[0].(func(string) error)
+	// billingaccountDescVatID is the schema descriptor for vat_id field.
+	billingaccountDescVatID := billingaccountFields[2].Descriptor()
+	// billingaccount.DefaultVatID holds the default value on creation for the vat_id field.
+	billingaccount.DefaultVatID = billingaccountDescVatID.Default.(string)
+	// billingaccount.VatIDValidator is a validator for the "vat_id" field. It is called by the builders before save.
+	billingaccount.VatIDValidator = billingaccountDescVatID.Validators[0].(func(string) error)
+	// billingaccountDescCountry is the schema descriptor for country field.
+	billingaccountDescCountry := billingaccountFields[3].Descriptor()
+	// billingaccount.DefaultCountry holds the default value on creation for the country field.
+	billingaccount.DefaultCountry = billingaccountDescCountry.Default.(string)
+	// billingaccount.CountryValidator is a validator for the "country" field. It is called by the builders before save.
+	billingaccount.CountryValidator = billingaccountDescCountry.Validators[0].(func(string) error)
+	// billingaccountDescBillingEmail is the schema descriptor for billing_email field.
+	billingaccountDescBillingEmail := billingaccountFields[4].Descriptor()
+	// billingaccount.DefaultBillingEmail holds the default value on creation for the billing_email field.
+	billingaccount.DefaultBillingEmail = billingaccountDescBillingEmail.Default.(string)
+	// billingaccount.BillingEmailValidator is a validator for the "billing_email" field. It is called by the builders before save.
+	billingaccount.BillingEmailValidator = billingaccountDescBillingEmail.Validators[0].(func(string) error)
+	// billingaccountDescProviderCustomerID is the schema descriptor for provider_customer_id field.
+	billingaccountDescProviderCustomerID := billingaccountFields[5].Descriptor()
+	// billingaccount.DefaultProviderCustomerID holds the default value on creation for the provider_customer_id field.
+	billingaccount.DefaultProviderCustomerID = billingaccountDescProviderCustomerID.Default.(string)
+	// billingaccount.ProviderCustomerIDValidator is a validator for the "provider_customer_id" field. It is called by the builders before save.
+	billingaccount.ProviderCustomerIDValidator = billingaccountDescProviderCustomerID.Validators[0].(func(string) error)
+	// billingaccountDescPaymentMethodID is the schema descriptor for payment_method_id field.
+	billingaccountDescPaymentMethodID := billingaccountFields[6].Descriptor()
+	// billingaccount.DefaultPaymentMethodID holds the default value on creation for the payment_method_id field.
+	billingaccount.DefaultPaymentMethodID = billingaccountDescPaymentMethodID.Default.(string)
+	// billingaccount.PaymentMethodIDValidator is a validator for the "payment_method_id" field. It is called by the builders before save.
+	billingaccount.PaymentMethodIDValidator = billingaccountDescPaymentMethodID.Validators[0].(func(string) error)
+	// billingaccountDescCardBrand is the schema descriptor for card_brand field.
+	billingaccountDescCardBrand := billingaccountFields[7].Descriptor()
+	// billingaccount.DefaultCardBrand holds the default value on creation for the card_brand field.
+	billingaccount.DefaultCardBrand = billingaccountDescCardBrand.Default.(string)
+	// billingaccount.CardBrandValidator is a validator for the "card_brand" field. It is called by the builders before save.
+	billingaccount.CardBrandValidator = billingaccountDescCardBrand.Validators[0].(func(string) error)
+	// billingaccountDescCardLast4 is the schema descriptor for card_last4 field.
+	billingaccountDescCardLast4 := billingaccountFields[8].Descriptor()
+	// billingaccount.DefaultCardLast4 holds the default value on creation for the card_last4 field.
+	billingaccount.DefaultCardLast4 = billingaccountDescCardLast4.Default.(string)
+	// billingaccount.CardLast4Validator is a validator for the "card_last4" field. It is called by the builders before save.
+	billingaccount.CardLast4Validator = billingaccountDescCardLast4.Validators[0].(func(string) error)
+	// billingaccountDescCardExpMonth is the schema descriptor for card_exp_month field.
+	billingaccountDescCardExpMonth := billingaccountFields[9].Descriptor()
+	// billingaccount.DefaultCardExpMonth holds the default value on creation for the card_exp_month field.
+	billingaccount.DefaultCardExpMonth = billingaccountDescCardExpMonth.Default.(int)
+	// billingaccount.CardExpMonthValidator is a validator for the "card_exp_month" field. It is called by the builders before save.
+	billingaccount.CardExpMonthValidator = func() func(int) error {
+		validators := billingaccountDescCardExpMonth.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(card_exp_month int) error {
+			for _, fn := range fns {
+				if err := fn(card_exp_month); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// billingaccountDescCardExpYear is the schema descriptor for card_exp_year field.
+	billingaccountDescCardExpYear := billingaccountFields[10].Descriptor()
+	// billingaccount.DefaultCardExpYear holds the default value on creation for the card_exp_year field.
+	billingaccount.DefaultCardExpYear = billingaccountDescCardExpYear.Default.(int)
+	// billingaccount.CardExpYearValidator is a validator for the "card_exp_year" field. It is called by the builders before save.
+	billingaccount.CardExpYearValidator = billingaccountDescCardExpYear.Validators[0].(func(int) error)
+	billingeventMixin := schema.BillingEvent{}.Mixin()
+	billingevent.Policy = privacy.NewPolicies(billingeventMixin[0], schema.BillingEvent{})
+	billingevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := billingevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	billingeventFields := schema.BillingEvent{}.Fields()
+	_ = billingeventFields
+	// billingeventDescProviderEventID is the schema descriptor for provider_event_id field.
+	billingeventDescProviderEventID := billingeventFields[0].Descriptor()
+	// billingevent.ProviderEventIDValidator is a validator for the "provider_event_id" field. It is called by the builders before save.
+	billingevent.ProviderEventIDValidator = func() func(string) error {
+		validators := billingeventDescProviderEventID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(provider_event_id string) error {
+			for _, fn := range fns {
+				if err := fn(provider_event_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// billingeventDescType is the schema descriptor for type field.
+	billingeventDescType := billingeventFields[1].Descriptor()
+	// billingevent.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	billingevent.TypeValidator = billingeventDescType.Validators[0].(func(string) error)
+	// billingeventDescReceivedAt is the schema descriptor for received_at field.
+	billingeventDescReceivedAt := billingeventFields[4].Descriptor()
+	// billingevent.DefaultReceivedAt holds the default value on creation for the received_at field.
+	billingevent.DefaultReceivedAt = billingeventDescReceivedAt.Default.(func() time.Time)
 	flagMixin := schema.Flag{}.Mixin()
 	flag.Policy = privacy.NewPolicies(flagMixin[0], flagMixin[1], schema.Flag{})
 	flag.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -444,6 +583,92 @@ func init() {
 	ingestcursor.DefaultUpdatedAt = ingestcursorDescUpdatedAt.Default.(func() time.Time)
 	// ingestcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	ingestcursor.UpdateDefaultUpdatedAt = ingestcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
+	invoiceMixin := schema.Invoice{}.Mixin()
+	invoice.Policy = privacy.NewPolicies(invoiceMixin[0], schema.Invoice{})
+	invoice.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := invoice.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	invoiceMixinFields1 := invoiceMixin[1].Fields()
+	_ = invoiceMixinFields1
+	invoiceFields := schema.Invoice{}.Fields()
+	_ = invoiceFields
+	// invoiceDescCreatedAt is the schema descriptor for created_at field.
+	invoiceDescCreatedAt := invoiceMixinFields1[0].Descriptor()
+	// invoice.DefaultCreatedAt holds the default value on creation for the created_at field.
+	invoice.DefaultCreatedAt = invoiceDescCreatedAt.Default.(func() time.Time)
+	// invoiceDescUpdatedAt is the schema descriptor for updated_at field.
+	invoiceDescUpdatedAt := invoiceMixinFields1[1].Descriptor()
+	// invoice.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	invoice.DefaultUpdatedAt = invoiceDescUpdatedAt.Default.(func() time.Time)
+	// invoice.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	invoice.UpdateDefaultUpdatedAt = invoiceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// invoiceDescProviderInvoiceID is the schema descriptor for provider_invoice_id field.
+	invoiceDescProviderInvoiceID := invoiceFields[1].Descriptor()
+	// invoice.ProviderInvoiceIDValidator is a validator for the "provider_invoice_id" field. It is called by the builders before save.
+	invoice.ProviderInvoiceIDValidator = func() func(string) error {
+		validators := invoiceDescProviderInvoiceID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(provider_invoice_id string) error {
+			for _, fn := range fns {
+				if err := fn(provider_invoice_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceDescNumber is the schema descriptor for number field.
+	invoiceDescNumber := invoiceFields[2].Descriptor()
+	// invoice.DefaultNumber holds the default value on creation for the number field.
+	invoice.DefaultNumber = invoiceDescNumber.Default.(string)
+	// invoice.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	invoice.NumberValidator = invoiceDescNumber.Validators[0].(func(string) error)
+	// invoiceDescCurrency is the schema descriptor for currency field.
+	invoiceDescCurrency := invoiceFields[4].Descriptor()
+	// invoice.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	invoice.CurrencyValidator = func() func(string) error {
+		validators := invoiceDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceDescAmountDue is the schema descriptor for amount_due field.
+	invoiceDescAmountDue := invoiceFields[6].Descriptor()
+	// invoice.AmountDueValidator is a validator for the "amount_due" field. It is called by the builders before save.
+	invoice.AmountDueValidator = invoiceDescAmountDue.Validators[0].(func(int64) error)
+	// invoiceDescAmountPaid is the schema descriptor for amount_paid field.
+	invoiceDescAmountPaid := invoiceFields[7].Descriptor()
+	// invoice.AmountPaidValidator is a validator for the "amount_paid" field. It is called by the builders before save.
+	invoice.AmountPaidValidator = invoiceDescAmountPaid.Validators[0].(func(int64) error)
+	// invoiceDescHostedURL is the schema descriptor for hosted_url field.
+	invoiceDescHostedURL := invoiceFields[11].Descriptor()
+	// invoice.DefaultHostedURL holds the default value on creation for the hosted_url field.
+	invoice.DefaultHostedURL = invoiceDescHostedURL.Default.(string)
+	// invoice.HostedURLValidator is a validator for the "hosted_url" field. It is called by the builders before save.
+	invoice.HostedURLValidator = invoiceDescHostedURL.Validators[0].(func(string) error)
+	// invoiceDescPdfURL is the schema descriptor for pdf_url field.
+	invoiceDescPdfURL := invoiceFields[12].Descriptor()
+	// invoice.DefaultPdfURL holds the default value on creation for the pdf_url field.
+	invoice.DefaultPdfURL = invoiceDescPdfURL.Default.(string)
+	// invoice.PdfURLValidator is a validator for the "pdf_url" field. It is called by the builders before save.
+	invoice.PdfURLValidator = invoiceDescPdfURL.Validators[0].(func(string) error)
 	maildomainMixin := schema.MailDomain{}.Mixin()
 	maildomain.Policy = privacy.NewPolicies(maildomainMixin[0], schema.MailDomain{})
 	maildomain.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1393,7 +1618,7 @@ func init() {
 	// tenantsubscription.ProviderPriceIDValidator is a validator for the "provider_price_id" field. It is called by the builders before save.
 	tenantsubscription.ProviderPriceIDValidator = tenantsubscriptionDescProviderPriceID.Validators[0].(func(string) error)
 	// tenantsubscriptionDescSyncError is the schema descriptor for sync_error field.
-	tenantsubscriptionDescSyncError := tenantsubscriptionFields[14].Descriptor()
+	tenantsubscriptionDescSyncError := tenantsubscriptionFields[15].Descriptor()
 	// tenantsubscription.DefaultSyncError holds the default value on creation for the sync_error field.
 	tenantsubscription.DefaultSyncError = tenantsubscriptionDescSyncError.Default.(string)
 	// tenantsubscription.SyncErrorValidator is a validator for the "sync_error" field. It is called by the builders before save.

@@ -43,6 +43,7 @@ func (TenantSubscription) Fields() []ent.Field {
 		field.String("provider_customer_id").Comment("The billing provider's customer id.").Default("").MaxLen(255),
 		field.String("provider_subscription_id").Comment("The billing provider's subscription id; empty until mirrored.").Default("").MaxLen(255),
 		field.String("provider_price_id").Comment("The provider price the provider subscription is on.").Default("").MaxLen(255),
+		field.Time("provider_event_at").Comment("Time of the last billing webhook event applied to the status; older events are ignored.").Optional().Nillable(),
 		field.String("sync_error").Comment("The last error mirroring the subscription to the provider; empty when in sync.").Default("").MaxLen(2048),
 	}
 }

@@ -50,6 +50,8 @@ const (
 	FieldProviderSubscriptionID = "provider_subscription_id"
 	// FieldProviderPriceID holds the string denoting the provider_price_id field in the database.
 	FieldProviderPriceID = "provider_price_id"
+	// FieldProviderEventAt holds the string denoting the provider_event_at field in the database.
+	FieldProviderEventAt = "provider_event_at"
 	// FieldSyncError holds the string denoting the sync_error field in the database.
 	FieldSyncError = "sync_error"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -102,6 +104,7 @@ var Columns = []string{
 	FieldProviderCustomerID,
 	FieldProviderSubscriptionID,
 	FieldProviderPriceID,
+	FieldProviderEventAt,
 	FieldSyncError,
 }
 
@@ -317,6 +320,11 @@ func ByProviderSubscriptionID(opts ...sql.OrderTermOption) OrderOption {
 // ByProviderPriceID orders the results by the provider_price_id field.
 func ByProviderPriceID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProviderPriceID, opts...).ToFunc()
+}
+
+// ByProviderEventAt orders the results by the provider_event_at field.
+func ByProviderEventAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProviderEventAt, opts...).ToFunc()
 }
 
 // BySyncError orders the results by the sync_error field.

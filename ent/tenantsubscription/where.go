@@ -120,6 +120,11 @@ func ProviderPriceID(v string) predicate.TenantSubscription {
 	return predicate.TenantSubscription(sql.FieldEQ(FieldProviderPriceID, v))
 }
 
+// ProviderEventAt applies equality check predicate on the "provider_event_at" field. It's identical to ProviderEventAtEQ.
+func ProviderEventAt(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldEQ(FieldProviderEventAt, v))
+}
+
 // SyncError applies equality check predicate on the "sync_error" field. It's identical to SyncErrorEQ.
 func SyncError(v string) predicate.TenantSubscription {
 	return predicate.TenantSubscription(sql.FieldEQ(FieldSyncError, v))
@@ -763,6 +768,56 @@ func ProviderPriceIDEqualFold(v string) predicate.TenantSubscription {
 // ProviderPriceIDContainsFold applies the ContainsFold predicate on the "provider_price_id" field.
 func ProviderPriceIDContainsFold(v string) predicate.TenantSubscription {
 	return predicate.TenantSubscription(sql.FieldContainsFold(FieldProviderPriceID, v))
+}
+
+// ProviderEventAtEQ applies the EQ predicate on the "provider_event_at" field.
+func ProviderEventAtEQ(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldEQ(FieldProviderEventAt, v))
+}
+
+// ProviderEventAtNEQ applies the NEQ predicate on the "provider_event_at" field.
+func ProviderEventAtNEQ(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldNEQ(FieldProviderEventAt, v))
+}
+
+// ProviderEventAtIn applies the In predicate on the "provider_event_at" field.
+func ProviderEventAtIn(vs ...time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldIn(FieldProviderEventAt, vs...))
+}
+
+// ProviderEventAtNotIn applies the NotIn predicate on the "provider_event_at" field.
+func ProviderEventAtNotIn(vs ...time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldNotIn(FieldProviderEventAt, vs...))
+}
+
+// ProviderEventAtGT applies the GT predicate on the "provider_event_at" field.
+func ProviderEventAtGT(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldGT(FieldProviderEventAt, v))
+}
+
+// ProviderEventAtGTE applies the GTE predicate on the "provider_event_at" field.
+func ProviderEventAtGTE(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldGTE(FieldProviderEventAt, v))
+}
+
+// ProviderEventAtLT applies the LT predicate on the "provider_event_at" field.
+func ProviderEventAtLT(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldLT(FieldProviderEventAt, v))
+}
+
+// ProviderEventAtLTE applies the LTE predicate on the "provider_event_at" field.
+func ProviderEventAtLTE(v time.Time) predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldLTE(FieldProviderEventAt, v))
+}
+
+// ProviderEventAtIsNil applies the IsNil predicate on the "provider_event_at" field.
+func ProviderEventAtIsNil() predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldIsNull(FieldProviderEventAt))
+}
+
+// ProviderEventAtNotNil applies the NotNil predicate on the "provider_event_at" field.
+func ProviderEventAtNotNil() predicate.TenantSubscription {
+	return predicate.TenantSubscription(sql.FieldNotNull(FieldProviderEventAt))
 }
 
 // SyncErrorEQ applies the EQ predicate on the "sync_error" field.

@@ -24,6 +24,7 @@ import (
 	"github.com/dezky/platform/internal/auditstream"
 	"github.com/dezky/platform/internal/authn"
 	"github.com/dezky/platform/internal/authn/devissuer"
+	"github.com/dezky/platform/internal/billing"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/demo"
 	"github.com/dezky/platform/internal/flags"
@@ -158,6 +159,8 @@ type Server struct {
 	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
 	// storage).
 	Admin *tenantadmin.Service
+	// Billing serves customer billing and the billing webhook.
+	Billing *billing.Service
 	// Members is the member lifecycle service.
 	Members *members.Service
 	Health  *health.Checker
@@ -271,6 +274,11 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	s.Admin = tenantadmin.New(adminCfg)
 	tenants.SetLifecycle(tenancy.Lifecycles{s.Provisioning, s.Admin})
 	s.Pricing = pricing.New(client, s.Provisioning)
+	billCfg := billing.Config{Client: client, Tenancy: tenants, Provisioning: s.Provisioning, Log: log}
+	if s.Plugins != nil {
+		billCfg.Providers = s.Plugins
+	}
+	s.Billing = billing.New(billCfg)
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -341,6 +349,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	// later, on any replica).
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil, s.metrics)
 	s.Admin.RegisterJobs(engine)
+	s.Billing.RegisterJobs(engine)
 	registerMailDomainRecheck(engine, cfg, mailDomains)
 	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
 	if s.Plugins != nil {
@@ -487,6 +496,9 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		// The mail server's signed event webhook; the mail plugin
 		// verifies the signature.
 		"POST " + ingest.MailWebhookPath: s.metrics.Webhook("mail", ingestor.MailHandler()),
+		// The billing provider's signed event webhook; the billing plugin
+		// verifies the signature.
+		"POST " + billing.WebhookPath: s.metrics.Webhook("billing", s.Billing.WebhookHandler()),
 	}
 	issuers := cfg.Issuers
 	dev := len(issuers) == 0
@@ -527,6 +539,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Admin:        s.Admin,
 		Members:      s.Members,
 		MailDomains:  mailDomains,
+		Billing:      s.Billing,
 		Webhooks:     hooks,
 		Streams:      streams,
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/billingaccount"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
@@ -41,6 +42,8 @@ const (
 const (
 	// ExternalGroupID is the tenant's identity group id (Identity).
 	ExternalGroupID = extGroupID
+	// ExternalCustomerID is the tenant's billing customer id (Billing).
+	ExternalCustomerID = extCustomerID
 	// ExternalSpaceID is the tenant's storage space id (Storage).
 	ExternalSpaceID = extSpaceID
 )
@@ -448,10 +451,25 @@ func (s *Service) syncResult(ctx context.Context, local *ent.TenantSubscription,
 	}
 }
 
+// ensureCustomer ensures the tenant's customer with its billing details
+// (package billing keeps them): the company name (else the tenant's
+// name), billing e-mail, country and VAT number, replacing what the
+// customer had.
 func (s *Service) ensureCustomer(ctx context.Context, b sdk.Billing, t *ent.Tenant, ext map[string]string) (sdk.Customer, error) {
-	cust, err := b.EnsureCustomer(ctx, sdk.EnsureCustomerRequest{
-		ExternalKey: CustomerKey(t.Slug), Name: t.Name, Metadata: map[string]string{"dezky_tenant": t.Slug},
-	})
+	req := sdk.EnsureCustomerRequest{
+		ExternalKey: CustomerKey(t.Slug), Name: t.Name, Metadata: map[string]string{"dezky_tenant": t.Slug}, ReplaceDetails: true,
+	}
+	acc, err := s.cfg.Client.BillingAccount.Query().Where(billingaccount.TenantID(t.ID)).Only(viewer.SystemContext(ctx))
+	if err != nil && !ent.IsNotFound(err) {
+		return sdk.Customer{}, fmt.Errorf("provisioning: billing details of %s: %w", t.Slug, err)
+	}
+	if acc != nil {
+		if acc.CompanyName != "" {
+			req.Name = acc.CompanyName
+		}
+		req.Email, req.Country, req.VATID = acc.BillingEmail, acc.Country, acc.VatID
+	}
+	cust, err := b.EnsureCustomer(ctx, req)
 	s.record(ctx, t, Billing, "customer_ensured", err, map[string]any{"externalKey": CustomerKey(t.Slug), "customerId": cust.ID})
 	if err != nil {
 		return sdk.Customer{}, err

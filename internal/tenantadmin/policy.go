@@ -14,6 +14,7 @@ import (
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/inputcheck"
 )
 
 // Limits of a security policy.
@@ -215,7 +216,7 @@ func ParseCountries(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))
 	for _, c := range in {
 		code := strings.ToUpper(strings.TrimSpace(c))
-		if !iso3166[code] {
+		if !inputcheck.IsCountry(code) {
 			return nil, fmt.Errorf("%q is not an ISO 3166-1 alpha-2 country code", c)
 		}
 		out = append(out, code)

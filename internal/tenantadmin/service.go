@@ -13,7 +13,6 @@ import (
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
-	"github.com/dezky/platform/internal/viewer"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -63,37 +62,13 @@ func New(cfg Config) *Service {
 }
 
 // tenantFor loads a tenant the viewer can see (NOT_FOUND otherwise) and
-// requires that the viewer administers it: an operator, an admin of the
-// tenant, or staff of its partner (FORBIDDEN otherwise).
+// requires that the viewer administers it (FORBIDDEN otherwise).
 func (s *Service) tenantFor(ctx context.Context, slug string) (*ent.Tenant, error) {
-	t, err := s.cfg.Tenancy.TenantBySlug(ctx, slug)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireAdmin(ctx, t); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return s.cfg.Tenancy.AdministeredTenant(ctx, slug)
 }
 
 // requireAdmin answers FORBIDDEN unless the viewer administers t.
-func requireAdmin(ctx context.Context, t *ent.Tenant) error {
-	if !administers(viewer.FromContext(ctx), t) {
-		return apperr.Forbiddenf("only the tenant's admins, its partner's staff and operators may do this")
-	}
-	return nil
-}
-
-// administers reports whether v may manage t's settings.
-func administers(v *viewer.Viewer, t *ent.Tenant) bool {
-	if v.Privileged() {
-		return true
-	}
-	if r, ok := v.RoleIn(t.ID); ok && r == viewer.RoleAdmin {
-		return true
-	}
-	return v != nil && v.PartnerID != 0 && t.PartnerID != nil && *t.PartnerID == v.PartnerID
-}
+func requireAdmin(ctx context.Context, t *ent.Tenant) error { return tenancy.RequireAdmin(ctx, t) }
 
 // writable refuses changes to a deleted tenant.
 func writable(t *ent.Tenant) error {
@@ -121,9 +96,4 @@ func (s *Service) upstreamID(ctx context.Context, t *ent.Tenant, i provisioning.
 }
 
 // unavailable is the error of a capability without a working plugin.
-func unavailable(what string, err error) error {
-	if sdk.IsUnsupported(err) {
-		return &apperr.Error{Code: apperr.Unavailable, Message: "no " + what + " provider is configured", Err: err}
-	}
-	return &apperr.Error{Code: apperr.Unavailable, Message: "the " + what + " provider is unavailable", Err: err}
-}
+func unavailable(what string, err error) error { return apperr.UpstreamUnavailable(what, err) }

@@ -249,19 +249,8 @@ func (s *Service) identity() (sdk.Identity, error) {
 	return idp, nil
 }
 
-// upstreamError maps a plugin error to an application error.
-func upstreamError(what string, err error) error {
-	switch {
-	case sdk.IsInvalid(err):
-		return &apperr.Error{Code: apperr.BadUserInput, Message: "the " + what + " provider refused the request", Err: err}
-	case sdk.IsConflict(err):
-		return &apperr.Error{Code: apperr.Conflict, Message: "the " + what + " provider reports a conflict", Err: err}
-	case sdk.IsNotFound(err):
-		return &apperr.Error{Code: apperr.NotFound, Message: "not found at the " + what + " provider", Err: err}
-	default:
-		return unavailable(what, err)
-	}
-}
+// upstreamError maps a provider error for the caller (apperr.Upstream).
+func upstreamError(what string, err error) error { return apperr.Upstream(what, err) }
 
 // appSlug is a new, unique upstream application slug for a tenant.
 func appSlug(tenantSlug string) (string, error) {

@@ -31,6 +31,9 @@ var systemContextAllowed = []string{
 	"internal/provisioning/service.go#ReconcileAll", // start-up reconciliation of every tenant
 	"internal/provisioning/service.go#record",       // audit rows of the worker's provider calls
 	"internal/tenantadmin/storage.go#Work",          // the periodic storage usage refresh
+	"internal/billing/invoices.go#Work",             // the periodic invoice refresh
+	"internal/billing/webhook.go#Ingest",            // the billing provider's signed webhook events, like ingest
+	"internal/billing/webhook.go#Work",              // pruning applied webhook event ids
 	"internal/members/worker.go",                    // the member provisioning job worker
 	"internal/members/members.go#ReconcileAll",      // start-up reconciliation of every member
 }

@@ -241,7 +241,16 @@ func (p dnsProxy) DeleteRecord(ctx context.Context, req sdk.RecordChange) error 
 
 type billingProxy struct{ in *instance }
 
-var _ sdk.Billing = billingProxy{}
+var (
+	_ sdk.Billing        = billingProxy{}
+	_ sdk.PaymentMethods = billingProxy{}
+)
+
+func (p billingProxy) GetPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (sdk.Card, error) {
+	return invoke(ctx, p.in, "GetPaymentMethod", func(ctx context.Context, r sdk.Remote) (sdk.Card, error) {
+		return r.GetPaymentMethod(ctx, customerID, paymentMethodID)
+	})
+}
 
 func (p billingProxy) EnsureCustomer(ctx context.Context, req sdk.EnsureCustomerRequest) (sdk.Customer, error) {
 	return invoke(ctx, p.in, "EnsureCustomer", func(ctx context.Context, r sdk.Remote) (sdk.Customer, error) { return r.EnsureCustomer(ctx, req) })

@@ -38,12 +38,22 @@ type Billing interface {
 }
 
 // EnsureCustomerRequest ensures a customer keyed by ExternalKey (for
-// example the tenant ID).
+// example the tenant ID). With ReplaceDetails, Name, Email, Country and
+// VATID are the customer's complete billing details and an empty one is
+// removed from an existing customer; without it (older hosts), empty
+// fields leave the customer's values alone and Country and VATID are
+// ignored.
 type EnsureCustomerRequest struct {
 	ExternalKey string
 	Name        string
 	Email       string
 	Metadata    map[string]string
+
+	ReplaceDetails bool
+	// Country is the ISO 3166-1 alpha-2 country of the billing address.
+	Country string
+	// VATID is an EU VAT identification number with its country prefix.
+	VATID string
 }
 
 // Customer is a billing customer.
@@ -53,6 +63,27 @@ type Customer struct {
 	Name                 string
 	Email                string
 	DefaultPaymentMethod string
+}
+
+// PaymentMethods is implemented by billing providers that can describe a
+// customer's payment method (protocol v2.1). The host reads it after a
+// payment method becomes the default; with a provider without it, a
+// tenant's card shows once the provider's payment_method.attached webhook
+// arrives.
+type PaymentMethods interface {
+	// GetPaymentMethod fails with NOT_FOUND when paymentMethodID is not
+	// one of customerID's payment methods.
+	GetPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (Card, error)
+}
+
+// Card is what may be shown of a payment card, never its number. A
+// payment method that is not a card has an empty Brand.
+type Card struct {
+	PaymentMethodID string
+	Brand           string
+	Last4           string
+	ExpMonth        int
+	ExpYear         int
 }
 
 // Interval is a recurring billing interval.
@@ -114,6 +145,8 @@ type Subscription struct {
 type SetupIntent struct {
 	ID           string
 	ClientSecret string
+	// PublishableKey is the key the browser confirms the setup with.
+	PublishableKey string
 }
 
 // ListInvoicesRequest pages through a customer's invoices, newest first.
@@ -140,6 +173,11 @@ type Invoice struct {
 	Created    time.Time
 	HostedURL  string
 	PDFURL     string
+	// Total is the invoice total in minor units; PeriodStart and PeriodEnd
+	// bound the service it bills (zero when unknown).
+	Total       int64
+	PeriodStart time.Time
+	PeriodEnd   time.Time
 }
 
 // BillingEvent is one normalized webhook event. Type is the upstream's raw

@@ -35,7 +35,10 @@ func (s *billingServer) subscription(sub Subscription, err error) (*pb.Subscript
 }
 
 func (s *billingServer) EnsureCustomer(ctx context.Context, r *pb.EnsureCustomerRequest) (*pb.Customer, error) {
-	c, err := s.impl.EnsureCustomer(ctx, EnsureCustomerRequest{ExternalKey: r.GetExternalKey(), Name: r.GetName(), Email: r.GetEmail(), Metadata: r.GetMetadata()})
+	c, err := s.impl.EnsureCustomer(ctx, EnsureCustomerRequest{
+		ExternalKey: r.GetExternalKey(), Name: r.GetName(), Email: r.GetEmail(), Metadata: r.GetMetadata(),
+		ReplaceDetails: r.GetReplaceDetails(), Country: r.GetCountry(), VATID: r.GetVatId(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +95,7 @@ func (s *billingServer) CreateSetupIntent(ctx context.Context, r *pb.IDRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return &pb.SetupIntent{Id: si.ID, ClientSecret: si.ClientSecret}, nil
+	return &pb.SetupIntent{Id: si.ID, ClientSecret: si.ClientSecret, PublishableKey: si.PublishableKey}, nil
 }
 
 func (s *billingServer) SetDefaultPaymentMethod(ctx context.Context, r *pb.SetDefaultPaymentMethodRequest) (*pb.Empty, error) {
@@ -109,9 +112,22 @@ func (s *billingServer) ListInvoices(ctx context.Context, r *pb.ListInvoicesRequ
 		out.Invoices = append(out.Invoices, &pb.Invoice{
 			Id: in.ID, Number: in.Number, Status: in.Status, Currency: in.Currency, AmountDue: in.AmountDue,
 			AmountPaid: in.AmountPaid, Created: tsTo(in.Created), HostedUrl: in.HostedURL, PdfUrl: in.PDFURL,
+			Total: in.Total, PeriodStart: tsTo(in.PeriodStart), PeriodEnd: tsTo(in.PeriodEnd),
 		})
 	}
 	return out, nil
+}
+
+func (s *billingServer) GetPaymentMethod(ctx context.Context, r *pb.PaymentMethodRequest) (*pb.Card, error) {
+	pm, ok := s.impl.(PaymentMethods)
+	if !ok {
+		return nil, Unsupported("this billing provider does not describe payment methods")
+	}
+	c, err := pm.GetPaymentMethod(ctx, r.GetCustomerId(), r.GetPaymentMethodId())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.Card{PaymentMethodId: c.PaymentMethodID, Brand: c.Brand, Last4: c.Last4, ExpMonth: int32(c.ExpMonth), ExpYear: int32(c.ExpYear)}, nil
 }
 
 func (s *billingServer) ParseWebhook(ctx context.Context, r *pb.Webhook) (*pb.BillingEventList, error) {
@@ -133,7 +149,10 @@ var _ Billing = billingClient{}
 type billingClient struct{ c pb.BillingClient }
 
 func (c billingClient) EnsureCustomer(ctx context.Context, req EnsureCustomerRequest) (Customer, error) {
-	return call(ctx, c.c.EnsureCustomer, &pb.EnsureCustomerRequest{ExternalKey: req.ExternalKey, Name: req.Name, Email: req.Email, Metadata: req.Metadata}, func(r *pb.Customer) Customer {
+	return call(ctx, c.c.EnsureCustomer, &pb.EnsureCustomerRequest{
+		ExternalKey: req.ExternalKey, Name: req.Name, Email: req.Email, Metadata: req.Metadata,
+		ReplaceDetails: req.ReplaceDetails, Country: req.Country, VatId: req.VATID,
+	}, func(r *pb.Customer) Customer {
 		return Customer{ID: r.GetId(), ExternalKey: r.GetExternalKey(), Name: r.GetName(), Email: r.GetEmail(), DefaultPaymentMethod: r.GetDefaultPaymentMethod()}
 	})
 }
@@ -183,7 +202,7 @@ func (c billingClient) MoveSubscriptionPrice(ctx context.Context, subscriptionID
 
 func (c billingClient) CreateSetupIntent(ctx context.Context, customerID string) (SetupIntent, error) {
 	return call(ctx, c.c.CreateSetupIntent, &pb.IDRequest{Id: customerID}, func(s *pb.SetupIntent) SetupIntent {
-		return SetupIntent{ID: s.GetId(), ClientSecret: s.GetClientSecret()}
+		return SetupIntent{ID: s.GetId(), ClientSecret: s.GetClientSecret(), PublishableKey: s.GetPublishableKey()}
 	})
 }
 
@@ -199,9 +218,20 @@ func (c billingClient) ListInvoices(ctx context.Context, req ListInvoicesRequest
 				ID: in.GetId(), Number: in.GetNumber(), Status: in.GetStatus(), Currency: in.GetCurrency(),
 				AmountDue: in.GetAmountDue(), AmountPaid: in.GetAmountPaid(), Created: tsFrom(in.GetCreated()),
 				HostedURL: in.GetHostedUrl(), PDFURL: in.GetPdfUrl(),
+				Total: in.GetTotal(), PeriodStart: tsFrom(in.GetPeriodStart()), PeriodEnd: tsFrom(in.GetPeriodEnd()),
 			})
 		}
 		return out
+	})
+}
+
+var _ PaymentMethods = billingClient{}
+
+// GetPaymentMethod fails with UNSUPPORTED against a plugin older than
+// protocol v2.1.
+func (c billingClient) GetPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (Card, error) {
+	return call(ctx, c.c.GetPaymentMethod, &pb.PaymentMethodRequest{CustomerId: customerID, PaymentMethodId: paymentMethodID}, func(r *pb.Card) Card {
+		return Card{PaymentMethodID: r.GetPaymentMethodId(), Brand: r.GetBrand(), Last4: r.GetLast4(), ExpMonth: int(r.GetExpMonth()), ExpYear: int(r.GetExpYear())}
 	})
 }
 

@@ -130,6 +130,7 @@ type Remote interface {
 	Storage
 	DNS
 	Billing
+	PaymentMethods
 }
 
 // HostPluginSets returns the plugin sets a host passes as go-plugin's

@@ -5,8 +5,9 @@
 // Settings: "api_base_url" (optional; Stripe's API by default, a stripe-mock
 // address in tests), "pause_behavior" (keep_as_draft, mark_uncollectible or
 // void; default void), "proration_behavior" for quantity changes
-// (create_prorations, none or always_invoice; default create_prorations).
-// Secrets: "api_key" (required), "webhook_secret" (the endpoint signing
+// (create_prorations, none or always_invoice; default create_prorations),
+// "publishable_key" (pk_..., handed to browsers with a setup intent for
+// Stripe Elements; it is public). Secrets: "api_key" (required), "webhook_secret" (the endpoint signing
 // secret) and optionally "webhook_secret_previous" during secret rotation.
 //
 // EnsurePrice ensures the product (ID = ProductKey) and the price whose
@@ -18,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/dezky/platform/plugins/sdk"
 	"github.com/dezky/platform/providers/stripe/stripeclient"
@@ -39,11 +42,14 @@ type config struct {
 	verifier  *stripeclient.WebhookVerifier
 	pause     stripeclient.PauseBehavior
 	proration stripeclient.Proration
+	// publishableKey is handed to browsers with a setup intent.
+	publishableKey string
 }
 
 var (
-	_ sdk.Provider = (*provider)(nil)
-	_ sdk.Billing  = (*provider)(nil)
+	_ sdk.Provider       = (*provider)(nil)
+	_ sdk.Billing        = (*provider)(nil)
+	_ sdk.PaymentMethods = (*provider)(nil)
 )
 
 func (p *provider) Describe(context.Context) (sdk.Description, error) {
@@ -81,7 +87,11 @@ func (p *provider) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 			v.Secrets = append(v.Secrets, s)
 		}
 	}
-	p.conf.Set(config{Client: c, verifier: v, pause: pause, proration: proration})
+	pk := req.Settings["publishable_key"]
+	if pk != "" && !strings.HasPrefix(pk, "pk_") {
+		return sdk.Invalid("setting publishable_key must be a Stripe publishable key (pk_...)")
+	}
+	p.conf.Set(config{Client: c, verifier: v, pause: pause, proration: proration, publishableKey: pk})
 	return nil
 }
 
@@ -103,6 +113,7 @@ func (p *provider) EnsureCustomer(ctx context.Context, req sdk.EnsureCustomerReq
 	}
 	cu, _, err := c.EnsureCustomer(ctx, stripeclient.CustomerInput{
 		ExternalKey: req.ExternalKey, Name: req.Name, Email: req.Email, Metadata: req.Metadata,
+		ReplaceDetails: req.ReplaceDetails, Country: req.Country, VATID: req.VATID,
 	})
 	if err != nil {
 		return sdk.Customer{}, toSDK(err)
@@ -218,7 +229,7 @@ func (p *provider) CreateSetupIntent(ctx context.Context, customerID string) (sd
 	if err != nil {
 		return sdk.SetupIntent{}, toSDK(err)
 	}
-	return sdk.SetupIntent{ID: si.ID, ClientSecret: si.ClientSecret}, nil
+	return sdk.SetupIntent{ID: si.ID, ClientSecret: si.ClientSecret, PublishableKey: c.publishableKey}, nil
 }
 
 func (p *provider) SetDefaultPaymentMethod(ctx context.Context, customerID, paymentMethodID string) error {
@@ -245,12 +256,26 @@ func (p *provider) ListInvoices(ctx context.Context, req sdk.ListInvoicesRequest
 			ID: in.ID, Number: in.Number, Status: in.Status, Currency: in.Currency,
 			AmountDue: in.AmountDue, AmountPaid: in.AmountPaid, Created: in.Created,
 			HostedURL: in.HostedInvoiceURL, PDFURL: in.PDFURL,
+			Total: in.Total, PeriodStart: in.PeriodStart, PeriodEnd: in.PeriodEnd,
 		})
 	}
 	if page.HasMore && len(page.Invoices) > 0 {
 		out.NextCursor = page.Invoices[len(page.Invoices)-1].ID
 	}
 	return out, nil
+}
+
+func (p *provider) GetPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (sdk.Card, error) {
+	c, err := p.conf.Get()
+	if err != nil {
+		return sdk.Card{}, err
+	}
+	card, err := c.GetPaymentMethod(ctx, customerID, paymentMethodID)
+	if err != nil {
+		return sdk.Card{}, toSDK(err)
+	}
+	return sdk.Card{PaymentMethodID: card.PaymentMethodID, Brand: card.Brand, Last4: card.Last4,
+		ExpMonth: int(card.ExpMonth), ExpYear: int(card.ExpYear)}, nil
 }
 
 func (p *provider) ParseBillingWebhook(_ context.Context, hook sdk.Webhook) ([]sdk.BillingEvent, error) {
@@ -275,9 +300,31 @@ func (p *provider) ParseBillingWebhook(_ context.Context, hook sdk.Webhook) ([]s
 	set("external_key", ev.ExternalKey)
 	set("status", ev.Status)
 	set("currency", ev.Currency)
-	if ev.ObjectType == "invoice" {
+	unix := func(k string, t time.Time) {
+		if !t.IsZero() {
+			data[k] = strconv.FormatInt(t.Unix(), 10)
+		}
+	}
+	switch ev.ObjectType {
+	case "invoice":
 		data["amount_due"] = strconv.FormatInt(ev.AmountDue, 10)
 		data["amount_paid"] = strconv.FormatInt(ev.AmountPaid, 10)
+		data["total"] = strconv.FormatInt(ev.Total, 10)
+		set("number", ev.Number)
+		set("hosted_url", ev.HostedURL)
+		set("pdf_url", ev.PDFURL)
+		unix("period_start", ev.PeriodStart)
+		unix("period_end", ev.PeriodEnd)
+		unix("created", ev.ObjectCreated)
+	case "subscription":
+		unix("current_period_end", ev.CurrentPeriodEnd)
+	case "payment_method":
+		if c := ev.Card; c != nil {
+			set("card.brand", c.Brand)
+			set("card.last4", c.Last4)
+			data["card.exp_month"] = strconv.FormatInt(c.ExpMonth, 10)
+			data["card.exp_year"] = strconv.FormatInt(c.ExpYear, 10)
+		}
 	}
 	for i, f := range ev.ChangedFields {
 		data["changed."+strconv.Itoa(i)] = f

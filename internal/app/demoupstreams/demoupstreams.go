@@ -34,7 +34,10 @@ import (
 const (
 	stripeMockVersion = "v0.183.0"
 	stripeMockAPIKey  = "sk_test_dezky"
-	stripeMockBinEnv  = "STRIPE_MOCK_BIN"
+	// stripeMockPublishableKey is handed to browsers with a setup intent;
+	// stripe-mock has no browser side, so it only shows the wiring.
+	stripeMockPublishableKey = "pk_test_dezky"
+	stripeMockBinEnv         = "STRIPE_MOCK_BIN"
 )
 
 // upstreams are the in-process simulators and the stripe-mock process
@@ -108,9 +111,21 @@ func (d *upstreams) start(ctx context.Context, found map[string]string, dataDir,
 		log.Warn("demo: stripe-mock did not start; billing not configured", "binary", bin, "err", err)
 		return cfg, nil
 	}
-	cfg[sdk.CapabilityBilling] = app.ProviderBinding{Plugin: "stripe", Settings: map[string]string{"api_base_url": url},
-		Secrets: map[string]string{"api_key": stripeMockAPIKey}}
-	log.Info("demo: stripe-mock started", "url", url, "binary", bin)
+	// The platform's events come from an emitter in front of stripe-mock,
+	// signed with a secret made for this run.
+	secret := "whsec_" + randomHex(24)
+	events, err := newStripeEvents(ctx, url, baseURL+"/webhooks/billing", secret, log)
+	if err != nil {
+		return nil, fmt.Errorf("demo billing events: %w", err)
+	}
+	front, err := d.serve(simulator{plugin: "stripe", handler: func() (http.Handler, func() error, error) { return events, nil, nil }}, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo billing events: %w", err)
+	}
+	cfg[sdk.CapabilityBilling] = app.ProviderBinding{Plugin: "stripe",
+		Settings: map[string]string{"api_base_url": front, "publishable_key": stripeMockPublishableKey},
+		Secrets:  map[string]string{"api_key": stripeMockAPIKey, "webhook_secret": secret}}
+	log.Info("demo: stripe-mock started", "url", url, "binary", bin, "events", "signed invoice events to "+baseURL+"/webhooks/billing")
 	return cfg, nil
 }
 

@@ -26,7 +26,12 @@ func (p *Provider) EnsureCustomer(_ context.Context, req sdk.EnsureCustomerReque
 	defer p.mu.Unlock()
 	for _, c := range p.customers {
 		if c.ExternalKey == req.ExternalKey {
-			c.Name, c.Email = req.Name, req.Email
+			if req.Name != "" || req.ReplaceDetails {
+				c.Name = req.Name
+			}
+			if req.Email != "" || req.ReplaceDetails {
+				c.Email = req.Email
+			}
 			return *c, nil
 		}
 	}

@@ -23,11 +23,19 @@ const (
 )
 
 type EnsureCustomerRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ExternalKey   string                 `protobuf:"bytes,1,opt,name=external_key,json=externalKey,proto3" json:"external_key,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	Metadata      map[string]string      `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ExternalKey string                 `protobuf:"bytes,1,opt,name=external_key,json=externalKey,proto3" json:"external_key,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Email       string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Metadata    map[string]string      `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When set, name, email, country and vat_id are the customer's complete
+	// billing details: an empty one is removed from the customer. When unset
+	// (older hosts), empty fields leave the customer's value alone.
+	ReplaceDetails bool `protobuf:"varint,5,opt,name=replace_details,json=replaceDetails,proto3" json:"replace_details,omitempty"`
+	// ISO 3166-1 alpha-2 country of the billing address, upper case.
+	Country string `protobuf:"bytes,6,opt,name=country,proto3" json:"country,omitempty"`
+	// EU VAT identification number, with its country prefix (DE123456789).
+	VatId         string `protobuf:"bytes,7,opt,name=vat_id,json=vatId,proto3" json:"vat_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -88,6 +96,27 @@ func (x *EnsureCustomerRequest) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *EnsureCustomerRequest) GetReplaceDetails() bool {
+	if x != nil {
+		return x.ReplaceDetails
+	}
+	return false
+}
+
+func (x *EnsureCustomerRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *EnsureCustomerRequest) GetVatId() string {
+	if x != nil {
+		return x.VatId
+	}
+	return ""
 }
 
 type Customer struct {
@@ -166,6 +195,136 @@ func (x *Customer) GetDefaultPaymentMethod() string {
 	return ""
 }
 
+type PaymentMethodRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId      string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	PaymentMethodId string                 `protobuf:"bytes,2,opt,name=payment_method_id,json=paymentMethodId,proto3" json:"payment_method_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PaymentMethodRequest) Reset() {
+	*x = PaymentMethodRequest{}
+	mi := &file_v2_billing_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentMethodRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentMethodRequest) ProtoMessage() {}
+
+func (x *PaymentMethodRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v2_billing_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentMethodRequest.ProtoReflect.Descriptor instead.
+func (*PaymentMethodRequest) Descriptor() ([]byte, []int) {
+	return file_v2_billing_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PaymentMethodRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PaymentMethodRequest) GetPaymentMethodId() string {
+	if x != nil {
+		return x.PaymentMethodId
+	}
+	return ""
+}
+
+// Card is what may be shown of a payment card, never its number. A payment
+// method that is not a card has an empty brand.
+type Card struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PaymentMethodId string                 `protobuf:"bytes,1,opt,name=payment_method_id,json=paymentMethodId,proto3" json:"payment_method_id,omitempty"`
+	Brand           string                 `protobuf:"bytes,2,opt,name=brand,proto3" json:"brand,omitempty"`
+	Last4           string                 `protobuf:"bytes,3,opt,name=last4,proto3" json:"last4,omitempty"`
+	ExpMonth        int32                  `protobuf:"varint,4,opt,name=exp_month,json=expMonth,proto3" json:"exp_month,omitempty"`
+	ExpYear         int32                  `protobuf:"varint,5,opt,name=exp_year,json=expYear,proto3" json:"exp_year,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Card) Reset() {
+	*x = Card{}
+	mi := &file_v2_billing_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Card) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Card) ProtoMessage() {}
+
+func (x *Card) ProtoReflect() protoreflect.Message {
+	mi := &file_v2_billing_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Card.ProtoReflect.Descriptor instead.
+func (*Card) Descriptor() ([]byte, []int) {
+	return file_v2_billing_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Card) GetPaymentMethodId() string {
+	if x != nil {
+		return x.PaymentMethodId
+	}
+	return ""
+}
+
+func (x *Card) GetBrand() string {
+	if x != nil {
+		return x.Brand
+	}
+	return ""
+}
+
+func (x *Card) GetLast4() string {
+	if x != nil {
+		return x.Last4
+	}
+	return ""
+}
+
+func (x *Card) GetExpMonth() int32 {
+	if x != nil {
+		return x.ExpMonth
+	}
+	return 0
+}
+
+func (x *Card) GetExpYear() int32 {
+	if x != nil {
+		return x.ExpYear
+	}
+	return 0
+}
+
 type EnsurePriceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ProductKey    string                 `protobuf:"bytes,1,opt,name=product_key,json=productKey,proto3" json:"product_key,omitempty"`
@@ -179,7 +338,7 @@ type EnsurePriceRequest struct {
 
 func (x *EnsurePriceRequest) Reset() {
 	*x = EnsurePriceRequest{}
-	mi := &file_v2_billing_proto_msgTypes[2]
+	mi := &file_v2_billing_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -191,7 +350,7 @@ func (x *EnsurePriceRequest) String() string {
 func (*EnsurePriceRequest) ProtoMessage() {}
 
 func (x *EnsurePriceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[2]
+	mi := &file_v2_billing_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -204,7 +363,7 @@ func (x *EnsurePriceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsurePriceRequest.ProtoReflect.Descriptor instead.
 func (*EnsurePriceRequest) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{2}
+	return file_v2_billing_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnsurePriceRequest) GetProductKey() string {
@@ -256,7 +415,7 @@ type Price struct {
 
 func (x *Price) Reset() {
 	*x = Price{}
-	mi := &file_v2_billing_proto_msgTypes[3]
+	mi := &file_v2_billing_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +427,7 @@ func (x *Price) String() string {
 func (*Price) ProtoMessage() {}
 
 func (x *Price) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[3]
+	mi := &file_v2_billing_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +440,7 @@ func (x *Price) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Price.ProtoReflect.Descriptor instead.
 func (*Price) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{3}
+	return file_v2_billing_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Price) GetId() string {
@@ -340,7 +499,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_v2_billing_proto_msgTypes[4]
+	mi := &file_v2_billing_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -352,7 +511,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[4]
+	mi := &file_v2_billing_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -365,7 +524,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{4}
+	return file_v2_billing_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateSubscriptionRequest) GetExternalKey() string {
@@ -426,7 +585,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_v2_billing_proto_msgTypes[5]
+	mi := &file_v2_billing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +597,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[5]
+	mi := &file_v2_billing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +610,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{5}
+	return file_v2_billing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Subscription) GetId() string {
@@ -520,7 +679,7 @@ type UpdateSubscriptionQuantityRequest struct {
 
 func (x *UpdateSubscriptionQuantityRequest) Reset() {
 	*x = UpdateSubscriptionQuantityRequest{}
-	mi := &file_v2_billing_proto_msgTypes[6]
+	mi := &file_v2_billing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +691,7 @@ func (x *UpdateSubscriptionQuantityRequest) String() string {
 func (*UpdateSubscriptionQuantityRequest) ProtoMessage() {}
 
 func (x *UpdateSubscriptionQuantityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[6]
+	mi := &file_v2_billing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +704,7 @@ func (x *UpdateSubscriptionQuantityRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use UpdateSubscriptionQuantityRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSubscriptionQuantityRequest) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{6}
+	return file_v2_billing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateSubscriptionQuantityRequest) GetSubscriptionId() string {
@@ -572,7 +731,7 @@ type MoveSubscriptionPriceRequest struct {
 
 func (x *MoveSubscriptionPriceRequest) Reset() {
 	*x = MoveSubscriptionPriceRequest{}
-	mi := &file_v2_billing_proto_msgTypes[7]
+	mi := &file_v2_billing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +743,7 @@ func (x *MoveSubscriptionPriceRequest) String() string {
 func (*MoveSubscriptionPriceRequest) ProtoMessage() {}
 
 func (x *MoveSubscriptionPriceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[7]
+	mi := &file_v2_billing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +756,7 @@ func (x *MoveSubscriptionPriceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveSubscriptionPriceRequest.ProtoReflect.Descriptor instead.
 func (*MoveSubscriptionPriceRequest) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{7}
+	return file_v2_billing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MoveSubscriptionPriceRequest) GetSubscriptionId() string {
@@ -615,16 +774,18 @@ func (x *MoveSubscriptionPriceRequest) GetPriceId() string {
 }
 
 type SetupIntent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ClientSecret  string                 `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ClientSecret string                 `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// The publishable key the browser confirms the setup with (Stripe.js).
+	PublishableKey string `protobuf:"bytes,3,opt,name=publishable_key,json=publishableKey,proto3" json:"publishable_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SetupIntent) Reset() {
 	*x = SetupIntent{}
-	mi := &file_v2_billing_proto_msgTypes[8]
+	mi := &file_v2_billing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +797,7 @@ func (x *SetupIntent) String() string {
 func (*SetupIntent) ProtoMessage() {}
 
 func (x *SetupIntent) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[8]
+	mi := &file_v2_billing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +810,7 @@ func (x *SetupIntent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetupIntent.ProtoReflect.Descriptor instead.
 func (*SetupIntent) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{8}
+	return file_v2_billing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetupIntent) GetId() string {
@@ -666,6 +827,13 @@ func (x *SetupIntent) GetClientSecret() string {
 	return ""
 }
 
+func (x *SetupIntent) GetPublishableKey() string {
+	if x != nil {
+		return x.PublishableKey
+	}
+	return ""
+}
+
 type SetDefaultPaymentMethodRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	CustomerId      string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -676,7 +844,7 @@ type SetDefaultPaymentMethodRequest struct {
 
 func (x *SetDefaultPaymentMethodRequest) Reset() {
 	*x = SetDefaultPaymentMethodRequest{}
-	mi := &file_v2_billing_proto_msgTypes[9]
+	mi := &file_v2_billing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +856,7 @@ func (x *SetDefaultPaymentMethodRequest) String() string {
 func (*SetDefaultPaymentMethodRequest) ProtoMessage() {}
 
 func (x *SetDefaultPaymentMethodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[9]
+	mi := &file_v2_billing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +869,7 @@ func (x *SetDefaultPaymentMethodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDefaultPaymentMethodRequest.ProtoReflect.Descriptor instead.
 func (*SetDefaultPaymentMethodRequest) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{9}
+	return file_v2_billing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetDefaultPaymentMethodRequest) GetCustomerId() string {
@@ -729,7 +897,7 @@ type ListInvoicesRequest struct {
 
 func (x *ListInvoicesRequest) Reset() {
 	*x = ListInvoicesRequest{}
-	mi := &file_v2_billing_proto_msgTypes[10]
+	mi := &file_v2_billing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +909,7 @@ func (x *ListInvoicesRequest) String() string {
 func (*ListInvoicesRequest) ProtoMessage() {}
 
 func (x *ListInvoicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[10]
+	mi := &file_v2_billing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +922,7 @@ func (x *ListInvoicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoicesRequest.ProtoReflect.Descriptor instead.
 func (*ListInvoicesRequest) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{10}
+	return file_v2_billing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListInvoicesRequest) GetCustomerId() string {
@@ -779,23 +947,27 @@ func (x *ListInvoicesRequest) GetLimit() int64 {
 }
 
 type Invoice struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Number        string                 `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	Currency      string                 `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
-	AmountDue     int64                  `protobuf:"varint,5,opt,name=amount_due,json=amountDue,proto3" json:"amount_due,omitempty"`
-	AmountPaid    int64                  `protobuf:"varint,6,opt,name=amount_paid,json=amountPaid,proto3" json:"amount_paid,omitempty"`
-	Created       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created,proto3" json:"created,omitempty"`
-	HostedUrl     string                 `protobuf:"bytes,8,opt,name=hosted_url,json=hostedUrl,proto3" json:"hosted_url,omitempty"`
-	PdfUrl        string                 `protobuf:"bytes,9,opt,name=pdf_url,json=pdfUrl,proto3" json:"pdf_url,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Number     string                 `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
+	Status     string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	Currency   string                 `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	AmountDue  int64                  `protobuf:"varint,5,opt,name=amount_due,json=amountDue,proto3" json:"amount_due,omitempty"`
+	AmountPaid int64                  `protobuf:"varint,6,opt,name=amount_paid,json=amountPaid,proto3" json:"amount_paid,omitempty"`
+	Created    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created,proto3" json:"created,omitempty"`
+	HostedUrl  string                 `protobuf:"bytes,8,opt,name=hosted_url,json=hostedUrl,proto3" json:"hosted_url,omitempty"`
+	PdfUrl     string                 `protobuf:"bytes,9,opt,name=pdf_url,json=pdfUrl,proto3" json:"pdf_url,omitempty"`
+	// The invoice total in minor units (amount_due before credits).
+	Total         int64                  `protobuf:"varint,10,opt,name=total,proto3" json:"total,omitempty"`
+	PeriodStart   *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeriodEnd     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Invoice) Reset() {
 	*x = Invoice{}
-	mi := &file_v2_billing_proto_msgTypes[11]
+	mi := &file_v2_billing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +979,7 @@ func (x *Invoice) String() string {
 func (*Invoice) ProtoMessage() {}
 
 func (x *Invoice) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[11]
+	mi := &file_v2_billing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +992,7 @@ func (x *Invoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
 func (*Invoice) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{11}
+	return file_v2_billing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Invoice) GetId() string {
@@ -886,6 +1058,27 @@ func (x *Invoice) GetPdfUrl() string {
 	return ""
 }
 
+func (x *Invoice) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Invoice) GetPeriodStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return nil
+}
+
+func (x *Invoice) GetPeriodEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodEnd
+	}
+	return nil
+}
+
 type InvoicePage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Invoices      []*Invoice             `protobuf:"bytes,1,rep,name=invoices,proto3" json:"invoices,omitempty"`
@@ -896,7 +1089,7 @@ type InvoicePage struct {
 
 func (x *InvoicePage) Reset() {
 	*x = InvoicePage{}
-	mi := &file_v2_billing_proto_msgTypes[12]
+	mi := &file_v2_billing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1101,7 @@ func (x *InvoicePage) String() string {
 func (*InvoicePage) ProtoMessage() {}
 
 func (x *InvoicePage) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[12]
+	mi := &file_v2_billing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1114,7 @@ func (x *InvoicePage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoicePage.ProtoReflect.Descriptor instead.
 func (*InvoicePage) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{12}
+	return file_v2_billing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InvoicePage) GetInvoices() []*Invoice {
@@ -952,7 +1145,7 @@ type BillingEvent struct {
 
 func (x *BillingEvent) Reset() {
 	*x = BillingEvent{}
-	mi := &file_v2_billing_proto_msgTypes[13]
+	mi := &file_v2_billing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1157,7 @@ func (x *BillingEvent) String() string {
 func (*BillingEvent) ProtoMessage() {}
 
 func (x *BillingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[13]
+	mi := &file_v2_billing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1170,7 @@ func (x *BillingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BillingEvent.ProtoReflect.Descriptor instead.
 func (*BillingEvent) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{13}
+	return file_v2_billing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BillingEvent) GetId() string {
@@ -1031,7 +1224,7 @@ type BillingEventList struct {
 
 func (x *BillingEventList) Reset() {
 	*x = BillingEventList{}
-	mi := &file_v2_billing_proto_msgTypes[14]
+	mi := &file_v2_billing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1236,7 @@ func (x *BillingEventList) String() string {
 func (*BillingEventList) ProtoMessage() {}
 
 func (x *BillingEventList) ProtoReflect() protoreflect.Message {
-	mi := &file_v2_billing_proto_msgTypes[14]
+	mi := &file_v2_billing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1249,7 @@ func (x *BillingEventList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BillingEventList.ProtoReflect.Descriptor instead.
 func (*BillingEventList) Descriptor() ([]byte, []int) {
-	return file_v2_billing_proto_rawDescGZIP(), []int{14}
+	return file_v2_billing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BillingEventList) GetEvents() []*BillingEvent {
@@ -1070,12 +1263,15 @@ var File_v2_billing_proto protoreflect.FileDescriptor
 
 const file_v2_billing_proto_rawDesc = "" +
 	"\n" +
-	"\x10v2/billing.proto\x12\x0fdezky.plugin.v2\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x0fv2/common.proto\"\xf3\x01\n" +
+	"\x10v2/billing.proto\x12\x0fdezky.plugin.v2\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x0fv2/common.proto\"\xcd\x02\n" +
 	"\x15EnsureCustomerRequest\x12!\n" +
 	"\fexternal_key\x18\x01 \x01(\tR\vexternalKey\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12P\n" +
-	"\bmetadata\x18\x04 \x03(\v24.dezky.plugin.v2.EnsureCustomerRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x04 \x03(\v24.dezky.plugin.v2.EnsureCustomerRequest.MetadataEntryR\bmetadata\x12'\n" +
+	"\x0freplace_details\x18\x05 \x01(\bR\x0ereplaceDetails\x12\x18\n" +
+	"\acountry\x18\x06 \x01(\tR\acountry\x12\x15\n" +
+	"\x06vat_id\x18\a \x01(\tR\x05vatId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9d\x01\n" +
@@ -1084,7 +1280,17 @@ const file_v2_billing_proto_rawDesc = "" +
 	"\fexternal_key\x18\x02 \x01(\tR\vexternalKey\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x124\n" +
-	"\x16default_payment_method\x18\x05 \x01(\tR\x14defaultPaymentMethod\"\xb1\x01\n" +
+	"\x16default_payment_method\x18\x05 \x01(\tR\x14defaultPaymentMethod\"c\n" +
+	"\x14PaymentMethodRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12*\n" +
+	"\x11payment_method_id\x18\x02 \x01(\tR\x0fpaymentMethodId\"\x96\x01\n" +
+	"\x04Card\x12*\n" +
+	"\x11payment_method_id\x18\x01 \x01(\tR\x0fpaymentMethodId\x12\x14\n" +
+	"\x05brand\x18\x02 \x01(\tR\x05brand\x12\x14\n" +
+	"\x05last4\x18\x03 \x01(\tR\x05last4\x12\x1b\n" +
+	"\texp_month\x18\x04 \x01(\x05R\bexpMonth\x12\x19\n" +
+	"\bexp_year\x18\x05 \x01(\x05R\aexpYear\"\xb1\x01\n" +
 	"\x12EnsurePriceRequest\x12\x1f\n" +
 	"\vproduct_key\x18\x01 \x01(\tR\n" +
 	"productKey\x12!\n" +
@@ -1126,10 +1332,11 @@ const file_v2_billing_proto_rawDesc = "" +
 	"\bquantity\x18\x02 \x01(\x03R\bquantity\"b\n" +
 	"\x1cMoveSubscriptionPriceRequest\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x19\n" +
-	"\bprice_id\x18\x02 \x01(\tR\apriceId\"B\n" +
+	"\bprice_id\x18\x02 \x01(\tR\apriceId\"k\n" +
 	"\vSetupIntent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
-	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\"m\n" +
+	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\x12'\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"m\n" +
 	"\x1eSetDefaultPaymentMethodRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12*\n" +
@@ -1138,7 +1345,7 @@ const file_v2_billing_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x03R\x05limit\"\x93\x02\n" +
+	"\x05limit\x18\x03 \x01(\x03R\x05limit\"\xa3\x03\n" +
 	"\aInvoice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12\x16\n" +
@@ -1151,7 +1358,12 @@ const file_v2_billing_proto_rawDesc = "" +
 	"\acreated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x1d\n" +
 	"\n" +
 	"hosted_url\x18\b \x01(\tR\thostedUrl\x12\x17\n" +
-	"\apdf_url\x18\t \x01(\tR\x06pdfUrl\"d\n" +
+	"\apdf_url\x18\t \x01(\tR\x06pdfUrl\x12\x14\n" +
+	"\x05total\x18\n" +
+	" \x01(\x03R\x05total\x12=\n" +
+	"\fperiod_start\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vperiodStart\x129\n" +
+	"\n" +
+	"period_end\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tperiodEnd\"d\n" +
 	"\vInvoicePage\x124\n" +
 	"\binvoices\x18\x01 \x03(\v2\x18.dezky.plugin.v2.InvoiceR\binvoices\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
@@ -1168,7 +1380,7 @@ const file_v2_billing_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +
 	"\x10BillingEventList\x125\n" +
-	"\x06events\x18\x01 \x03(\v2\x1d.dezky.plugin.v2.BillingEventR\x06events2\xf7\b\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.dezky.plugin.v2.BillingEventR\x06events2\xc9\t\n" +
 	"\aBilling\x12S\n" +
 	"\x0eEnsureCustomer\x12&.dezky.plugin.v2.EnsureCustomerRequest\x1a\x19.dezky.plugin.v2.Customer\x12J\n" +
 	"\vEnsurePrice\x12#.dezky.plugin.v2.EnsurePriceRequest\x1a\x16.dezky.plugin.v2.Price\x12_\n" +
@@ -1182,7 +1394,8 @@ const file_v2_billing_proto_rawDesc = "" +
 	"\x11CreateSetupIntent\x12\x1a.dezky.plugin.v2.IDRequest\x1a\x1c.dezky.plugin.v2.SetupIntent\x12b\n" +
 	"\x17SetDefaultPaymentMethod\x12/.dezky.plugin.v2.SetDefaultPaymentMethodRequest\x1a\x16.dezky.plugin.v2.Empty\x12R\n" +
 	"\fListInvoices\x12$.dezky.plugin.v2.ListInvoicesRequest\x1a\x1c.dezky.plugin.v2.InvoicePage\x12K\n" +
-	"\fParseWebhook\x12\x18.dezky.plugin.v2.Webhook\x1a!.dezky.plugin.v2.BillingEventListB5Z3github.com/dezky/platform/plugins/proto/v2;pluginv2b\x06proto3"
+	"\fParseWebhook\x12\x18.dezky.plugin.v2.Webhook\x1a!.dezky.plugin.v2.BillingEventList\x12P\n" +
+	"\x10GetPaymentMethod\x12%.dezky.plugin.v2.PaymentMethodRequest\x1a\x15.dezky.plugin.v2.CardB5Z3github.com/dezky/platform/plugins/proto/v2;pluginv2b\x06proto3"
 
 var (
 	file_v2_billing_proto_rawDescOnce sync.Once
@@ -1196,69 +1409,75 @@ func file_v2_billing_proto_rawDescGZIP() []byte {
 	return file_v2_billing_proto_rawDescData
 }
 
-var file_v2_billing_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_v2_billing_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_v2_billing_proto_goTypes = []any{
 	(*EnsureCustomerRequest)(nil),             // 0: dezky.plugin.v2.EnsureCustomerRequest
 	(*Customer)(nil),                          // 1: dezky.plugin.v2.Customer
-	(*EnsurePriceRequest)(nil),                // 2: dezky.plugin.v2.EnsurePriceRequest
-	(*Price)(nil),                             // 3: dezky.plugin.v2.Price
-	(*CreateSubscriptionRequest)(nil),         // 4: dezky.plugin.v2.CreateSubscriptionRequest
-	(*Subscription)(nil),                      // 5: dezky.plugin.v2.Subscription
-	(*UpdateSubscriptionQuantityRequest)(nil), // 6: dezky.plugin.v2.UpdateSubscriptionQuantityRequest
-	(*MoveSubscriptionPriceRequest)(nil),      // 7: dezky.plugin.v2.MoveSubscriptionPriceRequest
-	(*SetupIntent)(nil),                       // 8: dezky.plugin.v2.SetupIntent
-	(*SetDefaultPaymentMethodRequest)(nil),    // 9: dezky.plugin.v2.SetDefaultPaymentMethodRequest
-	(*ListInvoicesRequest)(nil),               // 10: dezky.plugin.v2.ListInvoicesRequest
-	(*Invoice)(nil),                           // 11: dezky.plugin.v2.Invoice
-	(*InvoicePage)(nil),                       // 12: dezky.plugin.v2.InvoicePage
-	(*BillingEvent)(nil),                      // 13: dezky.plugin.v2.BillingEvent
-	(*BillingEventList)(nil),                  // 14: dezky.plugin.v2.BillingEventList
-	nil,                                       // 15: dezky.plugin.v2.EnsureCustomerRequest.MetadataEntry
-	nil,                                       // 16: dezky.plugin.v2.BillingEvent.DataEntry
-	(*timestamppb.Timestamp)(nil),             // 17: google.protobuf.Timestamp
-	(*IDRequest)(nil),                         // 18: dezky.plugin.v2.IDRequest
-	(*Webhook)(nil),                           // 19: dezky.plugin.v2.Webhook
-	(*Empty)(nil),                             // 20: dezky.plugin.v2.Empty
+	(*PaymentMethodRequest)(nil),              // 2: dezky.plugin.v2.PaymentMethodRequest
+	(*Card)(nil),                              // 3: dezky.plugin.v2.Card
+	(*EnsurePriceRequest)(nil),                // 4: dezky.plugin.v2.EnsurePriceRequest
+	(*Price)(nil),                             // 5: dezky.plugin.v2.Price
+	(*CreateSubscriptionRequest)(nil),         // 6: dezky.plugin.v2.CreateSubscriptionRequest
+	(*Subscription)(nil),                      // 7: dezky.plugin.v2.Subscription
+	(*UpdateSubscriptionQuantityRequest)(nil), // 8: dezky.plugin.v2.UpdateSubscriptionQuantityRequest
+	(*MoveSubscriptionPriceRequest)(nil),      // 9: dezky.plugin.v2.MoveSubscriptionPriceRequest
+	(*SetupIntent)(nil),                       // 10: dezky.plugin.v2.SetupIntent
+	(*SetDefaultPaymentMethodRequest)(nil),    // 11: dezky.plugin.v2.SetDefaultPaymentMethodRequest
+	(*ListInvoicesRequest)(nil),               // 12: dezky.plugin.v2.ListInvoicesRequest
+	(*Invoice)(nil),                           // 13: dezky.plugin.v2.Invoice
+	(*InvoicePage)(nil),                       // 14: dezky.plugin.v2.InvoicePage
+	(*BillingEvent)(nil),                      // 15: dezky.plugin.v2.BillingEvent
+	(*BillingEventList)(nil),                  // 16: dezky.plugin.v2.BillingEventList
+	nil,                                       // 17: dezky.plugin.v2.EnsureCustomerRequest.MetadataEntry
+	nil,                                       // 18: dezky.plugin.v2.BillingEvent.DataEntry
+	(*timestamppb.Timestamp)(nil),             // 19: google.protobuf.Timestamp
+	(*IDRequest)(nil),                         // 20: dezky.plugin.v2.IDRequest
+	(*Webhook)(nil),                           // 21: dezky.plugin.v2.Webhook
+	(*Empty)(nil),                             // 22: dezky.plugin.v2.Empty
 }
 var file_v2_billing_proto_depIdxs = []int32{
-	15, // 0: dezky.plugin.v2.EnsureCustomerRequest.metadata:type_name -> dezky.plugin.v2.EnsureCustomerRequest.MetadataEntry
-	17, // 1: dezky.plugin.v2.Subscription.current_period_end:type_name -> google.protobuf.Timestamp
-	17, // 2: dezky.plugin.v2.Invoice.created:type_name -> google.protobuf.Timestamp
-	11, // 3: dezky.plugin.v2.InvoicePage.invoices:type_name -> dezky.plugin.v2.Invoice
-	17, // 4: dezky.plugin.v2.BillingEvent.time:type_name -> google.protobuf.Timestamp
-	16, // 5: dezky.plugin.v2.BillingEvent.data:type_name -> dezky.plugin.v2.BillingEvent.DataEntry
-	13, // 6: dezky.plugin.v2.BillingEventList.events:type_name -> dezky.plugin.v2.BillingEvent
-	0,  // 7: dezky.plugin.v2.Billing.EnsureCustomer:input_type -> dezky.plugin.v2.EnsureCustomerRequest
-	2,  // 8: dezky.plugin.v2.Billing.EnsurePrice:input_type -> dezky.plugin.v2.EnsurePriceRequest
-	4,  // 9: dezky.plugin.v2.Billing.CreateSubscription:input_type -> dezky.plugin.v2.CreateSubscriptionRequest
-	18, // 10: dezky.plugin.v2.Billing.GetSubscription:input_type -> dezky.plugin.v2.IDRequest
-	6,  // 11: dezky.plugin.v2.Billing.UpdateSubscriptionQuantity:input_type -> dezky.plugin.v2.UpdateSubscriptionQuantityRequest
-	18, // 12: dezky.plugin.v2.Billing.PauseSubscription:input_type -> dezky.plugin.v2.IDRequest
-	18, // 13: dezky.plugin.v2.Billing.ResumeSubscription:input_type -> dezky.plugin.v2.IDRequest
-	18, // 14: dezky.plugin.v2.Billing.CancelSubscription:input_type -> dezky.plugin.v2.IDRequest
-	7,  // 15: dezky.plugin.v2.Billing.MoveSubscriptionPrice:input_type -> dezky.plugin.v2.MoveSubscriptionPriceRequest
-	18, // 16: dezky.plugin.v2.Billing.CreateSetupIntent:input_type -> dezky.plugin.v2.IDRequest
-	9,  // 17: dezky.plugin.v2.Billing.SetDefaultPaymentMethod:input_type -> dezky.plugin.v2.SetDefaultPaymentMethodRequest
-	10, // 18: dezky.plugin.v2.Billing.ListInvoices:input_type -> dezky.plugin.v2.ListInvoicesRequest
-	19, // 19: dezky.plugin.v2.Billing.ParseWebhook:input_type -> dezky.plugin.v2.Webhook
-	1,  // 20: dezky.plugin.v2.Billing.EnsureCustomer:output_type -> dezky.plugin.v2.Customer
-	3,  // 21: dezky.plugin.v2.Billing.EnsurePrice:output_type -> dezky.plugin.v2.Price
-	5,  // 22: dezky.plugin.v2.Billing.CreateSubscription:output_type -> dezky.plugin.v2.Subscription
-	5,  // 23: dezky.plugin.v2.Billing.GetSubscription:output_type -> dezky.plugin.v2.Subscription
-	5,  // 24: dezky.plugin.v2.Billing.UpdateSubscriptionQuantity:output_type -> dezky.plugin.v2.Subscription
-	5,  // 25: dezky.plugin.v2.Billing.PauseSubscription:output_type -> dezky.plugin.v2.Subscription
-	5,  // 26: dezky.plugin.v2.Billing.ResumeSubscription:output_type -> dezky.plugin.v2.Subscription
-	5,  // 27: dezky.plugin.v2.Billing.CancelSubscription:output_type -> dezky.plugin.v2.Subscription
-	5,  // 28: dezky.plugin.v2.Billing.MoveSubscriptionPrice:output_type -> dezky.plugin.v2.Subscription
-	8,  // 29: dezky.plugin.v2.Billing.CreateSetupIntent:output_type -> dezky.plugin.v2.SetupIntent
-	20, // 30: dezky.plugin.v2.Billing.SetDefaultPaymentMethod:output_type -> dezky.plugin.v2.Empty
-	12, // 31: dezky.plugin.v2.Billing.ListInvoices:output_type -> dezky.plugin.v2.InvoicePage
-	14, // 32: dezky.plugin.v2.Billing.ParseWebhook:output_type -> dezky.plugin.v2.BillingEventList
-	20, // [20:33] is the sub-list for method output_type
-	7,  // [7:20] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	17, // 0: dezky.plugin.v2.EnsureCustomerRequest.metadata:type_name -> dezky.plugin.v2.EnsureCustomerRequest.MetadataEntry
+	19, // 1: dezky.plugin.v2.Subscription.current_period_end:type_name -> google.protobuf.Timestamp
+	19, // 2: dezky.plugin.v2.Invoice.created:type_name -> google.protobuf.Timestamp
+	19, // 3: dezky.plugin.v2.Invoice.period_start:type_name -> google.protobuf.Timestamp
+	19, // 4: dezky.plugin.v2.Invoice.period_end:type_name -> google.protobuf.Timestamp
+	13, // 5: dezky.plugin.v2.InvoicePage.invoices:type_name -> dezky.plugin.v2.Invoice
+	19, // 6: dezky.plugin.v2.BillingEvent.time:type_name -> google.protobuf.Timestamp
+	18, // 7: dezky.plugin.v2.BillingEvent.data:type_name -> dezky.plugin.v2.BillingEvent.DataEntry
+	15, // 8: dezky.plugin.v2.BillingEventList.events:type_name -> dezky.plugin.v2.BillingEvent
+	0,  // 9: dezky.plugin.v2.Billing.EnsureCustomer:input_type -> dezky.plugin.v2.EnsureCustomerRequest
+	4,  // 10: dezky.plugin.v2.Billing.EnsurePrice:input_type -> dezky.plugin.v2.EnsurePriceRequest
+	6,  // 11: dezky.plugin.v2.Billing.CreateSubscription:input_type -> dezky.plugin.v2.CreateSubscriptionRequest
+	20, // 12: dezky.plugin.v2.Billing.GetSubscription:input_type -> dezky.plugin.v2.IDRequest
+	8,  // 13: dezky.plugin.v2.Billing.UpdateSubscriptionQuantity:input_type -> dezky.plugin.v2.UpdateSubscriptionQuantityRequest
+	20, // 14: dezky.plugin.v2.Billing.PauseSubscription:input_type -> dezky.plugin.v2.IDRequest
+	20, // 15: dezky.plugin.v2.Billing.ResumeSubscription:input_type -> dezky.plugin.v2.IDRequest
+	20, // 16: dezky.plugin.v2.Billing.CancelSubscription:input_type -> dezky.plugin.v2.IDRequest
+	9,  // 17: dezky.plugin.v2.Billing.MoveSubscriptionPrice:input_type -> dezky.plugin.v2.MoveSubscriptionPriceRequest
+	20, // 18: dezky.plugin.v2.Billing.CreateSetupIntent:input_type -> dezky.plugin.v2.IDRequest
+	11, // 19: dezky.plugin.v2.Billing.SetDefaultPaymentMethod:input_type -> dezky.plugin.v2.SetDefaultPaymentMethodRequest
+	12, // 20: dezky.plugin.v2.Billing.ListInvoices:input_type -> dezky.plugin.v2.ListInvoicesRequest
+	21, // 21: dezky.plugin.v2.Billing.ParseWebhook:input_type -> dezky.plugin.v2.Webhook
+	2,  // 22: dezky.plugin.v2.Billing.GetPaymentMethod:input_type -> dezky.plugin.v2.PaymentMethodRequest
+	1,  // 23: dezky.plugin.v2.Billing.EnsureCustomer:output_type -> dezky.plugin.v2.Customer
+	5,  // 24: dezky.plugin.v2.Billing.EnsurePrice:output_type -> dezky.plugin.v2.Price
+	7,  // 25: dezky.plugin.v2.Billing.CreateSubscription:output_type -> dezky.plugin.v2.Subscription
+	7,  // 26: dezky.plugin.v2.Billing.GetSubscription:output_type -> dezky.plugin.v2.Subscription
+	7,  // 27: dezky.plugin.v2.Billing.UpdateSubscriptionQuantity:output_type -> dezky.plugin.v2.Subscription
+	7,  // 28: dezky.plugin.v2.Billing.PauseSubscription:output_type -> dezky.plugin.v2.Subscription
+	7,  // 29: dezky.plugin.v2.Billing.ResumeSubscription:output_type -> dezky.plugin.v2.Subscription
+	7,  // 30: dezky.plugin.v2.Billing.CancelSubscription:output_type -> dezky.plugin.v2.Subscription
+	7,  // 31: dezky.plugin.v2.Billing.MoveSubscriptionPrice:output_type -> dezky.plugin.v2.Subscription
+	10, // 32: dezky.plugin.v2.Billing.CreateSetupIntent:output_type -> dezky.plugin.v2.SetupIntent
+	22, // 33: dezky.plugin.v2.Billing.SetDefaultPaymentMethod:output_type -> dezky.plugin.v2.Empty
+	14, // 34: dezky.plugin.v2.Billing.ListInvoices:output_type -> dezky.plugin.v2.InvoicePage
+	16, // 35: dezky.plugin.v2.Billing.ParseWebhook:output_type -> dezky.plugin.v2.BillingEventList
+	3,  // 36: dezky.plugin.v2.Billing.GetPaymentMethod:output_type -> dezky.plugin.v2.Card
+	23, // [23:37] is the sub-list for method output_type
+	9,  // [9:23] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_v2_billing_proto_init() }
@@ -1273,7 +1492,7 @@ func file_v2_billing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v2_billing_proto_rawDesc), len(file_v2_billing_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,7 @@ const (
 	Billing_SetDefaultPaymentMethod_FullMethodName    = "/dezky.plugin.v2.Billing/SetDefaultPaymentMethod"
 	Billing_ListInvoices_FullMethodName               = "/dezky.plugin.v2.Billing/ListInvoices"
 	Billing_ParseWebhook_FullMethodName               = "/dezky.plugin.v2.Billing/ParseWebhook"
+	Billing_GetPaymentMethod_FullMethodName           = "/dezky.plugin.v2.Billing/GetPaymentMethod"
 )
 
 // BillingClient is the client API for Billing service.
@@ -51,6 +52,10 @@ type BillingClient interface {
 	SetDefaultPaymentMethod(ctx context.Context, in *SetDefaultPaymentMethodRequest, opts ...grpc.CallOption) (*Empty, error)
 	ListInvoices(ctx context.Context, in *ListInvoicesRequest, opts ...grpc.CallOption) (*InvoicePage, error)
 	ParseWebhook(ctx context.Context, in *Webhook, opts ...grpc.CallOption) (*BillingEventList, error)
+	// GetPaymentMethod describes one of the customer's payment methods
+	// (NOT_FOUND when it is not the customer's). Added in v2.1: older
+	// plugins answer UNIMPLEMENTED.
+	GetPaymentMethod(ctx context.Context, in *PaymentMethodRequest, opts ...grpc.CallOption) (*Card, error)
 }
 
 type billingClient struct {
@@ -191,6 +196,16 @@ func (c *billingClient) ParseWebhook(ctx context.Context, in *Webhook, opts ...g
 	return out, nil
 }
 
+func (c *billingClient) GetPaymentMethod(ctx context.Context, in *PaymentMethodRequest, opts ...grpc.CallOption) (*Card, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Card)
+	err := c.cc.Invoke(ctx, Billing_GetPaymentMethod_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BillingServer is the server API for Billing service.
 // All implementations must embed UnimplementedBillingServer
 // for forward compatibility.
@@ -208,6 +223,10 @@ type BillingServer interface {
 	SetDefaultPaymentMethod(context.Context, *SetDefaultPaymentMethodRequest) (*Empty, error)
 	ListInvoices(context.Context, *ListInvoicesRequest) (*InvoicePage, error)
 	ParseWebhook(context.Context, *Webhook) (*BillingEventList, error)
+	// GetPaymentMethod describes one of the customer's payment methods
+	// (NOT_FOUND when it is not the customer's). Added in v2.1: older
+	// plugins answer UNIMPLEMENTED.
+	GetPaymentMethod(context.Context, *PaymentMethodRequest) (*Card, error)
 	mustEmbedUnimplementedBillingServer()
 }
 
@@ -256,6 +275,9 @@ func (UnimplementedBillingServer) ListInvoices(context.Context, *ListInvoicesReq
 }
 func (UnimplementedBillingServer) ParseWebhook(context.Context, *Webhook) (*BillingEventList, error) {
 	return nil, status.Error(codes.Unimplemented, "method ParseWebhook not implemented")
+}
+func (UnimplementedBillingServer) GetPaymentMethod(context.Context, *PaymentMethodRequest) (*Card, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPaymentMethod not implemented")
 }
 func (UnimplementedBillingServer) mustEmbedUnimplementedBillingServer() {}
 func (UnimplementedBillingServer) testEmbeddedByValue()                 {}
@@ -512,6 +534,24 @@ func _Billing_ParseWebhook_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Billing_GetPaymentMethod_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PaymentMethodRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BillingServer).GetPaymentMethod(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Billing_GetPaymentMethod_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BillingServer).GetPaymentMethod(ctx, req.(*PaymentMethodRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Billing_ServiceDesc is the grpc.ServiceDesc for Billing service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -570,6 +610,10 @@ var Billing_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ParseWebhook",
 			Handler:    _Billing_ParseWebhook_Handler,
+		},
+		{
+			MethodName: "GetPaymentMethod",
+			Handler:    _Billing_GetPaymentMethod_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

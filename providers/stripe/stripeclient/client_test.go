@@ -195,6 +195,95 @@ func TestClient_Customers(t *testing.T) {
 		}
 	})
 
+	t.Run("ReplaceDetails", func(t *testing.T) {
+		// An existing customer with a country and two EU VAT ids: the
+		// details replace name, email and country, keep the VAT id that
+		// matches, delete the other, and leave other tax id types alone.
+		h.rec.Reset()
+		h.rec.Intercept(func(r stripetest.Request) (stripetest.Reply, bool) {
+			switch {
+			case r.Method == http.MethodGet && r.Path == "/v1/customers/search":
+				return stripetest.Reply{Status: 200, Body: `{"object":"search_result","has_more":false,"url":"/v1/customers/search","data":[
+{"id":"cus_D","object":"customer","name":"Acme","email":"old@acme.test","address":{"country":"AT"},"metadata":{"dezky_key":"tenant-7"}}]}`}, true
+			case r.Method == http.MethodGet && r.Path == "/v1/customers/cus_D/tax_ids":
+				return stripetest.Reply{Status: 200, Body: `{"object":"list","has_more":false,"url":"/v1/customers/cus_D/tax_ids","data":[
+{"id":"txi_keep","object":"tax_id","type":"eu_vat","value":"DE123456789"},
+{"id":"txi_old","object":"tax_id","type":"eu_vat","value":"ATU12345678"},
+{"id":"txi_gb","object":"tax_id","type":"gb_vat","value":"GB123456789"}]}`}, true
+			}
+			return stripetest.Reply{}, false
+		})
+		defer h.rec.Intercept(nil)
+		in := stripeclient.CustomerInput{ExternalKey: "tenant-7", Name: "Acme", Email: "billing@acme.test", Country: "DE", VATID: "DE123456789", ReplaceDetails: true}
+		if _, _, err := h.client.EnsureCustomer(ctx, in); err != nil {
+			t.Fatalf("EnsureCustomer: %v", err)
+		}
+		upd := h.one(t, http.MethodPost, "/v1/customers/cus_D")
+		wantParams(t, upd, map[string]string{"email": "billing@acme.test", "address[country]": "DE"})
+		if upd.Has("name") {
+			t.Errorf("unchanged name was sent: %q", upd.Param("name"))
+		}
+		h.one(t, http.MethodDelete, "/v1/customers/cus_D/tax_ids/txi_old")
+		h.none(t, http.MethodDelete, "/v1/customers/cus_D/tax_ids/txi_keep")
+		h.none(t, http.MethodDelete, "/v1/customers/cus_D/tax_ids/txi_gb")
+		h.none(t, http.MethodPost, "/v1/customers/cus_D/tax_ids")
+
+		// Blank details unset: email and address are sent empty, every EU
+		// VAT id is deleted.
+		h.rec.Reset()
+		in = stripeclient.CustomerInput{ExternalKey: "tenant-7", Name: "Acme", ReplaceDetails: true}
+		if _, _, err := h.client.EnsureCustomer(ctx, in); err != nil {
+			t.Fatalf("EnsureCustomer unsetting: %v", err)
+		}
+		upd = h.one(t, http.MethodPost, "/v1/customers/cus_D")
+		if !upd.Has("email") || upd.Param("email") != "" || !upd.Has("address") || upd.Param("address") != "" {
+			t.Errorf("unset request: email %q (sent %v), address %q (sent %v)", upd.Param("email"), upd.Has("email"), upd.Param("address"), upd.Has("address"))
+		}
+		h.one(t, http.MethodDelete, "/v1/customers/cus_D/tax_ids/txi_keep")
+		h.one(t, http.MethodDelete, "/v1/customers/cus_D/tax_ids/txi_old")
+
+		// Without ReplaceDetails (an older host), empty fields are left
+		// alone and tax ids are not touched.
+		h.rec.Reset()
+		if _, _, err := h.client.EnsureCustomer(ctx, stripeclient.CustomerInput{ExternalKey: "tenant-7", Name: "Acme"}); err != nil {
+			t.Fatalf("EnsureCustomer: %v", err)
+		}
+		h.none(t, http.MethodPost, "/v1/customers/cus_D")
+		h.none(t, http.MethodGet, "/v1/customers/cus_D/tax_ids")
+	})
+
+	t.Run("NewCustomerWithDetails", func(t *testing.T) {
+		h.rec.Reset()
+		in := stripeclient.CustomerInput{ExternalKey: "tenant-8", Name: "Globex", Country: "NL", VATID: "NL123456789B01", ReplaceDetails: true}
+		if _, _, err := h.client.EnsureCustomer(ctx, in); err != nil {
+			t.Fatalf("EnsureCustomer: %v", err)
+		}
+		wantParams(t, h.one(t, http.MethodPost, "/v1/customers"), map[string]string{
+			"name": "Globex", "address[country]": "NL", "tax_id_data[0][type]": "eu_vat", "tax_id_data[0][value]": "NL123456789B01"})
+	})
+
+	t.Run("GetPaymentMethod", func(t *testing.T) {
+		h.rec.Reset()
+		card, err := h.client.GetPaymentMethod(ctx, "cus_A", "pm_card_visa")
+		if err != nil {
+			t.Fatalf("GetPaymentMethod: %v", err)
+		}
+		h.one(t, http.MethodGet, "/v1/customers/cus_A/payment_methods/pm_card_visa")
+		if card.PaymentMethodID != "pm_card_visa" || card.Brand != "visa" || card.Last4 != "4242" || card.ExpMonth < 1 || card.ExpYear < 2000 {
+			t.Errorf("card = %+v", card)
+		}
+		h.rec.Intercept(func(r stripetest.Request) (stripetest.Reply, bool) {
+			return stripetest.Reply{Status: 404, Body: `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such PaymentMethod"}}`}, true
+		})
+		defer h.rec.Intercept(nil)
+		if _, err := h.client.GetPaymentMethod(ctx, "cus_A", "pm_other"); !errors.Is(err, stripeclient.ErrNotFound) {
+			t.Errorf("another customer's payment method: %v, want ErrNotFound", err)
+		}
+		if _, err := h.client.GetPaymentMethod(ctx, "cus_A", "pm/../x"); !errors.Is(err, stripeclient.ErrInvalid) {
+			t.Errorf("a path as payment method id: %v, want ErrInvalid", err)
+		}
+	})
+
 	t.Run("InvalidExternalKey", func(t *testing.T) {
 		h.rec.Reset()
 		for _, key := range []string{"", "it's", strings.Repeat("k", 201), "a b"} {

@@ -25,7 +25,20 @@ type CustomerInput struct {
 	Email       string
 	// Metadata is stored on create in addition to MetadataKey.
 	Metadata map[string]string
+	// ReplaceDetails makes Name, Email, Country and VATID the customer's
+	// complete billing details: an empty one is removed. Without it, empty
+	// fields leave the customer's values alone and Country and VATID are
+	// not applied.
+	ReplaceDetails bool
+	// Country is the ISO 3166-1 alpha-2 country of the billing address.
+	Country string
+	// VATID is an EU VAT number with its country prefix; it is kept as the
+	// customer's only eu_vat tax ID.
+	VATID string
 }
+
+// VATType is the Stripe tax ID type of EU VAT numbers.
+const VATType = "eu_vat"
 
 // EnsureCustomer returns the customer carrying in.ExternalKey, creating it if
 // none exists. An existing customer whose name or email differs from a
@@ -41,26 +54,16 @@ func (c *Client) EnsureCustomer(ctx context.Context, in CustomerInput) (cust Cus
 		return Customer{}, false, wrapErr(op, err)
 	}
 	if existing != nil {
-		upd := &stripe.CustomerParams{}
-		changed := false
-		if in.Name != "" && in.Name != existing.Name {
-			upd.Name = stripe.String(in.Name)
-			changed = true
-		}
-		if in.Email != "" && in.Email != existing.Email {
-			upd.Email = stripe.String(in.Email)
-			changed = true
-		}
-		if !changed {
-			return toCustomer(existing), false, nil
-		}
-		upd.Context = ctx
-		updated, err := c.api.Customers.Update(existing.ID, upd)
+		cust, err := c.updateCustomer(ctx, existing, in)
 		if err != nil {
 			return Customer{}, false, wrapErr(op, err)
 		}
-		c.log.InfoContext(ctx, "stripe customer updated", "customer", updated.ID, "key", in.ExternalKey)
-		return toCustomer(updated), false, nil
+		if in.ReplaceDetails {
+			if err := c.syncVATID(ctx, existing.ID, in.VATID); err != nil {
+				return Customer{}, false, wrapErr(op, err)
+			}
+		}
+		return cust, false, nil
 	}
 
 	params := &stripe.CustomerParams{
@@ -73,6 +76,12 @@ func (c *Client) EnsureCustomer(ctx context.Context, in CustomerInput) (cust Cus
 	if in.Email != "" {
 		params.Email = stripe.String(in.Email)
 	}
+	if in.ReplaceDetails && in.Country != "" {
+		params.Address = &stripe.AddressParams{Country: stripe.String(in.Country)}
+	}
+	if in.ReplaceDetails && in.VATID != "" {
+		params.TaxIDData = []*stripe.CustomerTaxIDDataParams{{Type: stripe.String(VATType), Value: stripe.String(in.VATID)}}
+	}
 	params.SetIdempotencyKey(idempotencyKey("customer", in.ExternalKey))
 	nc, err := c.api.Customers.New(params)
 	if err != nil {
@@ -80,6 +89,118 @@ func (c *Client) EnsureCustomer(ctx context.Context, in CustomerInput) (cust Cus
 	}
 	c.log.InfoContext(ctx, "stripe customer created", "customer", nc.ID, "key", in.ExternalKey)
 	return toCustomer(nc), true, nil
+}
+
+// updateCustomer brings an existing customer's name, email and (with
+// ReplaceDetails) country to in, with one update call when anything
+// differs. Stripe removes a field set to the empty string.
+func (c *Client) updateCustomer(ctx context.Context, existing *stripe.Customer, in CustomerInput) (Customer, error) {
+	upd := &stripe.CustomerParams{Params: stripe.Params{Context: ctx}}
+	changed := false
+	if (in.Name != "" || in.ReplaceDetails) && in.Name != existing.Name {
+		upd.Name = stripe.String(in.Name)
+		changed = true
+	}
+	if (in.Email != "" || in.ReplaceDetails) && in.Email != existing.Email {
+		upd.Email = stripe.String(in.Email)
+		changed = true
+	}
+	if in.ReplaceDetails {
+		have := ""
+		if existing.Address != nil {
+			have = existing.Address.Country
+		}
+		switch {
+		case in.Country == have:
+		case in.Country == "":
+			upd.AddExtra("address", "")
+			changed = true
+		default:
+			upd.Address = &stripe.AddressParams{Country: stripe.String(in.Country)}
+			changed = true
+		}
+	}
+	if !changed {
+		return toCustomer(existing), nil
+	}
+	updated, err := c.api.Customers.Update(existing.ID, upd)
+	if err != nil {
+		return Customer{}, err
+	}
+	c.log.InfoContext(ctx, "stripe customer updated", "customer", updated.ID)
+	return toCustomer(updated), nil
+}
+
+// syncVATID makes vat (or nothing, when empty) the customer's only EU VAT
+// tax ID: other eu_vat IDs are deleted, a missing one is added. Tax IDs of
+// other types are left alone.
+func (c *Client) syncVATID(ctx context.Context, customerID, vat string) error {
+	it := c.api.TaxIDs.List(&stripe.TaxIDListParams{ListParams: stripe.ListParams{Context: ctx}, Customer: stripe.String(customerID)})
+	found := false
+	var stale []string
+	for it.Next() {
+		t := it.TaxID()
+		if t == nil || string(t.Type) != VATType {
+			continue
+		}
+		if vat != "" && t.Value == vat && !found {
+			found = true
+			continue
+		}
+		stale = append(stale, t.ID)
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	for _, id := range stale {
+		if _, err := c.api.TaxIDs.Del(id, &stripe.TaxIDParams{Params: stripe.Params{Context: ctx}, Customer: stripe.String(customerID)}); err != nil {
+			return err
+		}
+	}
+	if vat == "" || found {
+		return nil
+	}
+	_, err := c.api.TaxIDs.New(&stripe.TaxIDParams{
+		Params: stripe.Params{Context: ctx}, Customer: stripe.String(customerID),
+		Type: stripe.String(VATType), Value: stripe.String(vat),
+	})
+	return err
+}
+
+// Card is what may be shown of a card payment method.
+type Card struct {
+	PaymentMethodID string
+	Brand           string
+	Last4           string
+	ExpMonth        int64
+	ExpYear         int64
+}
+
+// GetPaymentMethod describes one of the customer's payment methods; one
+// attached to another customer (or none) is ErrNotFound. A payment method
+// that is not a card has an empty Brand.
+func (c *Client) GetPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (Card, error) {
+	const op = "GetPaymentMethod"
+	if err := validateID(op, "customer ID", customerID); err != nil {
+		return Card{}, err
+	}
+	if err := validateID(op, "payment method ID", paymentMethodID); err != nil {
+		return Card{}, err
+	}
+	// The customer-scoped endpoint answers 404 for another customer's
+	// payment method.
+	pm, err := c.api.Customers.RetrievePaymentMethod(paymentMethodID, &stripe.CustomerRetrievePaymentMethodParams{
+		Params: stripe.Params{Context: ctx}, Customer: stripe.String(customerID),
+	})
+	if err != nil {
+		return Card{}, wrapErr(op, err)
+	}
+	out := Card{PaymentMethodID: pm.ID}
+	if pm.Card != nil {
+		out.Brand, out.Last4 = string(pm.Card.Brand), pm.Card.Last4
+		out.ExpMonth, out.ExpYear = pm.Card.ExpMonth, pm.Card.ExpYear
+	}
+	return out, nil
 }
 
 // findCustomer searches for a live customer whose metadata carries key.

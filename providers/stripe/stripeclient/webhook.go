@@ -221,6 +221,19 @@ type Event struct {
 	Currency    string
 	AmountDue   int64
 	AmountPaid  int64
+	// Number, HostedURL, PDFURL, Total, PeriodStart, PeriodEnd and
+	// ObjectCreated describe an invoice.
+	Number        string
+	HostedURL     string
+	PDFURL        string
+	Total         int64
+	PeriodStart   time.Time
+	PeriodEnd     time.Time
+	ObjectCreated time.Time
+	// CurrentPeriodEnd is a subscription's.
+	CurrentPeriodEnd time.Time
+	// Card describes a card payment method.
+	Card *Card
 	// ChangedFields lists the top-level keys of data.previous_attributes
 	// (for *.updated events) in document order.
 	ChangedFields []string
@@ -252,6 +265,21 @@ type eventObject struct {
 	AmountDue    int64             `json:"amount_due"`
 	AmountPaid   int64             `json:"amount_paid"`
 	Metadata     map[string]string `json:"metadata"`
+	Number       string            `json:"number"`
+	HostedURL    string            `json:"hosted_invoice_url"`
+	PDFURL       string            `json:"invoice_pdf"`
+	Total        int64             `json:"total"`
+	PeriodStart  int64             `json:"period_start"`
+	PeriodEnd    int64             `json:"period_end"`
+	Created      int64             `json:"created"`
+	// CurrentPeriodEnd is a subscription's.
+	CurrentPeriodEnd int64 `json:"current_period_end"`
+	Card             *struct {
+		Brand    string `json:"brand"`
+		Last4    string `json:"last4"`
+		ExpMonth int64  `json:"exp_month"`
+		ExpYear  int64  `json:"exp_year"`
+	} `json:"card"`
 	// Parent carries the subscription reference of invoices in API
 	// versions that moved it out of the top level.
 	Parent *struct {
@@ -301,6 +329,18 @@ func ParseEvent(payload []byte) (Event, error) {
 		AmountDue:   o.AmountDue,
 		AmountPaid:  o.AmountPaid,
 		Object:      json.RawMessage(obj),
+
+		Number:           o.Number,
+		HostedURL:        o.HostedURL,
+		PDFURL:           o.PDFURL,
+		Total:            o.Total,
+		PeriodStart:      unixTime(o.PeriodStart),
+		PeriodEnd:        unixTime(o.PeriodEnd),
+		ObjectCreated:    unixTime(o.Created),
+		CurrentPeriodEnd: unixTime(o.CurrentPeriodEnd),
+	}
+	if o.Card != nil && o.Object == "payment_method" {
+		ev.Card = &Card{PaymentMethodID: o.ID, Brand: o.Card.Brand, Last4: o.Card.Last4, ExpMonth: o.Card.ExpMonth, ExpYear: o.Card.ExpYear}
 	}
 	var err error
 	if ev.CustomerID, err = expandableID(o.Customer); err != nil {

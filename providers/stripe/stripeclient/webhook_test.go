@@ -230,3 +230,35 @@ func TestParseSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestParseEventDetails: invoice, subscription and card fields the
+// platform applies are read from the event object.
+func TestParseEventDetails(t *testing.T) {
+	inv, err := stripeclient.ParseEvent([]byte(`{"id":"evt_1","object":"event","type":"invoice.paid","created":1700000000,
+"data":{"object":{"id":"in_1","object":"invoice","customer":"cus_1","subscription":"sub_1","status":"paid","currency":"eur",
+"total":1200,"amount_due":0,"amount_paid":1200,"number":"A-1","hosted_invoice_url":"https://h","invoice_pdf":"https://p",
+"created":1699990000,"period_start":1697000000,"period_end":1699600000}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Number != "A-1" || inv.Total != 1200 || inv.HostedURL != "https://h" || inv.PDFURL != "https://p" ||
+		inv.ObjectCreated.Unix() != 1699990000 || inv.PeriodStart.Unix() != 1697000000 || inv.PeriodEnd.Unix() != 1699600000 || inv.Card != nil {
+		t.Errorf("invoice event = %+v", inv)
+	}
+	pm, err := stripeclient.ParseEvent([]byte(`{"id":"evt_2","object":"event","type":"payment_method.attached","created":1700000000,
+"data":{"object":{"id":"pm_1","object":"payment_method","customer":"cus_1","card":{"brand":"visa","last4":"4242","exp_month":8,"exp_year":2031}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm.Card == nil || *pm.Card != (stripeclient.Card{PaymentMethodID: "pm_1", Brand: "visa", Last4: "4242", ExpMonth: 8, ExpYear: 2031}) || pm.CustomerID != "cus_1" {
+		t.Errorf("payment method event = %+v card %+v", pm, pm.Card)
+	}
+	sub, err := stripeclient.ParseEvent([]byte(`{"id":"evt_3","object":"event","type":"customer.subscription.updated","created":1700000000,
+"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"past_due","current_period_end":1702592000}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.CurrentPeriodEnd.Unix() != 1702592000 || sub.SubscriptionID != "sub_1" || sub.Status != "past_due" {
+		t.Errorf("subscription event = %+v", sub)
+	}
+}

@@ -1,4 +1,4 @@
-package tenantadmin
+package inputcheck
 
 import "strings"
 
@@ -23,3 +23,7 @@ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`
 	}
 	return m
 }()
+
+// IsCountry reports whether code is an officially assigned ISO 3166-1
+// alpha-2 country code (upper case).
+func IsCountry(code string) bool { return iso3166[code] }
