@@ -32,7 +32,9 @@ import (
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnermargin"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
@@ -88,8 +90,12 @@ type Client struct {
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
+	// PartnerMargin is the client for interacting with the PartnerMargin builders.
+	PartnerMargin *PartnerMarginClient
 	// PartnerSettings is the client for interacting with the PartnerSettings builders.
 	PartnerSettings *PartnerSettingsClient
+	// Payout is the client for interacting with the Payout builders.
+	Payout *PayoutClient
 	// Price is the client for interacting with the Price builders.
 	Price *PriceClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
@@ -142,7 +148,9 @@ func (c *Client) init() {
 	c.MemberProvisioning = NewMemberProvisioningClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Partner = NewPartnerClient(c.config)
+	c.PartnerMargin = NewPartnerMarginClient(c.config)
 	c.PartnerSettings = NewPartnerSettingsClient(c.config)
+	c.Payout = NewPayoutClient(c.config)
 	c.Price = NewPriceClient(c.config)
 	c.ProvisioningState = NewProvisioningStateClient(c.config)
 	c.SecurityPolicy = NewSecurityPolicyClient(c.config)
@@ -264,7 +272,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		MemberProvisioning:   NewMemberProvisioningClient(cfg),
 		Membership:           NewMembershipClient(cfg),
 		Partner:              NewPartnerClient(cfg),
+		PartnerMargin:        NewPartnerMarginClient(cfg),
 		PartnerSettings:      NewPartnerSettingsClient(cfg),
+		Payout:               NewPayoutClient(cfg),
 		Price:                NewPriceClient(cfg),
 		ProvisioningState:    NewProvisioningStateClient(cfg),
 		SecurityPolicy:       NewSecurityPolicyClient(cfg),
@@ -313,7 +323,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		MemberProvisioning:   NewMemberProvisioningClient(cfg),
 		Membership:           NewMembershipClient(cfg),
 		Partner:              NewPartnerClient(cfg),
+		PartnerMargin:        NewPartnerMarginClient(cfg),
 		PartnerSettings:      NewPartnerSettingsClient(cfg),
+		Payout:               NewPayoutClient(cfg),
 		Price:                NewPriceClient(cfg),
 		ProvisioningState:    NewProvisioningStateClient(cfg),
 		SecurityPolicy:       NewSecurityPolicyClient(cfg),
@@ -358,9 +370,9 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.BillingAccount,
 		c.BillingEvent, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Invoice,
-		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerSettings,
-		c.Price, c.ProvisioningState, c.SecurityPolicy, c.SsoApp,
-		c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
+		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerMargin,
+		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SecurityPolicy,
+		c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
 		c.TenantSubscription, c.User, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
@@ -374,9 +386,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.BillingAccount,
 		c.BillingEvent, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Invoice,
-		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerSettings,
-		c.Price, c.ProvisioningState, c.SecurityPolicy, c.SsoApp,
-		c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
+		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerMargin,
+		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SecurityPolicy,
+		c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
 		c.TenantSubscription, c.User, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
@@ -420,8 +432,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Membership.mutate(ctx, m)
 	case *PartnerMutation:
 		return c.Partner.mutate(ctx, m)
+	case *PartnerMarginMutation:
+		return c.PartnerMargin.mutate(ctx, m)
 	case *PartnerSettingsMutation:
 		return c.PartnerSettings.mutate(ctx, m)
+	case *PayoutMutation:
+		return c.Payout.mutate(ctx, m)
 	case *PriceMutation:
 		return c.Price.mutate(ctx, m)
 	case *ProvisioningStateMutation:
@@ -2841,6 +2857,156 @@ func (c *PartnerClient) mutate(ctx context.Context, m *PartnerMutation) (Value, 
 	}
 }
 
+// PartnerMarginClient is a client for the PartnerMargin schema.
+type PartnerMarginClient struct {
+	config
+}
+
+// NewPartnerMarginClient returns a client for the PartnerMargin from the given config.
+func NewPartnerMarginClient(c config) *PartnerMarginClient {
+	return &PartnerMarginClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `partnermargin.Hooks(f(g(h())))`.
+func (c *PartnerMarginClient) Use(hooks ...Hook) {
+	c.hooks.PartnerMargin = append(c.hooks.PartnerMargin, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `partnermargin.Intercept(f(g(h())))`.
+func (c *PartnerMarginClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PartnerMargin = append(c.inters.PartnerMargin, interceptors...)
+}
+
+// Create returns a builder for creating a PartnerMargin entity.
+func (c *PartnerMarginClient) Create() *PartnerMarginCreate {
+	mutation := newPartnerMarginMutation(c.config, OpCreate)
+	return &PartnerMarginCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PartnerMargin entities.
+func (c *PartnerMarginClient) CreateBulk(builders ...*PartnerMarginCreate) *PartnerMarginCreateBulk {
+	return &PartnerMarginCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PartnerMarginClient) MapCreateBulk(slice any, setFunc func(*PartnerMarginCreate, int)) *PartnerMarginCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PartnerMarginCreateBulk{err: fmt.Errorf("calling to PartnerMarginClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PartnerMarginCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PartnerMarginCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PartnerMargin.
+func (c *PartnerMarginClient) Update() *PartnerMarginUpdate {
+	mutation := newPartnerMarginMutation(c.config, OpUpdate)
+	return &PartnerMarginUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PartnerMarginClient) UpdateOne(_m *PartnerMargin) *PartnerMarginUpdateOne {
+	mutation := newPartnerMarginMutation(c.config, OpUpdateOne, withPartnerMargin(_m))
+	return &PartnerMarginUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PartnerMarginClient) UpdateOneID(id int) *PartnerMarginUpdateOne {
+	mutation := newPartnerMarginMutation(c.config, OpUpdateOne, withPartnerMarginID(id))
+	return &PartnerMarginUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PartnerMargin.
+func (c *PartnerMarginClient) Delete() *PartnerMarginDelete {
+	mutation := newPartnerMarginMutation(c.config, OpDelete)
+	return &PartnerMarginDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PartnerMarginClient) DeleteOne(_m *PartnerMargin) *PartnerMarginDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PartnerMarginClient) DeleteOneID(id int) *PartnerMarginDeleteOne {
+	builder := c.Delete().Where(partnermargin.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PartnerMarginDeleteOne{builder}
+}
+
+// Query returns a query builder for PartnerMargin.
+func (c *PartnerMarginClient) Query() *PartnerMarginQuery {
+	return &PartnerMarginQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePartnerMargin},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PartnerMargin entity by its id.
+func (c *PartnerMarginClient) Get(ctx context.Context, id int) (*PartnerMargin, error) {
+	return c.Query().Where(partnermargin.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PartnerMarginClient) GetX(ctx context.Context, id int) *PartnerMargin {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPartner queries the partner edge of a PartnerMargin.
+func (c *PartnerMarginClient) QueryPartner(_m *PartnerMargin) *PartnerQuery {
+	query := (&PartnerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(partnermargin.Table, partnermargin.FieldID, id),
+			sqlgraph.To(partner.Table, partner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, partnermargin.PartnerTable, partnermargin.PartnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PartnerMarginClient) Hooks() []Hook {
+	hooks := c.hooks.PartnerMargin
+	return append(hooks[:len(hooks):len(hooks)], partnermargin.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PartnerMarginClient) Interceptors() []Interceptor {
+	return c.inters.PartnerMargin
+}
+
+func (c *PartnerMarginClient) mutate(ctx context.Context, m *PartnerMarginMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PartnerMarginCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PartnerMarginUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PartnerMarginUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PartnerMarginDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PartnerMargin mutation op: %q", m.Op())
+	}
+}
+
 // PartnerSettingsClient is a client for the PartnerSettings schema.
 type PartnerSettingsClient struct {
 	config
@@ -2988,6 +3154,156 @@ func (c *PartnerSettingsClient) mutate(ctx context.Context, m *PartnerSettingsMu
 		return (&PartnerSettingsDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown PartnerSettings mutation op: %q", m.Op())
+	}
+}
+
+// PayoutClient is a client for the Payout schema.
+type PayoutClient struct {
+	config
+}
+
+// NewPayoutClient returns a client for the Payout from the given config.
+func NewPayoutClient(c config) *PayoutClient {
+	return &PayoutClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `payout.Hooks(f(g(h())))`.
+func (c *PayoutClient) Use(hooks ...Hook) {
+	c.hooks.Payout = append(c.hooks.Payout, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `payout.Intercept(f(g(h())))`.
+func (c *PayoutClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Payout = append(c.inters.Payout, interceptors...)
+}
+
+// Create returns a builder for creating a Payout entity.
+func (c *PayoutClient) Create() *PayoutCreate {
+	mutation := newPayoutMutation(c.config, OpCreate)
+	return &PayoutCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Payout entities.
+func (c *PayoutClient) CreateBulk(builders ...*PayoutCreate) *PayoutCreateBulk {
+	return &PayoutCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PayoutClient) MapCreateBulk(slice any, setFunc func(*PayoutCreate, int)) *PayoutCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PayoutCreateBulk{err: fmt.Errorf("calling to PayoutClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PayoutCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PayoutCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Payout.
+func (c *PayoutClient) Update() *PayoutUpdate {
+	mutation := newPayoutMutation(c.config, OpUpdate)
+	return &PayoutUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PayoutClient) UpdateOne(_m *Payout) *PayoutUpdateOne {
+	mutation := newPayoutMutation(c.config, OpUpdateOne, withPayout(_m))
+	return &PayoutUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PayoutClient) UpdateOneID(id int) *PayoutUpdateOne {
+	mutation := newPayoutMutation(c.config, OpUpdateOne, withPayoutID(id))
+	return &PayoutUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Payout.
+func (c *PayoutClient) Delete() *PayoutDelete {
+	mutation := newPayoutMutation(c.config, OpDelete)
+	return &PayoutDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PayoutClient) DeleteOne(_m *Payout) *PayoutDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PayoutClient) DeleteOneID(id int) *PayoutDeleteOne {
+	builder := c.Delete().Where(payout.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PayoutDeleteOne{builder}
+}
+
+// Query returns a query builder for Payout.
+func (c *PayoutClient) Query() *PayoutQuery {
+	return &PayoutQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePayout},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Payout entity by its id.
+func (c *PayoutClient) Get(ctx context.Context, id int) (*Payout, error) {
+	return c.Query().Where(payout.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PayoutClient) GetX(ctx context.Context, id int) *Payout {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPartner queries the partner edge of a Payout.
+func (c *PayoutClient) QueryPartner(_m *Payout) *PartnerQuery {
+	query := (&PartnerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payout.Table, payout.FieldID, id),
+			sqlgraph.To(partner.Table, partner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, payout.PartnerTable, payout.PartnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PayoutClient) Hooks() []Hook {
+	hooks := c.hooks.Payout
+	return append(hooks[:len(hooks):len(hooks)], payout.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PayoutClient) Interceptors() []Interceptor {
+	return c.inters.Payout
+}
+
+func (c *PayoutClient) mutate(ctx context.Context, m *PayoutMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PayoutCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PayoutUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PayoutUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PayoutDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Payout mutation op: %q", m.Op())
 	}
 }
 
@@ -4845,17 +5161,19 @@ type (
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
 		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, IdempotencyKey,
 		IngestCursor, Invoice, MailDomain, MemberProvisioning, Membership, Partner,
-		PartnerSettings, Price, ProvisioningState, SecurityPolicy, SsoApp,
-		SubscriptionRevision, Tenant, TenantBranding, TenantStorage,
-		TenantSubscription, User, WebhookDelivery, WebhookEndpoint []ent.Hook
+		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState,
+		SecurityPolicy, SsoApp, SubscriptionRevision, Tenant, TenantBranding,
+		TenantStorage, TenantSubscription, User, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
 		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, IdempotencyKey,
 		IngestCursor, Invoice, MailDomain, MemberProvisioning, Membership, Partner,
-		PartnerSettings, Price, ProvisioningState, SecurityPolicy, SsoApp,
-		SubscriptionRevision, Tenant, TenantBranding, TenantStorage,
-		TenantSubscription, User, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState,
+		SecurityPolicy, SsoApp, SubscriptionRevision, Tenant, TenantBranding,
+		TenantStorage, TenantSubscription, User, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )
 

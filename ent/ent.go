@@ -29,7 +29,9 @@ import (
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnermargin"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/securitypolicy"
@@ -119,7 +121,9 @@ func checkColumn(t, c string) error {
 			memberprovisioning.Table:   memberprovisioning.ValidColumn,
 			membership.Table:           membership.ValidColumn,
 			partner.Table:              partner.ValidColumn,
+			partnermargin.Table:        partnermargin.ValidColumn,
 			partnersettings.Table:      partnersettings.ValidColumn,
+			payout.Table:               payout.ValidColumn,
 			price.Table:                price.ValidColumn,
 			provisioningstate.Table:    provisioningstate.ValidColumn,
 			securitypolicy.Table:       securitypolicy.ValidColumn,

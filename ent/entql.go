@@ -20,7 +20,9 @@ import (
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnermargin"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
@@ -43,7 +45,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 30)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 32)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -427,6 +429,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   partnermargin.Table,
+			Columns: partnermargin.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: partnermargin.FieldID,
+			},
+		},
+		Type: "PartnerMargin",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			partnermargin.FieldCreatedAt:     {Type: field.TypeTime, Column: partnermargin.FieldCreatedAt},
+			partnermargin.FieldUpdatedAt:     {Type: field.TypeTime, Column: partnermargin.FieldUpdatedAt},
+			partnermargin.FieldPartnerID:     {Type: field.TypeInt, Column: partnermargin.FieldPartnerID},
+			partnermargin.FieldPct:           {Type: field.TypeInt, Column: partnermargin.FieldPct},
+			partnermargin.FieldEffectiveFrom: {Type: field.TypeTime, Column: partnermargin.FieldEffectiveFrom},
+		},
+	}
+	graph.Nodes[18] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnersettings.Table,
 			Columns: partnersettings.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -448,7 +468,34 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   payout.Table,
+			Columns: payout.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: payout.FieldID,
+			},
+		},
+		Type: "Payout",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			payout.FieldCreatedAt: {Type: field.TypeTime, Column: payout.FieldCreatedAt},
+			payout.FieldUpdatedAt: {Type: field.TypeTime, Column: payout.FieldUpdatedAt},
+			payout.FieldPartnerID: {Type: field.TypeInt, Column: payout.FieldPartnerID},
+			payout.FieldPeriod:    {Type: field.TypeString, Column: payout.FieldPeriod},
+			payout.FieldForPeriod: {Type: field.TypeString, Column: payout.FieldForPeriod},
+			payout.FieldKind:      {Type: field.TypeEnum, Column: payout.FieldKind},
+			payout.FieldCurrency:  {Type: field.TypeString, Column: payout.FieldCurrency},
+			payout.FieldGrossMrr:  {Type: field.TypeInt64, Column: payout.FieldGrossMrr},
+			payout.FieldMarginPct: {Type: field.TypeInt, Column: payout.FieldMarginPct},
+			payout.FieldAmount:    {Type: field.TypeInt64, Column: payout.FieldAmount},
+			payout.FieldTenants:   {Type: field.TypeInt, Column: payout.FieldTenants},
+			payout.FieldStatus:    {Type: field.TypeEnum, Column: payout.FieldStatus},
+			payout.FieldReference: {Type: field.TypeString, Column: payout.FieldReference},
+			payout.FieldPaidAt:    {Type: field.TypeTime, Column: payout.FieldPaidAt},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   price.Table,
 			Columns: price.Columns,
@@ -469,7 +516,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			price.FieldProviderPrices: {Type: field.TypeJSON, Column: price.FieldProviderPrices},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -489,7 +536,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -510,7 +557,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -530,7 +577,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subscriptionrevision.Table,
 			Columns: subscriptionrevision.Columns,
@@ -556,7 +603,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subscriptionrevision.FieldReason:         {Type: field.TypeString, Column: subscriptionrevision.FieldReason},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -581,7 +628,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -601,7 +648,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -618,7 +665,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantsubscription.Table,
 			Columns: tenantsubscription.Columns,
@@ -649,7 +696,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantsubscription.FieldSyncError:              {Type: field.TypeString, Column: tenantsubscription.FieldSyncError},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -673,7 +720,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -698,7 +745,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -821,11 +868,35 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   partnermargin.PartnerTable,
+			Columns: []string{partnermargin.PartnerColumn},
+			Bidi:    false,
+		},
+		"PartnerMargin",
+		"Partner",
+	)
+	graph.MustAddE(
+		"partner",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   partnersettings.PartnerTable,
 			Columns: []string{partnersettings.PartnerColumn},
 			Bidi:    false,
 		},
 		"PartnerSettings",
+		"Partner",
+	)
+	graph.MustAddE(
+		"partner",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   payout.PartnerTable,
+			Columns: []string{payout.PartnerColumn},
+			Bidi:    false,
+		},
+		"Payout",
 		"Partner",
 	)
 	graph.MustAddE(
@@ -2596,6 +2667,85 @@ func (f *PartnerFilter) WhereHasStaffWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PartnerMarginQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PartnerMarginQuery builder.
+func (_q *PartnerMarginQuery) Filter() *PartnerMarginFilter {
+	return &PartnerMarginFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PartnerMarginMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PartnerMarginMutation builder.
+func (m *PartnerMarginMutation) Filter() *PartnerMarginFilter {
+	return &PartnerMarginFilter{config: m.config, predicateAdder: m}
+}
+
+// PartnerMarginFilter provides a generic filtering capability at runtime for PartnerMarginQuery.
+type PartnerMarginFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PartnerMarginFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PartnerMarginFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(partnermargin.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PartnerMarginFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(partnermargin.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PartnerMarginFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(partnermargin.FieldUpdatedAt))
+}
+
+// WherePartnerID applies the entql int predicate on the partner_id field.
+func (f *PartnerMarginFilter) WherePartnerID(p entql.IntP) {
+	f.Where(p.Field(partnermargin.FieldPartnerID))
+}
+
+// WherePct applies the entql int predicate on the pct field.
+func (f *PartnerMarginFilter) WherePct(p entql.IntP) {
+	f.Where(p.Field(partnermargin.FieldPct))
+}
+
+// WhereEffectiveFrom applies the entql time.Time predicate on the effective_from field.
+func (f *PartnerMarginFilter) WhereEffectiveFrom(p entql.TimeP) {
+	f.Where(p.Field(partnermargin.FieldEffectiveFrom))
+}
+
+// WhereHasPartner applies a predicate to check if query has an edge partner.
+func (f *PartnerMarginFilter) WhereHasPartner() {
+	f.Where(entql.HasEdge("partner"))
+}
+
+// WhereHasPartnerWith applies a predicate to check if query has an edge partner with a given conditions (other predicates).
+func (f *PartnerMarginFilter) WhereHasPartnerWith(preds ...predicate.Partner) {
+	f.Where(entql.HasEdgeWith("partner", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PartnerSettingsQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2624,7 +2774,7 @@ type PartnerSettingsFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerSettingsFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2700,6 +2850,130 @@ func (f *PartnerSettingsFilter) WhereHasPartnerWith(preds ...predicate.Partner) 
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PayoutQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PayoutQuery builder.
+func (_q *PayoutQuery) Filter() *PayoutFilter {
+	return &PayoutFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PayoutMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PayoutMutation builder.
+func (m *PayoutMutation) Filter() *PayoutFilter {
+	return &PayoutFilter{config: m.config, predicateAdder: m}
+}
+
+// PayoutFilter provides a generic filtering capability at runtime for PayoutQuery.
+type PayoutFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PayoutFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PayoutFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(payout.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PayoutFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(payout.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PayoutFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(payout.FieldUpdatedAt))
+}
+
+// WherePartnerID applies the entql int predicate on the partner_id field.
+func (f *PayoutFilter) WherePartnerID(p entql.IntP) {
+	f.Where(p.Field(payout.FieldPartnerID))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *PayoutFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(payout.FieldPeriod))
+}
+
+// WhereForPeriod applies the entql string predicate on the for_period field.
+func (f *PayoutFilter) WhereForPeriod(p entql.StringP) {
+	f.Where(p.Field(payout.FieldForPeriod))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *PayoutFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(payout.FieldKind))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *PayoutFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(payout.FieldCurrency))
+}
+
+// WhereGrossMrr applies the entql int64 predicate on the gross_mrr field.
+func (f *PayoutFilter) WhereGrossMrr(p entql.Int64P) {
+	f.Where(p.Field(payout.FieldGrossMrr))
+}
+
+// WhereMarginPct applies the entql int predicate on the margin_pct field.
+func (f *PayoutFilter) WhereMarginPct(p entql.IntP) {
+	f.Where(p.Field(payout.FieldMarginPct))
+}
+
+// WhereAmount applies the entql int64 predicate on the amount field.
+func (f *PayoutFilter) WhereAmount(p entql.Int64P) {
+	f.Where(p.Field(payout.FieldAmount))
+}
+
+// WhereTenants applies the entql int predicate on the tenants field.
+func (f *PayoutFilter) WhereTenants(p entql.IntP) {
+	f.Where(p.Field(payout.FieldTenants))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *PayoutFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(payout.FieldStatus))
+}
+
+// WhereReference applies the entql string predicate on the reference field.
+func (f *PayoutFilter) WhereReference(p entql.StringP) {
+	f.Where(p.Field(payout.FieldReference))
+}
+
+// WherePaidAt applies the entql time.Time predicate on the paid_at field.
+func (f *PayoutFilter) WherePaidAt(p entql.TimeP) {
+	f.Where(p.Field(payout.FieldPaidAt))
+}
+
+// WhereHasPartner applies a predicate to check if query has an edge partner.
+func (f *PayoutFilter) WhereHasPartner() {
+	f.Where(entql.HasEdge("partner"))
+}
+
+// WhereHasPartnerWith applies a predicate to check if query has an edge partner with a given conditions (other predicates).
+func (f *PayoutFilter) WhereHasPartnerWith(preds ...predicate.Partner) {
+	f.Where(entql.HasEdgeWith("partner", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PriceQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2728,7 +3002,7 @@ type PriceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2808,7 +3082,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2883,7 +3157,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2977,7 +3251,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3066,7 +3340,7 @@ type SubscriptionRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubscriptionRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3199,7 +3473,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3327,7 +3601,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3416,7 +3690,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3490,7 +3764,7 @@ type TenantSubscriptionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantSubscriptionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3662,7 +3936,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3785,7 +4059,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3899,7 +4173,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

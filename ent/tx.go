@@ -48,8 +48,12 @@ type Tx struct {
 	Membership *MembershipClient
 	// Partner is the client for interacting with the Partner builders.
 	Partner *PartnerClient
+	// PartnerMargin is the client for interacting with the PartnerMargin builders.
+	PartnerMargin *PartnerMarginClient
 	// PartnerSettings is the client for interacting with the PartnerSettings builders.
 	PartnerSettings *PartnerSettingsClient
+	// Payout is the client for interacting with the Payout builders.
+	Payout *PayoutClient
 	// Price is the client for interacting with the Price builders.
 	Price *PriceClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
@@ -222,7 +226,9 @@ func (tx *Tx) init() {
 	tx.MemberProvisioning = NewMemberProvisioningClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Partner = NewPartnerClient(tx.config)
+	tx.PartnerMargin = NewPartnerMarginClient(tx.config)
 	tx.PartnerSettings = NewPartnerSettingsClient(tx.config)
+	tx.Payout = NewPayoutClient(tx.config)
 	tx.Price = NewPriceClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
 	tx.SecurityPolicy = NewSecurityPolicyClient(tx.config)

@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
@@ -41,6 +42,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
+	"github.com/dezky/platform/internal/payouts"
 	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
@@ -69,7 +71,9 @@ type ResolverRoot interface {
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
+	PartnerMargin() PartnerMarginResolver
 	PaymentMethodSetup() PaymentMethodSetupResolver
+	Payout() PayoutResolver
 	Price() PriceResolver
 	PriceImpactSubscription() PriceImpactSubscriptionResolver
 	Query() QueryResolver
@@ -370,6 +374,14 @@ type ComplexityRoot struct {
 		SessionsEnded func(childComplexity int) int
 	}
 
+	GeneratePayoutsResult struct {
+		Adjustments func(childComplexity int) int
+		Created     func(childComplexity int) int
+		Payouts     func(childComplexity int) int
+		Period      func(childComplexity int) int
+		Updated     func(childComplexity int) int
+	}
+
 	Health struct {
 		AuditStreams func(childComplexity int) int
 		CheckedAt    func(childComplexity int) int
@@ -519,9 +531,11 @@ type ComplexityRoot struct {
 		DeleteWebhookEndpoint    func(childComplexity int, id int) int
 		EraseAuditSubject        func(childComplexity int, email string) int
 		ForceLogoutMember        func(childComplexity int, tenantSlug string, email string) int
+		GeneratePayouts          func(childComplexity int, period string) int
 		InviteOperator           func(childComplexity int, input InviteOperatorInput) int
 		InvitePartnerStaff       func(childComplexity int, partnerSlug string, input InvitePartnerStaffInput) int
 		KillFlag                 func(childComplexity int, key string) int
+		MarkPayoutPaid           func(childComplexity int, id int, reference string) int
 		ReconcileMember          func(childComplexity int, tenantSlug string, email string) int
 		ReconcileTenant          func(childComplexity int, slug string) int
 		RedeliverWebhook         func(childComplexity int, id int) int
@@ -588,6 +602,7 @@ type ComplexityRoot struct {
 		Domain         func(childComplexity int) int
 		ID             func(childComplexity int) int
 		MarginPct      func(childComplexity int) int
+		Margins        func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Settings       func(childComplexity int) int
 		Slug           func(childComplexity int) int
@@ -610,6 +625,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PartnerMargin struct {
+		EffectiveFrom func(childComplexity int) int
+		Pct           func(childComplexity int) int
+	}
+
 	PartnerSettings struct {
 		DefaultPlan  func(childComplexity int) int
 		SupportEmail func(childComplexity int) int
@@ -626,6 +646,22 @@ type ComplexityRoot struct {
 	PaymentMethodSetup struct {
 		ClientSecret   func(childComplexity int) int
 		PublishableKey func(childComplexity int) int
+	}
+
+	Payout struct {
+		Amount    func(childComplexity int) int
+		ForPeriod func(childComplexity int) int
+		GrossMrr  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		MarginPct func(childComplexity int) int
+		PaidAt    func(childComplexity int) int
+		Partner   func(childComplexity int) int
+		Period    func(childComplexity int) int
+		Reference func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Tenants   func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
 	}
 
 	PlannedService struct {
@@ -717,6 +753,7 @@ type ComplexityRoot struct {
 		Operators             func(childComplexity int) int
 		Partner               func(childComplexity int, slug string) int
 		Partners              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
+		Payouts               func(childComplexity int, where *payouts.Filter) int
 		Plugins               func(childComplexity int) int
 		PreviewEmail          func(childComplexity int, tenantSlug string, key string) int
 		PriceChangeImpact     func(childComplexity int, id int, input pricing.UpdateInput) int
@@ -1041,14 +1078,29 @@ type MutationResolver interface {
 	SetDefaultPaymentMethod(ctx context.Context, tenantSlug string, paymentMethodID string) (*billing.Card, error)
 	UpdateBillingDetails(ctx context.Context, tenantSlug string, input billing.DetailsInput) (*billing.Details, error)
 	RefreshInvoices(ctx context.Context, tenantSlug string) (int, error)
+	GeneratePayouts(ctx context.Context, period string) (*payouts.Run, error)
+	MarkPayoutPaid(ctx context.Context, id int, reference string) (*ent.Payout, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
 	Branding(ctx context.Context, obj *ent.Partner) (*tenantadmin.Branding, error)
 	Settings(ctx context.Context, obj *ent.Partner) (*tenantadmin.PartnerSettings, error)
+	Margins(ctx context.Context, obj *ent.Partner) ([]*tenancy.Margin, error)
+}
+type PartnerMarginResolver interface {
+	EffectiveFrom(ctx context.Context, obj *tenancy.Margin) (string, error)
 }
 type PaymentMethodSetupResolver interface {
 	PublishableKey(ctx context.Context, obj *billing.Setup) (*string, error)
+}
+type PayoutResolver interface {
+	Partner(ctx context.Context, obj *ent.Payout) (*ent.Partner, error)
+
+	GrossMrr(ctx context.Context, obj *ent.Payout) (*schematype.Money, error)
+
+	Amount(ctx context.Context, obj *ent.Payout) (*schematype.Money, error)
+
+	Reference(ctx context.Context, obj *ent.Payout) (*string, error)
 }
 type PriceResolver interface {
 	Plan(ctx context.Context, obj *ent.Price) (tenant.Plan, error)
@@ -1091,6 +1143,7 @@ type QueryResolver interface {
 	TenantAttention(ctx context.Context, tenantSlug string) (*TenantAttention, error)
 	Prices(ctx context.Context, plan *tenant.Plan, includeArchived *bool) ([]*ent.Price, error)
 	PriceChangeImpact(ctx context.Context, id int, input pricing.UpdateInput) (*pricing.Impact, error)
+	Payouts(ctx context.Context, where *payouts.Filter) ([]*ent.Payout, error)
 }
 type SubscriptionResolver interface {
 	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
@@ -2271,6 +2324,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForceLogoutPayload.SessionsEnded(childComplexity), true
 
+	case "GeneratePayoutsResult.adjustments":
+		if e.ComplexityRoot.GeneratePayoutsResult.Adjustments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeneratePayoutsResult.Adjustments(childComplexity), true
+	case "GeneratePayoutsResult.created":
+		if e.ComplexityRoot.GeneratePayoutsResult.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeneratePayoutsResult.Created(childComplexity), true
+	case "GeneratePayoutsResult.payouts":
+		if e.ComplexityRoot.GeneratePayoutsResult.Payouts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeneratePayoutsResult.Payouts(childComplexity), true
+	case "GeneratePayoutsResult.period":
+		if e.ComplexityRoot.GeneratePayoutsResult.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeneratePayoutsResult.Period(childComplexity), true
+	case "GeneratePayoutsResult.updated":
+		if e.ComplexityRoot.GeneratePayoutsResult.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeneratePayoutsResult.Updated(childComplexity), true
+
 	case "Health.auditStreams":
 		if e.ComplexityRoot.Health.AuditStreams == nil {
 			break
@@ -2977,6 +3061,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ForceLogoutMember(childComplexity, args["tenantSlug"].(string), args["email"].(string)), true
+	case "Mutation.generatePayouts":
+		if e.ComplexityRoot.Mutation.GeneratePayouts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_generatePayouts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GeneratePayouts(childComplexity, args["period"].(string)), true
 	case "Mutation.inviteOperator":
 		if e.ComplexityRoot.Mutation.InviteOperator == nil {
 			break
@@ -3010,6 +3105,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.KillFlag(childComplexity, args["key"].(string)), true
+	case "Mutation.markPayoutPaid":
+		if e.ComplexityRoot.Mutation.MarkPayoutPaid == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markPayoutPaid_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkPayoutPaid(childComplexity, args["id"].(int), args["reference"].(string)), true
 	case "Mutation.reconcileMember":
 		if e.ComplexityRoot.Mutation.ReconcileMember == nil {
 			break
@@ -3498,6 +3604,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Partner.MarginPct(childComplexity), true
+	case "Partner.margins":
+		if e.ComplexityRoot.Partner.Margins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Partner.Margins(childComplexity), true
 	case "Partner.name":
 		if e.ComplexityRoot.Partner.Name == nil {
 			break
@@ -3590,6 +3702,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PartnerEdge.Node(childComplexity), true
 
+	case "PartnerMargin.effectiveFrom":
+		if e.ComplexityRoot.PartnerMargin.EffectiveFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerMargin.EffectiveFrom(childComplexity), true
+	case "PartnerMargin.pct":
+		if e.ComplexityRoot.PartnerMargin.Pct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerMargin.Pct(childComplexity), true
+
 	case "PartnerSettings.defaultPlan":
 		if e.ComplexityRoot.PartnerSettings.DefaultPlan == nil {
 			break
@@ -3646,6 +3771,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentMethodSetup.PublishableKey(childComplexity), true
+
+	case "Payout.amount":
+		if e.ComplexityRoot.Payout.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Amount(childComplexity), true
+	case "Payout.forPeriod":
+		if e.ComplexityRoot.Payout.ForPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.ForPeriod(childComplexity), true
+	case "Payout.grossMrr":
+		if e.ComplexityRoot.Payout.GrossMrr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.GrossMrr(childComplexity), true
+	case "Payout.id":
+		if e.ComplexityRoot.Payout.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.ID(childComplexity), true
+	case "Payout.kind":
+		if e.ComplexityRoot.Payout.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Kind(childComplexity), true
+	case "Payout.marginPct":
+		if e.ComplexityRoot.Payout.MarginPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.MarginPct(childComplexity), true
+	case "Payout.paidAt":
+		if e.ComplexityRoot.Payout.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.PaidAt(childComplexity), true
+	case "Payout.partner":
+		if e.ComplexityRoot.Payout.Partner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Partner(childComplexity), true
+	case "Payout.period":
+		if e.ComplexityRoot.Payout.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Period(childComplexity), true
+	case "Payout.reference":
+		if e.ComplexityRoot.Payout.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Reference(childComplexity), true
+	case "Payout.status":
+		if e.ComplexityRoot.Payout.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Status(childComplexity), true
+	case "Payout.tenants":
+		if e.ComplexityRoot.Payout.Tenants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.Tenants(childComplexity), true
+	case "Payout.updatedAt":
+		if e.ComplexityRoot.Payout.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payout.UpdatedAt(childComplexity), true
 
 	case "PlannedService.name":
 		if e.ComplexityRoot.PlannedService.Name == nil {
@@ -4083,6 +4287,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Partners(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.PartnerOrder), args["where"].(*ent.PartnerWhereInput)), true
+	case "Query.payouts":
+		if e.ComplexityRoot.Query.Payouts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_payouts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Payouts(childComplexity, args["where"].(*payouts.Filter)), true
 	case "Query.plugins":
 		if e.ComplexityRoot.Query.Plugins == nil {
 			break
@@ -5152,6 +5367,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("PartnerOrder", ec.unmarshalInputPartnerOrder),
 			graphql.NewInputUnmarshaler("PartnerWhereInput", ec.unmarshalInputPartnerWhereInput),
+			graphql.NewInputUnmarshaler("PayoutWhereInput", ec.unmarshalInputPayoutWhereInput),
 			graphql.NewInputUnmarshaler("TenantOrder", ec.unmarshalInputTenantOrder),
 			graphql.NewInputUnmarshaler("TenantWhereInput", ec.unmarshalInputTenantWhereInput),
 			graphql.NewInputUnmarshaler("UpdateAuditStreamInput", ec.unmarshalInputUpdateAuditStreamInput),
@@ -13794,6 +14010,104 @@ extend type Mutation {
   refreshInvoices("The tenant's slug." tenantSlug: String!): Int!
 }
 `, BuiltIn: false},
+	{Name: "../payouts.graphql", Input: `# Partner payouts: versioned margins, monthly payouts per partner and
+# currency computed from the subscription revisions, and their payment.
+
+"Whether a payout was paid."
+enum PayoutStatus {
+  "Owed; recomputed by each generation until paid."
+  PENDING
+  "Paid; never rewritten (a correction becomes an adjustment in a later month)."
+  PAID
+}
+
+"What a payout pays for."
+enum PayoutKind {
+  "The payout of its own month (period = forPeriod)."
+  REGULAR
+  "A correction of an already paid month (forPeriod), payable in a later month (period)."
+  ADJUSTMENT
+}
+
+"One version of a partner's margin."
+type PartnerMargin {
+  "The margin: percent of the partner's tenants' revenue, 0 to 100."
+  pct: Int!
+  "The first month it applies to, YYYY-MM; it applies until the next version."
+  effectiveFrom: String!
+}
+
+"What the platform owes a partner in one currency for one month's revenue of its tenants."
+type Payout {
+  "The payout's global id."
+  id: ID!
+  "The partner paid."
+  partner: Partner!
+  "The month the payout is payable in, YYYY-MM."
+  period: String!
+  "The month whose revenue it pays, YYYY-MM (a regular payout's own month)."
+  forPeriod: String!
+  "Regular, or an adjustment of a paid month."
+  kind: PayoutKind!
+  "The partner's tenants' monthly recurring revenue at the close of forPeriod (for the current month: so far)."
+  grossMrr: Money!
+  "The margin in effect for forPeriod, percent."
+  marginPct: Int!
+  "What is owed: marginPct of grossMrr, rounded half up; for an adjustment, the difference to what was already paid (may be negative)."
+  amount: Money!
+  "How many tenants' subscriptions make up grossMrr."
+  tenants: Int!
+  "Whether it was paid."
+  status: PayoutStatus!
+  "The payment reference given when it was marked paid."
+  reference: String
+  "When it was marked paid."
+  paidAt: Time
+  "When the figures last changed."
+  updatedAt: Time!
+}
+
+"Filters of payouts."
+input PayoutWhereInput {
+  "Only this partner's payouts."
+  partnerSlug: String
+  "Only payouts payable in this month, YYYY-MM."
+  period: String
+  "Only payouts in this status."
+  status: PayoutStatus
+}
+
+"The outcome of a payout generation."
+type GeneratePayoutsResult {
+  "The month generated, YYYY-MM."
+  period: String!
+  "Payouts created."
+  created: Int!
+  "Pending payouts whose figures changed."
+  updated: Int!
+  "Adjustments created or changed for payouts already paid."
+  adjustments: Int!
+  "Every payout for the month's revenue (regular and adjustments), by partner and currency."
+  payouts: [Payout!]!
+}
+
+extend type Partner {
+  "The partner's margin history, oldest first (operators and the partner's staff)."
+  margins: [PartnerMargin!]!
+}
+
+extend type Query {
+  "Payouts, newest period first: every partner's for operators, their own partner's for partner staff (at most 1,000)."
+  payouts("Filters." where: PayoutWhereInput): [Payout!]!
+}
+
+extend type Mutation {
+  "Computes and records the payouts for one month's revenue (operators; also run daily for the previous and current month). Idempotent: a second run changes nothing; a paid payout is never rewritten, its correction becomes an adjustment in the next month without a paid payout. Audited when anything changed."
+  generatePayouts("The month, YYYY-MM; not after the current month." period: String!): GeneratePayoutsResult!
+  "Records that a payout was paid (operators); CONFLICT when it already was. Audited."
+  markPayoutPaid("The payout's id." id: ID!, "The payment reference (bank transfer id), 1 to 200 bytes." reference: String!): Payout!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -14373,6 +14687,22 @@ func (ec *executionContext) childFields_ForceLogoutPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ForceLogoutPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_GeneratePayoutsResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_GeneratePayoutsResult_period(ctx, field)
+	case "created":
+		return ec.fieldContext_GeneratePayoutsResult_created(ctx, field)
+	case "updated":
+		return ec.fieldContext_GeneratePayoutsResult_updated(ctx, field)
+	case "adjustments":
+		return ec.fieldContext_GeneratePayoutsResult_adjustments(ctx, field)
+	case "payouts":
+		return ec.fieldContext_GeneratePayoutsResult_payouts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GeneratePayoutsResult", field.Name)
+}
+
 func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "checkedAt":
@@ -14711,6 +15041,8 @@ func (ec *executionContext) childFields_Partner(ctx context.Context, field graph
 		return ec.fieldContext_Partner_branding(ctx, field)
 	case "settings":
 		return ec.fieldContext_Partner_settings(ctx, field)
+	case "margins":
+		return ec.fieldContext_Partner_margins(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Partner", field.Name)
 }
@@ -14735,6 +15067,16 @@ func (ec *executionContext) childFields_PartnerEdge(ctx context.Context, field g
 		return ec.fieldContext_PartnerEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PartnerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerMargin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pct":
+		return ec.fieldContext_PartnerMargin_pct(ctx, field)
+	case "effectiveFrom":
+		return ec.fieldContext_PartnerMargin_effectiveFrom(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerMargin", field.Name)
 }
 
 func (ec *executionContext) childFields_PartnerSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14771,6 +15113,38 @@ func (ec *executionContext) childFields_PaymentMethodSetup(ctx context.Context, 
 		return ec.fieldContext_PaymentMethodSetup_publishableKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodSetup", field.Name)
+}
+
+func (ec *executionContext) childFields_Payout(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Payout_id(ctx, field)
+	case "partner":
+		return ec.fieldContext_Payout_partner(ctx, field)
+	case "period":
+		return ec.fieldContext_Payout_period(ctx, field)
+	case "forPeriod":
+		return ec.fieldContext_Payout_forPeriod(ctx, field)
+	case "kind":
+		return ec.fieldContext_Payout_kind(ctx, field)
+	case "grossMrr":
+		return ec.fieldContext_Payout_grossMrr(ctx, field)
+	case "marginPct":
+		return ec.fieldContext_Payout_marginPct(ctx, field)
+	case "amount":
+		return ec.fieldContext_Payout_amount(ctx, field)
+	case "tenants":
+		return ec.fieldContext_Payout_tenants(ctx, field)
+	case "status":
+		return ec.fieldContext_Payout_status(ctx, field)
+	case "reference":
+		return ec.fieldContext_Payout_reference(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_Payout_paidAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Payout_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Payout", field.Name)
 }
 
 func (ec *executionContext) childFields_PlannedService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15737,6 +16111,20 @@ func (ec *executionContext) field_Mutation_forceLogoutMember_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_generatePayouts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_inviteOperator_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15784,6 +16172,28 @@ func (ec *executionContext) field_Mutation_killFlag_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markPayoutPaid_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reference",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reference"] = arg1
 	return args, nil
 }
 
@@ -16868,6 +17278,20 @@ func (ec *executionContext) field_Query_partners_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_payouts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*payouts.Filter, error) {
+			return ec.unmarshalOPayoutWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpayoutsᚐFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
 	return args, nil
 }
 
@@ -21758,6 +22182,130 @@ func (ec *executionContext) fieldContext_ForceLogoutPayload_sessionsEnded(_ cont
 	return graphql.NewScalarFieldContext("ForceLogoutPayload", field, false, false, "Int")
 }
 
+func (ec *executionContext) _GeneratePayoutsResult_period(ctx context.Context, field graphql.CollectedField, obj *payouts.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GeneratePayoutsResult_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GeneratePayoutsResult_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GeneratePayoutsResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _GeneratePayoutsResult_created(ctx context.Context, field graphql.CollectedField, obj *payouts.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GeneratePayoutsResult_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GeneratePayoutsResult_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GeneratePayoutsResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GeneratePayoutsResult_updated(ctx context.Context, field graphql.CollectedField, obj *payouts.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GeneratePayoutsResult_updated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GeneratePayoutsResult_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GeneratePayoutsResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GeneratePayoutsResult_adjustments(ctx context.Context, field graphql.CollectedField, obj *payouts.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GeneratePayoutsResult_adjustments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Adjustments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GeneratePayoutsResult_adjustments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GeneratePayoutsResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GeneratePayoutsResult_payouts(ctx context.Context, field graphql.CollectedField, obj *payouts.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GeneratePayoutsResult_payouts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payouts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Payout) graphql.Marshaler {
+			return ec.marshalNPayout2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPayoutᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GeneratePayoutsResult_payouts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GeneratePayoutsResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payout(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Health_checkedAt(ctx context.Context, field graphql.CollectedField, obj *health.Report) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26251,6 +26799,94 @@ func (ec *executionContext) fieldContext_Mutation_refreshInvoices(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_generatePayouts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_generatePayouts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GeneratePayouts(ctx, fc.Args["period"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payouts.Run) graphql.Marshaler {
+			return ec.marshalNGeneratePayoutsResult2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpayoutsᚐRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_generatePayouts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GeneratePayoutsResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_generatePayouts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markPayoutPaid(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markPayoutPaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkPayoutPaid(ctx, fc.Args["id"].(int), fc.Args["reference"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payout) graphql.Marshaler {
+			return ec.marshalNPayout2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPayout(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markPayoutPaid(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payout(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markPayoutPaid_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OneTimeCredential_kind(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27007,6 +27643,38 @@ func (ec *executionContext) fieldContext_Partner_settings(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Partner_margins(ctx context.Context, field graphql.CollectedField, obj *ent.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_margins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Partner().Margins(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenancy.Margin) graphql.Marshaler {
+			return ec.marshalNPartnerMargin2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMarginᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_margins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerMargin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PartnerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PartnerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27147,6 +27815,52 @@ func (ec *executionContext) _PartnerEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PartnerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PartnerEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PartnerMargin_pct(ctx context.Context, field graphql.CollectedField, obj *tenancy.Margin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerMargin_pct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerMargin_pct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerMargin", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PartnerMargin_effectiveFrom(ctx context.Context, field graphql.CollectedField, obj *tenancy.Margin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerMargin_effectiveFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerMargin().EffectiveFrom(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerMargin_effectiveFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerMargin", field, true, true, "String")
 }
 
 func (ec *executionContext) _PartnerSettings_supportEmail(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PartnerSettings) (ret graphql.Marshaler) {
@@ -27354,6 +28068,332 @@ func (ec *executionContext) _PaymentMethodSetup_publishableKey(ctx context.Conte
 }
 func (ec *executionContext) fieldContext_PaymentMethodSetup_publishableKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PaymentMethodSetup", field, true, true, "String")
+}
+
+func (ec *executionContext) _Payout_id(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Payout_partner(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_partner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payout().Partner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Partner) graphql.Marshaler {
+			return ec.marshalNPartner2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payout",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payout_period(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payout_forPeriod(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_forPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_forPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payout_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v payout.Kind) graphql.Marshaler {
+			return ec.marshalNPayoutKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "PayoutKind")
+}
+
+func (ec *executionContext) _Payout_grossMrr(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_grossMrr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payout().GrossMrr(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_grossMrr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payout",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payout_marginPct(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_marginPct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarginPct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_marginPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Payout_amount(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payout().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payout",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payout_tenants(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_tenants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_tenants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Payout_status(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v payout.Status) graphql.Marshaler {
+			return ec.marshalNPayoutStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "PayoutStatus")
+}
+
+func (ec *executionContext) _Payout_reference(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_reference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payout().Reference(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, true, true, "String")
+}
+
+func (ec *executionContext) _Payout_paidAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Payout_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payout_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payout_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payout", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PlannedService_name(ctx context.Context, field graphql.CollectedField, obj *health.Planned) (ret graphql.Marshaler) {
@@ -29706,6 +30746,50 @@ func (ec *executionContext) fieldContext_Query_priceChangeImpact(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_priceChangeImpact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_payouts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_payouts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Payouts(ctx, fc.Args["where"].(*payouts.Filter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Payout) graphql.Marshaler {
+			return ec.marshalNPayout2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPayoutᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_payouts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payout(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_payouts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -41130,6 +42214,62 @@ func UnmarshalPartnerWhereInput(ctx context.Context, raw any) (ent.PartnerWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPayoutWhereInput(ctx context.Context, obj any) (payouts.Filter, error) {
+	var it payouts.Filter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"partnerSlug", "period", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "partnerSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partnerSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartnerSlug = data
+		case "period":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Period = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOPayoutStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPayoutWhereInput unmarshals raw into the PayoutWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPayoutWhereInput(ctx context.Context, raw any) (payouts.Filter, error) {
+	var out payouts.Filter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PayoutWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTenantOrder(ctx context.Context, obj any) (ent.TenantOrder, error) {
 	var it ent.TenantOrder
 	if obj == nil {
@@ -47465,6 +48605,59 @@ func (ec *executionContext) _ForceLogoutPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var generatePayoutsResultImplementors = []string{"GeneratePayoutsResult"}
+
+func (ec *executionContext) _GeneratePayoutsResult(ctx context.Context, sel ast.SelectionSet, obj *payouts.Run) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, generatePayoutsResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GeneratePayoutsResult")
+		case "period":
+			out.Values[i] = ec._GeneratePayoutsResult_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._GeneratePayoutsResult_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updated":
+			out.Values[i] = ec._GeneratePayoutsResult_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustments":
+			out.Values[i] = ec._GeneratePayoutsResult_adjustments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payouts":
+			out.Values[i] = ec._GeneratePayoutsResult_payouts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var healthImplementors = []string{"Health"}
 
 func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *health.Report) graphql.Marshaler {
@@ -48736,6 +49929,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "generatePayouts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_generatePayouts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markPayoutPaid":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markPayoutPaid(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -49003,6 +50210,12 @@ func (ec *executionContext) _Partner(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Partner_settings(ctx, field, obj)
 				})
+		case "margins":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_margins(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -49084,6 +50297,45 @@ func (ec *executionContext) _PartnerEdge(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerMarginImplementors = []string{"PartnerMargin"}
+
+func (ec *executionContext) _PartnerMargin(ctx context.Context, sel ast.SelectionSet, obj *tenancy.Margin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerMarginImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerMargin")
+		case "pct":
+			out.Values[i] = ec._PartnerMargin_pct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "effectiveFrom":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerMargin_effectiveFrom(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -49214,6 +50466,103 @@ func (ec *executionContext) _PaymentMethodSetup(ctx context.Context, sel ast.Sel
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PaymentMethodSetup_publishableKey(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var payoutImplementors = []string{"Payout"}
+
+func (ec *executionContext) _Payout(ctx context.Context, sel ast.SelectionSet, obj *ent.Payout) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, payoutImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Payout")
+		case "id":
+			out.Values[i] = ec._Payout_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payout_partner(ctx, field, obj)
+				})
+		case "period":
+			out.Values[i] = ec._Payout_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "forPeriod":
+			out.Values[i] = ec._Payout_forPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Payout_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grossMrr":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payout_grossMrr(ctx, field, obj)
+				})
+		case "marginPct":
+			out.Values[i] = ec._Payout_marginPct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payout_amount(ctx, field, obj)
+				})
+		case "tenants":
+			out.Values[i] = ec._Payout_tenants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Payout_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reference":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payout_reference(ctx, field, obj)
+				})
+		case "paidAt":
+			out.Values[i] = ec._Payout_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Payout_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -49907,6 +51256,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_priceChangeImpact(ctx, field)
+				})
+		case "payouts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_payouts(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -52330,6 +53685,14 @@ func (ec *executionContext) marshalNForceLogoutPayload2ᚖgithubᚗcomᚋdezky�
 	return ec._ForceLogoutPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNGeneratePayoutsResult2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpayoutsᚐRun(ctx context.Context, sel ast.SelectionSet, v *payouts.Run) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GeneratePayoutsResult!")
+		return graphql.Null
+	}
+	return ec._GeneratePayoutsResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐReport(ctx context.Context, sel ast.SelectionSet, v *health.Report) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Health!")
@@ -52749,6 +54112,30 @@ func (ec *executionContext) marshalNPartnerConnection2ᚖgithubᚗcomᚋdezkyᚋ
 	return ec._PartnerConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPartnerMargin2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMarginᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenancy.Margin) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerMargin2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMargin(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartnerMargin2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenancyᚐMargin(ctx context.Context, sel ast.SelectionSet, v *tenancy.Margin) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerMargin!")
+		return graphql.Null
+	}
+	return ec._PartnerMargin(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPartnerOrder2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartnerOrder(ctx context.Context, v any) (*ent.PartnerOrder, error) {
 	res, err := ec.unmarshalInputPartnerOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -52797,6 +54184,50 @@ func (ec *executionContext) marshalNPaymentMethodSetup2ᚖgithubᚗcomᚋdezky�
 		return graphql.Null
 	}
 	return ec._PaymentMethodSetup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPayout2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPayoutᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Payout) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPayout2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPayout(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPayout2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPayout(ctx context.Context, sel ast.SelectionSet, v *ent.Payout) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Payout!")
+		return graphql.Null
+	}
+	return ec._Payout(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPayoutKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐKind(ctx context.Context, v any) (payout.Kind, error) {
+	var res payout.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPayoutKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐKind(ctx context.Context, sel ast.SelectionSet, v payout.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPayoutStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐStatus(ctx context.Context, v any) (payout.Status, error) {
+	var res payout.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPayoutStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐStatus(ctx context.Context, sel ast.SelectionSet, v payout.Status) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlanned(ctx context.Context, sel ast.SelectionSet, v health.Planned) graphql.Marshaler {
@@ -54646,6 +56077,30 @@ func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋdezkyᚋplat
 		return graphql.Null
 	}
 	return ec._PaymentMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPayoutStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐStatus(ctx context.Context, v any) (*payout.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(payout.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPayoutStatus2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚋpayoutᚐStatus(ctx context.Context, sel ast.SelectionSet, v *payout.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOPayoutWhereInput2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋpayoutsᚐFilter(ctx context.Context, v any) (*payouts.Filter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPayoutWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOPrice2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {

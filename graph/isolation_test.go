@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/ent/invoice"
 	"github.com/dezky/platform/ent/maildomain"
 	"github.com/dezky/platform/ent/membership"
+	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/ent/webhookendpoint"
 	"github.com/dezky/platform/graph"
@@ -28,6 +29,7 @@ import (
 // foreignWorld is a partner with a tenant and users that none of the
 // roles under test may see or touch.
 type foreignWorld struct {
+	payout  *ent.Payout
 	partner *ent.Partner
 	tenant  *ent.Tenant
 	user    *ent.User
@@ -84,10 +86,15 @@ func buildForeignWorld(t *testing.T, s *testserver.Server) *foreignWorld {
 		SetCardBrand("amex").SetCardLast4("9191").SetCardExpMonth(7).SetCardExpYear(2033).SaveX(ctx)
 	c.Invoice.Create().SetTenantID(tn.ID).SetProviderInvoiceID("in_initech").SetNumber("INITECH-77").SetStatus(invoice.StatusOpen).
 		SetCurrency("EUR").SetTotal(4242421).SetAmountDue(4242421).SetAmountPaid(0).SetIssuedAt(time.Now()).SaveX(ctx)
-	w := &foreignWorld{partner: p, tenant: tn, user: u, member: m, hook: hook, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
+	// Its partner's money: margins and a payout with a distinctive amount.
+	c.PartnerMargin.Create().SetPartnerID(p.ID).SetPct(37).SetEffectiveFrom(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)).SaveX(ctx)
+	po := c.Payout.Create().SetPartnerID(p.ID).SetPeriod("2026-01").SetForPeriod("2026-01").SetKind(payout.KindRegular).
+		SetCurrency("EUR").SetGrossMrr(7316081).SetMarginPct(37).SetAmount(2706950).SetTenants(1).SaveX(ctx)
+	w := &foreignWorld{payout: po, partner: p, tenant: tn, user: u, member: m, hook: hook, domain: "initech.example", eventSeq: *c.AuditEvent.GetX(ctx, ev.ID).Seq}
 	w.markers = []string{"contoso", "Contoso", "initech", "Initech", "Peter Gibbons", "987653", "2962959", "sub_initech",
-		"DE999888777", "INITECH-77", "4242421", "pm_initech", "cus_initech"}
-	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID, hook.ID} {
+		"DE999888777", "INITECH-77", "4242421", "pm_initech", "cus_initech",
+		"7316081", "2706950"}
+	for _, id := range []int{p.ID, tn.ID, u.ID, m.ID, staff.ID, hook.ID, po.ID} {
 		w.markers = append(w.markers, strconv.Itoa(id))
 	}
 	return w
@@ -122,7 +129,14 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 		if strings.Contains(lower, "webhook") {
 			return strconv.Quote(strconv.Itoa(w.hook.ID)), true
 		}
+		if strings.Contains(lower, "payout") {
+			return strconv.Quote(strconv.Itoa(w.payout.ID)), true
+		}
 		return strconv.Quote(strconv.Itoa(w.tenant.ID)), true
+	case "period":
+		return strconv.Quote("2026-01"), true
+	case "reference":
+		return strconv.Quote("SEPA-CONTOSO"), true
 	case "paymentMethodId":
 		return strconv.Quote("pm_initech"), true
 	case "endpointId":

@@ -16,6 +16,7 @@ import (
 	"github.com/dezky/platform/internal/health"
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
+	"github.com/dezky/platform/internal/payouts"
 	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/tenancy"
@@ -40,6 +41,7 @@ type Resolver struct {
 	members      *members.Service
 	mailDomains  *maildomains.Service
 	billing      *billing.Service
+	payouts      *payouts.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -57,6 +59,7 @@ type Services struct {
 	Members      *members.Service
 	MailDomains  *maildomains.Service
 	Billing      *billing.Service
+	Payouts      *payouts.Service
 	Webhooks     *webhooks.Service
 	Streams      *auditstream.Service
 }
@@ -68,6 +71,7 @@ func NewSchema(c Services) graphql.ExecutableSchema {
 		admin:       c.Admin,
 		mailDomains: c.MailDomains,
 		billing:     c.Billing,
+		payouts:     c.Payouts,
 		webhooks:    c.Webhooks, streams: c.Streams,
 	}})
 }

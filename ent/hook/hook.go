@@ -213,6 +213,18 @@ func (f PartnerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerMutation", m)
 }
 
+// The PartnerMarginFunc type is an adapter to allow the use of ordinary
+// function as PartnerMargin mutator.
+type PartnerMarginFunc func(context.Context, *ent.PartnerMarginMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PartnerMarginFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PartnerMarginMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerMarginMutation", m)
+}
+
 // The PartnerSettingsFunc type is an adapter to allow the use of ordinary
 // function as PartnerSettings mutator.
 type PartnerSettingsFunc func(context.Context, *ent.PartnerSettingsMutation) (ent.Value, error)
@@ -223,6 +235,18 @@ func (f PartnerSettingsFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PartnerSettingsMutation", m)
+}
+
+// The PayoutFunc type is an adapter to allow the use of ordinary
+// function as Payout mutator.
+type PayoutFunc func(context.Context, *ent.PayoutMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PayoutFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PayoutMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PayoutMutation", m)
 }
 
 // The PriceFunc type is an adapter to allow the use of ordinary

@@ -529,6 +529,36 @@ var (
 		Columns:    PartnersColumns,
 		PrimaryKey: []*schema.Column{PartnersColumns[0]},
 	}
+	// PartnerMarginsColumns holds the columns for the "partner_margins" table.
+	PartnerMarginsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "pct", Type: field.TypeInt},
+		{Name: "effective_from", Type: field.TypeTime},
+		{Name: "partner_id", Type: field.TypeInt},
+	}
+	// PartnerMarginsTable holds the schema information for the "partner_margins" table.
+	PartnerMarginsTable = &schema.Table{
+		Name:       "partner_margins",
+		Columns:    PartnerMarginsColumns,
+		PrimaryKey: []*schema.Column{PartnerMarginsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "partner_margins_partners_partner",
+				Columns:    []*schema.Column{PartnerMarginsColumns[5]},
+				RefColumns: []*schema.Column{PartnersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "partnermargin_partner_id_effective_from",
+				Unique:  true,
+				Columns: []*schema.Column{PartnerMarginsColumns[5], PartnerMarginsColumns[4]},
+			},
+		},
+	}
 	// PartnerSettingsColumns holds the columns for the "partner_settings" table.
 	PartnerSettingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -561,6 +591,50 @@ var (
 				Name:    "partnersettings_partner_id",
 				Unique:  true,
 				Columns: []*schema.Column{PartnerSettingsColumns[10]},
+			},
+		},
+	}
+	// PayoutsColumns holds the columns for the "payouts" table.
+	PayoutsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "period", Type: field.TypeString, Size: 7},
+		{Name: "for_period", Type: field.TypeString, Size: 7},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"REGULAR", "ADJUSTMENT"}},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "gross_mrr", Type: field.TypeInt64},
+		{Name: "margin_pct", Type: field.TypeInt},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "tenants", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "PAID"}, Default: "PENDING"},
+		{Name: "reference", Type: field.TypeString, Default: ""},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "partner_id", Type: field.TypeInt},
+	}
+	// PayoutsTable holds the schema information for the "payouts" table.
+	PayoutsTable = &schema.Table{
+		Name:       "payouts",
+		Columns:    PayoutsColumns,
+		PrimaryKey: []*schema.Column{PayoutsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "payouts_partners_partner",
+				Columns:    []*schema.Column{PayoutsColumns[14]},
+				RefColumns: []*schema.Column{PartnersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "payout_partner_id_period_for_period_currency",
+				Unique:  true,
+				Columns: []*schema.Column{PayoutsColumns[14], PayoutsColumns[3], PayoutsColumns[4], PayoutsColumns[6]},
+			},
+			{
+				Name:    "payout_period",
+				Unique:  false,
+				Columns: []*schema.Column{PayoutsColumns[3]},
 			},
 		},
 	}
@@ -1022,7 +1096,9 @@ var (
 		MemberProvisioningsTable,
 		MembershipsTable,
 		PartnersTable,
+		PartnerMarginsTable,
 		PartnerSettingsTable,
+		PayoutsTable,
 		PricesTable,
 		ProvisioningStatesTable,
 		SecurityPoliciesTable,
@@ -1095,9 +1171,17 @@ func init() {
 	PartnersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
 	}
+	PartnerMarginsTable.ForeignKeys[0].RefTable = PartnersTable
+	PartnerMarginsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(133143986176),
+	}
 	PartnerSettingsTable.ForeignKeys[0].RefTable = PartnersTable
 	PartnerSettingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	PayoutsTable.ForeignKeys[0].RefTable = PartnersTable
+	PayoutsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(137438953472),
 	}
 	PricesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(107374182400),

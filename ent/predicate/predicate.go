@@ -57,8 +57,14 @@ type Membership func(*sql.Selector)
 // Partner is the predicate function for partner builders.
 type Partner func(*sql.Selector)
 
+// PartnerMargin is the predicate function for partnermargin builders.
+type PartnerMargin func(*sql.Selector)
+
 // PartnerSettings is the predicate function for partnersettings builders.
 type PartnerSettings func(*sql.Selector)
+
+// Payout is the predicate function for payout builders.
+type Payout func(*sql.Selector)
 
 // Price is the predicate function for price builders.
 type Price func(*sql.Selector)

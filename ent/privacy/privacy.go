@@ -519,6 +519,30 @@ func (f PartnerMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerMutation", m)
 }
 
+// The PartnerMarginQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PartnerMarginQueryRuleFunc func(context.Context, *ent.PartnerMarginQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PartnerMarginQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PartnerMarginQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PartnerMarginQuery", q)
+}
+
+// The PartnerMarginMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PartnerMarginMutationRuleFunc func(context.Context, *ent.PartnerMarginMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PartnerMarginMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PartnerMarginMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerMarginMutation", m)
+}
+
 // The PartnerSettingsQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type PartnerSettingsQueryRuleFunc func(context.Context, *ent.PartnerSettingsQuery) error
@@ -541,6 +565,30 @@ func (f PartnerSettingsMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PartnerSettingsMutation", m)
+}
+
+// The PayoutQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PayoutQueryRuleFunc func(context.Context, *ent.PayoutQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PayoutQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PayoutQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PayoutQuery", q)
+}
+
+// The PayoutMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PayoutMutationRuleFunc func(context.Context, *ent.PayoutMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PayoutMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PayoutMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PayoutMutation", m)
 }
 
 // The PriceQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -900,7 +948,11 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.PartnerQuery:
 		return q.Filter(), nil
+	case *ent.PartnerMarginQuery:
+		return q.Filter(), nil
 	case *ent.PartnerSettingsQuery:
+		return q.Filter(), nil
+	case *ent.PayoutQuery:
 		return q.Filter(), nil
 	case *ent.PriceQuery:
 		return q.Filter(), nil
@@ -967,7 +1019,11 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.PartnerMutation:
 		return m.Filter(), nil
+	case *ent.PartnerMarginMutation:
+		return m.Filter(), nil
 	case *ent.PartnerSettingsMutation:
+		return m.Filter(), nil
+	case *ent.PayoutMutation:
 		return m.Filter(), nil
 	case *ent.PriceMutation:
 		return m.Filter(), nil

@@ -23,7 +23,9 @@ import (
 	"github.com/dezky/platform/ent/memberprovisioning"
 	"github.com/dezky/platform/ent/membership"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/partnermargin"
 	"github.com/dezky/platform/ent/partnersettings"
+	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema"
@@ -1020,6 +1022,34 @@ func init() {
 			return nil
 		}
 	}()
+	partnermarginMixin := schema.PartnerMargin{}.Mixin()
+	partnermargin.Policy = privacy.NewPolicies(partnermarginMixin[0], schema.PartnerMargin{})
+	partnermargin.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := partnermargin.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	partnermarginMixinFields1 := partnermarginMixin[1].Fields()
+	_ = partnermarginMixinFields1
+	partnermarginFields := schema.PartnerMargin{}.Fields()
+	_ = partnermarginFields
+	// partnermarginDescCreatedAt is the schema descriptor for created_at field.
+	partnermarginDescCreatedAt := partnermarginMixinFields1[0].Descriptor()
+	// partnermargin.DefaultCreatedAt holds the default value on creation for the created_at field.
+	partnermargin.DefaultCreatedAt = partnermarginDescCreatedAt.Default.(func() time.Time)
+	// partnermarginDescUpdatedAt is the schema descriptor for updated_at field.
+	partnermarginDescUpdatedAt := partnermarginMixinFields1[1].Descriptor()
+	// partnermargin.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	partnermargin.DefaultUpdatedAt = partnermarginDescUpdatedAt.Default.(func() time.Time)
+	// partnermargin.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	partnermargin.UpdateDefaultUpdatedAt = partnermarginDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// partnermarginDescPct is the schema descriptor for pct field.
+	partnermarginDescPct := partnermarginFields[1].Descriptor()
+	// partnermargin.PctValidator is a validator for the "pct" field. It is called by the builders before save.
+	partnermargin.PctValidator = partnermarginDescPct.Validators[0].(func(int) error)
 	partnersettingsMixin := schema.PartnerSettings{}.Mixin()
 	partnersettings.Policy = privacy.NewPolicies(partnersettingsMixin[0], schema.PartnerSettings{})
 	partnersettings.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1124,6 +1154,102 @@ func init() {
 	partnersettingsDescEmailTemplates := partnersettingsFields[7].Descriptor()
 	// partnersettings.DefaultEmailTemplates holds the default value on creation for the email_templates field.
 	partnersettings.DefaultEmailTemplates = partnersettingsDescEmailTemplates.Default.([]schematype.EmailTemplate)
+	payoutMixin := schema.Payout{}.Mixin()
+	payout.Policy = privacy.NewPolicies(payoutMixin[0], schema.Payout{})
+	payout.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := payout.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	payoutMixinFields1 := payoutMixin[1].Fields()
+	_ = payoutMixinFields1
+	payoutFields := schema.Payout{}.Fields()
+	_ = payoutFields
+	// payoutDescCreatedAt is the schema descriptor for created_at field.
+	payoutDescCreatedAt := payoutMixinFields1[0].Descriptor()
+	// payout.DefaultCreatedAt holds the default value on creation for the created_at field.
+	payout.DefaultCreatedAt = payoutDescCreatedAt.Default.(func() time.Time)
+	// payoutDescUpdatedAt is the schema descriptor for updated_at field.
+	payoutDescUpdatedAt := payoutMixinFields1[1].Descriptor()
+	// payout.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	payout.DefaultUpdatedAt = payoutDescUpdatedAt.Default.(func() time.Time)
+	// payout.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	payout.UpdateDefaultUpdatedAt = payoutDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// payoutDescPeriod is the schema descriptor for period field.
+	payoutDescPeriod := payoutFields[1].Descriptor()
+	// payout.PeriodValidator is a validator for the "period" field. It is called by the builders before save.
+	payout.PeriodValidator = func() func(string) error {
+		validators := payoutDescPeriod.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(period string) error {
+			for _, fn := range fns {
+				if err := fn(period); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// payoutDescForPeriod is the schema descriptor for for_period field.
+	payoutDescForPeriod := payoutFields[2].Descriptor()
+	// payout.ForPeriodValidator is a validator for the "for_period" field. It is called by the builders before save.
+	payout.ForPeriodValidator = func() func(string) error {
+		validators := payoutDescForPeriod.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(for_period string) error {
+			for _, fn := range fns {
+				if err := fn(for_period); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// payoutDescCurrency is the schema descriptor for currency field.
+	payoutDescCurrency := payoutFields[4].Descriptor()
+	// payout.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	payout.CurrencyValidator = func() func(string) error {
+		validators := payoutDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// payoutDescGrossMrr is the schema descriptor for gross_mrr field.
+	payoutDescGrossMrr := payoutFields[5].Descriptor()
+	// payout.GrossMrrValidator is a validator for the "gross_mrr" field. It is called by the builders before save.
+	payout.GrossMrrValidator = payoutDescGrossMrr.Validators[0].(func(int64) error)
+	// payoutDescMarginPct is the schema descriptor for margin_pct field.
+	payoutDescMarginPct := payoutFields[6].Descriptor()
+	// payout.MarginPctValidator is a validator for the "margin_pct" field. It is called by the builders before save.
+	payout.MarginPctValidator = payoutDescMarginPct.Validators[0].(func(int) error)
+	// payoutDescTenants is the schema descriptor for tenants field.
+	payoutDescTenants := payoutFields[8].Descriptor()
+	// payout.TenantsValidator is a validator for the "tenants" field. It is called by the builders before save.
+	payout.TenantsValidator = payoutDescTenants.Validators[0].(func(int) error)
+	// payoutDescReference is the schema descriptor for reference field.
+	payoutDescReference := payoutFields[10].Descriptor()
+	// payout.DefaultReference holds the default value on creation for the reference field.
+	payout.DefaultReference = payoutDescReference.Default.(string)
+	// payout.ReferenceValidator is a validator for the "reference" field. It is called by the builders before save.
+	payout.ReferenceValidator = payoutDescReference.Validators[0].(func(string) error)
 	priceMixin := schema.Price{}.Mixin()
 	price.Policy = privacy.NewPolicies(priceMixin[0], schema.Price{})
 	price.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -34,7 +34,7 @@ func (Partner) Fields() []ent.Field {
 			NamedValues("Active", "ACTIVE", "Onboarding", "ONBOARDING", "Suspended", "SUSPENDED", "Terminated", "TERMINATED").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Int("margin_pct").Comment("The partner's margin on its tenants' revenue, 0–100 percent.").Default(20).Range(0, 100),
+		field.Int("margin_pct").Comment("The partner's margin on its tenants' revenue, 0–100 percent; a change applies from the next month on (margins keeps every version).").Default(20).Range(0, 100),
 		field.String("contact_name").Comment("The partner's contact person.").Optional().Nillable().MaxLen(120).Validate(line(0)),
 		field.String("contact_email").Comment("The contact person's e-mail address.").Optional().Nillable().Match(emailPattern).Validate(line(254)),
 		field.String("contact_phone").Comment("The contact person's phone number.").Optional().Nillable().MaxLen(40).Validate(line(0)),

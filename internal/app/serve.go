@@ -35,6 +35,7 @@ import (
 	"github.com/dezky/platform/internal/maildomains"
 	"github.com/dezky/platform/internal/members"
 	"github.com/dezky/platform/internal/metrics"
+	"github.com/dezky/platform/internal/payouts"
 	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/ratelimit"
@@ -161,6 +162,8 @@ type Server struct {
 	Admin *tenantadmin.Service
 	// Billing serves customer billing and the billing webhook.
 	Billing *billing.Service
+	// Payouts computes and records partner payouts.
+	Payouts *payouts.Service
 	// Members is the member lifecycle service.
 	Members *members.Service
 	Health  *health.Checker
@@ -279,6 +282,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 		billCfg.Providers = s.Plugins
 	}
 	s.Billing = billing.New(billCfg)
+	s.Payouts = payouts.New(client, tenants, log)
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -350,6 +354,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	registerPeriodic(engine, cfg, client, checkpoints, archives, ingestor, s.Plugins != nil, s.metrics)
 	s.Admin.RegisterJobs(engine)
 	s.Billing.RegisterJobs(engine)
+	s.Payouts.RegisterJobs(engine)
 	registerMailDomainRecheck(engine, cfg, mailDomains)
 	memberCfg := members.Config{DB: d, Tenancy: tenants, Engine: engine, Log: log}
 	if s.Plugins != nil {
@@ -540,6 +545,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Members:      s.Members,
 		MailDomains:  mailDomains,
 		Billing:      s.Billing,
+		Payouts:      s.Payouts,
 		Webhooks:     hooks,
 		Streams:      streams,
 	})

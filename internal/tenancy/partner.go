@@ -217,11 +217,17 @@ func (s *Service) UpdatePartner(ctx context.Context, slug string, in UpdatePartn
 				f.set(v)
 			}
 		}
+		oldMargin := p.MarginPct
 		p, err = upd.Save(ctx)
 		if err != nil {
 			return apperr.About(err, "partner")
 		}
 		out = p
+		if p.MarginPct != oldMargin {
+			if err := recordMarginChange(ctx, c, p, oldMargin, p.MarginPct, time.Now()); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, audit.Event{
 			Action: "partner.updated", ResourceType: "partner", ResourceID: strconv.Itoa(p.ID), ResourceName: p.Slug,
 			Partner: p, Metadata: map[string]any{"diff": audit.Diff(before, partnerFields(p))},

@@ -34,6 +34,7 @@ var systemContextAllowed = []string{
 	"internal/billing/invoices.go#Work",             // the periodic invoice refresh
 	"internal/billing/webhook.go#Ingest",            // the billing provider's signed webhook events, like ingest
 	"internal/billing/webhook.go#Work",              // pruning applied webhook event ids
+	"internal/payouts/payouts.go#Work",              // the daily payout generation
 	"internal/members/worker.go",                    // the member provisioning job worker
 	"internal/members/members.go#ReconcileAll",      // start-up reconciliation of every member
 }
