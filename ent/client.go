@@ -37,6 +37,7 @@ import (
 	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/savedreport"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/subscriptionrevision"
@@ -100,6 +101,8 @@ type Client struct {
 	Price *PriceClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
+	// SavedReport is the client for interacting with the SavedReport builders.
+	SavedReport *SavedReportClient
 	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
 	SecurityPolicy *SecurityPolicyClient
 	// SsoApp is the client for interacting with the SsoApp builders.
@@ -153,6 +156,7 @@ func (c *Client) init() {
 	c.Payout = NewPayoutClient(c.config)
 	c.Price = NewPriceClient(c.config)
 	c.ProvisioningState = NewProvisioningStateClient(c.config)
+	c.SavedReport = NewSavedReportClient(c.config)
 	c.SecurityPolicy = NewSecurityPolicyClient(c.config)
 	c.SsoApp = NewSsoAppClient(c.config)
 	c.SubscriptionRevision = NewSubscriptionRevisionClient(c.config)
@@ -277,6 +281,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Payout:               NewPayoutClient(cfg),
 		Price:                NewPriceClient(cfg),
 		ProvisioningState:    NewProvisioningStateClient(cfg),
+		SavedReport:          NewSavedReportClient(cfg),
 		SecurityPolicy:       NewSecurityPolicyClient(cfg),
 		SsoApp:               NewSsoAppClient(cfg),
 		SubscriptionRevision: NewSubscriptionRevisionClient(cfg),
@@ -328,6 +333,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Payout:               NewPayoutClient(cfg),
 		Price:                NewPriceClient(cfg),
 		ProvisioningState:    NewProvisioningStateClient(cfg),
+		SavedReport:          NewSavedReportClient(cfg),
 		SecurityPolicy:       NewSecurityPolicyClient(cfg),
 		SsoApp:               NewSsoAppClient(cfg),
 		SubscriptionRevision: NewSubscriptionRevisionClient(cfg),
@@ -371,9 +377,10 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.BillingAccount,
 		c.BillingEvent, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Invoice,
 		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerMargin,
-		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SecurityPolicy,
-		c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
-		c.TenantSubscription, c.User, c.WebhookDelivery, c.WebhookEndpoint,
+		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SavedReport,
+		c.SecurityPolicy, c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding,
+		c.TenantStorage, c.TenantSubscription, c.User, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -387,9 +394,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.BillingAccount,
 		c.BillingEvent, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Invoice,
 		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerMargin,
-		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SecurityPolicy,
-		c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding, c.TenantStorage,
-		c.TenantSubscription, c.User, c.WebhookDelivery, c.WebhookEndpoint,
+		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SavedReport,
+		c.SecurityPolicy, c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding,
+		c.TenantStorage, c.TenantSubscription, c.User, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -442,6 +450,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Price.mutate(ctx, m)
 	case *ProvisioningStateMutation:
 		return c.ProvisioningState.mutate(ctx, m)
+	case *SavedReportMutation:
+		return c.SavedReport.mutate(ctx, m)
 	case *SecurityPolicyMutation:
 		return c.SecurityPolicy.mutate(ctx, m)
 	case *SsoAppMutation:
@@ -3575,6 +3585,156 @@ func (c *ProvisioningStateClient) mutate(ctx context.Context, m *ProvisioningSta
 	}
 }
 
+// SavedReportClient is a client for the SavedReport schema.
+type SavedReportClient struct {
+	config
+}
+
+// NewSavedReportClient returns a client for the SavedReport from the given config.
+func NewSavedReportClient(c config) *SavedReportClient {
+	return &SavedReportClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `savedreport.Hooks(f(g(h())))`.
+func (c *SavedReportClient) Use(hooks ...Hook) {
+	c.hooks.SavedReport = append(c.hooks.SavedReport, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `savedreport.Intercept(f(g(h())))`.
+func (c *SavedReportClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SavedReport = append(c.inters.SavedReport, interceptors...)
+}
+
+// Create returns a builder for creating a SavedReport entity.
+func (c *SavedReportClient) Create() *SavedReportCreate {
+	mutation := newSavedReportMutation(c.config, OpCreate)
+	return &SavedReportCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SavedReport entities.
+func (c *SavedReportClient) CreateBulk(builders ...*SavedReportCreate) *SavedReportCreateBulk {
+	return &SavedReportCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SavedReportClient) MapCreateBulk(slice any, setFunc func(*SavedReportCreate, int)) *SavedReportCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SavedReportCreateBulk{err: fmt.Errorf("calling to SavedReportClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SavedReportCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SavedReportCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SavedReport.
+func (c *SavedReportClient) Update() *SavedReportUpdate {
+	mutation := newSavedReportMutation(c.config, OpUpdate)
+	return &SavedReportUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SavedReportClient) UpdateOne(_m *SavedReport) *SavedReportUpdateOne {
+	mutation := newSavedReportMutation(c.config, OpUpdateOne, withSavedReport(_m))
+	return &SavedReportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SavedReportClient) UpdateOneID(id int) *SavedReportUpdateOne {
+	mutation := newSavedReportMutation(c.config, OpUpdateOne, withSavedReportID(id))
+	return &SavedReportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SavedReport.
+func (c *SavedReportClient) Delete() *SavedReportDelete {
+	mutation := newSavedReportMutation(c.config, OpDelete)
+	return &SavedReportDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SavedReportClient) DeleteOne(_m *SavedReport) *SavedReportDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SavedReportClient) DeleteOneID(id int) *SavedReportDeleteOne {
+	builder := c.Delete().Where(savedreport.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SavedReportDeleteOne{builder}
+}
+
+// Query returns a query builder for SavedReport.
+func (c *SavedReportClient) Query() *SavedReportQuery {
+	return &SavedReportQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSavedReport},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SavedReport entity by its id.
+func (c *SavedReportClient) Get(ctx context.Context, id int) (*SavedReport, error) {
+	return c.Query().Where(savedreport.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SavedReportClient) GetX(ctx context.Context, id int) *SavedReport {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a SavedReport.
+func (c *SavedReportClient) QueryUser(_m *SavedReport) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(savedreport.Table, savedreport.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, savedreport.UserTable, savedreport.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SavedReportClient) Hooks() []Hook {
+	hooks := c.hooks.SavedReport
+	return append(hooks[:len(hooks):len(hooks)], savedreport.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SavedReportClient) Interceptors() []Interceptor {
+	return c.inters.SavedReport
+}
+
+func (c *SavedReportClient) mutate(ctx context.Context, m *SavedReportMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SavedReportCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SavedReportUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SavedReportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SavedReportDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SavedReport mutation op: %q", m.Op())
+	}
+}
+
 // SecurityPolicyClient is a client for the SecurityPolicy schema.
 type SecurityPolicyClient struct {
 	config
@@ -5161,7 +5321,7 @@ type (
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
 		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, IdempotencyKey,
 		IngestCursor, Invoice, MailDomain, MemberProvisioning, Membership, Partner,
-		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState,
+		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState, SavedReport,
 		SecurityPolicy, SsoApp, SubscriptionRevision, Tenant, TenantBranding,
 		TenantStorage, TenantSubscription, User, WebhookDelivery,
 		WebhookEndpoint []ent.Hook
@@ -5170,7 +5330,7 @@ type (
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
 		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, IdempotencyKey,
 		IngestCursor, Invoice, MailDomain, MemberProvisioning, Membership, Partner,
-		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState,
+		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState, SavedReport,
 		SecurityPolicy, SsoApp, SubscriptionRevision, Tenant, TenantBranding,
 		TenantStorage, TenantSubscription, User, WebhookDelivery,
 		WebhookEndpoint []ent.Interceptor

@@ -34,6 +34,7 @@ import (
 	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/savedreport"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/subscriptionrevision"
@@ -126,6 +127,7 @@ func checkColumn(t, c string) error {
 			payout.Table:               payout.ValidColumn,
 			price.Table:                price.ValidColumn,
 			provisioningstate.Table:    provisioningstate.ValidColumn,
+			savedreport.Table:          savedreport.ValidColumn,
 			securitypolicy.Table:       securitypolicy.ValidColumn,
 			ssoapp.Table:               ssoapp.ValidColumn,
 			subscriptionrevision.Table: subscriptionrevision.ValidColumn,

@@ -26,6 +26,7 @@ import (
 	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/savedreport"
 	"github.com/dezky/platform/ent/securitypolicy"
 	"github.com/dezky/platform/ent/ssoapp"
 	"github.com/dezky/platform/ent/subscriptionrevision"
@@ -45,7 +46,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 32)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 33)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -538,6 +539,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   savedreport.Table,
+			Columns: savedreport.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: savedreport.FieldID,
+			},
+		},
+		Type: "SavedReport",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			savedreport.FieldCreatedAt:   {Type: field.TypeTime, Column: savedreport.FieldCreatedAt},
+			savedreport.FieldUpdatedAt:   {Type: field.TypeTime, Column: savedreport.FieldUpdatedAt},
+			savedreport.FieldUserID:      {Type: field.TypeInt, Column: savedreport.FieldUserID},
+			savedreport.FieldName:        {Type: field.TypeString, Column: savedreport.FieldName},
+			savedreport.FieldKind:        {Type: field.TypeEnum, Column: savedreport.FieldKind},
+			savedreport.FieldFrom:        {Type: field.TypeString, Column: savedreport.FieldFrom},
+			savedreport.FieldTo:          {Type: field.TypeString, Column: savedreport.FieldTo},
+			savedreport.FieldPartnerSlug: {Type: field.TypeString, Column: savedreport.FieldPartnerSlug},
+		},
+	}
+	graph.Nodes[23] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -557,7 +579,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -577,7 +599,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subscriptionrevision.Table,
 			Columns: subscriptionrevision.Columns,
@@ -603,7 +625,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subscriptionrevision.FieldReason:         {Type: field.TypeString, Column: subscriptionrevision.FieldReason},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -628,7 +650,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -648,7 +670,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -665,7 +687,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantsubscription.Table,
 			Columns: tenantsubscription.Columns,
@@ -696,7 +718,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantsubscription.FieldSyncError:              {Type: field.TypeString, Column: tenantsubscription.FieldSyncError},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -720,7 +742,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
-	graph.Nodes[30] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -745,7 +767,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
 		},
 	}
-	graph.Nodes[31] = &sqlgraph.Node{
+	graph.Nodes[32] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -898,6 +920,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Payout",
 		"Partner",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   savedreport.UserTable,
+			Columns: []string{savedreport.UserColumn},
+			Bidi:    false,
+		},
+		"SavedReport",
+		"User",
 	)
 	graph.MustAddE(
 		"tenant",
@@ -3129,6 +3163,100 @@ func (f *ProvisioningStateFilter) WhereUpdatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SavedReportQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SavedReportQuery builder.
+func (_q *SavedReportQuery) Filter() *SavedReportFilter {
+	return &SavedReportFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SavedReportMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SavedReportMutation builder.
+func (m *SavedReportMutation) Filter() *SavedReportFilter {
+	return &SavedReportFilter{config: m.config, predicateAdder: m}
+}
+
+// SavedReportFilter provides a generic filtering capability at runtime for SavedReportQuery.
+type SavedReportFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SavedReportFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SavedReportFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(savedreport.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SavedReportFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(savedreport.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SavedReportFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(savedreport.FieldUpdatedAt))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *SavedReportFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(savedreport.FieldUserID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *SavedReportFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(savedreport.FieldName))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *SavedReportFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(savedreport.FieldKind))
+}
+
+// WhereFrom applies the entql string predicate on the from field.
+func (f *SavedReportFilter) WhereFrom(p entql.StringP) {
+	f.Where(p.Field(savedreport.FieldFrom))
+}
+
+// WhereTo applies the entql string predicate on the to field.
+func (f *SavedReportFilter) WhereTo(p entql.StringP) {
+	f.Where(p.Field(savedreport.FieldTo))
+}
+
+// WherePartnerSlug applies the entql string predicate on the partner_slug field.
+func (f *SavedReportFilter) WherePartnerSlug(p entql.StringP) {
+	f.Where(p.Field(savedreport.FieldPartnerSlug))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *SavedReportFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *SavedReportFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SecurityPolicyQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3157,7 +3285,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3251,7 +3379,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3340,7 +3468,7 @@ type SubscriptionRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubscriptionRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3473,7 +3601,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3601,7 +3729,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3690,7 +3818,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3764,7 +3892,7 @@ type TenantSubscriptionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantSubscriptionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3936,7 +4064,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4059,7 +4187,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4173,7 +4301,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -29,7 +29,7 @@ type Partner struct {
 	Domain *string `json:"domain,omitempty"`
 	// Lifecycle state.
 	Status partner.Status `json:"status,omitempty"`
-	// The partner's margin on its tenants' revenue, 0–100 percent.
+	// The partner's margin on its tenants' revenue, 0–100 percent; a change applies from the next month on (margins keeps every version).
 	MarginPct int `json:"margin_pct,omitempty"`
 	// The partner's contact person.
 	ContactName *string `json:"contact_name,omitempty"`

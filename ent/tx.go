@@ -58,6 +58,8 @@ type Tx struct {
 	Price *PriceClient
 	// ProvisioningState is the client for interacting with the ProvisioningState builders.
 	ProvisioningState *ProvisioningStateClient
+	// SavedReport is the client for interacting with the SavedReport builders.
+	SavedReport *SavedReportClient
 	// SecurityPolicy is the client for interacting with the SecurityPolicy builders.
 	SecurityPolicy *SecurityPolicyClient
 	// SsoApp is the client for interacting with the SsoApp builders.
@@ -231,6 +233,7 @@ func (tx *Tx) init() {
 	tx.Payout = NewPayoutClient(tx.config)
 	tx.Price = NewPriceClient(tx.config)
 	tx.ProvisioningState = NewProvisioningStateClient(tx.config)
+	tx.SavedReport = NewSavedReportClient(tx.config)
 	tx.SecurityPolicy = NewSecurityPolicyClient(tx.config)
 	tx.SsoApp = NewSsoAppClient(tx.config)
 	tx.SubscriptionRevision = NewSubscriptionRevisionClient(tx.config)

@@ -28,6 +28,7 @@ import (
 	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/savedreport"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/ent/tenantsubscription"
@@ -45,6 +46,7 @@ import (
 	"github.com/dezky/platform/internal/payouts"
 	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/reports"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
 	"github.com/dezky/platform/internal/webhooks"
@@ -77,6 +79,7 @@ type ResolverRoot interface {
 	Price() PriceResolver
 	PriceImpactSubscription() PriceImpactSubscriptionResolver
 	Query() QueryResolver
+	SavedReport() SavedReportResolver
 	Subscription() SubscriptionResolver
 	Tenant() TenantResolver
 	TenantSubscription() TenantSubscriptionResolver
@@ -389,6 +392,11 @@ type ComplexityRoot struct {
 		Services     func(childComplexity int) int
 	}
 
+	HealthCohort struct {
+		State   func(childComplexity int) int
+		Tenants func(childComplexity int) int
+	}
+
 	Invoice struct {
 		AmountDue         func(childComplexity int) int
 		AmountPaid        func(childComplexity int) int
@@ -511,6 +519,17 @@ type ComplexityRoot struct {
 		Currency func(childComplexity int) int
 	}
 
+	MonthCohort struct {
+		Churned func(childComplexity int) int
+		Month   func(childComplexity int) int
+		Signups func(childComplexity int) int
+	}
+
+	MonthMrr struct {
+		Amounts func(childComplexity int) int
+		Month   func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddMailDomain            func(childComplexity int, tenantSlug string, name string) int
 		ArchivePrice             func(childComplexity int, id int) int
@@ -521,11 +540,13 @@ type ComplexityRoot struct {
 		CreatePartner            func(childComplexity int, input tenancy.CreatePartnerInput) int
 		CreatePaymentMethodSetup func(childComplexity int, tenantSlug string) int
 		CreatePrice              func(childComplexity int, input pricing.CreateInput) int
+		CreateSavedReport        func(childComplexity int, input reports.SavedInput) int
 		CreateSsoApp             func(childComplexity int, tenantSlug string, input tenantadmin.CreateSsoAppInput) int
 		CreateTenant             func(childComplexity int, input tenancy.CreateTenantInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input webhooks.CreateInput) int
 		DeleteAuditStream        func(childComplexity int, id int) int
 		DeleteFlag               func(childComplexity int, key string) int
+		DeleteSavedReport        func(childComplexity int, id int) int
 		DeleteSsoApp             func(childComplexity int, tenantSlug string, id int) int
 		DeleteTenant             func(childComplexity int, slug string) int
 		DeleteWebhookEndpoint    func(childComplexity int, id int) int
@@ -630,6 +651,17 @@ type ComplexityRoot struct {
 		Pct           func(childComplexity int) int
 	}
 
+	PartnerReport struct {
+		Cohorts       func(childComplexity int) int
+		From          func(childComplexity int) int
+		Health        func(childComplexity int) int
+		MRRByMonth    func(childComplexity int) int
+		Partner       func(childComplexity int) int
+		RevenueByPlan func(childComplexity int) int
+		To            func(childComplexity int) int
+		TopTenants    func(childComplexity int) int
+	}
+
 	PartnerSettings struct {
 		DefaultPlan  func(childComplexity int) int
 		SupportEmail func(childComplexity int) int
@@ -664,8 +696,22 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	PlanRevenue struct {
+		Amount func(childComplexity int) int
+		Plan   func(childComplexity int) int
+	}
+
 	PlannedService struct {
 		Name func(childComplexity int) int
+	}
+
+	PlatformReport struct {
+		Cohorts       func(childComplexity int) int
+		From          func(childComplexity int) int
+		MRRByMonth    func(childComplexity int) int
+		RevenueByPlan func(childComplexity int) int
+		To            func(childComplexity int) int
+		TopTenants    func(childComplexity int) int
 	}
 
 	Plugin struct {
@@ -752,13 +798,16 @@ type ComplexityRoot struct {
 		Nodes                 func(childComplexity int, ids []int) int
 		Operators             func(childComplexity int) int
 		Partner               func(childComplexity int, slug string) int
+		PartnerReport         func(childComplexity int, partnerSlug string, from string, to string) int
 		Partners              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.PartnerOrder, where *ent.PartnerWhereInput) int
 		Payouts               func(childComplexity int, where *payouts.Filter) int
+		PlatformReport        func(childComplexity int, from string, to string) int
 		Plugins               func(childComplexity int) int
 		PreviewEmail          func(childComplexity int, tenantSlug string, key string) int
 		PriceChangeImpact     func(childComplexity int, id int, input pricing.UpdateInput) int
 		Prices                func(childComplexity int, plan *tenant.Plan, includeArchived *bool) int
 		ProvisioningPlan      func(childComplexity int, slug string) int
+		SavedReports          func(childComplexity int) int
 		Tenant                func(childComplexity int, slug string) int
 		TenantAttention       func(childComplexity int, tenantSlug string) int
 		TenantStatusCounts    func(childComplexity int, where *ent.TenantWhereInput) int
@@ -767,6 +816,20 @@ type ComplexityRoot struct {
 		VerifyAuditChain      func(childComplexity int) int
 		WebhookDeliveries     func(childComplexity int, endpointID int, first *int, after *entgql.Cursor[int]) int
 		WebhookEndpoints      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
+	}
+
+	ReportParams struct {
+		From        func(childComplexity int) int
+		PartnerSlug func(childComplexity int) int
+		To          func(childComplexity int) int
+	}
+
+	SavedReport struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Params    func(childComplexity int) int
 	}
 
 	SecurityPolicy struct {
@@ -854,6 +917,12 @@ type ComplexityRoot struct {
 	TenantEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	TenantRevenue struct {
+		Amount func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Slug   func(childComplexity int) int
 	}
 
 	TenantStatusCounts struct {
@@ -1080,6 +1149,8 @@ type MutationResolver interface {
 	RefreshInvoices(ctx context.Context, tenantSlug string) (int, error)
 	GeneratePayouts(ctx context.Context, period string) (*payouts.Run, error)
 	MarkPayoutPaid(ctx context.Context, id int, reference string) (*ent.Payout, error)
+	CreateSavedReport(ctx context.Context, input reports.SavedInput) (*ent.SavedReport, error)
+	DeleteSavedReport(ctx context.Context, id int) (*ent.SavedReport, error)
 }
 type PartnerResolver interface {
 	CustomerCount(ctx context.Context, obj *ent.Partner) (int, error)
@@ -1144,6 +1215,12 @@ type QueryResolver interface {
 	Prices(ctx context.Context, plan *tenant.Plan, includeArchived *bool) ([]*ent.Price, error)
 	PriceChangeImpact(ctx context.Context, id int, input pricing.UpdateInput) (*pricing.Impact, error)
 	Payouts(ctx context.Context, where *payouts.Filter) ([]*ent.Payout, error)
+	PlatformReport(ctx context.Context, from string, to string) (*reports.Report, error)
+	PartnerReport(ctx context.Context, partnerSlug string, from string, to string) (*reports.Report, error)
+	SavedReports(ctx context.Context) ([]*ent.SavedReport, error)
+}
+type SavedReportResolver interface {
+	Params(ctx context.Context, obj *ent.SavedReport) (*ReportParams, error)
 }
 type SubscriptionResolver interface {
 	HealthChanged(ctx context.Context) (<-chan *health.Report, error)
@@ -2380,6 +2457,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Health.Services(childComplexity), true
 
+	case "HealthCohort.state":
+		if e.ComplexityRoot.HealthCohort.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthCohort.State(childComplexity), true
+	case "HealthCohort.tenants":
+		if e.ComplexityRoot.HealthCohort.Tenants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthCohort.Tenants(childComplexity), true
+
 	case "Invoice.amountDue":
 		if e.ComplexityRoot.Invoice.AmountDue == nil {
 			break
@@ -2857,6 +2947,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "MonthCohort.churned":
+		if e.ComplexityRoot.MonthCohort.Churned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthCohort.Churned(childComplexity), true
+	case "MonthCohort.month":
+		if e.ComplexityRoot.MonthCohort.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthCohort.Month(childComplexity), true
+	case "MonthCohort.signups":
+		if e.ComplexityRoot.MonthCohort.Signups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthCohort.Signups(childComplexity), true
+
+	case "MonthMrr.amounts":
+		if e.ComplexityRoot.MonthMrr.Amounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthMrr.Amounts(childComplexity), true
+	case "MonthMrr.month":
+		if e.ComplexityRoot.MonthMrr.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthMrr.Month(childComplexity), true
+
 	case "Mutation.addMailDomain":
 		if e.ComplexityRoot.Mutation.AddMailDomain == nil {
 			break
@@ -2951,6 +3073,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePrice(childComplexity, args["input"].(pricing.CreateInput)), true
+	case "Mutation.createSavedReport":
+		if e.ComplexityRoot.Mutation.CreateSavedReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSavedReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSavedReport(childComplexity, args["input"].(reports.SavedInput)), true
 	case "Mutation.createSsoApp":
 		if e.ComplexityRoot.Mutation.CreateSsoApp == nil {
 			break
@@ -3006,6 +3139,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteFlag(childComplexity, args["key"].(string)), true
+	case "Mutation.deleteSavedReport":
+		if e.ComplexityRoot.Mutation.DeleteSavedReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSavedReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSavedReport(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteSsoApp":
 		if e.ComplexityRoot.Mutation.DeleteSsoApp == nil {
 			break
@@ -3715,6 +3859,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PartnerMargin.Pct(childComplexity), true
 
+	case "PartnerReport.signupsAndChurn":
+		if e.ComplexityRoot.PartnerReport.Cohorts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.Cohorts(childComplexity), true
+	case "PartnerReport.from":
+		if e.ComplexityRoot.PartnerReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.From(childComplexity), true
+	case "PartnerReport.healthCohorts":
+		if e.ComplexityRoot.PartnerReport.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.Health(childComplexity), true
+	case "PartnerReport.mrrByMonth":
+		if e.ComplexityRoot.PartnerReport.MRRByMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.MRRByMonth(childComplexity), true
+	case "PartnerReport.partner":
+		if e.ComplexityRoot.PartnerReport.Partner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.Partner(childComplexity), true
+	case "PartnerReport.revenueByPlan":
+		if e.ComplexityRoot.PartnerReport.RevenueByPlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.RevenueByPlan(childComplexity), true
+	case "PartnerReport.to":
+		if e.ComplexityRoot.PartnerReport.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.To(childComplexity), true
+	case "PartnerReport.topCustomers":
+		if e.ComplexityRoot.PartnerReport.TopTenants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerReport.TopTenants(childComplexity), true
+
 	case "PartnerSettings.defaultPlan":
 		if e.ComplexityRoot.PartnerSettings.DefaultPlan == nil {
 			break
@@ -3851,12 +4044,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payout.UpdatedAt(childComplexity), true
 
+	case "PlanRevenue.amount":
+		if e.ComplexityRoot.PlanRevenue.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanRevenue.Amount(childComplexity), true
+	case "PlanRevenue.plan":
+		if e.ComplexityRoot.PlanRevenue.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanRevenue.Plan(childComplexity), true
+
 	case "PlannedService.name":
 		if e.ComplexityRoot.PlannedService.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.PlannedService.Name(childComplexity), true
+
+	case "PlatformReport.signupsAndChurn":
+		if e.ComplexityRoot.PlatformReport.Cohorts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformReport.Cohorts(childComplexity), true
+	case "PlatformReport.from":
+		if e.ComplexityRoot.PlatformReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformReport.From(childComplexity), true
+	case "PlatformReport.mrrByMonth":
+		if e.ComplexityRoot.PlatformReport.MRRByMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformReport.MRRByMonth(childComplexity), true
+	case "PlatformReport.revenueByPlan":
+		if e.ComplexityRoot.PlatformReport.RevenueByPlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformReport.RevenueByPlan(childComplexity), true
+	case "PlatformReport.to":
+		if e.ComplexityRoot.PlatformReport.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformReport.To(childComplexity), true
+	case "PlatformReport.topTenants":
+		if e.ComplexityRoot.PlatformReport.TopTenants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformReport.TopTenants(childComplexity), true
 
 	case "Plugin.capabilities":
 		if e.ComplexityRoot.Plugin.Capabilities == nil {
@@ -4276,6 +4519,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Partner(childComplexity, args["slug"].(string)), true
+	case "Query.partnerReport":
+		if e.ComplexityRoot.Query.PartnerReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_partnerReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PartnerReport(childComplexity, args["partnerSlug"].(string), args["from"].(string), args["to"].(string)), true
 	case "Query.partners":
 		if e.ComplexityRoot.Query.Partners == nil {
 			break
@@ -4298,6 +4552,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Payouts(childComplexity, args["where"].(*payouts.Filter)), true
+	case "Query.platformReport":
+		if e.ComplexityRoot.Query.PlatformReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_platformReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PlatformReport(childComplexity, args["from"].(string), args["to"].(string)), true
 	case "Query.plugins":
 		if e.ComplexityRoot.Query.Plugins == nil {
 			break
@@ -4348,6 +4613,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ProvisioningPlan(childComplexity, args["slug"].(string)), true
+	case "Query.savedReports":
+		if e.ComplexityRoot.Query.SavedReports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SavedReports(childComplexity), true
 	case "Query.tenant":
 		if e.ComplexityRoot.Query.Tenant == nil {
 			break
@@ -4431,6 +4702,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookEndpointOrder), args["where"].(*ent.WebhookEndpointWhereInput)), true
+
+	case "ReportParams.from":
+		if e.ComplexityRoot.ReportParams.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportParams.From(childComplexity), true
+	case "ReportParams.partnerSlug":
+		if e.ComplexityRoot.ReportParams.PartnerSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportParams.PartnerSlug(childComplexity), true
+	case "ReportParams.to":
+		if e.ComplexityRoot.ReportParams.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportParams.To(childComplexity), true
+
+	case "SavedReport.createdAt":
+		if e.ComplexityRoot.SavedReport.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedReport.CreatedAt(childComplexity), true
+	case "SavedReport.id":
+		if e.ComplexityRoot.SavedReport.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedReport.ID(childComplexity), true
+	case "SavedReport.kind":
+		if e.ComplexityRoot.SavedReport.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedReport.Kind(childComplexity), true
+	case "SavedReport.name":
+		if e.ComplexityRoot.SavedReport.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedReport.Name(childComplexity), true
+	case "SavedReport.params":
+		if e.ComplexityRoot.SavedReport.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedReport.Params(childComplexity), true
 
 	case "SecurityPolicy.allowedCountries":
 		if e.ComplexityRoot.SecurityPolicy.AllowedCountries == nil {
@@ -4820,6 +5141,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantEdge.Node(childComplexity), true
+
+	case "TenantRevenue.amount":
+		if e.ComplexityRoot.TenantRevenue.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantRevenue.Amount(childComplexity), true
+	case "TenantRevenue.name":
+		if e.ComplexityRoot.TenantRevenue.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantRevenue.Name(childComplexity), true
+	case "TenantRevenue.slug":
+		if e.ComplexityRoot.TenantRevenue.Slug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantRevenue.Slug(childComplexity), true
 
 	case "TenantStatusCounts.active":
 		if e.ComplexityRoot.TenantStatusCounts.Active == nil {
@@ -5353,6 +5693,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateMemberInput", ec.unmarshalInputCreateMemberInput),
 			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
 			graphql.NewInputUnmarshaler("CreatePriceInput", ec.unmarshalInputCreatePriceInput),
+			graphql.NewInputUnmarshaler("CreateSavedReportInput", ec.unmarshalInputCreateSavedReportInput),
 			graphql.NewInputUnmarshaler("CreateSsoAppInput", ec.unmarshalInputCreateSsoAppInput),
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
@@ -5368,6 +5709,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PartnerOrder", ec.unmarshalInputPartnerOrder),
 			graphql.NewInputUnmarshaler("PartnerWhereInput", ec.unmarshalInputPartnerWhereInput),
 			graphql.NewInputUnmarshaler("PayoutWhereInput", ec.unmarshalInputPayoutWhereInput),
+			graphql.NewInputUnmarshaler("ReportParamsInput", ec.unmarshalInputReportParamsInput),
 			graphql.NewInputUnmarshaler("TenantOrder", ec.unmarshalInputTenantOrder),
 			graphql.NewInputUnmarshaler("TenantWhereInput", ec.unmarshalInputTenantWhereInput),
 			graphql.NewInputUnmarshaler("UpdateAuditStreamInput", ec.unmarshalInputUpdateAuditStreamInput),
@@ -8336,7 +8678,7 @@ type Partner implements Node {
   """
   status: PartnerStatus!
   """
-  The partner's margin on its tenants' revenue, 0–100 percent.
+  The partner's margin on its tenants' revenue, 0–100 percent; a change applies from the next month on (margins keeps every version).
   """
   marginPct: Int!
   """
@@ -14108,6 +14450,158 @@ extend type Mutation {
   markPayoutPaid("The payout's id." id: ID!, "The payment reference (bank transfer id), 1 to 200 bytes." reference: String!): Payout!
 }
 `, BuiltIn: false},
+	{Name: "../reports.graphql", Input: `# Platform and partner reports, saved reports. The CSV of a report is at
+# GET /reports/platform.csv and /reports/partner.csv with the same
+# parameters as query parameters (from, to, partnerSlug).
+
+"The MRR of one month: the subscriptions in effect at its close (so far, for the current month), one amount per currency."
+type MonthMrr {
+  "The month, YYYY-MM."
+  month: String!
+  "The MRR per currency, by currency code."
+  amounts: [Money!]!
+}
+
+"A plan's revenue over the report's range in one currency: the sum of its months' MRR."
+type PlanRevenue {
+  "The plan."
+  plan: TenantPlan!
+  "The revenue."
+  amount: Money!
+}
+
+"A tenant's revenue over the report's range in one currency: the sum of its months' MRR."
+type TenantRevenue {
+  "The tenant's slug."
+  slug: String!
+  "The tenant's name."
+  name: String!
+  "The revenue."
+  amount: Money!
+}
+
+"One month's growth."
+type MonthCohort {
+  "The month, YYYY-MM."
+  month: String!
+  "Tenants created in the month (a partner's: its tenants now)."
+  signups: Int!
+  "Subscriptions live (MRR above 0) at the previous month's close and not at this month's."
+  churned: Int!
+}
+
+"How many of a partner's tenants are in one provisioning state now."
+type HealthCohort {
+  "HEALTHY (every integration done), PROVISIONING (one pending), FAILING (one in error) or UNPROVISIONED (none run yet)."
+  state: String!
+  "The number of tenants."
+  tenants: Int!
+}
+
+"The platform's money and growth over a range of months; every figure is reproducible from the subscription revisions and tenants."
+type PlatformReport {
+  "First month, YYYY-MM."
+  from: String!
+  "Last month, YYYY-MM."
+  to: String!
+  "MRR at each month's close."
+  mrrByMonth: [MonthMrr!]!
+  "Revenue by plan and currency over the range."
+  revenueByPlan: [PlanRevenue!]!
+  "The ten tenants with the most revenue over the range, per currency, largest first."
+  topTenants: [TenantRevenue!]!
+  "Signups and churn per month."
+  signupsAndChurn: [MonthCohort!]!
+}
+
+"A partner's money and growth over a range of months, from its tenants' subscriptions while they were the partner's."
+type PartnerReport {
+  "The partner."
+  partner: Partner!
+  "First month, YYYY-MM."
+  from: String!
+  "Last month, YYYY-MM."
+  to: String!
+  "The partner's MRR at each month's close."
+  mrrByMonth: [MonthMrr!]!
+  "Revenue by plan and currency over the range."
+  revenueByPlan: [PlanRevenue!]!
+  "The partner's ten customers with the most revenue over the range, per currency, largest first."
+  topCustomers: [TenantRevenue!]!
+  "The partner's tenants by provisioning state now."
+  healthCohorts: [HealthCohort!]!
+  "Signups and churn per month."
+  signupsAndChurn: [MonthCohort!]!
+}
+
+"A report kind."
+enum ReportKind {
+  "The platform report (operators)."
+  PLATFORM
+  "A partner's report (operators and the partner's staff)."
+  PARTNER
+}
+
+"A report's parameters."
+type ReportParams {
+  "First month, YYYY-MM."
+  from: String!
+  "Last month, YYYY-MM."
+  to: String!
+  "The partner of a PARTNER report."
+  partnerSlug: String
+}
+
+"A report's parameters to save."
+input ReportParamsInput {
+  "First month, YYYY-MM."
+  from: String!
+  "Last month, YYYY-MM; not after the current month, at most 36 months after from."
+  to: String!
+  "The partner of a PARTNER report."
+  partnerSlug: String
+}
+
+"A report the viewer saved to run again; only its owner sees it."
+type SavedReport {
+  "The saved report's global id."
+  id: ID!
+  "Its name, unique among the viewer's saved reports."
+  name: String!
+  "Which report."
+  kind: ReportKind!
+  "Its parameters."
+  params: ReportParams!
+  "When it was saved."
+  createdAt: Time!
+}
+
+"A report to save."
+input CreateSavedReportInput {
+  "A name, 1 to 120 bytes, not yet used by the viewer."
+  name: String!
+  "Which report; the viewer must be allowed to run it."
+  kind: ReportKind!
+  "Its parameters."
+  params: ReportParamsInput!
+}
+
+extend type Query {
+  "The platform report over from..to (operators)."
+  platformReport("First month, YYYY-MM." from: String!, "Last month, YYYY-MM; not after the current month, at most 36 months." to: String!): PlatformReport!
+  "A partner's report over from..to (operators and the partner's staff)."
+  partnerReport("The partner's slug." partnerSlug: String!, "First month, YYYY-MM." from: String!, "Last month, YYYY-MM; not after the current month, at most 36 months." to: String!): PartnerReport!
+  "The viewer's saved reports, by name."
+  savedReports: [SavedReport!]!
+}
+
+extend type Mutation {
+  "Saves a report for the viewer. Audited."
+  createSavedReport("The report." input: CreateSavedReportInput!): SavedReport!
+  "Deletes one of the viewer's saved reports and returns it. Audited."
+  deleteSavedReport("The saved report's id." id: ID!): SavedReport!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -14717,6 +15211,16 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
 }
 
+func (ec *executionContext) childFields_HealthCohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_HealthCohort_state(ctx, field)
+	case "tenants":
+		return ec.fieldContext_HealthCohort_tenants(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthCohort", field.Name)
+}
+
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -14961,6 +15465,28 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
 }
 
+func (ec *executionContext) childFields_MonthCohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MonthCohort_month(ctx, field)
+	case "signups":
+		return ec.fieldContext_MonthCohort_signups(ctx, field)
+	case "churned":
+		return ec.fieldContext_MonthCohort_churned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonthCohort", field.Name)
+}
+
+func (ec *executionContext) childFields_MonthMrr(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MonthMrr_month(ctx, field)
+	case "amounts":
+		return ec.fieldContext_MonthMrr_amounts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonthMrr", field.Name)
+}
+
 func (ec *executionContext) childFields_OneTimeCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -15079,6 +15605,28 @@ func (ec *executionContext) childFields_PartnerMargin(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type PartnerMargin", field.Name)
 }
 
+func (ec *executionContext) childFields_PartnerReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "partner":
+		return ec.fieldContext_PartnerReport_partner(ctx, field)
+	case "from":
+		return ec.fieldContext_PartnerReport_from(ctx, field)
+	case "to":
+		return ec.fieldContext_PartnerReport_to(ctx, field)
+	case "mrrByMonth":
+		return ec.fieldContext_PartnerReport_mrrByMonth(ctx, field)
+	case "revenueByPlan":
+		return ec.fieldContext_PartnerReport_revenueByPlan(ctx, field)
+	case "topCustomers":
+		return ec.fieldContext_PartnerReport_topCustomers(ctx, field)
+	case "healthCohorts":
+		return ec.fieldContext_PartnerReport_healthCohorts(ctx, field)
+	case "signupsAndChurn":
+		return ec.fieldContext_PartnerReport_signupsAndChurn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerReport", field.Name)
+}
+
 func (ec *executionContext) childFields_PartnerSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "supportEmail":
@@ -15147,12 +15695,40 @@ func (ec *executionContext) childFields_Payout(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Payout", field.Name)
 }
 
+func (ec *executionContext) childFields_PlanRevenue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "plan":
+		return ec.fieldContext_PlanRevenue_plan(ctx, field)
+	case "amount":
+		return ec.fieldContext_PlanRevenue_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlanRevenue", field.Name)
+}
+
 func (ec *executionContext) childFields_PlannedService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
 		return ec.fieldContext_PlannedService_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlannedService", field.Name)
+}
+
+func (ec *executionContext) childFields_PlatformReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_PlatformReport_from(ctx, field)
+	case "to":
+		return ec.fieldContext_PlatformReport_to(ctx, field)
+	case "mrrByMonth":
+		return ec.fieldContext_PlatformReport_mrrByMonth(ctx, field)
+	case "revenueByPlan":
+		return ec.fieldContext_PlatformReport_revenueByPlan(ctx, field)
+	case "topTenants":
+		return ec.fieldContext_PlatformReport_topTenants(ctx, field)
+	case "signupsAndChurn":
+		return ec.fieldContext_PlatformReport_signupsAndChurn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlatformReport", field.Name)
 }
 
 func (ec *executionContext) childFields_Plugin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15287,6 +15863,34 @@ func (ec *executionContext) childFields_ProvisioningStatus(ctx context.Context, 
 		return ec.fieldContext_ProvisioningStatus_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProvisioningStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportParams(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ReportParams_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ReportParams_to(ctx, field)
+	case "partnerSlug":
+		return ec.fieldContext_ReportParams_partnerSlug(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportParams", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SavedReport_id(ctx, field)
+	case "name":
+		return ec.fieldContext_SavedReport_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_SavedReport_kind(ctx, field)
+	case "params":
+		return ec.fieldContext_SavedReport_params(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SavedReport_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedReport", field.Name)
 }
 
 func (ec *executionContext) childFields_SecurityPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15451,6 +16055,18 @@ func (ec *executionContext) childFields_TenantEdge(ctx context.Context, field gr
 		return ec.fieldContext_TenantEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantRevenue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "slug":
+		return ec.fieldContext_TenantRevenue_slug(ctx, field)
+	case "name":
+		return ec.fieldContext_TenantRevenue_name(ctx, field)
+	case "amount":
+		return ec.fieldContext_TenantRevenue_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantRevenue", field.Name)
 }
 
 func (ec *executionContext) childFields_TenantStatusCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15947,6 +16563,20 @@ func (ec *executionContext) field_Mutation_createPrice_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSavedReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (reports.SavedInput, error) {
+			return ec.unmarshalNCreateSavedReportInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐSavedInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSsoApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16022,6 +16652,20 @@ func (ec *executionContext) field_Mutation_deleteFlag_args(ctx context.Context, 
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSavedReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -17213,6 +17857,36 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_partnerReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerSlug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerSlug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_partner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -17292,6 +17966,28 @@ func (ec *executionContext) field_Query_payouts_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["where"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_platformReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
 	return args, nil
 }
 
@@ -22425,6 +23121,52 @@ func (ec *executionContext) fieldContext_Health_auditStreams(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _HealthCohort_state(ctx context.Context, field graphql.CollectedField, obj *reports.HealthCohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthCohort_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthCohort_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthCohort", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthCohort_tenants(ctx context.Context, field graphql.CollectedField, obj *reports.HealthCohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthCohort_tenants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthCohort_tenants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthCohort", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Invoice_id(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24401,6 +25143,130 @@ func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonthCohort_month(ctx context.Context, field graphql.CollectedField, obj *reports.MonthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthCohort_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthCohort_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthCohort", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonthCohort_signups(ctx context.Context, field graphql.CollectedField, obj *reports.MonthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthCohort_signups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthCohort_signups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthCohort", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MonthCohort_churned(ctx context.Context, field graphql.CollectedField, obj *reports.MonthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthCohort_churned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Churned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthCohort_churned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthCohort", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MonthMrr_month(ctx context.Context, field graphql.CollectedField, obj *reports.MonthMoney) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthMrr_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthMrr_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthMrr", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonthMrr_amounts(ctx context.Context, field graphql.CollectedField, obj *reports.MonthMoney) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthMrr_amounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthMrr_amounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthMrr",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_createTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -26887,6 +27753,94 @@ func (ec *executionContext) fieldContext_Mutation_markPayoutPaid(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createSavedReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSavedReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSavedReport(ctx, fc.Args["input"].(reports.SavedInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SavedReport) graphql.Marshaler {
+			return ec.marshalNSavedReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSavedReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSavedReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSavedReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSavedReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSavedReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSavedReport(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SavedReport) graphql.Marshaler {
+			return ec.marshalNSavedReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSavedReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSavedReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSavedReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OneTimeCredential_kind(ctx context.Context, field graphql.CollectedField, obj *OneTimeCredential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27863,6 +28817,244 @@ func (ec *executionContext) fieldContext_PartnerMargin_effectiveFrom(_ context.C
 	return graphql.NewScalarFieldContext("PartnerMargin", field, true, true, "String")
 }
 
+func (ec *executionContext) _PartnerReport_partner(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_partner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Partner) graphql.Marshaler {
+			return ec.marshalNPartner2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐPartner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerReport_from(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerReport_to(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerReport_mrrByMonth(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_mrrByMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MRRByMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.MonthMoney) graphql.Marshaler {
+			return ec.marshalNMonthMrr2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_mrrByMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthMrr(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerReport_revenueByPlan(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_revenueByPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenueByPlan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.PlanRevenue) graphql.Marshaler {
+			return ec.marshalNPlanRevenue2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐPlanRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_revenueByPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlanRevenue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerReport_topCustomers(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_topCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopTenants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.TenantRevenue) graphql.Marshaler {
+			return ec.marshalNTenantRevenue2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐTenantRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_topCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantRevenue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerReport_healthCohorts(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_healthCohorts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Health, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.HealthCohort) graphql.Marshaler {
+			return ec.marshalNHealthCohort2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐHealthCohortᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_healthCohorts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthCohort(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerReport_signupsAndChurn(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerReport_signupsAndChurn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cohorts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.MonthCount) graphql.Marshaler {
+			return ec.marshalNMonthCohort2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerReport_signupsAndChurn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthCohort(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PartnerSettings_supportEmail(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.PartnerSettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28396,6 +29588,61 @@ func (ec *executionContext) fieldContext_Payout_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Payout", field, false, false, "Time")
 }
 
+func (ec *executionContext) _PlanRevenue_plan(ctx context.Context, field graphql.CollectedField, obj *reports.PlanRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanRevenue_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v tenant.Plan) graphql.Marshaler {
+			return ec.marshalNTenantPlan2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanRevenue_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanRevenue", field, false, false, "TenantPlan")
+}
+
+func (ec *executionContext) _PlanRevenue_amount(ctx context.Context, field graphql.CollectedField, obj *reports.PlanRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanRevenue_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanRevenue_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlanRevenue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PlannedService_name(ctx context.Context, field graphql.CollectedField, obj *health.Planned) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28417,6 +29664,180 @@ func (ec *executionContext) _PlannedService_name(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_PlannedService_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PlannedService", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformReport_from(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformReport_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformReport_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformReport_to(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformReport_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformReport_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformReport_mrrByMonth(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformReport_mrrByMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MRRByMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.MonthMoney) graphql.Marshaler {
+			return ec.marshalNMonthMrr2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformReport_mrrByMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlatformReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthMrr(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlatformReport_revenueByPlan(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformReport_revenueByPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenueByPlan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.PlanRevenue) graphql.Marshaler {
+			return ec.marshalNPlanRevenue2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐPlanRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformReport_revenueByPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlatformReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlanRevenue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlatformReport_topTenants(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformReport_topTenants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopTenants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.TenantRevenue) graphql.Marshaler {
+			return ec.marshalNTenantRevenue2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐTenantRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformReport_topTenants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlatformReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantRevenue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlatformReport_signupsAndChurn(ctx context.Context, field graphql.CollectedField, obj *reports.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformReport_signupsAndChurn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cohorts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []reports.MonthCount) graphql.Marshaler {
+			return ec.marshalNMonthCohort2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformReport_signupsAndChurn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlatformReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthCohort(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Plugin_name(ctx context.Context, field graphql.CollectedField, obj *health.Plugin) (ret graphql.Marshaler) {
@@ -30796,6 +32217,126 @@ func (ec *executionContext) fieldContext_Query_payouts(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_platformReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_platformReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PlatformReport(ctx, fc.Args["from"].(string), fc.Args["to"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reports.Report) graphql.Marshaler {
+			return ec.marshalNPlatformReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_platformReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlatformReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_platformReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_partnerReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_partnerReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PartnerReport(ctx, fc.Args["partnerSlug"].(string), fc.Args["from"].(string), fc.Args["to"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reports.Report) graphql.Marshaler {
+			return ec.marshalNPartnerReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_partnerReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_partnerReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_savedReports(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_savedReports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SavedReports(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SavedReport) graphql.Marshaler {
+			return ec.marshalNSavedReport2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSavedReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_savedReports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30870,6 +32411,199 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ReportParams_from(ctx context.Context, field graphql.CollectedField, obj *ReportParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportParams_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportParams_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportParams", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportParams_to(ctx context.Context, field graphql.CollectedField, obj *ReportParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportParams_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportParams_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportParams", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportParams_partnerSlug(ctx context.Context, field graphql.CollectedField, obj *ReportParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportParams_partnerSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerSlug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportParams_partnerSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportParams", field, false, false, "String")
+}
+
+func (ec *executionContext) _SavedReport_id(ctx context.Context, field graphql.CollectedField, obj *ent.SavedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedReport_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedReport_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedReport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SavedReport_name(ctx context.Context, field graphql.CollectedField, obj *ent.SavedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedReport_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedReport_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _SavedReport_kind(ctx context.Context, field graphql.CollectedField, obj *ent.SavedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedReport_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v savedreport.Kind) graphql.Marshaler {
+			return ec.marshalNReportKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋsavedreportᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedReport_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedReport", field, false, false, "ReportKind")
+}
+
+func (ec *executionContext) _SavedReport_params(ctx context.Context, field graphql.CollectedField, obj *ent.SavedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedReport_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SavedReport().Params(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ReportParams) graphql.Marshaler {
+			return ec.marshalNReportParams2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐReportParams(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedReport_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportParams(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedReport_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SavedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedReport_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedReport_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedReport", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SecurityPolicy_mfaMode(ctx context.Context, field graphql.CollectedField, obj *tenantadmin.SecurityPolicy) (ret graphql.Marshaler) {
@@ -32523,6 +34257,84 @@ func (ec *executionContext) _TenantEdge_cursor(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_TenantEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TenantEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _TenantRevenue_slug(ctx context.Context, field graphql.CollectedField, obj *reports.TenantRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantRevenue_slug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantRevenue_slug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantRevenue", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantRevenue_name(ctx context.Context, field graphql.CollectedField, obj *reports.TenantRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantRevenue_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantRevenue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantRevenue", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantRevenue_amount(ctx context.Context, field graphql.CollectedField, obj *reports.TenantRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantRevenue_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋdezkyᚋplatformᚋentᚋschemaᚋschematypeᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantRevenue_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantRevenue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TenantStatusCounts_all(ctx context.Context, field graphql.CollectedField, obj *tenancy.StatusCounts) (ret graphql.Marshaler) {
@@ -39300,6 +41112,62 @@ func UnmarshalCreatePriceInput(ctx context.Context, raw any) (pricing.CreateInpu
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSavedReportInput(ctx context.Context, obj any) (reports.SavedInput, error) {
+	var it reports.SavedInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "kind", "params"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNReportKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋsavedreportᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "params":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("params"))
+			data, err := ec.unmarshalNReportParamsInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐParams(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Params = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSavedReportInput unmarshals raw into the CreateSavedReportInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSavedReportInput(ctx context.Context, raw any) (reports.SavedInput, error) {
+	var out reports.SavedInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSavedReportInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateSsoAppInput(ctx context.Context, obj any) (tenantadmin.CreateSsoAppInput, error) {
 	var it tenantadmin.CreateSsoAppInput
 	if obj == nil {
@@ -42267,6 +44135,62 @@ func (ec *executionContext) unmarshalInputPayoutWhereInput(ctx context.Context, 
 func UnmarshalPayoutWhereInput(ctx context.Context, raw any) (payouts.Filter, error) {
 	var out payouts.Filter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PayoutWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportParamsInput(ctx context.Context, obj any) (reports.Params, error) {
+	var it reports.Params
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "partnerSlug"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "partnerSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partnerSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartnerSlug = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportParamsInput unmarshals raw into the ReportParamsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportParamsInput(ctx context.Context, raw any) (reports.Params, error) {
+	var out reports.Params
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportParamsInput", raw, &out)
 	return out, err
 }
 
@@ -48707,6 +50631,44 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var healthCohortImplementors = []string{"HealthCohort"}
+
+func (ec *executionContext) _HealthCohort(ctx context.Context, sel ast.SelectionSet, obj *reports.HealthCohort) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthCohortImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthCohort")
+		case "state":
+			out.Values[i] = ec._HealthCohort_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenants":
+			out.Values[i] = ec._HealthCohort_tenants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var invoiceImplementors = []string{"Invoice"}
 
 func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, obj *ent.Invoice) graphql.Marshaler {
@@ -49525,6 +51487,87 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var monthCohortImplementors = []string{"MonthCohort"}
+
+func (ec *executionContext) _MonthCohort(ctx context.Context, sel ast.SelectionSet, obj *reports.MonthCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthCohortImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonthCohort")
+		case "month":
+			out.Values[i] = ec._MonthCohort_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signups":
+			out.Values[i] = ec._MonthCohort_signups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "churned":
+			out.Values[i] = ec._MonthCohort_churned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var monthMrrImplementors = []string{"MonthMrr"}
+
+func (ec *executionContext) _MonthMrr(ctx context.Context, sel ast.SelectionSet, obj *reports.MonthMoney) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthMrrImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonthMrr")
+		case "month":
+			out.Values[i] = ec._MonthMrr_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amounts":
+			out.Values[i] = ec._MonthMrr_amounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -49943,6 +51986,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createSavedReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSavedReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSavedReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSavedReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -50353,6 +52410,74 @@ func (ec *executionContext) _PartnerMargin(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var partnerReportImplementors = []string{"PartnerReport"}
+
+func (ec *executionContext) _PartnerReport(ctx context.Context, sel ast.SelectionSet, obj *reports.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerReport")
+		case "partner":
+			out.Values[i] = ec._PartnerReport_partner(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._PartnerReport_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._PartnerReport_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mrrByMonth":
+			out.Values[i] = ec._PartnerReport_mrrByMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenueByPlan":
+			out.Values[i] = ec._PartnerReport_revenueByPlan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topCustomers":
+			out.Values[i] = ec._PartnerReport_topCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "healthCohorts":
+			out.Values[i] = ec._PartnerReport_healthCohorts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signupsAndChurn":
+			out.Values[i] = ec._PartnerReport_signupsAndChurn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var partnerSettingsImplementors = []string{"PartnerSettings"}
 
 func (ec *executionContext) _PartnerSettings(ctx context.Context, sel ast.SelectionSet, obj *tenantadmin.PartnerSettings) graphql.Marshaler {
@@ -50580,6 +52705,44 @@ func (ec *executionContext) _Payout(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var planRevenueImplementors = []string{"PlanRevenue"}
+
+func (ec *executionContext) _PlanRevenue(ctx context.Context, sel ast.SelectionSet, obj *reports.PlanRevenue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, planRevenueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlanRevenue")
+		case "plan":
+			out.Values[i] = ec._PlanRevenue_plan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._PlanRevenue_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var plannedServiceImplementors = []string{"PlannedService"}
 
 func (ec *executionContext) _PlannedService(ctx context.Context, sel ast.SelectionSet, obj *health.Planned) graphql.Marshaler {
@@ -50593,6 +52756,64 @@ func (ec *executionContext) _PlannedService(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("PlannedService")
 		case "name":
 			out.Values[i] = ec._PlannedService_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var platformReportImplementors = []string{"PlatformReport"}
+
+func (ec *executionContext) _PlatformReport(ctx context.Context, sel ast.SelectionSet, obj *reports.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, platformReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlatformReport")
+		case "from":
+			out.Values[i] = ec._PlatformReport_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._PlatformReport_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mrrByMonth":
+			out.Values[i] = ec._PlatformReport_mrrByMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenueByPlan":
+			out.Values[i] = ec._PlatformReport_revenueByPlan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topTenants":
+			out.Values[i] = ec._PlatformReport_topTenants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signupsAndChurn":
+			out.Values[i] = ec._PlatformReport_signupsAndChurn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -51263,6 +53484,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_payouts(ctx, field)
 				})
+		case "platformReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_platformReport(ctx, field)
+				})
+		case "partnerReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_partnerReport(ctx, field)
+				})
+		case "savedReports":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_savedReports(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -51274,6 +53513,103 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___schema(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportParamsImplementors = []string{"ReportParams"}
+
+func (ec *executionContext) _ReportParams(ctx context.Context, sel ast.SelectionSet, obj *ReportParams) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportParamsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportParams")
+		case "from":
+			out.Values[i] = ec._ReportParams_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ReportParams_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partnerSlug":
+			out.Values[i] = ec._ReportParams_partnerSlug(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedReportImplementors = []string{"SavedReport"}
+
+func (ec *executionContext) _SavedReport(ctx context.Context, sel ast.SelectionSet, obj *ent.SavedReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedReport")
+		case "id":
+			out.Values[i] = ec._SavedReport_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._SavedReport_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._SavedReport_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "params":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SavedReport_params(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._SavedReport_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -51827,6 +54163,49 @@ func (ec *executionContext) _TenantEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "cursor":
 			out.Values[i] = ec._TenantEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantRevenueImplementors = []string{"TenantRevenue"}
+
+func (ec *executionContext) _TenantRevenue(ctx context.Context, sel ast.SelectionSet, obj *reports.TenantRevenue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantRevenueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantRevenue")
+		case "slug":
+			out.Values[i] = ec._TenantRevenue_slug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._TenantRevenue_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._TenantRevenue_amount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53377,6 +55756,11 @@ func (ec *executionContext) unmarshalNCreatePriceInput2githubᚗcomᚋdezkyᚋpl
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateSavedReportInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐSavedInput(ctx context.Context, v any) (reports.SavedInput, error) {
+	res, err := ec.unmarshalInputCreateSavedReportInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateSsoAppInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐCreateSsoAppInput(ctx context.Context, v any) (tenantadmin.CreateSsoAppInput, error) {
 	res, err := ec.unmarshalInputCreateSsoAppInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -53699,6 +56083,26 @@ func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋdezkyᚋplatformᚋ
 		return graphql.Null
 	}
 	return ec._Health(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealthCohort2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐHealthCohort(ctx context.Context, sel ast.SelectionSet, v reports.HealthCohort) graphql.Marshaler {
+	return ec._HealthCohort(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHealthCohort2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐHealthCohortᚄ(ctx context.Context, sel ast.SelectionSet, v []reports.HealthCohort) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealthCohort2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐHealthCohort(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNHealthStatus2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐStatus(ctx context.Context, v any) (health.Status, error) {
@@ -54064,6 +56468,46 @@ func (ec *executionContext) unmarshalNMoneyInput2ᚕgithubᚗcomᚋdezkyᚋplatf
 	return res, nil
 }
 
+func (ec *executionContext) marshalNMonthCohort2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthCount(ctx context.Context, sel ast.SelectionSet, v reports.MonthCount) graphql.Marshaler {
+	return ec._MonthCohort(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMonthCohort2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthCountᚄ(ctx context.Context, sel ast.SelectionSet, v []reports.MonthCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMonthCohort2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMonthMrr2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthMoney(ctx context.Context, sel ast.SelectionSet, v reports.MonthMoney) graphql.Marshaler {
+	return ec._MonthMrr(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMonthMrr2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthMoneyᚄ(ctx context.Context, sel ast.SelectionSet, v []reports.MonthMoney) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMonthMrr2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐMonthMoney(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋdezkyᚋplatformᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -54155,6 +56599,14 @@ func (ec *executionContext) marshalNPartnerOrderField2ᚖgithubᚗcomᚋdezkyᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNPartnerReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐReport(ctx context.Context, sel ast.SelectionSet, v *reports.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerReport!")
+		return graphql.Null
+	}
+	return ec._PartnerReport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPartnerSettings2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐPartnerSettings(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.PartnerSettings) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PartnerSettings!")
@@ -54230,6 +56682,26 @@ func (ec *executionContext) marshalNPayoutStatus2githubᚗcomᚋdezkyᚋplatform
 	return v
 }
 
+func (ec *executionContext) marshalNPlanRevenue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐPlanRevenue(ctx context.Context, sel ast.SelectionSet, v reports.PlanRevenue) graphql.Marshaler {
+	return ec._PlanRevenue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPlanRevenue2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐPlanRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []reports.PlanRevenue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlanRevenue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐPlanRevenue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPlannedService2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPlanned(ctx context.Context, sel ast.SelectionSet, v health.Planned) graphql.Marshaler {
 	return ec._PlannedService(ctx, sel, &v)
 }
@@ -54248,6 +56720,14 @@ func (ec *executionContext) marshalNPlannedService2ᚕgithubᚗcomᚋdezkyᚋpla
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNPlatformReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐReport(ctx context.Context, sel ast.SelectionSet, v *reports.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlatformReport!")
+		return graphql.Null
+	}
+	return ec._PlatformReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPlugin2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋhealthᚐPluginᚄ(ctx context.Context, sel ast.SelectionSet, v []*health.Plugin) graphql.Marshaler {
@@ -54448,6 +56928,53 @@ func (ec *executionContext) marshalNProvisioningStatusCode2githubᚗcomᚋdezky�
 	return v
 }
 
+func (ec *executionContext) unmarshalNReportKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋsavedreportᚐKind(ctx context.Context, v any) (savedreport.Kind, error) {
+	var res savedreport.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportKind2githubᚗcomᚋdezkyᚋplatformᚋentᚋsavedreportᚐKind(ctx context.Context, sel ast.SelectionSet, v savedreport.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNReportParams2ᚖgithubᚗcomᚋdezkyᚋplatformᚋgraphᚐReportParams(ctx context.Context, sel ast.SelectionSet, v *ReportParams) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportParams!")
+		return graphql.Null
+	}
+	return ec._ReportParams(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportParamsInput2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐParams(ctx context.Context, v any) (reports.Params, error) {
+	res, err := ec.unmarshalInputReportParamsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSavedReport2ᚕᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSavedReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SavedReport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSavedReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSavedReport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSavedReport2ᚖgithubᚗcomᚋdezkyᚋplatformᚋentᚐSavedReport(ctx context.Context, sel ast.SelectionSet, v *ent.SavedReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedReport!")
+		return graphql.Null
+	}
+	return ec._SavedReport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSecurityPolicy2ᚖgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋtenantadminᚐSecurityPolicy(ctx context.Context, sel ast.SelectionSet, v *tenantadmin.SecurityPolicy) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SecurityPolicy!")
@@ -54642,6 +57169,26 @@ func (ec *executionContext) unmarshalNTenantPlan2githubᚗcomᚋdezkyᚋplatform
 
 func (ec *executionContext) marshalNTenantPlan2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐPlan(ctx context.Context, sel ast.SelectionSet, v tenant.Plan) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNTenantRevenue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐTenantRevenue(ctx context.Context, sel ast.SelectionSet, v reports.TenantRevenue) graphql.Marshaler {
+	return ec._TenantRevenue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTenantRevenue2ᚕgithubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐTenantRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []reports.TenantRevenue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTenantRevenue2githubᚗcomᚋdezkyᚋplatformᚋinternalᚋreportsᚐTenantRevenue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTenantStatus2githubᚗcomᚋdezkyᚋplatformᚋentᚋtenantᚐStatus(ctx context.Context, v any) (tenant.Status, error) {

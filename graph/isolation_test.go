@@ -133,7 +133,7 @@ func (w *foreignWorld) argValue(field string, arg *ast.ArgumentDefinition, schem
 			return strconv.Quote(strconv.Itoa(w.payout.ID)), true
 		}
 		return strconv.Quote(strconv.Itoa(w.tenant.ID)), true
-	case "period":
+	case "period", "from", "to":
 		return strconv.Quote("2026-01"), true
 	case "reference":
 		return strconv.Quote("SEPA-CONTOSO"), true
@@ -171,6 +171,8 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = `"Isolation"`
 		case f.Name == "tenantSlug":
 			v = strconv.Quote(w.tenant.Slug)
+		case f.Name == "kind" && f.Type.Name() == "ReportKind":
+			v = "PARTNER"
 		case f.Name == "kind":
 			v = "HTTP"
 		case f.Name == "url":
@@ -189,6 +191,8 @@ func (w *foreignWorld) inputValue(def *ast.Definition) (string, bool) {
 			v = "BUSINESS"
 		case f.Name == "interval":
 			v = "MONTH"
+		case f.Name == "params":
+			v = fmt.Sprintf(`{from: "2026-01", to: "2026-01", partnerSlug: %q}`, w.partner.Slug)
 		case f.Name == "amounts":
 			v = `[{amount: 1500, currency: "EUR"}]`
 		case !f.Type.NonNull:

@@ -101,6 +101,16 @@ type OperatorInvitePayload struct {
 	CredentialWithheld bool `json:"credentialWithheld"`
 }
 
+// A report's parameters.
+type ReportParams struct {
+	// First month, YYYY-MM.
+	From string `json:"from"`
+	// Last month, YYYY-MM.
+	To string `json:"to"`
+	// The partner of a PARTNER report.
+	PartnerSlug *string `json:"partnerSlug,omitempty"`
+}
+
 // Live streams over WebSocket (graphql-transport-ws); a connection ends with its token (see the README).
 type Subscription struct {
 }

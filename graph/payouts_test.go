@@ -2,6 +2,9 @@ package graph_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +119,112 @@ func TestPayoutsAPI(t *testing.T) {
 			}
 			if rsp := s.Do(testserver.Request{Token: s.Token("operator"), Query: `{ payouts(where: {period: "2026-1"}) { id } }`}); rsp.Code() != "BAD_USER_INPUT" {
 				t.Errorf("a malformed period filter: %s", rsp.Body)
+			}
+		})
+	}
+}
+
+// TestReportsAPI: the reports through GraphQL and CSV on the demo data:
+// the platform's MRR this month is acme's plus globex's, northwind's is
+// acme's; partner staff read their own report only; the CSV needs a
+// token; saved reports are the viewer's.
+func TestReportsAPI(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := testserver.Start(t, d)
+			month := time.Now().UTC().Format("2006-01")
+			var mrr struct {
+				Acme   struct{ Mrr struct{ Amount int64 } }
+				Globex struct{ Mrr struct{ Amount int64 } }
+			}
+			s.Query("operator", `{ acme: tenant(slug: "acme") { mrr { amount } } globex: tenant(slug: "globex") { mrr { amount } } }`, nil).Decode(t, &mrr)
+			total := mrr.Acme.Mrr.Amount + mrr.Globex.Mrr.Amount
+			const platformQ = `query($m: String!) { platformReport(from: $m, to: $m) { mrrByMonth { month amounts { amount currency } } revenueByPlan { plan amount { amount } } topTenants { slug amount { amount } } signupsAndChurn { month signups churned } } }`
+			var pr struct {
+				PlatformReport struct {
+					MrrByMonth []struct {
+						Month   string
+						Amounts []struct {
+							Amount   int64
+							Currency string
+						}
+					}
+					TopTenants []struct{ Slug string }
+				}
+			}
+			s.Query("operator", platformQ, map[string]any{"m": month}).Decode(t, &pr)
+			if m := pr.PlatformReport.MrrByMonth; len(m) != 1 || len(m[0].Amounts) != 1 || m[0].Amounts[0].Amount != total || m[0].Amounts[0].Currency != "EUR" {
+				t.Fatalf("platform MRR %+v, want %d EUR", m, total)
+			}
+			if rsp := s.Query("partner:northwind", platformQ, map[string]any{"m": month}); rsp.Code() != "FORBIDDEN" {
+				t.Fatalf("partner staff reading the platform report: %s", rsp.Body)
+			}
+			const partnerQ = `query($m: String!) { partnerReport(partnerSlug: "northwind", from: $m, to: $m) { partner { slug } mrrByMonth { amounts { amount } } topCustomers { slug } healthCohorts { state tenants } } }`
+			var pp struct {
+				PartnerReport struct {
+					MrrByMonth   []struct{ Amounts []struct{ Amount int64 } }
+					TopCustomers []struct{ Slug string }
+				}
+			}
+			s.Query("partner:northwind", partnerQ, map[string]any{"m": month}).Decode(t, &pp)
+			if m := pp.PartnerReport.MrrByMonth; len(m) != 1 || len(m[0].Amounts) != 1 || m[0].Amounts[0].Amount != mrr.Acme.Mrr.Amount ||
+				len(pp.PartnerReport.TopCustomers) != 1 || pp.PartnerReport.TopCustomers[0].Slug != "acme" {
+				t.Fatalf("northwind's report %+v", pp)
+			}
+			if rsp := s.Query("admin:acme", partnerQ, map[string]any{"m": month}); len(rsp.Errors) == 0 {
+				t.Fatalf("a tenant admin read the partner report: %s", rsp.Body)
+			}
+
+			get := func(token, path string) (int, string) {
+				req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				rsp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rsp.Body.Close()
+				b, _ := io.ReadAll(rsp.Body)
+				return rsp.StatusCode, string(b)
+			}
+			path := "/reports/platform.csv?from=" + month + "&to=" + month
+			code, body := get(s.Token("operator"), path)
+			if code != http.StatusOK || !strings.Contains(body, fmt.Sprintf("mrr,%s,,,,EUR,%d,,,\n", month, total)) {
+				t.Fatalf("platform CSV: %d\n%s", code, body)
+			}
+			if code, _ := get("", path); code != http.StatusUnauthorized {
+				t.Fatalf("CSV without a token: %d", code)
+			}
+			if code, _ := get(s.Token("partner:northwind"), path); code != http.StatusForbidden {
+				t.Fatalf("platform CSV for partner staff: %d", code)
+			}
+			if code, _ := get(s.Token("operator"), "/reports/platform.csv?from=2026-13&to="+month); code != http.StatusBadRequest {
+				t.Fatalf("CSV with a bad month: %d", code)
+			}
+
+			const save = `mutation($m: String!) { createSavedReport(input: {name: "This month", kind: PARTNER, params: {from: $m, to: $m, partnerSlug: "northwind"}}) { id name kind params { from to partnerSlug } } }`
+			var saved struct {
+				CreateSavedReport struct {
+					ID, Name, Kind string
+					Params         struct{ From, To, PartnerSlug string }
+				}
+			}
+			s.Query("partner:northwind", save, map[string]any{"m": month}).Decode(t, &saved)
+			if saved.CreateSavedReport.Params.PartnerSlug != "northwind" || saved.CreateSavedReport.Kind != "PARTNER" {
+				t.Fatalf("saved %+v", saved)
+			}
+			var list struct{ SavedReports []struct{ ID string } }
+			s.Query("operator", `{ savedReports { id } }`, nil).Decode(t, &list)
+			if len(list.SavedReports) != 0 {
+				t.Fatalf("the operator sees another user's saved reports: %+v", list)
+			}
+			s.Query("partner:northwind", `{ savedReports { id } }`, nil).Decode(t, &list)
+			if len(list.SavedReports) != 1 {
+				t.Fatalf("saved reports: %+v", list)
+			}
+			if rsp := s.Query("operator", `mutation($id: ID!) { deleteSavedReport(id: $id) { id } }`, map[string]any{"id": saved.CreateSavedReport.ID}); rsp.Code() != "NOT_FOUND" {
+				t.Fatalf("deleting another user's saved report: %s", rsp.Body)
 			}
 		})
 	}

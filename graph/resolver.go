@@ -19,6 +19,7 @@ import (
 	"github.com/dezky/platform/internal/payouts"
 	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/reports"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/tenantadmin"
 	"github.com/dezky/platform/internal/webhooks"
@@ -42,6 +43,7 @@ type Resolver struct {
 	mailDomains  *maildomains.Service
 	billing      *billing.Service
 	payouts      *payouts.Service
+	reports      *reports.Service
 }
 
 // Services are what the resolvers delegate to.
@@ -60,6 +62,7 @@ type Services struct {
 	MailDomains  *maildomains.Service
 	Billing      *billing.Service
 	Payouts      *payouts.Service
+	Reports      *reports.Service
 	Webhooks     *webhooks.Service
 	Streams      *auditstream.Service
 }
@@ -72,6 +75,7 @@ func NewSchema(c Services) graphql.ExecutableSchema {
 		mailDomains: c.MailDomains,
 		billing:     c.Billing,
 		payouts:     c.Payouts,
+		reports:     c.Reports,
 		webhooks:    c.Webhooks, streams: c.Streams,
 	}})
 }

@@ -273,6 +273,18 @@ func (f ProvisioningStateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningStateMutation", m)
 }
 
+// The SavedReportFunc type is an adapter to allow the use of ordinary
+// function as SavedReport mutator.
+type SavedReportFunc func(context.Context, *ent.SavedReportMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SavedReportFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SavedReportMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SavedReportMutation", m)
+}
+
 // The SecurityPolicyFunc type is an adapter to allow the use of ordinary
 // function as SecurityPolicy mutator.
 type SecurityPolicyFunc func(context.Context, *ent.SecurityPolicyMutation) (ent.Value, error)

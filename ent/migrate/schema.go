@@ -687,6 +687,39 @@ var (
 			},
 		},
 	}
+	// SavedReportsColumns holds the columns for the "saved_reports" table.
+	SavedReportsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"PLATFORM", "PARTNER"}},
+		{Name: "from", Type: field.TypeString, Size: 7},
+		{Name: "to", Type: field.TypeString, Size: 7},
+		{Name: "partner_slug", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// SavedReportsTable holds the schema information for the "saved_reports" table.
+	SavedReportsTable = &schema.Table{
+		Name:       "saved_reports",
+		Columns:    SavedReportsColumns,
+		PrimaryKey: []*schema.Column{SavedReportsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "saved_reports_users_user",
+				Columns:    []*schema.Column{SavedReportsColumns[8]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "savedreport_user_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{SavedReportsColumns[8], SavedReportsColumns[3]},
+			},
+		},
+	}
 	// SecurityPoliciesColumns holds the columns for the "security_policies" table.
 	SecurityPoliciesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1101,6 +1134,7 @@ var (
 		PayoutsTable,
 		PricesTable,
 		ProvisioningStatesTable,
+		SavedReportsTable,
 		SecurityPoliciesTable,
 		SSOAppsTable,
 		SubscriptionRevisionsTable,
@@ -1188,6 +1222,10 @@ func init() {
 	}
 	ProvisioningStatesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	SavedReportsTable.ForeignKeys[0].RefTable = UsersTable
+	SavedReportsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(141733920768),
 	}
 	SecurityPoliciesTable.ForeignKeys[0].RefTable = TenantsTable
 	SecurityPoliciesTable.Annotation = &entsql.Annotation{

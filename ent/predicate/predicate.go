@@ -72,6 +72,9 @@ type Price func(*sql.Selector)
 // ProvisioningState is the predicate function for provisioningstate builders.
 type ProvisioningState func(*sql.Selector)
 
+// SavedReport is the predicate function for savedreport builders.
+type SavedReport func(*sql.Selector)
+
 // SecurityPolicy is the predicate function for securitypolicy builders.
 type SecurityPolicy func(*sql.Selector)
 

@@ -639,6 +639,30 @@ func (f ProvisioningStateMutationRuleFunc) EvalMutation(ctx context.Context, m e
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProvisioningStateMutation", m)
 }
 
+// The SavedReportQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SavedReportQueryRuleFunc func(context.Context, *ent.SavedReportQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SavedReportQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SavedReportQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SavedReportQuery", q)
+}
+
+// The SavedReportMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SavedReportMutationRuleFunc func(context.Context, *ent.SavedReportMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SavedReportMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SavedReportMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SavedReportMutation", m)
+}
+
 // The SecurityPolicyQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SecurityPolicyQueryRuleFunc func(context.Context, *ent.SecurityPolicyQuery) error
@@ -958,6 +982,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ProvisioningStateQuery:
 		return q.Filter(), nil
+	case *ent.SavedReportQuery:
+		return q.Filter(), nil
 	case *ent.SecurityPolicyQuery:
 		return q.Filter(), nil
 	case *ent.SsoAppQuery:
@@ -1028,6 +1054,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.PriceMutation:
 		return m.Filter(), nil
 	case *ent.ProvisioningStateMutation:
+		return m.Filter(), nil
+	case *ent.SavedReportMutation:
 		return m.Filter(), nil
 	case *ent.SecurityPolicyMutation:
 		return m.Filter(), nil

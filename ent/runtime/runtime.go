@@ -28,6 +28,7 @@ import (
 	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/price"
 	"github.com/dezky/platform/ent/provisioningstate"
+	"github.com/dezky/platform/ent/savedreport"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/securitypolicy"
@@ -1314,6 +1315,90 @@ func init() {
 	provisioningstate.DefaultUpdatedAt = provisioningstateDescUpdatedAt.Default.(func() time.Time)
 	// provisioningstate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	provisioningstate.UpdateDefaultUpdatedAt = provisioningstateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	savedreportMixin := schema.SavedReport{}.Mixin()
+	savedreport.Policy = privacy.NewPolicies(savedreportMixin[0], schema.SavedReport{})
+	savedreport.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := savedreport.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	savedreportMixinFields1 := savedreportMixin[1].Fields()
+	_ = savedreportMixinFields1
+	savedreportFields := schema.SavedReport{}.Fields()
+	_ = savedreportFields
+	// savedreportDescCreatedAt is the schema descriptor for created_at field.
+	savedreportDescCreatedAt := savedreportMixinFields1[0].Descriptor()
+	// savedreport.DefaultCreatedAt holds the default value on creation for the created_at field.
+	savedreport.DefaultCreatedAt = savedreportDescCreatedAt.Default.(func() time.Time)
+	// savedreportDescUpdatedAt is the schema descriptor for updated_at field.
+	savedreportDescUpdatedAt := savedreportMixinFields1[1].Descriptor()
+	// savedreport.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	savedreport.DefaultUpdatedAt = savedreportDescUpdatedAt.Default.(func() time.Time)
+	// savedreport.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	savedreport.UpdateDefaultUpdatedAt = savedreportDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// savedreportDescName is the schema descriptor for name field.
+	savedreportDescName := savedreportFields[1].Descriptor()
+	// savedreport.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	savedreport.NameValidator = func() func(string) error {
+		validators := savedreportDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// savedreportDescFrom is the schema descriptor for from field.
+	savedreportDescFrom := savedreportFields[3].Descriptor()
+	// savedreport.FromValidator is a validator for the "from" field. It is called by the builders before save.
+	savedreport.FromValidator = func() func(string) error {
+		validators := savedreportDescFrom.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(from string) error {
+			for _, fn := range fns {
+				if err := fn(from); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// savedreportDescTo is the schema descriptor for to field.
+	savedreportDescTo := savedreportFields[4].Descriptor()
+	// savedreport.ToValidator is a validator for the "to" field. It is called by the builders before save.
+	savedreport.ToValidator = func() func(string) error {
+		validators := savedreportDescTo.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(to string) error {
+			for _, fn := range fns {
+				if err := fn(to); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// savedreportDescPartnerSlug is the schema descriptor for partner_slug field.
+	savedreportDescPartnerSlug := savedreportFields[5].Descriptor()
+	// savedreport.DefaultPartnerSlug holds the default value on creation for the partner_slug field.
+	savedreport.DefaultPartnerSlug = savedreportDescPartnerSlug.Default.(string)
+	// savedreport.PartnerSlugValidator is a validator for the "partner_slug" field. It is called by the builders before save.
+	savedreport.PartnerSlugValidator = savedreportDescPartnerSlug.Validators[0].(func(string) error)
 	securitypolicyMixin := schema.SecurityPolicy{}.Mixin()
 	securitypolicy.Policy = privacy.NewPolicies(securitypolicyMixin[0], schema.SecurityPolicy{})
 	securitypolicy.Hooks[0] = func(next ent.Mutator) ent.Mutator {

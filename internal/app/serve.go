@@ -39,6 +39,7 @@ import (
 	"github.com/dezky/platform/internal/pricing"
 	"github.com/dezky/platform/internal/provisioning"
 	"github.com/dezky/platform/internal/ratelimit"
+	"github.com/dezky/platform/internal/reports"
 	"github.com/dezky/platform/internal/server"
 	"github.com/dezky/platform/internal/telemetry"
 	"github.com/dezky/platform/internal/telemetry/otlpenv"
@@ -164,6 +165,8 @@ type Server struct {
 	Billing *billing.Service
 	// Payouts computes and records partner payouts.
 	Payouts *payouts.Service
+	// Reports computes the platform's and partners' reports.
+	Reports *reports.Service
 	// Members is the member lifecycle service.
 	Members *members.Service
 	Health  *health.Checker
@@ -283,6 +286,7 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	}
 	s.Billing = billing.New(billCfg)
 	s.Payouts = payouts.New(client, tenants, log)
+	s.Reports = reports.New(client)
 	s.Health = health.New(hcfg)
 	key, err := loadSigningKey(cfg.AuditKeyFile, cfg.DataDir)
 	if err != nil {
@@ -546,6 +550,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		MailDomains:  mailDomains,
 		Billing:      s.Billing,
 		Payouts:      s.Payouts,
+		Reports:      s.Reports,
 		Webhooks:     hooks,
 		Streams:      streams,
 	})
@@ -578,6 +583,8 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		AuthMount: map[string]http.Handler{
 			// An event's self-contained inclusion proof, for whoever may see it.
 			"GET /audit/events/{seq}/proof": audit.ProofHandler(s.Audit),
+			// A report's CSV, for whoever may read the report.
+			"GET /reports/{file}": s.Reports.CSVHandler(),
 		},
 	})), nil
 }

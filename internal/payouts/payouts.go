@@ -33,13 +33,13 @@ import (
 	"github.com/dezky/platform/ent/partner"
 	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/predicate"
-	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/inputcheck"
 	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/money"
+	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/internal/viewer"
 )
@@ -103,15 +103,11 @@ func (s *Service) Compute(ctx context.Context, month time.Time) ([]Figures, erro
 		end = now
 	}
 	c := db.Client(ctx, s.client)
-	revs, err := c.SubscriptionRevision.Query().Where(subscriptionrevision.EffectiveAtLT(end)).
-		Order(ent.Asc(subscriptionrevision.FieldEffectiveAt), ent.Asc(subscriptionrevision.FieldID)).All(ctx)
+	snaps, err := subscriptions.Snapshots(ctx, c, []time.Time{end})
 	if err != nil {
-		return nil, fmt.Errorf("payouts: revisions before %s: %w", end.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("payouts: %w", err)
 	}
-	last := map[int]*ent.SubscriptionRevision{}
-	for _, r := range revs {
-		last[r.SubscriptionID] = r
-	}
+	last := snaps[0]
 	type key struct {
 		partner  int
 		currency string

@@ -10,12 +10,11 @@ import (
 	"github.com/dezky/platform/ent/auditevent"
 	"github.com/dezky/platform/ent/payout"
 	"github.com/dezky/platform/ent/subscriptionrevision"
-	"github.com/dezky/platform/ent/tenantsubscription"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/payouts"
-	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/tenancy"
+	"github.com/dezky/platform/internal/testing/moneyfixture"
 	"github.com/dezky/platform/internal/testing/testdb"
 	"github.com/dezky/platform/internal/viewer"
 )
@@ -27,75 +26,21 @@ var (
 	operator = viewer.NewContext(context.Background(), &viewer.Viewer{Subject: "op", Email: "ops@dezky.example", Operator: true})
 )
 
-func day(s string) time.Time {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
-
-// fixture is the data set of TestPayoutsMatchHandComputedFigures:
-//
-//	tenant  partner  subscription                          changes
-//	alpha   P1       EUR month, 10 seats × 12.00 = 120.00  from 2026-01-10; 15 seats (180.00) from 2026-02-20
-//	bravo   P1       EUR year, 5 seats × 120.00 = 600.00   from 2026-01-05 (MRR 50.00); canceled 2026-02-10
-//	charlie P1       USD month, 3 seats × 15.00 = 45.00    from 2026-02-01; PAST_DUE from 2026-02-25 (still owed)
-//	delta   P2       EUR month, 4 seats × 6.00 = 24.00     from 2026-01-01; paused 2026-03-05
-//	echo    none     EUR month, 1 seat × 10.00             from 2026-01-01 (a direct customer: no payout)
-//
-// P1's margin is 20% until February 2026 and 25% from March; P2's is 10%
-// (never changed). The clock stands at 2026-03-15 12:00 UTC.
 type fixture struct {
+	*moneyfixture.Fixture
 	s      *payouts.Service
 	p1, p2 *ent.Partner
 	alpha  *ent.TenantSubscription
 }
 
+// build writes the moneyfixture data set (its doc lists the
+// subscriptions, margins and clock the figures below are computed from).
 func build(t *testing.T, d *db.DB) *fixture {
 	t.Helper()
-	c := d.Client
-	ts := tenancy.New(c)
-	p1 := c.Partner.Create().SetSlug("northwind").SetName("Northwind").SetMarginPct(25).SaveX(sys)
-	p2 := c.Partner.Create().SetSlug("southwind").SetName("Southwind").SetMarginPct(10).SaveX(sys)
-	c.PartnerMargin.Create().SetPartnerID(p1.ID).SetPct(20).SetEffectiveFrom(day("2025-12-01")).ExecX(sys)
-	c.PartnerMargin.Create().SetPartnerID(p1.ID).SetPct(25).SetEffectiveFrom(day("2026-03-01")).ExecX(sys)
-	tenantOf := func(slug string, p *ent.Partner) int {
-		cr := c.Tenant.Create().SetSlug(slug).SetName(slug)
-		if p != nil {
-			cr.SetPartnerID(p.ID)
-		}
-		return cr.SaveX(sys).ID
-	}
-	sub := func(tenantID int, interval tenantsubscription.Interval, currency string, unit int64, seats int, at string) *ent.TenantSubscription {
-		s, err := subscriptions.Create(sys, c, tenantID, subscriptions.State{Plan: tenantsubscription.PlanBusiness, Interval: interval,
-			Currency: currency, UnitAmount: unit, PerSeat: true, Seats: seats, Status: tenantsubscription.StatusActive}, day(at), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	update := func(s *ent.TenantSubscription, at string, edit func(*ent.TenantSubscriptionUpdateOne)) *ent.TenantSubscription {
-		s, err := subscriptions.Update(sys, c, s, day(at), "fixture", edit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	month, year := tenantsubscription.IntervalMonth, tenantsubscription.IntervalYear
-	alpha := sub(tenantOf("alpha", p1), month, "EUR", 1200, 10, "2026-01-10")
-	alpha = update(alpha, "2026-02-20", func(u *ent.TenantSubscriptionUpdateOne) { u.SetSeats(15) })
-	bravo := sub(tenantOf("bravo", p1), year, "EUR", 12000, 5, "2026-01-05")
-	update(bravo, "2026-02-10", func(u *ent.TenantSubscriptionUpdateOne) { u.SetStatus(tenantsubscription.StatusCanceled) })
-	charlie := sub(tenantOf("charlie", p1), month, "USD", 1500, 3, "2026-02-01")
-	update(charlie, "2026-02-25", func(u *ent.TenantSubscriptionUpdateOne) { u.SetStatus(tenantsubscription.StatusPastDue) })
-	delta := sub(tenantOf("delta", p2), month, "EUR", 600, 4, "2026-01-01")
-	update(delta, "2026-03-05", func(u *ent.TenantSubscriptionUpdateOne) { u.SetStatus(tenantsubscription.StatusPaused) })
-	sub(tenantOf("echo", nil), month, "EUR", 1000, 1, "2026-01-01")
-
-	s := payouts.New(c, ts, nil)
-	s.SetClock(func() time.Time { return time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC) })
-	return &fixture{s: s, p1: p1, p2: p2, alpha: alpha}
+	mf := moneyfixture.Build(t, d)
+	s := payouts.New(d.Client, tenancy.New(d.Client), nil)
+	s.SetClock(func() time.Time { return moneyfixture.Clock })
+	return &fixture{Fixture: mf, s: s, p1: mf.P1, p2: mf.P2, alpha: mf.Subscriptions["alpha"]}
 }
 
 type row struct {
@@ -137,7 +82,7 @@ func wantRows(t *testing.T, what string, got, want []row) {
 }
 
 // TestPayoutsMatchHandComputedFigures checks every payout against the
-// figures computed by hand from the fixture (see fixture), a second run
+// figures computed by hand from package moneyfixture's data, a second run
 // changing nothing, a paid month never rewritten (its correction an
 // adjustment in the next open month), and the refusals.
 func TestPayoutsMatchHandComputedFigures(t *testing.T) {
@@ -185,7 +130,7 @@ func TestPayoutsMatchHandComputedFigures(t *testing.T) {
 		// 20% = 36.40: the paid 34.00 stays, +2.40 is adjusted in
 		// February, the next month without a paid payout.
 		d.Client.SubscriptionRevision.Create().SetSubscriptionID(f.alpha.ID).SetTenantID(f.alpha.TenantID).SetPartnerID(f.p1.ID).
-			SetEffectiveAt(day("2026-01-20")).SetPlan(subscriptionrevision.PlanBusiness).SetInterval(subscriptionrevision.IntervalMonth).
+			SetEffectiveAt(moneyfixture.Day("2026-01-20")).SetPlan(subscriptionrevision.PlanBusiness).SetInterval(subscriptionrevision.IntervalMonth).
 			SetCurrency("EUR").SetUnitAmount(1200).SetPerSeat(true).SetSeats(11).SetStatus(subscriptionrevision.StatusActive).
 			SetMrr(13200).SetReason("correction").ExecX(sys)
 		run, err = f.s.Generate(operator, "2026-01")

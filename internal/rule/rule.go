@@ -517,3 +517,44 @@ func MailDomainMutation() privacy.MutationRule {
 		return privacy.Skip
 	})
 }
+
+// FilterUserOwned limits queries of a user-owned entity (one with a
+// user_id field) to the viewer's own rows; the system sees every row.
+func FilterUserOwned() privacy.QueryRule {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
+		v := viewer.FromContext(ctx)
+		if v.IsSystem() {
+			return privacy.Skip
+		}
+		var ps []entql.P
+		if v != nil && v.UserID != 0 {
+			ps = append(ps, entql.FieldEQ("user_id", v.UserID))
+		}
+		f.Where(or(ps))
+		return privacy.Skip
+	})
+}
+
+// UserOwnedMutation lets a user create and change their own rows of a
+// user-owned entity, and nothing else; the system changes every row.
+func UserOwnedMutation() privacy.MutationRule {
+	return privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		v := viewer.FromContext(ctx)
+		if v.IsSystem() {
+			return privacy.Allow
+		}
+		if v == nil || v.UserID == 0 {
+			return privacy.Denyf("a signed-in user only")
+		}
+		if m.Op().Is(ent.OpCreate) {
+			if val, ok := m.Field("user_id"); ok && val == any(v.UserID) {
+				return privacy.Allow
+			}
+			return privacy.Denyf("not allowed to create rows of another user")
+		}
+		return privacy.FilterFunc(func(_ context.Context, f privacy.Filter) error {
+			f.Where(entql.FieldEQ("user_id", v.UserID))
+			return privacy.Allow
+		}).EvalMutation(ctx, m)
+	})
+}
