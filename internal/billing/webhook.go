@@ -3,10 +3,8 @@ package billing
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/viewer"
+	"github.com/dezky/platform/internal/webhookin"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -45,42 +44,10 @@ const auditSource = "billing"
 //   - 503 without a working billing plugin and 500 when the events could
 //     not be written, so that the provider delivers again.
 func (s *Service) WebhookHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBody))
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
-			return
-		case err != nil:
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unreadable body"})
-			return
-		}
-		res, err := s.Ingest(ctx, sdk.Webhook{Header: r.Header.Clone(), Body: body})
-		switch {
-		case err == nil:
-			writeJSON(w, http.StatusOK, map[string]any{"received": res.Received, "applied": res.Applied, "unattributed": res.Unattributed})
-		case sdk.IsUnauthenticated(err):
-			s.cfg.Log.WarnContext(ctx, "billing webhook rejected", "err", err, "remote", r.RemoteAddr)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "signature verification failed"})
-		case sdk.IsInvalid(err):
-			s.cfg.Log.WarnContext(ctx, "billing webhook malformed", "err", err, "remote", r.RemoteAddr)
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "malformed webhook"})
-		case sdk.IsUnavailable(err) || sdk.IsUnsupported(err):
-			s.cfg.Log.WarnContext(ctx, "billing webhook: billing plugin unavailable", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "billing provider unavailable"})
-		default:
-			s.cfg.Log.ErrorContext(ctx, "billing webhook not applied", "err", err)
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "internal error"})
-		}
+	return webhookin.Handler("billing", s.cfg.MaxWebhookBody, s.cfg.Log, func(ctx context.Context, hook sdk.Webhook) (any, error) {
+		res, err := s.Ingest(ctx, hook)
+		return map[string]any{"received": res.Received, "applied": res.Applied, "unattributed": res.Unattributed}, err
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 // IngestResult counts a delivery's events: received, new (applied), and

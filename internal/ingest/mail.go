@@ -2,15 +2,13 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/webhookin"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -29,35 +27,9 @@ const MailWebhookPath = "/webhooks/mail"
 //     mail server retries the batch;
 //   - 500 when the events could not be written (also retried).
 func (in *Ingestor) MailHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.cfg.MaxWebhookBody))
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
-			return
-		case err != nil:
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unreadable body"})
-			return
-		}
-		received, written, err := in.IngestMail(ctx, sdk.Webhook{Header: r.Header.Clone(), Body: body})
-		switch {
-		case err == nil:
-			writeJSON(w, http.StatusOK, map[string]any{"received": received, "written": written})
-		case sdk.IsUnauthenticated(err):
-			in.cfg.Log.WarnContext(ctx, "mail webhook rejected", "err", err, "remote", r.RemoteAddr)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "signature verification failed"})
-		case sdk.IsInvalid(err):
-			in.cfg.Log.WarnContext(ctx, "mail webhook malformed", "err", err, "remote", r.RemoteAddr)
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "malformed webhook"})
-		case sdk.IsUnavailable(err) || sdk.IsUnsupported(err):
-			in.cfg.Log.WarnContext(ctx, "mail webhook: mail plugin unavailable", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "mail provider unavailable"})
-		default:
-			in.cfg.Log.ErrorContext(ctx, "mail webhook not ingested", "err", err)
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "internal error"})
-		}
+	return webhookin.Handler("mail", in.cfg.MaxWebhookBody, in.cfg.Log, func(ctx context.Context, hook sdk.Webhook) (any, error) {
+		received, written, err := in.IngestMail(ctx, hook)
+		return map[string]any{"received": received, "written": written}, err
 	})
 }
 
@@ -146,10 +118,4 @@ func mailEvent(ctx context.Context, r *resolver, e sdk.MailEvent) (audit.Externa
 		Tenant:       t,
 		Metadata:     meta,
 	}, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -58,6 +58,7 @@ func plugins(t *testing.T) string {
 		conformance.BuildProvider(t, "github.com/dezky/platform/plugins/internal/testprovider/cmd/dezky-provider-test", "test", dir)
 		conformance.BuildProvider(t, "github.com/dezky/platform/providers/authentik", "authentik", dir)
 		conformance.BuildProvider(t, "github.com/dezky/platform/providers/ocis", "ocis", dir)
+		conformance.BuildProvider(t, "github.com/dezky/platform/providers/stripe", "stripe", dir)
 		pluginDir = dir
 	})
 	if pluginDir == "" {
