@@ -25,6 +25,7 @@ import (
 	"github.com/dezky/platform/ent/billingaccount"
 	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/flaggeneration"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/invoice"
@@ -77,6 +78,8 @@ type Client struct {
 	BillingEvent *BillingEventClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
+	// FlagGeneration is the client for interacting with the FlagGeneration builders.
+	FlagGeneration *FlagGenerationClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
@@ -144,6 +147,7 @@ func (c *Client) init() {
 	c.BillingAccount = NewBillingAccountClient(c.config)
 	c.BillingEvent = NewBillingEventClient(c.config)
 	c.Flag = NewFlagClient(c.config)
+	c.FlagGeneration = NewFlagGenerationClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.IngestCursor = NewIngestCursorClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
@@ -269,6 +273,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		BillingAccount:       NewBillingAccountClient(cfg),
 		BillingEvent:         NewBillingEventClient(cfg),
 		Flag:                 NewFlagClient(cfg),
+		FlagGeneration:       NewFlagGenerationClient(cfg),
 		IdempotencyKey:       NewIdempotencyKeyClient(cfg),
 		IngestCursor:         NewIngestCursorClient(cfg),
 		Invoice:              NewInvoiceClient(cfg),
@@ -321,6 +326,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		BillingAccount:       NewBillingAccountClient(cfg),
 		BillingEvent:         NewBillingEventClient(cfg),
 		Flag:                 NewFlagClient(cfg),
+		FlagGeneration:       NewFlagGenerationClient(cfg),
 		IdempotencyKey:       NewIdempotencyKeyClient(cfg),
 		IngestCursor:         NewIngestCursorClient(cfg),
 		Invoice:              NewInvoiceClient(cfg),
@@ -375,12 +381,12 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.BillingAccount,
-		c.BillingEvent, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Invoice,
-		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerMargin,
-		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SavedReport,
-		c.SecurityPolicy, c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding,
-		c.TenantStorage, c.TenantSubscription, c.User, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.BillingEvent, c.Flag, c.FlagGeneration, c.IdempotencyKey, c.IngestCursor,
+		c.Invoice, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
+		c.PartnerMargin, c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState,
+		c.SavedReport, c.SecurityPolicy, c.SsoApp, c.SubscriptionRevision, c.Tenant,
+		c.TenantBranding, c.TenantStorage, c.TenantSubscription, c.User,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -392,12 +398,12 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AuditArchive, c.AuditCheckpoint, c.AuditCosignature, c.AuditEvent,
 		c.AuditSetting, c.AuditStream, c.AuditTreeHash, c.BillingAccount,
-		c.BillingEvent, c.Flag, c.IdempotencyKey, c.IngestCursor, c.Invoice,
-		c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner, c.PartnerMargin,
-		c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState, c.SavedReport,
-		c.SecurityPolicy, c.SsoApp, c.SubscriptionRevision, c.Tenant, c.TenantBranding,
-		c.TenantStorage, c.TenantSubscription, c.User, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.BillingEvent, c.Flag, c.FlagGeneration, c.IdempotencyKey, c.IngestCursor,
+		c.Invoice, c.MailDomain, c.MemberProvisioning, c.Membership, c.Partner,
+		c.PartnerMargin, c.PartnerSettings, c.Payout, c.Price, c.ProvisioningState,
+		c.SavedReport, c.SecurityPolicy, c.SsoApp, c.SubscriptionRevision, c.Tenant,
+		c.TenantBranding, c.TenantStorage, c.TenantSubscription, c.User,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -426,6 +432,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.BillingEvent.mutate(ctx, m)
 	case *FlagMutation:
 		return c.Flag.mutate(ctx, m)
+	case *FlagGenerationMutation:
+		return c.FlagGeneration.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
 	case *IngestCursorMutation:
@@ -1830,6 +1838,140 @@ func (c *FlagClient) mutate(ctx context.Context, m *FlagMutation) (Value, error)
 		return (&FlagDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Flag mutation op: %q", m.Op())
+	}
+}
+
+// FlagGenerationClient is a client for the FlagGeneration schema.
+type FlagGenerationClient struct {
+	config
+}
+
+// NewFlagGenerationClient returns a client for the FlagGeneration from the given config.
+func NewFlagGenerationClient(c config) *FlagGenerationClient {
+	return &FlagGenerationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `flaggeneration.Hooks(f(g(h())))`.
+func (c *FlagGenerationClient) Use(hooks ...Hook) {
+	c.hooks.FlagGeneration = append(c.hooks.FlagGeneration, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `flaggeneration.Intercept(f(g(h())))`.
+func (c *FlagGenerationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FlagGeneration = append(c.inters.FlagGeneration, interceptors...)
+}
+
+// Create returns a builder for creating a FlagGeneration entity.
+func (c *FlagGenerationClient) Create() *FlagGenerationCreate {
+	mutation := newFlagGenerationMutation(c.config, OpCreate)
+	return &FlagGenerationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FlagGeneration entities.
+func (c *FlagGenerationClient) CreateBulk(builders ...*FlagGenerationCreate) *FlagGenerationCreateBulk {
+	return &FlagGenerationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FlagGenerationClient) MapCreateBulk(slice any, setFunc func(*FlagGenerationCreate, int)) *FlagGenerationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FlagGenerationCreateBulk{err: fmt.Errorf("calling to FlagGenerationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FlagGenerationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FlagGenerationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FlagGeneration.
+func (c *FlagGenerationClient) Update() *FlagGenerationUpdate {
+	mutation := newFlagGenerationMutation(c.config, OpUpdate)
+	return &FlagGenerationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FlagGenerationClient) UpdateOne(_m *FlagGeneration) *FlagGenerationUpdateOne {
+	mutation := newFlagGenerationMutation(c.config, OpUpdateOne, withFlagGeneration(_m))
+	return &FlagGenerationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FlagGenerationClient) UpdateOneID(id int) *FlagGenerationUpdateOne {
+	mutation := newFlagGenerationMutation(c.config, OpUpdateOne, withFlagGenerationID(id))
+	return &FlagGenerationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FlagGeneration.
+func (c *FlagGenerationClient) Delete() *FlagGenerationDelete {
+	mutation := newFlagGenerationMutation(c.config, OpDelete)
+	return &FlagGenerationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FlagGenerationClient) DeleteOne(_m *FlagGeneration) *FlagGenerationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FlagGenerationClient) DeleteOneID(id int) *FlagGenerationDeleteOne {
+	builder := c.Delete().Where(flaggeneration.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FlagGenerationDeleteOne{builder}
+}
+
+// Query returns a query builder for FlagGeneration.
+func (c *FlagGenerationClient) Query() *FlagGenerationQuery {
+	return &FlagGenerationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFlagGeneration},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FlagGeneration entity by its id.
+func (c *FlagGenerationClient) Get(ctx context.Context, id int) (*FlagGeneration, error) {
+	return c.Query().Where(flaggeneration.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FlagGenerationClient) GetX(ctx context.Context, id int) *FlagGeneration {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *FlagGenerationClient) Hooks() []Hook {
+	hooks := c.hooks.FlagGeneration
+	return append(hooks[:len(hooks):len(hooks)], flaggeneration.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FlagGenerationClient) Interceptors() []Interceptor {
+	return c.inters.FlagGeneration
+}
+
+func (c *FlagGenerationClient) mutate(ctx context.Context, m *FlagGenerationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FlagGenerationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FlagGenerationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FlagGenerationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FlagGenerationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FlagGeneration mutation op: %q", m.Op())
 	}
 }
 
@@ -5319,21 +5461,21 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
-		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, IdempotencyKey,
-		IngestCursor, Invoice, MailDomain, MemberProvisioning, Membership, Partner,
-		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState, SavedReport,
-		SecurityPolicy, SsoApp, SubscriptionRevision, Tenant, TenantBranding,
-		TenantStorage, TenantSubscription, User, WebhookDelivery,
-		WebhookEndpoint []ent.Hook
+		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, FlagGeneration,
+		IdempotencyKey, IngestCursor, Invoice, MailDomain, MemberProvisioning,
+		Membership, Partner, PartnerMargin, PartnerSettings, Payout, Price,
+		ProvisioningState, SavedReport, SecurityPolicy, SsoApp, SubscriptionRevision,
+		Tenant, TenantBranding, TenantStorage, TenantSubscription, User,
+		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		AuditArchive, AuditCheckpoint, AuditCosignature, AuditEvent, AuditSetting,
-		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, IdempotencyKey,
-		IngestCursor, Invoice, MailDomain, MemberProvisioning, Membership, Partner,
-		PartnerMargin, PartnerSettings, Payout, Price, ProvisioningState, SavedReport,
-		SecurityPolicy, SsoApp, SubscriptionRevision, Tenant, TenantBranding,
-		TenantStorage, TenantSubscription, User, WebhookDelivery,
-		WebhookEndpoint []ent.Interceptor
+		AuditStream, AuditTreeHash, BillingAccount, BillingEvent, Flag, FlagGeneration,
+		IdempotencyKey, IngestCursor, Invoice, MailDomain, MemberProvisioning,
+		Membership, Partner, PartnerMargin, PartnerSettings, Payout, Price,
+		ProvisioningState, SavedReport, SecurityPolicy, SsoApp, SubscriptionRevision,
+		Tenant, TenantBranding, TenantStorage, TenantSubscription, User,
+		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

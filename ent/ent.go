@@ -22,6 +22,7 @@ import (
 	"github.com/dezky/platform/ent/billingaccount"
 	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/flaggeneration"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/invoice"
@@ -115,6 +116,7 @@ func checkColumn(t, c string) error {
 			billingaccount.Table:       billingaccount.ValidColumn,
 			billingevent.Table:         billingevent.ValidColumn,
 			flag.Table:                 flag.ValidColumn,
+			flaggeneration.Table:       flaggeneration.ValidColumn,
 			idempotencykey.Table:       idempotencykey.ValidColumn,
 			ingestcursor.Table:         ingestcursor.ValidColumn,
 			invoice.Table:              invoice.ValidColumn,

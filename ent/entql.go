@@ -13,6 +13,7 @@ import (
 	"github.com/dezky/platform/ent/billingaccount"
 	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/flaggeneration"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/invoice"
@@ -46,7 +47,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 33)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 34)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditarchive.Table,
@@ -271,6 +272,21 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   flaggeneration.Table,
+			Columns: flaggeneration.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: flaggeneration.FieldID,
+			},
+		},
+		Type: "FlagGeneration",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			flaggeneration.FieldName:       {Type: field.TypeString, Column: flaggeneration.FieldName},
+			flaggeneration.FieldGeneration: {Type: field.TypeInt64, Column: flaggeneration.FieldGeneration},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -287,7 +303,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ingestcursor.Table,
 			Columns: ingestcursor.Columns,
@@ -303,7 +319,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ingestcursor.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestcursor.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invoice.Table,
 			Columns: invoice.Columns,
@@ -332,7 +348,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invoice.FieldSourceAt:          {Type: field.TypeTime, Column: invoice.FieldSourceAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   maildomain.Table,
 			Columns: maildomain.Columns,
@@ -359,7 +375,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			maildomain.FieldVerifiedAt:       {Type: field.TypeTime, Column: maildomain.FieldVerifiedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberprovisioning.Table,
 			Columns: memberprovisioning.Columns,
@@ -378,7 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberprovisioning.FieldUpdatedAt:    {Type: field.TypeTime, Column: memberprovisioning.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -401,7 +417,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRevision:    {Type: field.TypeInt, Column: membership.FieldRevision},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partner.Table,
 			Columns: partner.Columns,
@@ -428,7 +444,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partner.FieldTerminatedAt:   {Type: field.TypeTime, Column: partner.FieldTerminatedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnermargin.Table,
 			Columns: partnermargin.Columns,
@@ -446,7 +462,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnermargin.FieldEffectiveFrom: {Type: field.TypeTime, Column: partnermargin.FieldEffectiveFrom},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   partnersettings.Table,
 			Columns: partnersettings.Columns,
@@ -469,7 +485,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			partnersettings.FieldEmailTemplates: {Type: field.TypeJSON, Column: partnersettings.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payout.Table,
 			Columns: payout.Columns,
@@ -496,7 +512,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payout.FieldPaidAt:    {Type: field.TypeTime, Column: payout.FieldPaidAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   price.Table,
 			Columns: price.Columns,
@@ -517,7 +533,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			price.FieldProviderPrices: {Type: field.TypeJSON, Column: price.FieldProviderPrices},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   provisioningstate.Table,
 			Columns: provisioningstate.Columns,
@@ -537,7 +553,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			provisioningstate.FieldUpdatedAt:   {Type: field.TypeTime, Column: provisioningstate.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   savedreport.Table,
 			Columns: savedreport.Columns,
@@ -558,7 +574,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			savedreport.FieldPartnerSlug: {Type: field.TypeString, Column: savedreport.FieldPartnerSlug},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   securitypolicy.Table,
 			Columns: securitypolicy.Columns,
@@ -579,7 +595,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			securitypolicy.FieldIPAllowlist:        {Type: field.TypeJSON, Column: securitypolicy.FieldIPAllowlist},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoapp.Table,
 			Columns: ssoapp.Columns,
@@ -599,7 +615,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoapp.FieldRedirectUris: {Type: field.TypeJSON, Column: ssoapp.FieldRedirectUris},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subscriptionrevision.Table,
 			Columns: subscriptionrevision.Columns,
@@ -625,7 +641,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subscriptionrevision.FieldReason:         {Type: field.TypeString, Column: subscriptionrevision.FieldReason},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -650,7 +666,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt:  {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantbranding.Table,
 			Columns: tenantbranding.Columns,
@@ -670,7 +686,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantbranding.FieldEmailTemplates: {Type: field.TypeJSON, Column: tenantbranding.FieldEmailTemplates},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantstorage.Table,
 			Columns: tenantstorage.Columns,
@@ -687,7 +703,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantstorage.FieldUpdatedAt:  {Type: field.TypeTime, Column: tenantstorage.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantsubscription.Table,
 			Columns: tenantsubscription.Columns,
@@ -718,7 +734,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantsubscription.FieldSyncError:              {Type: field.TypeString, Column: tenantsubscription.FieldSyncError},
 		},
 	}
-	graph.Nodes[30] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -742,7 +758,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldIdentityID:    {Type: field.TypeString, Column: user.FieldIdentityID},
 		},
 	}
-	graph.Nodes[31] = &sqlgraph.Node{
+	graph.Nodes[32] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -767,7 +783,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldNextAttemptAt: {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
 		},
 	}
-	graph.Nodes[32] = &sqlgraph.Node{
+	graph.Nodes[33] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -1997,6 +2013,56 @@ func (f *FlagFilter) WhereHistory(p entql.BytesP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *FlagGenerationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FlagGenerationQuery builder.
+func (_q *FlagGenerationQuery) Filter() *FlagGenerationFilter {
+	return &FlagGenerationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FlagGenerationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FlagGenerationMutation builder.
+func (m *FlagGenerationMutation) Filter() *FlagGenerationFilter {
+	return &FlagGenerationFilter{config: m.config, predicateAdder: m}
+}
+
+// FlagGenerationFilter provides a generic filtering capability at runtime for FlagGenerationQuery.
+type FlagGenerationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FlagGenerationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FlagGenerationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(flaggeneration.FieldID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *FlagGenerationFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(flaggeneration.FieldName))
+}
+
+// WhereGeneration applies the entql int64 predicate on the generation field.
+func (f *FlagGenerationFilter) WhereGeneration(p entql.Int64P) {
+	f.Where(p.Field(flaggeneration.FieldGeneration))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *IdempotencyKeyQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2025,7 +2091,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2090,7 +2156,7 @@ type IngestCursorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IngestCursorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2145,7 +2211,7 @@ type InvoiceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvoiceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2279,7 +2345,7 @@ type MailDomainFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MailDomainFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2403,7 +2469,7 @@ type MemberProvisioningFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberProvisioningFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2473,7 +2539,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2591,7 +2657,7 @@ type PartnerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2729,7 +2795,7 @@ type PartnerMarginFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerMarginFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2808,7 +2874,7 @@ type PartnerSettingsFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PartnerSettingsFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2912,7 +2978,7 @@ type PayoutFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PayoutFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3036,7 +3102,7 @@ type PriceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3116,7 +3182,7 @@ type ProvisioningStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProvisioningStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3191,7 +3257,7 @@ type SavedReportFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SavedReportFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3285,7 +3351,7 @@ type SecurityPolicyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SecurityPolicyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3379,7 +3445,7 @@ type SsoAppFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SsoAppFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3468,7 +3534,7 @@ type SubscriptionRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubscriptionRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3601,7 +3667,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3729,7 +3795,7 @@ type TenantBrandingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantBrandingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3818,7 +3884,7 @@ type TenantStorageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantStorageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3892,7 +3958,7 @@ type TenantSubscriptionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantSubscriptionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4064,7 +4130,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4187,7 +4253,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4301,7 +4367,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

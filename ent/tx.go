@@ -34,6 +34,8 @@ type Tx struct {
 	BillingEvent *BillingEventClient
 	// Flag is the client for interacting with the Flag builders.
 	Flag *FlagClient
+	// FlagGeneration is the client for interacting with the FlagGeneration builders.
+	FlagGeneration *FlagGenerationClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
 	// IngestCursor is the client for interacting with the IngestCursor builders.
@@ -221,6 +223,7 @@ func (tx *Tx) init() {
 	tx.BillingAccount = NewBillingAccountClient(tx.config)
 	tx.BillingEvent = NewBillingEventClient(tx.config)
 	tx.Flag = NewFlagClient(tx.config)
+	tx.FlagGeneration = NewFlagGenerationClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.IngestCursor = NewIngestCursorClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)

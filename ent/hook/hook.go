@@ -129,6 +129,18 @@ func (f FlagFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FlagMutation", m)
 }
 
+// The FlagGenerationFunc type is an adapter to allow the use of ordinary
+// function as FlagGeneration mutator.
+type FlagGenerationFunc func(context.Context, *ent.FlagGenerationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FlagGenerationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FlagGenerationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FlagGenerationMutation", m)
+}
+
 // The IdempotencyKeyFunc type is an adapter to allow the use of ordinary
 // function as IdempotencyKey mutator.
 type IdempotencyKeyFunc func(context.Context, *ent.IdempotencyKeyMutation) (ent.Value, error)

@@ -303,6 +303,18 @@ var (
 		Columns:    FlagsColumns,
 		PrimaryKey: []*schema.Column{FlagsColumns[0]},
 	}
+	// FlagGenerationsColumns holds the columns for the "flag_generations" table.
+	FlagGenerationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 32},
+		{Name: "generation", Type: field.TypeInt64, Default: 0},
+	}
+	// FlagGenerationsTable holds the schema information for the "flag_generations" table.
+	FlagGenerationsTable = &schema.Table{
+		Name:       "flag_generations",
+		Columns:    FlagGenerationsColumns,
+		PrimaryKey: []*schema.Column{FlagGenerationsColumns[0]},
+	}
 	// IdempotencyKeysColumns holds the columns for the "idempotency_keys" table.
 	IdempotencyKeysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1122,6 +1134,7 @@ var (
 		BillingAccountsTable,
 		BillingEventsTable,
 		FlagsTable,
+		FlagGenerationsTable,
 		IdempotencyKeysTable,
 		IngestCursorsTable,
 		InvoicesTable,
@@ -1179,6 +1192,9 @@ func init() {
 	}
 	FlagsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
+	}
+	FlagGenerationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(146028888064),
 	}
 	IdempotencyKeysTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),

@@ -36,6 +36,9 @@ type BillingEvent func(*sql.Selector)
 // Flag is the predicate function for flag builders.
 type Flag func(*sql.Selector)
 
+// FlagGeneration is the predicate function for flaggeneration builders.
+type FlagGeneration func(*sql.Selector)
+
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
 

@@ -351,6 +351,30 @@ func (f FlagMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FlagMutation", m)
 }
 
+// The FlagGenerationQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FlagGenerationQueryRuleFunc func(context.Context, *ent.FlagGenerationQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FlagGenerationQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FlagGenerationQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FlagGenerationQuery", q)
+}
+
+// The FlagGenerationMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FlagGenerationMutationRuleFunc func(context.Context, *ent.FlagGenerationMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FlagGenerationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FlagGenerationMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FlagGenerationMutation", m)
+}
+
 // The IdempotencyKeyQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type IdempotencyKeyQueryRuleFunc func(context.Context, *ent.IdempotencyKeyQuery) error
@@ -958,6 +982,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.FlagQuery:
 		return q.Filter(), nil
+	case *ent.FlagGenerationQuery:
+		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
 		return q.Filter(), nil
 	case *ent.IngestCursorQuery:
@@ -1030,6 +1056,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.BillingEventMutation:
 		return m.Filter(), nil
 	case *ent.FlagMutation:
+		return m.Filter(), nil
+	case *ent.FlagGenerationMutation:
 		return m.Filter(), nil
 	case *ent.IdempotencyKeyMutation:
 		return m.Filter(), nil

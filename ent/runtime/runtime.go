@@ -16,6 +16,7 @@ import (
 	"github.com/dezky/platform/ent/billingaccount"
 	"github.com/dezky/platform/ent/billingevent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/flaggeneration"
 	"github.com/dezky/platform/ent/idempotencykey"
 	"github.com/dezky/platform/ent/ingestcursor"
 	"github.com/dezky/platform/ent/invoice"
@@ -455,6 +456,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	flagHooks := schema.Flag{}.Hooks()
+
+	flag.Hooks[1] = flagHooks[0]
 	flagMixinFields2 := flagMixin[2].Fields()
 	_ = flagMixinFields2
 	flagFields := schema.Flag{}.Fields()
@@ -507,6 +511,26 @@ func init() {
 	flagDescHistory := flagFields[5].Descriptor()
 	// flag.DefaultHistory holds the default value on creation for the history field.
 	flag.DefaultHistory = flagDescHistory.Default.([]schematype.FlagChange)
+	flaggenerationMixin := schema.FlagGeneration{}.Mixin()
+	flaggeneration.Policy = privacy.NewPolicies(flaggenerationMixin[0], schema.FlagGeneration{})
+	flaggeneration.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := flaggeneration.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	flaggenerationFields := schema.FlagGeneration{}.Fields()
+	_ = flaggenerationFields
+	// flaggenerationDescName is the schema descriptor for name field.
+	flaggenerationDescName := flaggenerationFields[0].Descriptor()
+	// flaggeneration.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	flaggeneration.NameValidator = flaggenerationDescName.Validators[0].(func(string) error)
+	// flaggenerationDescGeneration is the schema descriptor for generation field.
+	flaggenerationDescGeneration := flaggenerationFields[1].Descriptor()
+	// flaggeneration.DefaultGeneration holds the default value on creation for the generation field.
+	flaggeneration.DefaultGeneration = flaggenerationDescGeneration.Default.(int64)
 	idempotencykeyMixin := schema.IdempotencyKey{}.Mixin()
 	idempotencykey.Policy = privacy.NewPolicies(idempotencykeyMixin[0], idempotencykeyMixin[1], schema.IdempotencyKey{})
 	idempotencykey.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 
 	"entgo.io/contrib/entgql"
@@ -8,6 +10,8 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 
+	gen "github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/flaggeneration"
 	"github.com/dezky/platform/ent/schema/schematype"
 )
 
@@ -43,6 +47,36 @@ func (Flag) Annotations() []schema.Annotation {
 		schema.Comment("A feature flag, evaluated per tenant (operators only; everybody evaluates through evaluateFlags or OFREP)."),
 		entgql.RelayConnection(),
 		entgql.QueryField().Description("Feature flags (operators only)."),
+	}
+}
+
+// FlagGenerationName is the FlagGeneration row counting flag changes.
+const FlagGenerationName = "flags"
+
+// Hooks of the Flag: every write bumps the flags' generation in the same
+// transaction, so flag caches on every replica see the change (package
+// flags). A write outside a transaction bumps it right after.
+func (Flag) Hooks() []ent.Hook {
+	return []ent.Hook{
+		func(next ent.Mutator) ent.Mutator {
+			return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+				v, err := next.Mutate(ctx, m)
+				if err != nil {
+					return v, err
+				}
+				fm, ok := m.(*gen.FlagMutation)
+				if !ok {
+					return v, nil
+				}
+				err = fm.Client().FlagGeneration.Create().SetName(FlagGenerationName).SetGeneration(1).
+					OnConflictColumns(flaggeneration.FieldName).
+					Update(func(u *gen.FlagGenerationUpsert) { u.AddGeneration(1) }).Exec(ctx)
+				if err != nil {
+					return v, fmt.Errorf("bump flag generation: %w", err)
+				}
+				return v, nil
+			})
+		},
 	}
 }
 

@@ -2,13 +2,16 @@ package flags
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/flag"
+	"github.com/dezky/platform/ent/flaggeneration"
 	"github.com/dezky/platform/ent/schema"
 	"github.com/dezky/platform/ent/schema/schematype"
 	"github.com/dezky/platform/ent/tenant"
@@ -61,11 +64,70 @@ type Service struct {
 	client *ent.Client
 	// Environment is the default environment for evaluation.
 	environment string
+
+	// The flag definitions evaluation reads, as of generation cachedGen
+	// of the flags (schema.FlagGeneration, bumped by every flag write on
+	// any replica); nil until first read.
+	mu        sync.Mutex
+	cached    []*ent.Flag
+	cachedGen int64
 }
 
 // New returns a Service evaluating in the given default environment.
 func New(client *ent.Client, environment string) *Service {
 	return &Service{client: client, environment: environment}
+}
+
+// definitions returns every flag's key, state, pct and scope. Outside a
+// transaction they come from the cache while the flags' generation is the
+// one they were read at (one single-row read per call); inside one (which
+// may hold uncommitted flag writes) they are read afresh and not cached.
+// The result is shared: callers must not change it.
+func (s *Service) definitions(ctx context.Context) ([]*ent.Flag, error) {
+	read := func() ([]*ent.Flag, error) {
+		// Only the columns evaluation reads: not the history, the largest
+		// column, which would be read and JSON-decoded for nothing.
+		return db.Client(ctx, s.client).Flag.Query().
+			Select(flag.FieldKey, flag.FieldState, flag.FieldPct, flag.FieldScope).All(rule.Bypass(ctx))
+	}
+	if ent.TxFromContext(ctx) != nil {
+		return read()
+	}
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.cached != nil && s.cachedGen == gen {
+		fs := s.cached
+		s.mu.Unlock()
+		return fs, nil
+	}
+	s.mu.Unlock()
+	// Read after the generation: a write in between bumps it past gen,
+	// so the next call reads again.
+	fs, err := read()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.cached == nil || gen >= s.cachedGen {
+		s.cached, s.cachedGen = fs, gen
+	}
+	s.mu.Unlock()
+	return fs, nil
+}
+
+// generation reads the flags' generation (0 before the first flag write).
+func (s *Service) generation(ctx context.Context) (int64, error) {
+	g, err := s.client.FlagGeneration.Query().Where(flaggeneration.Name(schema.FlagGenerationName)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("flags: generation: %w", err)
+	}
+	return g.Generation, nil
 }
 
 // ByKey returns a flag (operators only: the Flag schema's policy denies
@@ -224,10 +286,7 @@ func (s *Service) EvaluateAll(ctx context.Context, tenantSlug, environment strin
 	if err != nil {
 		return nil, err
 	}
-	// Only the columns evaluation reads: not the history, the largest
-	// column, which would be read and JSON-decoded for nothing.
-	fs, err := db.Client(ctx, s.client).Flag.Query().
-		Select(flag.FieldKey, flag.FieldState, flag.FieldPct, flag.FieldScope).All(rule.Bypass(ctx))
+	fs, err := s.definitions(ctx)
 	if err != nil {
 		return nil, apperr.About(err, "flag")
 	}
