@@ -7,9 +7,6 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
-
-	"github.com/dezky/platform/ent/privacy"
-	"github.com/dezky/platform/internal/rule"
 )
 
 // Invoice is a cached copy of one of a tenant's invoices at the billing
@@ -61,10 +58,6 @@ func (Invoice) Annotations() []schema.Annotation {
 }
 
 // Policy of the Invoice: tenant admins, the tenant's partner staff and
-// operators read it; only the system writes it.
-func (Invoice) Policy() ent.Policy {
-	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.AllowIfPrivileged(), rule.FilterTenantOwned(false)},
-		Mutation: privacy.MutationPolicy{rule.DenyUnlessSystem()},
-	}
-}
+// operators (a refresh they ask for writes the provider's statements as
+// them); webhooks and the periodic refresh write as the system.
+func (Invoice) Policy() ent.Policy { return adminPolicy() }

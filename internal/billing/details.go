@@ -68,7 +68,7 @@ func (s *Service) UpdateDetails(ctx context.Context, slug string, in DetailsInpu
 		if err != nil {
 			return err
 		}
-		if err := writable(t); err != nil {
+		if err := tenancy.Writable(t); err != nil {
 			return err
 		}
 		a, err := s.account(ctx, t.ID)

@@ -13,7 +13,6 @@ import (
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/inputcheck"
 	"github.com/dezky/platform/internal/oneshot"
-	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/sdk"
 )
@@ -65,7 +64,7 @@ func (s *Service) CreatePaymentMethodSetup(ctx context.Context, slug string) (*S
 		if err != nil {
 			return err
 		}
-		if err := writable(t); err != nil {
+		if err := tenancy.Writable(t); err != nil {
 			return err
 		}
 		cust, err := s.requireCustomer(ctx, t)
@@ -120,7 +119,7 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, slug, paymentMeth
 		if err != nil {
 			return err
 		}
-		if err := writable(t); err != nil {
+		if err := tenancy.Writable(t); err != nil {
 			return err
 		}
 		cust, err := s.requireCustomer(ctx, t)
@@ -162,9 +161,7 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, slug, paymentMeth
 		if known {
 			create.SetCardBrand(card.Brand).SetCardLast4(card.Last4).SetCardExpMonth(card.ExpMonth).SetCardExpYear(card.ExpYear).SetCardEventAt(now)
 		}
-		// The card is the provider's statement, not the caller's input:
-		// the row is written as the system's bookkeeping.
-		if err := create.OnConflictColumns(billingaccount.FieldTenantID).Update(fields).Exec(rule.Bypass(ctx)); err != nil {
+		if err := create.OnConflictColumns(billingaccount.FieldTenantID).Update(fields).Exec(ctx); err != nil {
 			return apperr.About(err, "payment method")
 		}
 		md := map[string]any{"paymentMethodId": pm}
@@ -185,11 +182,11 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, slug, paymentMeth
 
 // rememberCustomer records cust as t's customer at the provider on its
 // billing account, so that webhooks about the customer reach the tenant
-// even without a subscription. It is the system's bookkeeping.
+// even without a subscription.
 func (s *Service) rememberCustomer(ctx context.Context, t *ent.Tenant, cust string) error {
 	err := s.client(ctx).BillingAccount.Create().SetTenantID(t.ID).SetProviderCustomerID(cust).
 		OnConflictColumns(billingaccount.FieldTenantID).
-		Update(func(u *ent.BillingAccountUpsert) { u.SetProviderCustomerID(cust) }).Exec(rule.Bypass(ctx))
+		Update(func(u *ent.BillingAccountUpsert) { u.SetProviderCustomerID(cust) }).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("billing: record customer of %s: %w", t.Slug, err)
 	}

@@ -8,12 +8,9 @@ import (
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/billingaccount"
-	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
-	"github.com/dezky/platform/internal/jobs"
 	"github.com/dezky/platform/internal/provisioning"
-	"github.com/dezky/platform/internal/rule"
 	"github.com/dezky/platform/internal/subscriptions"
 	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/sdk"
@@ -56,8 +53,7 @@ type Config struct {
 
 // Service implements the customer billing operations and the webhook.
 type Service struct {
-	cfg  Config
-	jobs *jobs.Engine
+	cfg Config
 }
 
 // New returns a Service. Call RegisterJobs before the job engine starts.
@@ -92,19 +88,10 @@ func (s *Service) provider() (sdk.Billing, error) {
 	return b, nil
 }
 
-// writable refuses changes to a deleted tenant.
-func writable(t *ent.Tenant) error {
-	if t.Status == tenant.StatusDeleted {
-		return apperr.Conflictf("tenant %q is deleted", t.Slug)
-	}
-	return nil
-}
-
-// account returns t's billing account row, nil when it has none. It reads
-// past the viewer: callers checked the viewer administers t, or are the
-// system.
+// account returns t's billing account row as the viewer sees it, nil when
+// it has none (or the viewer may not see it).
 func (s *Service) account(ctx context.Context, tenantID int) (*ent.BillingAccount, error) {
-	a, err := s.client(ctx).BillingAccount.Query().Where(billingaccount.TenantID(tenantID)).Only(rule.Bypass(ctx))
+	a, err := s.client(ctx).BillingAccount.Query().Where(billingaccount.TenantID(tenantID)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}

@@ -204,11 +204,11 @@ func (s *Service) applyEffect(ctx context.Context, t *ent.Tenant, sub *ent.Tenan
 		}
 		switch ev.Type {
 		case "invoice.payment_failed":
-			if e, err := s.subscriptionStatus(ctx, sub, ev.Data["subscription_id"], at, "past_due"); err != nil || e != "" {
+			if e, err := s.subscriptionStatus(ctx, sub, ev.Data["subscription_id"], at, "past_due", time.Time{}); err != nil || e != "" {
 				return join(effect, e), err
 			}
 		case "invoice.paid", "invoice.payment_succeeded":
-			if e, err := s.subscriptionStatus(ctx, sub, ev.Data["subscription_id"], at, "active"); err != nil || e != "" {
+			if e, err := s.subscriptionStatus(ctx, sub, ev.Data["subscription_id"], at, "active", time.Time{}); err != nil || e != "" {
 				return join(effect, e), err
 			}
 		}
@@ -218,7 +218,7 @@ func (s *Service) applyEffect(ctx context.Context, t *ent.Tenant, sub *ent.Tenan
 		if ev.Type == "customer.subscription.deleted" {
 			status = "canceled"
 		}
-		e, err := s.subscriptionStatus(ctx, sub, ev.ObjectID, at, status, withPeriodEnd(unixData(ev.Data, "current_period_end")))
+		e, err := s.subscriptionStatus(ctx, sub, ev.ObjectID, at, status, unixData(ev.Data, "current_period_end"))
 		if e == "" {
 			e = "subscription unchanged"
 		}
@@ -261,24 +261,15 @@ func unixData(d map[string]string, k string) time.Time {
 	return time.Unix(n, 0).UTC()
 }
 
-type statusOption func(*ent.TenantSubscriptionUpdateOne)
-
-func withPeriodEnd(t time.Time) statusOption {
-	return func(u *ent.TenantSubscriptionUpdateOne) {
-		if !t.IsZero() {
-			u.SetCurrentPeriodEnd(t)
-		}
-	}
-}
-
 // subscriptionStatus applies a provider subscription status (active,
 // past_due, unpaid, canceled, ...) stated at `at` to sub, when the
 // statement concerns sub's provider subscription (providerSubID, if
 // given) and is not older than the last one applied: past_due or unpaid
 // makes an ACTIVE subscription PAST_DUE, active or trialing makes a
 // PAST_DUE one ACTIVE again, canceled cancels it; a PAUSED (suspended)
-// subscription keeps its status. It names the change, "" for none.
-func (s *Service) subscriptionStatus(ctx context.Context, sub *ent.TenantSubscription, providerSubID string, at time.Time, status string, opts ...statusOption) (string, error) {
+// subscription keeps its status. A non-zero periodEnd is recorded as the
+// current period's end. It names the change, "" for none.
+func (s *Service) subscriptionStatus(ctx context.Context, sub *ent.TenantSubscription, providerSubID string, at time.Time, status string, periodEnd time.Time) (string, error) {
 	if sub == nil || (providerSubID != "" && providerSubID != sub.ProviderSubscriptionID) {
 		return "", nil
 	}
@@ -301,8 +292,8 @@ func (s *Service) subscriptionStatus(ctx context.Context, sub *ent.TenantSubscri
 	reason := "billing provider: " + status
 	_, err := subscriptions.Update(ctx, s.cfg.Client, sub, at, reason, func(u *ent.TenantSubscriptionUpdateOne) {
 		u.SetProviderEventAt(at).SetStatus(next)
-		for _, o := range opts {
-			o(u)
+		if !periodEnd.IsZero() {
+			u.SetCurrentPeriodEnd(periodEnd)
 		}
 	})
 	if err != nil {

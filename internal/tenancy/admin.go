@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/viewer"
 )
@@ -40,4 +41,12 @@ func (s *Service) AdministeredTenant(ctx context.Context, slug string) (*ent.Ten
 		return nil, err
 	}
 	return t, nil
+}
+
+// Writable refuses changes to a deleted tenant (CONFLICT).
+func Writable(t *ent.Tenant) error {
+	if t.Status == tenant.StatusDeleted {
+		return apperr.Conflictf("tenant %q is deleted", t.Slug)
+	}
+	return nil
 }

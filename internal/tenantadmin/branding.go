@@ -302,7 +302,7 @@ func (s *Service) UpdateTenantBranding(ctx context.Context, slug string, in Bran
 		if err != nil {
 			return err
 		}
-		if err := writable(t); err != nil {
+		if err := tenancy.Writable(t); err != nil {
 			return err
 		}
 		name, accent, logo, templates, err := checkBranding(in)

@@ -15,6 +15,7 @@ import (
 	"github.com/dezky/platform/internal/audit"
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/inputcheck"
+	"github.com/dezky/platform/internal/tenancy"
 )
 
 // Limits of a security policy.
@@ -127,7 +128,7 @@ func (s *Service) UpdateSecurityPolicy(ctx context.Context, slug string, in Upda
 		if err != nil {
 			return err
 		}
-		if err := writable(t); err != nil {
+		if err := tenancy.Writable(t); err != nil {
 			return err
 		}
 		c := ent.FromContext(ctx)

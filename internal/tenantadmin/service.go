@@ -70,14 +70,6 @@ func (s *Service) tenantFor(ctx context.Context, slug string) (*ent.Tenant, erro
 // requireAdmin answers FORBIDDEN unless the viewer administers t.
 func requireAdmin(ctx context.Context, t *ent.Tenant) error { return tenancy.RequireAdmin(ctx, t) }
 
-// writable refuses changes to a deleted tenant.
-func writable(t *ent.Tenant) error {
-	if t.Status == tenant.StatusDeleted {
-		return apperr.Conflictf("tenant %q is deleted", t.Slug)
-	}
-	return nil
-}
-
 // client is the transaction's client when ctx carries one.
 func (s *Service) client(ctx context.Context) *ent.Client { return db.Client(ctx, s.cfg.Client) }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/dezky/platform/internal/db"
 	"github.com/dezky/platform/internal/oneshot"
 	"github.com/dezky/platform/internal/provisioning"
+	"github.com/dezky/platform/internal/tenancy"
 	"github.com/dezky/platform/plugins/sdk"
 )
 
@@ -111,7 +112,7 @@ func (s *Service) CreateSsoApp(ctx context.Context, slug string, in CreateSsoApp
 		if err != nil {
 			return err
 		}
-		if err := writable(t); err != nil {
+		if err := tenancy.Writable(t); err != nil {
 			return err
 		}
 		name := strings.TrimSpace(in.Name)
