@@ -55,14 +55,19 @@ type Entry struct {
 // commitment and the member "format":2 is added; an event whose seals do not
 // fit its fields fails with ErrSeal.
 func Canonical(e Entry) ([]byte, error) {
+	return appendCanonical(make([]byte, 0, 768), e)
+}
+
+// appendCanonical appends Canonical(e) to b.
+func appendCanonical(b []byte, e Entry) ([]byte, error) {
 	if e.Personal != nil {
 		v, err := sealedView(e)
 		if err != nil {
 			return nil, fmt.Errorf("audit: canonical JSON of seq %d: %w", e.Seq, err)
 		}
-		return v.appendJSON(make([]byte, 0, 768), false, SealedFormat, nil)
+		return v.appendJSON(b, false, SealedFormat, nil)
 	}
-	return e.appendJSON(make([]byte, 0, 512), false, 0, nil)
+	return e.appendJSON(b, false, 0, nil)
 }
 
 // HashEntry returns the lowercase hex sha256 of Canonical(e).
@@ -73,6 +78,13 @@ func HashEntry(e Entry) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// hashIs reports whether sum, written as lowercase hex, is h.
+func hashIs(sum [sha256.Size]byte, h string) bool {
+	var x [2 * sha256.Size]byte
+	hex.Encode(x[:], sum[:])
+	return string(x[:]) == h
 }
 
 // MarshalLine returns e as one export line (without the newline): the
@@ -90,10 +102,7 @@ func MarshalLine(e Entry) ([]byte, error) {
 // appendJSON writes e's members in sorted order; format > 0 adds
 // "format", personal (not nil) adds "personal".
 func (e Entry) appendJSON(b []byte, withHash bool, format int, personal map[string]Seal) ([]byte, error) {
-	meta, err := canonicalRaw(e.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("audit: canonical metadata of seq %d: %w", e.Seq, err)
-	}
+	var err error
 	str := func(k, v string) {
 		b = append(b, ',')
 		b = appendString(b, k)
@@ -127,7 +136,9 @@ func (e Entry) appendJSON(b []byte, withHash bool, format int, personal map[stri
 	str("actorId", e.ActorID)
 	str("actorIp", e.ActorIP)
 	str("actorType", e.ActorType)
-	str("at", e.At.UTC().Format(TimeLayout))
+	b = append(b, `,"at":"`...)
+	b = appendTime(b, e.At)
+	b = append(b, '"')
 	optStr("externalId", e.ExternalID)
 	if format > 0 {
 		b = append(b, `,"format":`...)
@@ -137,7 +148,9 @@ func (e Entry) appendJSON(b []byte, withHash bool, format int, personal map[stri
 		str("hash", e.Hash)
 	}
 	b = append(b, `,"metadata":`...)
-	b = append(b, meta...)
+	if b, err = appendCanonicalMeta(b, e.Metadata); err != nil {
+		return nil, fmt.Errorf("audit: canonical metadata of seq %d: %w", e.Seq, err)
+	}
 	str("outcome", e.Outcome)
 	optInt("partnerId", e.PartnerID)
 	str("partnerSlug", e.PartnerSlug)
@@ -232,7 +245,7 @@ func ParseLine(data []byte) (Entry, error) {
 	}
 	var meta json.RawMessage
 	if len(l.Metadata) > 0 && string(l.Metadata) != "null" {
-		c, err := canonicalRaw(l.Metadata)
+		c, err := appendCanonicalMeta(nil, l.Metadata)
 		if err != nil {
 			return Entry{}, fmt.Errorf("audit: parse event line: metadata: %w", err)
 		}
@@ -327,6 +340,39 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	}
 }
 
+// appendTime appends t in TimeLayout, as t.UTC().Format(TimeLayout)
+// would, without the layout's interpretation.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	digits := func(b []byte, v, n int) []byte {
+		var x [6]byte
+		for i := n - 1; i >= 0; i-- {
+			x[i] = byte('0' + v%10)
+			v /= 10
+		}
+		return append(b, x[:n]...)
+	}
+	b = digits(b, year, 4)
+	b = append(b, '-')
+	b = digits(b, int(month), 2)
+	b = append(b, '-')
+	b = digits(b, day, 2)
+	b = append(b, 'T')
+	b = digits(b, hour, 2)
+	b = append(b, ':')
+	b = digits(b, minute, 2)
+	b = append(b, ':')
+	b = digits(b, sec, 2)
+	b = append(b, '.')
+	b = digits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
 // appendNumber writes the IEEE-754 double nearest to lit as the shortest
 // decimal that round-trips: plain notation when 1e-6 ≤ |x| < 1e21 (and for
 // zero, written 0), otherwise d[.ddd]e±x without leading exponent zeros. A
@@ -359,10 +405,17 @@ func appendString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {
-		if c := s[i]; c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
-			b = append(b, c)
-			i++
-			continue
+		// Copy the run of bytes written as they are in one append.
+		j := i
+		for j < len(s) {
+			if c := s[j]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+				break
+			}
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -106,44 +110,80 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 		return nil
 	}
 	next, prev := int64(1), ""
-	for e, err := range src.Events(ctx) {
-		if err != nil {
-			return Report{}, err
-		}
+	h := newBatchHasher(tree != nil)
+	// check runs the checks of one hashed event, in seq order; a non-nil
+	// report ends the walk.
+	check := func(e Entry, eh *eventHash) (*Report, error) {
 		if e.Seq != next {
 			if b := checkpointsUpTo(next-1, prev); b != nil {
 				r.Break = b
-				return r, nil
+				return &r, nil
 			}
-			return fail(BreakSequenceGap, next, strconv.FormatInt(next, 10), strconv.FormatInt(e.Seq, 10))
+			rep, err := fail(BreakSequenceGap, next, strconv.FormatInt(next, 10), strconv.FormatInt(e.Seq, 10))
+			return &rep, err
 		}
 		if e.PrevHash != prev {
-			return fail(BreakPrevHash, e.Seq, prev, e.PrevHash)
+			rep, err := fail(BreakPrevHash, e.Seq, prev, e.PrevHash)
+			return &rep, err
 		}
-		h, err := HashEntry(e)
-		if errors.Is(err, ErrSeal) {
+		if errors.Is(eh.err, ErrSeal) {
 			// The personal seals do not fit the event: it was altered.
-			return fail(BreakEventHash, e.Seq, err.Error(), e.Hash)
+			rep, err := fail(BreakEventHash, e.Seq, eh.err.Error(), e.Hash)
+			return &rep, err
 		}
-		if err != nil {
-			return Report{}, err
+		if eh.err != nil {
+			return nil, eh.err
 		}
-		if h != e.Hash {
-			return fail(BreakEventHash, e.Seq, h, e.Hash)
+		if !hashIs(eh.sum, e.Hash) {
+			rep, err := fail(BreakEventHash, e.Seq, hex.EncodeToString(eh.sum[:]), e.Hash)
+			return &rep, err
 		}
 		r.EventsVerified++
 		if tree != nil {
-			c, err := Canonical(e)
-			if err != nil {
-				return Report{}, err
-			}
-			tree.add(tlog.RecordHash(c))
+			tree.add(eh.leaf)
 		}
 		if b := checkpointsUpTo(e.Seq, e.Hash); b != nil {
 			r.Break = b
-			return r, nil
+			return &r, nil
 		}
 		next, prev = e.Seq+1, e.Hash
+		return nil, nil
+	}
+	flush := func() (*Report, error) {
+		hs := h.hash()
+		for i, e := range h.batch {
+			if rep, err := check(e, &hs[i]); rep != nil || err != nil {
+				return rep, err
+			}
+		}
+		h.batch = h.batch[:0]
+		return nil, nil
+	}
+	// done turns the outcome of a flush that ended the walk into Verify's.
+	done := func(rep *Report, err error) (Report, error) {
+		if rep == nil || err != nil {
+			return Report{}, err
+		}
+		return *rep, nil
+	}
+	for e, err := range src.Events(ctx) {
+		if err != nil {
+			// Events read before the error are checked first: a break
+			// among them is the answer.
+			if rep, ferr := flush(); rep != nil || ferr != nil {
+				return done(rep, ferr)
+			}
+			return Report{}, err
+		}
+		h.batch = append(h.batch, e)
+		if len(h.batch) == cap(h.batch) {
+			if rep, err := flush(); rep != nil || err != nil {
+				return done(rep, err)
+			}
+		}
+	}
+	if rep, err := flush(); rep != nil || err != nil {
+		return done(rep, err)
 	}
 	// Checkpoints past the end: the chain lost its tail.
 	if b := checkpointsUpTo(1<<63-1, ""); b != nil {
@@ -152,6 +192,75 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 	}
 	r.OK = true
 	return r, nil
+}
+
+// verifyBatch is how many events Verify hashes at once, split among the
+// CPUs; their checks then run in seq order.
+const verifyBatch = 1024
+
+// eventHash is what hashing one event gives Verify: the sha256 of its
+// canonical bytes, their Merkle leaf hash (when a tree is kept) and the
+// error that stopped them.
+type eventHash struct {
+	sum  [sha256.Size]byte
+	leaf tlog.Hash
+	err  error
+}
+
+// batchHasher hashes batches of events on every CPU, each worker writing
+// canonical bytes into its own buffer: hashing is independent per event,
+// only the checks are sequential.
+type batchHasher struct {
+	batch   []Entry
+	out     []eventHash
+	bufs    [][]byte
+	leaves  bool
+	workers int
+}
+
+func newBatchHasher(leaves bool) *batchHasher {
+	w := max(1, min(runtime.GOMAXPROCS(0), 8))
+	return &batchHasher{batch: make([]Entry, 0, verifyBatch), out: make([]eventHash, verifyBatch),
+		bufs: make([][]byte, w), leaves: leaves, workers: w}
+}
+
+// hash hashes the batch; the result is valid until the next call.
+func (h *batchHasher) hash() []eventHash {
+	n := len(h.batch)
+	out := h.out[:n]
+	work := func(w, from, to int) {
+		buf := h.bufs[w]
+		for i := from; i < to; i++ {
+			var err error
+			buf, err = appendCanonical(buf[:0], h.batch[i])
+			out[i] = eventHash{err: err}
+			if err != nil {
+				continue
+			}
+			out[i].sum = sha256.Sum256(buf)
+			if h.leaves {
+				out[i].leaf = tlog.RecordHash(buf)
+			}
+		}
+		h.bufs[w] = buf
+	}
+	// Small batches (the tail of a chain, a short chain) are not worth
+	// the goroutines.
+	if h.workers == 1 || n < 64 {
+		work(0, 0, n)
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (n + h.workers - 1) / h.workers
+	for w := range h.workers {
+		from, to := w*per, min(n, (w+1)*per)
+		if from >= to {
+			break
+		}
+		wg.Go(func() { work(w, from, to) })
+	}
+	wg.Wait()
+	return out
 }
 
 // checkNote checks the signed note of cp, whose head is the last event

@@ -61,8 +61,16 @@ type Config struct {
 	Log *slog.Logger
 	// Poll is how often workers look for new jobs (default 1s).
 	Poll time.Duration
-	// Workers is how many jobs this replica works at once (default 4).
+	// Workers is how many jobs of the default queue this replica works at
+	// once (default 32). Most jobs wait on a provider or the database, not
+	// on a CPU: with 4, river fetched at most 4 jobs per FetchCooldown and a
+	// burst of tenant changes took minutes to provision.
 	Workers int
+	// FetchCooldown is the shortest pause between two fetches of jobs
+	// (default 5ms). River fetches again as soon as a slot is free while
+	// jobs are waiting, so this bounds how fast a backlog drains, not how
+	// often an idle replica polls (Poll).
+	FetchCooldown time.Duration
 	// Middleware wraps job insertion and work (for example tracing).
 	Middleware []rivertype.Middleware
 	// JobTimeout cancels a job's context after it ran that long (default
@@ -99,7 +107,10 @@ func New(cfg Config) *Engine {
 		cfg.Poll = time.Second
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = 32
+	}
+	if cfg.FetchCooldown <= 0 {
+		cfg.FetchCooldown = 5 * time.Millisecond
 	}
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = time.Minute
@@ -209,7 +220,7 @@ func (e *Engine) open(ctx context.Context) (*river.Client[*sql.Tx], error) {
 	cfg := &river.Config{
 		Logger:               e.cfg.Log,
 		FetchPollInterval:    e.cfg.Poll,
-		FetchCooldown:        min(e.cfg.Poll, river.FetchCooldownDefault),
+		FetchCooldown:        min(e.cfg.Poll, e.cfg.FetchCooldown),
 		Queues:               queues,
 		Workers:              e.workers,
 		PeriodicJobs:         e.periodic,
