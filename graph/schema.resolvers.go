@@ -312,7 +312,7 @@ func (r *subscriptionResolver) HealthChanged(ctx context.Context) (<-chan *healt
 
 // AuditEvents is the resolver for the auditEvents field.
 func (r *subscriptionResolver) AuditEvents(ctx context.Context, afterSeq *int, where *ent.AuditEventWhereInput) (<-chan *ent.AuditEvent, error) {
-	return r.auditFeed.Subscribe(ctx, int64(derefInt(afterSeq)), where.Filter)
+	return r.auditFeed.Subscribe(ctx, int64(derefInt(afterSeq)), where)
 }
 
 // Provisioning is the resolver for the provisioning field.

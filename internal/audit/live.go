@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -9,12 +11,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
 
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/auditevent"
+	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/db"
+	"github.com/dezky/platform/internal/rule"
+	"github.com/dezky/platform/internal/viewer"
 )
 
 // NotifyChannel is the PostgreSQL channel on which chainers announce a new
@@ -42,6 +48,11 @@ type Feed struct {
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
+
+	// pages are the reads shared by subscribers of one class (see
+	// sharedPage).
+	pagesMu sync.Mutex
+	pages   map[pageKey]*pageCall
 }
 
 // PollInterval bounds how long a subscriber can miss a wake-up (for
@@ -57,7 +68,7 @@ func NewFeed(d *db.DB, log *slog.Logger) *Feed {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Feed{db: d, log: log, subs: map[chan struct{}]struct{}{}}
+	return &Feed{db: d, log: log, subs: map[chan struct{}]struct{}{}, pages: map[pageKey]*pageCall{}}
 }
 
 // Publish announces that the chain head moved (wire it to the Chainer's
@@ -154,17 +165,26 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 }
 
-// Filter narrows a subscriber's events (nil: all visible events).
-type FeedFilter func(*ent.AuditEventQuery) (*ent.AuditEventQuery, error)
-
 // Subscribe returns the events with seq > afterSeq visible to the viewer
-// in ctx and matching filter, then the ones chained later, until ctx ends.
-func (f *Feed) Subscribe(ctx context.Context, afterSeq int64, filter FeedFilter) (<-chan *ent.AuditEvent, error) {
+// in ctx and matching where (nil: all visible events), then the ones
+// chained later, until ctx ends.
+//
+// Subscribers who see the same events (the same reach under the audit
+// events' privacy rule, rule.AuditReach, and the same filter, compared by
+// the SQL it writes) share their reads: when the head moves, the first of
+// them to ask for the new events reads them, under its own viewer, and
+// the others at the same cursor are given that page.
+func (f *Feed) Subscribe(ctx context.Context, afterSeq int64, where *ent.AuditEventWhereInput) (<-chan *ent.AuditEvent, error) {
 	if afterSeq < 0 {
 		return nil, apperr.Invalid("afterSeq", "must not be negative")
 	}
-	// Fail fast on authorization and filter errors, before streaming.
-	if _, err := f.page(ctx, afterSeq, afterSeq, filter); err != nil {
+	pred, err := wherePredicate(where)
+	if err != nil {
+		return nil, err
+	}
+	sub := subscriber{class: rule.AuditReach(viewer.FromContext(ctx)) + "\x00" + f.filterKey(pred), pred: pred}
+	// Fail fast on authorization errors, before streaming.
+	if _, err := f.page(ctx, afterSeq, afterSeq, pred); err != nil {
 		return nil, err
 	}
 	wake := make(chan struct{}, 1)
@@ -186,7 +206,7 @@ func (f *Feed) Subscribe(ctx context.Context, afterSeq int64, filter FeedFilter)
 		for {
 			head := f.head.Load()
 			for cursor < head {
-				evs, err := f.page(ctx, cursor, head, filter)
+				evs, err := f.sharedPage(ctx, sub, cursor, head)
 				if err != nil {
 					if ctx.Err() == nil {
 						f.log.WarnContext(ctx, "audit feed: read events", "err", err)
@@ -217,14 +237,113 @@ func (f *Feed) Subscribe(ctx context.Context, afterSeq int64, filter FeedFilter)
 	return out, nil
 }
 
-// page reads up to feedPage events with after < seq <= head in seq order.
-func (f *Feed) page(ctx context.Context, after, head int64, filter FeedFilter) ([]*ent.AuditEvent, error) {
-	q := f.db.Client.AuditEvent.Query().Where(auditevent.SeqGT(after), auditevent.SeqLTE(head))
-	if filter != nil {
-		var err error
-		if q, err = filter(q); err != nil {
-			return nil, apperr.Invalid("where", "%v", err)
+// wherePredicate returns the predicate of where (nil for none).
+func wherePredicate(where *ent.AuditEventWhereInput) (predicate.AuditEvent, error) {
+	if where == nil {
+		return nil, nil
+	}
+	p, err := where.P()
+	if errors.Is(err, ent.ErrEmptyAuditEventWhereInput) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, apperr.Invalid("where", "%v", err)
+	}
+	return p, nil
+}
+
+// filterKey is the SQL and arguments pred writes: two filters with the
+// same key select the same events.
+func (f *Feed) filterKey(pred predicate.AuditEvent) string {
+	if pred == nil {
+		return ""
+	}
+	sel := entsql.Dialect(f.db.Dialect).Select("*").From(entsql.Table(auditevent.Table))
+	pred(sel)
+	query, args := sel.Query()
+	b, err := json.Marshal(args)
+	if err != nil {
+		// Arguments that do not marshal: a key of this subscriber alone.
+		return fmt.Sprintf("%s\x00%p", query, &pred)
+	}
+	return query + "\x00" + string(b)
+}
+
+// subscriber is what sharing a page needs of one subscription: the class
+// of subscribers who see the same events and its filter.
+type subscriber struct {
+	class string
+	pred  predicate.AuditEvent
+}
+
+// pageKey names one page of one class of subscribers.
+type pageKey struct {
+	class       string
+	after, head int64
+}
+
+// pageCall is one read of a page, shared by the subscribers asking for it.
+type pageCall struct {
+	done chan struct{}
+	evs  []*ent.AuditEvent
+	err  error
+}
+
+// sharedPage returns the page (after, head] of sub's class: the read of
+// another subscriber of the class at the same cursor when there is one,
+// running or done, else its own. Pages are kept until the known head
+// moves past them; a failed read is not kept.
+func (f *Feed) sharedPage(ctx context.Context, sub subscriber, after, head int64) ([]*ent.AuditEvent, error) {
+	k := pageKey{class: sub.class, after: after, head: head}
+	f.pagesMu.Lock()
+	c, ok := f.pages[k]
+	if !ok {
+		cur := f.head.Load()
+		for old, oc := range f.pages {
+			if old.head < cur && isDone(oc) {
+				delete(f.pages, old)
+			}
 		}
+		c = &pageCall{done: make(chan struct{})}
+		f.pages[k] = c
+	}
+	f.pagesMu.Unlock()
+	if !ok {
+		// The read outlives this subscriber's context: others may wait
+		// for it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		c.evs, c.err = f.page(rctx, after, head, sub.pred)
+		cancel()
+		if c.err != nil {
+			f.pagesMu.Lock()
+			delete(f.pages, k)
+			f.pagesMu.Unlock()
+		}
+		close(c.done)
+	}
+	select {
+	case <-c.done:
+		return c.evs, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func isDone(c *pageCall) bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// page reads up to feedPage events with after < seq <= head in seq order,
+// as the viewer in ctx sees them.
+func (f *Feed) page(ctx context.Context, after, head int64, pred predicate.AuditEvent) ([]*ent.AuditEvent, error) {
+	q := f.db.Client.AuditEvent.Query().Where(auditevent.SeqGT(after), auditevent.SeqLTE(head))
+	if pred != nil {
+		q = q.Where(pred)
 	}
 	evs, err := q.Order(ent.Asc(auditevent.FieldSeq)).Limit(feedPage).All(ctx)
 	if err != nil {

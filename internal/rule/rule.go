@@ -17,6 +17,7 @@ package rule
 
 import (
 	"context"
+	"fmt"
 
 	"entgo.io/ent/entql"
 
@@ -251,6 +252,16 @@ func FilterAuditEvents() privacy.QueryRule {
 		}
 		return ps
 	})
+}
+
+// AuditReach names what FilterAuditEvents lets v see: viewers with the
+// same reach see the same audit events (the live feed shares one read
+// among them). It must change whenever FilterAuditEvents does.
+func AuditReach(v *viewer.Viewer) string {
+	if v.Privileged() {
+		return "all"
+	}
+	return fmt.Sprintf("partner=%d;admin=%v", v.PartnerID, v.TenantIDs(viewer.RoleAdmin))
 }
 
 // Bypass returns ctx with the privacy decision Allow, for the one read or
