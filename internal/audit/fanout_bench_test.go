@@ -106,4 +106,3 @@ func benchFanout(b *testing.B, d *db.DB, subscribers, classes int) {
 	b.ReportMetric(ms(1), "max-ms")
 	b.ReportMetric(0, "ns/op")
 }
-
