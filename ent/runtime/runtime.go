@@ -838,6 +838,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	membershipHooks := schema.Membership{}.Hooks()
+
+	membership.Hooks[1] = membershipHooks[0]
 	membershipMixinFields1 := membershipMixin[1].Fields()
 	_ = membershipMixinFields1
 	membershipFields := schema.Membership{}.Fields()
@@ -878,6 +881,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	partnerHooks := schema.Partner{}.Hooks()
+
+	partner.Hooks[1] = partnerHooks[0]
 	partnerMixinFields1 := partnerMixin[1].Fields()
 	_ = partnerMixinFields1
 	partnerFields := schema.Partner{}.Fields()
@@ -1607,6 +1613,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	tenantHooks := schema.Tenant{}.Hooks()
+
+	tenant.Hooks[1] = tenantHooks[0]
 	tenantMixinFields1 := tenantMixin[1].Fields()
 	_ = tenantMixinFields1
 	tenantFields := schema.Tenant{}.Fields()
@@ -1868,6 +1877,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	userHooks := schema.User{}.Hooks()
+
+	user.Hooks[1] = userHooks[0]
 	userMixinFields1 := userMixin[1].Fields()
 	_ = userMixinFields1
 	userFields := schema.User{}.Fields()

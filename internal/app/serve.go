@@ -158,6 +158,8 @@ type Server struct {
 	Pricing *pricing.Service
 	// Jobs is the background job engine (river).
 	Jobs *jobs.Engine
+	// Viewers caches callers' viewers between requests.
+	Viewers *server.ViewerCache
 	// Admin serves the tenant-admin settings (policy, SSO apps, branding,
 	// storage).
 	Admin *tenantadmin.Service
@@ -344,6 +346,13 @@ func (s *Server) start(ctx context.Context, cfg *ServeConfig, ln net.Listener) e
 	bg.start(s.Health.Run)
 	bg.start(func(ctx context.Context) { _ = chainer.Run(ctx) })
 	bg.start(func(ctx context.Context) { _ = checkpoints.Run(ctx) })
+	s.Viewers = server.NewViewerCache(d, log)
+	s.parts.addCloser("viewer cache", s.Viewers.Close)
+	bg.start(func(ctx context.Context) {
+		if err := s.Viewers.Run(ctx); err != nil {
+			log.Error("viewer cache: cannot hear other replicas' changes: every request loads its viewer", "err", err)
+		}
+	})
 	bg.start(func(ctx context.Context) {
 		if err := feed.Run(ctx); err != nil {
 			log.Error("audit feed stopped: live subscribers fall back to polling", "err", err)
@@ -562,7 +571,7 @@ func (s *Server) handler(cfg *ServeConfig, ln net.Listener, tenants *tenancy.Ser
 		Schema:         schema,
 		Client:         client,
 		Postgres:       s.DB.IsPostgres(),
-		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience},
+		Auth:           &server.Authenticator{Verifier: verifier, Client: client, OperatorAudience: cfg.OperatorAudience, Cache: s.Viewers},
 		Log:            cfg.Log,
 		Guards:         cfg.Guards,
 		Limiter:        limiter,

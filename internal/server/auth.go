@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -23,6 +24,9 @@ type Authenticator struct {
 	// OperatorAudience is the audience that, together with platformAdmin in
 	// the database, makes a caller an operator.
 	OperatorAudience string
+	// Cache keeps viewers between requests (nil: every request verifies
+	// the token and loads the caller's roles).
+	Cache *ViewerCache
 }
 
 // errDisabled is returned for a deactivated user.
@@ -40,6 +44,23 @@ func (a *Authenticator) Viewer(ctx context.Context, raw, ip string) (*viewer.Vie
 
 // ViewerUntil is Viewer that also returns when the token expires.
 func (a *Authenticator) ViewerUntil(ctx context.Context, raw, ip string) (*viewer.Viewer, time.Time, error) {
+	if a.Cache == nil {
+		return a.verify(ctx, raw, ip)
+	}
+	key := sha256.Sum256([]byte(raw))
+	now := time.Now()
+	if v, exp, ok := a.Cache.get(key, ip, now); ok {
+		return v, exp, nil
+	}
+	epoch := a.Cache.epoch.Load()
+	v, exp, err := a.verify(ctx, raw, ip)
+	if err == nil {
+		a.Cache.put(key, v, exp, epoch, now)
+	}
+	return v, exp, err
+}
+
+func (a *Authenticator) verify(ctx context.Context, raw, ip string) (*viewer.Viewer, time.Time, error) {
 	claims, err := a.Verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, time.Time{}, err
