@@ -174,6 +174,13 @@ func (e *env) compare(ctx context.Context, o options) ([]row, error) {
 		row{name: e.dialect + ": same, p99 latency (lower is better)", ours: ms(ours.p99), base: ms(base.p99), ratio: float64(ours.p99) / float64(base.p99)},
 	)
 
+	fmt.Fprintf(osStderr, "bench: %s: statements and CPU per list request\n", e.dialect)
+	pr, err := e.perRequest(ctx, body)
+	if err != nil {
+		return nil, fmt.Errorf("per request: %w", err)
+	}
+	rows = append(rows, pr...)
+
 	if e.postgres && o.pgraph {
 		fmt.Fprintf(osStderr, "bench: %s: tenants list vs PostGraphile\n", e.dialect)
 		pr, err := e.comparePostGraphile(ctx, o)
@@ -238,6 +245,13 @@ func (e *env) compare(ctx context.Context, o options) ([]row, error) {
 		return nil, err
 	}
 	rows = append(rows, row{name: e.dialect + ": provisioning backlog after the createTenant runs", note: fmt.Sprintf("drained %.1f s after the last run", time.Since(drainStart).Seconds())})
+
+	fmt.Fprintf(osStderr, "bench: %s: live audit fan-out to %d subscribers\n", e.dialect, o.subscribers)
+	fr, err := e.fanout(ctx, o, o.subscribers)
+	if err != nil {
+		return nil, fmt.Errorf("fan-out: %w", err)
+	}
+	rows = append(rows, fr...)
 
 	// (d) evaluateFlags, one client, latency.
 	fmt.Fprintf(osStderr, "bench: %s: evaluateFlags\n", e.dialect)

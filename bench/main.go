@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,13 +28,14 @@ import (
 )
 
 type options struct {
-	size     int
-	rounds   int
-	dur      time.Duration
-	flags    int
-	events   int
-	pgraph   bool
-	dialects []string
+	size        int
+	rounds      int
+	dur         time.Duration
+	flags       int
+	events      int
+	subscribers int
+	pgraph      bool
+	dialects    []string
 }
 
 func main() {
@@ -44,11 +46,25 @@ func main() {
 	flag.DurationVar(&o.dur, "dur", 2*time.Second, "load duration of each side in each round")
 	flag.IntVar(&o.flags, "flags", 1000, "feature flags to generate for evaluateFlags")
 	flag.IntVar(&o.events, "events", 200000, "audit events in the verified chain")
+	flag.IntVar(&o.subscribers, "subscribers", 1000, "live audit subscribers in the fan-out")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	flag.BoolVar(&o.pgraph, "postgraphile", false, "also compare with PostGraphile (needs node)")
 	flag.StringVar(&dialects, "db", "sqlite,postgres", "databases to run on (sqlite, postgres)")
 	flag.Parse()
 	o.dialects = strings.Split(dialects, ",")
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background(), o, os.Stdout); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -37,6 +38,19 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
 	url     string
+	// statements counts what Client sends (see Statements).
+	statements *atomic.Int64
+}
+
+// Statements returns how many statements Client has sent to the database
+// since it was opened: queries, executions, and the begin and end of each
+// transaction. SQL run directly on SQL (the job engine, the audit chain's
+// own queries) is not counted. Benchmarks divide it by requests.
+func (d *DB) Statements() int64 {
+	if d.statements == nil {
+		return 0
+	}
+	return d.statements.Load()
 }
 
 // URL returns the URL the database was opened with (it may hold a
@@ -86,7 +100,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect postgres %s: %w", Redact(dsn), err)
 	}
 	drv := entsql.OpenDB(dialect.Postgres, sdb)
-	return &DB{Client: newClient(drv), SQL: sdb, Dialect: dialect.Postgres, url: dsn}, nil
+	n := new(atomic.Int64)
+	return &DB{Client: newClient(drv, n), SQL: sdb, Dialect: dialect.Postgres, url: dsn, statements: n}, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
@@ -102,7 +117,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	drv := entsql.OpenDB(dialect.SQLite, sdb)
-	d := &DB{Client: newClient(drv), SQL: sdb, Dialect: dialect.SQLite, url: "sqlite://" + path}
+	n := new(atomic.Int64)
+	d := &DB{Client: newClient(drv, n), SQL: sdb, Dialect: dialect.SQLite, url: "sqlite://" + path, statements: n}
 	hadDomains, err := sqliteTableExists(ctx, sdb, "mail_domains")
 	if err == nil && !hadDomains {
 		err = d.Client.Schema.Create(ctx)

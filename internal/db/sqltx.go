@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"sync/atomic"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -22,8 +23,51 @@ type txSlot struct{ tx *sql.Tx }
 type txSlotKey struct{}
 
 // txDriver is ent's SQL driver, recording the *sql.Tx of each transaction
-// begun on a context that carries a txSlot.
-type txDriver struct{ *entsql.Driver }
+// begun on a context that carries a txSlot, and counting the statements
+// sent through it (DB.Statements).
+type txDriver struct {
+	*entsql.Driver
+	n *atomic.Int64
+}
+
+// Exec executes a statement outside a transaction.
+func (d txDriver) Exec(ctx context.Context, query string, args, v any) error {
+	d.n.Add(1)
+	return d.Driver.Exec(ctx, query, args, v)
+}
+
+// Query runs a query outside a transaction.
+func (d txDriver) Query(ctx context.Context, query string, args, v any) error {
+	d.n.Add(1)
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+// countedTx is a transaction counting its statements, its commit and its
+// rollback.
+type countedTx struct {
+	dialect.Tx
+	n *atomic.Int64
+}
+
+func (t countedTx) Exec(ctx context.Context, query string, args, v any) error {
+	t.n.Add(1)
+	return t.Tx.Exec(ctx, query, args, v)
+}
+
+func (t countedTx) Query(ctx context.Context, query string, args, v any) error {
+	t.n.Add(1)
+	return t.Tx.Query(ctx, query, args, v)
+}
+
+func (t countedTx) Commit() error {
+	t.n.Add(1)
+	return t.Tx.Commit()
+}
+
+func (t countedTx) Rollback() error {
+	t.n.Add(1)
+	return t.Tx.Rollback()
+}
 
 // Tx begins a transaction.
 func (d txDriver) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
@@ -34,18 +78,19 @@ func (d txDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx,
 	if err != nil {
 		return nil, err
 	}
+	d.n.Add(1)
 	if slot, ok := ctx.Value(txSlotKey{}).(*txSlot); ok {
 		if etx, ok := tx.(*entsql.Tx); ok {
 			slot.tx, _ = etx.Tx.(*sql.Tx)
 		}
 	}
-	return tx, nil
+	return countedTx{Tx: tx, n: d.n}, nil
 }
 
 // newClient returns an ent client over drv whose transactions SQLTx can
 // reach.
-func newClient(drv *entsql.Driver) *ent.Client {
-	return ent.NewClient(ent.Driver(txDriver{drv}))
+func newClient(drv *entsql.Driver, n *atomic.Int64) *ent.Client {
+	return ent.NewClient(ent.Driver(txDriver{Driver: drv, n: n}))
 }
 
 // BeginTx opens a transaction on root and returns it with a context that

@@ -192,8 +192,8 @@ func actualCost(oc *graphql.OperationContext, data json.RawMessage) int {
 	if oc == nil || oc.Operation == nil || len(data) == 0 {
 		return 0
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, ok := skimJSON(data)
+	if !ok {
 		return 0
 	}
 	obj, _ := v.(map[string]any)
