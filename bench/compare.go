@@ -245,6 +245,21 @@ func (e *env) compare(ctx context.Context, o options) ([]row, error) {
 		return nil, err
 	}
 	rows = append(rows, row{name: e.dialect + ": provisioning backlog after the createTenant runs", note: fmt.Sprintf("drained %.1f s after the last run", time.Since(drainStart).Seconds())})
+	// What one createTenant and its provisioning send: the statements of
+	// the mutation, then those of the background work it queued.
+	st := e.srv.DB.Statements()
+	for i := range 100 {
+		slug := fmt.Sprintf("s-%d", i)
+		if err := post(ctx, e.srv.URL+"/query", e.operator, gql(create, map[string]any{"in": map[string]any{"slug": slug, "name": "Counted " + slug}})); err != nil {
+			return nil, fmt.Errorf("createTenant: %w", err)
+		}
+	}
+	mutation := e.srv.DB.Statements() - st
+	if err := e.waitProvisioned(ctx); err != nil {
+		return nil, err
+	}
+	background := e.srv.DB.Statements() - st - mutation
+	rows = append(rows, row{name: e.dialect + ": statements per createTenant, through ent", note: fmt.Sprintf("%.1f in the request, %.1f in its background work (river's own not counted)", float64(mutation)/100, float64(background)/100)})
 
 	fmt.Fprintf(osStderr, "bench: %s: live audit fan-out to %d subscribers\n", e.dialect, o.subscribers)
 	fr, err := e.fanout(ctx, o, o.subscribers)

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -57,6 +58,45 @@ func (t countedTx) Exec(ctx context.Context, query string, args, v any) error {
 func (t countedTx) Query(ctx context.Context, query string, args, v any) error {
 	t.n.Add(1)
 	return t.Tx.Query(ctx, query, args, v)
+}
+
+// ExecContext runs a statement of the transaction's own SQL (ent's
+// config.ExecContext reaches it through the driver).
+func (t countedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ec, ok := t.Tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		return nil, errors.New("db: the transaction does not run SQL directly")
+	}
+	t.n.Add(1)
+	return ec.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query of the transaction's own SQL.
+func (t countedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	qc, ok := t.Tx.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return nil, errors.New("db: the transaction does not run SQL directly")
+	}
+	t.n.Add(1)
+	return qc.QueryContext(ctx, query, args...)
+}
+
+// ExecContext runs a statement of the caller's own SQL outside a
+// transaction.
+func (d txDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	d.n.Add(1)
+	return d.Driver.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query of the caller's own SQL outside a
+// transaction.
+func (d txDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	d.n.Add(1)
+	return d.Driver.QueryContext(ctx, query, args...)
 }
 
 func (t countedTx) Commit() error {

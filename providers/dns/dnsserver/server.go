@@ -117,9 +117,17 @@ func (s *Server) Close() {
 	s.servers = nil
 }
 
-// listenPair binds UDP and TCP on addr, or on the same loopback ephemeral
-// port when addr is empty.
+// listenPair binds UDP and TCP on addr, or on the same ephemeral port of
+// addr's host when addr's port is 0 (of the loopback address when addr is
+// empty), trying other ports while the one UDP got is taken for TCP.
 func listenPair(addr string) (net.PacketConn, net.Listener, error) {
+	host := "127.0.0.1"
+	if addr != "" {
+		h, port, err := net.SplitHostPort(addr)
+		if err == nil && port == "0" {
+			host, addr = h, ""
+		}
+	}
 	if addr != "" {
 		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
@@ -134,7 +142,7 @@ func listenPair(addr string) (net.PacketConn, net.Listener, error) {
 	}
 	var lastErr error
 	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, nil, err
 		}
