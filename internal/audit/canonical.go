@@ -397,6 +397,15 @@ func appendNumber(b []byte, lit string) []byte {
 	return append(b, s...)
 }
 
+// plainByte marks the bytes appendString writes as they are: printable
+// ASCII other than '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString writes s as a JSON string: '"' and '\' escaped with a
 // backslash, code points below U+0020 as \u00xx (lowercase hex), every
 // other code point as its literal UTF-8 bytes; invalid UTF-8 bytes become
@@ -407,10 +416,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Copy the run of bytes written as they are in one append.
 		j := i
-		for j < len(s) {
-			if c := s[j]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-				break
-			}
+		for j < len(s) && plainByte[s[j]] {
 			j++
 		}
 		b = append(b, s[i:j]...)
