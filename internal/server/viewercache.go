@@ -22,8 +22,8 @@ import (
 // An entry lives until the token expires, at most MaxAge, and ends at the
 // first change to users, memberships, a partner's status or a tenant's
 // status committed anywhere: the ent schema's hooks announce such changes
-// in this process (viewer.OnChange); on PostgreSQL the cache also tells
-// the other replicas (NOTIFY on ViewerChannel) and hears theirs (Run).
+// in this process (viewer.OnChange); on PostgreSQL the cache's Run also
+// tells the other replicas (NOTIFY on ViewerChannel) and hears theirs.
 // Every change ends every entry: such changes are rare next to requests.
 //
 // A viewer loaded while a change commits is never kept past it: each load
@@ -40,6 +40,9 @@ type ViewerCache struct {
 	MaxAge time.Duration
 	// Size bounds the entries kept (default 10,000).
 	Size int
+
+	// pending holds a change Run has yet to tell the other replicas of.
+	pending chan struct{}
 
 	epoch atomic.Uint64
 	// off is set when the other replicas' changes cannot be heard: then
@@ -67,7 +70,8 @@ func NewViewerCache(d *db.DB, log *slog.Logger) *ViewerCache {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &ViewerCache{db: d, log: log, MaxAge: 5 * time.Minute, Size: 10000, m: map[[sha256.Size]byte]cachedViewer{}}
+	c := &ViewerCache{db: d, log: log, MaxAge: 5 * time.Minute, Size: 10000, m: map[[sha256.Size]byte]cachedViewer{},
+		pending: make(chan struct{}, 1)}
 	c.stop = viewer.OnChange(c.changed)
 	return c
 }
@@ -75,15 +79,22 @@ func NewViewerCache(d *db.DB, log *slog.Logger) *ViewerCache {
 // Close stops listening to this process's changes.
 func (c *ViewerCache) Close() { c.stop() }
 
-// changed ends every entry and, on PostgreSQL, tells the other replicas.
+// changed ends every entry and has Run tell the other replicas: one
+// notification for any number of changes committed meanwhile, so a
+// transaction of many changes does not wait on a round trip for each.
 func (c *ViewerCache) changed() {
 	c.Invalidate()
-	if c.db == nil || !c.db.IsPostgres() {
-		return
+	select {
+	case c.pending <- struct{}{}:
+	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+}
+
+// notify tells the other replicas of a change.
+func (c *ViewerCache) notify(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := c.db.SQL.ExecContext(ctx, `SELECT pg_notify($1, '')`, ViewerChannel); err != nil {
+	if _, err := c.db.SQL.ExecContext(ctx, `SELECT pg_notify($1, '')`, ViewerChannel); err != nil && ctx.Err() == nil {
 		c.log.Warn("viewer cache: notify other replicas", "err", err)
 	}
 }
@@ -118,6 +129,8 @@ func (c *ViewerCache) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-c.pending:
+			c.notify(ctx)
 		case <-l.Notify:
 			// A change, or (nil) a reconnection after which changes may
 			// have been missed: either way every entry ends.

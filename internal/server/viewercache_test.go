@@ -63,13 +63,15 @@ func TestViewerCacheFollowsEveryChange(t *testing.T) {
 			func(context.Context, ...any) { statements.Add(1) })))
 		here := NewViewerCache(d, quiet)
 		defer here.Close()
+		go here.Run(ctx)
 		auths := []*Authenticator{{Verifier: verifier, Client: counting, Cache: here}}
 		if d.IsPostgres() {
 			// Another replica: not told of this process's changes.
-			there := &ViewerCache{db: d, log: quiet, MaxAge: time.Hour, Size: 100, m: map[[32]byte]cachedViewer{}}
+			there := &ViewerCache{db: d, log: quiet, MaxAge: time.Hour, Size: 100, m: map[[32]byte]cachedViewer{},
+				pending: make(chan struct{}, 1)}
 			go there.Run(ctx)
 			auths = append(auths, &Authenticator{Verifier: verifier, Client: d.Client, Cache: there})
-			time.Sleep(200 * time.Millisecond) // the listener is listening
+			time.Sleep(200 * time.Millisecond) // the listeners are listening
 		}
 		// expect waits until every replica's viewer of token satisfies ok.
 		expect := func(what string, ok func(*viewer.Viewer, error) bool) {
