@@ -274,12 +274,12 @@ func ProofHandler(s *Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 		if err != nil {
-			writeJSONError(w, apperr.Invalid("seq", "seq must be an integer"))
+			apperr.WriteJSON(w, apperr.Invalid("seq", "seq must be an integer"))
 			return
 		}
 		b, err := s.ProofBundle(r.Context(), seq)
 		if err != nil {
-			writeJSONError(w, err)
+			apperr.WriteJSON(w, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -289,19 +289,3 @@ func ProofHandler(s *Service) http.Handler {
 	})
 }
 
-// writeJSONError answers err as {"error":{"code","message"}} with the
-// status of its code; causes that are not application errors are not shown.
-func writeJSONError(w http.ResponseWriter, err error) {
-	code, msg := apperr.Internal, "internal error"
-	if e, ok := apperr.As(err); ok {
-		code, msg = e.Code, e.Message
-	}
-	status := map[apperr.Code]int{apperr.Unauthenticated: http.StatusUnauthorized, apperr.Forbidden: http.StatusForbidden,
-		apperr.NotFound: http.StatusNotFound, apperr.BadUserInput: http.StatusBadRequest}[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": string(code), "message": msg}})
-}

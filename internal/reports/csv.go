@@ -2,7 +2,6 @@ package reports
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -92,30 +91,11 @@ func (s *Service) CSVHandler() http.Handler {
 	})
 }
 
-// writeError answers err as JSON with its code and the matching status.
+// writeError answers err as JSON (apperr.WriteJSON); a row that does not
+// exist is NOT_FOUND.
 func writeError(w http.ResponseWriter, err error) {
-	code, msg, status := apperr.Internal, "internal error", http.StatusInternalServerError
-	if e, ok := apperr.As(err); ok {
-		code, msg = e.Code, e.Message
-		if e.Field != "" {
-			msg = e.Field + ": " + msg
-		}
-		switch e.Code {
-		case apperr.BadUserInput:
-			status = http.StatusBadRequest
-		case apperr.Unauthenticated:
-			status = http.StatusUnauthorized
-		case apperr.Forbidden:
-			status = http.StatusForbidden
-		case apperr.NotFound:
-			status = http.StatusNotFound
-		case apperr.Unavailable:
-			status = http.StatusServiceUnavailable
-		}
-	} else if ent.IsNotFound(err) {
-		code, msg, status = apperr.NotFound, "not found", http.StatusNotFound
+	if ent.IsNotFound(err) {
+		err = apperr.NotFoundf("not found")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg}})
+	apperr.WriteJSON(w, err)
 }
