@@ -241,27 +241,28 @@ func FilterMemberships() privacy.QueryRule {
 
 // FilterAuditEvents limits audit queries to events of tenants the viewer
 // administers and, for partner staff, to events of the partner.
-func FilterAuditEvents() privacy.QueryRule {
-	return filterBy[*ent.AuditEventFilter](func(v *viewer.Viewer) []entql.P {
-		var ps []entql.P
-		if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
-			ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
-		}
-		if v.PartnerID != 0 {
-			ps = append(ps, entql.FieldEQ("partner_id", v.PartnerID))
-		}
-		return ps
-	})
+func FilterAuditEvents() privacy.QueryRule { return filterBy[*ent.AuditEventFilter](auditReach) }
+
+func auditReach(v *viewer.Viewer) []entql.P {
+	var ps []entql.P
+	if ids := v.TenantIDs(viewer.RoleAdmin); len(ids) > 0 {
+		ps = append(ps, entql.FieldIn("tenant_id", ints(ids)...))
+	}
+	if v.PartnerID != 0 {
+		ps = append(ps, entql.FieldEQ("partner_id", v.PartnerID))
+	}
+	return ps
 }
 
-// AuditReach names what FilterAuditEvents lets v see: viewers with the
-// same reach see the same audit events (the live feed shares one read
-// among them). It must change whenever FilterAuditEvents does.
+// AuditReach names what the AuditEvent query policy lets v see: "all"
+// for the privileged, else the predicates FilterAuditEvents adds, written
+// out. Viewers with the same reach see the same audit events (the live
+// feed shares one read among them).
 func AuditReach(v *viewer.Viewer) string {
 	if v.Privileged() {
 		return "all"
 	}
-	return fmt.Sprintf("partner=%d;admin=%v", v.PartnerID, v.TenantIDs(viewer.RoleAdmin))
+	return fmt.Sprint(auditReach(v))
 }
 
 // Bypass returns ctx with the privacy decision Allow, for the one read or
