@@ -288,4 +288,3 @@ func ProofHandler(s *Service) http.Handler {
 		_ = enc.Encode(b)
 	})
 }
-
