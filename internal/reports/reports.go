@@ -25,10 +25,14 @@ import (
 	"sort"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/dezky/platform/ent"
 	"github.com/dezky/platform/ent/partner"
+	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/provisioningstate"
 	"github.com/dezky/platform/ent/schema/schematype"
+	"github.com/dezky/platform/ent/subscriptionrevision"
 	"github.com/dezky/platform/ent/tenant"
 	"github.com/dezky/platform/internal/apperr"
 	"github.com/dezky/platform/internal/payouts"
@@ -186,7 +190,20 @@ func (s *Service) compute(ctx context.Context, months []time.Time, p *ent.Partne
 		}
 		ats = append(ats, end)
 	}
-	snaps, err := subscriptions.Snapshots(sys, s.client, ats)
+	var only []predicate.SubscriptionRevision
+	if p != nil {
+		// Only subscriptions that were ever the partner's: every revision
+		// of those, so a later move to another partner still counts.
+		// A plain IN over the ids (not ent's correlated EXISTS, which
+		// SQLite runs once per revision).
+		only = append(only, func(s *entsql.Selector) {
+			t := entsql.Table(subscriptionrevision.Table)
+			s.Where(entsql.In(s.C(subscriptionrevision.FieldSubscriptionID),
+				entsql.Select(t.C(subscriptionrevision.FieldSubscriptionID)).From(t).
+					Where(entsql.EQ(t.C(subscriptionrevision.FieldPartnerID), p.ID))))
+		})
+	}
+	snaps, err := subscriptions.Snapshots(sys, s.client, ats, only...)
 	if err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}

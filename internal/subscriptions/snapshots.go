@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dezky/platform/ent"
+	"github.com/dezky/platform/ent/predicate"
 	"github.com/dezky/platform/ent/subscriptionrevision"
 )
 
@@ -15,15 +16,17 @@ import (
 type Snapshot map[int]*ent.SubscriptionRevision
 
 // Snapshots returns the snapshot at each instant of ats (ascending), read
-// with one query in ctx's viewer and transaction. Payouts and reports are
+// with one query in ctx's viewer and transaction, of the subscriptions
+// whose revisions match where (all when none is given: where must select
+// every revision of a subscription or none). Payouts and reports are
 // computed from these alone, so every figure is reproducible from the
 // revision rows.
-func Snapshots(ctx context.Context, c *ent.Client, ats []time.Time) ([]Snapshot, error) {
+func Snapshots(ctx context.Context, c *ent.Client, ats []time.Time, where ...predicate.SubscriptionRevision) ([]Snapshot, error) {
 	out := make([]Snapshot, len(ats))
 	if len(ats) == 0 {
 		return out, nil
 	}
-	revs, err := c.SubscriptionRevision.Query().Where(subscriptionrevision.EffectiveAtLT(ats[len(ats)-1])).
+	revs, err := c.SubscriptionRevision.Query().Where(subscriptionrevision.EffectiveAtLT(ats[len(ats)-1])).Where(where...).
 		Order(ent.Asc(subscriptionrevision.FieldEffectiveAt), ent.Asc(subscriptionrevision.FieldID)).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("subscription revisions: %w", err)
