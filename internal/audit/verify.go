@@ -69,10 +69,6 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 	}
 	sort.SliceStable(cps, func(i, j int) bool { return cps[i].HeadSeq < cps[j].HeadSeq })
 	var r Report
-	fail := func(kind string, seq int64, expected, actual string) (Report, error) {
-		r.Break = &Break{Kind: kind, Seq: seq, Expected: expected, Actual: actual}
-		return r, nil
-	}
 	ci := 0
 	// tree is the Merkle tree of the events walked so far, kept when a
 	// checkpoint has a note to check.
@@ -111,79 +107,77 @@ func Verify(ctx context.Context, src Source, keys []ed25519.PublicKey) (Report, 
 	}
 	next, prev := int64(1), ""
 	h := newBatchHasher(tree != nil)
-	// check runs the checks of one hashed event, in seq order; a non-nil
-	// report ends the walk.
-	check := func(e Entry, eh *eventHash) (*Report, error) {
+	// check runs the checks of one hashed event, in seq order: the break
+	// it finds, or nil to go on.
+	check := func(e Entry, eh *eventHash) (*Break, error) {
 		if e.Seq != next {
 			if b := checkpointsUpTo(next-1, prev); b != nil {
-				r.Break = b
-				return &r, nil
+				return b, nil
 			}
-			rep, err := fail(BreakSequenceGap, next, strconv.FormatInt(next, 10), strconv.FormatInt(e.Seq, 10))
-			return &rep, err
+			return &Break{Kind: BreakSequenceGap, Seq: next, Expected: strconv.FormatInt(next, 10), Actual: strconv.FormatInt(e.Seq, 10)}, nil
 		}
 		if e.PrevHash != prev {
-			rep, err := fail(BreakPrevHash, e.Seq, prev, e.PrevHash)
-			return &rep, err
+			return &Break{Kind: BreakPrevHash, Seq: e.Seq, Expected: prev, Actual: e.PrevHash}, nil
 		}
 		if errors.Is(eh.err, ErrSeal) {
 			// The personal seals do not fit the event: it was altered.
-			rep, err := fail(BreakEventHash, e.Seq, eh.err.Error(), e.Hash)
-			return &rep, err
+			return &Break{Kind: BreakEventHash, Seq: e.Seq, Expected: eh.err.Error(), Actual: e.Hash}, nil
 		}
 		if eh.err != nil {
 			return nil, eh.err
 		}
 		if !hashIs(eh.sum, e.Hash) {
-			rep, err := fail(BreakEventHash, e.Seq, hex.EncodeToString(eh.sum[:]), e.Hash)
-			return &rep, err
+			return &Break{Kind: BreakEventHash, Seq: e.Seq, Expected: hex.EncodeToString(eh.sum[:]), Actual: e.Hash}, nil
 		}
 		r.EventsVerified++
 		if tree != nil {
 			tree.add(eh.leaf)
 		}
 		if b := checkpointsUpTo(e.Seq, e.Hash); b != nil {
-			r.Break = b
-			return &r, nil
+			return b, nil
 		}
 		next, prev = e.Seq+1, e.Hash
 		return nil, nil
 	}
-	flush := func() (*Report, error) {
+	// flush hashes and checks the batch read so far.
+	flush := func() (*Break, error) {
 		hs := h.hash()
 		for i, e := range h.batch {
-			if rep, err := check(e, &hs[i]); rep != nil || err != nil {
-				return rep, err
+			if b, err := check(e, &hs[i]); b != nil || err != nil {
+				return b, err
 			}
 		}
 		h.batch = h.batch[:0]
 		return nil, nil
 	}
-	// done turns the outcome of a flush that ended the walk into Verify's.
-	done := func(rep *Report, err error) (Report, error) {
-		if rep == nil || err != nil {
+	// ended is Verify's answer when a flush ends the walk.
+	ended := func(b *Break, err error) (Report, error) {
+		if err != nil {
 			return Report{}, err
 		}
-		return *rep, nil
+		r.Break = b
+		return r, nil
 	}
+	var readErr error
 	for e, err := range src.Events(ctx) {
 		if err != nil {
 			// Events read before the error are checked first: a break
 			// among them is the answer.
-			if rep, ferr := flush(); rep != nil || ferr != nil {
-				return done(rep, ferr)
-			}
-			return Report{}, err
+			readErr = err
+			break
 		}
-		h.batch = append(h.batch, e)
-		if len(h.batch) == cap(h.batch) {
-			if rep, err := flush(); rep != nil || err != nil {
-				return done(rep, err)
-			}
+		if h.batch = append(h.batch, e); len(h.batch) < cap(h.batch) {
+			continue
+		}
+		if b, err := flush(); b != nil || err != nil {
+			return ended(b, err)
 		}
 	}
-	if rep, err := flush(); rep != nil || err != nil {
-		return done(rep, err)
+	if b, err := flush(); b != nil || err != nil {
+		return ended(b, err)
+	}
+	if readErr != nil {
+		return Report{}, readErr
 	}
 	// Checkpoints past the end: the chain lost its tail.
 	if b := checkpointsUpTo(1<<63-1, ""); b != nil {
