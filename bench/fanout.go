@@ -27,11 +27,7 @@ func (e *env) fanout(ctx context.Context, o options, n int) ([]row, error) {
 		return nil, err
 	}
 	ws := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/query"
-	type delivery struct {
-		seq int64
-		at  time.Time
-	}
-	got := make(chan delivery, n*o.rounds)
+	got := make(chan time.Time, n*(o.rounds+1))
 	var conns []*websocket.Conn
 	defer func() {
 		for _, c := range conns {
@@ -61,15 +57,15 @@ func (e *env) fanout(ctx context.Context, o options, n int) ([]row, error) {
 					Type    string
 					Payload struct {
 						Data struct {
-							AuditEvents struct{ Seq int64 }
+							AuditEvents struct{ Action string }
 						}
 					}
 				}
 				if err := wsjson.Read(ctx, c, &msg); err != nil {
 					return
 				}
-				if msg.Type == "next" {
-					got <- delivery{seq: msg.Payload.Data.AuditEvents.Seq, at: time.Now()}
+				if msg.Type == "next" && msg.Payload.Data.AuditEvents.Action != "" {
+					got <- time.Now()
 				}
 			}
 		}()
@@ -85,9 +81,9 @@ func (e *env) fanout(ctx context.Context, o options, n int) ([]row, error) {
 		}
 		for i := range n {
 			select {
-			case d := <-got:
+			case at := <-got:
 				if r > 0 {
-					lat = append(lat, d.at.Sub(start))
+					lat = append(lat, at.Sub(start))
 				}
 			case <-time.After(30 * time.Second):
 				return nil, fmt.Errorf("round %d: %d of %d subscribers received the event", r, i, n)
